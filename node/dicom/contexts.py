@@ -1,0 +1,57 @@
+"""The storage SOP classes and transfer syntaxes the SCP accepts (stored as received, never recompressed)."""
+
+from __future__ import annotations
+
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+from pynetdicom import sop_class as sc
+
+TRANSFER_SYNTAXES: list[str] = [
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
+]
+
+STORAGE_SOP_CLASSES: dict[str, str] = {
+    "MR": sc.MRImageStorage,
+    "Enhanced MR": sc.EnhancedMRImageStorage,
+    "Enhanced MR Color": sc.EnhancedMRColorImageStorage,
+    "MR Spectroscopy": sc.MRSpectroscopyStorage,
+    "CT": sc.CTImageStorage,
+    "Enhanced CT": sc.EnhancedCTImageStorage,
+    "NM": sc.NuclearMedicineImageStorage,
+    "Secondary Capture": sc.SecondaryCaptureImageStorage,
+    "Multi-frame Grayscale Byte SC": sc.MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
+    "Multi-frame Grayscale Word SC": sc.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+    "Multi-frame True Color SC": sc.MultiFrameTrueColorSecondaryCaptureImageStorage,
+    "Basic Text SR": sc.BasicTextSRStorage,
+    "Enhanced SR": sc.EnhancedSRStorage,
+    "Comprehensive SR": sc.ComprehensiveSRStorage,
+    "Comprehensive 3D SR": sc.Comprehensive3DSRStorage,
+    "Key Object Selection": sc.KeyObjectSelectionDocumentStorage,
+    "Grayscale Softcopy Presentation State": sc.GrayscaleSoftcopyPresentationStateStorage,
+}
+
+#: Secondary Capture and SR we write ourselves use these; the SCU proposes what the file has plus these.
+SEND_FALLBACK_SYNTAXES: list[str] = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]

@@ -1,0 +1,191 @@
+"""The storage SCP: C-ECHO and C-STORE, spooling each instance durably before answering.
+
+Handlers only store and answer (style rule 3); everything else happens after the study is stable.
+Statuses: 0x0000 success; 0xA700 out of resources (spool below its free-space watermark or a write
+error); 0xC210 cannot understand (unparseable dataset); 0xC211 invalid UID (nothing written);
+0xA900 dataset does not match the request (SOP Class/Instance UID differ from the C-STORE request).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+
+from pynetdicom import AE, evt
+from pynetdicom.events import Event
+from pynetdicom.sop_class import Verification
+from pynetdicom.transport import ThreadedAssociationServer
+
+from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
+from node.dicom.headers import HeaderError, parse_header
+from node.dicom.spool import Spool, SpoolFull
+from node.dicom.uids import is_valid_uid
+from node.ingest import Received
+
+log = logging.getLogger(__name__)
+
+STATUS_SUCCESS = 0x0000
+STATUS_OUT_OF_RESOURCES = 0xA700
+STATUS_MISMATCH = 0xA900
+STATUS_CANNOT_UNDERSTAND = 0xC210
+STATUS_INVALID_UID = 0xC211
+
+TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+class AssociationTracker:
+    """Which studies each open association has sent: a study is not stable while one is open."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._studies: dict[int, set[str]] = defaultdict(set)
+
+    def opened(self, assoc_id: int) -> None:
+        with self._lock:
+            self._studies.setdefault(assoc_id, set())
+
+    def sent(self, assoc_id: int, study_uid: str) -> None:
+        with self._lock:
+            self._studies[assoc_id].add(study_uid)
+
+    def closed(self, assoc_id: int) -> None:
+        with self._lock:
+            self._studies.pop(assoc_id, None)
+
+    def busy_studies(self) -> set[str]:
+        with self._lock:
+            return set().union(*self._studies.values()) if self._studies else set()
+
+
+def _tune_socket(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if TCP_QUICKACK is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
+    except OSError:
+        pass
+
+
+def _assoc_socket(event: Event) -> socket.socket | None:
+    try:
+        return event.assoc.dul.socket.socket  # type: ignore[union-attr,no-any-return]
+    except AttributeError:
+        return None
+
+
+class StorageSCP:
+    """The node's DICOM listener. ``on_received`` is called after each durable store."""
+
+    def __init__(
+        self,
+        *,
+        ae_title: str,
+        host: str,
+        port: int,
+        spool: Spool,
+        on_received: Callable[[Received], None],
+        allowed_calling_aets: list[str] | None = None,
+        max_pdu: int = 0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.spool = spool
+        self.on_received = on_received
+        self.tracker = AssociationTracker()
+        ae = AE(ae_title=ae_title)
+        ae.maximum_pdu_size = max_pdu
+        ae.require_calling_aet = list(allowed_calling_aets or [])
+        ae.maximum_associations = 32
+        ae.network_timeout = 60
+        ae.acse_timeout = 30
+        ae.dimse_timeout = 60
+        ae.add_supported_context(Verification)
+        for uid in STORAGE_SOP_CLASSES.values():
+            ae.add_supported_context(uid, TRANSFER_SYNTAXES)
+        self.ae = ae
+        self._server: ThreadedAssociationServer | None = None
+
+    # lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        handlers = [
+            (evt.EVT_CONN_OPEN, self._on_conn_open),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_RELEASED, self._on_closed),
+            (evt.EVT_ABORTED, self._on_closed),
+            (evt.EVT_CONN_CLOSE, self._on_closed),
+            (evt.EVT_C_ECHO, lambda event: STATUS_SUCCESS),
+            (evt.EVT_C_STORE, self._on_c_store),
+        ]
+        self._server = self.ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        self.port = self._server.server_address[1]
+        log.info("SCP %s listening on %s:%d", self.ae.ae_title, self.host, self.port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    # handlers -----------------------------------------------------------------------------------
+    def _on_conn_open(self, event: Event) -> None:
+        _tune_socket(_assoc_socket(event))
+
+    def _on_accepted(self, event: Event) -> None:
+        self.tracker.opened(id(event.assoc))
+
+    def _on_closed(self, event: Event) -> None:
+        self.tracker.closed(id(event.assoc))
+
+    def _on_c_store(self, event: Event) -> int:
+        sock = _assoc_socket(event)
+        if sock is not None and TCP_QUICKACK is not None:
+            try:  # re-arm: the kernel drops back to delayed ACKs after a while
+                sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
+            except OSError:
+                pass
+        request = event.request
+        sop_instance_uid = str(request.AffectedSOPInstanceUID or "")
+        if not is_valid_uid(sop_instance_uid):
+            log.warning("C-STORE refused: invalid SOP Instance UID in request")
+            return STATUS_INVALID_UID
+        if not self.spool.has_room():
+            log.error("C-STORE refused: spool below free-space watermark")
+            return STATUS_OUT_OF_RESOURCES
+        encoded = event.encoded_dataset(include_meta=True)
+        try:
+            header = parse_header(encoded)
+        except HeaderError as exc:
+            log.warning("C-STORE refused: %s", exc)
+            return STATUS_CANNOT_UNDERSTAND
+        for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
+            if not is_valid_uid(uid):
+                log.warning("C-STORE refused: invalid %s", name)
+                return STATUS_INVALID_UID
+        if header.sop_instance_uid != sop_instance_uid or (
+            header.sop_class_uid and header.sop_class_uid != str(request.AffectedSOPClassUID)
+        ):
+            log.warning("C-STORE refused: dataset SOP UIDs do not match the request")
+            return STATUS_MISMATCH
+        try:
+            stored = self.spool.store(header.study_uid, header.series_uid, sop_instance_uid, [encoded])
+        except SpoolFull:
+            return STATUS_OUT_OF_RESOURCES
+        except OSError:
+            log.exception("C-STORE failed: spool write error")
+            return STATUS_OUT_OF_RESOURCES
+        self.tracker.sent(id(event.assoc), header.study_uid)
+        if not stored.duplicate:
+            self.on_received(
+                Received(
+                    header,
+                    stored.path,
+                    stored.size,
+                    calling_aet=str(event.assoc.requestor.ae_title),
+                    called_aet=str(event.assoc.acceptor.ae_title),
+                )
+            )
+        return STATUS_SUCCESS

@@ -1,0 +1,144 @@
+"""A small C-STORE SCU: send files to a peer, reporting the DIMSE status of each one.
+
+Used by ``spinenode send`` and by delivery. Files are sent as they are stored (no recompression): each
+file's own transfer syntax is proposed, with explicit/implicit little endian as fallbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, evt
+from pynetdicom.presentation import build_context
+from pynetdicom.sop_class import Verification
+
+log = logging.getLogger(__name__)
+
+SUCCESS_STATUSES = {0x0000, 0xB000, 0xB006, 0xB007}
+
+
+class AssociationFailed(ConnectionError):
+    """The peer could not be reached, rejected the association or aborted it."""
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    path: Path
+    sop_instance_uid: str
+    status: int | None  # None: not sent (no accepted context, or the association was lost)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in SUCCESS_STATUSES
+
+
+def _nodelay(event: evt.Event) -> None:
+    try:
+        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
+    except (AttributeError, OSError):
+        pass
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files under the given files or folders (sorted), skipping hidden and temporary files."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    return found
+
+
+def parse_destination(text: str) -> tuple[str, str, int]:
+    """``AET@HOST:PORT`` -> (ae_title, host, port); the error names what is wrong."""
+    if "@" not in text or ":" not in text.rsplit("@", 1)[1]:
+        raise ValueError(f"destination {text!r}: expected AET@HOST:PORT")
+    aet, rest = text.rsplit("@", 1)
+    host, port_text = rest.rsplit(":", 1)
+    if not aet or len(aet) > 16:
+        raise ValueError(f"destination {text!r}: AE title must be 1-16 characters")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"destination {text!r}: port {port_text!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"destination {text!r}: port {port} out of range")
+    return aet, host, port
+
+
+def echo(ae_title: str, host: str, port: int, *, calling_aet: str = "SPINENODE", timeout: float = 10) -> bool:
+    ae = AE(ae_title=calling_aet)
+    ae.acse_timeout = ae.network_timeout = timeout
+    ae.add_requested_context(Verification)
+    assoc = ae.associate(host, port, ae_title=ae_title)
+    if not assoc.is_established:
+        return False
+    status = assoc.send_c_echo()
+    assoc.release()
+    return bool(status) and status.Status == 0
+
+
+def send_files(
+    files: Sequence[Path],
+    ae_title: str,
+    host: str,
+    port: int,
+    *,
+    calling_aet: str = "SPINENODE",
+    timeout: float = 30,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[StoreOutcome]:
+    """C-STORE each file over one association; raise :class:`AssociationFailed` if none is made."""
+    headers = []
+    contexts: dict[tuple[str, str], None] = {}
+    for path in files:
+        ds = dcmread(path, stop_before_pixels=True)
+        ts = str(ds.file_meta.TransferSyntaxUID)
+        headers.append((path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), ts))
+        contexts[(str(ds.SOPClassUID), ts)] = None
+    ae = AE(ae_title=calling_aet)
+    ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
+    ae.maximum_pdu_size = 0
+    requested = []
+    for sop_class, ts in contexts:
+        syntaxes = list(dict.fromkeys([ts, ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
+        requested.append(build_context(sop_class, syntaxes))
+    if len(requested) > 128:
+        raise ValueError(f"too many distinct SOP class/transfer syntax pairs ({len(requested)} > 128)")
+    assoc = ae.associate(
+        host, port, contexts=requested, ae_title=ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, _nodelay)]
+    )
+    if not assoc.is_established:
+        reason = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "no connection"
+        raise AssociationFailed(f"association with {ae_title}@{host}:{port} failed: {reason}")
+    outcomes: list[StoreOutcome] = []
+    try:
+        for index, (path, _sop_class, sop_uid, _ts) in enumerate(headers):
+            if not assoc.is_established:
+                outcomes.append(StoreOutcome(path, sop_uid, None, "association lost"))
+                continue
+            try:
+                status = assoc.send_c_store(path)
+            except ValueError as exc:  # no accepted presentation context for this file
+                outcomes.append(StoreOutcome(path, sop_uid, None, str(exc)[:200]))
+                continue
+            code = int(status.Status) if status and "Status" in status else None
+            detail = "" if code is not None else "no response (timeout or abort)"
+            outcomes.append(StoreOutcome(path, sop_uid, code, detail))
+            if progress:
+                progress(index + 1, len(headers))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return outcomes

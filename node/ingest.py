@@ -1,0 +1,212 @@
+"""Recording received instances in the registry, off the C-STORE hot path.
+
+The SCP makes each instance durable in the spool first, acknowledges it, then hands a
+:class:`Received` record to :class:`IngestRecorder`, whose thread writes records to the registry in
+batches. If the process dies with records still queued, nothing is lost: :func:`rescan_spool` at start
+registers every spool file the registry does not know yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import queue
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from node.dicom.headers import HeaderError, InstanceHeader, parse_header
+from node.dicom.uids import is_valid_uid
+from node.registry.db import Registry
+from node.registry.models import Instance, Series, Study, StudyState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    header: InstanceHeader
+    path: Path
+    size: int
+    calling_aet: str | None = None
+    called_aet: str | None = None
+
+
+class PatientKeyer:
+    """A pseudonymous patient key: HMAC of the patient ID with a secret kept in data_dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        key_file = data_dir / ".patient-key"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        self._key = bytes.fromhex(key_file.read_text().strip())
+
+    def __call__(self, patient_id: str | None, issuer: str | None) -> str | None:
+        if not patient_id:
+            return None
+        message = f"{issuer or ''}\\{patient_id}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:16]
+
+
+def record_instances(session: Session, items: Iterable[Received], keyer: PatientKeyer) -> set[str]:
+    """Insert instances (idempotent); reopen studies that had left ``receiving``. Returns study UIDs."""
+    touched: set[str] = set()
+    now = utcnow()
+    for item in items:
+        h = item.header
+        if session.scalar(select(Instance.id).where(Instance.sop_instance_uid == h.sop_instance_uid)):
+            continue
+        study = session.scalar(select(Study).where(Study.study_uid == h.study_uid))
+        if study is None:
+            study = Study(
+                study_uid=h.study_uid,
+                state=StudyState.RECEIVING,
+                patient_key=keyer(h.patient_id, h.issuer_of_patient_id),
+                patient_name=h.patient_name,
+                patient_id=h.patient_id,
+                accession_number=h.accession_number,
+                study_date=h.study_date,
+                study_description=h.study_description,
+                institution_name=h.institution_name,
+                calling_aet=item.calling_aet,
+                called_aet=item.called_aet,
+                first_received_at=now,
+                last_received_at=now,
+                revision=1,
+                flags=[],
+                grades={},
+            )
+            session.add(study)
+            session.flush()
+        elif study.state != StudyState.RECEIVING:
+            # Late-instance policy: reopen, and analyse again as a new revision (amended report).
+            log.info("study %s reopened by a late instance (was %s)", study.id, study.state.value)
+            study.state = StudyState.RECEIVING
+            study.revision += 1
+            study.reason = None
+        study.last_received_at = now
+        series = session.scalar(select(Series).where(Series.series_uid == h.series_uid))
+        if series is None:
+            series = Series(
+                study_id=study.id,
+                series_uid=h.series_uid,
+                modality=h.modality,
+                series_number=h.series_number,
+                description=h.series_description,
+            )
+            session.add(series)
+            session.flush()
+        session.add(
+            Instance(
+                series_id=series.id,
+                sop_instance_uid=h.sop_instance_uid,
+                sop_class_uid=h.sop_class_uid,
+                transfer_syntax_uid=h.transfer_syntax_uid,
+                path=str(item.path),
+                size=item.size,
+                received_at=now,
+            )
+        )
+        touched.add(h.study_uid)
+    return touched
+
+
+class IngestRecorder:
+    """A thread that writes :class:`Received` records to the registry in batches."""
+
+    def __init__(self, registry: Registry, keyer: PatientKeyer, *, batch: int = 200) -> None:
+        self.registry = registry
+        self.keyer = keyer
+        self.batch = batch
+        self._queue: queue.Queue[Received | None] = queue.Queue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="ingest-recorder", daemon=True)
+        self.on_recorded: list = []
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, item: Received) -> None:
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._queue.put(item)
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            items: list[Received] = []
+            if item is None:
+                stopping = True
+            else:
+                items.append(item)
+            while len(items) < self.batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                items.append(more)
+            if items:
+                self._write(items)
+
+    def _write(self, items: list[Received]) -> None:
+        for attempt in range(5):
+            try:
+                with self.registry.session() as session:
+                    record_instances(session, items, self.keyer)
+                break
+            except Exception:  # the database may be briefly unavailable; the spool still has the files
+                log.exception("registry write failed (attempt %d); will retry", attempt + 1)
+                threading.Event().wait(min(2**attempt, 10))
+        with self._lock:
+            self._pending -= len(items)
+            if self._pending == 0:
+                self._idle.set()
+
+
+def rescan_spool(registry: Registry, spool_files: Iterable[Path], keyer: PatientKeyer) -> int:
+    """Register spool files unknown to the registry (after a crash). Returns how many were added."""
+    with registry.session() as session:
+        known = set(session.scalars(select(Instance.path)))
+    missing: list[Received] = []
+    for path in spool_files:
+        if str(path) in known:
+            continue
+        try:
+            header = parse_header(path)
+        except HeaderError:
+            log.warning("unreadable spool file %s left in place", path.name)
+            continue
+        if not all(is_valid_uid(u) for u in (header.study_uid, header.series_uid, header.sop_instance_uid)):
+            continue
+        missing.append(Received(header, path, path.stat().st_size))
+    if missing:
+        with registry.session() as session:
+            record_instances(session, missing, keyer)
+    return len(missing)

@@ -1,0 +1,202 @@
+"""Registry tables: the source of truth for every study, job, result and delivery.
+
+Study states (explicit, in this order): ``receiving`` -> ``stable`` -> ``queued`` -> ``analysing`` ->
+``reported`` -> ``delivered``; or ``failed`` with a reason. Late-instance policy: an instance that arrives
+after a study left ``receiving`` puts it back to ``receiving`` and bumps ``revision``; once stable again it
+is re-analysed and an amended SR (Predecessor Documents Sequence -> the previous SR) is issued.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class StudyState(enum.StrEnum):
+    RECEIVING = "receiving"
+    STABLE = "stable"
+    QUEUED = "queued"
+    ANALYSING = "analysing"
+    REPORTED = "reported"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Study(Base):
+    __tablename__ = "study"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[StudyState] = mapped_column(_enum(StudyState), default=StudyState.RECEIVING, index=True)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    patient_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    patient_name: Mapped[str | None] = mapped_column(String(256), default=None)
+    patient_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    accession_number: Mapped[str | None] = mapped_column(String(64), default=None)
+    study_date: Mapped[str | None] = mapped_column(String(8), default=None)
+    study_description: Mapped[str | None] = mapped_column(String(256), default=None)
+    institution_name: Mapped[str | None] = mapped_column(String(256), default=None)
+    calling_aet: Mapped[str | None] = mapped_column(String(16), default=None)
+    called_aet: Mapped[str | None] = mapped_column(String(16), default=None)
+    priority: Mapped[str] = mapped_column(String(16), default="routine")
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    stable_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    series: Mapped[list[Series]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    jobs: Mapped[list[Job]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    results: Mapped[list[Result]] = relationship(back_populates="study", cascade="all, delete-orphan")
+
+
+class Series(Base):
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    series_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    modality: Mapped[str | None] = mapped_column(String(16), default=None)
+    series_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    description: Mapped[str | None] = mapped_column(String(256), default=None)
+    inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    study: Mapped[Study] = relationship(back_populates="series")
+    instances: Mapped[list[Instance]] = relationship(back_populates="series", cascade="all, delete-orphan")
+
+
+class Instance(Base):
+    __tablename__ = "instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    sop_class_uid: Mapped[str] = mapped_column(String(64))
+    transfer_syntax_uid: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    series: Mapped[Series] = relationship(back_populates="instances")
+
+
+class Job(Base):
+    """One analysis of one revision of a study."""
+
+    __tablename__ = "job"
+    __table_args__ = (UniqueConstraint("study_id", "revision", name="uq_job_study_revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    study: Mapped[Study] = relationship(back_populates="jobs")
+
+
+class Result(Base):
+    """A DICOM object the node issued (SR or SC) for one revision of a study."""
+
+    __tablename__ = "result"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # "SR" | "SC"
+    sop_class_uid: Mapped[str] = mapped_column(String(64))
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    series_uid: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    predecessor_uid: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="results")
+
+
+class Delivery(Base):
+    """One thing to send to one destination; its attempts say what happened."""
+
+    __tablename__ = "delivery"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="results")  # results | originals | ris
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState), default=DeliveryState.PENDING, index=True
+    )
+    payload: Mapped[list[Any]] = mapped_column(default=list)  # result ids or instance paths
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="delivery", cascade="all, delete-orphan", order_by="Attempt.id"
+    )
+
+
+class Attempt(Base):
+    __tablename__ = "attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    ok: Mapped[bool] = mapped_column(default=False)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempts")
+
+
+class FindingEntry(Base):
+    """A findings document entry for a study (radiologist, imported or automated), kept with history."""
+
+    __tablename__ = "finding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column()
+    author: Mapped[str | None] = mapped_column(String(64), default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | rejected
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)

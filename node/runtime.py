@@ -1,0 +1,58 @@
+"""What a running process of the node holds: its settings and its registry, made once at start.
+
+The command line builds a :class:`Runtime` from the settings and installs it; Celery tasks in the same
+process use it. A worker process started on its own builds it from ``SPINENODE_CONFIG`` and the
+``SPINENODE_*`` environment (the same settings the command line would read).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.registry.db import Registry
+from node.settings import Settings, load_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Registry
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        runtime = cls(settings, Registry(settings.database_url))
+        from workers.celery_app import configure
+
+        configure(settings.broker.url, settings.data_dir)
+        return runtime
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> Runtime:
+    global _current
+    with _lock:
+        _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime.create(load_settings())
+        return _current
+
+
+def reset() -> None:
+    global _current
+    with _lock:
+        if _current is not None:
+            _current.registry.dispose()
+        _current = None

@@ -1,0 +1,55 @@
+"""The Celery application.
+
+Broker: Redis when ``broker.url`` is set, otherwise kombu's filesystem transport under
+``data_dir/broker`` (no server needed; works across processes on one host or a shared folder).
+Tasks take registry IDs, reload their state, are idempotent, ``acks_late`` with prefetch 1. The
+registry, not the broker, is the source of truth: the reconciler re-sends what is unfinished.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+
+ANALYSIS_QUEUE = "analysis"
+DELIVERY_QUEUE = "delivery"
+
+app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
+
+
+def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
+    if broker_url:
+        return {"broker_url": broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
+    folder = data_dir / "broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.5,
+        },
+    }
+
+
+def configure(broker_url: str, data_dir: Path) -> Celery:
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=ANALYSIS_QUEUE,
+        task_routes={"node.delivery.tasks.*": {"queue": DELIVERY_QUEUE}},
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        **broker_options(broker_url, data_dir),
+    )
+    return app
