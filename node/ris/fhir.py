@@ -1,0 +1,113 @@
+"""FHIR R4 DiagnosticReport for a node result, and its POST to a FHIR server (httpx).
+
+``status`` final/amended; ``code`` LOINC 18748-4 (diagnostic imaging study); ``subject`` by identifier
+(the patient key); ``effectiveDateTime`` the study date; ``conclusion`` one readable line;
+``conclusionCode`` one CodeableConcept per grade; ``imagingStudy`` a logical reference by the Study
+Instance UID (``urn:dicom:uid``); identifiers: the SR SOP Instance UID and the accession number (ACSN).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from node.ris.errors import FhirError
+from node.ris.hl7 import result_name
+from node.ris.settings import RisEndpointSettings
+from node.ris.summary import ReportSummary
+
+DICOM_UID_SYSTEM = "urn:dicom:uid"
+GRADE_SYSTEM = "urn:spinenode:criteria-grade"
+PRIORITY_EXTENSION = "urn:spinenode:worklist-priority"
+FHIR_JSON = "application/fhir+json"
+BODY_EXCERPT = 300
+
+
+def _uid(uid: str) -> dict[str, str]:
+    return {"system": DICOM_UID_SYSTEM, "value": f"urn:oid:{uid}"}
+
+
+def build_diagnostic_report(
+    summary: ReportSummary, endpoint: RisEndpointSettings, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The DiagnosticReport resource (a JSON-ready dict) for ``summary``."""
+    now = now or datetime.now(UTC)
+    identifiers: list[dict[str, Any]] = []
+    if summary.sr_sop_instance_uid:
+        identifiers.append(_uid(summary.sr_sop_instance_uid))
+    if summary.accession_number:
+        identifiers.append(
+            {
+                "type": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]
+                },
+                "value": summary.accession_number,
+            }
+        )
+    subject: dict[str, Any] = {"value": summary.patient_key}
+    if endpoint.patient_id_authority:
+        subject["system"] = endpoint.patient_id_authority
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "identifier": identifiers,
+        "status": "amended" if summary.amended else "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+                        "code": "RAD",
+                        "display": "Radiology",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}
+            ],
+            "text": "Spine imaging criteria",
+        },
+        "subject": {"identifier": subject},
+        "issued": now.isoformat(timespec="seconds"),
+        "imagingStudy": [{"type": "ImagingStudy", "identifier": _uid(summary.study_instance_uid)}],
+        "conclusion": summary.conclusion(),
+        "conclusionCode": [
+            {
+                "coding": [
+                    {
+                        "system": GRADE_SYSTEM,
+                        "code": f"{name}:{grade}",
+                        "display": f"{result_name(name)}: {grade}",
+                    }
+                ],
+                "text": f"{result_name(name)}: {grade}",
+            }
+            for name, grade in summary.grades.items()
+        ],
+        "extension": [{"url": PRIORITY_EXTENSION, "valueCode": str(summary.priority)}],
+    }
+    if summary.study_date is not None:
+        report["effectiveDateTime"] = summary.study_date.isoformat()
+    return report
+
+
+def post_diagnostic_report(endpoint: RisEndpointSettings, report: dict[str, Any]) -> httpx.Response:
+    """POST ``report`` to ``{url}/DiagnosticReport``; raise :class:`FhirError` unless the status is 2xx."""
+    url = endpoint.url.rstrip("/") + "/DiagnosticReport"
+    headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
+    if endpoint.bearer_token:
+        headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
+    timeout = httpx.Timeout(endpoint.timeout_seconds, connect=endpoint.connect_timeout_seconds)
+    try:
+        response = httpx.post(url, json=report, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise FhirError(endpoint.name, f"POST {url} failed: {type(exc).__name__}: {exc}") from None
+    if not 200 <= response.status_code < 300:
+        excerpt = " ".join(response.text.split())[:BODY_EXCERPT]
+        raise FhirError(
+            endpoint.name, f"POST {url} answered {response.status_code}: {excerpt}", response.status_code
+        )
+    return response

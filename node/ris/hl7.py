@@ -1,0 +1,195 @@
+"""HL7 v2.5 ORU^R01 for a node result, and the reading of its ACK (python-hl7 parses both).
+
+Message: ``MSH`` (UTF-8 declared in MSH-18), ``PID`` (PID-3: the patient key with its assigning authority,
+type ``PI``; no name), ``OBR`` (OBR-2/OBR-18 accession number, OBR-3 the SR SOP Instance UID as filler
+order number, OBR-7 study date, OBR-20 Study Instance UID, OBR-25 ``F`` or ``C`` when amended, OBR-27.6
+priority), ``ZDS`` (Study Instance UID, as IHE scheduled workflow carries it), then ``OBX`` per grade
+(``CWE``), per flag (``ST``), the worklist priority and the SR SOP Instance UID. Text is escaped for the
+HL7 delimiters (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``) and line breaks (``\\.br\\``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import hl7
+
+from node.ris.errors import MllpError
+from node.ris.settings import RisEndpointSettings
+from node.ris.summary import ReportSummary
+from node.routing.rules import Priority
+
+ENCODING_CHARACTERS = "^~\\&"
+CODING_SYSTEM = "L"
+"""Local coding system for the observation identifiers and grade codes."""
+
+RESULT_NAMES: dict[str, str] = {
+    "csf_leak": "CSF leak (CSF-LEAK-DX)",
+    "ich": "Intracranial hypotension imaging (ICH)",
+    "ich_dx": "Intracranial hypotension diagnosis (ICH-DX)",
+    "per_exam.spinal_mri": "CSF leak on spinal MRI (CSF-LEAK-MR)",
+    "per_exam.ri_cisternography": "CSF leak on RI cisternography (CSF-LEAK-RI)",
+    "per_exam.ct_myelography": "CSF leak on CT myelography (CSF-LEAK-CTM)",
+    "per_exam.brain_mri": "Brain MRI signs (ICH)",
+}
+HL7_PRIORITY: dict[Priority, str] = {
+    Priority.STAT: "S",
+    Priority.URGENT: "A",
+    Priority.ROUTINE: "R",
+    Priority.LOW: "R",
+}
+"""HL7 table 0027 priority codes (there is no "low"; the OBX carries the node's own value)."""
+
+_ESCAPES = {"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "&": "\\T\\", "~": "\\R\\"}
+
+
+def escape(text: str) -> str:
+    """Escape HL7 delimiters and line breaks in ``text``; drop other control characters."""
+    out = []
+    for char in text.replace("\r\n", "\n"):
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif char in "\r\n":
+            out.append("\\.br\\")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            continue
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def result_name(name: str) -> str:
+    return RESULT_NAMES.get(name, name.replace("_", " ").replace(".", " "))
+
+
+def _grade_display(grade: str) -> str:
+    return grade.replace("_", " ").lower()
+
+
+def build_oru_r01(
+    summary: ReportSummary,
+    endpoint: RisEndpointSettings,
+    *,
+    control_id: str | None = None,
+    now: datetime | None = None,
+) -> hl7.Message:
+    """The ORU^R01 message for ``summary``; ``str(message)`` is the wire text (segments end with CR)."""
+    now = now or datetime.now(UTC)
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    control_id = control_id or hl7.generate_message_control_id()
+    status = "C" if summary.amended else "F"
+    e = escape
+    study_date = summary.study_date.strftime("%Y%m%d") if summary.study_date else ""
+    filler = summary.sr_sop_instance_uid or summary.study_instance_uid
+    segments = [
+        [
+            "MSH",
+            ENCODING_CHARACTERS,
+            e(endpoint.sending_application),
+            e(endpoint.sending_facility),
+            e(endpoint.receiving_application),
+            e(endpoint.receiving_facility),
+            stamp,
+            "",
+            "ORU^R01^ORU_R01",
+            e(control_id),
+            "P",
+            "2.5",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "UNICODE UTF-8",
+        ],
+        ["PID", "1", "", f"{e(summary.patient_key)}^^^{e(endpoint.patient_id_authority)}^PI"],
+        [
+            "OBR",
+            "1",
+            e(summary.accession_number),
+            f"{filler}^{e(endpoint.sending_application)}",
+            f"SPINECRIT^Spine imaging criteria^{CODING_SYSTEM}",
+            "",
+            "",
+            study_date,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            e(summary.accession_number),
+            "",
+            summary.study_instance_uid,
+            "",
+            stamp,
+            "",
+            "RAD",
+            status,
+            "",
+            f"^^^^^{HL7_PRIORITY[summary.priority]}",
+        ],
+        ["ZDS", f"{summary.study_instance_uid}^{e(endpoint.sending_application)}^Application^DICOM"],
+    ]
+    observations: list[tuple[str, str, str]] = []
+    for name, grade in summary.grades.items():
+        observations.append(
+            (
+                "CWE",
+                f"{e(name)}^{e(result_name(name))}^{CODING_SYSTEM}",
+                f"{grade}^{_grade_display(grade)}^{CODING_SYSTEM}",
+            )
+        )
+    for flag in summary.flags:
+        observations.append(("ST", f"flag^Flag^{CODING_SYSTEM}", e(flag)))
+    observations.append(("ST", f"priority^Worklist priority^{CODING_SYSTEM}", str(summary.priority)))
+    if summary.sr_sop_instance_uid:
+        observations.append(
+            ("ST", f"sr_sop_instance_uid^SR SOP Instance UID^{CODING_SYSTEM}", summary.sr_sop_instance_uid)
+        )
+    for index, (value_type, identifier, value) in enumerate(observations, start=1):
+        segments.append(
+            ["OBX", str(index), value_type, identifier, "", value, "", "", "", "", "", status, "", "", stamp]
+        )
+    text = "\r".join("|".join(fields) for fields in segments) + "\r"
+    return hl7.parse(text)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """MSA of an ACK: ``code`` (AA/AE/AR/CA/CE/CR), the acknowledged control ID and the reason text."""
+
+    code: str
+    control_id: str
+    text: str
+
+
+def read_ack(raw: str, endpoint: str) -> Acknowledgement:
+    """Parse an ACK; raise :class:`MllpError` when it is not an HL7 message with an MSA segment."""
+    try:
+        message = hl7.parse(raw.strip("\r\n") + "\r")
+        msa = message.segment("MSA")
+    except (hl7.ParseException, KeyError, IndexError, ValueError) as exc:
+        raise MllpError(endpoint, f"the answer is not an HL7 ACK with an MSA segment ({exc})") from None
+    text = message.unescape(str(msa(3))) if len(msa) > 3 else ""
+    try:
+        err = message.segment("ERR")
+        detail = message.unescape(str(err(8))) if len(err) > 8 else ""
+        text = "; ".join(t for t in (text, detail) if t)
+    except KeyError:
+        pass
+    return Acknowledgement(code=str(msa(1)), control_id=str(msa(2)) if len(msa) > 2 else "", text=text)
+
+
+def check_ack(ack: Acknowledgement, control_id: str, endpoint: str) -> None:
+    """Raise :class:`MllpError` unless ``ack`` accepts (AA) the message ``control_id``."""
+    if ack.control_id != control_id:
+        raise MllpError(endpoint, f"ACK is for message {ack.control_id!r}, not {control_id!r}")
+    if ack.code != "AA":
+        reason = f": {ack.text}" if ack.text else ""
+        raise MllpError(endpoint, f"RIS answered {ack.code or 'no code'}{reason}")

@@ -1,0 +1,75 @@
+"""What the delivery code hands to the RIS senders: :class:`ReportSummary`, a plain validated value."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from node.routing.conditions import GRADES
+from node.routing.rules import Priority
+
+_UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+
+
+def check_uid(name: str, value: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a DICOM UID (digits and dots, <= 64)."""
+    if not isinstance(value, str) or len(value) > 64 or not _UID_RE.match(value):
+        raise ValueError(f"{name}: {value!r} is not a DICOM UID")
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """The result of one study as sent to a RIS.
+
+    ``patient_key``: the pseudonymous key, or the patient identifier the site configured to send.
+    ``grades``: result name -> grade code (``{"csf_leak": "DEFINITE", "ich": "NONE"}``), in report order.
+    ``amended``: the report replaces an earlier one (HL7 result status C, FHIR status ``amended``).
+    """
+
+    study_instance_uid: str
+    accession_number: str
+    patient_key: str
+    study_date: date | None
+    grades: dict[str, str]
+    flags: list[str] = field(default_factory=list)
+    priority: Priority = Priority.ROUTINE
+    sr_sop_instance_uid: str = ""
+    amended: bool = False
+
+    def __post_init__(self) -> None:
+        check_uid("study_instance_uid", self.study_instance_uid)
+        if self.sr_sop_instance_uid:
+            check_uid("sr_sop_instance_uid", self.sr_sop_instance_uid)
+        if not isinstance(self.accession_number, str) or len(self.accession_number) > 16:
+            raise ValueError(
+                f"accession_number: {self.accession_number!r} is not a text of up to 16 characters"
+            )
+        if not isinstance(self.patient_key, str) or not self.patient_key.strip():
+            raise ValueError("patient_key: must be a non-empty text")
+        if self.study_date is not None and not isinstance(self.study_date, date):
+            raise TypeError(f"study_date: expected a date or None, got {type(self.study_date).__name__}")
+        if not isinstance(self.grades, dict):
+            raise TypeError(f"grades: expected a dict, got {type(self.grades).__name__}")
+        for name, grade in self.grades.items():
+            if not re.match(r"^[a-z][a-z0-9_.]*$", str(name)):
+                raise ValueError(f"grades: result name {name!r} is not lower_snake_case")
+            if grade not in GRADES:
+                raise ValueError(f"grades[{name!r}]: {grade!r} is not a grade code {list(GRADES)}")
+        if not all(isinstance(flag, str) and flag for flag in self.flags):
+            raise ValueError(f"flags: expected non-empty texts, got {self.flags!r}")
+        try:
+            object.__setattr__(self, "priority", Priority(self.priority))
+        except ValueError:
+            raise ValueError(
+                f"priority: {self.priority!r} is not one of {[str(p) for p in Priority]}"
+            ) from None
+        if not isinstance(self.amended, bool):
+            raise TypeError(f"amended: expected a bool, got {self.amended!r}")
+
+    def conclusion(self) -> str:
+        """One line a person can read: grades, flags and priority."""
+        parts = [f"{name.replace('_', ' ')}: {grade}" for name, grade in self.grades.items()]
+        parts.extend(self.flags)
+        parts.append(f"priority {self.priority}")
+        return "; ".join(parts)
