@@ -137,18 +137,23 @@ def mr_dataset(study: StudyHeader, spec: SeriesSpec, *, series_uid: str, series_
         ds.DiffusionDirectionality = "ISOTROPIC" if b_value > 0 else "NONE"
     ds.WindowCenter = _ds(float(np.percentile(pixels, 99)) / 2.0)
     ds.WindowWidth = _ds(max(float(np.percentile(pixels, 99)), 1.0))
+    ds.file_meta = _file_meta(ds)
     return ds
 
 
 def save(ds: Dataset, path: Path) -> None:
     """Write ``ds`` as a DICOM Part 10 file in Explicit VR Little Endian."""
+    ds.file_meta = _file_meta(ds)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _file_meta(ds: Dataset) -> FileMetaDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
-    ds.save_as(path, enforce_file_format=True)
+    return meta
 
 
 def _ds(value: float) -> str:

@@ -1,0 +1,192 @@
+"""Image volumes in patient space, built from the single-frame datasets of one series.
+
+A :class:`Volume` is a 3-D array indexed ``[slice, row, column]`` plus its geometry: the
+ImageOrientationPatient directions, the ImagePositionPatient of every slice, PixelSpacing, and the SOP
+Instance UID of every slice (so that a finding can cite its source images). ``affine`` maps an array index
+``(k, r, c, 1)`` to DICOM patient coordinates (LPS, mm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from workers.analysis.diffusion_tags import b_value_of, gradient_of
+
+
+class GeometryError(ValueError):
+    """A series whose geometry cannot be trusted (mixed orientation, duplicate positions, gaps, tilt)."""
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A stack of parallel slices with its patient-space geometry."""
+
+    array: np.ndarray
+    row_direction: np.ndarray
+    column_direction: np.ndarray
+    positions: np.ndarray
+    pixel_spacing: tuple[float, float]
+    sop_instance_uids: tuple[str, ...]
+    series_instance_uid: str = ""
+    frame_of_reference_uid: str = ""
+    slice_thickness: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.array.ndim != 3:
+            raise ValueError(f"array must be 3-D (slices, rows, columns), got shape {self.array.shape}")
+        n = self.array.shape[0]
+        if self.positions.shape != (n, 3):
+            raise ValueError(f"positions must have shape ({n}, 3), got {self.positions.shape}")
+        if len(self.sop_instance_uids) != n:
+            raise ValueError(f"sop_instance_uids must have {n} entries, got {len(self.sop_instance_uids)}")
+        for name in ("row_direction", "column_direction"):
+            v = getattr(self, name)
+            if v.shape != (3,) or not np.isclose(np.linalg.norm(v), 1.0, atol=1e-3):
+                raise ValueError(f"{name} must be a unit 3-vector, got {v}")
+        if min(self.pixel_spacing) <= 0:
+            raise ValueError(f"pixel_spacing must be > 0, got {self.pixel_spacing}")
+
+    @property
+    def normal(self) -> np.ndarray:
+        return np.asarray(np.cross(self.row_direction, self.column_direction))
+
+    @property
+    def slice_step(self) -> np.ndarray:
+        """Vector (mm) from one slice position to the next; along the normal for a single slice."""
+        if len(self.positions) > 1:
+            return np.asarray((self.positions[-1] - self.positions[0]) / (len(self.positions) - 1))
+        return np.asarray(self.normal * (self.slice_thickness or 1.0))
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """(slice, row, column) spacing in mm."""
+        return (float(np.linalg.norm(self.slice_step)), self.pixel_spacing[0], self.pixel_spacing[1])
+
+    @property
+    def affine(self) -> np.ndarray:
+        a = np.eye(4)
+        a[:3, 0] = self.slice_step
+        a[:3, 1] = self.column_direction * self.pixel_spacing[0]
+        a[:3, 2] = self.row_direction * self.pixel_spacing[1]
+        a[:3, 3] = self.positions[0]
+        return a
+
+    def to_patient(self, index: np.ndarray) -> np.ndarray:
+        """Array indices (N x 3, ``k, r, c``) -> patient coordinates (N x 3, LPS mm)."""
+        index = np.atleast_2d(np.asarray(index, dtype=float))
+        return np.asarray(index @ self.affine[:3, :3].T + self.affine[:3, 3])
+
+    def to_index(self, points: np.ndarray) -> np.ndarray:
+        """Patient coordinates (N x 3) -> fractional array indices (N x 3, ``k, r, c``)."""
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        inv = np.linalg.inv(self.affine)
+        return np.asarray(points @ inv[:3, :3].T + inv[:3, 3])
+
+    def plane(self) -> str:
+        """The main plane: axial, sagittal or coronal, by the largest component of the normal."""
+        axis = int(np.argmax(np.abs(self.normal)))
+        return ("sagittal", "coronal", "axial")[axis]
+
+    def with_array(self, array: np.ndarray) -> Volume:
+        """The same geometry with other voxel values (same shape)."""
+        if array.shape != self.array.shape:
+            raise ValueError(f"array must have shape {self.array.shape}, got {array.shape}")
+        return Volume(array, self.row_direction, self.column_direction, self.positions, self.pixel_spacing,
+                      self.sop_instance_uids, self.series_instance_uid, self.frame_of_reference_uid,
+                      self.slice_thickness)
+
+
+def _floats(ds: Dataset, keyword: str) -> list[float]:
+    value = ds.get(keyword)
+    if value is None:
+        raise GeometryError(f"{keyword} is missing in SOP instance {ds.get('SOPInstanceUID', '?')}")
+    return [float(v) for v in value]
+
+
+def pixel_values(ds: Dataset) -> np.ndarray:
+    """Stored pixels -> modality values (RescaleSlope/Intercept, or a Real World Value Mapping)."""
+    array = ds.pixel_array.astype(np.float64)
+    rwvm = ds.get("RealWorldValueMappingSequence")
+    if rwvm:
+        item = rwvm[0]
+        if "RealWorldValueLUTData" not in item:
+            slope = float(item.get("RealWorldValueSlope", 1.0))
+            intercept = float(item.get("RealWorldValueIntercept", 0.0))
+            return np.asarray(array * slope + intercept)
+    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    return np.asarray(array * slope + intercept)
+
+
+def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> Volume:
+    """One :class:`Volume` from single-frame datasets that form one stack of parallel slices.
+
+    Raises :class:`GeometryError` when orientation, matrix or spacing differ, when two slices share a
+    position, or when the slice spacing is not uniform within ``rtol_spacing``.
+    """
+    if not datasets:
+        raise GeometryError("datasets is empty")
+    first = datasets[0]
+    iop = np.array(_floats(first, "ImageOrientationPatient"))
+    row_dir, col_dir = iop[:3], iop[3:]
+    spacing = tuple(_floats(first, "PixelSpacing"))
+    shape = (int(first.Rows), int(first.Columns))
+    for ds in datasets[1:]:
+        if not np.allclose(_floats(ds, "ImageOrientationPatient"), iop, atol=1e-3):
+            raise GeometryError(f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}")
+        if (int(ds.Rows), int(ds.Columns)) != shape:
+            raise GeometryError(f"Rows/Columns differ within the stack: {(ds.Rows, ds.Columns)} vs {shape}")
+        if not np.allclose(_floats(ds, "PixelSpacing"), spacing, rtol=1e-3):
+            raise GeometryError(f"PixelSpacing differs within the stack: {ds.PixelSpacing} vs {spacing}")
+    normal = np.cross(row_dir, col_dir)
+    positions = np.array([_floats(ds, "ImagePositionPatient") for ds in datasets])
+    order = np.argsort(positions @ normal)
+    positions = positions[order]
+    if len(positions) > 1:
+        steps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
+        if np.any(steps < 1e-3):
+            raise GeometryError("two slices share one ImagePositionPatient")
+        if np.any(np.abs(steps - steps.mean()) > rtol_spacing * steps.mean()):
+            raise GeometryError(f"slice spacing is not uniform: {np.round(steps, 3).tolist()}")
+        step = (positions[-1] - positions[0]) / (len(positions) - 1)
+        tilt = np.degrees(np.arccos(min(1.0, abs(float(step @ normal)) / float(np.linalg.norm(step)))))
+        if tilt > 30.0:
+            raise GeometryError(f"slices are stacked {tilt:.1f} degrees off their normal")
+    ordered = [datasets[i] for i in order]
+    array = np.stack([pixel_values(ds) for ds in ordered]).astype(np.float32)
+    thickness = first.get("SliceThickness")
+    return Volume(
+        array=array,
+        row_direction=np.asarray(row_dir / np.linalg.norm(row_dir)),
+        column_direction=np.asarray(col_dir / np.linalg.norm(col_dir)),
+        positions=positions,
+        pixel_spacing=(float(spacing[0]), float(spacing[1])),
+        sop_instance_uids=tuple(str(ds.SOPInstanceUID) for ds in ordered),
+        series_instance_uid=str(first.get("SeriesInstanceUID", "")),
+        frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
+        slice_thickness=float(thickness) if thickness not in (None, "") else None,
+    )
+
+
+def stack_key(ds: Dataset) -> tuple[Any, ...]:
+    """What separates the stacks of one series: b-value, gradient direction, echo, MT pulse."""
+    gradient = gradient_of(ds)
+    return (
+        b_value_of(ds),
+        None if gradient is None else tuple(np.round(gradient, 4)),
+        str(ds.get("EchoNumbers", "")),
+        "MTC" in [str(v) for v in (ds.get("SequenceVariant") or [])],
+    )
+
+
+def split_stacks(datasets: Sequence[Dataset]) -> list[tuple[tuple[Any, ...], list[Dataset]]]:
+    """Group a series' datasets into stacks by :func:`stack_key`, in order of first appearance."""
+    groups: dict[tuple[Any, ...], list[Dataset]] = {}
+    for ds in datasets:
+        groups.setdefault(stack_key(ds), []).append(ds)
+    return list(groups.items())
