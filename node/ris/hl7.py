@@ -179,8 +179,8 @@ def read_ack(raw: str, endpoint: str) -> Acknowledgement:
     text = message.unescape(str(msa(3))) if len(msa) > 3 else ""
     try:
         err = message.segment("ERR")
-        detail = message.unescape(str(err(8))) if len(err) > 8 else ""
-        text = "; ".join(t for t in (text, detail) if t)
+        details = [message.unescape(str(err(i))) for i in (7, 8) if len(err) > i]  # diagnostic, user message
+        text = "; ".join(t for t in (text, *details) if t)
     except KeyError:
         pass
     return Acknowledgement(code=str(msa(1)), control_id=str(msa(2)) if len(msa) > 2 else "", text=text)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import hl7
+import pytest
+
+from node.ris import MllpError, ReportSummary, RisEndpointSettings
+from node.ris.hl7 import Acknowledgement, build_oru_r01, check_ack, escape, read_ack
+
+ENDPOINT = RisEndpointSettings(
+    name="ris",
+    kind="hl7_mllp",
+    host="127.0.0.1",
+    port=2575,
+    sending_facility="HOSP",
+    receiving_application="RISAPP",
+    patient_id_authority="SPINENODE-PSEUDO",
+)
+TRICKY = "ADC <= 1.21 at L2 | C7&T1 ~ 4^2 \\ back\nslash 脊髄"
+SUMMARY = ReportSummary(
+    study_instance_uid="1.2.826.0.1.3680043.8.498.11",
+    accession_number="ACC^7",
+    patient_key="P|7",
+    study_date=date(2024, 3, 5),
+    grades={"csf_leak": "DEFINITE", "per_exam.spinal_mri": "STRONGLY_SUSPECTED"},
+    flags=[TRICKY, "CSF leak DEFINITE"],
+    priority="stat",
+    sr_sop_instance_uid="1.2.826.0.1.3680043.8.498.12",
+)
+NOW = datetime(2024, 3, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def parsed(summary: ReportSummary = SUMMARY) -> hl7.Message:
+    text = str(build_oru_r01(summary, ENDPOINT, control_id="MSG0001", now=NOW))
+    assert text.endswith("\r") and "\n" not in text
+    return hl7.parse(text)
+
+
+def test_msh_declares_oru_r01_v25_utf8() -> None:
+    msh = parsed().segment("MSH")
+    assert str(msh(9)) == "ORU^R01^ORU_R01"
+    assert str(msh(10)) == "MSG0001"
+    assert str(msh(12)) == "2.5"
+    assert str(msh(18)) == "UNICODE UTF-8"
+    assert str(msh(3)) == "SPINENODE" and str(msh(4)) == "HOSP" and str(msh(5)) == "RISAPP"
+    assert str(msh(7)) == "20240306070809"
+
+
+def test_pid_carries_the_patient_key_escaped_and_no_name() -> None:
+    message = parsed()
+    pid = message.segment("PID")
+    assert message.unescape(str(pid(3)(1)(1))) == "P|7"
+    assert str(pid(3)(1)(4)) == "SPINENODE-PSEUDO"
+    assert str(pid(3)(1)(5)) == "PI"
+    assert len(pid) <= 4 or str(pid(5)) == ""
+
+
+def test_obr_accession_study_uid_status_priority() -> None:
+    message = parsed()
+    obr = message.segment("OBR")
+    assert message.unescape(str(obr(2))) == "ACC^7"
+    assert message.unescape(str(obr(18))) == "ACC^7"
+    assert str(obr(3)(1)(1)) == SUMMARY.sr_sop_instance_uid
+    assert str(obr(7)) == "20240305"
+    assert str(obr(20)) == SUMMARY.study_instance_uid
+    assert str(obr(25)) == "F"
+    assert str(obr(27)(1)(6)) == "S"
+    assert str(message.segment("ZDS")(1)(1)(1)) == SUMMARY.study_instance_uid
+
+
+def test_obx_per_grade_flag_priority_and_sr() -> None:
+    message = parsed()
+    obx = message.segments("OBX")
+    rows = [(str(o(2)), str(o(3)(1)(1)), message.unescape(str(o(5)))) for o in obx]
+    assert rows[0][:2] == ("CWE", "csf_leak") and rows[0][2].startswith("DEFINITE^")
+    assert rows[1][:2] == ("CWE", "per_exam.spinal_mri") and rows[1][2].startswith("STRONGLY_SUSPECTED^")
+    assert rows[2] == ("ST", "flag", TRICKY.replace("\n", "\r"))
+    assert rows[3] == ("ST", "flag", "CSF leak DEFINITE")
+    assert rows[4] == ("ST", "priority", "stat")
+    assert rows[5] == ("ST", "sr_sop_instance_uid", SUMMARY.sr_sop_instance_uid)
+    assert [str(o(1)) for o in obx] == ["1", "2", "3", "4", "5", "6"]
+    assert {str(o(11)) for o in obx} == {"F"}
+
+
+def test_amended_report_uses_correction_status() -> None:
+    amended = ReportSummary(**{**SUMMARY.__dict__, "amended": True, "sr_sop_instance_uid": ""})
+    message = parsed(amended)
+    assert str(message.segment("OBR")(25)) == "C"
+    assert {str(o(11)) for o in message.segments("OBX")} == {"C"}
+    assert str(message.segment("OBR")(3)(1)(1)) == SUMMARY.study_instance_uid
+    assert "sr_sop_instance_uid" not in str(message)
+
+
+def test_escape() -> None:
+    assert escape("a|b^c&d~e\\f") == "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f"
+    assert escape("one\r\ntwo\nthree") == "one\\.br\\two\\.br\\three"
+    assert escape("bell\x07") == "bell"
+    assert escape("脊髄") == "脊髄"
+
+
+def test_read_ack_with_error_text() -> None:
+    source = parsed()
+    ack = source.create_ack("AE", message_id="ACK1")
+    ack.segment("MSA").assign_field("Unknown \\T\\ patient", 3)
+    text = str(ack) + "ERR|||||||no PID-3 match|Patient not found\r"
+    result = read_ack(text, "ris")
+    assert result == Acknowledgement("AE", "MSG0001", "Unknown & patient; no PID-3 match; Patient not found")
+
+
+def test_read_ack_rejects_non_ack() -> None:
+    with pytest.raises(MllpError, match="not an HL7 ACK"):
+        read_ack("MSH|^~\\&|X\rPID|1\r", "ris")
+    with pytest.raises(MllpError, match="not an HL7 ACK"):
+        read_ack("hello", "ris")
+
+
+def test_check_ack() -> None:
+    check_ack(Acknowledgement("AA", "MSG0001", ""), "MSG0001", "ris")
+    with pytest.raises(MllpError, match="RIS answered AR: bad order"):
+        check_ack(Acknowledgement("AR", "MSG0001", "bad order"), "MSG0001", "ris")
+    with pytest.raises(MllpError, match="RIS answered CA"):
+        check_ack(Acknowledgement("CA", "MSG0001", ""), "MSG0001", "ris")
+    with pytest.raises(MllpError, match="ACK is for message 'OTHER'"):
+        check_ack(Acknowledgement("AA", "OTHER", ""), "MSG0001", "ris")
