@@ -60,8 +60,15 @@ class Tile:
     key_image: bool = False
 
 
-def _badge(draw: ImageDraw.ImageDraw, x: int, y: int, text: str, font: Font, fill: tuple[int, int, int],
-           color: tuple[int, int, int]) -> int:
+def _badge(
+    draw: ImageDraw.ImageDraw,
+    x: int,
+    y: int,
+    text: str,
+    font: Font,
+    fill: tuple[int, int, int],
+    color: tuple[int, int, int],
+) -> int:
     """Draw a rounded label at (x, y); return its width."""
     pad_x, pad_y = 10, 4
     width = int(text_width(text, font)) + 2 * pad_x
@@ -91,8 +98,15 @@ def _section_rows(section: ReportSection, width: int) -> list[Row]:
     def draw_title(draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
         draw.text((x, y), title, font=title_font, fill=ACCENT)
         if confirm:
-            _badge(draw, x + int(text_width(title, title_font)) + 16, y - 2, confirm, badge_font,
-                   CONFIRM_FILL, CONFIRM_TEXT)
+            _badge(
+                draw,
+                x + int(text_width(title, title_font)) + 16,
+                y - 2,
+                confirm,
+                badge_font,
+                CONFIRM_FILL,
+                CONFIRM_TEXT,
+            )
 
     rows.append((title_h + 4, draw_title))
 
@@ -122,8 +136,14 @@ def _section_rows(section: ReportSection, width: int) -> list[Row]:
         color = TEXT
         for text in wrap(line, font, width, max_lines=2 if index == 0 else 3):
 
-            def draw_line(draw: ImageDraw.ImageDraw, x: int, y: int, text: str = text, font: Font = font,
-                          color: tuple[int, int, int] = color) -> None:
+            def draw_line(
+                draw: ImageDraw.ImageDraw,
+                x: int,
+                y: int,
+                text: str = text,
+                font: Font = font,
+                color: tuple[int, int, int] = color,
+            ) -> None:
                 draw.text((x, y), text, font=font, fill=color)
 
             rows.append((line_height(font), draw_line))
@@ -132,7 +152,12 @@ def _section_rows(section: ReportSection, width: int) -> list[Row]:
 
 def _draw_header(draw: ImageDraw.ImageDraw, header: CardHeader, width: int) -> int:
     """Draw the header band; return its height."""
-    big, mid, bold_mid, small = load_font(30, bold=True), load_font(20), load_font(20, bold=True), load_font(16)
+    big, mid, bold_mid, small = (
+        load_font(30, bold=True),
+        load_font(20),
+        load_font(20, bold=True),
+        load_font(16),
+    )
     height = MARGIN + line_height(big) + 2 * line_height(mid) + 18
     draw.rectangle((0, 0, width, height), fill=HEADER_BAND)
     right_w = 360
@@ -185,14 +210,20 @@ def _draw_tiles(canvas: Image.Image, draw: ImageDraw.ImageDraw, tiles: Sequence[
         picture = _fit(item.pixels, tile - 8)
         canvas.paste(picture, (x + (tile - picture.width) // 2, top + (tile - picture.height) // 2))
         for i, text in enumerate(wrap(item.caption, caption_font, tile, max_lines=2)):
-            draw.text((x, top + tile + 4 + i * line_height(caption_font)), text, font=caption_font,
-                      fill=TEXT if item.key_image else MUTED)
+            draw.text(
+                (x, top + tile + 4 + i * line_height(caption_font)),
+                text,
+                font=caption_font,
+                fill=TEXT if item.key_image else MUTED,
+            )
         x += tile + gap
     if hidden > 0:
         draw.rectangle((x, top, x + tile, top + tile), outline=THUMB_FRAME, width=3)
         label = f"+{hidden} more"
         font = load_font(22, bold=True)
-        draw.text((x + (tile - text_width(label, font)) / 2, top + tile / 2 - 12), label, font=font, fill=MUTED)
+        draw.text(
+            (x + (tile - text_width(label, font)) / 2, top + tile / 2 - 12), label, font=font, fill=MUTED
+        )
 
 
 def tiles_height(tiles: Sequence[Tile], width: int) -> int:
@@ -221,28 +252,42 @@ def render_card(
     body_bottom = tiles_top - 12
 
     content_w = width - 2 * MARGIN
-    blocks = [_section_rows(s, content_w) for s in sections]
-    rows: list[Row] = []
-    for index, block in enumerate(blocks):
-        rows.extend(block)
-        if index < len(blocks) - 1:
-            rows.append((16, lambda draw, x, y: draw.line((x, y + 6, x + content_w, y + 6), fill=THUMB_FRAME)))
+    # Each row carries the index of its section (-1: separator or placeholder).
+    rows: list[tuple[int, int, Callable[[ImageDraw.ImageDraw, int, int], None]]] = []
+    for index, section in enumerate(sections):
+        if index > 0:
+            rows.append(
+                (-1, 16, lambda draw, x, y: draw.line((x, y + 6, x + content_w, y + 6), fill=THUMB_FRAME))
+            )
+        rows.extend((index, h, fn) for h, fn in _section_rows(section, content_w))
     notice_font = load_font(18)
     if not rows:
-        rows = [(line_height(load_font(22)),
-                 lambda draw, x, y: draw.text((x, y), "No findings reported.", font=load_font(22), fill=MUTED))]
-    total = sum(h for h, _ in rows)
+        rows = [
+            (
+                -1,
+                line_height(load_font(22)),
+                lambda draw, x, y: draw.text((x, y), "No findings reported.", font=load_font(22), fill=MUTED),
+            )
+        ]
+    total = sum(h for _, h, _ in rows)
     limit = body_bottom if total <= body_bottom - body_top else body_bottom - line_height(notice_font) - 4
     y = body_top
+    shown: set[int] = set()
     drawn = 0
-    for row_height, draw_row in rows:
+    for section_index, row_height, draw_row in rows:
         if y + row_height > limit:
             break
         draw_row(draw, MARGIN, y)
+        shown.add(section_index)
         y += row_height
         drawn += 1
     if drawn < len(rows):
-        notice = f"… {len(rows) - drawn} more lines: see the Structured Report"
+        hidden = [s.title for i, s in enumerate(sections) if i not in shown]
+        if hidden:
+            plural = "section" if len(hidden) == 1 else "sections"
+            notice = f"… {len(hidden)} more {plural} in the Structured Report: " + "; ".join(hidden)
+        else:
+            notice = "… text cut short: the full text is in the Structured Report"
         draw.text((MARGIN, limit + 2), truncate(notice, notice_font, content_w), font=notice_font, fill=MUTED)
     if tiles:
         _draw_tiles(canvas, draw, tiles, tiles_top)

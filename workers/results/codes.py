@@ -39,7 +39,6 @@ UNIT_IMAGES: Final = Code("{images}", "UCUM", "images")
 UNIT_NO_UNITS: Final = Code("1", "UCUM", "no units")
 
 
-
 def coding_scheme_item() -> CodingSchemeIdentificationItem:
     """A new Coding Scheme Identification Sequence item that declares ``99SPINENODE``."""
     return CodingSchemeIdentificationItem(

@@ -127,7 +127,9 @@ def check_long_string(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
     if not value.strip() or len(value) > 64 or "\\" in value or any(ord(c) < 32 for c in value):
-        raise ValueError(f"{name}: {value!r} must be 1 to 64 characters without backslash or control characters")
+        raise ValueError(
+            f"{name}: {value!r} must be 1 to 64 characters without backslash or control characters"
+        )
     return value
 
 

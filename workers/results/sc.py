@@ -68,7 +68,10 @@ def card_header(
     ]
     if first.get("AccessionNumber"):
         study_parts.append(f"Acc {first.AccessionNumber}")
-    patient_parts = [_person(first.get("PatientName")) or "(no name)", f"ID {first.get('PatientID', '') or '-'}"]
+    patient_parts = [
+        _person(first.get("PatientName")) or "(no name)",
+        f"ID {first.get('PatientID', '') or '-'}",
+    ]
     if first.get("PatientBirthDate"):
         patient_parts.append(f"born {_date(first.PatientBirthDate)}")
     if first.get("PatientSex"):
@@ -132,7 +135,9 @@ def summary_card_pixels(
     check_long_string("algorithm_name", algorithm_name)
     check_long_string("algorithm_version", algorithm_version)
     when = check_datetime("content_datetime", content_datetime)
-    header = card_header(ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when)
+    header = card_header(
+        ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when
+    )
     return render_card(header, sections, card_tiles(sections, thumbnails, thumbnail_captions), size)
 
 
@@ -229,9 +234,9 @@ def build_summary_card(
         transfer_syntax_uid="1.2.840.10008.1.2.1",
     )
     # A report page has no anatomical orientation: Patient Orientation is Type 2C, present and empty.
-    card.PatientOrientation = None
+    card.PatientOrientation = []
     # Type 2C (paired body parts): a summary covers the whole study, so laterality is present and empty.
-    card.Laterality = None
+    card.Laterality = ""
     card.BurnedInAnnotation = "YES"
     card.RecognizableVisualFeatures = "NO"
     card.ConversionType = "SYN"

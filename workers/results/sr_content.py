@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import highdicom as hd
 from highdicom._standard_utils import does_iod_have_pixel_data
@@ -83,7 +84,9 @@ def _minimal_descriptors(ds: Dataset) -> list[hd.sr.ContentItem]:
     for keyword, concept in (("Rows", codes.DCM.PixelDataRows), ("Columns", codes.DCM.PixelDataColumns)):
         if ds.get(keyword):
             items.append(
-                hd.sr.NumContentItem(concept, int(ds[keyword].value), _PIXELS, relationship_type=_HAS_ACQ_CONTEXT)
+                hd.sr.NumContentItem(
+                    concept, int(ds[keyword].value), _PIXELS, relationship_type=_HAS_ACQ_CONTEXT
+                )
             )
     return items
 
@@ -97,12 +100,13 @@ def _entry(ds: Dataset) -> hd.sr.ImageContentItem:
         relationship_type=_CONTAINS,
     )
     try:
-        descriptors: Sequence[hd.sr.ContentItem] = hd.sr.ImageLibraryEntryDescriptors(ds)
+        template = cast(Sequence[hd.sr.ContentItem], hd.sr.ImageLibraryEntryDescriptors(ds))
+        descriptors = list(template)
     except (AttributeError, KeyError, IndexError, TypeError, ValueError):
         # Enhanced multi-frame images keep geometry in functional groups; legacy headers may lack it.
         descriptors = _minimal_descriptors(ds)
     if descriptors:
-        item.ContentSequence = hd.sr.ContentSequence(list(descriptors))
+        item.ContentSequence = hd.sr.ContentSequence(descriptors)
     return item
 
 
@@ -133,7 +137,7 @@ def image_library(sources: Sequence[Dataset]) -> hd.sr.ContainerContentItem | No
 
 
 def series_label(series: SeriesSummary) -> str:
-    """"Series 3 (MR) Ax T2 FIESTA: 24 images" — the human-readable line for one series."""
+    """The human-readable line for one series, e.g. "Series 3 (MR) Ax T2 FIESTA: 24 images"."""
     number = "?" if series.series_number is None else str(series.series_number)
     modality = f" ({series.modality})" if series.modality else ""
     description = f" {series.description}" if series.description else ""
@@ -159,10 +163,14 @@ def _series_item(series: SeriesSummary) -> hd.sr.TextContentItem:
         properties.append(hd.sr.CodeContentItem(sn.MODALITY, modality, relationship_type=_HAS_PROPERTIES))
     if series.description:
         properties.append(
-            hd.sr.TextContentItem(sn.SERIES_DESCRIPTION, series.description, relationship_type=_HAS_PROPERTIES)
+            hd.sr.TextContentItem(
+                sn.SERIES_DESCRIPTION, series.description, relationship_type=_HAS_PROPERTIES
+            )
         )
     properties.append(
-        hd.sr.NumContentItem(sn.NUMBER_OF_IMAGES, series.images, sn.UNIT_IMAGES, relationship_type=_HAS_PROPERTIES)
+        hd.sr.NumContentItem(
+            sn.NUMBER_OF_IMAGES, series.images, sn.UNIT_IMAGES, relationship_type=_HAS_PROPERTIES
+        )
     )
     item.ContentSequence = hd.sr.ContentSequence(properties)
     return item

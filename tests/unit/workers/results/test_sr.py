@@ -25,8 +25,9 @@ ALGORITHM = "spinenode-csf-leak"
 VERSION = "1.4.2"
 
 
-def _build(sources: list[Dataset], sections: list[ReportSection], uids: dict[str, str], when: datetime,
-           **kwargs: Any) -> hd.sr.Comprehensive3DSR:
+def _build(
+    sources: list[Dataset], sections: list[ReportSection], uids: dict[str, str], when: datetime, **kwargs: Any
+) -> hd.sr.Comprehensive3DSR:
     arguments: dict[str, Any] = {
         "series_number": 901,
         "instance_number": 1,
@@ -60,7 +61,9 @@ def _measurement_section() -> ReportSection:
             uid=generate_uid(entropy_srcs=["test-cord-area"]), identifier="Cord area C3"
         ),
         measurements=[hd.sr.Measurement(name=codes.SCT.Area, value=72.5, unit=codes.UCUM.SquareMillimeter)],
-        qualitative_evaluations=[hd.sr.QualitativeEvaluation(name=codes.DCM.Finding, value=codes.SCT.Present)],
+        qualitative_evaluations=[
+            hd.sr.QualitativeEvaluation(name=codes.DCM.Finding, value=codes.SCT.Present)
+        ],
     )
     return ReportSection(
         title="CSF leak",
@@ -135,11 +138,17 @@ def test_study_summary_is_the_first_group(mr_sources, new_uids, when, reread) ->
     identifiers = [_named(g, "Tracking Identifier")[0].TextValue for g in groups]
     assert identifiers == ["Study summary", "Cord area C3"]
     summary = groups[0]
-    numbers = {i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
-               for i in summary.ContentSequence if i.ValueType == "NUM"}
+    numbers = {
+        i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
+        for i in summary.ContentSequence
+        if i.ValueType == "NUM"
+    }
     assert numbers == {"Number of series": 2.0, "Number of images": 5.0}
-    series = [i.TextValue for i in summary.ContentSequence if i.ValueType == "TEXT"
-              and i.ConceptNameCodeSequence[0].CodeValue == "SERIES-SUMMARY"]
+    series = [
+        i.TextValue
+        for i in summary.ContentSequence
+        if i.ValueType == "TEXT" and i.ConceptNameCodeSequence[0].CodeValue == "SERIES-SUMMARY"
+    ]
     assert series == ["Series 2 (MR) Sag T2 TSE: 3 images", "Series 3 (MR) Ax T2 C5-C7: 2 images"]
     uids = [i.UID for i in _named(summary, "Series Instance UID")]
     assert uids == [mr_sources[0].SeriesInstanceUID, mr_sources[3].SeriesInstanceUID]
@@ -161,10 +170,13 @@ def test_section_measurements_and_text(mr_sources, new_uids, when, write, reread
 
 def test_predecessor_is_referenced(mr_sources, new_uids, when, write, reread) -> None:
     first = _build(mr_sources, [], new_uids, when)
-    amended_uids = {"series_instance_uid": new_uids["series_instance_uid"],
-                    "sop_instance_uid": generate_uid(entropy_srcs=["amended"])}
-    amended = _build(mr_sources, [_measurement_section()], amended_uids, when, instance_number=2,
-                     predecessor=first)
+    amended_uids = {
+        "series_instance_uid": new_uids["series_instance_uid"],
+        "sop_instance_uid": generate_uid(entropy_srcs=["amended"]),
+    }
+    amended = _build(
+        mr_sources, [_measurement_section()], amended_uids, when, instance_number=2, predecessor=first
+    )
     assert dciodvfy_errors(write(amended, "amended.dcm")) == []
     ds = reread(amended)
     study = ds.PredecessorDocumentsSequence[0]
@@ -222,7 +234,9 @@ def test_real_enhanced_mr_header(real_enhanced_mr_path: Path, new_uids, when, wr
     assert float(images.MeasuredValueSequence[0].NumericValue) == float(source.NumberOfFrames)
 
 
-def test_missing_type2_patient_attributes_are_written_empty(mr_sources, new_uids, when, write, reread) -> None:
+def test_missing_type2_patient_attributes_are_written_empty(
+    mr_sources, new_uids, when, write, reread
+) -> None:
     for keyword in ("PatientBirthDate", "PatientSex", "AccessionNumber", "ReferringPhysicianName", "StudyID"):
         for source in mr_sources:
             delattr(source, keyword)
@@ -255,8 +269,9 @@ def _patched(sources: list[Dataset], index: int, **values: Any) -> list[Dataset]
         (lambda s: _patched(s, 4, PatientID="OTHER"), ValueError, r"sources\[4\].PatientID differs"),
     ],
 )
-def test_invalid_sources(mr_sources, new_uids, when, change: Callable[[list[Dataset]], Any],
-                         error: type[Exception], message: str) -> None:
+def test_invalid_sources(
+    mr_sources, new_uids, when, change: Callable[[list[Dataset]], Any], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         _build(change(mr_sources), [], new_uids, when)
 
@@ -285,8 +300,9 @@ def test_patient_id_is_not_in_the_error(mr_sources, new_uids, when) -> None:
         ({"content_datetime": "20240101"}, TypeError, "content_datetime"),
     ],
 )
-def test_invalid_arguments(mr_sources, new_uids, when, arguments: dict[str, Any], error: type[Exception],
-                           message: str) -> None:
+def test_invalid_arguments(
+    mr_sources, new_uids, when, arguments: dict[str, Any], error: type[Exception], message: str
+) -> None:
     uids = {k: v for k, v in new_uids.items() if k not in arguments}
     with pytest.raises(error, match=message):
         _build(mr_sources, [], uids, when, **arguments)
@@ -308,15 +324,19 @@ def test_new_series_and_instance_must_be_new(mr_sources, new_uids, when) -> None
         ([ReportSection(title="Bad", sr_groups=["not a group"])], TypeError, r"sections\[0\].sr_groups\[0\]"),
     ],
 )
-def test_invalid_sections(mr_sources, new_uids, when, sections: Any, error: type[Exception], message: str) -> None:
+def test_invalid_sections(
+    mr_sources, new_uids, when, sections: Any, error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         _build(mr_sources, sections, new_uids, when)
 
 
 def test_invalid_predecessor(mr_sources, new_uids, when) -> None:
     previous = _build(mr_sources, [], new_uids, when)
-    other = {"series_instance_uid": new_uids["series_instance_uid"],
-             "sop_instance_uid": generate_uid(entropy_srcs=["other"])}
+    other = {
+        "series_instance_uid": new_uids["series_instance_uid"],
+        "sop_instance_uid": generate_uid(entropy_srcs=["other"]),
+    }
     with pytest.raises(TypeError, match="predecessor: expected"):
         _build(mr_sources, [], other, when, predecessor="1.2.3")
     incomplete = copy.deepcopy(previous)
