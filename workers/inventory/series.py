@@ -161,6 +161,8 @@ def classify_series(datasets: Sequence[Dataset]) -> SeriesInventory:
     slices = [s for ds in datasets for s in geometry.slices_of(ds)]
     tilt = next((t for ds in datasets if (t := number(ds, "GantryDetectorTilt"))), None)
     geo = geometry.summarise(slices, tilt)
+    if "MOSAIC" in facts.image_type:  # each Siemens mosaic image holds a whole volume
+        geo.issues = [i for i in geo.issues if "not a volume" not in i]
     thickness = number(first, "SliceThickness")
     if thickness is None:
         thickness = next((s.thickness_mm for s in slices if s.thickness_mm), None)
