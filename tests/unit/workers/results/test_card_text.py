@@ -1,0 +1,66 @@
+"""Text fitting for the summary card: truncation, wrapping, font fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import ImageFont
+
+from workers.results import card_text
+from workers.results.card_text import ELLIPSIS, load_font, text_width, truncate, wrap
+
+
+def test_truncate_keeps_short_text_and_cuts_long_text() -> None:
+    font = load_font(20)
+    assert truncate("L2 ADC 1.10", font, 500) == "L2 ADC 1.10"
+    cut = truncate("epidural fluid " * 20, font, 200)
+    assert cut.endswith(ELLIPSIS) and text_width(cut, font) <= 200
+    assert cut.startswith("epidural fluid")
+    assert truncate("abc", font, 1) == ELLIPSIS
+
+
+def test_wrap_fits_every_line_and_keeps_every_word() -> None:
+    font = load_font(20)
+    text = "Epidural fluid from C7 to T2, not enhancing, continuous with the subarachnoid space"
+    lines = wrap(text, font, 300)
+    assert len(lines) > 1
+    assert all(text_width(line, font) <= 300 for line in lines)
+    assert " ".join(lines).split() == text.split()
+
+
+def test_wrap_splits_words_longer_than_a_line() -> None:
+    font = load_font(20)
+    lines = wrap("x" * 200, font, 100)
+    assert len(lines) > 2 and "".join(lines) == "x" * 200
+    assert all(text_width(line, font) <= 100 for line in lines)
+
+
+def test_wrap_limits_lines_with_an_ellipsis() -> None:
+    font = load_font(20)
+    lines = wrap("word " * 200, font, 200, max_lines=2)
+    assert len(lines) == 2 and lines[-1].endswith(ELLIPSIS)
+    assert all(text_width(line, font) <= 200 for line in lines)
+    assert wrap("two words", font, 500, max_lines=2) == ["two words"]
+
+
+def test_font_falls_back_to_pillow_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    load_font.cache_clear()
+    # Pillow also searches the system font folders by file name, so the name must be missing too.
+    monkeypatch.setattr(card_text, "FONT_DIRECTORY", tmp_path / "no-fonts-here")
+    monkeypatch.setattr(card_text, "REGULAR_FONT", "NoSuchFont-Regular.ttf")
+    try:
+        font = load_font(18)
+        assert not str(getattr(font, "path", "")).endswith("DejaVuSans.ttf")
+        assert text_width("abc", font) > 0
+    finally:
+        monkeypatch.undo()
+        load_font.cache_clear()
+    assert isinstance(load_font(18), ImageFont.FreeTypeFont)
+    assert str(load_font(18).path).endswith("DejaVuSans.ttf")
+    assert str(load_font(18, bold=True).path).endswith("DejaVuSans-Bold.ttf")
+
+
+def test_font_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="size: 0"):
+        load_font(0)
