@@ -11,15 +11,25 @@ from typing import Any
 from workers.inventory import SeriesInventory, inventory_path
 
 _COLUMNS = (
-    ("series_number", "#", 5), ("modality", "mod", 3), ("sequence", "sequence", 9), ("plane", "plane", 8),
-    ("slice_thickness_mm", "thick", 5), ("fat_suppressed", "FS", 3), ("contrast", "+C", 3),
-    ("b_values", "b-values", 14), ("region", "region", 16), ("images", "images", 6), ("description", "description", 0),
+    ("series_number", "#", 5),
+    ("modality", "mod", 3),
+    ("sequence", "sequence", 9),
+    ("plane", "plane", 8),
+    ("slice_thickness_mm", "thick", 5),
+    ("fat_suppressed", "FS", 3),
+    ("contrast", "+C", 3),
+    ("b_values", "b-values", 14),
+    ("region", "region", 16),
+    ("images", "images", 6),
+    ("description", "description", 0),
 )
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("inventory", help="classify every series under a folder of DICOM files")
-    p.add_argument("path", help="a DICOM file or a folder (searched recursively; non-DICOM files are skipped)")
+    p.add_argument(
+        "path", help="a DICOM file or a folder (searched recursively; non-DICOM files are skipped)"
+    )
     p.add_argument("--json", action="store_true", help="print the inventory as a JSON list")
     p.set_defaults(run=run)
 
@@ -51,6 +61,7 @@ def format_table(series: list[SeriesInventory]) -> str:
 def run(args: argparse.Namespace) -> int:
     progress = None
     if sys.stderr.isatty():
+
         def progress(count: int) -> None:
             print(f"\r{count} files read", end="", file=sys.stderr, flush=True)
 

@@ -21,7 +21,20 @@ from workers.inventory.diffusion import DiffusionSummary
 from workers.inventory.headers import decode_text, number, private_element, raw_value, text, tokens
 
 SEQUENCE_FAMILIES = (
-    "T1", "T2", "PD", "STIR", "FLAIR", "T2STAR", "SWI", "SSFP", "DWI", "ADC", "DTI", "MT", "LOCALIZER", "OTHER",
+    "T1",
+    "T2",
+    "PD",
+    "STIR",
+    "FLAIR",
+    "T2STAR",
+    "SWI",
+    "SSFP",
+    "DWI",
+    "ADC",
+    "DTI",
+    "MT",
+    "LOCALIZER",
+    "OTHER",
 )
 STIR_TI_MS = (80.0, 300.0)  # short-tau inversion nulls fat: ~150 ms at 1.5 T, ~230 ms at 3 T
 FLAIR_MIN_TI_MS = 1400.0  # fluid-attenuating inversion: ~1700-2500 ms
@@ -194,8 +207,10 @@ def sequence_family(f: HeaderFacts, diffusion: DiffusionSummary) -> str | None:
         return "MT"
     if v.any_match(v.MT, texts):
         return "MT"
-    if v.any_match(v.FIELD_MAP, texts) or f.complex_component in ("PHASE", "REAL", "IMAGINARY", "MIXED") or any(
-        t in f.image_type for t in ("P", "PHASE", "B0", "FIELD_MAP", "R", "I")
+    if (
+        v.any_match(v.FIELD_MAP, texts)
+        or f.complex_component in ("PHASE", "REAL", "IMAGINARY", "MIXED")
+        or any(t in f.image_type for t in ("P", "PHASE", "B0", "FIELD_MAP", "R", "I"))
     ):
         return "OTHER"
     if v.any_match(v.STIR, described) or f.acquisition_contrast == "STIR":
@@ -248,7 +263,18 @@ def _family_from_timing(f: HeaderFacts) -> str:
     return "OTHER"
 
 
-_FAT_SCAN_OPTIONS = ("FS", "SFS", "FAT", "FATSAT", "SPIR", "SPAIR", "FSA_GEMS", "FSS_GEMS", "FSI_GEMS", "FSL_GEMS")
+_FAT_SCAN_OPTIONS = (
+    "FS",
+    "SFS",
+    "FAT",
+    "FATSAT",
+    "SPIR",
+    "SPAIR",
+    "FSA_GEMS",
+    "FSS_GEMS",
+    "FSI_GEMS",
+    "FSL_GEMS",
+)
 
 
 def fat_suppressed(f: HeaderFacts, family: str | None) -> bool:

@@ -62,7 +62,11 @@ def _private(ds: Dataset) -> DiffusionSample | None:
     ge = decode_numbers(private_element(ds, 0x0043, "GEMS_PARM_01", 0x39))
     if ge:
         direction = _direction(
-            [v for off in (0xBB, 0xBC, 0xBD) for v in decode_numbers(private_element(ds, 0x0019, "GEMS_ACQU_01", off))]
+            [
+                v
+                for off in (0xBB, 0xBC, 0xBD)
+                for v in decode_numbers(private_element(ds, 0x0019, "GEMS_ACQU_01", off))
+            ]
         )
         return DiffusionSample(ge_b_value(ge[0]), direction)
     sie = decode_numbers(private_element(ds, 0x0019, "SIEMENS MR HEADER", 0x0C))

@@ -59,8 +59,14 @@ def plane_of(row: Sequence[float], col: Sequence[float]) -> str:
     return ("sagittal", "coronal", "axial")[axis]
 
 
-def _slice(orientation: object, position: object, pixel: Dataset | None, rows: float | None,
-           cols: float | None, thickness: float | None) -> Slice | None:
+def _slice(
+    orientation: object,
+    position: object,
+    pixel: Dataset | None,
+    rows: float | None,
+    cols: float | None,
+    thickness: float | None,
+) -> Slice | None:
     iop = floats(orientation)
     if iop is None or len(iop) != 6:
         return None
@@ -95,14 +101,25 @@ def slices_of(ds: Dataset) -> list[Slice]:
             if orient is None:
                 continue
             thickness = to_float(pixel.get("SliceThickness")) if pixel is not None else None
-            found = _slice(orient.get("ImageOrientationPatient"),
-                           pos.get("ImagePositionPatient") if pos is not None else None,
-                           pixel, rows, cols, thickness)
+            found = _slice(
+                orient.get("ImageOrientationPatient"),
+                pos.get("ImagePositionPatient") if pos is not None else None,
+                pixel,
+                rows,
+                cols,
+                thickness,
+            )
             if found is not None:
                 result.append(found)
         return result
-    found = _slice(ds.get("ImageOrientationPatient"), ds.get("ImagePositionPatient"), ds, rows, cols,
-                   number(ds, "SliceThickness"))
+    found = _slice(
+        ds.get("ImageOrientationPatient"),
+        ds.get("ImagePositionPatient"),
+        ds,
+        rows,
+        cols,
+        number(ds, "SliceThickness"),
+    )
     return [found] if found is not None else []
 
 
@@ -127,8 +144,10 @@ def summarise(slices: Sequence[Slice], gantry_tilt_degrees: float | None = None)
     issues: list[str] = []
     reference = slices[0]
     if any(not _same(reference, s) for s in slices):
-        issues.append(f"inconsistent orientation: {len({s.row + s.col for s in slices})} different "
-                      "ImageOrientationPatient values in one series")
+        issues.append(
+            f"inconsistent orientation: {len({s.row + s.col for s in slices})} different "
+            "ImageOrientationPatient values in one series"
+        )
     if gantry_tilt_degrees:
         issues.append(f"gantry tilt {gantry_tilt_degrees:g} degrees (GantryDetectorTilt)")
     z_values: list[float] = []
@@ -138,8 +157,11 @@ def summarise(slices: Sequence[Slice], gantry_tilt_degrees: float | None = None)
         z0 = s.position[2]
         corners = [z0]
         if s.height_mm is not None and s.width_mm is not None:
-            corners += [z0 + s.row[2] * s.width_mm, z0 + s.col[2] * s.height_mm,
-                        z0 + s.row[2] * s.width_mm + s.col[2] * s.height_mm]
+            corners += [
+                z0 + s.row[2] * s.width_mm,
+                z0 + s.col[2] * s.height_mm,
+                z0 + s.row[2] * s.width_mm + s.col[2] * s.height_mm,
+            ]
         half = 0.5 * (s.thickness_mm or 0.0) * abs(float(s.normal[2]))
         z_values += [min(corners) - half, max(corners) + half]
     z_range = (round(min(z_values), 2), round(max(z_values), 2)) if z_values else None
@@ -184,7 +206,9 @@ def _stack_issues(slices: Sequence[Slice]) -> list[str]:
     median = float(np.median(steps))
     if steps.max() - steps.min() > max(SPACING_TOLERANCE_MM, 0.01 * median):
         if steps.max() > 1.5 * median:
-            issues.append(f"slice gap of {steps.max():.2f} mm where {median:.2f} mm is usual (missing slices)")
+            issues.append(
+                f"slice gap of {steps.max():.2f} mm where {median:.2f} mm is usual (missing slices)"
+            )
         else:
             issues.append(f"inconsistent slice increment: {steps.min():.2f} to {steps.max():.2f} mm")
     return issues

@@ -76,25 +76,47 @@ def check_duro_proto_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     if not mr:
         return ProtocolCheck(rule, "unknown", "no MR image series: the steady-state protocol does not apply")
     axial_ssfp = [s for s in mr if s.sequence == "SSFP" and s.plane == "axial"]
-    thin = [s for s in axial_ssfp if s.slice_thickness_mm is not None
-            and s.slice_thickness_mm <= THIN_SLICE_MM + THIN_SLICE_TOLERANCE_MM]
-    sagittal = sorted({s.sequence or "" for s in mr if s.plane == "sagittal" and s.sequence in ("T2", "SSFP")})
-    sag_note = f" Sagittal {' and '.join(sagittal)} present." if sagittal else " No sagittal T2 or steady-state series."
+    thin = [
+        s
+        for s in axial_ssfp
+        if s.slice_thickness_mm is not None
+        and s.slice_thickness_mm <= THIN_SLICE_MM + THIN_SLICE_TOLERANCE_MM
+    ]
+    sagittal = sorted(
+        {s.sequence or "" for s in mr if s.plane == "sagittal" and s.sequence in ("T2", "SSFP")}
+    )
+    sag_note = (
+        f" Sagittal {' and '.join(sagittal)} present."
+        if sagittal
+        else " No sagittal T2 or steady-state series."
+    )
     if not thin:
         if axial_ssfp:
-            sizes = ", ".join(f"{s.slice_thickness_mm} mm" if s.slice_thickness_mm is not None else "unknown"
-                              for s in axial_ssfp)
-            return ProtocolCheck(rule, "fail", f"axial steady-state series present but not <= 1 mm thick ({sizes});"
-                                 " a dural defect can only be shown on thin axial steady-state images." + sag_note,
-                                 tuple(s.series_uid for s in axial_ssfp))
-        return ProtocolCheck(rule, "fail", "no thin axial steady-state series (FIESTA/CISS/TrueFISP/bFFE, <= 1 mm);"
-                             " a dural defect can only be shown on it; cover C7–T3 first." + sag_note)
+            sizes = ", ".join(
+                f"{s.slice_thickness_mm} mm" if s.slice_thickness_mm is not None else "unknown"
+                for s in axial_ssfp
+            )
+            return ProtocolCheck(
+                rule,
+                "fail",
+                f"axial steady-state series present but not <= 1 mm thick ({sizes});"
+                " a dural defect can only be shown on thin axial steady-state images." + sag_note,
+                tuple(s.series_uid for s in axial_ssfp),
+            )
+        return ProtocolCheck(
+            rule,
+            "fail",
+            "no thin axial steady-state series (FIESTA/CISS/TrueFISP/bFFE, <= 1 mm);"
+            " a dural defect can only be shown on it; cover C7–T3 first." + sag_note,
+        )
     best = max(thin, key=lambda s: s.coverage_mm or 0.0)
     covered = best.coverage_mm
     where = _includes_c7_t3(best)
     length = f"{covered:.0f} mm" if covered is not None else "an unknown length"
-    estimate = (f"C7–T3 is about {C7_T3_LENGTH_MM:.0f} mm in an adult (estimate; vertebral levels are not in"
-                " the headers)")
+    estimate = (
+        f"C7–T3 is about {C7_T3_LENGTH_MM:.0f} mm in an adult (estimate; vertebral levels are not in"
+        " the headers)"
+    )
     if covered is None:
         status, verdict = "warn", "slice positions missing, coverage cannot be measured"
     elif covered + 1e-6 < C7_T3_LENGTH_MM:
@@ -102,8 +124,13 @@ def check_duro_proto_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     elif where is False:
         status, verdict = "warn", f"covers {length} but the description/region names levels outside C7–T3"
     elif where is None:
-        status, verdict = "pass", (f"covers {length}, enough for C7–T3 if centred there ({estimate}); the headers"
-                                   " do not say which levels are covered")
+        status, verdict = (
+            "pass",
+            (
+                f"covers {length}, enough for C7–T3 if centred there ({estimate}); the headers"
+                " do not say which levels are covered"
+            ),
+        )
     else:
         status, verdict = "pass", f"covers {length} in a region that includes C7–T3 ({estimate})"
     message = f"thin axial steady-state {_label(best)} ({best.slice_thickness_mm} mm): {verdict}.{sag_note}"
@@ -113,23 +140,44 @@ def check_duro_proto_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
 def check_cord_qc_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     """CORD-QC-1: warn when a cord diffusion series used a multiband factor >= 4."""
     rule = "CORD-QC-1"
-    diffusion = [s for s in _mr(inventory) if s.sequence in ("DWI", "DTI")
-                 and (s.region is None or any(r in s.region for r in _CORD_REGIONS))]
+    diffusion = [
+        s
+        for s in _mr(inventory)
+        if s.sequence in ("DWI", "DTI") and (s.region is None or any(r in s.region for r in _CORD_REGIONS))
+    ]
     if not diffusion:
-        return ProtocolCheck(rule, "unknown", "no spinal cord diffusion series: multiband factor not applicable")
-    high = [s for s in diffusion if s.multiband_factor is not None and s.multiband_factor >= MULTIBAND_WARN_FACTOR]
+        return ProtocolCheck(
+            rule, "unknown", "no spinal cord diffusion series: multiband factor not applicable"
+        )
+    high = [
+        s for s in diffusion if s.multiband_factor is not None and s.multiband_factor >= MULTIBAND_WARN_FACTOR
+    ]
     if high:
         names = ", ".join(f"{_label(s)} (MB {s.multiband_factor})" for s in high)
-        return ProtocolCheck(rule, "warn", f"multiband factor >= {MULTIBAND_WARN_FACTOR} on cord diffusion: {names};"
-                             " 4 or more caused severe image degradation in the source, 2–3 was adequate.",
-                             tuple(s.series_uid for s in high))
+        return ProtocolCheck(
+            rule,
+            "warn",
+            f"multiband factor >= {MULTIBAND_WARN_FACTOR} on cord diffusion: {names};"
+            " 4 or more caused severe image degradation in the source, 2–3 was adequate.",
+            tuple(s.series_uid for s in high),
+        )
     unknown = [s for s in diffusion if s.multiband_factor is None]
     if unknown:
-        return ProtocolCheck(rule, "unknown", "the header does not state the multiband factor of "
-                             + ", ".join(_label(s) for s in unknown) + ".", tuple(s.series_uid for s in unknown))
+        return ProtocolCheck(
+            rule,
+            "unknown",
+            "the header does not state the multiband factor of "
+            + ", ".join(_label(s) for s in unknown)
+            + ".",
+            tuple(s.series_uid for s in unknown),
+        )
     factors = ", ".join(f"{_label(s)} (MB {s.multiband_factor})" for s in diffusion)
-    return ProtocolCheck(rule, "pass", f"multiband factor below {MULTIBAND_WARN_FACTOR}: {factors}.",
-                         tuple(s.series_uid for s in diffusion))
+    return ProtocolCheck(
+        rule,
+        "pass",
+        f"multiband factor below {MULTIBAND_WARN_FACTOR}: {factors}.",
+        tuple(s.series_uid for s in diffusion),
+    )
 
 
 def check_adc_ready(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
@@ -143,15 +191,28 @@ def check_adc_ready(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
         if maps:
             parts.append("vendor ADC map " + ", ".join(_label(s) for s in maps))
         if multi_b:
-            parts.append("diffusion with b = " + "; ".join(
-                f"{'/'.join(f'{b:g}' for b in s.b_values)} ({_label(s)})" for s in multi_b))
-        return ProtocolCheck(rule, "pass", "ADC available: " + " and ".join(parts) + ".",
-                             tuple(s.series_uid for s in maps + multi_b))
+            parts.append(
+                "diffusion with b = "
+                + "; ".join(f"{'/'.join(f'{b:g}' for b in s.b_values)} ({_label(s)})" for s in multi_b)
+            )
+        return ProtocolCheck(
+            rule,
+            "pass",
+            "ADC available: " + " and ".join(parts) + ".",
+            tuple(s.series_uid for s in maps + multi_b),
+        )
     single = [s for s in mr if s.sequence in ("DWI", "DTI")]
     if single:
-        return ProtocolCheck(rule, "fail", "diffusion present but fewer than 2 b-values known and no ADC map:"
-                             " ADC (VB-ADC-1) cannot be computed.", tuple(s.series_uid for s in single))
-    return ProtocolCheck(rule, "fail", "no diffusion series and no ADC map: ADC (VB-ADC-1) cannot be measured.")
+        return ProtocolCheck(
+            rule,
+            "fail",
+            "diffusion present but fewer than 2 b-values known and no ADC map:"
+            " ADC (VB-ADC-1) cannot be computed.",
+            tuple(s.series_uid for s in single),
+        )
+    return ProtocolCheck(
+        rule, "fail", "no diffusion series and no ADC map: ADC (VB-ADC-1) cannot be measured."
+    )
 
 
 def check_post_contrast(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
@@ -164,10 +225,18 @@ def check_post_contrast(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     if post:
         fs = [s for s in post if s.fat_suppressed and s.plane == "axial"]
         note = " including fat-suppressed axial" if fs else ""
-        return ProtocolCheck(rule, "pass", f"post-contrast series present{note}: "
-                             + ", ".join(_label(s) for s in post) + ".", tuple(s.series_uid for s in post))
-    return ProtocolCheck(rule, "fail", "no post-contrast series: enhancement is not assessable, so CSF-LEAK-MR-2 and"
-                         " CSF-LEAK-MR-4 cannot fire.")
+        return ProtocolCheck(
+            rule,
+            "pass",
+            f"post-contrast series present{note}: " + ", ".join(_label(s) for s in post) + ".",
+            tuple(s.series_uid for s in post),
+        )
+    return ProtocolCheck(
+        rule,
+        "fail",
+        "no post-contrast series: enhancement is not assessable, so CSF-LEAK-MR-2 and"
+        " CSF-LEAK-MR-4 cannot fire.",
+    )
 
 
 def protocol_checks(inventory: Sequence[SeriesInventory]) -> list[ProtocolCheck]:

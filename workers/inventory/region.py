@@ -21,12 +21,20 @@ _JOINED = {
     ("L", "S"): "lumbosacral",
 }
 _BODY_PART = {
-    "CSPINE": "C", "CERVICALSPINE": "C", "NECK": "C",
-    "TSPINE": "T", "THORACICSPINE": "T",
-    "LSPINE": "L", "LUMBARSPINE": "L",
-    "SSPINE": "S", "SACRUM": "S",
-    "CTSPINE": "CT", "TLSPINE": "TL", "LSSPINE": "LS",
-    "WHOLESPINE": "CTLS", "WSPINE": "CTLS",
+    "CSPINE": "C",
+    "CERVICALSPINE": "C",
+    "NECK": "C",
+    "TSPINE": "T",
+    "THORACICSPINE": "T",
+    "LSPINE": "L",
+    "LUMBARSPINE": "L",
+    "SSPINE": "S",
+    "SACRUM": "S",
+    "CTSPINE": "CT",
+    "TLSPINE": "TL",
+    "LSSPINE": "LS",
+    "WHOLESPINE": "CTLS",
+    "WSPINE": "CTLS",
 }
 _MAX_LEVEL = {"C": 7, "T": 12, "L": 5, "S": 5}
 _RANGE = re.compile(
@@ -96,8 +104,12 @@ def _segments_named(texts: list[str]) -> set[str]:
 
 def _name(segments: set[str]) -> str:
     ordered = [s for s in SEGMENTS if s in segments]
-    if len(ordered) >= 3 and ordered == list(SEGMENTS[SEGMENTS.index(ordered[0]):][: len(ordered)]):
-        return "whole spine" if ordered[0] == "C" else f"{_SEGMENT_NAMES[ordered[0]]} to {_SEGMENT_NAMES[ordered[-1]]}"
+    if len(ordered) >= 3 and ordered == list(SEGMENTS[SEGMENTS.index(ordered[0]) :][: len(ordered)]):
+        return (
+            "whole spine"
+            if ordered[0] == "C"
+            else f"{_SEGMENT_NAMES[ordered[0]]} to {_SEGMENT_NAMES[ordered[-1]]}"
+        )
     if len(ordered) == 2 and tuple(ordered) in _JOINED:
         return _JOINED[(ordered[0], ordered[1])]
     return " and ".join(_SEGMENT_NAMES[s] for s in ordered)
@@ -110,8 +122,11 @@ def region_of(body_part: str, texts: list[str], fallback_texts: list[str] | None
     levels = level_range(normalised)
     if levels is not None:
         first, last = levels
-        segments |= {s for s in SEGMENTS if SEGMENTS.index(first.segment) <= SEGMENTS.index(s)
-                     <= SEGMENTS.index(last.segment)}
+        segments |= {
+            s
+            for s in SEGMENTS
+            if SEGMENTS.index(first.segment) <= SEGMENTS.index(s) <= SEGMENTS.index(last.segment)
+        }
     part = re.sub(r"[^A-Z]", "", unicodedata.normalize("NFKC", body_part).upper())
     segments |= set(_BODY_PART.get(part, ""))
     brain = part in ("BRAIN", "HEAD", "SKULL") or v.any_match(v.BRAIN, normalised)

@@ -27,8 +27,17 @@ from workers.inventory.vocabulary import ADC, MULTIBAND
 log = logging.getLogger(__name__)
 
 CONTRACT_KEYS = (
-    "series_uid", "modality", "description", "images", "plane", "sequence", "fat_suppressed",
-    "contrast", "b_values", "slice_thickness_mm", "region",
+    "series_uid",
+    "modality",
+    "description",
+    "images",
+    "plane",
+    "sequence",
+    "fat_suppressed",
+    "contrast",
+    "b_values",
+    "slice_thickness_mm",
+    "region",
 )
 
 
@@ -74,7 +83,9 @@ class SeriesInventory:
         if self.plane is not None and self.plane not in geometry.PLANES:
             raise ValueError(f"plane must be one of {geometry.PLANES} or None, got {self.plane!r}")
         if self.sequence is not None and self.sequence not in classify.SEQUENCE_FAMILIES:
-            raise ValueError(f"sequence must be one of {classify.SEQUENCE_FAMILIES} or None, got {self.sequence!r}")
+            raise ValueError(
+                f"sequence must be one of {classify.SEQUENCE_FAMILIES} or None, got {self.sequence!r}"
+            )
         if self.b_values != sorted(set(self.b_values)):
             raise ValueError(f"b_values must be sorted and distinct, got {self.b_values!r}")
         if self.multiband_factor is not None and self.multiband_factor < 1:
@@ -216,8 +227,10 @@ def read_header(path: Path) -> Dataset | None:
         return None
 
 
-def inventory_path(path: str | os.PathLike[str], progress: Callable[[int], None] | None = None,
-                   ) -> list[SeriesInventory]:
+def inventory_path(
+    path: str | os.PathLike[str],
+    progress: Callable[[int], None] | None = None,
+) -> list[SeriesInventory]:
     """Classify every series under ``path`` (a file or folder); non-DICOM files are skipped.
 
     ``progress`` is called with the number of files read so far (every 100 files and at the end).

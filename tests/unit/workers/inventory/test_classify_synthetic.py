@@ -31,24 +31,88 @@ def classify(**kwargs: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [
-        ("GE FIESTA description", dict(Manufacturer="GE MEDICAL SYSTEMS", SeriesDescription="Ax FIESTA C7-T3",
-                                       ScanningSequence="GR", RepetitionTime=5.0, EchoTime=2.0)),
-        ("GE FIESTA-C pulse name", dict(Manufacturer="GE MEDICAL SYSTEMS", SeriesDescription="AX 3D 0.8",
-                                        ScanningSequence="GR", RepetitionTime=5.0, EchoTime=2.0,
-                                        private=[(0x0019, "GEMS_ACQU_01", 0x9C, "LO", "fiestac", 0x11)])),
-        ("Siemens CISS *ci3d", dict(Manufacturer="SIEMENS", SeriesDescription="t2 ax 3d", SequenceName="*ci3d1",
-                                    ScanningSequence="GR", RepetitionTime=6.0, EchoTime=3.0)),
-        ("Siemens TrueFISP *tfi", dict(Manufacturer="SIEMENS", SeriesDescription="ax spine", SequenceName="*tfi2d1_22",
-                                       ScanningSequence="GR", RepetitionTime=4.0, EchoTime=2.0)),
-        ("Philips BFFE technique", dict(Manufacturer="Philips Medical Systems", SeriesDescription="sT2W 3D AX",
-                                        ScanningSequence="GR", RepetitionTime=5.0, EchoTime=2.5,
-                                        private=[(0x2001, "Philips Imaging DD 001", 0x20, "LO", "BFFE", 0x10)])),
-        ("Philips B-TFE technique", dict(Manufacturer="Philips Medical Systems", SeriesDescription="AX thin",
-                                         private=[(0x2001, "Philips Imaging DD 001", 0x20, "LO", "B-TFE", 0x10)])),
-        ("Philips DRIVE", dict(Manufacturer="Philips Medical Systems", SeriesDescription="T2 3D DRIVE ax",
-                               ScanningSequence="SE", RepetitionTime=1500.0, EchoTime=200.0)),
-        ("Canon TrueSSFP", dict(Manufacturer="CANON_MEC", SeriesDescription="AX TrueSSFP 1mm",
-                                ScanningSequence="GR", RepetitionTime=5.0, EchoTime=2.5)),
+        (
+            "GE FIESTA description",
+            dict(
+                Manufacturer="GE MEDICAL SYSTEMS",
+                SeriesDescription="Ax FIESTA C7-T3",
+                ScanningSequence="GR",
+                RepetitionTime=5.0,
+                EchoTime=2.0,
+            ),
+        ),
+        (
+            "GE FIESTA-C pulse name",
+            dict(
+                Manufacturer="GE MEDICAL SYSTEMS",
+                SeriesDescription="AX 3D 0.8",
+                ScanningSequence="GR",
+                RepetitionTime=5.0,
+                EchoTime=2.0,
+                private=[(0x0019, "GEMS_ACQU_01", 0x9C, "LO", "fiestac", 0x11)],
+            ),
+        ),
+        (
+            "Siemens CISS *ci3d",
+            dict(
+                Manufacturer="SIEMENS",
+                SeriesDescription="t2 ax 3d",
+                SequenceName="*ci3d1",
+                ScanningSequence="GR",
+                RepetitionTime=6.0,
+                EchoTime=3.0,
+            ),
+        ),
+        (
+            "Siemens TrueFISP *tfi",
+            dict(
+                Manufacturer="SIEMENS",
+                SeriesDescription="ax spine",
+                SequenceName="*tfi2d1_22",
+                ScanningSequence="GR",
+                RepetitionTime=4.0,
+                EchoTime=2.0,
+            ),
+        ),
+        (
+            "Philips BFFE technique",
+            dict(
+                Manufacturer="Philips Medical Systems",
+                SeriesDescription="sT2W 3D AX",
+                ScanningSequence="GR",
+                RepetitionTime=5.0,
+                EchoTime=2.5,
+                private=[(0x2001, "Philips Imaging DD 001", 0x20, "LO", "BFFE", 0x10)],
+            ),
+        ),
+        (
+            "Philips B-TFE technique",
+            dict(
+                Manufacturer="Philips Medical Systems",
+                SeriesDescription="AX thin",
+                private=[(0x2001, "Philips Imaging DD 001", 0x20, "LO", "B-TFE", 0x10)],
+            ),
+        ),
+        (
+            "Philips DRIVE",
+            dict(
+                Manufacturer="Philips Medical Systems",
+                SeriesDescription="T2 3D DRIVE ax",
+                ScanningSequence="SE",
+                RepetitionTime=1500.0,
+                EchoTime=200.0,
+            ),
+        ),
+        (
+            "Canon TrueSSFP",
+            dict(
+                Manufacturer="CANON_MEC",
+                SeriesDescription="AX TrueSSFP 1mm",
+                ScanningSequence="GR",
+                RepetitionTime=5.0,
+                EchoTime=2.5,
+            ),
+        ),
     ],
 )
 def test_steady_state_by_vendor_names(name: str, kwargs: dict[str, Any]) -> None:
@@ -56,8 +120,15 @@ def test_steady_state_by_vendor_names(name: str, kwargs: dict[str, Any]) -> None
 
 
 def test_siemens_turboflash_is_not_truefisp() -> None:
-    got = classify(Manufacturer="SIEMENS", SequenceName="*tfl3d1_16ns", ScanningSequence=["GR", "IR"],
-                   SequenceVariant=["SP", "MP"], RepetitionTime=2300.0, EchoTime=2.3, InversionTime=900.0)
+    got = classify(
+        Manufacturer="SIEMENS",
+        SequenceName="*tfl3d1_16ns",
+        ScanningSequence=["GR", "IR"],
+        SequenceVariant=["SP", "MP"],
+        RepetitionTime=2300.0,
+        EchoTime=2.3,
+        InversionTime=900.0,
+    )
     assert got["sequence"] == "T1"
 
 
@@ -71,10 +142,16 @@ def test_siemens_turboflash_is_not_truefisp() -> None:
         (900.0, 3.0, 2000.0, ["GR", "IR"], "T1"),
     ],
 )
-def test_inversion_recovery_by_inversion_time(ti: float, te: float, tr: float, scanning: Any,
-                                              expected: str) -> None:
-    got = classify(ScanningSequence=scanning, InversionTime=ti, EchoTime=te, RepetitionTime=tr,
-                   SeriesDescription="sag spine")
+def test_inversion_recovery_by_inversion_time(
+    ti: float, te: float, tr: float, scanning: Any, expected: str
+) -> None:
+    got = classify(
+        ScanningSequence=scanning,
+        InversionTime=ti,
+        EchoTime=te,
+        RepetitionTime=tr,
+        SeriesDescription="sag spine",
+    )
     assert got["sequence"] == expected
     assert got["fat_suppressed"] is (expected == "STIR")
 
@@ -148,8 +225,9 @@ def test_contrast(attributes: dict[str, Any], expected: bool) -> None:
         ("sag T2", SAGITTAL, "sagittal", None),
     ],
 )
-def test_japanese_and_level_descriptions(description: str, iop: tuple[int, ...], plane: str,
-                                         region: str | None) -> None:
+def test_japanese_and_level_descriptions(
+    description: str, iop: tuple[int, ...], plane: str, region: str | None
+) -> None:
     got = classify(iop=iop, SeriesDescription=description, RepetitionTime=3000.0, EchoTime=100.0)
     assert (got["plane"], got["region"]) == (plane, region)
 
@@ -166,6 +244,7 @@ def test_body_part_gives_region() -> None:
 def _per_b(values: list[float]) -> Any:
     def set_b(i: int, ds: Any) -> None:
         ds.DiffusionBValue = values[i % len(values)]
+
     return set_b
 
 
@@ -181,7 +260,14 @@ def test_dwi_standard_b_values_and_adc_map() -> None:
 
 
 def test_dti_by_number_of_directions() -> None:
-    directions = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (0.7071, 0.7071, 0), (0.7071, 0, 0.7071), (0, 0.7071, 0.7071)]
+    directions = [
+        (1, 0, 0),
+        (0, 1, 0),
+        (0, 0, 1),
+        (0.7071, 0.7071, 0),
+        (0.7071, 0, 0.7071),
+        (0, 0.7071, 0.7071),
+    ]
 
     def set_direction(i: int, ds: Any) -> None:
         ds.DiffusionBValue = 0.0 if i == 0 else 1000.0
@@ -232,29 +318,48 @@ def test_philips_private_b_value_float_unknown_vr() -> None:
 
 
 def test_mt_localizer_swi_and_non_mr() -> None:
-    assert classify(MagnetizationTransfer="OFF_RESONANCE", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
+    assert (
+        classify(MagnetizationTransfer="OFF_RESONANCE", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
+    )
     assert classify(SeriesDescription="GRE MT_on", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
     assert classify(ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])["sequence"] == "LOCALIZER"
     assert classify(SeriesDescription="3-plane loc")["sequence"] == "LOCALIZER"
     assert classify(SequenceName="*swi3d1r", RepetitionTime=28.0, EchoTime=20.0)["sequence"] == "SWI"
     assert classify(SeriesDescription="Ax SWAN")["sequence"] == "SWI"
-    assert classify(SeriesDescription="AX T2* MEDIC", RepetitionTime=600.0, EchoTime=20.0)["sequence"] == "T2STAR"
+    assert (
+        classify(SeriesDescription="AX T2* MEDIC", RepetitionTime=600.0, EchoTime=20.0)["sequence"]
+        == "T2STAR"
+    )
     ct = classify(Modality="CT", SeriesDescription="C-spine bone")
     assert (ct["sequence"], ct["region"]) == (None, "cervical")
 
 
 def test_multiband_factor_from_comments_and_ge_private() -> None:
     assert classify(ImageComments="MB4", SeriesDescription="DTI cord")["multiband_factor"] == 4
-    ge = classify(Manufacturer="GE MEDICAL SYSTEMS", SeriesDescription="DTI",
-                  private=[(0x0043, "GEMS_PARM_01", 0xB6, "LO", "3\\4\\19", 0x10)])
+    ge = classify(
+        Manufacturer="GE MEDICAL SYSTEMS",
+        SeriesDescription="DTI",
+        private=[(0x0043, "GEMS_PARM_01", 0xB6, "LO", "3\\4\\19", 0x10)],
+    )
     assert ge["multiband_factor"] == 3
     assert classify(SeriesDescription="DTI cord")["multiband_factor"] is None
 
 
 def test_series_inventory_json_contract() -> None:
     got = classify(SeriesDescription="Ax FIESTA C7-T3", iop=AXIAL)
-    for key in ("series_uid", "modality", "description", "images", "plane", "sequence", "fat_suppressed",
-                "contrast", "b_values", "slice_thickness_mm", "region"):
+    for key in (
+        "series_uid",
+        "modality",
+        "description",
+        "images",
+        "plane",
+        "sequence",
+        "fat_suppressed",
+        "contrast",
+        "b_values",
+        "slice_thickness_mm",
+        "region",
+    ):
         assert key in got
     assert got["images"] == 3
     assert got["coverage_mm"] == pytest.approx(3.0, abs=0.01)  # 3 slices 1 mm apart, 1 mm thick
