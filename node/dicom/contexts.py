@@ -18,19 +18,22 @@ from pydicom.uid import (
 )
 from pynetdicom import sop_class as sc
 
+#: In preference order: pynetdicom accepts, per presentation context, the first of these the requestor
+#: proposed. Compressed syntaxes come first so that a sender proposing a file's own (compressed)
+#: syntax alongside the uncompressed ones sends it as it is stored: never decompressed or recompressed.
 TRANSFER_SYNTAXES: list[str] = [
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    DeflatedExplicitVRLittleEndian,
+    RLELossless,
+    JPEGLosslessSV1,
+    JPEGLossless,
+    JPEGLSLossless,
+    JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
-    JPEGLossless,
-    JPEGLosslessSV1,
-    JPEGLSLossless,
     JPEGLSNearLossless,
-    JPEG2000Lossless,
     JPEG2000,
-    RLELossless,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
 ]
 
 STORAGE_SOP_CLASSES: dict[str, str] = {

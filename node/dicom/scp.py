@@ -2,7 +2,7 @@
 
 Handlers only store and answer (style rule 3); everything else happens after the study is stable.
 Statuses: 0x0000 success; 0xA700 out of resources (spool below its free-space watermark or a write
-error); 0xC210 cannot understand (unparseable dataset); 0xC211 invalid UID (nothing written);
+error); 0xC210 cannot understand (unparseable dataset, or Study/Series Instance UID missing); 0xC211 invalid UID (nothing written);
 0xA900 dataset does not match the request (SOP Class/Instance UID differ from the C-STORE request).
 """
 
@@ -162,6 +162,9 @@ class StorageSCP:
             log.warning("C-STORE refused: %s", exc)
             return STATUS_CANNOT_UNDERSTAND
         for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
+            if not uid:
+                log.warning("C-STORE refused: %s missing (truncated or incomplete dataset)", name)
+                return STATUS_CANNOT_UNDERSTAND
             if not is_valid_uid(uid):
                 log.warning("C-STORE refused: invalid %s", name)
                 return STATUS_INVALID_UID

@@ -110,10 +110,11 @@ def send_files(
     ae = AE(ae_title=calling_aet)
     ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
     ae.maximum_pdu_size = 0
-    requested = []
-    for sop_class, ts in contexts:
-        syntaxes = list(dict.fromkeys([ts, ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
-        requested.append(build_context(sop_class, syntaxes))
+    # Per SOP class: one context per stored syntax (so each file goes as it is stored) and one
+    # uncompressed fallback for peers that refuse a compressed syntax.
+    requested = [build_context(sop_class, ts) for sop_class, ts in contexts]
+    for sop_class in dict.fromkeys(sop for sop, _ in contexts):
+        requested.append(build_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
     if len(requested) > 128:
         raise ValueError(f"too many distinct SOP class/transfer syntax pairs ({len(requested)} > 128)")
     assoc = ae.associate(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:45:09.428164
+Create Date: 2026-11-23 20:50:16.275481
 """
 from collections.abc import Sequence
 
@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('queued', 'running', 'done', 'failed', 'superseded', name='jobstate', native_enum=False, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('step', sa.String(length=32), nullable=True),
+    sa.Column('worker', sa.String(length=128), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('enqueued_at', sa.DateTime(), nullable=True),

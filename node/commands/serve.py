@@ -1,0 +1,44 @@
+"""``spinenode serve [--config FILE] [--no-worker]``: run the node."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from node.commands.common import add_config_option, settings_or_exit, setup_logging
+
+log = logging.getLogger("node.serve")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the node (SCP, analysis, delivery, web)")
+    add_config_option(p)
+    p.add_argument("--no-worker", action="store_true", help="do not run an in-process Celery worker")
+    p.add_argument("--no-web", action="store_true", help="do not serve the web app")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    settings = settings_or_exit(args)
+    from node import runtime
+    from node.service import Node
+
+    rt = runtime.install(runtime.Runtime.create(settings))
+    node = Node(rt, with_worker=not args.no_worker, with_web=not args.no_web)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    node.start()
+    s = settings.node
+    print(
+        f"spinenode: {s.ae_title} listening on {s.host}:{node.scp.port}; "
+        f"web http://{settings.web.host}:{settings.web.port}/; data in {settings.data_dir}",
+        flush=True,
+    )
+    stop.wait()
+    log.info("stopping")
+    node.stop()
+    return 0

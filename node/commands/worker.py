@@ -1,0 +1,41 @@
+"""``spinenode worker [--config FILE]``: run a Celery worker alone (analysis and delivery queues)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from node.commands.common import add_config_option, settings_or_exit, setup_logging
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("worker", help="run a Celery worker only")
+    add_config_option(p)
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--queues", default="analysis,delivery")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    settings = settings_or_exit(args)
+    if args.config:
+        os.environ["SPINENODE_CONFIG"] = str(args.config)
+    from node import runtime
+
+    runtime.install(runtime.Runtime.create(settings))
+    from workers.celery_app import app
+
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={args.concurrency}",
+            "--pool=threads",
+            f"--queues={args.queues}",
+            "--without-gossip",
+            "--without-mingle",
+            "--prefetch-multiplier=1",
+        ]
+    )
+    return 0

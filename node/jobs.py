@@ -1,0 +1,193 @@
+"""Registry side of an analysis job: claim it, build the pipeline context, save what came out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from node.delivery.service import create_result_deliveries
+from node.registry.db import Registry
+from node.registry.models import (
+    Delivery,
+    FindingEntry,
+    Instance,
+    Job,
+    JobState,
+    Result,
+    Series,
+    Study,
+    StudyState,
+    utcnow,
+)
+from node.settings import Settings
+from workers.pipeline import PipelineContext, SeriesFiles
+
+log = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_job(registry: Registry, job_id: int) -> bool:
+    """queued -> running for exactly one worker; a job of an outdated revision is superseded."""
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.state != JobState.QUEUED:
+            return False
+        study = session.get(Study, job.study_id)
+        assert study is not None
+        if study.revision != job.revision or study.state == StudyState.RECEIVING:
+            job.state = JobState.SUPERSEDED
+            job.finished_at = utcnow()
+            return False
+        res = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == JobState.QUEUED)
+            .values(state=JobState.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1,
+                    error=None, step="claimed", worker=WORKER_ID)
+        )
+        if not res.rowcount:  # type: ignore[attr-defined]
+            return False
+        study.state = StudyState.ANALYSING
+        return True
+
+
+def build_context(registry: Registry, settings: Settings, job_id: int) -> PipelineContext:
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        study = session.get(Study, job.study_id)
+        assert study is not None
+        series_files: list[SeriesFiles] = []
+        for series in session.scalars(
+            select(Series).where(Series.study_id == study.id).order_by(Series.series_number, Series.id)
+        ):
+            paths = session.scalars(
+                select(Instance.path).where(Instance.series_id == series.id).order_by(Instance.id)
+            ).all()
+            if paths:
+                series_files.append(SeriesFiles(series.series_uid, tuple(Path(p) for p in paths)))
+        entries = session.scalars(
+            select(FindingEntry)
+            .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
+            .order_by(FindingEntry.id)
+        ).all()
+        findings = [e.body for e in entries if e.source != "clinical"]
+        clinical: dict[str, Any] = {}
+        for e in entries:
+            if e.source == "clinical":
+                clinical.update(e.body)
+        previous = session.scalars(
+            select(Result)
+            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .order_by(Result.revision.desc())
+        ).first()
+        return PipelineContext(
+            study_uid=study.study_uid,
+            revision=job.revision,
+            series=series_files,
+            content_datetime=job.created_at,
+            findings_entries=findings,
+            clinical=clinical,
+            previous_sr_path=Path(previous.path) if previous and Path(previous.path).exists() else None,
+            output_dir=settings.results_dir / study.study_uid,
+        )
+
+
+def set_step(registry: Registry, job_id: int, step: str) -> None:
+    with registry.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(step=step))
+
+
+def save_outcome(registry: Registry, settings: Settings, job_id: int, ctx: PipelineContext) -> list[int]:
+    """Store inventory, results and grades; create deliveries. Returns the new delivery IDs."""
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        study = session.get(Study, job.study_id)
+        assert study is not None
+        for series in session.scalars(select(Series).where(Series.study_id == study.id)):
+            if series.series_uid in ctx.inventory:
+                series.inventory = ctx.inventory[series.series_uid]
+        previous = session.scalars(
+            select(Result.sop_instance_uid)
+            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .order_by(Result.revision.desc())
+        ).first()
+        for kind, path in ctx.results.items():
+            uid = ctx.result_uids[kind]
+            if session.scalar(select(Result.id).where(Result.sop_instance_uid == uid)):
+                continue
+            session.add(
+                Result(
+                    study_id=study.id,
+                    revision=job.revision,
+                    kind=kind,
+                    sop_class_uid="1.2.840.10008.5.1.4.1.1.88.34" if kind == "SR" else "1.2.840.10008.5.1.4.1.1.7",
+                    sop_instance_uid=uid,
+                    series_uid=_series_uid(path),
+                    path=str(path),
+                    summary={"flags": ctx.flags, "criteria": ctx.criteria, "notes": ctx.notes},
+                    predecessor_uid=previous if kind == "SR" else None,
+                )
+            )
+        session.flush()
+        study.grades = _grades(ctx.criteria)
+        study.flags = ctx.flags
+        study.state = StudyState.REPORTED
+        study.reason = None
+        study.reported_at = utcnow()
+        job.state = JobState.DONE
+        job.step = "done"
+        job.finished_at = utcnow()
+        names = [d.name for d in settings.destinations if d.results]
+        created = create_result_deliveries(session, study, job.revision, names)
+        if not names:
+            study.state = StudyState.DELIVERED
+            study.delivered_at = utcnow()
+        session.flush()
+        return [d.id for d in created]
+
+
+def _series_uid(path: Path) -> str:
+    from pydicom import dcmread
+
+    return str(dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
+
+
+def _grades(criteria: dict[str, Any] | None) -> dict[str, Any]:
+    if not criteria:
+        return {}
+    grades: dict[str, Any] = {}
+    for key in ("csf_leak", "ich", "ich_dx"):
+        if isinstance(criteria.get(key), dict):
+            grades[key] = criteria[key].get("grade")
+    if isinstance(criteria.get("ebp"), dict):
+        grades["ebp_eligible"] = criteria["ebp"].get("eligible")
+    for exam, value in (criteria.get("per_exam") or {}).items():
+        if isinstance(value, dict) and value.get("grade"):
+            grades[exam] = value["grade"]
+    return grades
+
+
+def fail_job(registry: Registry, job_id: int, error: str) -> None:
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.state = JobState.FAILED
+        job.error = error[:2000]
+        job.finished_at = utcnow()
+        study = session.get(Study, job.study_id)
+        if study is not None and study.revision == job.revision:
+            study.state = StudyState.FAILED
+            study.reason = f"analysis failed at step {job.step}: {error[:300]}"
+
+
+def mark_enqueued(registry: Registry, delivery_ids: list[int]) -> None:
+    with registry.session() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))

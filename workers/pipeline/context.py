@@ -1,0 +1,64 @@
+"""What the pipeline steps share while one revision of one study is analysed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydicom import Dataset, dcmread
+
+from workers.results.section import KeyImage, ReportSection
+
+
+@dataclass(frozen=True)
+class SeriesFiles:
+    series_uid: str
+    paths: tuple[Path, ...]
+
+
+@dataclass
+class PipelineContext:
+    """Inputs (study, files, entered findings) and what each step adds (inventory, sections, ...)."""
+
+    study_uid: str
+    revision: int
+    series: list[SeriesFiles]
+    content_datetime: datetime
+    findings_entries: list[dict[str, Any]] = field(default_factory=list)
+    clinical: dict[str, Any] = field(default_factory=dict)
+    previous_sr_path: Path | None = None
+    output_dir: Path | None = None
+    # filled by steps
+    headers: dict[str, list[Dataset]] = field(default_factory=dict)
+    inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sections: list[ReportSection] = field(default_factory=list)
+    candidate_findings: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    criteria: dict[str, Any] | None = None
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    results: dict[str, Path] = field(default_factory=dict)
+    result_uids: dict[str, str] = field(default_factory=dict)
+
+    def load_headers(self) -> dict[str, list[Dataset]]:
+        if not self.headers:
+            for s in self.series:
+                self.headers[s.series_uid] = [dcmread(p, stop_before_pixels=True) for p in s.paths]
+        return self.headers
+
+    def load_series(self, series_uid: str) -> list[Dataset]:
+        """Full datasets (with pixels) of one series."""
+        for s in self.series:
+            if s.series_uid == series_uid:
+                return [dcmread(p) for p in s.paths]
+        raise KeyError(f"series {series_uid} is not part of study {self.study_uid}")
+
+    @property
+    def sources(self) -> list[Dataset]:
+        return [ds for group in self.load_headers().values() for ds in group]
+
+    @property
+    def key_images(self) -> list[KeyImage]:
+        return [k for s in self.sections for k in s.key_images]

@@ -1,0 +1,136 @@
+"""The pipeline steps. Each takes the :class:`PipelineContext`, calls pure code, and adds to it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydicom.uid import generate_uid
+
+from workers import __version__
+from workers.pipeline.context import PipelineContext
+
+log = logging.getLogger(__name__)
+
+ALGORITHM_NAME = "spinenode"
+SR_SERIES_NUMBER = 9901
+SC_SERIES_NUMBER = 9902
+
+
+def result_uids(study_uid: str, revision: int) -> dict[str, str]:
+    """Deterministic UIDs: re-running the same revision gives the same objects (no duplicates in PACS)."""
+
+    def uid(*parts: object) -> str:
+        return str(generate_uid(entropy_srcs=["spinenode", study_uid, *map(str, parts)]))
+
+    return {
+        "sr_series": uid("sr-series"),
+        "sc_series": uid("sc-series"),
+        "sr": uid("sr", revision),
+        "sc": uid("sc", revision),
+    }
+
+
+def step_inventory(ctx: PipelineContext) -> None:
+    from workers.inventory import classify_series, protocol_checks, protocol_sections
+
+    inventories = []
+    for series_uid, headers in ctx.load_headers().items():
+        inv = classify_series(headers)
+        inventories.append(inv)
+        ctx.inventory[series_uid] = inv.to_json()
+    checks = protocol_checks(inventories)
+    ctx.sections.extend(protocol_sections(inventories, checks))
+
+
+def step_analysis(ctx: PipelineContext) -> None:
+    from workers.analysis import analysis_sections, run_analysers
+
+    wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
+    if not wanted:
+        ctx.notes.append("analysis: no MR series with a known sequence")
+        return
+    series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
+    output = run_analysers(series)
+    ctx.candidate_findings.extend(_as_dicts(getattr(output, "candidate_findings", [])))
+    ctx.sections.extend(analysis_sections(output))
+
+
+def _as_dicts(items: Any) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(item)
+        elif hasattr(item, "to_finding"):
+            out.append(item.to_finding())
+        elif hasattr(item, "to_json"):
+            out.append(item.to_json())
+    return out
+
+
+def step_criteria(ctx: PipelineContext) -> None:
+    from workers.criteria import StudyContext, criteria_sections, evaluate, parse_findings
+
+    findings = [dict(f) for f in ctx.findings_entries] + ctx.candidate_findings
+    document = parse_findings({"clinical": ctx.clinical, "findings": findings})
+    first = ctx.sources[0] if ctx.sources else None
+    study = StudyContext(
+        study_date=str(first.get("StudyDate", "")) or None if first is not None else None,
+        institution_name=str(first.get("InstitutionName", "")) or None if first is not None else None,
+        inventory=list(ctx.inventory.values()),
+    )
+    result = evaluate(document, study)
+    ctx.criteria = result.to_json()
+    ctx.sections.extend(criteria_sections(result))
+
+
+def step_results(ctx: PipelineContext) -> None:
+    from pydicom import dcmread
+
+    from workers.results.sc import build_summary_card
+    from workers.results.sr import build_measurement_report
+    from workers.results.thumbnail import thumbnail_from_dataset
+
+    assert ctx.output_dir is not None, "output_dir must be set before the results step"
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    uids = result_uids(ctx.study_uid, ctx.revision)
+    sources = ctx.sources
+    predecessor = dcmread(ctx.previous_sr_path, stop_before_pixels=True) if ctx.previous_sr_path else None
+    sr = build_measurement_report(
+        sources,
+        ctx.sections,
+        series_instance_uid=uids["sr_series"],
+        sop_instance_uid=uids["sr"],
+        series_number=SR_SERIES_NUMBER,
+        instance_number=ctx.revision,
+        algorithm_name=ALGORITHM_NAME,
+        algorithm_version=__version__,
+        predecessor=predecessor,
+        content_datetime=ctx.content_datetime,
+    )
+    thumbnails = []
+    for series_uid in list(ctx.load_headers())[:6]:
+        files = next(s.paths for s in ctx.series if s.series_uid == series_uid)
+        middle = dcmread(files[len(files) // 2])
+        try:
+            thumbnails.append(thumbnail_from_dataset(middle))
+        except Exception as exc:  # a series whose pixels cannot be shown still gets a report
+            log.warning("no thumbnail for series: %s", exc)
+    sc = build_summary_card(
+        sources,
+        ctx.sections,
+        thumbnails,
+        series_instance_uid=uids["sc_series"],
+        sop_instance_uid=uids["sc"],
+        series_number=SC_SERIES_NUMBER,
+        instance_number=ctx.revision,
+        content_datetime=ctx.content_datetime,
+    )
+    for kind, ds in (("SR", sr), ("SC", sc)):
+        path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
+        tmp = path.with_suffix(".tmp")
+        ds.save_as(tmp, enforce_file_format=True)
+        tmp.replace(path)
+        ctx.results[kind] = path
+        ctx.result_uids[kind] = str(ds.SOPInstanceUID)
+    ctx.flags = [flag for section in ctx.sections for flag in section.flags]
