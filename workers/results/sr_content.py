@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import cast
 
 import highdicom as hd
@@ -62,11 +63,19 @@ def device_observer_context(
     )
 
 
-def _is_image(ds: Dataset) -> bool:
+@lru_cache(maxsize=256)
+def _sop_class_has_pixels(sop_class_uid: str) -> bool | None:
+    """Whether the IOD of a SOP class holds pixel data (None: unknown SOP class). Cached: the lookup
+    scans the standard's tables."""
     try:
-        return bool(does_iod_have_pixel_data(ds.SOPClassUID))
+        return bool(does_iod_have_pixel_data(sop_class_uid))
     except (KeyError, ValueError):
-        return "PixelData" in ds or "Rows" in ds
+        return None
+
+
+def _is_image(ds: Dataset) -> bool:
+    known = _sop_class_has_pixels(str(ds.SOPClassUID))
+    return known if known is not None else ("PixelData" in ds or "Rows" in ds)
 
 
 def _minimal_descriptors(ds: Dataset) -> list[hd.sr.ContentItem]:
