@@ -9,8 +9,17 @@ from workers.criteria.levels import VERTEBRAE, LevelRange, parse_level, vertebra
 
 @pytest.mark.parametrize(
     ("token", "name"),
-    [("C1", "C1"), ("C7", "C7"), ("T1", "T1"), ("Th1", "T1"), ("TH12", "T12"), ("th5", "T5"), ("L5", "L5"),
-     ("S1", "S1"), (" T3 ", "T3")],
+    [
+        ("C1", "C1"),
+        ("C7", "C7"),
+        ("T1", "T1"),
+        ("Th1", "T1"),
+        ("TH12", "T12"),
+        ("th5", "T5"),
+        ("L5", "L5"),
+        ("S1", "S1"),
+        (" T3 ", "T3"),
+    ],
 )
 def test_vertebra_names_map_to_one_index(token: str, name: str) -> None:
     assert VERTEBRAE[vertebra_index(token)] == name
@@ -24,8 +33,15 @@ def test_unknown_vertebra_is_rejected_naming_it(token: str) -> None:
 
 @pytest.mark.parametrize(
     ("token", "upper", "lower"),
-    [("C7/T1", "C7", "T1"), ("C7/Th1", "C7", "T1"), ("Th12/L1", "T12", "L1"), ("Th1/2", "T1", "T2"),
-     ("T2/T1", "T1", "T2"), ("L5/S1", "L5", "S1"), ("T4", "T4", "T4")],
+    [
+        ("C7/T1", "C7", "T1"),
+        ("C7/Th1", "C7", "T1"),
+        ("Th12/L1", "T12", "L1"),
+        ("Th1/2", "T1", "T2"),
+        ("T2/T1", "T1", "T2"),
+        ("L5/S1", "L5", "S1"),
+        ("T4", "T4", "T4"),
+    ],
 )
 def test_disc_levels_mean_the_two_vertebrae_around_them(token: str, upper: str, lower: str) -> None:
     u, low = parse_level(token)
@@ -60,7 +76,9 @@ def test_overlap_intersection_and_containment() -> None:
     assert not a.contains(b)
 
 
-@pytest.mark.parametrize(("upper", "lower", "field"), [(-1, 3, "upper"), (3, 99, "lower"), (True, 3, "upper")])
+@pytest.mark.parametrize(
+    ("upper", "lower", "field"), [(-1, 3, "upper"), (3, 99, "lower"), (True, 3, "upper")]
+)
 def test_range_constructor_validates_indices(upper: int, lower: int, field: str) -> None:
     with pytest.raises(ValueError, match=f"LevelRange.{field}"):
         LevelRange(upper, lower)

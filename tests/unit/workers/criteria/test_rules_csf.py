@@ -53,8 +53,10 @@ def test_mr_table(run: Run, enhancement: str, continuous: bool | None, grade: st
 
 
 @pytest.mark.parametrize("enhancement", ["not_assessed", None, "missing"])
-@pytest.mark.parametrize(("continuous", "grade", "rule"), [(True, "STRONGLY_SUSPECTED", "CSF-LEAK-MR-3"),
-                                                           (False, "SUSPECTED", "CSF-LEAK-MR-1")])
+@pytest.mark.parametrize(
+    ("continuous", "grade", "rule"),
+    [(True, "STRONGLY_SUSPECTED", "CSF-LEAK-MR-3"), (False, "SUSPECTED", "CSF-LEAK-MR-1")],
+)
 def test_enhancement_not_assessed_blocks_mr2_and_mr4(
     run: Run, enhancement: str | None, continuous: bool, grade: str, rule: str
 ) -> None:
@@ -159,11 +161,21 @@ def test_early_bladder_is_reference_only(run: Run) -> None:
     ("fields", "grade", "rule"),
     [
         ({"continuous_with_puncture_site": False}, "DEFINITE", "CSF-LEAK-CTM-1"),
-        ({"continuous_with_puncture_site": False, "dural_defect": False, "continuous_with_subarachnoid": False},
-         "DEFINITE", "CSF-LEAK-CTM-1"),
+        (
+            {
+                "continuous_with_puncture_site": False,
+                "dural_defect": False,
+                "continuous_with_subarachnoid": False,
+            },
+            "DEFINITE",
+            "CSF-LEAK-CTM-1",
+        ),
         ({"continuous_with_puncture_site": False, "dural_defect": True}, "CONFIRMED", "CSF-LEAK-CTM-2"),
-        ({"continuous_with_puncture_site": False, "continuous_with_subarachnoid": True}, "CONFIRMED",
-         "CSF-LEAK-CTM-2"),
+        (
+            {"continuous_with_puncture_site": False, "continuous_with_subarachnoid": True},
+            "CONFIRMED",
+            "CSF-LEAK-CTM-2",
+        ),
         ({"dural_defect": True}, "CONFIRMED", "CSF-LEAK-CTM-2"),
     ],
 )
@@ -176,7 +188,9 @@ def test_ctm_grades(run: Run, fields: dict[str, Any], grade: str, rule: str) -> 
 
 @pytest.mark.parametrize("defect", [True, False, None])
 def test_ctm_puncture_site_continuity_is_technical_failure(run: Run, defect: bool | None) -> None:
-    result = run(ctm(continuous_with_puncture_site=True, dural_defect=defect, continuous_with_subarachnoid=True))
+    result = run(
+        ctm(continuous_with_puncture_site=True, dural_defect=defect, continuous_with_subarachnoid=True)
+    )
     ct = exam(result, "ct_myelography")
     assert ct["grade"] == "NONE"
     assert ct["reported"][0]["rules"] == ["CSF-LEAK-CTM-3"]
@@ -190,7 +204,9 @@ def test_ctm_unknown_puncture_site_is_not_definite(run: Run) -> None:
 
 
 def test_ctm_subdural_contrast_not_counted(run: Run) -> None:
-    result = run({"exam": "ct_myelography", "kind": "subdural_contrast", "continuous_with_subarachnoid": True})
+    result = run(
+        {"exam": "ct_myelography", "kind": "subdural_contrast", "continuous_with_subarachnoid": True}
+    )
     assert exam(result, "ct_myelography")["grade"] == "NONE"
     assert exam(result, "ct_myelography")["reported"][0]["rules"] == ["CSF-LEAK-CTM-4"]
 
@@ -212,7 +228,10 @@ def test_dx1_confirmed_wins_over_definite(run: Run) -> None:
 
 
 def test_dx2_any_definite_finding(run: Run) -> None:
-    assert dx(run(mr(enhancement="absent", continuous_with_subarachnoid=True))) == ("DEFINITE", ["CSF-LEAK-DX-2"])
+    assert dx(run(mr(enhancement="absent", continuous_with_subarachnoid=True))) == (
+        "DEFINITE",
+        ["CSF-LEAK-DX-2"],
+    )
     assert dx(run(ri("unilateral_localized"), circ(True))) == ("DEFINITE", ["CSF-LEAK-DX-2"])
 
 
@@ -227,7 +246,10 @@ def test_dx2_any_definite_finding(run: Run) -> None:
 def test_dx3_same_site_pairs(run: Run, ri_finding: dict[str, Any], mr_finding: dict[str, Any]) -> None:
     result = run(ri_finding, mr_finding)
     assert dx(result) == ("DEFINITE", ["CSF-LEAK-DX-3"])
-    assert {s["exam"] for s in result.to_json()["csf_leak"]["supporting"]} == {"ri_cisternography", "spinal_mri"}
+    assert {s["exam"] for s in result.to_json()["csf_leak"]["supporting"]} == {
+        "ri_cisternography",
+        "spinal_mri",
+    }
 
 
 def test_dx3_with_ri5_upgraded_accumulation(run: Run) -> None:

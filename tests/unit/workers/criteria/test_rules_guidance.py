@@ -13,9 +13,21 @@ from workers.criteria.rules_guidance import MSAM_FLAG, duro_msam_2
 
 Run = Callable[..., CriteriaResult]
 UID = "1.2.826.0.1.3680043.8.498"
-DEFINITE_MR = {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"], "enhancement": "absent",
-               "continuous_with_subarachnoid": True, "series_uid": UID + ".1", "sop_instance_uids": [UID + ".2"]}
-SUSPECTED_MR = {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["T4", "T6"], "enhancement": "present"}
+DEFINITE_MR = {
+    "exam": "spinal_mri",
+    "kind": "epidural_fluid",
+    "levels": ["C7", "T2"],
+    "enhancement": "absent",
+    "continuous_with_subarachnoid": True,
+    "series_uid": UID + ".1",
+    "sop_instance_uids": [UID + ".2"],
+}
+SUSPECTED_MR = {
+    "exam": "spinal_mri",
+    "kind": "epidural_fluid",
+    "levels": ["T4", "T6"],
+    "enhancement": "present",
+}
 
 
 def ebp(result: CriteriaResult) -> dict[str, Any]:
@@ -35,7 +47,10 @@ def test_eligible_with_headache_and_definite_leak_and_complete_claim(run: Run) -
     assert out["claim_missing"] == [] and out["claim_ready"] is True
     item = out["claim"][0]
     assert (item["study_date"], item["institution_name"], item["series_uid"]) == (
-        "20240102", "Example Hospital", UID + ".1")
+        "20240102",
+        "Example Hospital",
+        UID + ".1",
+    )
     assert item["rules"] == ["CSF-LEAK-MR-4"]
 
 
@@ -49,7 +64,10 @@ def test_finding_claim_items_override_the_context(run: Run) -> None:
 def test_missing_claim_items_are_named_but_do_not_change_eligibility(run: Run) -> None:
     out = ebp(run(DEFINITE_MR, orthostatic_headache=True))
     assert out["eligible"] is True and out["claim_ready"] is False
-    assert out["claim_missing"] == ["findings[0].study_date (0008,0020)", "findings[0].institution_name (0008,0080)"]
+    assert out["claim_missing"] == [
+        "findings[0].study_date (0008,0020)",
+        "findings[0].institution_name (0008,0080)",
+    ]
 
 
 def test_headache_missing_is_named(run: Run) -> None:
@@ -62,7 +80,9 @@ def test_not_eligible_without_headache(run: Run) -> None:
     assert out["eligible"] is False and out["missing"] == []
 
 
-@pytest.mark.parametrize("finding", [SUSPECTED_MR, {"exam": "brain_mri", "kind": "diffuse_dural_enhancement"}])
+@pytest.mark.parametrize(
+    "finding", [SUSPECTED_MR, {"exam": "brain_mri", "kind": "diffuse_dural_enhancement"}]
+)
 def test_not_eligible_below_definite(run: Run, finding: dict[str, Any]) -> None:
     out = ebp(run(finding, orthostatic_headache=True, opening_pressure_mmh2o=20))
     assert out["eligible"] is False and out["claim"] == []
@@ -70,7 +90,12 @@ def test_not_eligible_below_definite(run: Run, finding: dict[str, Any]) -> None:
 
 
 def test_eligible_with_confirmed_ctm_and_automated_support_needs_confirmation(run: Run) -> None:
-    finding = {"exam": "ct_myelography", "kind": "epidural_contrast", "dural_defect": True, "source": "automated"}
+    finding = {
+        "exam": "ct_myelography",
+        "kind": "epidural_contrast",
+        "dural_defect": True,
+        "source": "automated",
+    }
     out = ebp(run(finding, orthostatic_headache=True))
     assert out["eligible"] is True and out["needs_confirmation"] is True
 
@@ -93,7 +118,9 @@ def test_pathway_mri_shows_leak(run: Run) -> None:
 def test_pathway_after_ri_suggests_ctm(run: Run) -> None:
     ri = {"exam": "ri_cisternography", "kind": "epidural_accumulation", "pattern": "asymmetric"}
     assert rules(run(SUSPECTED_MR, ri, {"exam": "brain_mri", "kind": "subdural_effusion"})) == [
-        "PATHWAY-5", "PATHWAY-7"]
+        "PATHWAY-5",
+        "PATHWAY-7",
+    ]
 
 
 def test_pathway_headache_absent_does_not_exclude(run: Run) -> None:
@@ -126,7 +153,12 @@ def test_duro_without_levels_uses_the_c7_t3_prior(run: Run) -> None:
         (StudyContext(thin_axial_ssfp=False), False),
         (StudyContext(thin_axial_ssfp=True), None),
         (StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("C6", "T3"),)), True),
-        (StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("C6", "C7"), LevelRange.parse("T1", "T2"))), True),
+        (
+            StudyContext(
+                thin_axial_ssfp_coverage=(LevelRange.parse("C6", "C7"), LevelRange.parse("T1", "T2"))
+            ),
+            True,
+        ),
         (StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("T1", "T4"),)), False),
     ],
 )
@@ -136,8 +168,10 @@ def test_duro_thin_axial_ssfp_coverage(run: Run, context: StudyContext, covers: 
 
 
 def test_duro_ignores_ctm_technical_failure_and_subdural(run: Run) -> None:
-    result = run({"exam": "ct_myelography", "kind": "epidural_contrast", "continuous_with_puncture_site": True},
-                 {"exam": "spinal_mri", "kind": "subdural_fluid"})
+    result = run(
+        {"exam": "ct_myelography", "kind": "epidural_contrast", "continuous_with_puncture_site": True},
+        {"exam": "spinal_mri", "kind": "subdural_fluid"},
+    )
     assert result.to_json()["duro"]["guidance"] == []
 
 
@@ -165,7 +199,10 @@ def test_duro_msam_2_function() -> None:
         ({"spinal_mr_post_contrast": "yes"}, "StudyContext.spinal_mr_post_contrast"),
         ({"thin_axial_ssfp": 1}, "StudyContext.thin_axial_ssfp"),
         ({"thin_axial_ssfp_coverage": ["C7-T3"]}, "StudyContext.thin_axial_ssfp_coverage"),
-        ({"thin_axial_ssfp": False, "thin_axial_ssfp_coverage": (LevelRange.parse("C7"),)}, "StudyContext.thin_axial_ssfp"),
+        (
+            {"thin_axial_ssfp": False, "thin_axial_ssfp_coverage": (LevelRange.parse("C7"),)},
+            "StudyContext.thin_axial_ssfp",
+        ),
         ({"exams_performed": frozenset({"pet"})}, "StudyContext.exams_performed"),
         ({"exams_performed": {"brain_mri"}}, "StudyContext.exams_performed"),
         ({"anterior_horn_hyperintensity": "C3"}, "StudyContext.anterior_horn_hyperintensity"),

@@ -37,8 +37,13 @@ def test_ich1_diffuse_dural_enhancement(run: Run) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "rule"),
-    [("subdural_effusion", "ICH-2"), ("venous_plexus_dilation", "ICH-3"), ("tonsillar_descent", "ICH-4"),
-     ("brainstem_flattening", "ICH-4"), ("pituitary_enlargement", "ICH-4")],
+    [
+        ("subdural_effusion", "ICH-2"),
+        ("venous_plexus_dilation", "ICH-3"),
+        ("tonsillar_descent", "ICH-4"),
+        ("brainstem_flattening", "ICH-4"),
+        ("pituitary_enlargement", "ICH-4"),
+    ],
 )
 def test_single_reference_findings(run: Run, kind: str, rule: str) -> None:
     out = ich(run(brain(kind)))
@@ -92,10 +97,17 @@ def test_chiari_blocks_ich_dx3_but_not_ich_dx2(run: Run) -> None:
 # --- ICH-DX ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("pressure", "grade", "rules"),
-    [(60, "CONFIRMED", ["ICH-DX-1"]), (59.9, "CONFIRMED", ["ICH-DX-1"]), (0, "CONFIRMED", ["ICH-DX-1"]),
-     (60.1, "DEFINITE", ["ICH-DX-2"]), (61, "DEFINITE", ["ICH-DX-2"])],
+    [
+        (60, "CONFIRMED", ["ICH-DX-1"]),
+        (59.9, "CONFIRMED", ["ICH-DX-1"]),
+        (0, "CONFIRMED", ["ICH-DX-1"]),
+        (60.1, "DEFINITE", ["ICH-DX-2"]),
+        (61, "DEFINITE", ["ICH-DX-2"]),
+    ],
 )
-def test_60_mmh2o_boundary_with_dural_enhancement(run: Run, pressure: float, grade: str, rules: list[str]) -> None:
+def test_60_mmh2o_boundary_with_dural_enhancement(
+    run: Run, pressure: float, grade: str, rules: list[str]
+) -> None:
     out = ich_dx(run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=pressure))
     assert (out["grade"], out["rules"], out["missing"]) == (grade, rules, [])
 
@@ -125,10 +137,14 @@ def test_both_clinical_inputs_missing_are_listed(run: Run) -> None:
 
 
 def test_sitting_pressure_is_not_counted(run: Run) -> None:
-    out = ich_dx(run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="sitting"))
+    out = ich_dx(
+        run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="sitting")
+    )
     assert out["grade"] == "DEFINITE"
     assert any("sitting" in n for n in out["notes"])
-    lateral = ich_dx(run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="lateral"))
+    lateral = ich_dx(
+        run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="lateral")
+    )
     assert lateral["grade"] == "CONFIRMED"
 
 
@@ -140,6 +156,11 @@ def test_ich_dx3_two_reference_findings(run: Run) -> None:
 
 
 def test_ich_dx_needs_confirmation_with_automated_enhancement(run: Run) -> None:
-    out = ich_dx(run(brain("diffuse_dural_enhancement", source="automated"), orthostatic_headache=True,
-                     opening_pressure_mmh2o=50))
+    out = ich_dx(
+        run(
+            brain("diffuse_dural_enhancement", source="automated"),
+            orthostatic_headache=True,
+            opening_pressure_mmh2o=50,
+        )
+    )
     assert out["grade"] == "CONFIRMED" and out["needs_confirmation"] is True

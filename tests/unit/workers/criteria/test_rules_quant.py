@@ -18,8 +18,14 @@ from workers.criteria.rules_quant import (
 
 @pytest.mark.parametrize(
     ("adc", "expected"),
-    [(0.69, "suspicious_malignant"), (1.21, "suspicious_malignant"), (1.2101, "favours_benign"),
-     (1.82, "favours_benign"), (0.0, "suspicious_malignant"), (4.0, "favours_benign")],
+    [
+        (0.69, "suspicious_malignant"),
+        (1.21, "suspicious_malignant"),
+        (1.2101, "favours_benign"),
+        (1.82, "favours_benign"),
+        (0.0, "suspicious_malignant"),
+        (4.0, "favours_benign"),
+    ],
 )
 def test_vb_adc_1_cutoff(adc: float, expected: str) -> None:
     result = classify_vb_adc(adc, 50, 0.4)
@@ -47,10 +53,17 @@ def test_vb_adc_3_note_never_grades_myeloma() -> None:
 
 @pytest.mark.parametrize(
     ("adc", "voxels", "normal", "problem"),
-    [(-0.1, 50, None, "outside 0-4"), (4.5, 50, None, "outside 0-4"), (1.0, 9, None, "fewer than 10"),
-     (1.0, 50, 0.05, "normal marrow reads"), (1.0, 50, 1.2, "normal marrow reads")],
+    [
+        (-0.1, 50, None, "outside 0-4"),
+        (4.5, 50, None, "outside 0-4"),
+        (1.0, 9, None, "fewer than 10"),
+        (1.0, 50, 0.05, "normal marrow reads"),
+        (1.0, 50, 1.2, "normal marrow reads"),
+    ],
 )
-def test_unreliable_measurements_are_not_graded(adc: float, voxels: int, normal: float | None, problem: str) -> None:
+def test_unreliable_measurements_are_not_graded(
+    adc: float, voxels: int, normal: float | None, problem: str
+) -> None:
     result = classify_vb_adc(adc, voxels, normal)
     assert result.classification == "unreliable"
     assert any(problem in p for p in result.problems)
@@ -64,8 +77,14 @@ def test_reliability_boundaries_are_inclusive() -> None:
 
 @pytest.mark.parametrize(
     ("args", "field"),
-    [((float("nan"), 10, None), "adc_mean"), (("1.0", 10, None), "adc_mean"), ((1.0, 10.5, None), "voxel_count"),
-     ((1.0, True, None), "voxel_count"), ((1.0, -1, None), "voxel_count"), ((1.0, 10, "0.4"), "normal_marrow_adc")],
+    [
+        ((float("nan"), 10, None), "adc_mean"),
+        (("1.0", 10, None), "adc_mean"),
+        ((1.0, 10.5, None), "voxel_count"),
+        ((1.0, True, None), "voxel_count"),
+        ((1.0, -1, None), "voxel_count"),
+        ((1.0, 10, "0.4"), "normal_marrow_adc"),
+    ],
 )
 def test_vb_inputs_are_validated(args: tuple[Any, Any, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
@@ -77,18 +96,27 @@ def test_vb_sig_1_patterns() -> None:
     assert alike.differential == ("compression fracture", "pyogenic spondylitis", "lytic metastasis")
     assert any("VB-ADC-1" in n for n in alike.notes)
     blastic = vb_signal_differential("low", "low")
-    assert blastic.differential[0].startswith("osteoblastic metastasis") and "red marrow" in blastic.differential
+    assert (
+        blastic.differential[0].startswith("osteoblastic metastasis") and "red marrow" in blastic.differential
+    )
     assert vb_signal_differential("high", "high").differential == ("fatty marrow",)
     reconversion = vb_signal_differential("low", "low", inside_high_signal_marrow=True)
     assert "marrow reconversion" in reconversion.differential
-    assert "myeloma (high cellularity)" in vb_signal_differential("iso", "iso", lower_than_surrounding_marrow=True).differential
+    assert (
+        "myeloma (high cellularity)"
+        in vb_signal_differential("iso", "iso", lower_than_surrounding_marrow=True).differential
+    )
     disc = vb_signal_differential("low", "high", "high", disc_centred=True)
-    assert disc.differential.count("pyogenic spondylitis") == 1 and any("disc-centred" in n for n in disc.notes)
+    assert disc.differential.count("pyogenic spondylitis") == 1 and any(
+        "disc-centred" in n for n in disc.notes
+    )
     assert vb_signal_differential("iso", "iso").differential == ()
 
 
-@pytest.mark.parametrize(("t1", "t2", "fs", "field"), [("dark", "low", None, "t1"), ("low", None, None, "t2"),
-                                                       ("low", "high", "bright", "fat_suppressed_t2")])
+@pytest.mark.parametrize(
+    ("t1", "t2", "fs", "field"),
+    [("dark", "low", None, "t1"), ("low", None, None, "t2"), ("low", "high", "bright", "fat_suppressed_t2")],
+)
 def test_vb_sig_1_validates_signals(t1: Any, t2: Any, fs: Any, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         vb_signal_differential(t1, t2, fs)
