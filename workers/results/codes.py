@@ -24,7 +24,7 @@ STUDY_SUMMARY: Final = _private("STUDY-SUMMARY", "Study summary")
 NUMBER_OF_SERIES: Final = _private("NUM-SERIES", "Number of series")
 NUMBER_OF_IMAGES: Final = _private("NUM-IMAGES", "Number of images")
 SERIES_SUMMARY: Final = _private("SERIES-SUMMARY", "Series summary")
-SERIES_DESCRIPTION: Final = _private("SERIES-DESCRIPTION", "Series description")
+SERIES_DESCRIPTION: Final = _private("SERIES-DESC", "Series description")
 REPORT_SECTION: Final = _private("REPORT-SECTION", "Report section")
 
 # Standard codes.
