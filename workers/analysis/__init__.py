@@ -1,0 +1,59 @@
+"""Quantitative analysers: vertebral marrow ADC; spinal cord morphometry, DTI and MTR.
+
+The pipeline calls :func:`run_analysers` with every series of a study (inventory dict + datasets) and
+hands the result to :func:`analysis_sections` for the report. Every analyser whose inputs exist runs;
+one that fails is recorded as skipped with the reason, and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from workers.analysis.base import AnalyserResult, AnalysisOutput, CandidateFinding, Measurement, SeriesInput
+from workers.analysis.cord.analyser import CordMorphometryAnalyser
+from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
+from workers.analysis.external import available_segmenters
+from workers.analysis.marrow_analyser import MarrowAdcAnalyser
+
+__all__ = [
+    "ANALYSERS", "AnalyserResult", "AnalysisOutput", "CandidateFinding", "Measurement", "SeriesInput",
+    "analysis_sections", "available_segmenters", "run_analysers",
+]
+
+log = logging.getLogger(__name__)
+
+ANALYSERS: tuple[Any, ...] = (CordMorphometryAnalyser(), MarrowAdcAnalyser(), DtiAnalyser(), MtrAnalyser())
+
+
+def run_analysers(series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]], *,
+                  levels: Mapping[str, tuple[float, float]] | None = None,
+                  analysers: Sequence[Any] = ANALYSERS) -> AnalysisOutput:
+    """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
+
+    ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known.
+    """
+    inputs = [SeriesInput(inv, list(dss)) for inv, dss in series]
+    context: dict[str, Any] = {"levels": dict(levels or {}), "external_segmenters": available_segmenters()}
+    output = AnalysisOutput()
+    for analyser in analysers:
+        selected = analyser.select(inputs)
+        if selected is None:
+            output.skipped.append((analyser.name, "inputs not present"))
+            continue
+        try:
+            output.results.append(analyser.run(selected, context))
+        except (ValueError, ArithmeticError) as exc:
+            log.warning("analyser %s failed: %s", analyser.name, exc)
+            output.skipped.append((analyser.name, f"failed: {exc}"))
+    return output
+
+
+def analysis_sections(output: AnalysisOutput) -> list[Any]:
+    """Report sections (summary lines, flags, TID 1501 groups, key images) of an analysis output."""
+    from workers.analysis.sections import analysis_sections as build
+
+    return build(output)

@@ -1,0 +1,167 @@
+"""What analysers take and return.
+
+An analyser looks at the classified series of a study (inventory dict + datasets, see
+``shared/spec/architecture.md`` for the inventory keys), says which it needs (``select``), and computes
+(``run``) measurements, candidate findings and key images. Analysers are pure: no database, no Celery,
+no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
+
+from workers.results.codes import PRIVATE_SCHEME
+from workers.results.section import KeyImage
+
+SOURCE = "automated"
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """One classified series: its inventory dict and all its datasets."""
+
+    inventory: Mapping[str, Any]
+    datasets: Sequence[Dataset]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.inventory, Mapping):
+            raise TypeError(f"inventory must be a mapping, got {type(self.inventory).__name__}")
+        if not self.datasets:
+            raise ValueError(f"series {self.inventory.get('series_uid')!r} has no datasets")
+
+    @property
+    def sequence(self) -> str | None:
+        value = self.inventory.get("sequence")
+        return None if value is None else str(value)
+
+    @property
+    def plane(self) -> str | None:
+        value = self.inventory.get("plane")
+        return None if value is None else str(value)
+
+    @property
+    def series_uid(self) -> str:
+        return str(self.inventory.get("series_uid") or self.datasets[0].get("SeriesInstanceUID", ""))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One numeric result with its coded concept, unit (UCUM), site and the images it came from."""
+
+    name: str
+    concept: Code
+    value: float
+    unit: str
+    site: Code
+    level: str | None = None
+    sd: float | None = None
+    voxels: int | None = None
+    roi: str | None = None
+    rule: str | None = None
+    method: str = ""
+    series_instance_uid: str = ""
+    sop_instance_uids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.value != self.value:  # NaN
+            raise ValueError(f"measurement {self.name!r}: value is NaN")
+        if not self.unit:
+            raise ValueError(f"measurement {self.name!r}: unit must not be empty")
+
+
+@dataclass(frozen=True)
+class CandidateFinding:
+    """A finding the node proposes; ``finding`` uses the findings-document shape where a kind exists."""
+
+    description: str
+    confidence: float
+    finding: dict[str, Any] | None = None
+    rules: tuple[str, ...] = ()
+    level: str | None = None
+    series_instance_uid: str = ""
+    sop_instance_uids: tuple[str, ...] = ()
+    source: str = SOURCE
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        if self.finding is not None and self.finding.get("source", SOURCE) != SOURCE:
+            raise ValueError(f"finding source must be {SOURCE!r}, got {self.finding.get('source')!r}")
+
+
+@dataclass
+class AnalyserResult:
+    """What one analyser produced; ``details`` holds typed extras (e.g. per-slice morphometry)."""
+
+    analyser: str
+    version: str
+    measurements: list[Measurement] = field(default_factory=list)
+    findings: list[CandidateFinding] = field(default_factory=list)
+    key_images: list[KeyImage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AnalysisOutput:
+    """Everything :func:`workers.analysis.run_analysers` produced, and what it skipped and why."""
+
+    results: list[AnalyserResult] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def measurements(self) -> list[Measurement]:
+        return [m for r in self.results for m in r.measurements]
+
+    @property
+    def findings(self) -> list[CandidateFinding]:
+        return [f for r in self.results for f in r.findings]
+
+    @property
+    def key_images(self) -> list[KeyImage]:
+        return [k for r in self.results for k in r.key_images]
+
+
+class Analyser(Protocol):
+    """The interface every analyser implements."""
+
+    name: str
+    version: str
+
+    def select(self, series: Sequence[SeriesInput]) -> Any | None:
+        """The inputs this analyser needs from ``series``, or None when they are absent."""
+        ...
+
+    def run(self, inputs: Any, context: Mapping[str, Any]) -> AnalyserResult:
+        """Compute from the selected inputs; ``context`` may carry known vertebral levels."""
+        ...
+
+
+# Codes used by the analysers: DICOM (DCM), SNOMED CT (SCT), and the node's private scheme for concepts
+# without a standard code (listed in workers/analysis/CODES.md). Units are UCUM.
+ADC_CODE = codes.DCM.ApparentDiffusionCoefficient
+FA_CODE = codes.DCM.FractionalAnisotropy
+MD_CODE = codes.DCM.MeanDiffusivity
+MTR_CODE = codes.DCM.MagnetizationTransferRatio
+AREA_CODE = codes.SCT.Area
+SPINAL_CORD = codes.SCT.SpinalCord
+VERTEBRA = codes.SCT.Vertebra
+AP_DIAMETER_CODE = Code("ANA-APDIAM", PRIVATE_SCHEME, "Antero-posterior diameter")
+RL_DIAMETER_CODE = Code("ANA-RLDIAM", PRIVATE_SCHEME, "Right-left (transverse) diameter")
+COMPRESSION_RATIO_CODE = Code("ANA-CMPRATIO", PRIVATE_SCHEME, "Compression ratio (AP/RL)")
+MSCC_CODE = Code("ANA-MSCC", PRIVATE_SCHEME, "Maximum cord compression")
+CSA_ZSCORE_CODE = Code("ANA-CSAZ", PRIVATE_SCHEME, "Cord area z-score against normative")
+
+
+def vertebra_code(level: str | None) -> Code:
+    """SCT code of vertebra ``level`` (C1-L5), or the generic vertebra code."""
+    if level is None:
+        return VERTEBRA
+    code = getattr(codes.SCT, f"{level}Vertebra", None)
+    return VERTEBRA if code is None else code

@@ -1,0 +1,176 @@
+"""Cord morphometry from a :class:`CordSegmentation` (criteria CORD-MORPH-1).
+
+Per slice: cross-sectional area corrected for the angle between the cord and the slice (as Spinal Cord
+Toolbox does: CSA x cos(angle)), antero-posterior and right-left diameters of the contour, and the
+compression ratio AP/RL. Over the cord: the level of maximum compression and an MSCC-style ratio
+(the AP diameter at the narrowest point against the mean of normal cord above and below it).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from workers.analysis.cord.segmentation import CordSegmentation
+
+NORMATIVE_CSV = "pam50_morphometry_by_level.csv"
+
+
+@dataclass(frozen=True)
+class SliceMorphometry:
+    """One slice: patient z (mm), CSA (mm^2, angle-corrected), AP and RL diameters (mm), cord angle."""
+
+    slice_index: int
+    z_mm: float
+    csa_mm2: float
+    ap_mm: float
+    rl_mm: float
+    angle_deg: float
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.ap_mm / self.rl_mm
+
+
+@dataclass(frozen=True)
+class Normative:
+    """Healthy mean and SD of one metric at one vertebral level."""
+
+    level: str
+    n_subjects: int
+    area_mean: float
+    area_sd: float
+    ap_mean: float
+    ap_sd: float
+    rl_mean: float
+    rl_sd: float
+
+
+def load_normative(dataset: str = "spine-generic_multi-subject", structure: str = "spinal_cord") -> dict[
+        str, Normative]:
+    """Normative cord morphometry per level (PAM50-normalised metrics; see workers/analysis/data)."""
+    text = resources.files("workers.analysis").joinpath("data", NORMATIVE_CSV).read_text()
+    rows = [r for r in csv.DictReader(text.splitlines())]
+    out: dict[str, Normative] = {}
+    for name in (dataset, "whole-spine"):  # levels missing from the first dataset come from the second
+        for r in rows:
+            if r["dataset"] == name and r["structure"] == structure and r["vertebral_level"] not in out:
+                out[r["vertebral_level"]] = Normative(
+                    r["vertebral_level"], int(r["n_subjects"]), float(r["area_mm2_mean"]),
+                    float(r["area_mm2_sd"]), float(r["ap_mm_mean"]), float(r["ap_mm_sd"]),
+                    float(r["rl_mm_mean"]), float(r["rl_mm_sd"]))
+    if not out:
+        raise ValueError(f"no normative rows for dataset {dataset!r} and structure {structure!r}")
+    return out
+
+
+def _polygon(radii: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return radii * np.cos(angles), radii * np.sin(angles)
+
+
+def slice_morphometry(seg: CordSegmentation) -> list[SliceMorphometry]:
+    """Morphometry of every slice where the cord was found."""
+    view = seg.view
+    _, sy, sx = view.spacing
+    angles = seg.angles
+    found = np.nonzero(seg.found)[0]
+    if found.size == 0:
+        return []
+    centres_mm = view.to_patient(np.column_stack([found, seg.centres[found]]))
+    # Tangent of the centre line in patient space (smoothed finite differences).
+    if len(found) > 2:
+        tangent = np.gradient(centres_mm, axis=0)
+    else:
+        tangent = np.tile(view.slice_normal * np.sign(view.affine[2, 0] or 1.0), (len(found), 1))
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    # In-plane unit directions of the view (x: view axis 2, y: view axis 1) in patient space.
+    ax_y = view.affine[:3, 1] / sy
+    ax_x = view.affine[:3, 2] / sx
+    out = []
+    for i, k in enumerate(found):
+        px, py = _polygon(seg.radii[k], angles)  # mm along view x and y
+        area = 0.5 * abs(float(np.dot(px, np.roll(py, -1)) - np.dot(py, np.roll(px, -1))))
+        cos_angle = abs(float(tangent[i] @ view.slice_normal))
+        pts = np.outer(px, ax_x) + np.outer(py, ax_y)  # patient-space offsets
+        ap = float(np.ptp(pts[:, 1]))
+        rl = float(np.ptp(pts[:, 0]))
+        # An oblique slice stretches the contour along the tilt; project the AP extent back.
+        ap *= cos_angle if abs(tangent[i][1]) > abs(tangent[i][0]) else 1.0
+        rl *= cos_angle if abs(tangent[i][0]) >= abs(tangent[i][1]) else 1.0
+        out.append(SliceMorphometry(int(k), float(centres_mm[i, 2]), area * cos_angle, ap, rl,
+                                    float(np.degrees(np.arccos(min(1.0, cos_angle))))))
+    return out
+
+
+@dataclass(frozen=True)
+class CompressionSummary:
+    """The narrowest point of the cord and MSCC-style ratio against normal cord above and below."""
+
+    z_mm: float
+    min_ap_mm: float
+    min_csa_mm2: float
+    compression_ratio: float
+    reference_ap_mm: float
+    mscc_percent: float
+
+
+def compression_summary(slices: list[SliceMorphometry], *, window_mm: float = 10.0,
+                        margin_mm: float = 10.0) -> CompressionSummary | None:
+    """MSCC-style: 100 x (1 - AP_min / mean(AP above, AP below)); the references are the median AP
+    within ``window_mm`` beyond ``margin_mm`` above and below the narrowest slice. None without both."""
+    if len(slices) < 3:
+        return None
+    z = np.array([s.z_mm for s in slices])
+    ap = np.array([s.ap_mm for s in slices])
+    i = int(np.argmin(ap))
+    above = ap[(z > z[i] + margin_mm) & (z <= z[i] + margin_mm + window_mm)]
+    below = ap[(z < z[i] - margin_mm) & (z >= z[i] - margin_mm - window_mm)]
+    refs = [float(np.median(a)) for a in (above, below) if a.size]
+    if not refs:
+        return None
+    reference = float(np.mean(refs))
+    return CompressionSummary(float(z[i]), float(ap[i]), float(slices[i].csa_mm2),
+                              float(slices[i].compression_ratio), reference,
+                              100.0 * (1.0 - float(ap[i]) / reference))
+
+
+@dataclass(frozen=True)
+class LevelMorphometry:
+    """Mean morphometry over the slices of one vertebral level, with z-scores against the norm."""
+
+    level: str
+    n_slices: int
+    csa_mm2: float
+    ap_mm: float
+    rl_mm: float
+    csa_z: float | None
+    ap_z: float | None
+    rl_z: float | None
+
+
+def by_level(slices: list[SliceMorphometry], levels: Mapping[str, tuple[float, float]],
+             normative: Mapping[str, Normative] | None = None) -> list[LevelMorphometry]:
+    """Average per vertebral level; ``levels`` maps a level name to its (z_top, z_bottom) in mm."""
+    normative = load_normative() if normative is None else normative
+    out = []
+    for name, (z_top, z_bottom) in levels.items():
+        if z_top < z_bottom:
+            raise ValueError(f"level {name}: z_top {z_top} is below z_bottom {z_bottom}")
+        sel = [s for s in slices if z_bottom <= s.z_mm <= z_top]
+        if not sel:
+            continue
+        csa = float(np.mean([s.csa_mm2 for s in sel]))
+        ap = float(np.mean([s.ap_mm for s in sel]))
+        rl = float(np.mean([s.rl_mm for s in sel]))
+        norm = normative.get(name)
+        out.append(LevelMorphometry(
+            name, len(sel), csa, ap, rl,
+            None if norm is None else (csa - norm.area_mean) / norm.area_sd,
+            None if norm is None else (ap - norm.ap_mean) / norm.ap_sd,
+            None if norm is None else (rl - norm.rl_mean) / norm.rl_sd,
+        ))
+    return out

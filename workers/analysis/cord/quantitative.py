@@ -1,0 +1,169 @@
+"""DTI (FA, MD; CORD-DTI-1) and MTR (CORD-MT-1) inside the cord.
+
+DTI uses dipy's weighted least-squares tensor fit on a diffusion series with at least 6 directions; the
+cord mask comes from :func:`segment_cord` on the mean diffusion-weighted image (CSF is dark there, so the
+image is inverted: the cord is brighter than CSF at b > 0... and darker at b = 0; the b = 0 image is used).
+MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid, averaged in the cord mask of the
+MT-off image (T2*-like contrast: CSF brighter than cord).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from workers.analysis.base import (
+    FA_CODE,
+    MD_CODE,
+    MTR_CODE,
+    SPINAL_CORD,
+    AnalyserResult,
+    Measurement,
+    SeriesInput,
+)
+from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.diffusion_tags import b_value_of, gradient_of
+from workers.analysis.volume import Volume, load_volume
+
+VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class DiffusionData:
+    """Diffusion volumes on one grid: data (k, r, c, n), b-values (n), unit gradients (n x 3, patient)."""
+
+    grid: Volume
+    data: np.ndarray
+    bvals: np.ndarray
+    bvecs: np.ndarray
+
+
+def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
+    """Group a DTI series by (b-value, direction) and stack the volumes."""
+    groups: dict[tuple[float, tuple[float, ...] | None], list[Dataset]] = {}
+    for ds in datasets:
+        b = b_value_of(ds)
+        if b is None:
+            raise ValueError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no b-value")
+        g = gradient_of(ds)
+        key = (round(b, 1), None if g is None or b < 1 else tuple(np.round(g, 5)))
+        groups.setdefault(key, []).append(ds)
+    vols = [(key, load_volume(members)) for key, members in groups.items()]
+    grid = vols[0][1]
+    for key, vol in vols:
+        if vol.array.shape != grid.array.shape:
+            raise ValueError(f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}")
+    data = np.stack([v.array for _, v in vols], axis=-1)
+    bvals = np.array([key[0] for key, _ in vols])
+    bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
+    return DiffusionData(grid, data, bvals, bvecs)
+
+
+def fit_dti(diff: DiffusionData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FA and MD (mm^2/s) maps from dipy's tensor model; zero outside ``mask``."""
+    from dipy.core.gradients import gradient_table
+    from dipy.reconst.dti import TensorModel
+
+    n_dirs = len({tuple(v) for b, v in zip(diff.bvals, diff.bvecs, strict=True) if b > 0})
+    if n_dirs < 6:
+        raise ValueError(f"DTI needs >= 6 gradient directions, got {n_dirs}")
+    gtab = gradient_table(diff.bvals, bvecs=diff.bvecs, b0_threshold=50)
+    fit = TensorModel(gtab).fit(diff.data, mask=mask)
+    return np.asarray(fit.fa), np.asarray(fit.md)
+
+
+class DtiAnalyser:
+    """FA and MD inside the cord (CORD-DTI-1)."""
+
+    name = "cord_dti"
+    version = VERSION
+
+    def select(self, series: Sequence[SeriesInput]) -> SeriesInput | None:
+        for s in series:
+            if s.sequence in ("DTI", "DWI"):
+                dirs = {tuple(np.round(g, 3)) for g in (gradient_of(ds) for ds in s.datasets) if g is not None}
+                if len(dirs) >= 6:
+                    return s
+        return None
+
+    def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
+        result = AnalyserResult(self.name, self.version)
+        diff = load_diffusion(inputs.datasets)
+        b0 = diff.data[..., diff.bvals < 50].mean(axis=-1)
+        seg = segment_cord(AxialView.of(diff.grid.with_array(b0.astype(np.float32))))
+        mask = AxialView.of(diff.grid).to_source(seg.mask)
+        fa, md = fit_dti(diff, mask)
+        result.details.update({"mask": mask, "fa": fa, "md": md})
+        if mask.sum() == 0:
+            result.notes.append("cord not found on the b = 0 image")
+            return result
+        for name, code, values, unit in (("cord FA", FA_CODE, fa[mask], "1"), ("cord MD", MD_CODE, md[mask], "mm2/s")):
+            result.measurements.append(Measurement(
+                name=name, concept=code, value=float(values.mean()), unit=unit, site=SPINAL_CORD,
+                sd=float(values.std()), voxels=int(mask.sum()), rule="CORD-DTI-1",
+                method="dipy TensorModel (WLS) in automatic cord mask", series_instance_uid=inputs.series_uid,
+                sop_instance_uids=diff.grid.sop_instance_uids))
+        return result
+
+
+def mtr_map(mt_off: Volume, mt_on: Volume) -> np.ndarray:
+    """MTR (percent) = 100 (M0 - Msat) / M0 voxel by voxel; 0 where M0 <= 0."""
+    if mt_off.array.shape != mt_on.array.shape or not np.allclose(mt_off.positions, mt_on.positions, atol=0.05):
+        raise ValueError("MT-off and MT-on series are not on one grid")
+    m0 = mt_off.array.astype(float)
+    ms = mt_on.array.astype(float)
+    return np.asarray(np.where(m0 > 0, 100.0 * (m0 - ms) / np.where(m0 > 0, m0, 1.0), 0.0))
+
+
+class MtrAnalyser:
+    """MTR inside the cord from an MT-on / MT-off pair (CORD-MT-1)."""
+
+    name = "cord_mtr"
+    version = VERSION
+
+    def select(self, series: Sequence[SeriesInput]) -> tuple[SeriesInput, SeriesInput] | None:
+        mt = [s for s in series if s.sequence == "MT"]
+        on = [s for s in mt if _mt_on(s)]
+        for s_on in on:
+            for s_off in series:
+                if s_off is s_on or _mt_on(s_off) or s_off.plane != s_on.plane:
+                    continue
+                if len(s_off.datasets) == len(s_on.datasets) and s_off.sequence in ("MT", "T2STAR", "OTHER", "T1"):
+                    return (s_off, s_on)
+        return None
+
+    def run(self, inputs: tuple[SeriesInput, SeriesInput], context: Mapping[str, Any]) -> AnalyserResult:
+        result = AnalyserResult(self.name, self.version)
+        off, on = (load_volume(s.datasets) for s in inputs)
+        mtr = mtr_map(off, on)
+        mask = context.get("mt_cord_mask")
+        if mask is None:
+            seg = segment_cord(AxialView.of(off))
+            mask = AxialView.of(off).to_source(seg.mask)
+        result.details.update({"mtr": mtr, "mask": mask})
+        if not np.any(mask):
+            result.notes.append("cord not found on the MT-off image")
+            return result
+        values = mtr[mask]
+        result.measurements.append(Measurement(
+            name="cord MTR", concept=MTR_CODE, value=float(values.mean()), unit="%", site=SPINAL_CORD,
+            sd=float(values.std()), voxels=int(mask.sum()), rule="CORD-MT-1",
+            method="100 (M0 - Msat) / M0 in automatic cord mask", series_instance_uid=inputs[1].series_uid,
+            sop_instance_uids=on.sop_instance_uids))
+        return result
+
+
+def _mt_on(s: SeriesInput) -> bool:
+    ds = s.datasets[0]
+    variants = [str(v) for v in (ds.get("SequenceVariant") or [])]
+    description = str(s.inventory.get("description") or ds.get("SeriesDescription", "")).lower()
+    if "MTC" in variants:
+        return True
+    off_words = ("mt0", "mt off", "mt_off", "nomt", "no mt", "mtoff", "without mt")
+    return ("mt" in description and not any(w in description for w in off_words)
+            and s.sequence == "MT")
