@@ -17,7 +17,7 @@ from workers.criteria.grades import Grade, highest
 from workers.criteria.levels import LevelRange
 from workers.criteria.rules_csf import Diagnosis, FindingGrade
 from workers.criteria.rules_guidance import DuroGuidance, EbpResult, Suggestion
-from workers.criteria.rules_ich import IchDxResult, IchResult
+from workers.criteria.rules_ich import ICH_EXCLUSIONS, ICH_TABLE, IchDxResult, IchResult
 
 #: Version of the rule set, written into every result and every SR.
 RULESET_VERSION = "spinenode-criteria 1.0.0 (CSF-LEAK/ICH 2011 MHLW; EBP J007-2 2016)"
@@ -216,12 +216,10 @@ class CriteriaResult:
         by_index = {g.index: g for g in self.graded}
         if index in by_index:
             return graded_ref(by_index[index])
-        from workers.criteria.rules_ich import ICH_TABLE  # brain MRI: graded by ICH
-
         finding = self.document.findings[index]
         ref = finding_ref(index, finding)
         grade, rule = ICH_TABLE.get(finding.kind, (Grade.NONE, ""))
         ref.update(grade=str(grade), rules=[rule] if rule else [])
-        if finding.kind in ("brain_herniation", "chiari"):
+        if finding.kind in ICH_EXCLUSIONS:
             ref["rules"] = ["ICH (exclusion)"]
         return ref
