@@ -20,8 +20,15 @@ from workers.analysis.external import available_segmenters
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
 
 __all__ = [
-    "ANALYSERS", "AnalyserResult", "AnalysisOutput", "CandidateFinding", "Measurement", "SeriesInput",
-    "analysis_sections", "available_segmenters", "run_analysers",
+    "ANALYSERS",
+    "AnalyserResult",
+    "AnalysisOutput",
+    "CandidateFinding",
+    "Measurement",
+    "SeriesInput",
+    "analysis_sections",
+    "available_segmenters",
+    "run_analysers",
 ]
 
 log = logging.getLogger(__name__)
@@ -29,9 +36,12 @@ log = logging.getLogger(__name__)
 ANALYSERS: tuple[Any, ...] = (CordMorphometryAnalyser(), MarrowAdcAnalyser(), DtiAnalyser(), MtrAnalyser())
 
 
-def run_analysers(series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]], *,
-                  levels: Mapping[str, tuple[float, float]] | None = None,
-                  analysers: Sequence[Any] = ANALYSERS) -> AnalysisOutput:
+def run_analysers(
+    series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]],
+    *,
+    levels: Mapping[str, tuple[float, float]] | None = None,
+    analysers: Sequence[Any] = ANALYSERS,
+) -> AnalysisOutput:
     """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
 
     ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known.

@@ -52,7 +52,9 @@ def diffusion_volumes(datasets: Sequence[Dataset]) -> dict[float, Volume]:
             out[b] = load_volume(members)
             continue
         # Several directions per b-value: the geometric mean approximates the trace image.
-        stacks = [load_volume([v[i] for v in positions.values()]) for i in range(min(map(len, positions.values())))]
+        stacks = [
+            load_volume([v[i] for v in positions.values()]) for i in range(min(map(len, positions.values())))
+        ]
         logs = np.mean([np.log(np.maximum(s.array, 1e-3)) for s in stacks], axis=0)
         out[b] = stacks[0].with_array(np.exp(logs).astype(np.float32))
     return out
@@ -67,8 +69,14 @@ def adc_units_scale(values: np.ndarray, ds: Dataset) -> float:
     rwvm = ds.get("RealWorldValueMappingSequence")
     if rwvm and "MeasurementUnitsCodeSequence" in rwvm[0]:
         unit = str(rwvm[0].MeasurementUnitsCodeSequence[0].CodeValue)
-        table = {"mm2/s": 1.0, "um2/s": 1e-6, "10-6.mm2/s": 1e-6, "10-3.mm2/s": 1e-3, "10*-6.mm2/s": 1e-6,
-                 "10*-3.mm2/s": 1e-3}
+        table = {
+            "mm2/s": 1.0,
+            "um2/s": 1e-6,
+            "10-6.mm2/s": 1e-6,
+            "10-3.mm2/s": 1e-3,
+            "10*-6.mm2/s": 1e-6,
+            "10*-3.mm2/s": 1e-3,
+        }
         if unit in table:
             return table[unit]
     tissue = values[values > 0]

@@ -43,9 +43,9 @@ def otsu(values: np.ndarray, bins: int = 128) -> float:
     return float(centres[int(np.argmax(between[:-1]))])
 
 
-def find_vertebral_bodies(t1: Volume, canal_points: np.ndarray,
-                          levels: Mapping[str, tuple[float, float]] | None = None
-                          ) -> tuple[np.ndarray, list[VertebralBody]]:
+def find_vertebral_bodies(
+    t1: Volume, canal_points: np.ndarray, levels: Mapping[str, tuple[float, float]] | None = None
+) -> tuple[np.ndarray, list[VertebralBody]]:
     """Label map (on the T1 grid) of vertebral bodies, and the bodies from top to bottom.
 
     ``canal_points``: N x 3 patient coordinates along the canal (cord centre line), any order.
@@ -92,8 +92,9 @@ def find_vertebral_bodies(t1: Volume, canal_points: np.ndarray,
     result = []
     for i, (centre, member, name) in enumerate(bodies, start=1):
         out[member] = i
-        result.append(VertebralBody(i, name, (float(centre[0]), float(centre[1]), float(centre[2])),
-                                    int(member.sum())))
+        result.append(
+            VertebralBody(i, name, (float(centre[0]), float(centre[1]), float(centre[2])), int(member.sum()))
+        )
     return out, result
 
 
@@ -109,8 +110,9 @@ def resample_labels(labels: Volume, target: Volume) -> np.ndarray:
 def sample_at(volume: Volume, points: np.ndarray) -> np.ndarray:
     """Trilinear samples of ``volume`` at patient points (N x 3); NaN outside."""
     idx = volume.to_index(points).T
-    return np.asarray(ndimage.map_coordinates(volume.array.astype(float), idx, order=1, mode="constant",
-                                              cval=np.nan))
+    return np.asarray(
+        ndimage.map_coordinates(volume.array.astype(float), idx, order=1, mode="constant", cval=np.nan)
+    )
 
 
 @dataclass(frozen=True)
@@ -149,15 +151,16 @@ def roi_stats(adc: np.ndarray, mask: np.ndarray) -> tuple[float, float, int]:
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0, int(values.size)
 
 
-def candidate_rois(adc: Volume, body_labels: np.ndarray, bodies: list[VertebralBody], *,
-                   min_voxels: int = 10) -> tuple[list[MarrowRoi], float]:
+def candidate_rois(
+    adc: Volume, body_labels: np.ndarray, bodies: list[VertebralBody], *, min_voxels: int = 10
+) -> tuple[list[MarrowRoi], float]:
     """Focal regions inside bodies whose ADC departs from normal marrow; also returns the normal ADC."""
     body_mask = _inplane_erode(body_labels > 0)  # keep clear of cortex, endplates and discs
     median, robust_sd = normal_marrow(adc.array, body_mask)
     delta = max(3.0 * robust_sd, 0.2e-3)
     departs = body_mask & (np.abs(adc.array - median) > delta)
     labels, n = ndimage.label(departs)
-    rois = []
+    rois: list[MarrowRoi] = []
     names = {b.label: b.level for b in bodies}
     for lab in range(1, n + 1):
         region = labels == lab
@@ -168,8 +171,17 @@ def candidate_rois(adc: Volume, body_labels: np.ndarray, bodies: list[VertebralB
         mean, sd, count = roi_stats(adc.array, stats_mask)
         body = int(np.bincount(body_labels[region]).argmax())
         level = names.get(body)
-        rois.append(MarrowRoi(f"marrow candidate {len(rois) + 1}" + (f" ({level})" if level else ""),
-                              stats_mask, level, mean, sd, count, "automatic"))
+        rois.append(
+            MarrowRoi(
+                f"marrow candidate {len(rois) + 1}" + (f" ({level})" if level else ""),
+                stats_mask,
+                level,
+                mean,
+                sd,
+                count,
+                "automatic",
+            )
+        )
     normal_values = adc.array[body_mask & ~departs]
     normal = float(np.median(normal_values)) if normal_values.size else median
     return rois, normal
@@ -177,6 +189,7 @@ def candidate_rois(adc: Volume, body_labels: np.ndarray, bodies: list[VertebralB
 
 def relative_signal(volume: Volume, adc: Volume, roi: np.ndarray, normal: np.ndarray) -> str | None:
     """'low', 'iso' or 'high' signal of the ROI against normal marrow in ``volume`` (VB-SIG-1 input)."""
+
     def mean_at(mask: np.ndarray) -> float:
         idx = np.argwhere(mask)
         if idx.size == 0:

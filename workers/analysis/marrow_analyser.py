@@ -57,22 +57,31 @@ class MarrowAdcAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> MarrowInputs | None:
-        dwi = next((s for s in series if s.sequence == "DWI" and len(s.inventory.get("b_values") or []) >= 2),
-                   None)
+        dwi = next(
+            (s for s in series if s.sequence == "DWI" and len(s.inventory.get("b_values") or []) >= 2), None
+        )
         adc = _first(series, "ADC")
         if dwi is None and adc is None:
             return None
         annotations = tuple(s for s in series if str(s.inventory.get("modality")) in ("SR", "PR"))
-        return MarrowInputs(dwi, adc, _first(series, "T1", "sagittal"), _first(series, "T2", "sagittal"),
-                            _first(series, "STIR", "sagittal"), annotations)
+        return MarrowInputs(
+            dwi,
+            adc,
+            _first(series, "T1", "sagittal"),
+            _first(series, "T2", "sagittal"),
+            _first(series, "STIR", "sagittal"),
+            annotations,
+        )
 
     def run(self, inputs: MarrowInputs, context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
         if inputs.diffusion is not None:
             adc = fit_adc(diffusion_volumes(inputs.diffusion.datasets))
             source = inputs.diffusion
-            result.notes.append("ADC: mono-exponential log-linear least-squares fit over "
-                                f"b = {', '.join(f'{b:g}' for b in inputs.diffusion.inventory['b_values'])}")
+            result.notes.append(
+                "ADC: mono-exponential log-linear least-squares fit over "
+                f"b = {', '.join(f'{b:g}' for b in inputs.diffusion.inventory['b_values'])}"
+            )
         else:
             assert inputs.adc_map is not None
             adc = vendor_adc(inputs.adc_map.datasets)
@@ -105,32 +114,63 @@ class MarrowAdcAnalyser:
             self._report_roi(result, roi, adc, source, normal, anat, body_mask)
         return result
 
-    def _report_roi(self, result: AnalyserResult, roi: MarrowRoi, adc: Volume, source: SeriesInput,
-                    normal: float | None, anat: Mapping[str, Volume], body_mask: np.ndarray) -> None:
+    def _report_roi(
+        self,
+        result: AnalyserResult,
+        roi: MarrowRoi,
+        adc: Volume,
+        source: SeriesInput,
+        normal: float | None,
+        anat: Mapping[str, Volume],
+        body_mask: np.ndarray,
+    ) -> None:
         slices = sorted({int(k) for k in np.argwhere(roi.mask)[:, 0]})
         sops = tuple(adc.sop_instance_uids[k] for k in slices)
-        result.measurements.append(Measurement(
-            name=f"ADC {roi.name}", concept=ADC_CODE, value=roi.adc_mean, unit="mm2/s",
-            site=vertebra_code(roi.level), level=roi.level, sd=roi.adc_sd, voxels=roi.voxels, roi=roi.name,
-            rule="VB-ADC-1", method="mean over ROI", series_instance_uid=source.series_uid,
-            sop_instance_uids=sops))
+        result.measurements.append(
+            Measurement(
+                name=f"ADC {roi.name}",
+                concept=ADC_CODE,
+                value=roi.adc_mean,
+                unit="mm2/s",
+                site=vertebra_code(roi.level),
+                level=roi.level,
+                sd=roi.adc_sd,
+                voxels=roi.voxels,
+                roi=roi.name,
+                rule="VB-ADC-1",
+                method="mean over ROI",
+                series_instance_uid=source.series_uid,
+                sop_instance_uids=sops,
+            )
+        )
         vb = classify_vb_adc(roi.adc_mean * 1e3, roi.voxels, None if normal is None else normal * 1e3)
-        signals = {key: relative_signal(vol, adc, roi.mask, body_mask & ~roi.mask) for key, vol in anat.items()}
+        signals = {
+            key: relative_signal(vol, adc, roi.mask, body_mask & ~roi.mask) for key, vol in anat.items()
+        }
         differential: tuple[str, ...] = ()
         if signals.get("T1") and signals.get("T2"):
             sig = vb_signal_differential(signals["T1"], signals["T2"], signals.get("STIR"))  # type: ignore[arg-type]
             differential = sig.differential
         where = roi.level or "a vertebral body"
-        text = (f"{roi.name}: ADC {roi.adc_mean * 1e3:.2f} x10^-3 mm2/s (SD {roi.adc_sd * 1e3:.2f}, "
-                f"{roi.voxels} voxels) in {where}: {vb.classification.replace('_', ' ')}")
+        text = (
+            f"{roi.name}: ADC {roi.adc_mean * 1e3:.2f} x10^-3 mm2/s (SD {roi.adc_sd * 1e3:.2f}, "
+            f"{roi.voxels} voxels) in {where}: {vb.classification.replace('_', ' ')}"
+        )
         if differential:
             text += "; signal pattern: " + ", ".join(differential)
         confidence = 0.5 if vb.classification == "unreliable" else 0.7
-        result.findings.append(CandidateFinding(
-            description=text, confidence=confidence, rules=vb.rules + (("VB-SIG-1",) if differential else ()),
-            level=roi.level, series_instance_uid=source.series_uid, sop_instance_uids=sops))
-        result.details.setdefault("vb", []).append({"roi": roi.name, "vb_adc": vb, "signals": signals,
-                                                     "differential": differential})
+        result.findings.append(
+            CandidateFinding(
+                description=text,
+                confidence=confidence,
+                rules=vb.rules + (("VB-SIG-1",) if differential else ()),
+                level=roi.level,
+                series_instance_uid=source.series_uid,
+                sop_instance_uids=sops,
+            )
+        )
+        result.details.setdefault("vb", []).append(
+            {"roi": roi.name, "vb_adc": vb, "signals": signals, "differential": differential}
+        )
         centre = slices[len(slices) // 2]
-        result.key_images.append(roi_key_image(adc, roi.mask, centre, caption=text,
-                                               window=(0.0, 3.0e-3)))
+        result.key_images.append(roi_key_image(adc, roi.mask, centre, caption=text, window=(0.0, 3.0e-3)))

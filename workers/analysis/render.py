@@ -15,7 +15,9 @@ YELLOW = (255, 220, 0)
 
 
 def _grey(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
-    lo, hi = window if window is not None else (float(np.percentile(image, 1)), float(np.percentile(image, 99.5)))
+    lo, hi = (
+        window if window is not None else (float(np.percentile(image, 1)), float(np.percentile(image, 99.5)))
+    )
     scaled = np.clip((image.astype(float) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) * 255.0
     return np.asarray(scaled.astype(np.uint8))
 
@@ -25,8 +27,13 @@ def _upscale(rgb: np.ndarray, min_size: int = 384) -> np.ndarray:
     return np.asarray(np.kron(rgb, np.ones((factor, factor, 1), dtype=np.uint8))) if factor > 1 else rgb
 
 
-def outline(image: np.ndarray, mask: np.ndarray, *, window: tuple[float, float] | None = None,
-            colour: tuple[int, int, int] = RED) -> np.ndarray:
+def outline(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    window: tuple[float, float] | None = None,
+    colour: tuple[int, int, int] = RED,
+) -> np.ndarray:
     """``image`` in grey with the outline of ``mask`` in colour, upscaled to at least 384 pixels."""
     if image.shape != mask.shape:
         raise ValueError(f"mask shape {mask.shape} differs from image shape {image.shape}")
@@ -40,8 +47,14 @@ def outline(image: np.ndarray, mask: np.ndarray, *, window: tuple[float, float] 
     return np.asarray(rgb)
 
 
-def roi_key_image(volume: object, mask: np.ndarray, slice_index: int, *, caption: str,
-                  window: tuple[float, float] | None = None) -> KeyImage:
+def roi_key_image(
+    volume: object,
+    mask: np.ndarray,
+    slice_index: int,
+    *,
+    caption: str,
+    window: tuple[float, float] | None = None,
+) -> KeyImage:
     """Key image of one slice of a volume (``array[k]``) with the ROI outline."""
     array = volume.array  # type: ignore[attr-defined]
     uids = volume.sop_instance_uids  # type: ignore[attr-defined]
@@ -49,8 +62,14 @@ def roi_key_image(volume: object, mask: np.ndarray, slice_index: int, *, caption
     return KeyImage(pixels=pixels, caption=caption, source_sop_instance_uid=uids[slice_index])
 
 
-def csa_plot(levels: Sequence[str], csa: Sequence[float], normative: Mapping[str, tuple[float, float]], *,
-             title: str = "Cord CSA by vertebral level", size: tuple[int, int] = (640, 400)) -> np.ndarray:
+def csa_plot(
+    levels: Sequence[str],
+    csa: Sequence[float],
+    normative: Mapping[str, tuple[float, float]],
+    *,
+    title: str = "Cord CSA by vertebral level",
+    size: tuple[int, int] = (640, 400),
+) -> np.ndarray:
     """Measured CSA per level (points) against the normative mean +/- 1 and 2 SD band; RGB uint8."""
     if len(levels) != len(csa):
         raise ValueError(f"levels ({len(levels)}) and csa ({len(csa)}) differ in length")
@@ -70,10 +89,16 @@ def csa_plot(levels: Sequence[str], csa: Sequence[float], normative: Mapping[str
         return bottom - v / y_max * (bottom - top)
 
     for k, shade in ((2, (225, 235, 250)), (1, (190, 210, 245))):
-        band = [(x_at(i), y_at(normative[nm][0] + k * normative[nm][1])) for i, nm in enumerate(names)
-                if nm in normative]
-        band += [(x_at(i), y_at(max(normative[nm][0] - k * normative[nm][1], 0.0)))
-                 for i, nm in reversed(list(enumerate(names))) if nm in normative]
+        band = [
+            (x_at(i), y_at(normative[nm][0] + k * normative[nm][1]))
+            for i, nm in enumerate(names)
+            if nm in normative
+        ]
+        band += [
+            (x_at(i), y_at(max(normative[nm][0] - k * normative[nm][1], 0.0)))
+            for i, nm in reversed(list(enumerate(names)))
+            if nm in normative
+        ]
         if len(band) >= 4:
             draw.polygon(band, fill=shade)
     means = [(x_at(i), y_at(normative[nm][0])) for i, nm in enumerate(names) if nm in normative]

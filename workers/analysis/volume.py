@@ -96,9 +96,17 @@ class Volume:
         """The same geometry with other voxel values (same shape)."""
         if array.shape != self.array.shape:
             raise ValueError(f"array must have shape {self.array.shape}, got {array.shape}")
-        return Volume(array, self.row_direction, self.column_direction, self.positions, self.pixel_spacing,
-                      self.sop_instance_uids, self.series_instance_uid, self.frame_of_reference_uid,
-                      self.slice_thickness)
+        return Volume(
+            array,
+            self.row_direction,
+            self.column_direction,
+            self.positions,
+            self.pixel_spacing,
+            self.sop_instance_uids,
+            self.series_instance_uid,
+            self.frame_of_reference_uid,
+            self.slice_thickness,
+        )
 
 
 def _floats(ds: Dataset, keyword: str) -> list[float]:
@@ -138,7 +146,9 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
     shape = (int(first.Rows), int(first.Columns))
     for ds in datasets[1:]:
         if not np.allclose(_floats(ds, "ImageOrientationPatient"), iop, atol=1e-3):
-            raise GeometryError(f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}")
+            raise GeometryError(
+                f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}"
+            )
         if (int(ds.Rows), int(ds.Columns)) != shape:
             raise GeometryError(f"Rows/Columns differ within the stack: {(ds.Rows, ds.Columns)} vs {shape}")
         if not np.allclose(_floats(ds, "PixelSpacing"), spacing, rtol=1e-3):

@@ -41,10 +41,12 @@ class CordMorphometryAnalyser:
         candidates = [s for s in series if s.sequence in ("T2", "SSFP") and s.plane in ("axial", "sagittal")]
         if not candidates:
             return None
+
         # Thin axial slices measure the cross-section best; otherwise the sagittal series.
         def rank(s: SeriesInput) -> tuple[int, float]:
             thickness = float(s.inventory.get("slice_thickness_mm") or 99.0)
             return (0 if s.plane == "axial" and len(s.datasets) >= 5 else 1, thickness)
+
         return sorted(candidates, key=rank)[0]
 
     def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
@@ -60,54 +62,102 @@ class CordMorphometryAnalyser:
         sop_of_slice = {}
         source_axis = view.axes[0]
         for s in slices:
-            sop_of_slice[s.slice_index] = (volume.sop_instance_uids[s.slice_index] if source_axis == 0
-                                           else None)
+            sop_of_slice[s.slice_index] = (
+                volume.sop_instance_uids[s.slice_index] if source_axis == 0 else None
+            )
         all_sops = volume.sop_instance_uids
 
-        def measure(name: str, code: Any, value: float, unit: str, level: str | None = None,
-                    sops: tuple[str, ...] = all_sops) -> Measurement:
-            return Measurement(name=name, concept=code, value=value, unit=unit, site=SPINAL_CORD, level=level,
-                               rule="CORD-MORPH-1", method=METHOD, series_instance_uid=inputs.series_uid,
-                               sop_instance_uids=sops)
+        def measure(
+            name: str,
+            code: Any,
+            value: float,
+            unit: str,
+            level: str | None = None,
+            sops: tuple[str, ...] = all_sops,
+        ) -> Measurement:
+            return Measurement(
+                name=name,
+                concept=code,
+                value=value,
+                unit=unit,
+                site=SPINAL_CORD,
+                level=level,
+                rule="CORD-MORPH-1",
+                method=METHOD,
+                series_instance_uid=inputs.series_uid,
+                sop_instance_uids=sops,
+            )
 
         csa = np.array([s.csa_mm2 for s in slices])
         result.measurements.append(measure("cord CSA (mean)", AREA_CODE, float(csa.mean()), "mm2"))
-        result.measurements.append(measure("cord AP diameter (mean)", AP_DIAMETER_CODE,
-                                           float(np.mean([s.ap_mm for s in slices])), "mm"))
-        result.measurements.append(measure("cord RL diameter (mean)", RL_DIAMETER_CODE,
-                                           float(np.mean([s.rl_mm for s in slices])), "mm"))
+        result.measurements.append(
+            measure(
+                "cord AP diameter (mean)", AP_DIAMETER_CODE, float(np.mean([s.ap_mm for s in slices])), "mm"
+            )
+        )
+        result.measurements.append(
+            measure(
+                "cord RL diameter (mean)", RL_DIAMETER_CODE, float(np.mean([s.rl_mm for s in slices])), "mm"
+            )
+        )
         levels = context.get("levels") or {}
         per_level = by_level(slices, levels) if levels else []
         result.details["levels"] = per_level
         for lv in per_level:
-            result.measurements.append(measure(f"cord CSA {lv.level}", AREA_CODE, lv.csa_mm2, "mm2", lv.level))
-            result.measurements.append(measure(f"cord AP diameter {lv.level}", AP_DIAMETER_CODE, lv.ap_mm, "mm",
-                                               lv.level))
-            result.measurements.append(measure(f"cord RL diameter {lv.level}", RL_DIAMETER_CODE, lv.rl_mm, "mm",
-                                               lv.level))
+            result.measurements.append(
+                measure(f"cord CSA {lv.level}", AREA_CODE, lv.csa_mm2, "mm2", lv.level)
+            )
+            result.measurements.append(
+                measure(f"cord AP diameter {lv.level}", AP_DIAMETER_CODE, lv.ap_mm, "mm", lv.level)
+            )
+            result.measurements.append(
+                measure(f"cord RL diameter {lv.level}", RL_DIAMETER_CODE, lv.rl_mm, "mm", lv.level)
+            )
             if lv.csa_z is not None:
-                result.measurements.append(measure(f"cord CSA z-score {lv.level}", CSA_ZSCORE_CODE, lv.csa_z,
-                                                   "{z-score}", lv.level))
+                result.measurements.append(
+                    measure(f"cord CSA z-score {lv.level}", CSA_ZSCORE_CODE, lv.csa_z, "{z-score}", lv.level)
+                )
         comp = compression_summary(slices)
         result.details["compression"] = comp
         level_at = _level_namer(levels)
         if comp is not None:
             where = level_at(comp.z_mm)
-            result.measurements.append(measure("cord compression ratio (AP/RL) at narrowest", COMPRESSION_RATIO_CODE,
-                                               comp.compression_ratio, "1", where))
-            result.measurements.append(measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where))
+            result.measurements.append(
+                measure(
+                    "cord compression ratio (AP/RL) at narrowest",
+                    COMPRESSION_RATIO_CODE,
+                    comp.compression_ratio,
+                    "1",
+                    where,
+                )
+            )
+            result.measurements.append(
+                measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where)
+            )
             if comp.mscc_percent >= 20.0:
-                result.findings.append(CandidateFinding(
-                    description=(f"cord narrowed by {comp.mscc_percent:.0f} % (AP {comp.min_ap_mm:.1f} mm against "
-                                 f"{comp.reference_ap_mm:.1f} mm above/below)" + (f" at {where}" if where else "")),
-                    confidence=min(0.9, 0.4 + comp.mscc_percent / 100.0), rules=("CORD-MORPH-1",), level=where,
-                    series_instance_uid=inputs.series_uid))
+                result.findings.append(
+                    CandidateFinding(
+                        description=(
+                            f"cord narrowed by {comp.mscc_percent:.0f} % (AP {comp.min_ap_mm:.1f} mm against "
+                            f"{comp.reference_ap_mm:.1f} mm above/below)" + (f" at {where}" if where else "")
+                        ),
+                        confidence=min(0.9, 0.4 + comp.mscc_percent / 100.0),
+                        rules=("CORD-MORPH-1",),
+                        level=where,
+                        series_instance_uid=inputs.series_uid,
+                    )
+                )
         result.key_images.append(self._key_image(seg, slices, comp.z_mm if comp else None, volume))
         norms = load_normative()
         if per_level:
-            plot = csa_plot([lv.level for lv in per_level], [lv.csa_mm2 for lv in per_level],
-                            {k: (v.area_mean, v.area_sd) for k, v in norms.items()})
-            result.key_images.append(KeyImage(plot, "Cord CSA by vertebral level against PAM50 normative band"))
+            plot = csa_plot(
+                [lv.level for lv in per_level],
+                [lv.csa_mm2 for lv in per_level],
+                {k: (v.area_mean, v.area_sd) for k, v in norms.items()},
+            )
+            result.key_images.append(
+                KeyImage(plot, "Cord CSA by vertebral level against PAM50 normative band")
+            )
         return result
 
     @staticmethod
@@ -115,7 +165,9 @@ class CordMorphometryAnalyser:
         target = slices[len(slices) // 2] if z_mm is None else min(slices, key=lambda s: abs(s.z_mm - z_mm))
         k = target.slice_index
         pixels = outline(seg.view.array[k], seg.mask[k], colour=(255, 220, 0))
-        caption = f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
+        caption = (
+            f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
+        )
         sop = volume.sop_instance_uids[k] if seg.view.axes[0] == 0 else None
         return KeyImage(pixels=pixels, caption=caption, source_sop_instance_uid=sop)
 
@@ -126,4 +178,5 @@ def _level_namer(levels: Mapping[str, tuple[float, float]]) -> Any:
             if bottom <= z <= top:
                 return level
         return None
+
     return name

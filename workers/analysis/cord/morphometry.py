@@ -50,8 +50,9 @@ class Normative:
     rl_sd: float
 
 
-def load_normative(dataset: str = "spine-generic_multi-subject", structure: str = "spinal_cord") -> dict[
-        str, Normative]:
+def load_normative(
+    dataset: str = "spine-generic_multi-subject", structure: str = "spinal_cord"
+) -> dict[str, Normative]:
     """Normative cord morphometry per level (PAM50-normalised metrics; see workers/analysis/data)."""
     text = resources.files("workers.analysis").joinpath("data", NORMATIVE_CSV).read_text()
     rows = [r for r in csv.DictReader(text.splitlines())]
@@ -60,9 +61,15 @@ def load_normative(dataset: str = "spine-generic_multi-subject", structure: str 
         for r in rows:
             if r["dataset"] == name and r["structure"] == structure and r["vertebral_level"] not in out:
                 out[r["vertebral_level"]] = Normative(
-                    r["vertebral_level"], int(r["n_subjects"]), float(r["area_mm2_mean"]),
-                    float(r["area_mm2_sd"]), float(r["ap_mm_mean"]), float(r["ap_mm_sd"]),
-                    float(r["rl_mm_mean"]), float(r["rl_mm_sd"]))
+                    r["vertebral_level"],
+                    int(r["n_subjects"]),
+                    float(r["area_mm2_mean"]),
+                    float(r["area_mm2_sd"]),
+                    float(r["ap_mm_mean"]),
+                    float(r["ap_mm_sd"]),
+                    float(r["rl_mm_mean"]),
+                    float(r["rl_mm_sd"]),
+                )
     if not out:
         raise ValueError(f"no normative rows for dataset {dataset!r} and structure {structure!r}")
     return out
@@ -101,8 +108,16 @@ def slice_morphometry(seg: CordSegmentation) -> list[SliceMorphometry]:
         # An oblique slice stretches the contour along the tilt; project the AP extent back.
         ap *= cos_angle if abs(tangent[i][1]) > abs(tangent[i][0]) else 1.0
         rl *= cos_angle if abs(tangent[i][0]) >= abs(tangent[i][1]) else 1.0
-        out.append(SliceMorphometry(int(k), float(centres_mm[i, 2]), area * cos_angle, ap, rl,
-                                    float(np.degrees(np.arccos(min(1.0, cos_angle))))))
+        out.append(
+            SliceMorphometry(
+                int(k),
+                float(centres_mm[i, 2]),
+                area * cos_angle,
+                ap,
+                rl,
+                float(np.degrees(np.arccos(min(1.0, cos_angle)))),
+            )
+        )
     return out
 
 
@@ -118,8 +133,9 @@ class CompressionSummary:
     mscc_percent: float
 
 
-def compression_summary(slices: list[SliceMorphometry], *, window_mm: float = 10.0,
-                        margin_mm: float = 10.0) -> CompressionSummary | None:
+def compression_summary(
+    slices: list[SliceMorphometry], *, window_mm: float = 10.0, margin_mm: float = 10.0
+) -> CompressionSummary | None:
     """MSCC-style: 100 x (1 - AP_min / mean(AP above, AP below)); the references are the median AP
     within ``window_mm`` beyond ``margin_mm`` above and below the narrowest slice. None without both."""
     if len(slices) < 3:
@@ -133,9 +149,14 @@ def compression_summary(slices: list[SliceMorphometry], *, window_mm: float = 10
     if not refs:
         return None
     reference = float(np.mean(refs))
-    return CompressionSummary(float(z[i]), float(ap[i]), float(slices[i].csa_mm2),
-                              float(slices[i].compression_ratio), reference,
-                              100.0 * (1.0 - float(ap[i]) / reference))
+    return CompressionSummary(
+        float(z[i]),
+        float(ap[i]),
+        float(slices[i].csa_mm2),
+        float(slices[i].compression_ratio),
+        reference,
+        100.0 * (1.0 - float(ap[i]) / reference),
+    )
 
 
 @dataclass(frozen=True)
@@ -152,8 +173,11 @@ class LevelMorphometry:
     rl_z: float | None
 
 
-def by_level(slices: list[SliceMorphometry], levels: Mapping[str, tuple[float, float]],
-             normative: Mapping[str, Normative] | None = None) -> list[LevelMorphometry]:
+def by_level(
+    slices: list[SliceMorphometry],
+    levels: Mapping[str, tuple[float, float]],
+    normative: Mapping[str, Normative] | None = None,
+) -> list[LevelMorphometry]:
     """Average per vertebral level; ``levels`` maps a level name to its (z_top, z_bottom) in mm."""
     normative = load_normative() if normative is None else normative
     out = []
@@ -167,10 +191,16 @@ def by_level(slices: list[SliceMorphometry], levels: Mapping[str, tuple[float, f
         ap = float(np.mean([s.ap_mm for s in sel]))
         rl = float(np.mean([s.rl_mm for s in sel]))
         norm = normative.get(name)
-        out.append(LevelMorphometry(
-            name, len(sel), csa, ap, rl,
-            None if norm is None else (csa - norm.area_mean) / norm.area_sd,
-            None if norm is None else (ap - norm.ap_mean) / norm.ap_sd,
-            None if norm is None else (rl - norm.rl_mean) / norm.rl_sd,
-        ))
+        out.append(
+            LevelMorphometry(
+                name,
+                len(sel),
+                csa,
+                ap,
+                rl,
+                None if norm is None else (csa - norm.area_mean) / norm.area_sd,
+                None if norm is None else (ap - norm.ap_mean) / norm.ap_sd,
+                None if norm is None else (rl - norm.rl_mean) / norm.rl_sd,
+            )
+        )
     return out

@@ -57,7 +57,9 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     grid = vols[0][1]
     for key, vol in vols:
         if vol.array.shape != grid.array.shape:
-            raise ValueError(f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}")
+            raise ValueError(
+                f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}"
+            )
     data = np.stack([v.array for _, v in vols], axis=-1)
     bvals = np.array([key[0] for key, _ in vols])
     bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
@@ -86,7 +88,9 @@ class DtiAnalyser:
     def select(self, series: Sequence[SeriesInput]) -> SeriesInput | None:
         for s in series:
             if s.sequence in ("DTI", "DWI"):
-                dirs = {tuple(np.round(g, 3)) for g in (gradient_of(ds) for ds in s.datasets) if g is not None}
+                dirs = {
+                    tuple(np.round(g, 3)) for g in (gradient_of(ds) for ds in s.datasets) if g is not None
+                }
                 if len(dirs) >= 6:
                     return s
         return None
@@ -102,18 +106,33 @@ class DtiAnalyser:
         if mask.sum() == 0:
             result.notes.append("cord not found on the b = 0 image")
             return result
-        for name, code, values, unit in (("cord FA", FA_CODE, fa[mask], "1"), ("cord MD", MD_CODE, md[mask], "mm2/s")):
-            result.measurements.append(Measurement(
-                name=name, concept=code, value=float(values.mean()), unit=unit, site=SPINAL_CORD,
-                sd=float(values.std()), voxels=int(mask.sum()), rule="CORD-DTI-1",
-                method="dipy TensorModel (WLS) in automatic cord mask", series_instance_uid=inputs.series_uid,
-                sop_instance_uids=diff.grid.sop_instance_uids))
+        for name, code, values, unit in (
+            ("cord FA", FA_CODE, fa[mask], "1"),
+            ("cord MD", MD_CODE, md[mask], "mm2/s"),
+        ):
+            result.measurements.append(
+                Measurement(
+                    name=name,
+                    concept=code,
+                    value=float(values.mean()),
+                    unit=unit,
+                    site=SPINAL_CORD,
+                    sd=float(values.std()),
+                    voxels=int(mask.sum()),
+                    rule="CORD-DTI-1",
+                    method="dipy TensorModel (WLS) in automatic cord mask",
+                    series_instance_uid=inputs.series_uid,
+                    sop_instance_uids=diff.grid.sop_instance_uids,
+                )
+            )
         return result
 
 
 def mtr_map(mt_off: Volume, mt_on: Volume) -> np.ndarray:
     """MTR (percent) = 100 (M0 - Msat) / M0 voxel by voxel; 0 where M0 <= 0."""
-    if mt_off.array.shape != mt_on.array.shape or not np.allclose(mt_off.positions, mt_on.positions, atol=0.05):
+    if mt_off.array.shape != mt_on.array.shape or not np.allclose(
+        mt_off.positions, mt_on.positions, atol=0.05
+    ):
         raise ValueError("MT-off and MT-on series are not on one grid")
     m0 = mt_off.array.astype(float)
     ms = mt_on.array.astype(float)
@@ -133,7 +152,12 @@ class MtrAnalyser:
             for s_off in series:
                 if s_off is s_on or _mt_on(s_off) or s_off.plane != s_on.plane:
                     continue
-                if len(s_off.datasets) == len(s_on.datasets) and s_off.sequence in ("MT", "T2STAR", "OTHER", "T1"):
+                if len(s_off.datasets) == len(s_on.datasets) and s_off.sequence in (
+                    "MT",
+                    "T2STAR",
+                    "OTHER",
+                    "T1",
+                ):
                     return (s_off, s_on)
         return None
 
@@ -150,11 +174,21 @@ class MtrAnalyser:
             result.notes.append("cord not found on the MT-off image")
             return result
         values = mtr[mask]
-        result.measurements.append(Measurement(
-            name="cord MTR", concept=MTR_CODE, value=float(values.mean()), unit="%", site=SPINAL_CORD,
-            sd=float(values.std()), voxels=int(mask.sum()), rule="CORD-MT-1",
-            method="100 (M0 - Msat) / M0 in automatic cord mask", series_instance_uid=inputs[1].series_uid,
-            sop_instance_uids=on.sop_instance_uids))
+        result.measurements.append(
+            Measurement(
+                name="cord MTR",
+                concept=MTR_CODE,
+                value=float(values.mean()),
+                unit="%",
+                site=SPINAL_CORD,
+                sd=float(values.std()),
+                voxels=int(mask.sum()),
+                rule="CORD-MT-1",
+                method="100 (M0 - Msat) / M0 in automatic cord mask",
+                series_instance_uid=inputs[1].series_uid,
+                sop_instance_uids=on.sop_instance_uids,
+            )
+        )
         return result
 
 
@@ -165,5 +199,4 @@ def _mt_on(s: SeriesInput) -> bool:
     if "MTC" in variants:
         return True
     off_words = ("mt0", "mt off", "mt_off", "nomt", "no mt", "mtoff", "without mt")
-    return ("mt" in description and not any(w in description for w in off_words)
-            and s.sequence == "MT")
+    return "mt" in description and not any(w in description for w in off_words) and s.sequence == "MT"

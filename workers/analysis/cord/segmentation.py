@@ -54,7 +54,9 @@ def _direction_footprints(spacing_yx: tuple[float, float], n_dir: int = 8) -> li
         theta = 2 * np.pi * d / n_dir
         fp = np.zeros((2 * half_y + 1, 2 * half_x + 1), dtype=bool)
         for r in np.arange(2.0, 10.0 + 1e-9, 0.25):
-            fp[half_y + int(round(r * np.sin(theta) / sy)), half_x + int(round(r * np.cos(theta) / sx))] = True
+            fp[half_y + int(round(r * np.sin(theta) / sy)), half_x + int(round(r * np.cos(theta) / sx))] = (
+                True
+            )
         footprints.append(fp[::-1, ::-1])  # dilation reflects the footprint
     return footprints
 
@@ -166,14 +168,14 @@ def _regularise(radii: np.ndarray) -> np.ndarray:
         if ok.sum() < n_angles // 3:
             filled[k] = np.nan
             continue
-        a = np.arange(n_angles)
-        filled[k] = np.interp(a, a[ok], row[ok], period=n_angles)
+        angle_index = np.arange(n_angles)
+        filled[k] = np.interp(angle_index, angle_index[ok], row[ok], period=n_angles)
     rows_ok = np.isfinite(filled).all(axis=1)
     if not rows_ok.any():
         return filled
     ks = np.arange(len(filled))
-    for a in range(n_angles):
-        filled[:, a] = np.interp(ks, ks[rows_ok], filled[rows_ok, a])
+    for j in range(n_angles):
+        filled[:, j] = np.interp(ks, ks[rows_ok], filled[rows_ok, j])
     padded = np.concatenate([filled[:, -2:], filled, filled[:, :2]], axis=1)
     smooth = ndimage.median_filter(padded, size=(3, 5), mode="nearest")[:, 2:-2]
     outliers = np.abs(filled - smooth) > 0.25 * smooth
@@ -200,7 +202,9 @@ def _rasterise(view: AxialView, centres: np.ndarray, radii: np.ndarray, found: n
     return mask
 
 
-def segment_cord(view: AxialView, *, n_angles: int = N_ANGLES, min_contrast: float = 0.08) -> CordSegmentation:
+def segment_cord(
+    view: AxialView, *, n_angles: int = N_ANGLES, min_contrast: float = 0.08
+) -> CordSegmentation:
     """Segment the cord in every slice of ``view`` (a T2-weighted image: CSF brighter than cord).
 
     Slices where the dark-core-in-bright-ring score is below ``min_contrast`` (fraction of the image's
