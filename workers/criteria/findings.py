@@ -65,7 +65,9 @@ _ALL_CTM = {("ct_myelography", k) for k in KINDS["ct_myelography"]}
 #: Which (exam, kind) each kind-specific attribute applies to; elsewhere it must be absent or null.
 APPLIES_TO: dict[str, set[tuple[str, str]]] = {
     "pattern": {("ri_cisternography", "epidural_accumulation")},
-    "levels": _ALL_SPINAL_MRI | _ALL_CTM | {("ri_cisternography", "epidural_accumulation")},
+    "levels": _ALL_SPINAL_MRI
+    | _ALL_CTM
+    | {("ri_cisternography", "epidural_accumulation"), ("brain_mri", "venous_plexus_dilation")},
     "enhancement": _ALL_SPINAL_MRI,
     "continuous_with_subarachnoid": _ALL_SPINAL_MRI | _ALL_CTM,
     "continuous_with_puncture_site": _ALL_CTM,

@@ -45,8 +45,11 @@ class ExamGrade:
         mine = [g for g in graded if g.finding.exam == exam]
         top = highest(g.grade for g in mine)
         supporting = tuple(g for g in mine if g.grade == top and top > Grade.NONE)
-        rules = tuple(_unique([r for g in supporting for r in g.rules]))
         reported = tuple(g for g in mine if g.reported)
+        if supporting:  # the rule that gave each supporting finding its final grade
+            rules = tuple(_unique([g.rules[-1] for g in supporting if g.rules]))
+        else:  # NONE: the rules whose rows give NONE (subdural, technical failure, circulation)
+            rules = tuple(_unique([r for g in reported for r in g.rules]))
         notes = tuple(_unique([f"findings[{g.index}]: {n}" for g in mine for n in g.notes]))
         return cls(exam, top, rules, supporting, reported, notes)
 

@@ -66,8 +66,11 @@ def grade_spinal_mri(
             index,
             finding,
             G.NONE,
-            ("CSF-LEAK-MR",),
-            ("perineural (Tarlov) cyst / nerve-sleeve dilation: excluded, not a finding",),
+            (),
+            (
+                "perineural (Tarlov) cyst / nerve-sleeve dilation: excluded, not a finding"
+                " (CSF-LEAK-MR caveat)",
+            ),
             reported=True,
         )
     notes: list[str] = []
@@ -187,7 +190,7 @@ def grade_ctm(index: int, finding: Finding) -> FindingGrade:
         index,
         finding,
         G.NONE,
-        ("CSF-LEAK-CTM-1",),
+        (),
         (
             "epidural contrast: continuity with the puncture site unknown, technical failure not excluded;"
             " CSF-LEAK-CTM-1 needs continuous_with_puncture_site false",

@@ -49,6 +49,13 @@ def test_contract_example_is_accepted_and_normalised() -> None:
     assert doc.findings[4].source == "imported"
 
 
+def test_venous_plexus_dilation_may_name_upper_cervical_levels() -> None:
+    doc = parse_findings(
+        {"findings": [{"exam": "brain_mri", "kind": "venous_plexus_dilation", "levels": ["C1", "C2"]}]}
+    )
+    assert str(doc.findings[0].level_range) == "C1-C2"
+
+
 def test_empty_document_means_unknown_clinical_and_no_findings() -> None:
     doc = parse_findings({})
     assert doc.findings == [] and doc.clinical.orthostatic_headache is None

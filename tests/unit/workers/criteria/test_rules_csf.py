@@ -82,7 +82,7 @@ def test_no_post_contrast_series_makes_absent_enhancement_unassessable(run: Run)
 def test_subdural_fluid_is_reported_but_never_graded(run: Run) -> None:
     result = run({"exam": "spinal_mri", "kind": "subdural_fluid", "levels": ["T1"]})
     spinal = exam(result, "spinal_mri")
-    assert spinal["grade"] == "NONE" and spinal["rules"] == []
+    assert spinal["grade"] == "NONE" and spinal["rules"] == ["CSF-LEAK-MR-SUBDURAL"]
     assert [r["rules"] for r in spinal["reported"]] == [["CSF-LEAK-MR-SUBDURAL"]]
     assert result.csf_leak.grade == Grade.NONE
 
@@ -90,6 +90,7 @@ def test_subdural_fluid_is_reported_but_never_graded(run: Run) -> None:
 def test_perineural_cyst_is_excluded(run: Run) -> None:
     result = run({"exam": "spinal_mri", "kind": "perineural_cyst", "levels": ["S1"]})
     assert exam(result, "spinal_mri")["grade"] == "NONE"
+    assert exam(result, "spinal_mri")["rules"] == []
     assert "excluded" in " ".join(exam(result, "spinal_mri")["notes"])
     assert result.csf_leak.grade == Grade.NONE
 
@@ -122,7 +123,8 @@ def test_circulation_failure_raises_one_step(run: Run, pattern: str, grade: str,
     result = run(ri(pattern), circ(True))
     ri_exam = exam(result, "ri_cisternography")
     assert ri_exam["grade"] == grade
-    assert rule in ri_exam["rules"] and "CSF-LEAK-RI-CIRC" in ri_exam["rules"]
+    assert ri_exam["rules"] == [rule]
+    assert ri_exam["supporting"][0]["rules"][-2:] == ["CSF-LEAK-RI-CIRC", rule]
     assert ri_exam["supporting"][0]["with_findings"] == [1]
 
 
@@ -138,6 +140,7 @@ def test_circulation_failure_not_judgeable_never_upgrades(run: Run, seen: bool |
 def test_circulation_failure_alone_is_reported_not_graded(run: Run) -> None:
     result = run(circ(True))
     assert exam(result, "ri_cisternography")["grade"] == "NONE"
+    assert exam(result, "ri_cisternography")["rules"] == ["CSF-LEAK-RI-CIRC"]
     assert exam(result, "ri_cisternography")["reported"][0]["rules"] == ["CSF-LEAK-RI-CIRC"]
     assert result.csf_leak.grade == Grade.NONE
 
@@ -194,12 +197,14 @@ def test_ctm_puncture_site_continuity_is_technical_failure(run: Run, defect: boo
     ct = exam(result, "ct_myelography")
     assert ct["grade"] == "NONE"
     assert ct["reported"][0]["rules"] == ["CSF-LEAK-CTM-3"]
+    assert ct["rules"] == ["CSF-LEAK-CTM-3"]
     assert result.csf_leak.grade == Grade.NONE
 
 
 def test_ctm_unknown_puncture_site_is_not_definite(run: Run) -> None:
     result = run(ctm(levels=["L2"]))
     assert exam(result, "ct_myelography")["grade"] == "NONE"
+    assert exam(result, "ct_myelography")["rules"] == []
     assert "technical failure not excluded" in " ".join(exam(result, "ct_myelography")["notes"])
 
 
@@ -209,6 +214,7 @@ def test_ctm_subdural_contrast_not_counted(run: Run) -> None:
     )
     assert exam(result, "ct_myelography")["grade"] == "NONE"
     assert exam(result, "ct_myelography")["reported"][0]["rules"] == ["CSF-LEAK-CTM-4"]
+    assert exam(result, "ct_myelography")["rules"] == ["CSF-LEAK-CTM-4"]
 
 
 # --- CSF-LEAK-DX ---------------------------------------------------------------------------------------
