@@ -3,8 +3,8 @@
 DTI uses dipy's weighted least-squares tensor fit on a diffusion series with at least 6 directions; the
 cord mask comes from :func:`segment_cord` on the mean diffusion-weighted image (CSF is dark there, so the
 image is inverted: the cord is brighter than CSF at b > 0... and darker at b = 0; the b = 0 image is used).
-MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid, averaged in the cord mask of the
-MT-off image (T2*-like contrast: CSF brighter than cord).
+MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid, averaged in the cord mask found on the
+MT-on image (the MT pulse darkens cord much more than CSF).
 """
 
 from __future__ import annotations
@@ -167,8 +167,9 @@ class MtrAnalyser:
         mtr = mtr_map(off, on)
         mask = context.get("mt_cord_mask")
         if mask is None:
-            seg = segment_cord(AxialView.of(off))
-            mask = AxialView.of(off).to_source(seg.mask)
+            # The MT pulse saturates cord far more than CSF: the MT-on image has the best cord/CSF contrast.
+            seg = segment_cord(AxialView.of(on))
+            mask = AxialView.of(on).to_source(seg.mask)
         result.details.update({"mtr": mtr, "mask": mask})
         if not np.any(mask):
             result.notes.append("cord not found on the MT-off image")
