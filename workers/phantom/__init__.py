@@ -50,8 +50,9 @@ class _Uids:
         return str(generate_uid(entropy_srcs=self._prefix + [str(p) for p in parts]))
 
 
-def write_phantom(outdir: Path, scenario: str = "simple", *, seed: int = 0,
-                  deterministic_uids: bool = False) -> PhantomStudy:
+def write_phantom(
+    outdir: Path, scenario: str = "simple", *, seed: int = 0, deterministic_uids: bool = False
+) -> PhantomStudy:
     """Write the phantom study ``scenario`` (a key of :data:`SCENARIOS`) under ``outdir``."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {sorted(SCENARIOS)}, got {scenario!r}")
@@ -81,19 +82,34 @@ def write_phantom(outdir: Path, scenario: str = "simple", *, seed: int = 0,
         folder.mkdir(exist_ok=True)
         written = _write_series(series, spec.model, header, series_uid, number, folder, rng, uid)
         files.extend(written)
-        series_truth.append({
-            "series_instance_uid": series_uid, "series_number": number, "description": series.description,
-            "sequence": "DWI" if series.contrast == "DWI" else series.contrast, "plane": series.plane,
-            "images": len(written), "b_values": list(series.b_values), "folder": folder.name,
-        })
+        series_truth.append(
+            {
+                "series_instance_uid": series_uid,
+                "series_number": number,
+                "description": series.description,
+                "sequence": "DWI" if series.contrast == "DWI" else series.contrast,
+                "plane": series.plane,
+                "images": len(written),
+                "b_values": list(series.b_values),
+                "folder": folder.name,
+            }
+        )
     truth = _truth(spec, header, series_truth, seed)
     truth_path = outdir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=2))
     return PhantomStudy(outdir, study_uid, tuple(files), truth, truth_path)
 
 
-def _write_series(series: SeriesSpec, model: SpineModel, header: StudyHeader, series_uid: str, number: int,
-                  folder: Path, rng: np.random.Generator, uid: _Uids) -> list[Path]:
+def _write_series(
+    series: SeriesSpec,
+    model: SpineModel,
+    header: StudyHeader,
+    series_uid: str,
+    number: int,
+    folder: Path,
+    rng: np.random.Generator,
+    uid: _Uids,
+) -> list[Path]:
     written = []
     b_values: tuple[float | None, ...] = series.b_values or (None,)
     instance = 0
@@ -101,9 +117,17 @@ def _write_series(series: SeriesSpec, model: SpineModel, header: StudyHeader, se
         for position in series.slice_positions():
             instance += 1
             pixels = render_slice(series, model, position, rng, b_value=b or 0.0)
-            ds = mr_dataset(header, series, series_uid=series_uid, series_number=number,
-                            sop_uid=uid("sop", number, instance), instance_number=instance,
-                            position=position, pixels=pixels, b_value=b)
+            ds = mr_dataset(
+                header,
+                series,
+                series_uid=series_uid,
+                series_number=number,
+                sop_uid=uid("sop", number, instance),
+                instance_number=instance,
+                position=position,
+                pixels=pixels,
+                b_value=b,
+            )
             path = folder / f"IM{instance:04d}.dcm"
             save(ds, path)
             written.append(path)
@@ -112,8 +136,10 @@ def _write_series(series: SeriesSpec, model: SpineModel, header: StudyHeader, se
 
 def _truth(spec: Scenario, header: StudyHeader, series: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     model = spec.model
-    levels = [{"name": lv.name, "z_top_mm": lv.z_top, "z_bottom_mm": lv.z_bottom, "z_centre_mm": lv.z_centre}
-              for lv in model.levels]
+    levels = [
+        {"name": lv.name, "z_top_mm": lv.z_top, "z_bottom_mm": lv.z_bottom, "z_centre_mm": lv.z_centre}
+        for lv in model.levels
+    ]
     csa_by_level = {lv.name: round(model.cord_csa_mm2(lv.z_centre), 3) for lv in model.levels}
     z_all = np.linspace(model.levels[-1].z_bottom, model.z_top, 2000)
     ap = model.cord_ap_semi_axis(z_all)
@@ -136,8 +162,12 @@ def _truth(spec: Scenario, header: StudyHeader, series: list[dict[str, Any]], se
         },
         "marrow": {"normal_adc_mm2_s": 0.45e-3},
         "marrow_lesions": [
-            {"level": les.level, "centre_mm": list(lesion_centre(model, les)), "radius_mm": les.radius_mm,
-             "adc_mm2_s": les.adc_mm2_s}
+            {
+                "level": les.level,
+                "centre_mm": list(lesion_centre(model, les)),
+                "radius_mm": les.radius_mm,
+                "adc_mm2_s": les.adc_mm2_s,
+            }
             for les in model.marrow_lesions
         ],
         "findings": [dict(f) for f in spec.findings],
@@ -145,14 +175,18 @@ def _truth(spec: Scenario, header: StudyHeader, series: list[dict[str, Any]], se
     if model.compression is not None:
         c = model.compression
         truth["cord"]["compression"] = {
-            "z_mm": c.z_centre, "ap_diameter_min_mm": 2 * c.min_ap_semi_axis_mm,
+            "z_mm": c.z_centre,
+            "ap_diameter_min_mm": 2 * c.min_ap_semi_axis_mm,
             "compression_ratio_min": round(c.min_ap_semi_axis_mm / model.cord_rl_semi_axis_mm, 4),
-            "msccc_like_ratio": round(c.min_ap_semi_axis_mm / model.cord_ap_semi_axis_mm, 4),
+            "mscc_percent": round(100.0 * (1.0 - c.min_ap_semi_axis_mm / model.cord_ap_semi_axis_mm), 2),
         }
     if model.epidural_fluid is not None:
         ef = model.epidural_fluid
-        truth["epidural_fluid"] = {"levels": [ef.upper, ef.lower], "thickness_mm": ef.thickness_mm,
-                                   "position": "ventral"}
+        truth["epidural_fluid"] = {
+            "levels": [ef.upper, ef.lower],
+            "thickness_mm": ef.thickness_mm,
+            "position": "ventral",
+        }
     truth.update(spec.extra_truth)
     return truth
 
