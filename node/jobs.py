@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from node.delivery.service import create_result_deliveries
+from node.delivery.service import create_result_deliveries, mark_study_delivered_if_done
 from node.registry.db import Registry
 from node.registry.models import (
     Delivery,
@@ -146,10 +146,8 @@ def save_outcome(registry: Registry, settings: Settings, job_id: int, ctx: Pipel
         job.finished_at = utcnow()
         names = [d.name for d in settings.destinations if d.results]
         created = create_result_deliveries(session, study, job.revision, names)
-        if not names:
-            study.state = StudyState.DELIVERED
-            study.delivered_at = utcnow()
         session.flush()
+        mark_study_delivered_if_done(session, study.id)
         return [d.id for d in created]
 
 

@@ -27,5 +27,5 @@ def setup_logging(level: int = logging.INFO) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("pynetdicom", "celery", "kombu", "amqp", "uvicorn.error", "alembic", "PIL"):
+    for noisy in ("pynetdicom", "celery", "kombu", "amqp", "uvicorn.error", "alembic", "PIL", "highdicom"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

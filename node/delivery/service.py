@@ -125,7 +125,7 @@ def _record(
             delivery.delivered_at = now
             delivery.last_error = None
             log.info("delivery %d to %s delivered (%s)", delivery.id, delivery.destination, detail)
-            _maybe_mark_study_delivered(session, delivery.study_id)
+            mark_study_delivered_if_done(session, delivery.study_id)
         else:
             failures = sum(1 for a in delivery.attempts if a.finished_at is not None and not a.ok)
             try:
@@ -149,7 +149,7 @@ def _record(
         return delivery.state
 
 
-def _maybe_mark_study_delivered(session: Session, study_id: int) -> None:
+def mark_study_delivered_if_done(session: Session, study_id: int) -> None:
     study = session.get(Study, study_id)
     if study is None or study.state != StudyState.REPORTED:
         return
@@ -160,7 +160,7 @@ def _maybe_mark_study_delivered(session: Session, study_id: int) -> None:
             )
         )
     )
-    if states == {DeliveryState.DELIVERED}:
+    if states == {DeliveryState.DELIVERED} or not states:
         study.state = StudyState.DELIVERED
         study.delivered_at = utcnow()
 

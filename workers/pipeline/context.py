@@ -33,7 +33,7 @@ class PipelineContext:
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sections: list[ReportSection] = field(default_factory=list)
+    sections_by_step: dict[str, list[ReportSection]] = field(default_factory=dict)
     candidate_findings: list[dict[str, Any]] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     criteria: dict[str, Any] | None = None
@@ -58,6 +58,16 @@ class PipelineContext:
     @property
     def sources(self) -> list[Dataset]:
         return [ds for group in self.load_headers().values() for ds in group]
+
+    def add_sections(self, step: str, sections: list[ReportSection]) -> None:
+        self.sections_by_step.setdefault(step, []).extend(sections)
+
+    @property
+    def sections(self) -> list[ReportSection]:
+        """Most important first: the grades, then measurements, then protocol and inventory."""
+        order = ["criteria", "analysis", "inventory"]
+        keys = sorted(self.sections_by_step, key=lambda k: order.index(k) if k in order else len(order))
+        return [s for k in keys for s in self.sections_by_step[k]]
 
     @property
     def key_images(self) -> list[KeyImage]:

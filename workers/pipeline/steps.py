@@ -32,7 +32,9 @@ def result_uids(study_uid: str, revision: int) -> dict[str, str]:
 
 
 def step_inventory(ctx: PipelineContext) -> None:
-    from workers.inventory import classify_series, protocol_checks, protocol_sections
+    from workers.inventory import classify_series
+    from workers.inventory.protocol import protocol_checks
+    from workers.inventory.report import protocol_sections
 
     inventories = []
     for series_uid, headers in ctx.load_headers().items():
@@ -40,7 +42,7 @@ def step_inventory(ctx: PipelineContext) -> None:
         inventories.append(inv)
         ctx.inventory[series_uid] = inv.to_json()
     checks = protocol_checks(inventories)
-    ctx.sections.extend(protocol_sections(inventories, checks))
+    ctx.add_sections("inventory", protocol_sections(inventories, checks))
 
 
 def step_analysis(ctx: PipelineContext) -> None:
@@ -53,7 +55,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series)
     ctx.candidate_findings.extend(_as_dicts(getattr(output, "candidate_findings", [])))
-    ctx.sections.extend(analysis_sections(output))
+    ctx.add_sections("analysis", analysis_sections(output))
 
 
 def _as_dicts(items: Any) -> list[dict[str, Any]]:
@@ -68,20 +70,41 @@ def _as_dicts(items: Any) -> list[dict[str, Any]]:
     return out
 
 
+def study_context(ctx: PipelineContext) -> Any:
+    """The criteria engine's StudyContext from the first header and the series inventory."""
+    from workers.criteria import StudyContext
+    from workers.criteria.context import thin_axial_ssfp_in_inventory
+
+    first = ctx.sources[0] if ctx.sources else None
+    inventory = list(ctx.inventory.values())
+    exams = set()
+    for item in inventory:
+        modality, region = item.get("modality"), str(item.get("region") or "").lower()
+        if modality == "MR":
+            exams.add("brain_mri" if any(w in region for w in ("brain", "head")) else "spinal_mri")
+        elif modality == "CT":
+            exams.add("ct_myelography")
+        elif modality == "NM":
+            exams.add("ri_cisternography")
+    spinal_mr = [i for i in inventory if i.get("modality") == "MR"]
+    return StudyContext(
+        study_date=(str(first.get("StudyDate", "")) or None) if first is not None else None,
+        institution_name=(str(first.get("InstitutionName", ""))[:64] or None) if first is not None else None,
+        spinal_mr_post_contrast=any(bool(i.get("contrast")) for i in spinal_mr) if spinal_mr else None,
+        thin_axial_ssfp=thin_axial_ssfp_in_inventory(inventory) if inventory else None,
+        exams_performed=frozenset(exams) if inventory else None,
+    )
+
+
 def step_criteria(ctx: PipelineContext) -> None:
-    from workers.criteria import StudyContext, criteria_sections, evaluate, parse_findings
+    from workers.criteria import evaluate, parse_findings
+    from workers.criteria.report import criteria_sections
 
     findings = [dict(f) for f in ctx.findings_entries] + ctx.candidate_findings
     document = parse_findings({"clinical": ctx.clinical, "findings": findings})
-    first = ctx.sources[0] if ctx.sources else None
-    study = StudyContext(
-        study_date=str(first.get("StudyDate", "")) or None if first is not None else None,
-        institution_name=str(first.get("InstitutionName", "")) or None if first is not None else None,
-        inventory=list(ctx.inventory.values()),
-    )
-    result = evaluate(document, study)
+    result = evaluate(document, study_context(ctx))
     ctx.criteria = result.to_json()
-    ctx.sections.extend(criteria_sections(result))
+    ctx.add_sections("criteria", criteria_sections(result, ctx.study_uid))
 
 
 def step_results(ctx: PipelineContext) -> None:
@@ -125,6 +148,8 @@ def step_results(ctx: PipelineContext) -> None:
         series_number=SC_SERIES_NUMBER,
         instance_number=ctx.revision,
         content_datetime=ctx.content_datetime,
+        algorithm_name=ALGORITHM_NAME,
+        algorithm_version=__version__,
     )
     for kind, ds in (("SR", sr), ("SC", sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"

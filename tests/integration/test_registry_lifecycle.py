@@ -1,0 +1,122 @@
+"""The study lifecycle in the registry, on SQLite (embedded) and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from node.dicom.headers import InstanceHeader
+from node.ingest import PatientKeyer, Received, record_instances
+from node.jobs import WORKER_ID, claim_job
+from node.reconciler import deliveries_to_send, jobs_to_send, mark_stable
+from node.registry.db import Registry
+from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
+
+PG_ADMIN = os.environ.get("SPINENODE_TEST_PG", "postgresql://postgres@127.0.0.1/postgres")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    if request.param == "sqlite":
+        reg = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+        yield reg
+        reg.dispose()
+        return
+    name = f"spinenode_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    reg = Registry(url)
+    try:
+        yield reg
+    finally:
+        reg.dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def header(study: str, series: str, sop: str) -> InstanceHeader:
+    return InstanceHeader(
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.4", sop_instance_uid=sop, study_uid=study, series_uid=series,
+        transfer_syntax_uid="1.2.840.10008.1.2.1", modality="MR", patient_name="DOE^JANE", patient_id="P1",
+        issuer_of_patient_id=None, accession_number="A1", study_date="20260101", study_description="spine",
+        institution_name="Hospital", series_number=1, series_description="Sag T2",
+    )
+
+
+def receive(registry: Registry, keyer: PatientKeyer, *sops: str, study: str = "1.2.3") -> None:
+    with registry.session() as s:
+        record_instances(s, [Received(header(study, "1.2.3.1", sop), Path(f"/x/{sop}"), 10) for sop in sops], keyer)
+
+
+def test_lifecycle_stable_job_claim_and_late_instance(registry: Registry, tmp_path: Path) -> None:
+    keyer = PatientKeyer(tmp_path)
+    receive(registry, keyer, "1.2.3.1.1", "1.2.3.1.2")
+    receive(registry, keyer, "1.2.3.1.2")  # duplicate: idempotent
+    with registry.session() as s:
+        study = s.scalar(select(Study))
+        assert study is not None and study.state == StudyState.RECEIVING
+        assert study.patient_key and study.patient_key != "P1" and len(study.patient_key) == 16
+        # not yet stable: too recent
+        assert mark_stable(s, 60, set()) == []
+        # busy association: not stable even when old
+        study.last_received_at = utcnow() - timedelta(seconds=120)
+        assert mark_stable(s, 60, {"1.2.3"}) == []
+        job_ids = mark_stable(s, 60, set())
+        assert len(job_ids) == 1 and study.state == StudyState.QUEUED
+    with registry.session() as s:
+        assert jobs_to_send(s) == job_ids
+    assert claim_job(registry, job_ids[0]) is True
+    assert claim_job(registry, job_ids[0]) is False, "a job is claimed once"
+    with registry.session() as s:
+        job = s.get(Job, job_ids[0])
+        assert job is not None and job.state == JobState.RUNNING and job.worker == WORKER_ID
+        study = s.scalar(select(Study))
+        assert study is not None and study.state == StudyState.ANALYSING
+        study.state = StudyState.REPORTED
+    # late instance: back to receiving, new revision
+    receive(registry, keyer, "1.2.3.1.3")
+    with registry.session() as s:
+        study = s.scalar(select(Study))
+        assert study is not None and (study.state, study.revision) == (StudyState.RECEIVING, 2)
+        study.last_received_at = utcnow() - timedelta(seconds=120)
+        new_jobs = mark_stable(s, 60, set())
+        assert len(new_jobs) == 1 and new_jobs != job_ids
+        assert s.get(Job, new_jobs[0]).revision == 2  # type: ignore[union-attr]
+
+
+def test_running_job_of_a_dead_worker_is_queued_again(registry: Registry, tmp_path: Path) -> None:
+    receive(registry, PatientKeyer(tmp_path), "1.2.3.1.1")
+    with registry.session() as s:
+        study = s.scalar(select(Study))
+        assert study is not None
+        job = Job(study_id=study.id, revision=1, state=JobState.RUNNING, started_at=utcnow(),
+                  worker=f"{WORKER_ID.split(':')[0]}:999999999")
+        alive = Job(study_id=study.id, revision=2, state=JobState.RUNNING, started_at=utcnow(), worker=WORKER_ID)
+        s.add_all([job, alive])
+        s.flush()
+        assert jobs_to_send(s) == [job.id]
+        assert job.state == JobState.QUEUED and alive.state == JobState.RUNNING
+
+
+def test_due_and_stale_deliveries_are_sent_again(registry: Registry, tmp_path: Path) -> None:
+    receive(registry, PatientKeyer(tmp_path), "1.2.3.1.1")
+    with registry.session() as s:
+        study = s.scalar(select(Study))
+        assert study is not None
+        due = Delivery(study_id=study.id, revision=1, destination="pacs", payload=[])
+        later = Delivery(study_id=study.id, revision=1, destination="b", payload=[],
+                         next_attempt_at=utcnow() + timedelta(hours=1))
+        stale = Delivery(study_id=study.id, revision=1, destination="c", payload=[],
+                         state=DeliveryState.SENDING, claimed_at=utcnow() - timedelta(hours=1))
+        dead = Delivery(study_id=study.id, revision=1, destination="d", payload=[], state=DeliveryState.DEAD)
+        s.add_all([due, later, stale, dead])
+        s.flush()
+        assert sorted(deliveries_to_send(s)) == sorted([due.id, stale.id])
