@@ -53,9 +53,7 @@ def cord_t2() -> None:
 
 
 def mtr() -> None:
-    off = SeriesInput(
-        {"series_uid": "off", "sequence": "MT", "plane": "axial"}, _wrap("mt/mt0.nii.gz", "axial")
-    )
+    off = SeriesInput({"series_uid": "off", "sequence": "MT", "plane": "axial"}, _wrap("mt/mt0.nii.gz", "axial"))
     on_ds = _wrap("mt/mt1.nii.gz", "axial")
     for ds in on_ds:
         ds.SequenceVariant = ["SP", "MTC"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from node.delivery.service import create_result_deliveries, mark_study_delivered_if_done
 from node.registry.db import Registry
@@ -47,8 +48,14 @@ def claim_job(registry: Registry, job_id: int) -> bool:
         res = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == JobState.QUEUED)
-            .values(state=JobState.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1,
-                    error=None, step="claimed", worker=WORKER_ID)
+            .values(
+                state=JobState.RUNNING,
+                started_at=utcnow(),
+                attempts=Job.attempts + 1,
+                error=None,
+                step="claimed",
+                worker=WORKER_ID,
+            )
         )
         if not res.rowcount:  # type: ignore[attr-defined]
             return False
@@ -189,3 +196,15 @@ def fail_job(registry: Registry, job_id: int, error: str) -> None:
 def mark_enqueued(registry: Registry, delivery_ids: list[int]) -> None:
     with registry.session() as session:
         session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
+
+
+def request_reanalysis(session: Session, study: Study, reason: str) -> Job:
+    """A new revision of a study (e.g. findings changed): queue a job; its SR amends the previous one."""
+    study.revision += 1
+    study.state = StudyState.QUEUED
+    study.reason = None
+    job = Job(study_id=study.id, revision=study.revision, state=JobState.QUEUED, step=reason[:32])
+    session.add(job)
+    session.flush()
+    log.info("study %d: revision %d queued (%s)", study.id, study.revision, reason)
+    return job

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from node.delivery.service import release_stale_claims
@@ -98,8 +98,11 @@ def deliveries_to_send(session: Session) -> list[int]:
             select(Delivery.id).where(
                 Delivery.state == DeliveryState.PENDING,
                 Delivery.next_attempt_at <= now,
-                or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < Delivery.next_attempt_at,
-                    Delivery.enqueued_at < now - REQUEUE_AFTER),
+                or_(
+                    Delivery.enqueued_at.is_(None),
+                    Delivery.enqueued_at < Delivery.next_attempt_at,
+                    Delivery.enqueued_at < now - REQUEUE_AFTER,
+                ),
             )
         )
     )
@@ -152,17 +155,17 @@ class Reconciler:
         self._send(job_ids, Job, self.send_job)
         self._send(delivery_ids, Delivery, self.send_delivery)
 
-    def _send(self, ids: list[int], model: type[Job] | type[Delivery], send: Callable[[int], None]) -> None:
+    def _send(self, ids: list[int], model: type[Job | Delivery], send: Callable[[int], None]) -> None:
         sent = []
         for item_id in ids:
             try:
                 send(item_id)
             except Exception as exc:  # broker outage: keep it unsent; the next pass tries again
-                log.warning("broker unavailable (%s); %s %d stays unsent", type(exc).__name__,
-                            model.__tablename__, item_id)
+                log.warning(
+                    "broker unavailable (%s); %s %d stays unsent", type(exc).__name__, model.__tablename__, item_id
+                )
                 break
             sent.append(item_id)
         if sent:
             with self.registry.session() as session:
-                for row in session.scalars(select(model).where(model.id.in_(sent))):
-                    row.enqueued_at = utcnow()
+                session.execute(update(model).where(model.id.in_(sent)).values(enqueued_at=utcnow()))

@@ -13,7 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from node.ris.settings import RisEndpointSettings
+from node.routing.rules import RoutingSettings
 
 ENV_PREFIX = "SPINENODE_"
 _AE_RE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # default character repertoire, no backslash
@@ -83,6 +86,16 @@ class Settings(_Section):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     destinations: list[DestinationSettings] = Field(default_factory=list)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    ris: list[RisEndpointSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_targets(self) -> Settings:
+        names = [d.name for d in self.destinations] + [r.name for r in self.ris]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"destination and ris names must be unique together: {dupes}")
+        return self
 
     @field_validator("destinations")
     @classmethod
@@ -109,6 +122,15 @@ class Settings(_Section):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.data_dir / 'spinenode.sqlite'}"
+
+    def target_names(self) -> list[str]:
+        return [d.name for d in self.destinations] + [r.name for r in self.ris]
+
+    def ris_endpoint(self, name: str) -> RisEndpointSettings:
+        for endpoint in self.ris:
+            if endpoint.name == name:
+                return endpoint
+        raise KeyError(f"no ris endpoint named {name!r}")
 
     def destination(self, name: str) -> DestinationSettings:
         for dest in self.destinations:
@@ -161,6 +183,13 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             raise SettingsError(f"config file {path}: {exc}") from exc
     _apply_env(data, env)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    from node.routing.rules import RuleError
+
+    try:  # rules files are read and checked now: fail fast, naming the rule and field
+        settings.routing.rule_set(settings.target_names())
+    except (RuleError, OSError) as exc:
+        raise SettingsError(f"routing: {exc}") from None
+    return settings

@@ -16,12 +16,10 @@ def _iso(value: Any) -> str | None:
 
 def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict[str, Any]:
     series_count = session.scalar(select(func.count(Series.id)).where(Series.study_id == study.id)) or 0
-    instance_count = session.scalar(
-        select(func.count(Instance.id)).join(Series).where(Series.study_id == study.id)
-    ) or 0
-    deliveries = session.scalars(
-        select(Delivery).where(Delivery.study_id == study.id).order_by(Delivery.id)
-    ).all()
+    instance_count = (
+        session.scalar(select(func.count(Instance.id)).join(Series).where(Series.study_id == study.id)) or 0
+    )
+    deliveries = session.scalars(select(Delivery).where(Delivery.study_id == study.id).order_by(Delivery.id)).all()
     job = session.scalars(select(Job).where(Job.study_id == study.id).order_by(Job.id.desc())).first()
     row: dict[str, Any] = {
         "study_uid": study.study_uid,

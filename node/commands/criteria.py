@@ -23,9 +23,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("file", metavar="FILE", help="findings document (JSON); '-' for standard input")
     p.add_argument("--json", action="store_true", help="print the result object as JSON")
     p.add_argument("--study-date", metavar="YYYYMMDD", help="Study Date (0008,0020) for the EBP claim")
-    p.add_argument(
-        "--institution-name", metavar="NAME", help="Institution Name (0008,0080) for the EBP claim"
-    )
+    p.add_argument("--institution-name", metavar="NAME", help="Institution Name (0008,0080) for the EBP claim")
     p.set_defaults(run=run)
 
 

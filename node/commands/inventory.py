@@ -27,9 +27,7 @@ _COLUMNS = (
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("inventory", help="classify every series under a folder of DICOM files")
-    p.add_argument(
-        "path", help="a DICOM file or a folder (searched recursively; non-DICOM files are skipped)"
-    )
+    p.add_argument("path", help="a DICOM file or a folder (searched recursively; non-DICOM files are skipped)")
     p.add_argument("--json", action="store_true", help="print the inventory as a JSON list")
     p.set_defaults(run=run)
 

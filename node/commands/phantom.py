@@ -23,9 +23,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    study = write_phantom(
-        args.outdir, args.scenario, seed=args.seed, deterministic_uids=args.deterministic_uids
-    )
+    study = write_phantom(args.outdir, args.scenario, seed=args.seed, deterministic_uids=args.deterministic_uids)
     print(f"wrote {len(study.files)} files of scenario {args.scenario!r} to {study.outdir}")
     print(f"study {study.study_instance_uid}; truth in {study.truth_path}")
     return 0

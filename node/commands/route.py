@@ -21,9 +21,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--config", help="settings file (destinations, [routing])")
     p.add_argument("--calling-aet", default="", help="calling AE title to assume")
     p.add_argument("--called-aet", default="", help="called AE title to assume (default: the node's)")
-    p.add_argument(
-        "--findings", type=Path, help="findings or criteria result JSON: also run the results phase"
-    )
+    p.add_argument("--findings", type=Path, help="findings or criteria result JSON: also run the results phase")
     p.add_argument("--json", action="store_true", help="print the decisions as JSON")
     p.set_defaults(run=run)
 

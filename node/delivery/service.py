@@ -41,9 +41,7 @@ def create_result_deliveries(session: Session, study: Study, revision: int, dest
         )
         if existing is not None:
             continue
-        delivery = Delivery(
-            study_id=study.id, revision=revision, destination=name, kind="results", payload=result_ids
-        )
+        delivery = Delivery(study_id=study.id, revision=revision, destination=name, kind="results", payload=result_ids)
         session.add(delivery)
         created.append(delivery)
     session.flush()
@@ -76,8 +74,7 @@ def send_to_destination(files: list[Path], dest: DestinationSettings, calling_ae
     failed = [o for o in outcomes if not o.ok]
     if failed:
         parts = [
-            f"{o.path.name}: " + (f"status 0x{o.status:04X}" if o.status is not None else o.detail)
-            for o in failed[:5]
+            f"{o.path.name}: " + (f"status 0x{o.status:04X}" if o.status is not None else o.detail) for o in failed[:5]
         ]
         return False, f"{len(failed)} of {len(outcomes)} refused: " + "; ".join(parts)
     return True, f"{len(outcomes)} stored"
@@ -139,13 +136,24 @@ def _record(
             delivery.last_error = detail
             if when is None:
                 delivery.state = DeliveryState.DEAD
-                log.error("delivery %d to %s is dead after %d attempts: %s",
-                          delivery.id, delivery.destination, failures, detail)
+                log.error(
+                    "delivery %d to %s is dead after %d attempts: %s",
+                    delivery.id,
+                    delivery.destination,
+                    failures,
+                    detail,
+                )
             else:
                 delivery.state = DeliveryState.PENDING
                 delivery.next_attempt_at = when
-                log.warning("delivery %d to %s failed (attempt %d), next at %s: %s",
-                            delivery.id, delivery.destination, failures, when.isoformat(), detail)
+                log.warning(
+                    "delivery %d to %s failed (attempt %d), next at %s: %s",
+                    delivery.id,
+                    delivery.destination,
+                    failures,
+                    when.isoformat(),
+                    detail,
+                )
         return delivery.state
 
 

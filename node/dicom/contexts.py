@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pydicom import uid as sc
 from pydicom.uid import (
+    JPEG2000,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -16,11 +17,12 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
-from pynetdicom import sop_class as sc
 
 #: In preference order: pynetdicom accepts, per presentation context, the first of these the requestor
 #: proposed. Compressed syntaxes come first so that a sender proposing a file's own (compressed)
 #: syntax alongside the uncompressed ones sends it as it is stored: never decompressed or recompressed.
+VERIFICATION = "1.2.840.10008.1.1"  # Verification SOP Class (C-ECHO)
+
 TRANSFER_SYNTAXES: list[str] = [
     RLELossless,
     JPEGLosslessSV1,

@@ -13,9 +13,20 @@ from pydicom.tag import Tag
 _TAGS = [
     Tag(k)
     for k in (
-        "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Modality",
-        "PatientName", "PatientID", "IssuerOfPatientID", "AccessionNumber", "StudyDate",
-        "StudyDescription", "InstitutionName", "SeriesNumber", "SeriesDescription",
+        "SOPClassUID",
+        "SOPInstanceUID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "Modality",
+        "PatientName",
+        "PatientID",
+        "IssuerOfPatientID",
+        "AccessionNumber",
+        "StudyDate",
+        "StudyDescription",
+        "InstitutionName",
+        "SeriesNumber",
+        "SeriesDescription",
     )
 ]
 

@@ -2,7 +2,8 @@
 
 Handlers only store and answer (style rule 3); everything else happens after the study is stable.
 Statuses: 0x0000 success; 0xA700 out of resources (spool below its free-space watermark or a write
-error); 0xC210 cannot understand (unparseable dataset, or Study/Series Instance UID missing); 0xC211 invalid UID (nothing written);
+error); 0xC210 cannot understand (unparseable dataset, or Study/Series Instance
+UID missing); 0xC211 invalid UID (nothing written);
 0xA900 dataset does not match the request (SOP Class/Instance UID differ from the C-STORE request).
 """
 
@@ -13,13 +14,14 @@ import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any, cast
 
 from pynetdicom import AE, evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
-from pynetdicom.sop_class import Verification
 from pynetdicom.transport import ThreadedAssociationServer
 
-from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES
+from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
 from node.dicom.headers import HeaderError, parse_header
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
@@ -104,7 +106,7 @@ class StorageSCP:
         ae.network_timeout = 60
         ae.acse_timeout = 30
         ae.dimse_timeout = 60
-        ae.add_supported_context(Verification)
+        ae.add_supported_context(VERIFICATION)
         for uid in STORAGE_SOP_CLASSES.values():
             ae.add_supported_context(uid, TRANSFER_SYNTAXES)
         self.ae = ae
@@ -112,7 +114,7 @@ class StorageSCP:
 
     # lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
-        handlers = [
+        handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_ACCEPTED, self._on_accepted),
             (evt.EVT_RELEASED, self._on_closed),
@@ -121,8 +123,10 @@ class StorageSCP:
             (evt.EVT_C_ECHO, lambda event: STATUS_SUCCESS),
             (evt.EVT_C_STORE, self._on_c_store),
         ]
-        self._server = self.ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        self.port = self._server.server_address[1]
+        server = self.ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
+        assert server is not None
+        self._server = server
+        self.port = int(server.server_address[1])
         log.info("SCP %s listening on %s:%d", self.ae.ae_title, self.host, self.port)
 
     def stop(self) -> None:
@@ -147,7 +151,7 @@ class StorageSCP:
                 sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
             except OSError:
                 pass
-        request = event.request
+        request = cast(C_STORE, event.request)
         sop_instance_uid = str(request.AffectedSOPInstanceUID or "")
         if not is_valid_uid(sop_instance_uid):
             log.warning("C-STORE refused: invalid SOP Instance UID in request")

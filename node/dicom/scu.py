@@ -16,7 +16,8 @@ from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.presentation import build_context
-from pynetdicom.sop_class import Verification
+
+from node.dicom.contexts import VERIFICATION
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def parse_destination(text: str) -> tuple[str, str, int]:
 def echo(ae_title: str, host: str, port: int, *, calling_aet: str = "SPINENODE", timeout: float = 10) -> bool:
     ae = AE(ae_title=calling_aet)
     ae.acse_timeout = ae.network_timeout = timeout
-    ae.add_requested_context(Verification)
+    ae.add_requested_context(VERIFICATION)
     assoc = ae.associate(host, port, ae_title=ae_title)
     if not assoc.is_established:
         return False

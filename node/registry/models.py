@@ -160,9 +160,7 @@ class Delivery(Base):
     revision: Mapped[int] = mapped_column(Integer)
     destination: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="results")  # results | originals | ris
-    state: Mapped[DeliveryState] = mapped_column(
-        _enum(DeliveryState), default=DeliveryState.PENDING, index=True
-    )
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.PENDING, index=True)
     payload: Mapped[list[Any]] = mapped_column(default=list)  # result ids or instance paths
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

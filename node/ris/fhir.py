@@ -40,9 +40,7 @@ def build_diagnostic_report(
     if summary.accession_number:
         identifiers.append(
             {
-                "type": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]
-                },
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]},
                 "value": summary.accession_number,
             }
         )
@@ -65,9 +63,7 @@ def build_diagnostic_report(
             }
         ],
         "code": {
-            "coding": [
-                {"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}
-            ],
+            "coding": [{"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}],
             "text": "Spine imaging criteria",
         },
         "subject": {"identifier": subject},
@@ -107,7 +103,5 @@ def post_diagnostic_report(endpoint: RisEndpointSettings, report: dict[str, Any]
         raise FhirError(endpoint.name, f"POST {url} failed: {type(exc).__name__}: {exc}") from None
     if not 200 <= response.status_code < 300:
         excerpt = " ".join(response.text.split())[:BODY_EXCERPT]
-        raise FhirError(
-            endpoint.name, f"POST {url} answered {response.status_code}: {excerpt}", response.status_code
-        )
+        raise FhirError(endpoint.name, f"POST {url} answered {response.status_code}: {excerpt}", response.status_code)
     return response

@@ -42,9 +42,7 @@ class ReportSummary:
         if self.sr_sop_instance_uid:
             check_uid("sr_sop_instance_uid", self.sr_sop_instance_uid)
         if not isinstance(self.accession_number, str) or len(self.accession_number) > 16:
-            raise ValueError(
-                f"accession_number: {self.accession_number!r} is not a text of up to 16 characters"
-            )
+            raise ValueError(f"accession_number: {self.accession_number!r} is not a text of up to 16 characters")
         if not isinstance(self.patient_key, str) or not self.patient_key.strip():
             raise ValueError("patient_key: must be a non-empty text")
         if self.study_date is not None and not isinstance(self.study_date, date):
@@ -61,9 +59,7 @@ class ReportSummary:
         try:
             object.__setattr__(self, "priority", Priority(self.priority))
         except ValueError:
-            raise ValueError(
-                f"priority: {self.priority!r} is not one of {[str(p) for p in Priority]}"
-            ) from None
+            raise ValueError(f"priority: {self.priority!r} is not one of {[str(p) for p in Priority]}") from None
         if not isinstance(self.amended, bool):
             raise TypeError(f"amended: expected a bool, got {self.amended!r}")
 

@@ -75,13 +75,9 @@ def results_of(path: Path) -> tuple[dict[str, Any], list[str]]:
 def _grade(path: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "node", "criteria", str(path), "--json"]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=CRITERIA_TIMEOUT_SECONDS, check=False
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CRITERIA_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
-        raise DryRunError(
-            f"'spinenode criteria' did not finish in {CRITERIA_TIMEOUT_SECONDS:.0f} s"
-        ) from None
+        raise DryRunError(f"'spinenode criteria' did not finish in {CRITERIA_TIMEOUT_SECONDS:.0f} s") from None
     if done.returncode != 0:
         excerpt = (done.stderr or done.stdout).strip()[-500:]
         raise DryRunError(f"'spinenode criteria {path}' failed ({done.returncode}): {excerpt}")

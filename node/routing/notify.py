@@ -41,6 +41,4 @@ def send_notification(notifier: Notifier, study_instance_uid: str, decision: Rou
         raise NotificationError(f"notifier {notifier.name!r}: {type(exc).__name__}: {exc}") from None
     if not 200 <= response.status_code < 300:
         excerpt = " ".join(response.text.split())[:200]
-        raise NotificationError(
-            f"notifier {notifier.name!r}: webhook answered {response.status_code}: {excerpt}"
-        )
+        raise NotificationError(f"notifier {notifier.name!r}: webhook answered {response.status_code}: {excerpt}")

@@ -90,9 +90,7 @@ class Actions(_Model):
         return values
 
     def is_empty(self) -> bool:
-        return not (
-            self.pipelines or self.forward_to or self.results_to or self.notify or self.priority or self.stop
-        )
+        return not (self.pipelines or self.forward_to or self.results_to or self.notify or self.priority or self.stop)
 
 
 class Rule(_Model):

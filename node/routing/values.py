@@ -196,9 +196,7 @@ class ValueTest(BaseModel):
         elements = _elements(value)
         if self.equals is not None and not any(_scalar_equals(v, self.equals) for v in elements):
             return False
-        if self.one_of is not None and not any(
-            _scalar_equals(v, option) for v in elements for option in self.one_of
-        ):
+        if self.one_of is not None and not any(_scalar_equals(v, option) for v in elements for option in self.one_of):
             return False
         if self._pattern is not None and not any(self._pattern.search(str(v)) for v in elements):
             return False

@@ -15,8 +15,9 @@ class WebServer:
         from node.web.app import create_app
 
         s = runtime.settings.web
-        config = uvicorn.Config(create_app(runtime), host=s.host, port=s.port, log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            create_app(runtime), host=s.host, port=s.port, log_level="warning", access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 

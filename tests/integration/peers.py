@@ -32,8 +32,15 @@ def dcmtk(tool: str) -> str:
     return str(path)
 
 
-def storescu(paths: list[Path], port: int, *, called: str = "SPINENODE", calling: str = "STORESCU",
-             extra: list[str] | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def storescu(
+    paths: list[Path],
+    port: int,
+    *,
+    called: str = "SPINENODE",
+    calling: str = "STORESCU",
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     args = [dcmtk("storescu"), "-nh", "-aec", called, "-aet", calling, *(extra or []), "127.0.0.1", str(port)]
     args += [str(p) for p in paths]
     return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
@@ -141,8 +148,13 @@ class NodeProcess:
 
     def write_config(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        node = {"ae_title": "SPINENODE", "port": self.port, "data_dir": str(self.root / "var"),
-                "stable_seconds": self.stable_seconds, "min_free_bytes": 0}
+        node = {
+            "ae_title": "SPINENODE",
+            "port": self.port,
+            "data_dir": str(self.root / "var"),
+            "stable_seconds": self.stable_seconds,
+            "min_free_bytes": 0,
+        }
         node.update(self.extra.get("node", {}))
         lines = ["[node]"] + [f"{k} = {_toml(v)}" for k, v in node.items()]
         for section, values in self.extra.items():
@@ -164,7 +176,9 @@ class NodeProcess:
         log = open(self.root / "serve.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "node", "serve", "--config", str(self.config_path), *args],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         wait_for_port(self.port, timeout=30)
         return self
@@ -188,7 +202,10 @@ class NodeProcess:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "node", *args, "--config", str(self.config_path)],
-            capture_output=True, text=True, timeout=120, env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **self.env},
         )
 
     def studies(self) -> list[dict[str, Any]]:

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.integration
 
 
 def _node(tmp_path: Path, pacs: Orthanc | None, port: int | None = None, **kw: object) -> NodeProcess:
-    dest = {"name": "pacs", "ae_title": "ORTHANC", "host": "127.0.0.1",
-            "port": pacs.dicom_port if pacs else port, "first_retry_seconds": 1.0}
+    dest = {
+        "name": "pacs",
+        "ae_title": "ORTHANC",
+        "host": "127.0.0.1",
+        "port": pacs.dicom_port if pacs else port,
+        "first_retry_seconds": 1.0,
+    }
     dest.update(kw.pop("dest", {}))  # type: ignore[arg-type]
     return NodeProcess(tmp_path / "node", destinations=[dest], **kw)  # type: ignore[arg-type]
 
@@ -55,8 +60,9 @@ def test_study_from_storescu_reaches_pacs_as_valid_sr_and_sc(tmp_path: Path, ort
         for tags in (sr_tags, sc_tags):
             assert tags["PatientID"] == source.PatientID
             assert tags["StudyInstanceUID"] == source.StudyInstanceUID
-            assert tags["SeriesInstanceUID"] not in {dcmread(f, stop_before_pixels=True).SeriesInstanceUID
-                                                     for f in study.files}
+            assert tags["SeriesInstanceUID"] not in {
+                dcmread(f, stop_before_pixels=True).SeriesInstanceUID for f in study.files
+            }
         for name, tags in (("sr", sr_tags), ("sc", sc_tags)):
             path = tmp_path / f"{name}.dcm"
             path.write_bytes(orthanc.download(tags["_id"]))
@@ -117,7 +123,9 @@ def test_kill9_mid_study_loses_nothing_acknowledged(tmp_path: Path, orthanc: Ort
     node = _node(tmp_path, orthanc, stable_seconds=3.0).start()
     sender = subprocess.Popen(
         [dcmtk("storescu"), "-v", "-nh", "-aec", "SPINENODE", "127.0.0.1", str(node.port), *map(str, files)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert sender.stdout is not None
     acked: list[str] = []
@@ -178,8 +186,14 @@ def test_delivery_past_max_age_is_a_visible_dead_letter(tmp_path: Path) -> None:
     node = _node(tmp_path, None, port=free_port(), dest={"max_age_seconds": 3.0}).start()
     try:
         assert storescu(list(study.files), node.port).returncode == 0
-        wait_until(lambda: (node.studies() or [{}])[0].get("deliveries", [{}])[0:1]
-                   and node.studies()[0]["deliveries"][0]["state"] == "dead", 90, "dead letter")
+        wait_until(
+            lambda: (
+                (node.studies() or [{}])[0].get("deliveries", [{}])[0:1]
+                and node.studies()[0]["deliveries"][0]["state"] == "dead"
+            ),
+            90,
+            "dead letter",
+        )
         row = node.studies()[0]
         assert row["state"] != "delivered"
         table = node.cli("studies")

@@ -44,10 +44,21 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
 
 def header(study: str, series: str, sop: str) -> InstanceHeader:
     return InstanceHeader(
-        sop_class_uid="1.2.840.10008.5.1.4.1.1.4", sop_instance_uid=sop, study_uid=study, series_uid=series,
-        transfer_syntax_uid="1.2.840.10008.1.2.1", modality="MR", patient_name="DOE^JANE", patient_id="P1",
-        issuer_of_patient_id=None, accession_number="A1", study_date="20260101", study_description="spine",
-        institution_name="Hospital", series_number=1, series_description="Sag T2",
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.4",
+        sop_instance_uid=sop,
+        study_uid=study,
+        series_uid=series,
+        transfer_syntax_uid="1.2.840.10008.1.2.1",
+        modality="MR",
+        patient_name="DOE^JANE",
+        patient_id="P1",
+        issuer_of_patient_id=None,
+        accession_number="A1",
+        study_date="20260101",
+        study_description="spine",
+        institution_name="Hospital",
+        series_number=1,
+        series_description="Sag T2",
     )
 
 
@@ -97,8 +108,13 @@ def test_running_job_of_a_dead_worker_is_queued_again(registry: Registry, tmp_pa
     with registry.session() as s:
         study = s.scalar(select(Study))
         assert study is not None
-        job = Job(study_id=study.id, revision=1, state=JobState.RUNNING, started_at=utcnow(),
-                  worker=f"{WORKER_ID.split(':')[0]}:999999999")
+        job = Job(
+            study_id=study.id,
+            revision=1,
+            state=JobState.RUNNING,
+            started_at=utcnow(),
+            worker=f"{WORKER_ID.split(':')[0]}:999999999",
+        )
         alive = Job(study_id=study.id, revision=2, state=JobState.RUNNING, started_at=utcnow(), worker=WORKER_ID)
         s.add_all([job, alive])
         s.flush()
@@ -112,10 +128,17 @@ def test_due_and_stale_deliveries_are_sent_again(registry: Registry, tmp_path: P
         study = s.scalar(select(Study))
         assert study is not None
         due = Delivery(study_id=study.id, revision=1, destination="pacs", payload=[])
-        later = Delivery(study_id=study.id, revision=1, destination="b", payload=[],
-                         next_attempt_at=utcnow() + timedelta(hours=1))
-        stale = Delivery(study_id=study.id, revision=1, destination="c", payload=[],
-                         state=DeliveryState.SENDING, claimed_at=utcnow() - timedelta(hours=1))
+        later = Delivery(
+            study_id=study.id, revision=1, destination="b", payload=[], next_attempt_at=utcnow() + timedelta(hours=1)
+        )
+        stale = Delivery(
+            study_id=study.id,
+            revision=1,
+            destination="c",
+            payload=[],
+            state=DeliveryState.SENDING,
+            claimed_at=utcnow() - timedelta(hours=1),
+        )
         dead = Delivery(study_id=study.id, revision=1, destination="d", payload=[], state=DeliveryState.DEAD)
         s.add_all([due, later, stale, dead])
         s.flush()

@@ -65,9 +65,7 @@ class FhirServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/r4/"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -110,9 +108,7 @@ def test_created_is_success(servers: list[FhirServer]) -> None:
 
 @pytest.mark.parametrize("status", [400, 422, 500])
 def test_refusal_is_a_failure_with_status_and_body(servers: list[FhirServer], status: int) -> None:
-    server = FhirServer(
-        status, '{"resourceType": "OperationOutcome", "issue": [{"diagnostics": "bad subject"}]}'
-    )
+    server = FhirServer(status, '{"resourceType": "OperationOutcome", "issue": [{"diagnostics": "bad subject"}]}')
     servers.append(server)
     with pytest.raises(FhirError, match=f"answered {status}: .*bad subject") as info:
         send_report(endpoint(server.url), SUMMARY)

@@ -131,9 +131,7 @@ def test_ar_is_a_failure(listen: Callable[[Reply], Listener]) -> None:
 
 
 def test_ack_for_another_message_is_a_failure(listen: Callable[[Reply], Listener]) -> None:
-    listener = listen(
-        lambda m: frame(str(m.create_ack("AA"))).replace(str(m.segment("MSH")(10)).encode(), b"X")
-    )
+    listener = listen(lambda m: frame(str(m.create_ack("AA"))).replace(str(m.segment("MSH")(10)).encode(), b"X"))
     with pytest.raises(RisDeliveryError, match="ACK is for message"):
         send_report(endpoint(listener.port), SUMMARY)
 

@@ -50,8 +50,14 @@ class Harness:
     def __init__(self, root: Path, **kwargs: object) -> None:
         self.received: list[Received] = []
         self.spool = Spool(root / "spool", min_free_bytes=int(kwargs.pop("min_free_bytes", 0)))  # type: ignore[call-overload]
-        self.scp = StorageSCP(ae_title="SPINENODE", host="127.0.0.1", port=free_port(), spool=self.spool,
-                              on_received=self.received.append, **kwargs)  # type: ignore[arg-type]
+        self.scp = StorageSCP(
+            ae_title="SPINENODE",
+            host="127.0.0.1",
+            port=free_port(),
+            spool=self.spool,
+            on_received=self.received.append,
+            **kwargs,
+        )  # type: ignore[arg-type]
 
     def files(self) -> list[Path]:
         return self.spool.iter_files()
@@ -175,12 +181,20 @@ def test_unknown_calling_ae_rejected_with_reason(tmp_path: Path) -> None:
     h = Harness(tmp_path, allowed_calling_aets=["STORESCU"])
     h.scp.start()
     try:
-        bad = subprocess.run([dcmtk("echoscu"), "-aet", "INTRUDER", "-aec", "SPINENODE", "127.0.0.1",
-                              str(h.scp.port)], capture_output=True, text=True, timeout=30)
+        bad = subprocess.run(
+            [dcmtk("echoscu"), "-aet", "INTRUDER", "-aec", "SPINENODE", "127.0.0.1", str(h.scp.port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert bad.returncode != 0
         assert "Calling AE Title Not Recognized" in (bad.stdout + bad.stderr)
-        good = subprocess.run([dcmtk("echoscu"), "-aet", "STORESCU", "-aec", "SPINENODE", "127.0.0.1",
-                               str(h.scp.port)], capture_output=True, text=True, timeout=30)
+        good = subprocess.run(
+            [dcmtk("echoscu"), "-aet", "STORESCU", "-aec", "SPINENODE", "127.0.0.1", str(h.scp.port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert good.returncode == 0, good.stderr
     finally:
         h.scp.stop()

@@ -52,9 +52,7 @@ def diffusion_volumes(datasets: Sequence[Dataset]) -> dict[float, Volume]:
             out[b] = load_volume(members)
             continue
         # Several directions per b-value: the geometric mean approximates the trace image.
-        stacks = [
-            load_volume([v[i] for v in positions.values()]) for i in range(min(map(len, positions.values())))
-        ]
+        stacks = [load_volume([v[i] for v in positions.values()]) for i in range(min(map(len, positions.values())))]
         logs = np.mean([np.log(np.maximum(s.array, 1e-3)) for s in stacks], axis=0)
         out[b] = stacks[0].with_array(np.exp(logs).astype(np.float32))
     return out

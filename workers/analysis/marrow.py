@@ -92,9 +92,7 @@ def find_vertebral_bodies(
     result = []
     for i, (centre, member, name) in enumerate(bodies, start=1):
         out[member] = i
-        result.append(
-            VertebralBody(i, name, (float(centre[0]), float(centre[1]), float(centre[2])), int(member.sum()))
-        )
+        result.append(VertebralBody(i, name, (float(centre[0]), float(centre[1]), float(centre[2])), int(member.sum())))
     return out, result
 
 
@@ -110,9 +108,7 @@ def resample_labels(labels: Volume, target: Volume) -> np.ndarray:
 def sample_at(volume: Volume, points: np.ndarray) -> np.ndarray:
     """Trilinear samples of ``volume`` at patient points (N x 3); NaN outside."""
     idx = volume.to_index(points).T
-    return np.asarray(
-        ndimage.map_coordinates(volume.array.astype(float), idx, order=1, mode="constant", cval=np.nan)
-    )
+    return np.asarray(ndimage.map_coordinates(volume.array.astype(float), idx, order=1, mode="constant", cval=np.nan))
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,7 @@ class MarrowAdcAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> MarrowInputs | None:
-        dwi = next(
-            (s for s in series if s.sequence == "DWI" and len(s.inventory.get("b_values") or []) >= 2), None
-        )
+        dwi = next((s for s in series if s.sequence == "DWI" and len(s.inventory.get("b_values") or []) >= 2), None)
         adc = _first(series, "ADC")
         if dwi is None and adc is None:
             return None
@@ -144,9 +142,7 @@ class MarrowAdcAnalyser:
             )
         )
         vb = classify_vb_adc(roi.adc_mean * 1e3, roi.voxels, None if normal is None else normal * 1e3)
-        signals = {
-            key: relative_signal(vol, adc, roi.mask, body_mask & ~roi.mask) for key, vol in anat.items()
-        }
+        signals = {key: relative_signal(vol, adc, roi.mask, body_mask & ~roi.mask) for key, vol in anat.items()}
         differential: tuple[str, ...] = ()
         if signals.get("T1") and signals.get("T2"):
             sig = vb_signal_differential(signals["T1"], signals["T2"], signals.get("STIR"))  # type: ignore[arg-type]

@@ -15,9 +15,7 @@ YELLOW = (255, 220, 0)
 
 
 def _grey(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
-    lo, hi = (
-        window if window is not None else (float(np.percentile(image, 1)), float(np.percentile(image, 99.5)))
-    )
+    lo, hi = window if window is not None else (float(np.percentile(image, 1)), float(np.percentile(image, 99.5)))
     scaled = np.clip((image.astype(float) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) * 255.0
     return np.asarray(scaled.astype(np.uint8))
 
@@ -90,9 +88,7 @@ def csa_plot(
 
     for k, shade in ((2, (225, 235, 250)), (1, (190, 210, 245))):
         band = [
-            (x_at(i), y_at(normative[nm][0] + k * normative[nm][1]))
-            for i, nm in enumerate(names)
-            if nm in normative
+            (x_at(i), y_at(normative[nm][0] + k * normative[nm][1])) for i, nm in enumerate(names) if nm in normative
         ]
         band += [
             (x_at(i), y_at(max(normative[nm][0] - k * normative[nm][1], 0.0)))

@@ -146,9 +146,7 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
     shape = (int(first.Rows), int(first.Columns))
     for ds in datasets[1:]:
         if not np.allclose(_floats(ds, "ImageOrientationPatient"), iop, atol=1e-3):
-            raise GeometryError(
-                f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}"
-            )
+            raise GeometryError(f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}")
         if (int(ds.Rows), int(ds.Columns)) != shape:
             raise GeometryError(f"Rows/Columns differ within the stack: {(ds.Rows, ds.Columns)} vs {shape}")
         if not np.allclose(_floats(ds, "PixelSpacing"), spacing, rtol=1e-3):

@@ -39,9 +39,7 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
     pathway = suggest_pathway(doc, diagnosis, context)
     duro = duro_guidance(graded, context)
     collections = [
-        g.finding.level_range
-        for g in graded
-        if (g.finding.exam, g.finding.kind) == ("spinal_mri", "epidural_fluid")
+        g.finding.level_range for g in graded if (g.finding.exam, g.finding.kind) == ("spinal_mri", "epidural_fluid")
     ]
     msam = duro_msam_2(context.anterior_horn_hyperintensity if context else None, collections)
     notes: list[str] = []

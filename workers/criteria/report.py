@@ -41,9 +41,7 @@ def _uid(study_instance_uid: str | None, key: str) -> str:
     return str(generate_uid(entropy_srcs=["spinenode", "criteria", study_instance_uid, key]))
 
 
-def _text(
-    name: Code, value: str, relationship: hd.sr.RelationshipTypeValues = _CONTAINS
-) -> hd.sr.TextContentItem:
+def _text(name: Code, value: str, relationship: hd.sr.RelationshipTypeValues = _CONTAINS) -> hd.sr.TextContentItem:
     return hd.sr.TextContentItem(name=name, value=value, relationship_type=relationship)
 
 
@@ -82,9 +80,7 @@ def _graded_item(g: FindingGrade, result: CriteriaResult) -> hd.sr.TextContentIt
     return _supporting_item(label, f.series_uid, tuple(f.sop_instance_uids or ()), date, institution)
 
 
-def _index_item(
-    index: int, result: CriteriaResult, grade: Grade, rules: tuple[str, ...]
-) -> hd.sr.TextContentItem:
+def _index_item(index: int, result: CriteriaResult, grade: Grade, rules: tuple[str, ...]) -> hd.sr.TextContentItem:
     f = result.document.findings[index]
     label = f"findings[{index}] {f.describe()}: {grade} ({', '.join(rules) or '-'}); source {f.source}"
     return _supporting_item(label, f.series_uid, tuple(f.sop_instance_uids or ()), None, None)
@@ -146,17 +142,14 @@ def _csf_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
             grade_or_flag=(cc.GRADE, cc.GRADES[leak.grade]),
             needs_confirmation=confirm,
             rules=[leak.rule],
-            items=[_graded_item(g, result) for g in leak.supporting]
-            + [_text(cc.NOTE, n) for n in leak.notes],
+            items=[_graded_item(g, result) for g in leak.supporting] + [_text(cc.NOTE, n) for n in leak.notes],
         )
     ]
     for exam, eg in result.per_exam.items():
         if not any(f.exam == exam for f in result.document.findings):
             continue
         groups.append(_exam_group(exam, eg, result, study_uid))
-        lines.append(
-            _grade_line(f"  {EXAM_TITLES[exam]}", eg.grade, eg.rules, result.exam_needs_confirmation(exam))
-        )
+        lines.append(_grade_line(f"  {EXAM_TITLES[exam]}", eg.grade, eg.rules, result.exam_needs_confirmation(exam)))
     lines += [f"  note: {n}" for n in result.notes if "enhancement" in n or "circulation" in n]
     return ReportSection(
         title="CSF leak (CSF-LEAK)", lines=lines, flags=flags, sr_groups=groups, needs_confirmation=confirm
@@ -177,8 +170,7 @@ def _exam_group(
         needs_confirmation=result.exam_needs_confirmation(exam),
         rules=eg.rules,
         extra_evaluations=[(cc.EXAM, cc.EXAMS[exam])],
-        items=[_graded_item(g, result) for g in eg.supporting + eg.reported]
-        + [_text(cc.NOTE, n) for n in eg.notes],
+        items=[_graded_item(g, result) for g in eg.supporting + eg.reported] + [_text(cc.NOTE, n) for n in eg.notes],
     )
 
 
@@ -194,8 +186,7 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
     flags += ["ICH not applicable"] if not ich.applicable else []
     flags += [f"ICH-DX {dx.grade}"] if dx.grade.is_abnormal else []
     ich_items: list[hd.sr.ContentItem] = [
-        _index_item(i, result, Grade.NONE if not ich.applicable else ich.grade, ich.rules)
-        for i in ich.supporting
+        _index_item(i, result, Grade.NONE if not ich.applicable else ich.grade, ich.rules) for i in ich.supporting
     ]
     ich_items += [_index_item(i, result, Grade.NONE, ("exclusion",)) for i in ich.excluded_by]
     ich_items += [_text(cc.NOTE, n) for n in ich.notes]

@@ -129,8 +129,7 @@ class CriteriaResult:
     def _refs(self, indices: tuple[int, ...]) -> list[dict[str, Any]]:
         by_index = {g.index: g for g in self.graded}
         return [
-            graded_ref(by_index[i]) if i in by_index else finding_ref(i, self.document.findings[i])
-            for i in indices
+            graded_ref(by_index[i]) if i in by_index else finding_ref(i, self.document.findings[i]) for i in indices
         ]
 
     def to_json(self) -> dict[str, Any]:

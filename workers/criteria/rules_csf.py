@@ -44,9 +44,7 @@ MR_TABLE: dict[tuple[bool, bool], tuple[Grade, str]] = {
 NOTE_ENHANCEMENT_NOT_ASSESSABLE = "enhancement not assessable: CSF-LEAK-MR-2 and CSF-LEAK-MR-4 cannot fire"
 
 
-def grade_spinal_mri(
-    index: int, finding: Finding, post_contrast_available: bool | None = None
-) -> FindingGrade:
+def grade_spinal_mri(index: int, finding: Finding, post_contrast_available: bool | None = None) -> FindingGrade:
     """CSF-LEAK-MR-1..4 for ``epidural_fluid``; MR-SUBDURAL; perineural cysts are not findings.
 
     ``post_contrast_available`` False (the study holds no post-contrast spinal series) makes enhancement
@@ -67,10 +65,7 @@ def grade_spinal_mri(
             finding,
             G.NONE,
             (),
-            (
-                "perineural (Tarlov) cyst / nerve-sleeve dilation: excluded, not a finding"
-                " (CSF-LEAK-MR caveat)",
-            ),
+            ("perineural (Tarlov) cyst / nerve-sleeve dilation: excluded, not a finding (CSF-LEAK-MR caveat)",),
             reported=True,
         )
     notes: list[str] = []

@@ -180,11 +180,7 @@ def suggest_pathway(
             )
         )
     if doc.clinical.orthostatic_headache is False:
-        out.append(
-            Suggestion(
-                "PATHWAY-6", "No orthostatic headache recorded: its absence does not exclude CSF leak."
-            )
-        )
+        out.append(Suggestion("PATHWAY-6", "No orthostatic headache recorded: its absence does not exclude CSF leak."))
     brain = [f for f in doc.findings if f.exam == "brain_mri"]
     if brain and not any(f.kind == "diffuse_dural_enhancement" for f in brain):
         out.append(
@@ -227,17 +223,13 @@ def _ssfp_text(window: LevelRange, context: StudyContext | None) -> tuple[bool |
         return False, f"No thin axial steady-state series in the study: {acquire}."
     assert context is not None
     if not context.thin_axial_ssfp_coverage:
-        return None, (
-            f"A thin axial steady-state series exists (coverage unknown); check that it covers {window}."
-        )
+        return None, (f"A thin axial steady-state series exists (coverage unknown); check that it covers {window}.")
     if _covered(window, context.thin_axial_ssfp_coverage):
         return True, f"The thin axial steady-state series covers {window}: read it there for the defect."
     return False, f"The thin axial steady-state series does not cover all of {window}: {acquire}."
 
 
-def duro_guidance(
-    graded: list[FindingGrade], context: StudyContext | None = None
-) -> tuple[DuroGuidance, ...]:
+def duro_guidance(graded: list[FindingGrade], context: StudyContext | None = None) -> tuple[DuroGuidance, ...]:
     """DURO-LOC-1/2 and DURO-PROTO-1 for every epidural collection (spinal MRI, counted CT myelography)."""
     out: list[DuroGuidance] = []
     for g in graded:

@@ -53,9 +53,7 @@ def _number(name: str, value: object) -> float:
     return float(value)
 
 
-def vb_reliability(
-    adc_mean: float, voxel_count: int, normal_marrow_adc: float | None = None
-) -> tuple[str, ...]:
+def vb_reliability(adc_mean: float, voxel_count: int, normal_marrow_adc: float | None = None) -> tuple[str, ...]:
     """The VB reliability checks: ADC outside 0-4, ROI under 10 voxels, normal marrow outside 0.1-1.0."""
     adc = _number("adc_mean", adc_mean)
     if isinstance(voxel_count, bool) or not isinstance(voxel_count, int):

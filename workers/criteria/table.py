@@ -18,9 +18,7 @@ def render_table(result: CriteriaResult) -> str:
     out = [f"Rule set: {result.ruleset}\n\n", _row("ITEM", "GRADE", "RULES", "FINDINGS / DETAIL")]
     leak = result.csf_leak
     refs = ", ".join(f"#{i}" for i in result.csf_leak_indices) or "-"
-    out.append(
-        _row("CSF leak", str(leak.grade), leak.rule, refs + _confirm(result.csf_leak_needs_confirmation))
-    )
+    out.append(_row("CSF leak", str(leak.grade), leak.rule, refs + _confirm(result.csf_leak_needs_confirmation)))
     for exam, eg in result.per_exam.items():
         refs = ", ".join(f"#{g.index}" for g in eg.supporting) or "-"
         out.append(
@@ -69,8 +67,7 @@ def render_table(result: CriteriaResult) -> str:
         for item in result.to_json()["findings"]:
             text = result.document.findings[item["index"]].describe()
             out.append(
-                f"  #{item['index']} {text} [{item['source']}] {item['grade']} "
-                f"{', '.join(item['rules']) or '-'}\n"
+                f"  #{item['index']} {text} [{item['source']}] {item['grade']} {', '.join(item['rules']) or '-'}\n"
             )
     if ebp.claim_missing:
         out.append("\nEBP claim items missing:\n")

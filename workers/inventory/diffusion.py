@@ -62,11 +62,7 @@ def _private(ds: Dataset) -> DiffusionSample | None:
     ge = decode_numbers(private_element(ds, 0x0043, "GEMS_PARM_01", 0x39))
     if ge:
         direction = _direction(
-            [
-                v
-                for off in (0xBB, 0xBC, 0xBD)
-                for v in decode_numbers(private_element(ds, 0x0019, "GEMS_ACQU_01", off))
-            ]
+            [v for off in (0xBB, 0xBC, 0xBD) for v in decode_numbers(private_element(ds, 0x0019, "GEMS_ACQU_01", off))]
         )
         return DiffusionSample(ge_b_value(ge[0]), direction)
     sie = decode_numbers(private_element(ds, 0x0019, "SIEMENS MR HEADER", 0x0C))
@@ -139,9 +135,7 @@ def summarise(samples: Sequence[DiffusionSample]) -> DiffusionSummary:
     """Sorted distinct b-values (rounded to 0.1 s/mm^2) and the number of distinct directions."""
     b_values = sorted({round(s.b_value, 1) for s in samples if s.b_value is not None and s.b_value >= 0})
     keys = {
-        _unit_key(s.direction)
-        for s in samples
-        if s.direction is not None and s.b_value is not None and s.b_value > 0
+        _unit_key(s.direction) for s in samples if s.direction is not None and s.b_value is not None and s.b_value > 0
     }
     keys.discard(None)
     isotropic = any(s.isotropic for s in samples)

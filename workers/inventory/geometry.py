@@ -206,9 +206,7 @@ def _stack_issues(slices: Sequence[Slice]) -> list[str]:
     median = float(np.median(steps))
     if steps.max() - steps.min() > max(SPACING_TOLERANCE_MM, 0.01 * median):
         if steps.max() > 1.5 * median:
-            issues.append(
-                f"slice gap of {steps.max():.2f} mm where {median:.2f} mm is usual (missing slices)"
-            )
+            issues.append(f"slice gap of {steps.max():.2f} mm where {median:.2f} mm is usual (missing slices)")
         else:
             issues.append(f"inconsistent slice increment: {steps.min():.2f} to {steps.max():.2f} mm")
     return issues

@@ -79,22 +79,14 @@ def check_duro_proto_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     thin = [
         s
         for s in axial_ssfp
-        if s.slice_thickness_mm is not None
-        and s.slice_thickness_mm <= THIN_SLICE_MM + THIN_SLICE_TOLERANCE_MM
+        if s.slice_thickness_mm is not None and s.slice_thickness_mm <= THIN_SLICE_MM + THIN_SLICE_TOLERANCE_MM
     ]
-    sagittal = sorted(
-        {s.sequence or "" for s in mr if s.plane == "sagittal" and s.sequence in ("T2", "SSFP")}
-    )
-    sag_note = (
-        f" Sagittal {' and '.join(sagittal)} present."
-        if sagittal
-        else " No sagittal T2 or steady-state series."
-    )
+    sagittal = sorted({s.sequence or "" for s in mr if s.plane == "sagittal" and s.sequence in ("T2", "SSFP")})
+    sag_note = f" Sagittal {' and '.join(sagittal)} present." if sagittal else " No sagittal T2 or steady-state series."
     if not thin:
         if axial_ssfp:
             sizes = ", ".join(
-                f"{s.slice_thickness_mm} mm" if s.slice_thickness_mm is not None else "unknown"
-                for s in axial_ssfp
+                f"{s.slice_thickness_mm} mm" if s.slice_thickness_mm is not None else "unknown" for s in axial_ssfp
             )
             return ProtocolCheck(
                 rule,
@@ -114,8 +106,7 @@ def check_duro_proto_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     where = _includes_c7_t3(best)
     length = f"{covered:.0f} mm" if covered is not None else "an unknown length"
     estimate = (
-        f"C7–T3 is about {C7_T3_LENGTH_MM:.0f} mm in an adult (estimate; vertebral levels are not in"
-        " the headers)"
+        f"C7–T3 is about {C7_T3_LENGTH_MM:.0f} mm in an adult (estimate; vertebral levels are not in the headers)"
     )
     if covered is None:
         status, verdict = "warn", "slice positions missing, coverage cannot be measured"
@@ -146,12 +137,8 @@ def check_cord_qc_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
         if s.sequence in ("DWI", "DTI") and (s.region is None or any(r in s.region for r in _CORD_REGIONS))
     ]
     if not diffusion:
-        return ProtocolCheck(
-            rule, "unknown", "no spinal cord diffusion series: multiband factor not applicable"
-        )
-    high = [
-        s for s in diffusion if s.multiband_factor is not None and s.multiband_factor >= MULTIBAND_WARN_FACTOR
-    ]
+        return ProtocolCheck(rule, "unknown", "no spinal cord diffusion series: multiband factor not applicable")
+    high = [s for s in diffusion if s.multiband_factor is not None and s.multiband_factor >= MULTIBAND_WARN_FACTOR]
     if high:
         names = ", ".join(f"{_label(s)} (MB {s.multiband_factor})" for s in high)
         return ProtocolCheck(
@@ -166,9 +153,7 @@ def check_cord_qc_1(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
         return ProtocolCheck(
             rule,
             "unknown",
-            "the header does not state the multiband factor of "
-            + ", ".join(_label(s) for s in unknown)
-            + ".",
+            "the header does not state the multiband factor of " + ", ".join(_label(s) for s in unknown) + ".",
             tuple(s.series_uid for s in unknown),
         )
     factors = ", ".join(f"{_label(s)} (MB {s.multiband_factor})" for s in diffusion)
@@ -206,13 +191,10 @@ def check_adc_ready(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
         return ProtocolCheck(
             rule,
             "fail",
-            "diffusion present but fewer than 2 b-values known and no ADC map:"
-            " ADC (VB-ADC-1) cannot be computed.",
+            "diffusion present but fewer than 2 b-values known and no ADC map: ADC (VB-ADC-1) cannot be computed.",
             tuple(s.series_uid for s in single),
         )
-    return ProtocolCheck(
-        rule, "fail", "no diffusion series and no ADC map: ADC (VB-ADC-1) cannot be measured."
-    )
+    return ProtocolCheck(rule, "fail", "no diffusion series and no ADC map: ADC (VB-ADC-1) cannot be measured.")
 
 
 def check_post_contrast(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
@@ -234,8 +216,7 @@ def check_post_contrast(inventory: Sequence[SeriesInventory]) -> ProtocolCheck:
     return ProtocolCheck(
         rule,
         "fail",
-        "no post-contrast series: enhancement is not assessable, so CSF-LEAK-MR-2 and"
-        " CSF-LEAK-MR-4 cannot fire.",
+        "no post-contrast series: enhancement is not assessable, so CSF-LEAK-MR-2 and CSF-LEAK-MR-4 cannot fire.",
     )
 
 

@@ -105,11 +105,7 @@ def _segments_named(texts: list[str]) -> set[str]:
 def _name(segments: set[str]) -> str:
     ordered = [s for s in SEGMENTS if s in segments]
     if len(ordered) >= 3 and ordered == list(SEGMENTS[SEGMENTS.index(ordered[0]) :][: len(ordered)]):
-        return (
-            "whole spine"
-            if ordered[0] == "C"
-            else f"{_SEGMENT_NAMES[ordered[0]]} to {_SEGMENT_NAMES[ordered[-1]]}"
-        )
+        return "whole spine" if ordered[0] == "C" else f"{_SEGMENT_NAMES[ordered[0]]} to {_SEGMENT_NAMES[ordered[-1]]}"
     if len(ordered) == 2 and tuple(ordered) in _JOINED:
         return _JOINED[(ordered[0], ordered[1])]
     return " and ".join(_SEGMENT_NAMES[s] for s in ordered)
@@ -123,9 +119,7 @@ def region_of(body_part: str, texts: list[str], fallback_texts: list[str] | None
     if levels is not None:
         first, last = levels
         segments |= {
-            s
-            for s in SEGMENTS
-            if SEGMENTS.index(first.segment) <= SEGMENTS.index(s) <= SEGMENTS.index(last.segment)
+            s for s in SEGMENTS if SEGMENTS.index(first.segment) <= SEGMENTS.index(s) <= SEGMENTS.index(last.segment)
         }
     part = re.sub(r"[^A-Z]", "", unicodedata.normalize("NFKC", body_part).upper())
     segments |= set(_BODY_PART.get(part, ""))

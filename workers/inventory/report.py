@@ -18,9 +18,7 @@ from workers.results.section import ReportSection
 SCHEME = "99SPINENODE"
 
 RULE_CODES: dict[str, hd.sr.CodedConcept] = {
-    "DURO-PROTO-1": hd.sr.CodedConcept(
-        "DURO-PROTO-1", SCHEME, "Thin axial steady-state series covering C7-T3"
-    ),
+    "DURO-PROTO-1": hd.sr.CodedConcept("DURO-PROTO-1", SCHEME, "Thin axial steady-state series covering C7-T3"),
     "CORD-QC-1": hd.sr.CodedConcept("CORD-QC-1", SCHEME, "Multiband factor on cord diffusion"),
     "VB-ADC-1": hd.sr.CodedConcept("VB-ADC-1", SCHEME, "ADC available for marrow lesion cut-off"),
     "CSF-LEAK-MR-2": hd.sr.CodedConcept("CSF-LEAK-MR-2", SCHEME, "Post-contrast series for enhancement"),
@@ -51,13 +49,9 @@ def check_group(check: ProtocolCheck) -> hd.sr.MeasurementsAndQualitativeEvaluat
     """One TID 1501 group per check: rule as method, status as qualitative evaluation, length in mm."""
     measurements = []
     if check.covered_mm is not None:
-        measurements.append(
-            hd.sr.Measurement(name=COVERED_LENGTH, value=float(check.covered_mm), unit=MILLIMETER)
-        )
+        measurements.append(hd.sr.Measurement(name=COVERED_LENGTH, value=float(check.covered_mm), unit=MILLIMETER))
     return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=generate_uid(), identifier=f"{check.rule_id} protocol check"
-        ),
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(), identifier=f"{check.rule_id} protocol check"),
         finding_type=PROTOCOL_CHECK,
         method=rule_code(check.rule_id),
         measurements=measurements or None,
@@ -81,9 +75,7 @@ def _series_line(s: SeriesInventory) -> str:
     return f"{label} {s.description}: " + " ".join(p for p in parts if p)
 
 
-def protocol_sections(
-    inventory: Sequence[SeriesInventory], checks: Sequence[ProtocolCheck]
-) -> list[ReportSection]:
+def protocol_sections(inventory: Sequence[SeriesInventory], checks: Sequence[ProtocolCheck]) -> list[ReportSection]:
     """Two sections: the protocol checks (lines, flags, SR groups) and the series inventory (lines)."""
     lines = [f"{c.rule_id}: {_SYMBOL[c.status]} – {c.message}" for c in checks]
     flags = [f"{c.rule_id} {_SYMBOL[c.status]}" for c in checks if c.status in ("fail", "warn")]
@@ -98,8 +90,7 @@ def protocol_sections(
     )
     series_lines = [_series_line(s) for s in inventory]
     series_lines += [
-        f"{s.description or s.series_uid}: geometry not trusted ({'; '.join(s.geometry_issues)})"
-        for s in unsafe
+        f"{s.description or s.series_uid}: geometry not trusted ({'; '.join(s.geometry_issues)})" for s in unsafe
     ]
     inventory_section = ReportSection(title="Series inventory", lines=series_lines)
     return [checks_section, inventory_section]

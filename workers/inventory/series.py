@@ -83,9 +83,7 @@ class SeriesInventory:
         if self.plane is not None and self.plane not in geometry.PLANES:
             raise ValueError(f"plane must be one of {geometry.PLANES} or None, got {self.plane!r}")
         if self.sequence is not None and self.sequence not in classify.SEQUENCE_FAMILIES:
-            raise ValueError(
-                f"sequence must be one of {classify.SEQUENCE_FAMILIES} or None, got {self.sequence!r}"
-            )
+            raise ValueError(f"sequence must be one of {classify.SEQUENCE_FAMILIES} or None, got {self.sequence!r}")
         if self.b_values != sorted(set(self.b_values)):
             raise ValueError(f"b_values must be sorted and distinct, got {self.b_values!r}")
         if self.multiband_factor is not None and self.multiband_factor < 1:

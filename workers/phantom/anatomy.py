@@ -145,9 +145,7 @@ class SpineModel:
         if not 0 < self.cord_ap_semi_axis_mm < self.sac_ap_semi_axis_mm:
             raise ValueError(f"cord_ap_semi_axis_mm must be in (0, sac), got {self.cord_ap_semi_axis_mm}")
         if len(self.marrow_lesions) > len(LESION_TISSUES):
-            raise ValueError(
-                f"marrow_lesions holds at most {len(LESION_TISSUES)}, got {len(self.marrow_lesions)}"
-            )
+            raise ValueError(f"marrow_lesions holds at most {len(LESION_TISSUES)}, got {len(self.marrow_lesions)}")
         if not 0 < self.cord_rl_semi_axis_mm < self.sac_rl_semi_axis_mm:
             raise ValueError(f"cord_rl_semi_axis_mm must be in (0, sac), got {self.cord_rl_semi_axis_mm}")
         levels = []
@@ -226,8 +224,9 @@ def tissue_labels(model: SpineModel, points: np.ndarray) -> np.ndarray:
     valid = index >= 0
     idx = np.clip(index, 0, len(model.levels) - 1)
     in_body = valid & (z <= tops[idx]) & (z >= bottoms[idx])
-    in_disc = valid & (z < bottoms[idx]) & (z >= bottoms[idx] - np.array(
-        [disc_height(lv.name) for lv in model.levels])[idx])
+    in_disc = (
+        valid & (z < bottoms[idx]) & (z >= bottoms[idx] - np.array([disc_height(lv.name) for lv in model.levels])[idx])
+    )
     cervical = np.array([lv.name.startswith("C") for lv in model.levels])[idx]
     vb_a = np.where(cervical, 11.0, 15.0)
     vb_b = np.where(cervical, 8.0, 12.0)
@@ -237,8 +236,7 @@ def tissue_labels(model: SpineModel, points: np.ndarray) -> np.ndarray:
     cortex = 1.2
     dist_top = tops[idx] - z
     dist_bottom = z - bottoms[idx]
-    marrow = (in_body & _ellipse(x, vb_dy, vb_a - cortex, vb_b - cortex)
-              & (dist_top > cortex) & (dist_bottom > cortex))
+    marrow = in_body & _ellipse(x, vb_dy, vb_a - cortex, vb_b - cortex) & (dist_top > cortex) & (dist_bottom > cortex)
     labels[marrow] = Tissue.MARROW
     labels[in_disc & in_vb_shape] = Tissue.DISC_ANNULUS
     labels[in_disc & _ellipse(x, vb_dy, 0.6 * vb_a, 0.55 * vb_b)] = Tissue.DISC_NUCLEUS
@@ -260,8 +258,12 @@ def tissue_labels(model: SpineModel, points: np.ndarray) -> np.ndarray:
         fluid_here = (z <= z_hi) & (z >= z_lo)
         front = yc - model.sac_ap_semi_axis_mm
         dura_y = front + ef.thickness_mm
-        fluid = fluid_here & _ellipse(x, y - yc, model.sac_rl_semi_axis_mm + 0.8,
-                                      model.sac_ap_semi_axis_mm + 1.4) & (y < dura_y) & (np.abs(x) < 8.5)
+        fluid = (
+            fluid_here
+            & _ellipse(x, y - yc, model.sac_rl_semi_axis_mm + 0.8, model.sac_ap_semi_axis_mm + 1.4)
+            & (y < dura_y)
+            & (np.abs(x) < 8.5)
+        )
         labels[fluid] = Tissue.EPIDURAL_FLUID
         sac = sac & ~(fluid_here & (y < dura_y + 0.6))
         labels[fluid_here & sac & (y < dura_y + 1.2) & (np.abs(x) < 8.5)] = Tissue.DURA

@@ -62,8 +62,13 @@ def _lookup(table: dict[Tissue, float]) -> np.ndarray:
     return values
 
 
-def signal(labels: np.ndarray, contrast: str, *, b_value: float = 0.0,
-           adc_overrides: dict[Tissue, float] | None = None) -> np.ndarray:
+def signal(
+    labels: np.ndarray,
+    contrast: str,
+    *,
+    b_value: float = 0.0,
+    adc_overrides: dict[Tissue, float] | None = None,
+) -> np.ndarray:
     """Noise-free signal for a label array; ``b_value`` (s/mm^2) applies to ``contrast="DWI"`` only."""
     if contrast not in _SIGNAL:
         raise ValueError(f"contrast must be one of {CONTRASTS}, got {contrast!r}")

@@ -35,14 +35,21 @@ class StudyHeader:
             raise ValueError("patient_id must not be empty")
 
 
-def mr_dataset(study: StudyHeader, spec: SeriesSpec, *, series_uid: str, series_number: int,
-               sop_uid: str, instance_number: int, position: np.ndarray, pixels: np.ndarray,
-               b_value: float | None = None) -> Dataset:
+def mr_dataset(
+    study: StudyHeader,
+    spec: SeriesSpec,
+    *,
+    series_uid: str,
+    series_number: int,
+    sop_uid: str,
+    instance_number: int,
+    position: np.ndarray,
+    pixels: np.ndarray,
+    b_value: float | None = None,
+) -> Dataset:
     """One MR Image Storage instance with every module the IOD requires."""
     if pixels.dtype != np.uint16 or pixels.shape != (spec.rows, spec.columns):
-        raise ValueError(
-            f"pixels must be uint16 {spec.rows}x{spec.columns}, got {pixels.dtype} {pixels.shape}"
-        )
+        raise ValueError(f"pixels must be uint16 {spec.rows}x{spec.columns}, got {pixels.dtype} {pixels.shape}")
     ds = Dataset()
     # SOP Common
     ds.SpecificCharacterSet = "ISO_IR 100"

@@ -56,13 +56,20 @@ def _reslice(data: np.ndarray, affine: np.ndarray, plane: str) -> tuple[np.ndarr
     return np.asarray(out), np.asarray(new_affine)
 
 
-def wrap_nifti(image: nib.Nifti1Image, wrap: WrapSpec, header: StudyHeader, *,
-               series_number: int = 1, b_values: Sequence[float] | None = None,
-               b_vectors: np.ndarray | None = None, scale: float | None = None) -> list[Dataset]:
+def wrap_nifti(
+    image: nib.Nifti1Image,
+    wrap: WrapSpec,
+    header: StudyHeader,
+    *,
+    series_number: int = 1,
+    b_values: Sequence[float] | None = None,
+    b_vectors: np.ndarray | None = None,
+    scale: float | None = None,
+) -> list[Dataset]:
     """MR datasets (one per slice and per volume) holding the pixels of ``image``.
 
-    ``b_values``/``b_vectors`` (FSL convention: one value per volume; directions 3 x N or N x 3 in the voxel frame)
-    become DiffusionBValue and DiffusionGradientOrientation (patient frame). Pixels are stored as
+    ``b_values``/``b_vectors`` (FSL convention: one value per volume; directions 3 x N or N x 3 in the
+    voxel frame) become DiffusionBValue and DiffusionGradientOrientation (patient frame). Pixels are stored as
     uint16: values are shifted to be >= 0 and scaled by ``scale`` (default: to fill 0..4095) with
     RescaleSlope/RescaleIntercept restoring the original values.
     """
@@ -88,11 +95,20 @@ def wrap_nifti(image: nib.Nifti1Image, wrap: WrapSpec, header: StudyHeader, *,
     col_spacing, row_spacing = float(np.linalg.norm(col_vec)), float(np.linalg.norm(row_vec))
     rows, columns, n_slices = resliced.shape[1], resliced.shape[0], resliced.shape[2]
     spec = SeriesSpec(
-        wrap.description, "DWI" if b_values is not None else "T2", wrap.plane, n_slices, rows=rows,
-        columns=columns, pixel_spacing_mm=row_spacing, slice_thickness_mm=float(np.linalg.norm(slice_vec)),
-        slice_spacing_mm=float(np.linalg.norm(slice_vec)), b_values=tuple(float(b) for b in b_values) if b_values is not None else (),
-        repetition_time_ms=wrap.repetition_time_ms, echo_time_ms=wrap.echo_time_ms,
-        scanning_sequence=wrap.scanning_sequence, sequence_variant=wrap.sequence_variant,
+        wrap.description,
+        "DWI" if b_values is not None else "T2",
+        wrap.plane,
+        n_slices,
+        rows=rows,
+        columns=columns,
+        pixel_spacing_mm=row_spacing,
+        slice_thickness_mm=float(np.linalg.norm(slice_vec)),
+        slice_spacing_mm=float(np.linalg.norm(slice_vec)),
+        b_values=tuple(float(b) for b in b_values) if b_values is not None else (),
+        repetition_time_ms=wrap.repetition_time_ms,
+        echo_time_ms=wrap.echo_time_ms,
+        scanning_sequence=wrap.scanning_sequence,
+        sequence_variant=wrap.sequence_variant,
         sequence_name=wrap.sequence_name,
     )
     if not np.isclose(col_spacing, row_spacing, rtol=1e-3):
@@ -113,11 +129,18 @@ def wrap_nifti(image: nib.Nifti1Image, wrap: WrapSpec, header: StudyHeader, *,
             stored = np.rint((resliced[:, :, k, v].T - lo) / slope)
             pixels = np.clip(stored, 0, 65535).astype(np.uint16)
             position = lps[:3, 3] + k * slice_vec
-            ds = mr_dataset(header, spec, series_uid=series_uid, series_number=series_number,
-                            sop_uid=str(generate_uid()), instance_number=instance, position=position,
-                            pixels=pixels, b_value=None if b_values is None else float(b_values[v]))
-            ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*(col_vec / col_spacing),
-                                                                 *(row_vec / row_spacing))]
+            ds = mr_dataset(
+                header,
+                spec,
+                series_uid=series_uid,
+                series_number=series_number,
+                sop_uid=str(generate_uid()),
+                instance_number=instance,
+                position=position,
+                pixels=pixels,
+                b_value=None if b_values is None else float(b_values[v]),
+            )
+            ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*(col_vec / col_spacing), *(row_vec / row_spacing))]
             ds.RescaleSlope = f"{slope:.8g}"
             ds.RescaleIntercept = f"{lo:.8g}"
             ds.RescaleType = "US"

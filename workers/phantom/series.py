@@ -85,8 +85,14 @@ class SeriesSpec:
         return np.asarray(pts)
 
 
-def render_slice(spec: SeriesSpec, model: SpineModel, position: np.ndarray,
-                 rng: np.random.Generator, *, b_value: float = 0.0) -> np.ndarray:
+def render_slice(
+    spec: SeriesSpec,
+    model: SpineModel,
+    position: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    b_value: float = 0.0,
+) -> np.ndarray:
     """One slice as uint16 (rows x columns): labels -> signal -> blur (PSF) -> Rician noise."""
     labels = tissue_labels(model, spec.pixel_points(position)).reshape(spec.rows, spec.columns)
     adc = dict(spec.adc_overrides)

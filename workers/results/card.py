@@ -221,9 +221,7 @@ def _draw_tiles(canvas: Image.Image, draw: ImageDraw.ImageDraw, tiles: Sequence[
         draw.rectangle((x, top, x + tile, top + tile), outline=THUMB_FRAME, width=3)
         label = f"+{hidden} more"
         font = load_font(22, bold=True)
-        draw.text(
-            (x + (tile - text_width(label, font)) / 2, top + tile / 2 - 12), label, font=font, fill=MUTED
-        )
+        draw.text((x + (tile - text_width(label, font)) / 2, top + tile / 2 - 12), label, font=font, fill=MUTED)
 
 
 def tiles_height(tiles: Sequence[Tile], width: int) -> int:
@@ -256,9 +254,7 @@ def render_card(
     rows: list[tuple[int, int, Callable[[ImageDraw.ImageDraw, int, int], None]]] = []
     for index, section in enumerate(sections):
         if index > 0:
-            rows.append(
-                (-1, 16, lambda draw, x, y: draw.line((x, y + 6, x + content_w, y + 6), fill=THUMB_FRAME))
-            )
+            rows.append((-1, 16, lambda draw, x, y: draw.line((x, y + 6, x + content_w, y + 6), fill=THUMB_FRAME)))
         rows.extend((index, h, fn) for h, fn in _section_rows(section, content_w))
     notice_font = load_font(18)
     if not rows:

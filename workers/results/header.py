@@ -127,9 +127,7 @@ def check_long_string(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
     if not value.strip() or len(value) > 64 or "\\" in value or any(ord(c) < 32 for c in value):
-        raise ValueError(
-            f"{name}: {value!r} must be 1 to 64 characters without backslash or control characters"
-        )
+        raise ValueError(f"{name}: {value!r} must be 1 to 64 characters without backslash or control characters")
     return value
 
 
@@ -173,9 +171,7 @@ def summarize_series(sources: Sequence[Dataset]) -> list[SeriesSummary]:
     return summaries
 
 
-def algorithm_equipment(
-    algorithm_name: str, algorithm_version: str, when: datetime
-) -> hd.ContributingEquipment:
+def algorithm_equipment(algorithm_name: str, algorithm_version: str, when: datetime) -> hd.ContributingEquipment:
     """Contributing Equipment (PS3.3 C.12.1, purpose: Processing Equipment) naming the algorithm."""
     return hd.ContributingEquipment(
         manufacturer=MANUFACTURER,

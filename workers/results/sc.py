@@ -104,9 +104,7 @@ def card_tiles(
 ) -> list[Tile]:
     """Key images of the sections (in section order), then the series thumbnails."""
     if thumbnail_captions is not None and len(thumbnail_captions) != len(thumbnails):
-        raise ValueError(
-            f"thumbnail_captions: {len(thumbnail_captions)} captions for {len(thumbnails)} thumbnails"
-        )
+        raise ValueError(f"thumbnail_captions: {len(thumbnail_captions)} captions for {len(thumbnails)} thumbnails")
     tiles = [
         Tile(_check_picture(f"sections[{i}].key_images[{j}].pixels", key.pixels), key.caption, key_image=True)
         for i, section in enumerate(sections)
@@ -135,9 +133,7 @@ def summary_card_pixels(
     check_long_string("algorithm_name", algorithm_name)
     check_long_string("algorithm_version", algorithm_version)
     when = check_datetime("content_datetime", content_datetime)
-    header = card_header(
-        ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when
-    )
+    header = card_header(ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when)
     return render_card(header, sections, card_tiles(sections, thumbnails, thumbnail_captions), size)
 
 

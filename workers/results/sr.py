@@ -65,8 +65,7 @@ def _check_predecessor(predecessor: Dataset | None, study_instance_uid: str, sop
         )
     if predecessor.SOPInstanceUID == sop_instance_uid:
         raise ValueError(
-            f"sop_instance_uid: {sop_instance_uid!r} is the predecessor's UID; "
-            "an amended report needs a new UID"
+            f"sop_instance_uid: {sop_instance_uid!r} is the predecessor's UID; an amended report needs a new UID"
         )
 
 
@@ -116,9 +115,7 @@ def build_measurement_report(
     study_instance_uid = str(ordered[0].StudyInstanceUID)
     _check_predecessor(predecessor, study_instance_uid, sop_instance_uid)
 
-    observer_uid = device_observer_uid or deterministic_uid(
-        "device-observer", DEVICE_OBSERVER_NAME, algorithm_name
-    )
+    observer_uid = device_observer_uid or deterministic_uid("device-observer", DEVICE_OBSERVER_NAME, algorithm_name)
     report = hd.sr.MeasurementReport(
         observation_context=device_observer_context(
             uid=observer_uid, name=DEVICE_OBSERVER_NAME, manufacturer=MANUFACTURER, model_name=algorithm_name

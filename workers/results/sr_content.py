@@ -48,9 +48,7 @@ def coded_modality(modality: str) -> Code | None:
     return None
 
 
-def device_observer_context(
-    *, uid: str, name: str, manufacturer: str, model_name: str
-) -> hd.sr.ObservationContext:
+def device_observer_context(*, uid: str, name: str, manufacturer: str, model_name: str) -> hd.sr.ObservationContext:
     """TID 1001 Observation Context with the node as the (only) device observer (TID 1004)."""
     device = hd.sr.DeviceObserverIdentifyingAttributes(
         uid=uid, name=name, manufacturer_name=manufacturer, model_name=model_name
@@ -93,9 +91,7 @@ def _minimal_descriptors(ds: Dataset) -> list[hd.sr.ContentItem]:
     for keyword, concept in (("Rows", codes.DCM.PixelDataRows), ("Columns", codes.DCM.PixelDataColumns)):
         if ds.get(keyword):
             items.append(
-                hd.sr.NumContentItem(
-                    concept, int(ds[keyword].value), _PIXELS, relationship_type=_HAS_ACQ_CONTEXT
-                )
+                hd.sr.NumContentItem(concept, int(ds[keyword].value), _PIXELS, relationship_type=_HAS_ACQ_CONTEXT)
             )
     return items
 
@@ -157,9 +153,7 @@ def series_label(series: SeriesSummary) -> str:
 def _series_item(series: SeriesSummary) -> hd.sr.TextContentItem:
     item = hd.sr.TextContentItem(sn.SERIES_SUMMARY, series_label(series), relationship_type=_CONTAINS)
     properties: list[hd.sr.ContentItem] = [
-        hd.sr.UIDRefContentItem(
-            sn.SERIES_INSTANCE_UID, series.series_instance_uid, relationship_type=_HAS_PROPERTIES
-        )
+        hd.sr.UIDRefContentItem(sn.SERIES_INSTANCE_UID, series.series_instance_uid, relationship_type=_HAS_PROPERTIES)
     ]
     if series.series_number is not None:
         properties.append(
@@ -172,14 +166,10 @@ def _series_item(series: SeriesSummary) -> hd.sr.TextContentItem:
         properties.append(hd.sr.CodeContentItem(sn.MODALITY, modality, relationship_type=_HAS_PROPERTIES))
     if series.description:
         properties.append(
-            hd.sr.TextContentItem(
-                sn.SERIES_DESCRIPTION, series.description, relationship_type=_HAS_PROPERTIES
-            )
+            hd.sr.TextContentItem(sn.SERIES_DESCRIPTION, series.description, relationship_type=_HAS_PROPERTIES)
         )
     properties.append(
-        hd.sr.NumContentItem(
-            sn.NUMBER_OF_IMAGES, series.images, sn.UNIT_IMAGES, relationship_type=_HAS_PROPERTIES
-        )
+        hd.sr.NumContentItem(sn.NUMBER_OF_IMAGES, series.images, sn.UNIT_IMAGES, relationship_type=_HAS_PROPERTIES)
     )
     item.ContentSequence = hd.sr.ContentSequence(properties)
     return item
@@ -198,9 +188,7 @@ def study_summary_group(
         finding_type=sn.STUDY_SUMMARY,
         measurements=[
             hd.sr.Measurement(name=sn.NUMBER_OF_SERIES, value=len(series), unit=sn.UNIT_SERIES),
-            hd.sr.Measurement(
-                name=sn.NUMBER_OF_IMAGES, value=sum(s.images for s in series), unit=sn.UNIT_IMAGES
-            ),
+            hd.sr.Measurement(name=sn.NUMBER_OF_IMAGES, value=sum(s.images for s in series), unit=sn.UNIT_IMAGES),
         ],
     )
     group[0].ContentSequence.extend(_series_item(s) for s in series)

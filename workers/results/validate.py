@@ -26,8 +26,7 @@ def dciodvfy_errors(path: str | Path, *, timeout_seconds: float = 120.0) -> list
     executable = shutil.which(DCIODVFY)
     if executable is None:
         raise ValidatorMissingError(
-            f"{DCIODVFY} not found on PATH; install the Debian package 'dicom3tools' "
-            "(apt-get install dicom3tools)"
+            f"{DCIODVFY} not found on PATH; install the Debian package 'dicom3tools' (apt-get install dicom3tools)"
         )
     file = Path(path)
     if not file.is_file():

@@ -16,8 +16,10 @@ def test_defaults_follow_the_contract() -> None:
 
 def test_file_then_environment_override(tmp_path: Path) -> None:
     cfg = tmp_path / "n.toml"
-    cfg.write_text('[node]\nport = 104\nstable_seconds = 3\n[[destinations]]\nname = "pacs"\n'
-                   'ae_title = "ORTHANC"\nhost = "127.0.0.1"\nport = 4242\n')
+    cfg.write_text(
+        '[node]\nport = 104\nstable_seconds = 3\n[[destinations]]\nname = "pacs"\n'
+        'ae_title = "ORTHANC"\nhost = "127.0.0.1"\nport = 4242\n'
+    )
     s = load_settings(cfg, environ={"SPINENODE_NODE__PORT": "11113", "SPINENODE_NODE__AE_TITLE": "NODE2"})
     assert s.node.port == 11113 and s.node.ae_title == "NODE2" and s.node.stable_seconds == 3
     assert s.destination("pacs").port == 4242
@@ -41,8 +43,12 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
         ("[node]\nae_title = 'WAY_TOO_LONG_AE_TITLE'\n", {}, "node.ae_title"),
         ("", {"SPINENODE_NODE__STABLE_SECONDS": "-1"}, "node.stable_seconds"),
         ("", {"SPINENODE_BROKEN": "1"}, "SPINENODE_BROKEN"),
-        ("[[destinations]]\nname='a'\nae_title='X'\nhost='h'\nport=1\n[[destinations]]\nname='a'\n"
-         "ae_title='Y'\nhost='h'\nport=2\n", {}, "unique"),
+        (
+            "[[destinations]]\nname='a'\nae_title='X'\nhost='h'\nport=1\n[[destinations]]\nname='a'\n"
+            "ae_title='Y'\nhost='h'\nport=2\n",
+            {},
+            "unique",
+        ),
         ("[[destinations]]\nname='a'\nhost='h'\nport=1\n", {}, "destinations.0.ae_title"),
         ("[node\n", {}, "n.toml"),
     ],

@@ -62,9 +62,7 @@ class CordMorphometryAnalyser:
         sop_of_slice = {}
         source_axis = view.axes[0]
         for s in slices:
-            sop_of_slice[s.slice_index] = (
-                volume.sop_instance_uids[s.slice_index] if source_axis == 0 else None
-            )
+            sop_of_slice[s.slice_index] = volume.sop_instance_uids[s.slice_index] if source_axis == 0 else None
         all_sops = volume.sop_instance_uids
 
         def measure(
@@ -91,22 +89,16 @@ class CordMorphometryAnalyser:
         csa = np.array([s.csa_mm2 for s in slices])
         result.measurements.append(measure("cord CSA (mean)", AREA_CODE, float(csa.mean()), "mm2"))
         result.measurements.append(
-            measure(
-                "cord AP diameter (mean)", AP_DIAMETER_CODE, float(np.mean([s.ap_mm for s in slices])), "mm"
-            )
+            measure("cord AP diameter (mean)", AP_DIAMETER_CODE, float(np.mean([s.ap_mm for s in slices])), "mm")
         )
         result.measurements.append(
-            measure(
-                "cord RL diameter (mean)", RL_DIAMETER_CODE, float(np.mean([s.rl_mm for s in slices])), "mm"
-            )
+            measure("cord RL diameter (mean)", RL_DIAMETER_CODE, float(np.mean([s.rl_mm for s in slices])), "mm")
         )
         levels = context.get("levels") or {}
         per_level = by_level(slices, levels) if levels else []
         result.details["levels"] = per_level
         for lv in per_level:
-            result.measurements.append(
-                measure(f"cord CSA {lv.level}", AREA_CODE, lv.csa_mm2, "mm2", lv.level)
-            )
+            result.measurements.append(measure(f"cord CSA {lv.level}", AREA_CODE, lv.csa_mm2, "mm2", lv.level))
             result.measurements.append(
                 measure(f"cord AP diameter {lv.level}", AP_DIAMETER_CODE, lv.ap_mm, "mm", lv.level)
             )
@@ -131,9 +123,7 @@ class CordMorphometryAnalyser:
                     where,
                 )
             )
-            result.measurements.append(
-                measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where)
-            )
+            result.measurements.append(measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where))
             if comp.mscc_percent >= 20.0:
                 result.findings.append(
                     CandidateFinding(
@@ -155,9 +145,7 @@ class CordMorphometryAnalyser:
                 [lv.csa_mm2 for lv in per_level],
                 {k: (v.area_mean, v.area_sd) for k, v in norms.items()},
             )
-            result.key_images.append(
-                KeyImage(plot, "Cord CSA by vertebral level against PAM50 normative band")
-            )
+            result.key_images.append(KeyImage(plot, "Cord CSA by vertebral level against PAM50 normative band"))
         return result
 
     @staticmethod
@@ -165,9 +153,7 @@ class CordMorphometryAnalyser:
         target = slices[len(slices) // 2] if z_mm is None else min(slices, key=lambda s: abs(s.z_mm - z_mm))
         k = target.slice_index
         pixels = outline(seg.view.array[k], seg.mask[k], colour=(255, 220, 0))
-        caption = (
-            f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
-        )
+        caption = f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
         sop = volume.sop_instance_uids[k] if seg.view.axes[0] == 0 else None
         return KeyImage(pixels=pixels, caption=caption, source_sop_instance_uid=sop)
 

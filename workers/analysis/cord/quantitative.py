@@ -57,9 +57,7 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     grid = vols[0][1]
     for key, vol in vols:
         if vol.array.shape != grid.array.shape:
-            raise ValueError(
-                f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}"
-            )
+            raise ValueError(f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}")
     data = np.stack([v.array for _, v in vols], axis=-1)
     bvals = np.array([key[0] for key, _ in vols])
     bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
@@ -88,9 +86,7 @@ class DtiAnalyser:
     def select(self, series: Sequence[SeriesInput]) -> SeriesInput | None:
         for s in series:
             if s.sequence in ("DTI", "DWI"):
-                dirs = {
-                    tuple(np.round(g, 3)) for g in (gradient_of(ds) for ds in s.datasets) if g is not None
-                }
+                dirs = {tuple(np.round(g, 3)) for g in (gradient_of(ds) for ds in s.datasets) if g is not None}
                 if len(dirs) >= 6:
                     return s
         return None
@@ -130,9 +126,7 @@ class DtiAnalyser:
 
 def mtr_map(mt_off: Volume, mt_on: Volume) -> np.ndarray:
     """MTR (percent) = 100 (M0 - Msat) / M0 voxel by voxel; 0 where M0 <= 0."""
-    if mt_off.array.shape != mt_on.array.shape or not np.allclose(
-        mt_off.positions, mt_on.positions, atol=0.05
-    ):
+    if mt_off.array.shape != mt_on.array.shape or not np.allclose(mt_off.positions, mt_on.positions, atol=0.05):
         raise ValueError("MT-off and MT-on series are not on one grid")
     m0 = mt_off.array.astype(float)
     ms = mt_on.array.astype(float)

@@ -54,9 +54,7 @@ def _direction_footprints(spacing_yx: tuple[float, float], n_dir: int = 8) -> li
         theta = 2 * np.pi * d / n_dir
         fp = np.zeros((2 * half_y + 1, 2 * half_x + 1), dtype=bool)
         for r in np.arange(2.0, 10.0 + 1e-9, 0.25):
-            fp[half_y + int(round(r * np.sin(theta) / sy)), half_x + int(round(r * np.cos(theta) / sx))] = (
-                True
-            )
+            fp[half_y + int(round(r * np.sin(theta) / sy)), half_x + int(round(r * np.cos(theta) / sx))] = True
         footprints.append(fp[::-1, ::-1])  # dilation reflects the footprint
     return footprints
 
@@ -202,9 +200,7 @@ def _rasterise(view: AxialView, centres: np.ndarray, radii: np.ndarray, found: n
     return mask
 
 
-def segment_cord(
-    view: AxialView, *, n_angles: int = N_ANGLES, min_contrast: float = 0.08
-) -> CordSegmentation:
+def segment_cord(view: AxialView, *, n_angles: int = N_ANGLES, min_contrast: float = 0.08) -> CordSegmentation:
     """Segment the cord in every slice of ``view`` (a T2-weighted image: CSF brighter than cord).
 
     Slices where the dark-core-in-bright-ring score is below ``min_contrast`` (fraction of the image's

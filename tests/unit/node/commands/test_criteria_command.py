@@ -70,9 +70,7 @@ def test_table_output_is_readable(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["criteria", _write(tmp_path, EXAMPLE)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert any(
-        line.startswith("CSF leak") and "DEFINITE" in line and "CSF-LEAK-DX-2" in line for line in lines
-    )
+    assert any(line.startswith("CSF leak") and "DEFINITE" in line and "CSF-LEAK-DX-2" in line for line in lines)
     assert any(line.startswith("EBP") and "eligible" in line for line in lines)
     assert "#4 brain_mri/diffuse_dural_enhancement" in out
 
@@ -85,9 +83,7 @@ def test_stdin_dash(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 
 def test_claim_items_from_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, EXAMPLE)
-    assert (
-        main(["criteria", path, "--json", "--study-date", "20240102", "--institution-name", "Example"]) == 0
-    )
+    assert main(["criteria", path, "--json", "--study-date", "20240102", "--institution-name", "Example"]) == 0
     claim = json.loads(capsys.readouterr().out)["ebp"]["claim"]
     assert {(c["study_date"], c["institution_name"]) for c in claim} == {("20240102", "Example")}
 

@@ -12,8 +12,14 @@ def test_parse_destination() -> None:
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [("ORTHANC", "AET@HOST:PORT"), ("A@h", "AET@HOST:PORT"), ("@h:1", "AE title"),
-     ("A@h:x", "not a number"), ("A@h:0", "out of range"), ("TOO_LONG_AE_TITLE_X@h:1", "AE title")],
+    [
+        ("ORTHANC", "AET@HOST:PORT"),
+        ("A@h", "AET@HOST:PORT"),
+        ("@h:1", "AE title"),
+        ("A@h:x", "not a number"),
+        ("A@h:0", "out of range"),
+        ("TOO_LONG_AE_TITLE_X@h:1", "AE title"),
+    ],
 )
 def test_bad_destination(text: str, needle: str) -> None:
     with pytest.raises(ValueError, match=needle):

@@ -44,9 +44,7 @@ def test_load_toml(tmp_path: Path) -> None:
 
 def test_load_json_table_and_list(tmp_path: Path) -> None:
     table = tmp_path / "rules.json"
-    table.write_text(
-        json.dumps({"rules": [{"name": "a", "then": {"pipelines": ["cord"]}}]}), encoding="utf-8"
-    )
+    table.write_text(json.dumps({"rules": [{"name": "a", "then": {"pipelines": ["cord"]}}]}), encoding="utf-8")
     assert load_rules(table).rules[0].then.pipelines == ["cord"]
     bare = tmp_path / "list.JSON"
     bare.write_text(json.dumps([{"name": "b", "then": {"stop": True}}]), encoding="utf-8")

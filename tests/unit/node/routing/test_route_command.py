@@ -145,9 +145,7 @@ def test_text_output_and_missing_inventory_warning(
 ) -> None:
     monkeypatch.setitem(sys.modules, "workers.inventory", types.ModuleType("workers.inventory"))
     monkeypatch.delenv("SPINENODE_CONFIG", raising=False)
-    code = cli.main(
-        ["route", str(studies / "a"), "--dry-run", "--rules", str(rules), "--calling-aet", "MRI1"]
-    )
+    code = cli.main(["route", str(studies / "a"), "--dry-run", "--rules", str(rules), "--calling-aet", "MRI1"])
     out, err = capsys.readouterr()
     assert code == 0
     assert "warning: series inventory is not available" in err
@@ -168,9 +166,7 @@ def test_default_routing_from_config_destinations(
         "results = false\n",
         encoding="utf-8",
     )
-    code, report, _ = run_json(
-        ["route", str(studies / "b"), "--dry-run", "--config", str(config), "--json"], capsys
-    )
+    code, report, _ = run_json(["route", str(studies / "b"), "--dry-run", "--config", str(config), "--json"], capsys)
     assert code == 0
     assert report[0]["arrival"]["default"] is True
     assert report[0]["arrival"]["results_to"] == ["pacs"]

@@ -114,9 +114,7 @@ def test_unknown_destinations_are_an_error_when_destinations_are_given() -> None
     data = [rule("fwd", forward_to=["archive"]), rule("res", results_to=["pacs", "ris"])]
     parse_rules(data)  # no destination list: names are not checked
     parse_rules(data, destinations=["archive", "pacs", "ris"])
-    with pytest.raises(
-        RuleError, match=r"rule 'res' \(rules\[1\]\): then\.results_to: unknown destination 'ris'"
-    ):
+    with pytest.raises(RuleError, match=r"rule 'res' \(rules\[1\]\): then\.results_to: unknown destination 'ris'"):
         parse_rules(data, destinations=["archive", "pacs"])
     with pytest.raises(RuleError, match=r"rule 'fwd' \(rules\[0\]\): then\.forward_to: unknown destination"):
         RuleSet.model_validate({"rules": data}).check_destinations([])

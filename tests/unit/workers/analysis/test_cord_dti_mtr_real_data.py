@@ -36,9 +36,7 @@ def test_dti_fa_md_match_dipy_on_the_nifti(wrap) -> None:
     ijk = np.rint(nib.affines.apply_affine(np.linalg.inv(img.affine), ras)).astype(int)
     ref_mask = np.zeros(img.shape[:3], dtype=bool)
     ref_mask[tuple(ijk.T)] = True
-    fit = TensorModel(gradient_table(bvals, bvecs=bvecs)).fit(
-        np.asanyarray(img.dataobj).astype(float), mask=ref_mask
-    )
+    fit = TensorModel(gradient_table(bvals, bvecs=bvecs)).fit(np.asanyarray(img.dataobj).astype(float), mask=ref_mask)
     fa = next(m for m in result.measurements if m.name == "cord FA").value
     md = next(m for m in result.measurements if m.name == "cord MD").value
     assert fa == pytest.approx(float(fit.fa[ref_mask].mean()), abs=0.005)
@@ -72,8 +70,6 @@ def test_mtr_in_reference_cord_mask_within_2_points(wrap) -> None:
 
 def test_mtr_map_rejects_different_grids(wrap) -> None:
     a = load_volume(wrap("mt/mt0.nii.gz", "axial"))
-    b = Volume(
-        a.array, a.row_direction, a.column_direction, a.positions + 5.0, a.pixel_spacing, a.sop_instance_uids
-    )
+    b = Volume(a.array, a.row_direction, a.column_direction, a.positions + 5.0, a.pixel_spacing, a.sop_instance_uids)
     with pytest.raises(ValueError, match="one grid"):
         mtr_map(a, b)

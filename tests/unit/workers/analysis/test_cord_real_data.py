@@ -25,9 +25,7 @@ def test_cord_mask_matches_manual_mask(plane: str, wrap) -> None:
     slices = slice_morphometry(seg)
     manual_view = AxialView.of(volume.with_array(manual.astype(np.float32))).array > 0.5
     _, sy, sx = view.spacing
-    manual_csa = [
-        manual_view[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg)) for s in slices
-    ]
+    manual_csa = [manual_view[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg)) for s in slices]
     ours_csa = [s.csa_mm2 for s in slices]
     assert len(slices) == view.array.shape[0]
     assert abs(np.mean(ours_csa) / np.mean(manual_csa) - 1.0) <= 0.10

@@ -31,9 +31,7 @@ def _volume(n: int = 3, shape: tuple[int, int] = (8, 8), value: float = 1.0) -> 
 def test_volume_validates_its_fields() -> None:
     v = _volume()
     with pytest.raises(ValueError, match="array"):
-        Volume(
-            np.zeros((2, 2)), v.row_direction, v.column_direction, v.positions, (1, 1), v.sop_instance_uids
-        )
+        Volume(np.zeros((2, 2)), v.row_direction, v.column_direction, v.positions, (1, 1), v.sop_instance_uids)
     with pytest.raises(ValueError, match="positions"):
         Volume(v.array, v.row_direction, v.column_direction, v.positions[:2], (1, 1), v.sop_instance_uids)
     with pytest.raises(ValueError, match="sop_instance_uids"):

@@ -26,9 +26,7 @@ def doc() -> DocBuilder:
 def run() -> Callable[..., CriteriaResult]:
     """``run(finding, ..., context=None, **clinical)`` -> evaluate(doc)."""
 
-    def _run(
-        *findings: dict[str, Any], context: StudyContext | None = None, **clinical: Any
-    ) -> CriteriaResult:
+    def _run(*findings: dict[str, Any], context: StudyContext | None = None, **clinical: Any) -> CriteriaResult:
         return evaluate(_doc(*findings, **clinical), context)
 
     return _run

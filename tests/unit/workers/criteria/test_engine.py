@@ -47,9 +47,7 @@ def test_every_result_names_the_ruleset(run: Run) -> None:
 
 
 def test_findings_list_grades_brain_findings_too(run: Run) -> None:
-    out = run(
-        {"exam": "brain_mri", "kind": "tonsillar_descent"}, {"exam": "brain_mri", "kind": "chiari"}
-    ).to_json()
+    out = run({"exam": "brain_mri", "kind": "tonsillar_descent"}, {"exam": "brain_mri", "kind": "chiari"}).to_json()
     assert [(f["grade"], f["rules"]) for f in out["findings"]] == [
         ("REFERENCE", ["ICH-4"]),
         ("NONE", ["ICH (exclusion)"]),

@@ -76,9 +76,7 @@ def test_overlap_intersection_and_containment() -> None:
     assert not a.contains(b)
 
 
-@pytest.mark.parametrize(
-    ("upper", "lower", "field"), [(-1, 3, "upper"), (3, 99, "lower"), (True, 3, "upper")]
-)
+@pytest.mark.parametrize(("upper", "lower", "field"), [(-1, 3, "upper"), (3, 99, "lower"), (True, 3, "upper")])
 def test_range_constructor_validates_indices(upper: int, lower: int, field: str) -> None:
     with pytest.raises(ValueError, match=f"LevelRange.{field}"):
         LevelRange(upper, lower)

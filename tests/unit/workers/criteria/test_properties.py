@@ -57,9 +57,7 @@ def finding(draw: st.DrawFn, exclusions: bool = True) -> dict[str, Any]:
         f["dural_defect"] = draw(BOOL)
     if kind == "epidural_accumulation":
         f["pattern"] = draw(
-            st.sampled_from(
-                ["unilateral_localized", "asymmetric", "symmetric_cervicothoracic", "symmetric_lumbar"]
-            )
+            st.sampled_from(["unilateral_localized", "asymmetric", "symmetric_cervicothoracic", "symmetric_lumbar"])
         )
     if kind == "circulation_failure":
         f["cisternal_filling_seen"] = draw(BOOL)
@@ -117,8 +115,7 @@ def _signature(result: CriteriaResult) -> dict[str, Any]:
 
     def refs(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return sorted(
-            (r["exam"], r["kind"], r.get("pattern"), str(r["levels"]), r["grade"], str(r["rules"]))
-            for r in items
+            (r["exam"], r["kind"], r.get("pattern"), str(r["levels"]), r["grade"], str(r["rules"])) for r in items
         )
 
     sig: dict[str, Any] = {
@@ -138,9 +135,7 @@ def _signature(result: CriteriaResult) -> dict[str, Any]:
 
 @settings(max_examples=150, deadline=None)
 @given(CLINICAL, st.lists(finding(), max_size=7), st.randoms(use_true_random=False))
-def test_order_of_findings_never_matters(
-    clinical: dict[str, Any], findings: list[dict[str, Any]], rnd: Any
-) -> None:
+def test_order_of_findings_never_matters(clinical: dict[str, Any], findings: list[dict[str, Any]], rnd: Any) -> None:
     shuffled = list(findings)
     rnd.shuffle(shuffled)
     assert _signature(_eval(clinical, findings)) == _signature(_eval(clinical, shuffled))

@@ -169,9 +169,7 @@ def test_groups_make_a_valid_comprehensive_3d_sr(tmp_path: Path, obj: dict[str, 
     groups = [g for s in sections for g in s.sr_groups]
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=generate_uid(), name="spinenode"
-        ),
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(uid=generate_uid(), name="spinenode"),
     )
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),

@@ -191,9 +191,7 @@ def test_ctm_grades(run: Run, fields: dict[str, Any], grade: str, rule: str) -> 
 
 @pytest.mark.parametrize("defect", [True, False, None])
 def test_ctm_puncture_site_continuity_is_technical_failure(run: Run, defect: bool | None) -> None:
-    result = run(
-        ctm(continuous_with_puncture_site=True, dural_defect=defect, continuous_with_subarachnoid=True)
-    )
+    result = run(ctm(continuous_with_puncture_site=True, dural_defect=defect, continuous_with_subarachnoid=True))
     ct = exam(result, "ct_myelography")
     assert ct["grade"] == "NONE"
     assert ct["reported"][0]["rules"] == ["CSF-LEAK-CTM-3"]
@@ -209,9 +207,7 @@ def test_ctm_unknown_puncture_site_is_not_definite(run: Run) -> None:
 
 
 def test_ctm_subdural_contrast_not_counted(run: Run) -> None:
-    result = run(
-        {"exam": "ct_myelography", "kind": "subdural_contrast", "continuous_with_subarachnoid": True}
-    )
+    result = run({"exam": "ct_myelography", "kind": "subdural_contrast", "continuous_with_subarachnoid": True})
     assert exam(result, "ct_myelography")["grade"] == "NONE"
     assert exam(result, "ct_myelography")["reported"][0]["rules"] == ["CSF-LEAK-CTM-4"]
     assert exam(result, "ct_myelography")["rules"] == ["CSF-LEAK-CTM-4"]
@@ -299,9 +295,7 @@ def test_missing_levels_cannot_make_same_site(run: Run) -> None:
         (["Th11"], ["L1", "L2"], False),
     ],
 )
-def test_same_site_across_level_names(
-    run: Run, ri_levels: list[str], mr_levels: list[str], same: bool
-) -> None:
+def test_same_site_across_level_names(run: Run, ri_levels: list[str], mr_levels: list[str], same: bool) -> None:
     result = run(ri("unilateral_localized", levels=ri_levels), mr(enhancement="absent", levels=mr_levels))
     assert dx(result)[0] == ("DEFINITE" if same else "SUSPECTED")
 

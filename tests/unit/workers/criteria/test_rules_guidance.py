@@ -80,9 +80,7 @@ def test_not_eligible_without_headache(run: Run) -> None:
     assert out["eligible"] is False and out["missing"] == []
 
 
-@pytest.mark.parametrize(
-    "finding", [SUSPECTED_MR, {"exam": "brain_mri", "kind": "diffuse_dural_enhancement"}]
-)
+@pytest.mark.parametrize("finding", [SUSPECTED_MR, {"exam": "brain_mri", "kind": "diffuse_dural_enhancement"}])
 def test_not_eligible_below_definite(run: Run, finding: dict[str, Any]) -> None:
     out = ebp(run(finding, orthostatic_headache=True, opening_pressure_mmh2o=20))
     assert out["eligible"] is False and out["claim"] == []
@@ -154,9 +152,7 @@ def test_duro_without_levels_uses_the_c7_t3_prior(run: Run) -> None:
         (StudyContext(thin_axial_ssfp=True), None),
         (StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("C6", "T3"),)), True),
         (
-            StudyContext(
-                thin_axial_ssfp_coverage=(LevelRange.parse("C6", "C7"), LevelRange.parse("T1", "T2"))
-            ),
+            StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("C6", "C7"), LevelRange.parse("T1", "T2"))),
             True,
         ),
         (StudyContext(thin_axial_ssfp_coverage=(LevelRange.parse("T1", "T4"),)), False),

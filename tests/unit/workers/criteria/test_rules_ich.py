@@ -105,9 +105,7 @@ def test_chiari_blocks_ich_dx3_but_not_ich_dx2(run: Run) -> None:
         (61, "DEFINITE", ["ICH-DX-2"]),
     ],
 )
-def test_60_mmh2o_boundary_with_dural_enhancement(
-    run: Run, pressure: float, grade: str, rules: list[str]
-) -> None:
+def test_60_mmh2o_boundary_with_dural_enhancement(run: Run, pressure: float, grade: str, rules: list[str]) -> None:
     out = ich_dx(run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=pressure))
     assert (out["grade"], out["rules"], out["missing"]) == (grade, rules, [])
 
@@ -137,9 +135,7 @@ def test_both_clinical_inputs_missing_are_listed(run: Run) -> None:
 
 
 def test_sitting_pressure_is_not_counted(run: Run) -> None:
-    out = ich_dx(
-        run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="sitting")
-    )
+    out = ich_dx(run(DDE, orthostatic_headache=True, opening_pressure_mmh2o=40, opening_pressure_position="sitting"))
     assert out["grade"] == "DEFINITE"
     assert any("sitting" in n for n in out["notes"])
     lateral = ich_dx(

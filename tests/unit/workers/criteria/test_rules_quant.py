@@ -61,9 +61,7 @@ def test_vb_adc_3_note_never_grades_myeloma() -> None:
         (1.0, 50, 1.2, "normal marrow reads"),
     ],
 )
-def test_unreliable_measurements_are_not_graded(
-    adc: float, voxels: int, normal: float | None, problem: str
-) -> None:
+def test_unreliable_measurements_are_not_graded(adc: float, voxels: int, normal: float | None, problem: str) -> None:
     result = classify_vb_adc(adc, voxels, normal)
     assert result.classification == "unreliable"
     assert any(problem in p for p in result.problems)
@@ -96,9 +94,7 @@ def test_vb_sig_1_patterns() -> None:
     assert alike.differential == ("compression fracture", "pyogenic spondylitis", "lytic metastasis")
     assert any("VB-ADC-1" in n for n in alike.notes)
     blastic = vb_signal_differential("low", "low")
-    assert (
-        blastic.differential[0].startswith("osteoblastic metastasis") and "red marrow" in blastic.differential
-    )
+    assert blastic.differential[0].startswith("osteoblastic metastasis") and "red marrow" in blastic.differential
     assert vb_signal_differential("high", "high").differential == ("fatty marrow",)
     reconversion = vb_signal_differential("low", "low", inside_high_signal_marrow=True)
     assert "marrow reconversion" in reconversion.differential
@@ -107,9 +103,7 @@ def test_vb_sig_1_patterns() -> None:
         in vb_signal_differential("iso", "iso", lower_than_surrounding_marrow=True).differential
     )
     disc = vb_signal_differential("low", "high", "high", disc_centred=True)
-    assert disc.differential.count("pyogenic spondylitis") == 1 and any(
-        "disc-centred" in n for n in disc.notes
-    )
+    assert disc.differential.count("pyogenic spondylitis") == 1 and any("disc-centred" in n for n in disc.notes)
     assert vb_signal_differential("iso", "iso").differential == ()
 
 

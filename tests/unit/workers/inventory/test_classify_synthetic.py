@@ -142,9 +142,7 @@ def test_siemens_turboflash_is_not_truefisp() -> None:
         (900.0, 3.0, 2000.0, ["GR", "IR"], "T1"),
     ],
 )
-def test_inversion_recovery_by_inversion_time(
-    ti: float, te: float, tr: float, scanning: Any, expected: str
-) -> None:
+def test_inversion_recovery_by_inversion_time(ti: float, te: float, tr: float, scanning: Any, expected: str) -> None:
     got = classify(
         ScanningSequence=scanning,
         InversionTime=ti,
@@ -318,18 +316,13 @@ def test_philips_private_b_value_float_unknown_vr() -> None:
 
 
 def test_mt_localizer_swi_and_non_mr() -> None:
-    assert (
-        classify(MagnetizationTransfer="OFF_RESONANCE", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
-    )
+    assert classify(MagnetizationTransfer="OFF_RESONANCE", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
     assert classify(SeriesDescription="GRE MT_on", RepetitionTime=30.0, EchoTime=4.0)["sequence"] == "MT"
     assert classify(ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])["sequence"] == "LOCALIZER"
     assert classify(SeriesDescription="3-plane loc")["sequence"] == "LOCALIZER"
     assert classify(SequenceName="*swi3d1r", RepetitionTime=28.0, EchoTime=20.0)["sequence"] == "SWI"
     assert classify(SeriesDescription="Ax SWAN")["sequence"] == "SWI"
-    assert (
-        classify(SeriesDescription="AX T2* MEDIC", RepetitionTime=600.0, EchoTime=20.0)["sequence"]
-        == "T2STAR"
-    )
+    assert classify(SeriesDescription="AX T2* MEDIC", RepetitionTime=600.0, EchoTime=20.0)["sequence"] == "T2STAR"
     ct = classify(Modality="CT", SeriesDescription="C-spine bone")
     assert (ct["sequence"], ct["region"]) == (None, "cervical")
 

@@ -80,10 +80,7 @@ def test_default_block_only_for_the_matching_vendor_without_creators() -> None:
 
 
 def test_siemens_protocol_and_csa_parsers() -> None:
-    raw = (
-        b"junk### ASCCONV BEGIN ###\nsSliceAcceleration.lMultiBandFactor\t = \t4\n"
-        b'tA = \t"x"\n### ASCCONV END ###'
-    )
+    raw = b'junk### ASCCONV BEGIN ###\nsSliceAcceleration.lMultiBandFactor\t = \t4\ntA = \t"x"\n### ASCCONV END ###'
     protocol = parse_ascconv(raw)
     assert multiband_factor(protocol) == 4
     assert protocol["tA"] == "x"

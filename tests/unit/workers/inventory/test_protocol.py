@@ -118,9 +118,7 @@ def test_sr_with_protocol_groups_passes_dciodvfy(tmp_path: Path) -> None:
     section = protocol_sections(inventory, protocol_checks(inventory))[0]
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=generate_uid(), name="spinenode"
-        ),
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(uid=generate_uid(), name="spinenode"),
     )
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),

@@ -67,7 +67,7 @@ def test_simple_image_shows_bright_csf_around_darker_cord(simple) -> None:
     cord_y = float(SpineModel().canal_y(z)) + 0.5
     col = int(round((0.0 - ipp[0]) / spacing))
     row = int(round((cord_y - ipp[1]) / spacing))
-    cord_signal = img[row - 2:row + 3, col - 2:col + 3].mean()
+    cord_signal = img[row - 2 : row + 3, col - 2 : col + 3].mean()
     rl_radius_px = truth["cord"]["rl_diameter_mm"] / 2 / spacing
     csf_col = int(round(col + rl_radius_px + 2.0 / spacing))
     csf_signal = img[row, csf_col]

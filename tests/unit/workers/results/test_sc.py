@@ -78,9 +78,7 @@ def _count(pixels: np.ndarray, color: tuple[int, int, int]) -> int:
     return int(np.all(pixels == np.array(color, dtype=np.uint8), axis=2).sum())
 
 
-def test_card_is_valid_and_joins_the_study(
-    pixel_sources, new_uids, when, write, reread, tmp_path: Path
-) -> None:
+def test_card_is_valid_and_joins_the_study(pixel_sources, new_uids, when, write, reread, tmp_path: Path) -> None:
     thumbnails = [thumbnail_from_dataset(pixel_sources[1]), thumbnail_from_dataset(pixel_sources[4])]
     card = _card(
         pixel_sources,
@@ -159,9 +157,7 @@ def test_flags_confirmation_and_key_images_are_coloured(mr_sources, when) -> Non
 
 def test_long_text_stays_out_of_the_thumbnail_row(mr_sources, when) -> None:
     thumbnails = [np.full((50, 80, 3), 90, dtype=np.uint8)]
-    many = [
-        ReportSection(title=f"Section {i}", lines=["x " * 300] * 5, flags=["flag " * 40]) for i in range(20)
-    ]
+    many = [ReportSection(title=f"Section {i}", lines=["x " * 300] * 5, flags=["flag " * 40]) for i in range(20)]
     few = [ReportSection(title="Section", lines=["short"])]
 
     def render(sections: list[ReportSection]) -> np.ndarray:

@@ -61,9 +61,7 @@ def _measurement_section() -> ReportSection:
             uid=generate_uid(entropy_srcs=["test-cord-area"]), identifier="Cord area C3"
         ),
         measurements=[hd.sr.Measurement(name=codes.SCT.Area, value=72.5, unit=codes.UCUM.SquareMillimeter)],
-        qualitative_evaluations=[
-            hd.sr.QualitativeEvaluation(name=codes.DCM.Finding, value=codes.SCT.Present)
-        ],
+        qualitative_evaluations=[hd.sr.QualitativeEvaluation(name=codes.DCM.Finding, value=codes.SCT.Present)],
     )
     return ReportSection(
         title="CSF leak",
@@ -174,9 +172,7 @@ def test_predecessor_is_referenced(mr_sources, new_uids, when, write, reread) ->
         "series_instance_uid": new_uids["series_instance_uid"],
         "sop_instance_uid": generate_uid(entropy_srcs=["amended"]),
     }
-    amended = _build(
-        mr_sources, [_measurement_section()], amended_uids, when, instance_number=2, predecessor=first
-    )
+    amended = _build(mr_sources, [_measurement_section()], amended_uids, when, instance_number=2, predecessor=first)
     assert dciodvfy_errors(write(amended, "amended.dcm")) == []
     ds = reread(amended)
     study = ds.PredecessorDocumentsSequence[0]
@@ -234,9 +230,7 @@ def test_real_enhanced_mr_header(real_enhanced_mr_path: Path, new_uids, when, wr
     assert float(images.MeasuredValueSequence[0].NumericValue) == float(source.NumberOfFrames)
 
 
-def test_missing_type2_patient_attributes_are_written_empty(
-    mr_sources, new_uids, when, write, reread
-) -> None:
+def test_missing_type2_patient_attributes_are_written_empty(mr_sources, new_uids, when, write, reread) -> None:
     for keyword in ("PatientBirthDate", "PatientSex", "AccessionNumber", "ReferringPhysicianName", "StudyID"):
         for source in mr_sources:
             delattr(source, keyword)
@@ -324,9 +318,7 @@ def test_new_series_and_instance_must_be_new(mr_sources, new_uids, when) -> None
         ([ReportSection(title="Bad", sr_groups=["not a group"])], TypeError, r"sections\[0\].sr_groups\[0\]"),
     ],
 )
-def test_invalid_sections(
-    mr_sources, new_uids, when, sections: Any, error: type[Exception], message: str
-) -> None:
+def test_invalid_sections(mr_sources, new_uids, when, sections: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         _build(mr_sources, sections, new_uids, when)
 
