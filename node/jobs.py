@@ -110,8 +110,17 @@ def set_step(registry: Registry, job_id: int, step: str) -> None:
         session.execute(update(Job).where(Job.id == job_id).values(step=step))
 
 
-def save_outcome(registry: Registry, settings: Settings, job_id: int, ctx: PipelineContext) -> list[int]:
-    """Store inventory, results and grades; create deliveries. Returns the new delivery IDs."""
+def save_outcome(
+    registry: Registry,
+    settings: Settings,
+    job_id: int,
+    ctx: PipelineContext,
+    *,
+    results_to: list[str] | None = None,
+    priority: str | None = None,
+) -> list[int]:
+    """Store inventory, results and grades; create result deliveries (to ``results_to``, default: every
+    destination with ``results`` enabled). Returns the new delivery IDs."""
     with registry.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
@@ -148,11 +157,15 @@ def save_outcome(registry: Registry, settings: Settings, job_id: int, ctx: Pipel
         study.state = StudyState.REPORTED
         study.reason = None
         study.reported_at = utcnow()
+        if priority:
+            study.priority = priority
         job.state = JobState.DONE
         job.step = "done"
         job.finished_at = utcnow()
-        names = [d.name for d in settings.destinations if d.results]
-        created = create_result_deliveries(session, study, job.revision, names)
+        names = results_to if results_to is not None else [d.name for d in settings.destinations if d.results]
+        ris = {r.name for r in settings.ris}
+        created = create_result_deliveries(session, study, job.revision, [n for n in names if n not in ris])
+        created += create_result_deliveries(session, study, job.revision, [n for n in names if n in ris], kind="ris")
         session.flush()
         mark_study_delivered_if_done(session, study.id)
         return [d.id for d in created]
@@ -208,3 +221,107 @@ def request_reanalysis(session: Session, study: Study, reason: str) -> Job:
     session.flush()
     log.info("study %d: revision %d queued (%s)", study.id, study.revision, reason)
     return job
+
+
+def create_forward_deliveries(
+    registry: Registry, study_id: int, revision: int, destinations: list[str], paths: list[str]
+) -> list[int]:
+    """Forward the originals of a study revision to each destination (idempotent per destination)."""
+    if not destinations or not paths:
+        return []
+    created = []
+    with registry.session() as session:
+        for name in destinations:
+            exists = session.scalar(
+                select(Delivery.id).where(
+                    Delivery.study_id == study_id,
+                    Delivery.revision == revision,
+                    Delivery.destination == name,
+                    Delivery.kind == "originals",
+                )
+            )
+            if exists:
+                continue
+            delivery = Delivery(
+                study_id=study_id, revision=revision, destination=name, kind="originals", payload=list(paths)
+            )
+            session.add(delivery)
+            session.flush()
+            created.append(delivery.id)
+    return created
+
+
+def finish_without_report(registry: Registry, job_id: int, priority: str, reason: str) -> None:
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.state = JobState.DONE
+        job.step = "done"
+        job.finished_at = utcnow()
+        study = session.get(Study, job.study_id)
+        assert study is not None
+        study.state = StudyState.REPORTED
+        study.priority = priority
+        study.reason = reason
+        study.reported_at = utcnow()
+
+
+# Automated candidate findings a radiologist settled --------------------------------------------------------
+
+#: Keys of a finding that make up its content (the findings contract plus traceability).
+FINDING_KEYS = (
+    "exam",
+    "kind",
+    "pattern",
+    "levels",
+    "enhancement",
+    "continuous_with_subarachnoid",
+    "continuous_with_puncture_site",
+    "dural_defect",
+    "cisternal_filling_seen",
+    "source",
+    "id",
+    "study_instance_uid",
+    "series_uid",
+    "sop_instance_uids",
+    "confidence",
+    "study_date",
+    "institution_name",
+)
+
+
+def candidate_key(finding: dict[str, Any]) -> str:
+    """What identifies a candidate finding across re-runs: exam, kind, normalised extent and pattern
+    (``spinal_mri/epidural_fluid/C7-T2/``). Pure; accepts a finding or its reference in a criteria result."""
+    from workers.criteria import FindingsError, parse_findings
+
+    body = {k: v for k, v in finding.items() if k in FINDING_KEYS and k not in ("source", "id")}
+    try:
+        parsed = parse_findings({"findings": [body]}).findings[0]
+        levels = str(parsed.level_range) if parsed.level_range is not None else ""
+    except FindingsError:
+        levels = "-".join(str(v) for v in finding.get("levels") or [])
+    return f"{finding.get('exam')}/{finding.get('kind')}/{levels}/{finding.get('pattern') or ''}"
+
+
+def without_settled(candidates: list[dict[str, Any]], settled: set[str]) -> list[dict[str, Any]]:
+    """The automated candidates a radiologist has neither rejected nor confirmed (pure; for the criteria
+    step: ``findings = entries + without_settled(ctx.candidate_findings, ctx.settled_candidates)``)."""
+    return [c for c in candidates if candidate_key(c) not in settled]
+
+
+def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
+    """Candidate keys settled for a study: rejected entries and active non-automated findings (a confirmed
+    candidate is stored as a radiologist finding with the same content)."""
+    entries = session.scalars(
+        select(FindingEntry).where(
+            FindingEntry.study_id == study_id,
+            FindingEntry.source != "clinical",
+            FindingEntry.status.in_(("rejected", "active")),
+        )
+    ).all()
+    return {
+        candidate_key(e.body)
+        for e in entries
+        if e.status == "rejected" or (e.status == "active" and e.source != "automated")
+    }

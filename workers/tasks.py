@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from node import jobs, runtime
+from node.orchestrate import analyse
 from workers.celery_app import app
-from workers.pipeline import run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -17,10 +17,7 @@ def analyse_study(job_id: int) -> str:
     if not jobs.claim_job(rt.registry, job_id):
         return "skipped"
     try:
-        ctx = jobs.build_context(rt.registry, rt.settings, job_id)
-        log.info("job %d: analysing %d series", job_id, len(ctx.series))
-        run_pipeline(ctx, progress=lambda step: jobs.set_step(rt.registry, job_id, step))
-        delivery_ids = jobs.save_outcome(rt.registry, rt.settings, job_id, ctx)
+        outcome, delivery_ids = analyse(rt, job_id)
     except Exception as exc:
         log.exception("job %d failed", job_id)
         jobs.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
@@ -33,4 +30,4 @@ def analyse_study(job_id: int) -> str:
         jobs.mark_enqueued(rt.registry, delivery_ids)
     except Exception:  # broker down: the reconciler sends them later
         log.warning("job %d: could not enqueue deliveries now; the reconciler will", job_id)
-    return "done"
+    return outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=5)
 
 
-def create_result_deliveries(session: Session, study: Study, revision: int, destinations: list[str]) -> list[Delivery]:
-    """One delivery per destination for this revision's results (idempotent)."""
+def create_result_deliveries(
+    session: Session, study: Study, revision: int, destinations: list[str], *, kind: str = "results"
+) -> list[Delivery]:
+    """One delivery per destination for this revision's results (idempotent); ``kind`` "ris" for RIS."""
     created = []
     result_ids = [
         r.id for r in session.scalars(select(Result).where(Result.study_id == study.id, Result.revision == revision))
@@ -36,12 +39,12 @@ def create_result_deliveries(session: Session, study: Study, revision: int, dest
                 Delivery.study_id == study.id,
                 Delivery.revision == revision,
                 Delivery.destination == name,
-                Delivery.kind == "results",
+                Delivery.kind == kind,
             )
         )
         if existing is not None:
             continue
-        delivery = Delivery(study_id=study.id, revision=revision, destination=name, kind="results", payload=result_ids)
+        delivery = Delivery(study_id=study.id, revision=revision, destination=name, kind=kind, payload=result_ids)
         session.add(delivery)
         created.append(delivery)
     session.flush()
@@ -89,10 +92,14 @@ def attempt_delivery(registry: Registry, settings: Settings, delivery_id: int) -
         assert delivery is not None
         files = _payload_files(session, delivery)
         destination = delivery.destination
+        kind = delivery.kind
         attempt = Attempt(delivery_id=delivery_id)
         session.add(attempt)
         session.flush()
         attempt_id = attempt.id
+    if kind == "ris":
+        ok, detail = send_to_ris(registry, settings, delivery_id)
+        return _record(registry, settings, delivery_id, attempt_id, ok, detail)
     try:
         dest = settings.destination(destination)
     except KeyError:
@@ -125,11 +132,7 @@ def _record(
             mark_study_delivered_if_done(session, delivery.study_id)
         else:
             failures = sum(1 for a in delivery.attempts if a.finished_at is not None and not a.ok)
-            try:
-                dest = settings.destination(delivery.destination)
-                first, max_age = dest.first_retry_seconds, dest.max_age_seconds
-            except KeyError:
-                first, max_age = 5.0, 0.0
+            first, max_age = _retry_policy(settings, delivery.destination)
             when = next_attempt(
                 delivery.created_at, max(failures, 1), now, first_retry_seconds=first, max_age_seconds=max_age
             )
@@ -164,7 +167,9 @@ def mark_study_delivered_if_done(session: Session, study_id: int) -> None:
     states = set(
         session.scalars(
             select(Delivery.state).where(
-                Delivery.study_id == study_id, Delivery.revision == study.revision, Delivery.kind == "results"
+                Delivery.study_id == study_id,
+                Delivery.revision == study.revision,
+                Delivery.kind.in_(("results", "ris")),
             )
         )
     )
@@ -193,3 +198,63 @@ def retry_now(session: Session, delivery_id: int) -> bool:
     delivery.created_at = utcnow()
     delivery.enqueued_at = None
     return True
+
+
+def _retry_policy(settings: Settings, name: str) -> tuple[float, float]:
+    try:
+        dest = settings.destination(name)
+        return dest.first_retry_seconds, dest.max_age_seconds
+    except KeyError:
+        pass
+    try:
+        ris = settings.ris_endpoint(name)
+        return float(getattr(ris, "first_retry_seconds", 5.0)), float(getattr(ris, "max_age_seconds", 86400.0))
+    except KeyError:
+        return 5.0, 0.0
+
+
+def send_to_ris(registry: Registry, settings: Settings, delivery_id: int) -> tuple[bool, str]:
+    """Send the grades, flags and priority of a delivery's SR to a RIS endpoint (HL7 ORU^R01 or FHIR)."""
+    from node.ris.delivery import RisDeliveryError, send_report
+
+    with registry.session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        try:
+            endpoint = settings.ris_endpoint(delivery.destination)
+        except KeyError:
+            return False, f"ris endpoint {delivery.destination!r} is not configured"
+        summary = summary_from_registry(session, delivery)
+    try:
+        return True, send_report(endpoint, summary)
+    except RisDeliveryError as exc:
+        return False, str(exc)[:500]
+
+
+def summary_from_registry(session: Session, delivery: Delivery) -> Any:
+    """The RIS :class:`~node.ris.summary.ReportSummary` of a delivery's study revision (no patient name)."""
+    from datetime import datetime as _dt
+
+    from node.ris.summary import GRADES, ReportSummary
+    from node.routing.rules import Priority
+
+    study = session.get(Study, delivery.study_id)
+    assert study is not None
+    sr = session.scalar(
+        select(Result).where(Result.study_id == study.id, Result.revision == delivery.revision, Result.kind == "SR")
+    )
+    try:
+        study_date = _dt.strptime(study.study_date or "", "%Y%m%d").date()
+    except ValueError:
+        study_date = None
+    return ReportSummary(
+        study_instance_uid=study.study_uid,
+        accession_number=(study.accession_number or "")[:16],
+        patient_key=study.patient_key or "unknown",
+        study_date=study_date,
+        grades={k: v for k, v in (study.grades or {}).items() if isinstance(v, str) and v in GRADES},
+        flags=[f for f in (study.flags or []) if isinstance(f, str) and f],
+        priority=Priority(study.priority),
+        sr_sop_instance_uid=sr.sop_instance_uid if sr else "",
+        amended=bool(sr and sr.predecessor_uid),
+    )

@@ -199,3 +199,22 @@ class FindingEntry(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | rejected
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class ArchiveEntry(Base):
+    """Search index of one SR the node issued (filled from its Result row and the SR file)."""
+
+    __tablename__ = "archive_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("result.id", ondelete="CASCADE"), unique=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    study_uid: Mapped[str] = mapped_column(String(64), index=True)
+    patient_key: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    study_date: Mapped[str | None] = mapped_column(String(8), default=None)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    predecessor_uid: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    codes: Mapped[list[Any]] = mapped_column(default=list)

@@ -136,6 +136,7 @@ class NodeProcess:
     root: Path
     stable_seconds: float = 2.0
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    ris: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
@@ -164,9 +165,10 @@ class NodeProcess:
             lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
         if "web" not in self.extra:
             lines += ["[web]", f"port = {self.web_port}"]
-        for d in self.destinations:
-            lines.append("[[destinations]]")
-            lines += [f"{k} = {_toml(v)}" for k, v in d.items()]
+        for table, items in (("destinations", self.destinations), ("ris", self.ris)):
+            for d in items:
+                lines.append(f"[[{table}]]")
+                lines += [f"{k} = {_toml(v)}" for k, v in d.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
         return self.config_path
 

@@ -30,6 +30,7 @@ class PipelineContext:
     clinical: dict[str, Any] = field(default_factory=dict)
     previous_sr_path: Path | None = None
     output_dir: Path | None = None
+    pipelines: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)

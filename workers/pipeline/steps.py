@@ -45,28 +45,45 @@ def step_inventory(ctx: PipelineContext) -> None:
     ctx.add_sections("inventory", protocol_sections(inventories, checks))
 
 
+#: Routing pipeline names (``then.pipelines``) -> the analysers they run.
+PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
+    "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
+    "marrow_adc": ("marrow_adc",),
+}
+
+
 def step_analysis(ctx: PipelineContext) -> None:
-    from workers.analysis import analysis_sections, run_analysers
+    from workers.analysis import ANALYSERS, analysis_sections, run_analysers
 
     wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
     if not wanted:
         ctx.notes.append("analysis: no MR series with a known sequence")
         return
+    names = {n for p in ctx.pipelines for n in PIPELINE_ANALYSERS.get(p, ())}
+    analysers = [a for a in ANALYSERS if a.name in names]
+    if not analysers:
+        return
     series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
-    output = run_analysers(series)
-    ctx.candidate_findings.extend(_as_dicts(getattr(output, "candidate_findings", [])))
+    output = run_analysers(series, analysers=analysers)
+    ctx.candidate_findings.extend(candidate_findings(output.findings))
+    ctx.notes.extend(f"{name}: {why}" for name, why in output.skipped)
     ctx.add_sections("analysis", analysis_sections(output))
 
 
-def _as_dicts(items: Any) -> list[dict[str, Any]]:
+def candidate_findings(findings: Any) -> list[dict[str, Any]]:
+    """Automated candidates in the findings contract (source ``automated``), with their traceability."""
     out = []
-    for item in items:
-        if isinstance(item, dict):
-            out.append(item)
-        elif hasattr(item, "to_finding"):
-            out.append(item.to_finding())
-        elif hasattr(item, "to_json"):
-            out.append(item.to_json())
+    for c in findings:
+        if not c.finding:
+            continue
+        item = dict(c.finding)
+        item["source"] = "automated"
+        item.setdefault("confidence", round(float(c.confidence), 3))
+        if c.series_instance_uid:
+            item.setdefault("series_uid", c.series_instance_uid)
+        if c.sop_instance_uids:
+            item.setdefault("sop_instance_uids", list(c.sop_instance_uids))
+        out.append(item)
     return out
 
 

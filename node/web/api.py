@@ -1,0 +1,172 @@
+"""The JSON API (authenticated): studies, findings, candidate findings, deliveries, the SR archive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+
+from node.archive import ArchiveQuery, ArchiveQueryError, search
+from node.archive.index import sr_path
+from node.delivery.service import retry_now
+from node.registry.models import Delivery
+from node.studies import list_studies, results_of, study_row
+from node.web import findings as fs
+from node.web.auth import User
+from node.web.deps import api_user, api_writer, db
+from node.web.images import sc_png
+from node.web.studies import card_path
+from workers.criteria import FindingsError
+
+router = APIRouter(prefix="/api")
+
+
+def _study(session: Session, study_uid: str) -> Any:
+    try:
+        return fs.get_study(session, study_uid)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+async def _json_body(request: Request) -> object:
+    try:
+        return json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(422, f"document: not valid JSON ({exc})") from None
+
+
+@router.get("/studies")
+def studies(session: Session = Depends(db), _user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    return list_studies(session, with_phi=True)
+
+
+@router.get("/studies/{study_uid}")
+def study(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> dict[str, Any]:
+    row = _study(session, study_uid)
+    data = study_row(session, row, with_phi=True)
+    data["results"] = results_of(session, row)
+    return data
+
+
+@router.get("/studies/{study_uid}/findings")
+def get_findings(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> list[Any]:
+    return fs.list_entries(session, _study(session, study_uid))
+
+
+@router.post("/studies/{study_uid}/findings", status_code=201)
+async def post_findings(study_uid: str, request: Request, user: User = Depends(api_writer)) -> dict[str, Any]:
+    document = await _json_body(request)
+    with request.app.state.runtime.registry.session() as session:
+        row = _study(session, study_uid)
+        try:
+            return fs.add_findings(session, row, document, user.name)
+        except FindingsError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except fs.Conflict as exc:
+            raise HTTPException(409, str(exc)) from None
+
+
+@router.delete("/studies/{study_uid}/findings/{entry_id}")
+def delete_finding(
+    study_uid: str, entry_id: int, session: Session = Depends(db), _user: User = Depends(api_writer)
+) -> dict[str, Any]:
+    try:
+        return fs.withdraw(session, _study(session, study_uid), entry_id)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except fs.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.get("/studies/{study_uid}/candidates")
+def get_candidates(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> list[Any]:
+    return fs.candidates(session, _study(session, study_uid))
+
+
+@router.post("/studies/{study_uid}/candidates/{index}/{action}")
+def settle_candidate(
+    study_uid: str, index: int, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
+) -> dict[str, Any]:
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
+    row = _study(session, study_uid)
+    try:
+        if action == "confirm":
+            return fs.confirm_candidate(session, row, index, user.name)
+        return fs.reject_candidate(session, row, index, user.name)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except fs.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry_delivery(delivery_id: int, session: Session = Depends(db), _user: User = Depends(api_writer)) -> Any:
+    if session.get(Delivery, delivery_id) is None:
+        raise HTTPException(404, f"no delivery {delivery_id}")
+    if not retry_now(session, delivery_id):
+        raise HTTPException(409, f"delivery {delivery_id} is delivered or being sent: nothing to retry")
+    return {"id": delivery_id, "state": "pending"}
+
+
+@router.get("/studies/{study_uid}/card.png")
+def card_png(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> Response:
+    return _card_response(session, study_uid)
+
+
+def _card_response(session: Session, study_uid: str) -> Response:
+    path = card_path(session, _study(session, study_uid))
+    if path is None:
+        raise HTTPException(404, "no summary card for this study yet")
+    try:
+        return Response(sc_png(path), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    except (OSError, ValueError) as exc:
+        raise HTTPException(500, f"summary card unreadable: {type(exc).__name__}") from None
+
+
+def archive_query(
+    grade: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    flag: str | None = None,
+    patient_key: str | None = None,
+    code: str | None = None,
+    current: bool = False,
+    limit: int = 500,
+) -> ArchiveQuery:
+    try:
+        return ArchiveQuery.parse(
+            grade=grade,
+            since=since,
+            until=until,
+            flag=flag,
+            patient_key=patient_key,
+            code=code,
+            current=current,
+            limit=limit,
+        )
+    except ArchiveQueryError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/archive")
+def archive(
+    query: ArchiveQuery = Depends(archive_query), session: Session = Depends(db), _user: User = Depends(api_user)
+) -> list[dict[str, Any]]:
+    return search(session, query)
+
+
+@router.get("/archive/{sop_instance_uid}/sr.dcm")
+def archive_sr(
+    sop_instance_uid: str = PathParam(pattern=r"^[0-9.]{1,64}$"),
+    session: Session = Depends(db),
+    _user: User = Depends(api_user),
+) -> FileResponse:
+    path = sr_path(session, sop_instance_uid)
+    if path is None or not path.exists():
+        raise HTTPException(404, f"no SR {sop_instance_uid} in the archive")
+    return FileResponse(path, media_type="application/dicom", filename=f"{sop_instance_uid}.dcm")

@@ -1,0 +1,230 @@
+"""The worklist web app: server-rendered pages and their forms (POST, CSRF-checked, then redirect)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from node.archive import ArchiveQuery, ArchiveQueryError, search
+from node.delivery.service import retry_now
+from node.registry.models import Delivery, Study
+from node.web import findings as fs
+from node.web.api import _card_response
+from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
+from node.web.deps import auth_of, check_form_csrf, db, page_user
+from node.web.forms import FORM_FIELDS, document_from_form, form_choices
+from node.web.studies import study_page, worklist
+from workers.criteria import FindingsError
+
+router = APIRouter()
+MESSAGES = {
+    "saved": "Findings saved; the criteria are running again and an amended report will be sent.",
+    "withdrawn": "Finding withdrawn; an amended report will be sent.",
+    "confirmed": "Candidate confirmed as your finding; an amended report will be sent.",
+    "rejected": "Candidate rejected; it will not be counted. An amended report will be sent.",
+    "retry": "Delivery queued again.",
+}
+
+
+def templates(request: Request) -> Jinja2Templates:
+    tpl: Jinja2Templates = request.app.state.templates
+    return tpl
+
+
+def _render(request: Request, name: str, context: dict[str, Any], user: User | None, status: int = 200) -> Response:
+    base = {"user": user, "csrf": auth_of(request).csrf_token(user) if user else ""}
+    response = templates(request).TemplateResponse(request, name, {**base, **context}, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:
+    return _render(request, "login.html", {"next": _safe_next(next), "error": None}, None)
+
+
+@router.post("/login")
+def login(
+    request: Request, token: str = Form(""), name: str = Form(""), next: str = Form("/")
+) -> Response:
+    auth = auth_of(request)
+    if not auth.token_ok(token.strip()):
+        context = {"next": _safe_next(next), "error": "That token is not right."}
+        return _render(request, "login.html", context, None, status=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        auth.make_session(clean_name(name)),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form(""), user: User = Depends(page_user)) -> Response:
+    check_form_csrf(request, user, csrf)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def worklist_page(request: Request, session: Session = Depends(db), user: User = Depends(page_user)) -> Response:
+    return _render(request, "worklist.html", {"rows": worklist(session, with_phi=True)}, user)
+
+
+def _study(session: Session, study_uid: str) -> Study:
+    try:
+        return fs.get_study(session, study_uid)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _study_response(
+    request: Request,
+    session: Session,
+    study: Study,
+    user: User,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "s": study_page(session, study),
+        "entries": fs.list_entries(session, study),
+        "candidates": fs.candidates(session, study),
+        "choices": form_choices(),
+        "form": form or {},
+        "message": message,
+        "error": error,
+    }
+    return _render(request, "study.html", context, user, status=status)
+
+
+@router.get("/studies/{study_uid}", response_class=HTMLResponse)
+def study_view(
+    study_uid: str,
+    request: Request,
+    msg: str | None = None,
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    return _study_response(request, session, _study(session, study_uid), user, message=MESSAGES.get(msg or ""))
+
+
+@router.get("/studies/{study_uid}/card.png")
+def study_card(study_uid: str, session: Session = Depends(db), _user: User = Depends(page_user)) -> Response:
+    return _card_response(session, study_uid)
+
+
+def _back(study_uid: str, msg: str) -> RedirectResponse:
+    return RedirectResponse(f"/studies/{quote(study_uid)}?msg={msg}#top", status_code=303)
+
+
+@router.post("/studies/{study_uid}/findings")
+async def post_findings_form(
+    study_uid: str, request: Request, session: Session = Depends(db), user: User = Depends(page_user)
+) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_form_csrf(request, user, form.get("csrf"))
+    study = _study(session, study_uid)
+    kept = {k: form.get(k, "") for k in FORM_FIELDS}
+    try:
+        fs.add_findings(session, study, document_from_form(form), user.name)
+    except FindingsError as exc:
+        return _study_response(request, session, study, user, error=str(exc), form=kept, status=422)
+    except fs.Conflict as exc:
+        return _study_response(request, session, study, user, error=str(exc), form=kept, status=409)
+    return _back(study_uid, "saved")
+
+
+@router.post("/studies/{study_uid}/findings/{entry_id}/withdraw")
+def withdraw_form(
+    study_uid: str,
+    entry_id: int,
+    request: Request,
+    csrf: str = Form(""),
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    check_form_csrf(request, user, csrf)
+    study = _study(session, study_uid)
+    try:
+        fs.withdraw(session, study, entry_id)
+    except (fs.NotFound, fs.Conflict) as exc:
+        return _study_response(request, session, study, user, error=str(exc), status=409)
+    return _back(study_uid, "withdrawn")
+
+
+@router.post("/studies/{study_uid}/candidates/{index}/{action}")
+def candidate_form(
+    study_uid: str,
+    index: int,
+    action: str,
+    request: Request,
+    csrf: str = Form(""),
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    check_form_csrf(request, user, csrf)
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}")
+    study = _study(session, study_uid)
+    try:
+        if action == "confirm":
+            fs.confirm_candidate(session, study, index, user.name)
+        else:
+            fs.reject_candidate(session, study, index, user.name)
+    except (fs.NotFound, fs.Conflict) as exc:
+        return _study_response(request, session, study, user, error=str(exc), status=409)
+    return _back(study_uid, "confirmed" if action == "confirm" else "rejected")
+
+
+@router.post("/studies/{study_uid}/deliveries/{delivery_id}/retry")
+def retry_form(
+    study_uid: str,
+    delivery_id: int,
+    request: Request,
+    csrf: str = Form(""),
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    check_form_csrf(request, user, csrf)
+    study = _study(session, study_uid)
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.study_id != study.id:
+        raise HTTPException(404, f"no delivery {delivery_id} for this study")
+    if not retry_now(session, delivery_id):
+        return _study_response(
+            request, session, study, user, error=f"delivery {delivery_id} is delivered or being sent", status=409
+        )
+    return _back(study_uid, "retry")
+
+
+@router.get("/archive", response_class=HTMLResponse)
+def archive_page(request: Request, session: Session = Depends(db), user: User = Depends(page_user)) -> Response:
+    params = {k: request.query_params.get(k, "") for k in ("grade", "since", "until", "flag", "patient_key", "code")}
+    current = request.query_params.get("current") == "on"
+    rows: list[dict[str, Any]] = []
+    error = None
+    try:
+        rows = search(session, ArchiveQuery.parse(**params, current=current))  # type: ignore[arg-type]
+    except ArchiveQueryError as exc:
+        error = str(exc)
+    context = {"rows": rows, "params": params, "current": current, "error": error}
+    return _render(request, "archive.html", context, user, status=422 if error else 200)

@@ -1,0 +1,164 @@
+"""What the worklist and study pages show, read from the registry (no HTML here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from node.registry.models import Delivery, Result, Study
+from node.studies import list_studies, study_row
+
+PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
+GRADE_LABELS = {
+    "csf_leak": "CSF leak",
+    "spinal_mri": "Spinal MRI",
+    "ri_cisternography": "RI cisternography",
+    "ct_myelography": "CT myelography",
+    "ich": "ICH",
+    "ich_dx": "ICH diagnosis",
+    "ebp_eligible": "EBP eligible",
+}
+_SEVERE = ("DEFINITE", "CONFIRMED", "LEAK", "≤", "<=")
+_MODERATE = ("STRONGLY_SUSPECTED", "SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def badge_class(text: str) -> str:
+    """Colour of a flag or grade: ``severe`` (red), ``moderate`` (amber), ``info`` (blue), ``none`` (grey)."""
+    upper = str(text).upper()
+    if upper in ("NONE", "NOT_APPLICABLE", "FALSE", "UNKNOWN", ""):
+        return "none"
+    if any(word in upper for word in _SEVERE) or upper.startswith("ADC"):
+        return "severe"
+    if any(word in upper for word in _MODERATE):
+        return "moderate"
+    return "info"
+
+
+def sort_worklist(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """stat > urgent > routine > low (unknown priorities after routine), then newest first."""
+    newest_first = sorted(rows, key=lambda r: r.get("received_at") or "", reverse=True)
+    return sorted(newest_first, key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")).lower(), 2.5))
+
+
+def grade_items(grades: dict[str, Any]) -> list[dict[str, str]]:
+    items = []
+    for key, value in grades.items():
+        if value is None:
+            continue
+        text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        items.append({"key": key, "label": GRADE_LABELS.get(key, key), "grade": text, "class": badge_class(text)})
+    return items
+
+
+def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
+    """One line for the worklist: the state of the current revision's result deliveries."""
+    current = [d for d in row["deliveries"] if d["revision"] == row["revision"] and d["kind"] == "results"]
+    if not current:
+        return {"text": "—" if not row["deliveries"] else "earlier revision only", "class": "none"}
+    states = sorted({d["state"] for d in current})
+    cls = {"delivered": "ok", "dead": "severe", "pending": "moderate", "sending": "info"}
+    worst = next((s for s in ("dead", "pending", "sending", "delivered") if s in states), states[0])
+    return {"text": ", ".join(f"{d['destination']}: {d['state']}" for d in current), "class": cls.get(worst, "info")}
+
+
+def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
+    rows = sort_worklist(list_studies(session, with_phi=with_phi))
+    for row in rows:
+        row["grade_items"] = grade_items(row["grades"])
+        row["flag_items"] = [{"text": f, "class": badge_class(f)} for f in row["flags"]]
+        row["delivery"] = delivery_summary(row)
+    return rows
+
+
+def card_path(session: Session, study: Study) -> Path | None:
+    result = session.scalars(
+        select(Result).where(Result.study_id == study.id, Result.kind == "SC").order_by(Result.revision.desc())
+    ).first()
+    return Path(result.path) if result is not None and Path(result.path).exists() else None
+
+
+def criteria_rows(session: Session, study: Study) -> list[dict[str, Any]]:
+    """Grades with their rule IDs from the latest SR's criteria result."""
+    result = session.scalars(
+        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+    ).first()
+    criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
+    rows = []
+    for key in ("csf_leak", "ich", "ich_dx"):
+        part = criteria.get(key)
+        if isinstance(part, dict):
+            rows.append(_criteria_row(key, str(part.get("grade")), part))
+    for exam, part in (criteria.get("per_exam") or {}).items():
+        if isinstance(part, dict) and part.get("grade") not in (None, "NONE"):
+            rows.append(_criteria_row(exam, str(part.get("grade")), part))
+    ebp = criteria.get("ebp")
+    if isinstance(ebp, dict):
+        rows.append(_criteria_row("ebp_eligible", "ELIGIBLE" if ebp.get("eligible") else "NONE", ebp))
+    return rows
+
+
+def _criteria_row(key: str, grade: str, part: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "label": GRADE_LABELS.get(key, key),
+        "grade": grade,
+        "class": badge_class(grade),
+        "rules": [r for r in part.get("rules") or [] if r],
+        "needs_confirmation": bool(part.get("needs_confirmation")),
+    }
+
+
+def sr_chain(session: Session, study: Study) -> list[dict[str, Any]]:
+    """Issued SRs, newest first, each with the SR it amends and the SR that amended it."""
+    srs = session.scalars(
+        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+    ).all()
+    amended_by = {r.predecessor_uid: r for r in srs if r.predecessor_uid}
+    return [
+        {
+            "revision": r.revision,
+            "sop_instance_uid": r.sop_instance_uid,
+            "created_at": _iso(r.created_at),
+            "amends": r.predecessor_uid,
+            "amended_by": amended_by[r.sop_instance_uid].revision if r.sop_instance_uid in amended_by else None,
+            "flags": list((r.summary or {}).get("flags") or []),
+        }
+        for r in srs
+    ]
+
+
+def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Delivery).where(Delivery.study_id == study.id).order_by(Delivery.id.desc())).all()
+    return [
+        {
+            "id": d.id,
+            "revision": d.revision,
+            "destination": d.destination,
+            "kind": d.kind,
+            "state": d.state.value,
+            "attempts": len(d.attempts),
+            "last_error": d.last_error,
+            "last_attempt_at": _iso(d.attempts[-1].started_at) if d.attempts else None,
+            "next_attempt_at": _iso(d.next_attempt_at) if d.state.value == "pending" else None,
+            "delivered_at": _iso(d.delivered_at),
+            "can_retry": d.state.value in ("pending", "dead"),
+        }
+        for d in rows
+    ]
+
+
+def study_page(session: Session, study: Study) -> dict[str, Any]:
+    row = study_row(session, study, with_phi=True)
+    row["grade_items"] = grade_items(row["grades"])
+    row["flag_items"] = [{"text": f, "class": badge_class(f)} for f in row["flags"]]
+    row["criteria"] = criteria_rows(session, study)
+    row["srs"] = sr_chain(session, study)
+    row["delivery_rows"] = deliveries(session, study)
+    row["has_card"] = card_path(session, study) is not None
+    return row
