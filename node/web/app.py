@@ -1,40 +1,62 @@
-"""The node's web app: health, the studies API (and, mounted from sibling modules, more)."""
+"""The node's web app: the worklist pages, the JSON API, the SR archive, ``/health`` and ``/metrics``.
+
+Everything needs a signed-in person (session cookie) or ``Authorization: Bearer <token>`` except
+``/health``, ``/metrics``, ``/login`` and the stylesheet. Request bodies are never logged (they may hold
+patient data); uvicorn's access log is off.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from sqlalchemy import select, text
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 
-from node.registry.models import Study
+from node.metrics import NodeMetrics
 from node.runtime import Runtime
-from node.studies import list_studies, results_of, study_row
+from node.web import api, ops, pages
+from node.web.auth import Auth, ensure_web_token
+from node.web.deps import LoginRequired
+from node.web.ops import RegistryInstances
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="spinenode", version="0.1.0")
+    app = FastAPI(title="spinenode", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None)
+    token, token_file = ensure_web_token(runtime.settings)
+    if token_file is not None:
+        log.warning("web: sign-in token is in %s (mode 600)", token_file)
     app.state.runtime = runtime
+    app.state.auth = Auth(token)
+    app.state.token_file = token_file
+    metrics = runtime.extras.get("metrics")
+    if not isinstance(metrics, NodeMetrics):
+        metrics = runtime.extras["metrics"] = NodeMetrics()
+    if not runtime.extras.get("metrics_registry_collector"):
+        metrics.registry.register(RegistryInstances(runtime.registry))
+        runtime.extras["metrics_registry_collector"] = True
+    app.state.metrics = metrics
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
-        with runtime.registry.session() as session:
-            session.execute(text("SELECT 1"))
-        return {"status": "ok"}
+    @app.exception_handler(LoginRequired)
+    def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
-    @app.get("/api/studies")
-    def studies() -> list[dict[str, Any]]:
-        with runtime.registry.session() as session:
-            return list_studies(session)
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
-    @app.get("/api/studies/{study_uid}")
-    def study(study_uid: str) -> dict[str, Any]:
-        with runtime.registry.session() as session:
-            row = session.scalar(select(Study).where(Study.study_uid == study_uid))
-            if row is None:
-                raise HTTPException(404, f"no study {study_uid}")
-            data = study_row(session, row)
-            data["results"] = results_of(session, row)
-            return data
-
+    app.include_router(ops.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
     return app

@@ -179,9 +179,7 @@ def confirm_candidate(session: Session, study: Study, index: int, author: str | 
     body = {k: v for k, v in cand["finding"].items() if k != "id"}
     body["source"] = "radiologist"
     parse_findings({"findings": [body]})
-    entry = FindingEntry(
-        study_id=study.id, source="radiologist", body=body, author=author, revision=study.revision + 1
-    )
+    entry = FindingEntry(study_id=study.id, source="radiologist", body=body, author=author, revision=study.revision + 1)
     session.add(entry)
     session.flush()
     job_id = _reanalyse(session, study, "candidate confirmed")

@@ -46,12 +46,12 @@ def document_from_form(form: dict[str, str]) -> dict[str, Any]:
     values = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS}
     if values["raw_json"]:
         try:
-            document = json.loads(values["raw_json"])
+            parsed = json.loads(values["raw_json"])
         except json.JSONDecodeError as exc:
             raise FindingsError(f"raw_json: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(document, dict):
-            raise FindingsError(f"raw_json: must be a JSON object, got {type(document).__name__}")
-        return document
+        if not isinstance(parsed, dict):
+            raise FindingsError(f"raw_json: must be a JSON object, got {type(parsed).__name__}")
+        return parsed
     document: dict[str, Any] = {}
     finding = _finding(values)
     if finding is not None:
@@ -66,6 +66,8 @@ def document_from_form(form: dict[str, str]) -> dict[str, Any]:
 
 def _finding(values: dict[str, str]) -> dict[str, Any] | None:
     exam, kind = values["exam"], values["kind"]
+    if not exam and "/" in kind:  # the form's kind list is "exam/kind"
+        exam, kind = kind.split("/", 1)
     touched = any(values[k] and values[k] != "unknown" for k in ("level_upper", "level_lower", *CHOICES, *TRISTATE))
     if not exam and not kind:
         if touched:
@@ -120,6 +122,8 @@ def form_choices() -> dict[str, Any]:
         "enhancements": ["absent", "present", "not_assessed"],
         "tristate": list(TRISTATE),
         "positions": ["supine", "lateral", "sitting"],
-        "levels": [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
+        "levels": [f"C{i}" for i in range(1, 8)]
+        + [f"T{i}" for i in range(1, 13)]
+        + [f"L{i}" for i in range(1, 6)]
         + ["S1"],
     }

@@ -53,9 +53,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(
-    request: Request, token: str = Form(""), name: str = Form(""), next: str = Form("/")
-) -> Response:
+def login(request: Request, token: str = Form(""), name: str = Form(""), next: str = Form("/")) -> Response:
     auth = auth_of(request)
     if not auth.token_ok(token.strip()):
         context = {"next": _safe_next(next), "error": "That token is not right."}
