@@ -56,9 +56,9 @@ def _walk(items: Any) -> Iterator[Dataset]:
 
 
 def sr_codes(ds: Dataset) -> list[str]:
-    """Every coded concept in the SR content tree as ``scheme:value`` (names and values), sorted."""
+    """Every coded concept in the SR content tree (the document title too) as ``scheme:value``, sorted."""
     codes: set[str] = set()
-    for item in _walk(ds.get("ContentSequence")):
+    for item in _walk([ds]):
         for keyword in ("ConceptNameCodeSequence", "ConceptCodeSequence"):
             for code in item.get(keyword) or []:
                 scheme, value = code.get("CodingSchemeDesignator"), code.get("CodeValue")
