@@ -14,9 +14,11 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from workers.analysis.base import AnalyserResult, AnalysisOutput, CandidateFinding, Measurement, SeriesInput
+from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.external import available_segmenters
+from workers.analysis.levels import estimate_levels
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
 
 __all__ = [
@@ -29,11 +31,18 @@ __all__ = [
     "analysis_sections",
     "available_segmenters",
     "run_analysers",
+    "study_context_kwargs",
 ]
 
 log = logging.getLogger(__name__)
 
-ANALYSERS: tuple[Any, ...] = (CordMorphometryAnalyser(), MarrowAdcAnalyser(), DtiAnalyser(), MtrAnalyser())
+ANALYSERS: tuple[Any, ...] = (
+    CordMorphometryAnalyser(),
+    MarrowAdcAnalyser(),
+    DtiAnalyser(),
+    MtrAnalyser(),
+    CanalAnalyser(),
+)
 
 
 def run_analysers(
@@ -44,11 +53,26 @@ def run_analysers(
 ) -> AnalysisOutput:
     """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
 
-    ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known.
+    ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known. When not
+    given they are estimated from the sagittal T1/T2 (:mod:`workers.analysis.levels`), when a landmark allows.
     """
     inputs = [SeriesInput(inv, list(dss)) for inv, dss in series]
-    context: dict[str, Any] = {"levels": dict(levels or {}), "external_segmenters": available_segmenters()}
     output = AnalysisOutput()
+    if levels is None:
+        try:
+            estimate = estimate_levels(inputs)
+        except (ValueError, ArithmeticError) as exc:
+            estimate = None
+            output.notes.append(f"vertebral levels not estimated: {exc}")
+        if estimate is not None:
+            output.levels = dict(estimate.levels)
+            output.level_source = f"automatic, anchor: {estimate.anchor}"
+            if not estimate.levels:
+                output.notes.append(f"vertebral levels not named: {estimate.anchor}")
+    else:
+        output.levels = dict(levels)
+        output.level_source = "given"
+    context: dict[str, Any] = {"levels": dict(output.levels), "external_segmenters": available_segmenters()}
     for analyser in analysers:
         selected = analyser.select(inputs)
         if selected is None:
@@ -60,6 +84,17 @@ def run_analysers(
             log.warning("analyser %s failed: %s", analyser.name, exc)
             output.skipped.append((analyser.name, f"failed: {exc}"))
     return output
+
+
+def study_context_kwargs(output: AnalysisOutput) -> dict[str, Any]:
+    """Keyword arguments for ``workers.criteria.StudyContext`` from the analysis (e.g. the anterior-horn range)."""
+    from workers.criteria.levels import LevelRange, parse_level
+
+    kwargs: dict[str, Any] = {}
+    horn = output.context_hints.get("anterior_horn_hyperintensity")
+    if horn:
+        kwargs["anterior_horn_hyperintensity"] = LevelRange(parse_level(horn[0])[0], parse_level(horn[1])[1])
+    return kwargs
 
 
 def analysis_sections(output: AnalysisOutput) -> list[Any]:

@@ -114,6 +114,35 @@ class AnalysisOutput:
 
     results: list[AnalyserResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    levels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    level_source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def candidate_findings(self) -> list[dict[str, Any]]:
+        """Candidates in the findings-document shape (kinds of the contract only), with traceability."""
+        out = []
+        for c in self.findings:
+            if not c.finding:
+                continue
+            item = dict(c.finding)
+            item["source"] = SOURCE
+            item["confidence"] = round(float(c.confidence), 3)
+            if c.series_instance_uid:
+                item["series_uid"] = c.series_instance_uid
+            if c.sop_instance_uids:
+                item["sop_instance_uids"] = list(c.sop_instance_uids)
+            out.append(item)
+        return out
+
+    @property
+    def context_hints(self) -> dict[str, Any]:
+        """Study facts for the criteria engine's StudyContext, as level names, e.g.
+        ``{"anterior_horn_hyperintensity": ("C3", "C4")}`` (upper, lower); see ``study_context_kwargs``."""
+        hints: dict[str, Any] = {}
+        for r in self.results:
+            hints.update(r.details.get("context_hints") or {})
+        return hints
 
     @property
     def measurements(self) -> list[Measurement]:

@@ -30,6 +30,7 @@ _TITLES = {
     "marrow_adc": "Vertebral marrow ADC (VB-ADC-1, VB-SIG-1)",
     "cord_dti": "Spinal cord DTI (CORD-DTI-1)",
     "cord_mtr": "Spinal cord MTR (CORD-MT-1)",
+    "canal_fluid": "Spinal canal: epidural fluid, anterior horns (CSF-LEAK-MR-1, DURO-MSAM-2)",
 }
 
 
@@ -91,7 +92,7 @@ def analysis_sections(output: AnalysisOutput) -> list[ReportSection]:
     for result in output.results:
         flags = []
         for f in result.findings:
-            if "suspicious" in f.description or "narrowed" in f.description:
+            if any(word in f.description for word in ("suspicious", "narrowed", "epidural fluid")):
                 flags.append(f.description.split(":")[0] + (f" ({f.level})" if f.level else ""))
         sections.append(
             ReportSection(

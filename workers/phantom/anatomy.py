@@ -123,9 +123,14 @@ class AnteriorHornLesion:
 
 @dataclass(frozen=True)
 class SpineModel:
-    """Dimensions of the analytic spine (mm, LPS). ``z_top`` is the top of the first (C2) body."""
+    """Dimensions of the analytic spine (mm, LPS). ``z_top`` is the top of the first (C2) body.
 
-    z_top: float = 118.0
+    The C2 body carries the dens (odontoid process, ``dens_height_mm`` tall) above it, so that C2 stands out
+    as the tallest bone at the top of a cervical field of view, as in real images.
+    """
+
+    z_top: float = 108.0
+    dens_height_mm: float = 15.0
     n_levels: int = 12
     curve_amplitude_mm: float = 4.0
     canal_y_mm: float = 10.0
@@ -240,6 +245,12 @@ def tissue_labels(model: SpineModel, points: np.ndarray) -> np.ndarray:
     labels[marrow] = Tissue.MARROW
     labels[in_disc & in_vb_shape] = Tissue.DISC_ANNULUS
     labels[in_disc & _ellipse(x, vb_dy, 0.6 * vb_a, 0.55 * vb_b)] = Tissue.DISC_NUCLEUS
+    # The dens of C2: a peg of bone (cortex around marrow) above the front half of the C2 body.
+    if model.levels[0].name == "C2" and model.dens_height_mm > 0:
+        dens_dy = y - (yc - model.sac_ap_semi_axis_mm - 1.5 - 5.0)
+        above = (z > model.z_top) & (z <= model.z_top + model.dens_height_mm)
+        labels[above & _ellipse(x, dens_dy, 5.0, 5.0)] = Tissue.CORTEX
+        labels[above & (z <= model.z_top + model.dens_height_mm - 1.2) & _ellipse(x, dens_dy, 3.8, 3.8)] = Tissue.MARROW
     # Posterior elements: laminae and spinous process behind the canal, level by level.
     behind = y - yc - model.sac_ap_semi_axis_mm  # distance behind the back of the sac
     lamina = in_body & (behind > 2.0) & (behind < 6.0) & (np.abs(x) < model.sac_rl_semi_axis_mm + 4.0)
