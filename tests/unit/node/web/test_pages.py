@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from web_support import BEARER, Seeded, csrf_of, login
+
+from node.web.forms import document_from_form
+from node.web.studies import badge_class, delivery_summary, sort_worklist
+from workers.criteria import FindingsError
+
+
+def test_worklist_sorted_by_priority_then_newest_with_badges(client: TestClient, seeded: Seeded) -> None:
+    login(client)
+    html = client.get("/").text
+    order = [html.index(f"/studies/{uid}") for uid in (seeded.stat_uid, seeded.reported_uid, seeded.routine_uid)]
+    assert order == sorted(order)  # stat, routine, low
+    assert '<span class="badge severe">CSF leak DEFINITE</span>' in html
+    assert '<span class="badge severe">ADC ≤ 1.21 at L2</span>' in html
+    assert "CSF leak: DEFINITE" in html
+    assert "pacs: dead" in html and "pacs: delivered" in html
+
+
+def test_sort_worklist_and_badges() -> None:
+    rows = [
+        {"priority": "low", "received_at": "2026-11-03"},
+        {"priority": "routine", "received_at": "2026-11-01"},
+        {"priority": "urgent", "received_at": "2026-11-01"},
+        {"priority": "routine", "received_at": "2026-11-02"},
+        {"priority": "stat", "received_at": "2026-10-01"},
+        {"priority": "odd", "received_at": "2026-11-05"},
+    ]
+    got = [(r["priority"], r["received_at"]) for r in sort_worklist(rows)]
+    assert got == [
+        ("stat", "2026-10-01"),
+        ("urgent", "2026-11-01"),
+        ("routine", "2026-11-02"),
+        ("routine", "2026-11-01"),
+        ("odd", "2026-11-05"),
+        ("low", "2026-11-03"),
+    ]
+    assert badge_class("CSF leak DEFINITE") == "severe"
+    assert badge_class("ADC ≤ 1.21 at L2") == "severe"
+    assert badge_class("STRONGLY_SUSPECTED") == "moderate"
+    assert badge_class("NONE") == "none"
+    assert badge_class("EBP eligible") == "moderate"
+    assert badge_class("cord CSA") == "info"
+
+
+def test_delivery_summary_shows_the_worst_state_of_the_current_revision() -> None:
+    row = {
+        "revision": 2,
+        "deliveries": [
+            {"revision": 1, "kind": "results", "destination": "a", "state": "dead"},
+            {"revision": 2, "kind": "results", "destination": "a", "state": "delivered"},
+            {"revision": 2, "kind": "results", "destination": "b", "state": "pending"},
+        ],
+    }
+    assert delivery_summary(row) == {"text": "a: delivered, b: pending", "class": "moderate"}
+    assert delivery_summary({"revision": 1, "deliveries": []})["text"] == "—"
+    assert delivery_summary({"revision": 3, "deliveries": row["deliveries"]})["text"] == "earlier revision only"
+
+
+def test_study_page_shows_grades_candidates_srs_and_deliveries(client: TestClient, seeded: Seeded) -> None:
+    login(client)
+    html = client.get(f"/studies/{seeded.reported_uid}").text
+    assert "DOE^JANE" in html and "PID-4711" in html
+    assert "CSF-LEAK-DX-3" in html and "CSF-LEAK-MR-4" in html and "needs confirmation" in html
+    assert f"/studies/{seeded.reported_uid}/candidates/0/confirm" in html
+    assert f"/studies/{seeded.reported_uid}/candidates/1/reject" in html
+    assert "amended by rev 2" in html and "original" in html
+    assert 'data-revision="2" data-state="delivered"' in html
+    assert '<img src="/studies/' in html
+    assert client.get("/studies/1.2.999").status_code == 404
+
+
+def test_summary_card_png_from_the_sc_pixels(client: TestClient, seeded: Seeded) -> None:
+    png = client.get(f"/api/studies/{seeded.reported_uid}/card.png", headers=BEARER)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    image = Image.open(BytesIO(png.content))
+    assert image.size == (30, 20) and image.getpixel((0, 0)) == (200, 0, 0)
+    login(client)
+    assert client.get(f"/studies/{seeded.reported_uid}/card.png").content == png.content
+    assert client.get(f"/api/studies/{seeded.stat_uid}/card.png", headers=BEARER).status_code == 404
+
+
+def test_findings_form_saves_and_redirects(client: TestClient, seeded: Seeded) -> None:
+    csrf = login(client, "Dr Who")
+    uid = seeded.reported_uid
+    form = {
+        "csrf": csrf,
+        "kind": "spinal_mri/epidural_fluid",
+        "level_upper": "C7",
+        "level_lower": "T2",
+        "enhancement": "absent",
+        "continuous_with_subarachnoid": "yes",
+        "dural_defect": "unknown",
+        "orthostatic_headache": "yes",
+    }
+    response = client.post(f"/studies/{uid}/findings", data=form)
+    assert response.status_code == 303 and response.headers["location"].endswith("?msg=saved#top")
+    entries = client.get(f"/api/studies/{uid}/findings", headers=BEARER).json()
+    assert entries[0]["body"] == {
+        "exam": "spinal_mri",
+        "kind": "epidural_fluid",
+        "levels": ["C7", "T2"],
+        "enhancement": "absent",
+        "continuous_with_subarachnoid": True,
+        "source": "radiologist",
+    }
+    assert entries[0]["author"] == "Dr Who" and entries[1]["body"] == {"orthostatic_headache": True}
+    page = client.get(response.headers["location"].split("#")[0]).text
+    assert "Findings saved" in page and "revision 3" in page
+
+
+def test_findings_form_error_is_shown_with_the_field_and_keeps_the_input(client: TestClient, seeded: Seeded) -> None:
+    csrf = login(client)
+    form = {"csrf": csrf, "kind": "spinal_mri/epidural_fluid", "pattern": "asymmetric"}
+    response = client.post(f"/studies/{seeded.reported_uid}/findings", data=form)
+    assert response.status_code == 422
+    assert "findings[0].pattern: does not apply to spinal_mri/epidural_fluid" in response.text
+    assert "<option selected>asymmetric</option>" in response.text
+
+
+def test_withdraw_confirm_reject_and_retry_forms(client: TestClient, seeded: Seeded) -> None:
+    csrf = login(client)
+    uid = seeded.reported_uid
+    assert client.post(f"/studies/{uid}/candidates/0/confirm", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/studies/{uid}/candidates/1/reject", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/studies/{uid}/candidates/1/reject", data={"csrf": csrf}).status_code == 409
+    assert client.post(f"/studies/{uid}/candidates/0/maybe", data={"csrf": csrf}).status_code == 404
+    entries = client.get(f"/api/studies/{uid}/findings", headers=BEARER).json()
+    assert [(e["source"], e["status"]) for e in entries] == [("radiologist", "active"), ("automated", "rejected")]
+    assert client.post(f"/studies/{uid}/findings/{entries[0]['id']}/withdraw", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/studies/{uid}/findings/{entries[0]['id']}/withdraw", data={"csrf": csrf}).status_code == 409
+    page = client.get(f"/studies/{seeded.stat_uid}").text
+    assert "Retry" in page and "association refused" in page
+    retry = f"/studies/{seeded.stat_uid}/deliveries/{seeded.delivery_dead_id}/retry"
+    assert client.post(retry, data={"csrf": csrf_of(page)}).status_code == 303
+    assert client.post(retry, data={"csrf": csrf}).status_code == 303  # pending may be pushed again
+    other = f"/studies/{uid}/deliveries/{seeded.delivery_dead_id}/retry"
+    assert client.post(other, data={"csrf": csrf}).status_code == 404
+    delivered = f"/studies/{uid}/deliveries/{seeded.delivery_ok_id}/retry"
+    assert client.post(delivered, data={"csrf": csrf}).status_code == 409
+
+
+def test_document_from_form_branches() -> None:
+    assert document_from_form({"raw_json": '{"findings": []}', "kind": "ignored"}) == {"findings": []}
+    assert document_from_form({"exam": "brain_mri", "kind": "chiari"}) == {
+        "findings": [{"exam": "brain_mri", "kind": "chiari", "source": "radiologist"}]
+    }
+    assert document_from_form({"opening_pressure_mmh2o": "55", "opening_pressure_position": "lateral"}) == {
+        "clinical": {"opening_pressure_mmh2o": 55.0, "opening_pressure_position": "lateral"}
+    }
+    assert (
+        document_from_form({"kind": "ct_myelography/epidural_contrast", "dural_defect": "no"})["findings"][0][
+            "dural_defect"
+        ]
+        is False
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "needle"),
+    [
+        ({"raw_json": "{oops"}, "raw_json: not valid JSON"),
+        ({"raw_json": "[1]"}, "raw_json: must be a JSON object"),
+        ({}, "form: choose an exam"),
+        ({"level_upper": "C7"}, "exam: choose the exam and kind"),
+        ({"kind": "epidural_fluid"}, "exam: choose the exam for kind"),
+        ({"exam": "spinal_mri"}, "kind: choose a kind"),
+        ({"kind": "spinal_mri/epidural_fluid", "dural_defect": "maybe"}, "dural_defect: choose yes, no or unknown"),
+        ({"opening_pressure_mmh2o": "high"}, "clinical.opening_pressure_mmh2o: must be a number"),
+        ({"opening_pressure_mmh2o": "inf"}, "must be a finite number"),
+    ],
+)
+def test_document_from_form_rejects(form: dict[str, str], needle: str) -> None:
+    with pytest.raises(FindingsError, match=needle.replace("(", r"\(")):
+        document_from_form(form)
