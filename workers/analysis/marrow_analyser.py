@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from workers.analysis.adc import diffusion_volumes, fit_adc, vendor_adc
+from workers.analysis.annotations import roi_mask, shapes_of
 from workers.analysis.base import (
     ADC_CODE,
     AnalyserResult,
@@ -25,6 +26,7 @@ from workers.analysis.marrow import (
     find_vertebral_bodies,
     relative_signal,
     resample_labels,
+    roi_stats,
 )
 from workers.analysis.render import roi_key_image
 from workers.analysis.volume import Volume, load_volume
@@ -107,10 +109,46 @@ class MarrowAdcAnalyser:
             result.notes.append("no sagittal T1 and T2: vertebral bodies and automatic ROIs not available")
         if normal is not None:
             result.details["normal_marrow_adc_mm2_s"] = normal
+        rois += self._annotation_rois(result, inputs, adc, levels or {}, body_mask)
         result.details["rois"] = rois
         for roi in rois:
             self._report_roi(result, roi, adc, source, normal, anat, body_mask)
         return result
+
+    @staticmethod
+    def _annotation_rois(
+        result: AnalyserResult,
+        inputs: MarrowInputs,
+        adc: Volume,
+        levels: Mapping[str, tuple[float, float]],
+        body_mask: np.ndarray,
+    ) -> list[MarrowRoi]:
+        """Radiologist ROIs (SR planar ROIs, GSPS graphics) mapped onto the ADC grid."""
+        shapes = shapes_of([ds for s in inputs.annotations for ds in s.datasets])
+        if not shapes:
+            return []
+        images = {
+            str(ds.SOPInstanceUID): ds
+            for s in (inputs.diffusion, inputs.adc_map, inputs.t1, inputs.t2, inputs.stir)
+            if s is not None
+            for ds in s.datasets
+        }
+        rois = []
+        for shape in shapes:
+            mask = roi_mask(shape, images, adc)
+            if mask is None or not mask.any():
+                result.notes.append(f"{shape.source} ROI {shape.name!r}: its image is not in this study's MR series")
+                continue
+            mean, sd, count = roi_stats(adc.array, mask)
+            z = float(adc.to_patient(np.argwhere(mask).mean(axis=0, keepdims=True))[0, 2])
+            level = next((n for n, (top, bottom) in levels.items() if bottom <= z <= top), None)
+            if body_mask.any():
+                outside = float((mask & ~body_mask).sum()) / count
+                if outside > 0.2:
+                    result.notes.append(f"{shape.name}: {outside:.0%} of the ROI lies outside the vertebral bodies")
+            name = f"{shape.source} ROI {shape.name}" + (f" ({level})" if level else "")
+            rois.append(MarrowRoi(name, mask, level, mean, sd, count, "annotation"))
+        return rois
 
     def _report_roi(
         self,
