@@ -16,6 +16,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -58,55 +59,31 @@ class PatientKeyer:
 
 def record_instances(session: Session, items: Iterable[Received], keyer: PatientKeyer) -> set[str]:
     """Insert instances (idempotent); reopen studies that had left ``receiving``. Returns study UIDs."""
+    items = list(items)
     touched: set[str] = set()
     now = utcnow()
+    known = set(
+        session.scalars(
+            select(Instance.sop_instance_uid).where(
+                Instance.sop_instance_uid.in_([i.header.sop_instance_uid for i in items])
+            )
+        )
+    )
+    studies: dict[str, Study] = {}
+    series_ids: dict[str, int] = {}
     for item in items:
         h = item.header
-        if session.scalar(select(Instance.id).where(Instance.sop_instance_uid == h.sop_instance_uid)):
+        if h.sop_instance_uid in known:
             continue
-        study = session.scalar(select(Study).where(Study.study_uid == h.study_uid))
-        if study is None:
-            study = Study(
-                study_uid=h.study_uid,
-                state=StudyState.RECEIVING,
-                patient_key=keyer(h.patient_id, h.issuer_of_patient_id),
-                patient_name=h.patient_name,
-                patient_id=h.patient_id,
-                accession_number=h.accession_number,
-                study_date=h.study_date,
-                study_description=h.study_description,
-                institution_name=h.institution_name,
-                calling_aet=item.calling_aet,
-                called_aet=item.called_aet,
-                first_received_at=now,
-                last_received_at=now,
-                revision=1,
-                flags=[],
-                grades={},
-            )
-            session.add(study)
-            session.flush()
-        elif study.state != StudyState.RECEIVING:
-            # Late-instance policy: reopen, and analyse again as a new revision (amended report).
-            log.info("study %s reopened by a late instance (was %s)", study.id, study.state.value)
-            study.state = StudyState.RECEIVING
-            study.revision += 1
-            study.reason = None
+        known.add(h.sop_instance_uid)
+        study = studies.get(h.study_uid) or _study_for(session, item, keyer, now)
+        studies[h.study_uid] = study
         study.last_received_at = now
-        series = session.scalar(select(Series).where(Series.series_uid == h.series_uid))
-        if series is None:
-            series = Series(
-                study_id=study.id,
-                series_uid=h.series_uid,
-                modality=h.modality,
-                series_number=h.series_number,
-                description=h.series_description,
-            )
-            session.add(series)
-            session.flush()
+        if h.series_uid not in series_ids:
+            series_ids[h.series_uid] = _series_for(session, study, h)
         session.add(
             Instance(
-                series_id=series.id,
+                series_id=series_ids[h.series_uid],
                 sop_instance_uid=h.sop_instance_uid,
                 sop_class_uid=h.sop_class_uid,
                 transfer_syntax_uid=h.transfer_syntax_uid,
@@ -117,6 +94,55 @@ def record_instances(session: Session, items: Iterable[Received], keyer: Patient
         )
         touched.add(h.study_uid)
     return touched
+
+
+def _study_for(session: Session, item: Received, keyer: PatientKeyer, now: datetime) -> Study:
+    h = item.header
+    study = session.scalar(select(Study).where(Study.study_uid == h.study_uid))
+    if study is None:
+        study = Study(
+            study_uid=h.study_uid,
+            state=StudyState.RECEIVING,
+            patient_key=keyer(h.patient_id, h.issuer_of_patient_id),
+            patient_name=h.patient_name,
+            patient_id=h.patient_id,
+            accession_number=h.accession_number,
+            study_date=h.study_date,
+            study_description=h.study_description,
+            institution_name=h.institution_name,
+            calling_aet=item.calling_aet,
+            called_aet=item.called_aet,
+            first_received_at=now,
+            last_received_at=now,
+            revision=1,
+            flags=[],
+            grades={},
+        )
+        session.add(study)
+        session.flush()
+    elif study.state != StudyState.RECEIVING:
+        # Late-instance policy: reopen, and analyse again as a new revision (amended report).
+        log.info("study %d reopened by a late instance (was %s)", study.id, study.state.value)
+        study.state = StudyState.RECEIVING
+        study.revision += 1
+        study.reason = None
+    return study
+
+
+def _series_for(session: Session, study: Study, h: InstanceHeader) -> int:
+    series_id = session.scalar(select(Series.id).where(Series.series_uid == h.series_uid))
+    if series_id is None:
+        series = Series(
+            study_id=study.id,
+            series_uid=h.series_uid,
+            modality=h.modality,
+            series_number=h.series_number,
+            description=h.series_description,
+        )
+        session.add(series)
+        session.flush()
+        series_id = series.id
+    return series_id
 
 
 class IngestRecorder:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -54,35 +56,36 @@ class InstanceHeader:
     series_description: str | None
 
 
-def _text(ds: Dataset, keyword: str) -> str | None:
-    value = ds.get(keyword)
-    if value is None or value == "":
-        return None
-    return str(value)[:256]
+def header_from_mapping(values: Mapping[str, Any] | Dataset, transfer_syntax_uid: str) -> InstanceHeader:
+    """From keyword -> value (a pydicom Dataset, or the dict of :mod:`node.dicom.fastheader`)."""
 
+    def text(keyword: str) -> str | None:
+        value = values.get(keyword)
+        if value is None or value == "":
+            return None
+        return str(value)[:256]
 
-def header_from_dataset(ds: Dataset, transfer_syntax_uid: str) -> InstanceHeader:
     try:
-        series_number = ds.get("SeriesNumber")
-        number = int(series_number) if series_number not in (None, "") else None
+        series_number = values.get("SeriesNumber")
+        number = int(str(series_number).strip()) if series_number not in (None, "") else None
     except (TypeError, ValueError):
         number = None
     return InstanceHeader(
-        sop_class_uid=str(ds.get("SOPClassUID", "")),
-        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
-        study_uid=str(ds.get("StudyInstanceUID", "")),
-        series_uid=str(ds.get("SeriesInstanceUID", "")),
+        sop_class_uid=str(values.get("SOPClassUID", "") or ""),
+        sop_instance_uid=str(values.get("SOPInstanceUID", "") or ""),
+        study_uid=str(values.get("StudyInstanceUID", "") or ""),
+        series_uid=str(values.get("SeriesInstanceUID", "") or ""),
         transfer_syntax_uid=transfer_syntax_uid,
-        modality=_text(ds, "Modality"),
-        patient_name=_text(ds, "PatientName"),
-        patient_id=_text(ds, "PatientID"),
-        issuer_of_patient_id=_text(ds, "IssuerOfPatientID"),
-        accession_number=_text(ds, "AccessionNumber"),
-        study_date=_text(ds, "StudyDate"),
-        study_description=_text(ds, "StudyDescription"),
-        institution_name=_text(ds, "InstitutionName"),
+        modality=text("Modality"),
+        patient_name=text("PatientName"),
+        patient_id=text("PatientID"),
+        issuer_of_patient_id=text("IssuerOfPatientID"),
+        accession_number=text("AccessionNumber"),
+        study_date=text("StudyDate"),
+        study_description=text("StudyDescription"),
+        institution_name=text("InstitutionName"),
         series_number=number,
-        series_description=_text(ds, "SeriesDescription"),
+        series_description=text("SeriesDescription"),
     )
 
 
@@ -95,7 +98,7 @@ def parse_header(encoded_file: bytes | Path) -> InstanceHeader:
             if tag in ds:
                 _ = ds[tag].value
         ts = str(ds.file_meta.get("TransferSyntaxUID", ""))
-        return header_from_dataset(ds, ts)
+        return header_from_mapping(ds, ts)
     except HeaderError:
         raise
     except Exception as exc:  # pydicom raises many types on malformed input

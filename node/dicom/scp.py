@@ -14,15 +14,17 @@ import socket
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from io import BytesIO
 from typing import Any, cast
 
-from pynetdicom import AE, evt
+from pynetdicom import AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
 
 from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
-from node.dicom.headers import HeaderError, parse_header
+from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attributes
+from node.dicom.headers import HeaderError, header_from_mapping, parse_header
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
 from node.ingest import Received
@@ -116,6 +118,7 @@ class StorageSCP:
     def start(self) -> None:
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_conn_open),
+            (evt.EVT_PDU_RECV, self._rearm_quickack),
             (evt.EVT_ACCEPTED, self._on_accepted),
             (evt.EVT_RELEASED, self._on_closed),
             (evt.EVT_ABORTED, self._on_closed),
@@ -138,6 +141,16 @@ class StorageSCP:
     def _on_conn_open(self, event: Event) -> None:
         _tune_socket(_assoc_socket(event))
 
+    def _rearm_quickack(self, event: Event) -> None:
+        """Linux leaves quick-ACK mode after a few segments; a sender with Nagle on then waits for our
+        delayed ACK (~40 ms) before each small trailing segment. Re-arm after every PDU received."""
+        sock = _assoc_socket(event)
+        if sock is not None and TCP_QUICKACK is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
+            except OSError:
+                pass
+
     def _on_accepted(self, event: Event) -> None:
         self.tracker.opened(id(event.assoc))
 
@@ -159,12 +172,16 @@ class StorageSCP:
         if not self.spool.has_room():
             log.error("C-STORE refused: spool below free-space watermark")
             return STATUS_OUT_OF_RESOURCES
-        encoded = event.encoded_dataset(include_meta=True)
+        dataset_bytes = cast(BytesIO, request.DataSet).getvalue()
+        transfer_syntax = str(event.context.transfer_syntax)
         try:
-            header = parse_header(encoded)
-        except HeaderError as exc:
-            log.warning("C-STORE refused: %s", exc)
-            return STATUS_CANNOT_UNDERSTAND
+            header = header_from_mapping(read_attributes(dataset_bytes, transfer_syntax), transfer_syntax)
+        except FastHeaderError:
+            try:
+                header = parse_header(event.encoded_dataset(include_meta=True))
+            except HeaderError as exc:
+                log.warning("C-STORE refused: %s", exc)
+                return STATUS_CANNOT_UNDERSTAND
         for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
             if not uid:
                 log.warning("C-STORE refused: %s missing (truncated or incomplete dataset)", name)
@@ -178,7 +195,15 @@ class StorageSCP:
             log.warning("C-STORE refused: dataset SOP UIDs do not match the request")
             return STATUS_MISMATCH
         try:
-            stored = self.spool.store(header.study_uid, header.series_uid, sop_instance_uid, [encoded])
+            meta = encode_file_meta(
+                str(request.AffectedSOPClassUID),
+                sop_instance_uid,
+                transfer_syntax,
+                PYNETDICOM_IMPLEMENTATION_UID,
+                PYNETDICOM_IMPLEMENTATION_VERSION,
+                str(event.assoc.requestor.ae_title),
+            )
+            stored = self.spool.store(header.study_uid, header.series_uid, sop_instance_uid, [meta, dataset_bytes])
         except SpoolFull:
             return STATUS_OUT_OF_RESOURCES
         except OSError:
