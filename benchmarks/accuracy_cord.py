@@ -3,9 +3,11 @@ synthetic headers) and of the marrow ADC on the phantom. Run: ``python benchmark
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -18,6 +20,7 @@ from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.quantitative import MtrAnalyser
 from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.levels import body_profile, canal_line, estimate_levels, find_bodies
 from workers.analysis.volume import load_volume
 from workers.inventory.series import classify_series
 from workers.phantom import write_phantom
@@ -27,9 +30,12 @@ from workers.phantom.nifti import WrapSpec, wrap_nifti
 SCT = Path("/work/shared/data/sct_testing_data")
 
 
+def _header() -> StudyHeader:
+    return StudyHeader("BENCH^REAL", "B1", str(generate_uid()), str(generate_uid()), "B1", "benchmark")
+
+
 def _wrap(path: str, plane: str) -> list[pydicom.Dataset]:
-    header = StudyHeader("BENCH^REAL", "B1", str(generate_uid()), str(generate_uid()), "B1", "benchmark")
-    return wrap_nifti(nib.load(SCT / path), WrapSpec(path, plane), header)
+    return wrap_nifti(nib.load(SCT / path), WrapSpec(path, plane), _header())
 
 
 def cord_t2() -> None:
@@ -93,7 +99,79 @@ def marrow_phantom() -> None:
     print(f"phantom study, all analysers: {seconds:.2f} s")
 
 
+def _phantom_series(tmp: str, scenario: str, seed: int) -> tuple[Any, list[Any]]:
+    study = write_phantom(Path(tmp), scenario, seed=seed)
+    groups: dict[str, list[pydicom.Dataset]] = {}
+    for p in study.files:
+        ds = pydicom.dcmread(p)
+        groups.setdefault(ds.SeriesInstanceUID, []).append(ds)
+    return study, [(classify_series(d).to_json(), d) for d in groups.values()]
+
+
+def levels() -> None:
+    """Automatic levels: body tops against the phantom truth (C2 excluded: the dens is C2 bone above its
+    body); disc heights on the real t2 against the labelled cord mask."""
+    for scenario in ("simple", "marrow_lesion", "epidural_fluid", "msam"):
+        with tempfile.TemporaryDirectory() as tmp:
+            study, series = _phantom_series(tmp, scenario, 11)
+            start = time.perf_counter()
+            estimate = estimate_levels([SeriesInput(inv, dss) for inv, dss in series])
+            seconds = time.perf_counter() - start
+        truth = {lv["name"]: lv["z_top_mm"] for lv in study.truth["levels"]}
+        assert estimate is not None
+        named = set(estimate.levels) == set(truth)
+        errors = [abs(top - truth[n]) for n, (top, _) in estimate.levels.items() if n in truth and n != "C2"]
+        print(
+            f"levels {scenario}: {len(estimate.levels)}/{len(truth)} named {'correctly' if named else 'WRONG'}, "
+            f"body top error max {max(errors, default=float('nan')):.1f} mm, anchor {estimate.anchor}, "
+            f"{seconds:.2f} s"
+        )
+    volume = load_volume(wrap_nifti(nib.load(SCT / "t2/t2.nii.gz"), WrapSpec("Sag T2 C3-C5", "sagittal"), _header()))
+    z, deviation = body_profile(volume, canal_line(volume))
+    bodies = find_bodies(z, deviation)
+    found = [0.5 * (bodies[i][1] + bodies[i + 1][0]) for i in range(len(bodies) - 1)]
+    image = nib.load(SCT / "t2/t2_seg-manual_labeled.nii.gz")
+    lab = np.asanyarray(image.dataobj)
+    zr = {v: nib.affines.apply_affine(image.affine, np.argwhere(lab == v))[:, 2] for v in np.unique(lab)[1:]}
+    values = sorted(zr)
+    truth_discs = [0.5 * (zr[a].min() + zr[b].max()) for a, b in zip(values, values[1:], strict=False)]
+    pairs = [(f, min(truth_discs, key=lambda t: abs(t - f))) for f in found]
+    print(
+        "levels real t2: discs found at "
+        + ", ".join(f"{f:.1f} (truth {t:.1f})" for f, t in pairs)
+        + f" mm; {len(truth_discs)} discs in the labelled mask"
+    )
+
+
+def annotation_rois() -> None:
+    """ADC in radiologist ROIs (SR circle, GSPS ellipse and polygon) drawn inside the phantom lesions."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.unit.workers.analysis.test_annotation_rois import _gsps, _pixel, _sr
+
+    with tempfile.TemporaryDirectory() as tmp:
+        study, series = _phantom_series(tmp, "marrow_lesion", 11)
+        dwi = next(dss for inv, dss in series if inv.get("sequence") == "DWI")
+        b0 = [ds for ds in dwi if float(ds.get("DiffusionBValue", 0) or 0) == 0.0]
+        extra = []
+        truth = {}
+        for i, lesion in enumerate(study.truth["marrow_lesions"]):
+            centre = np.asarray(lesion["centre_mm"])
+            image = min(b0, key=lambda ds: abs(float(ds.ImagePositionPatient[0]) - centre[0]))
+            px = _pixel(image, centre)
+            ann = _sr(image, px, radius_px=2.2) if i == 0 else _gsps(image, px, half_px=2.0)
+            extra.append(({"modality": "SR" if i == 0 else "PR", "series_uid": str(ann.SeriesInstanceUID)}, [ann]))
+            truth[lesion["level"]] = lesion["adc_mm2_s"]
+        out = run_analysers(series + extra)
+    result = next(r for r in out.results if r.analyser == "marrow_adc")
+    for roi in result.details["rois"]:
+        if roi.origin == "annotation" and roi.level in truth:
+            err = 100 * (roi.adc_mean / truth[roi.level] - 1)
+            print(f"annotation {roi.name}: {roi.adc_mean * 1e3:.3f} x10^-3 mm2/s, {roi.voxels} voxels ({err:+.1f} %)")
+
+
 if __name__ == "__main__":
     cord_t2()
     mtr()
     marrow_phantom()
+    levels()
+    annotation_rois()
