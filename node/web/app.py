@@ -21,6 +21,7 @@ from node.web import api, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
+from node.web.studies import badge_class
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -42,6 +43,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         runtime.extras["metrics_registry_collector"] = True
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.filters["badge"] = badge_class
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(LoginRequired)

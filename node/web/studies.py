@@ -21,8 +21,8 @@ GRADE_LABELS = {
     "ich_dx": "ICH diagnosis",
     "ebp_eligible": "EBP eligible",
 }
-_SEVERE = ("DEFINITE", "CONFIRMED", "LEAK", "≤", "<=")
-_MODERATE = ("STRONGLY_SUSPECTED", "SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
+_SEVERE = ("DEFINITE", "CONFIRMED", "≤", "<=")
+_MODERATE = ("SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
 
 
 def _iso(value: Any) -> str | None:
@@ -32,8 +32,10 @@ def _iso(value: Any) -> str | None:
 def badge_class(text: str) -> str:
     """Colour of a flag or grade: ``severe`` (red), ``moderate`` (amber), ``info`` (blue), ``none`` (grey)."""
     upper = str(text).upper()
-    if upper in ("NONE", "NOT_APPLICABLE", "FALSE", "UNKNOWN", ""):
+    if upper in ("NONE", "NOT_APPLICABLE", "FALSE", "NO", "UNKNOWN", ""):
         return "none"
+    if "MISSING" in upper:  # a protocol or criteria input that is missing: information, not a finding
+        return "info"
     if any(word in upper for word in _SEVERE) or upper.startswith("ADC"):
         return "severe"
     if any(word in upper for word in _MODERATE):
@@ -71,7 +73,7 @@ def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
 def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
     rows = sort_worklist(list_studies(session, with_phi=with_phi))
     for row in rows:
-        row["grade_items"] = grade_items(row["grades"])
+        row["grade_items"] = [g for g in grade_items(row["grades"]) if g["class"] != "none"]
         row["flag_items"] = [{"text": f, "class": badge_class(f)} for f in row["flags"]]
         row["delivery"] = delivery_summary(row)
     return rows

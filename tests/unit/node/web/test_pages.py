@@ -47,6 +47,9 @@ def test_sort_worklist_and_badges() -> None:
     assert badge_class("NONE") == "none"
     assert badge_class("EBP eligible") == "moderate"
     assert badge_class("cord CSA") == "info"
+    assert badge_class("CSF leak SUSPECTED") == "moderate"
+    assert badge_class("CSF-LEAK-MR-2 MISSING") == "info"
+    assert badge_class("no") == "none"
 
 
 def test_delivery_summary_shows_the_worst_state_of_the_current_revision() -> None:
