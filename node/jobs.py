@@ -27,6 +27,7 @@ from node.registry.models import (
 )
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
+from workers.pipeline.candidates import candidate_key
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
+        settled = settled_candidate_keys(session, study.id)
         return PipelineContext(
             study_uid=study.study_uid,
             revision=job.revision,
@@ -102,6 +104,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             clinical=clinical,
             previous_sr_path=Path(previous.path) if previous and Path(previous.path).exists() else None,
             output_dir=settings.results_dir / study.study_uid,
+            settled_candidates=settled,
         )
 
 
@@ -126,6 +129,11 @@ def save_outcome(
         assert job is not None
         study = session.get(Study, job.study_id)
         assert study is not None
+        if study.revision != job.revision:  # findings or late instances arrived meanwhile: a newer job reports
+            job.state = JobState.SUPERSEDED
+            job.finished_at = utcnow()
+            log.info("job %d superseded by revision %d", job.id, study.revision)
+            return []
         for series in session.scalars(select(Series).where(Series.study_id == study.id)):
             if series.series_uid in ctx.inventory:
                 series.inventory = ctx.inventory[series.series_uid]
@@ -147,7 +155,12 @@ def save_outcome(
                     sop_instance_uid=uid,
                     series_uid=_series_uid(path),
                     path=str(path),
-                    summary={"flags": ctx.flags, "criteria": ctx.criteria, "notes": ctx.notes},
+                    summary={
+                        "flags": ctx.flags,
+                        "criteria": ctx.criteria,
+                        "notes": ctx.notes,
+                        "candidates": ctx.candidate_findings,
+                    },
                     predecessor_uid=previous if kind == "SR" else None,
                 )
             )
@@ -168,6 +181,9 @@ def save_outcome(
         created += create_result_deliveries(session, study, job.revision, [n for n in names if n in ris], kind="ris")
         session.flush()
         mark_study_delivered_if_done(session, study.id)
+        from node.archive import index_new_results
+
+        index_new_results(session)
         return [d.id for d in created]
 
 
@@ -268,48 +284,8 @@ def finish_without_report(registry: Registry, job_id: int, priority: str, reason
 
 # Automated candidate findings a radiologist settled --------------------------------------------------------
 
+
 #: Keys of a finding that make up its content (the findings contract plus traceability).
-FINDING_KEYS = (
-    "exam",
-    "kind",
-    "pattern",
-    "levels",
-    "enhancement",
-    "continuous_with_subarachnoid",
-    "continuous_with_puncture_site",
-    "dural_defect",
-    "cisternal_filling_seen",
-    "source",
-    "id",
-    "study_instance_uid",
-    "series_uid",
-    "sop_instance_uids",
-    "confidence",
-    "study_date",
-    "institution_name",
-)
-
-
-def candidate_key(finding: dict[str, Any]) -> str:
-    """What identifies a candidate finding across re-runs: exam, kind, normalised extent and pattern
-    (``spinal_mri/epidural_fluid/C7-T2/``). Pure; accepts a finding or its reference in a criteria result."""
-    from workers.criteria import FindingsError, parse_findings
-
-    body = {k: v for k, v in finding.items() if k in FINDING_KEYS and k not in ("source", "id")}
-    try:
-        parsed = parse_findings({"findings": [body]}).findings[0]
-        levels = str(parsed.level_range) if parsed.level_range is not None else ""
-    except FindingsError:
-        levels = "-".join(str(v) for v in finding.get("levels") or [])
-    return f"{finding.get('exam')}/{finding.get('kind')}/{levels}/{finding.get('pattern') or ''}"
-
-
-def without_settled(candidates: list[dict[str, Any]], settled: set[str]) -> list[dict[str, Any]]:
-    """The automated candidates a radiologist has neither rejected nor confirmed (pure; for the criteria
-    step: ``findings = entries + without_settled(ctx.candidate_findings, ctx.settled_candidates)``)."""
-    return [c for c in candidates if candidate_key(c) not in settled]
-
-
 def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
     """Candidate keys settled for a study: rejected entries and active non-automated findings (a confirmed
     candidate is stored as a radiologist finding with the same content)."""

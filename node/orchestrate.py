@@ -20,6 +20,7 @@ from node.routing.notify import NotificationError, send_notification
 from node.routing.rules import Priority, RuleSet
 from node.runtime import Runtime
 from workers.pipeline import STEPS, PipelineContext
+from workers.pipeline.steps import PIPELINE_ANALYSERS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
         jobs.finish_without_report(rt.registry, job_id, arrival.priority, "routing selected no pipeline")
         return "no pipeline", forward
     for name in ("analysis", "criteria", "results"):
-        if name == "analysis" and not {"cord", "marrow_adc"} & set(ctx.pipelines):
+        if name == "analysis" and not set(PIPELINE_ANALYSERS) & set(ctx.pipelines):
             continue
         if name == "criteria" and "criteria" not in ctx.pipelines:
             continue

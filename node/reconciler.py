@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 REQUEUE_AFTER = timedelta(minutes=5)
 RUNNING_LEASE = timedelta(minutes=30)
+CLEANUP_EVERY = 3600.0
 
 
 def mark_stable(session: Session, stable_seconds: float, busy: set[str]) -> list[int]:
@@ -121,6 +123,7 @@ class Reconciler:
         send_job: Callable[[int], None],
         send_delivery: Callable[[int], None],
         interval: float = 1.0,
+        retention_days: float = 0.0,
     ) -> None:
         self.registry = registry
         self.stable_seconds = stable_seconds
@@ -129,6 +132,8 @@ class Reconciler:
         self.send_job = send_job
         self.send_delivery = send_delivery
         self.interval = interval
+        self.retention_days = retention_days
+        self._last_cleanup = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
 
@@ -154,6 +159,23 @@ class Reconciler:
             delivery_ids = deliveries_to_send(session)
         self._send(job_ids, Job, self.send_job)
         self._send(delivery_ids, Delivery, self.send_delivery)
+        self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        """Hourly: index new SRs in the archive; delete originals past retention (only once delivered)."""
+        now = time.monotonic()
+        if now - self._last_cleanup < CLEANUP_EVERY and self._last_cleanup:
+            return
+        self._last_cleanup = now
+        from node.archive import index_new_results
+        from node.archive.retention import cleanup_originals
+
+        with self.registry.session() as session:
+            index_new_results(session)
+        if self.retention_days:
+            with self.registry.session() as session:
+                report = cleanup_originals(session, self.retention_days)
+            log.info("retention: %s", report)
 
     def _send(self, ids: list[int], model: type[Job | Delivery], send: Callable[[int], None]) -> None:
         sent = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
-from node.ingest import IngestRecorder, PatientKeyer, rescan_spool
+from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
 from node.reconciler import Reconciler
 from node.runtime import Runtime
 
@@ -66,13 +66,16 @@ class Node:
         s = runtime.settings
         self.spool = Spool(s.spool_dir, min_free_bytes=s.node.min_free_bytes)
         self.keyer = PatientKeyer(s.data_dir)
+        from node.metrics import NodeMetrics
+
+        self.metrics = runtime.extras.setdefault("metrics", NodeMetrics())
         self.recorder = IngestRecorder(runtime.registry, self.keyer)
         self.scp = StorageSCP(
             ae_title=s.node.ae_title,
             host=s.node.host,
             port=s.node.port,
             spool=self.spool,
-            on_received=self.recorder.put,
+            on_received=self._received,
             allowed_calling_aets=s.node.allowed_calling_aets,
             max_pdu=s.node.max_pdu,
         )
@@ -83,11 +86,16 @@ class Node:
             recorder_idle=lambda: self.recorder.pending == 0,
             send_job=send_job,
             send_delivery=send_delivery,
+            retention_days=s.node.retention_days,
         )
         self.worker = InProcessWorker() if with_worker else None
         self.web: Any = None
         self.with_web = with_web
         self._stopped = threading.Event()
+
+    def _received(self, item: Received) -> None:
+        self.recorder.put(item)
+        self.metrics.instance_received(item.calling_aet or "")
 
     def start(self) -> None:
         added = rescan_spool(self.runtime.registry, self.spool.iter_files(), self.keyer)

@@ -45,6 +45,7 @@ class NodeSettings(_Section):
     stable_seconds: float = Field(10.0, ge=0)
     max_pdu: int = Field(0, ge=0, description="largest PDU the SCP accepts; 0 = unlimited")
     min_free_bytes: int = Field(512 * 1024 * 1024, ge=0, description="below this free space: 0xA700")
+    retention_days: float = Field(0, ge=0, description="delete delivered originals after this; 0 keeps them")
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
 

@@ -23,7 +23,7 @@ def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
     if broker_url:
         return {"broker_url": broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
     folder = data_dir / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -31,6 +31,7 @@ def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             "polling_interval": 0.5,
         },

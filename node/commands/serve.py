@@ -38,6 +38,12 @@ def run(args: argparse.Namespace) -> int:
         f"web http://{settings.web.host}:{settings.web.port}/; data in {settings.data_dir}",
         flush=True,
     )
+    from node.web.auth import ensure_web_token
+
+    if not args.no_web:
+        _, token_file = ensure_web_token(settings)
+        if token_file is not None:
+            print(f"spinenode: worklist sign-in token in {token_file}", flush=True)
     stop.wait()
     log.info("stopping")
     node.stop()

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.jobs import FINDING_KEYS, candidate_key, request_reanalysis, settled_candidate_keys
+from node.jobs import request_reanalysis, settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Result, Series, Study, StudyState, utcnow
 from workers.criteria import FindingsError, parse_findings
+from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
 
 class NotFound(LookupError):

@@ -19,7 +19,7 @@ from node.reconciler import deliveries_to_send, jobs_to_send, mark_stable
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
 
-PG_ADMIN = os.environ.get("SPINENODE_TEST_PG", "postgresql://postgres@127.0.0.1/postgres")
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -46,8 +46,13 @@ def test_rules_forward_originals_and_send_results(tmp_path: Path) -> None:
         tmp_path / "node",
         destinations=[
             {"name": "pacs", "ae_title": "ORTHANC", "host": "127.0.0.1", "port": pacs.dicom_port},
-            {"name": "archive", "ae_title": "ARCHIVE", "host": "127.0.0.1", "port": archive.dicom_port,
-             "results": False},
+            {
+                "name": "archive",
+                "ae_title": "ARCHIVE",
+                "host": "127.0.0.1",
+                "port": archive.dicom_port,
+                "results": False,
+            },
         ],
         ris=[{"name": "ris", "kind": "hl7_mllp", "host": "127.0.0.1", "port": ris.port}],
         extra={"routing": {"rules_file": str(rules)}},
@@ -58,8 +63,11 @@ def test_rules_forward_originals_and_send_results(tmp_path: Path) -> None:
 
         def all_delivered() -> bool:
             rows = node.studies()
-            return bool(rows) and rows[0]["state"] == "delivered" and len(rows[0]["deliveries"]) == 3 and all(
-                d["state"] == "delivered" for d in rows[0]["deliveries"]
+            return (
+                bool(rows)
+                and rows[0]["state"] == "delivered"
+                and len(rows[0]["deliveries"]) == 3
+                and all(d["state"] == "delivered" for d in rows[0]["deliveries"])
             )
 
         wait_until(all_delivered, 120, "originals, results and RIS delivered")

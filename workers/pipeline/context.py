@@ -31,11 +31,13 @@ class PipelineContext:
     previous_sr_path: Path | None = None
     output_dir: Path | None = None
     pipelines: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
+    settled_candidates: set[str] = field(default_factory=set)
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections_by_step: dict[str, list[ReportSection]] = field(default_factory=dict)
     candidate_findings: list[dict[str, Any]] = field(default_factory=list)
+    analysis_context: dict[str, Any] = field(default_factory=dict)
     measurements: list[dict[str, Any]] = field(default_factory=list)
     criteria: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)

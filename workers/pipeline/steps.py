@@ -47,13 +47,14 @@ def step_inventory(ctx: PipelineContext) -> None:
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
 PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
+    "criteria": ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
     "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
     "marrow_adc": ("marrow_adc",),
 }
 
 
 def step_analysis(ctx: PipelineContext) -> None:
-    from workers.analysis import ANALYSERS, analysis_sections, run_analysers
+    from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
 
     wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
     if not wanted:
@@ -66,7 +67,9 @@ def step_analysis(ctx: PipelineContext) -> None:
     series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
     ctx.candidate_findings.extend(candidate_findings(output.findings))
+    ctx.analysis_context.update(study_context_kwargs(output))
     ctx.notes.extend(f"{name}: {why}" for name, why in output.skipped)
+    ctx.notes.extend(output.notes)
     ctx.add_sections("analysis", analysis_sections(output))
 
 
@@ -110,14 +113,16 @@ def study_context(ctx: PipelineContext) -> Any:
         spinal_mr_post_contrast=any(bool(i.get("contrast")) for i in spinal_mr) if spinal_mr else None,
         thin_axial_ssfp=thin_axial_ssfp_in_inventory(inventory) if inventory else None,
         exams_performed=frozenset(exams) if inventory else None,
+        **ctx.analysis_context,
     )
 
 
 def step_criteria(ctx: PipelineContext) -> None:
     from workers.criteria import evaluate, parse_findings
     from workers.criteria.report import criteria_sections
+    from workers.pipeline.candidates import without_settled
 
-    findings = [dict(f) for f in ctx.findings_entries] + ctx.candidate_findings
+    findings = [dict(f) for f in ctx.findings_entries] + without_settled(ctx.candidate_findings, ctx.settled_candidates)
     document = parse_findings({"clinical": ctx.clinical, "findings": findings})
     result = evaluate(document, study_context(ctx))
     ctx.criteria = result.to_json()

@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from web_support import BEARER, Seeded
 
-from node.jobs import candidate_key, settled_candidate_keys, without_settled
+from node.jobs import settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Job, JobState, Study
+from workers.pipeline.candidates import candidate_key, without_settled
 
 EFC = {
     "exam": "spinal_mri",

@@ -1,0 +1,109 @@
+"""``spinenode demo``: the newcomer's tour.
+
+Starts a node on the embedded default (SQLite, filesystem broker, in-process worker) in a folder of its
+own, writes a phantom study, sends it over DICOM like a PACS would, waits for the analysis and prints where
+the results are (SR and Secondary Capture files, the worklist URL). ``--keep`` leaves the node running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+from pathlib import Path
+
+from node.commands.common import setup_logging
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("demo", help="start a node, send it a phantom study, show where the results are")
+    p.add_argument("--dir", default="spinenode-demo", help="folder for the demo node's data (default: %(default)s)")
+    p.add_argument("--scenario", default="epidural_fluid", help="phantom scenario (default: %(default)s)")
+    p.add_argument("--keep", action="store_true", help="keep the node running afterwards (Ctrl-C stops it)")
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the report")
+    p.set_defaults(run=run)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    setup_logging(logging.WARNING)
+    from node import runtime
+    from node.dicom.scu import send_files
+    from node.registry.models import Study
+    from node.service import Node
+    from node.settings import Settings
+    from node.studies import results_of, study_row
+    from workers.phantom import write_phantom
+
+    root = Path(args.dir).resolve()
+    settings = Settings.model_validate(
+        {
+            "node": {"port": _free_port(), "data_dir": str(root / "var"), "stable_seconds": 2.0, "min_free_bytes": 0},
+            "web": {"port": _free_port()},
+        }
+    )
+    rt = runtime.install(runtime.Runtime.create(settings))
+    node = Node(rt)
+    node.start()
+    _say(f"1/4 node {settings.node.ae_title} listening on 127.0.0.1:{node.scp.port} (data in {root / 'var'})")
+    study = write_phantom(root / "phantom", args.scenario)
+    _say(f"2/4 phantom study '{args.scenario}': {len(study.files)} images, truth in {study.truth_path}")
+    outcomes = send_files(list(study.files), settings.node.ae_title, "127.0.0.1", node.scp.port, calling_aet="DEMO")
+    _say(f"3/4 sent {sum(o.ok for o in outcomes)}/{len(outcomes)} images with C-STORE")
+    deadline = time.monotonic() + args.timeout
+    row: dict[str, object] = {}
+    results: list[dict[str, object]] = []
+    last = ""
+    while time.monotonic() < deadline:
+        with rt.registry.session() as session:
+            found = session.query(Study).filter(Study.study_uid == study.study_instance_uid).one_or_none()
+            if found is not None:
+                row = study_row(session, found)
+                results = results_of(session, found)
+        job = row.get("job") or {}
+        status = f"{row.get('state', 'receiving')}" + (f" ({job.get('step')})" if isinstance(job, dict) and job else "")
+        if status != last and sys.stdout.isatty():
+            print(f"\r    … {status:<40}", end="", flush=True)
+        last = status
+        if row.get("state") in ("reported", "delivered", "failed"):
+            break
+        time.sleep(0.5)
+    if sys.stdout.isatty():
+        print()
+    if row.get("state") not in ("reported", "delivered"):
+        _say(f"4/4 no report within {args.timeout:.0f} s: state {row.get('state')}, reason {row.get('reason')}")
+        node.stop()
+        return 1
+    _say("4/4 report ready:")
+    for r in results:
+        _say(f"    {r['kind']}: {r['path']}")
+    for flag in row.get("flags") or []:  # type: ignore[attr-defined]
+        _say(f"    flag: {flag}")
+    _say(f"    grades: {row.get('grades')}")
+    token_file = settings.data_dir / "web-token"
+    _say(
+        f"    worklist: http://{settings.web.host}:{settings.web.port}/"
+        + (f"  (token in {token_file})" if token_file.exists() else "")
+    )
+    _say("    validate: dciodvfy <file>   dump the SR: dsrdump <sr file>")
+    if args.keep:
+        _say("node keeps running; Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    node.stop()
+    return 0
