@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "phantom": "node.commands.phantom",
     "demo": "node.commands.demo",
     "route": "node.commands.route",
+    "flower": "node.commands.flower",
 }
 
 
