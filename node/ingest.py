@@ -14,12 +14,13 @@ import logging
 import queue
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from node.dicom.headers import HeaderError, InstanceHeader, parse_header
@@ -71,6 +72,7 @@ def record_instances(session: Session, items: Iterable[Received], keyer: Patient
     )
     studies: dict[str, Study] = {}
     series_ids: dict[str, int] = {}
+    rows: list[dict[str, object]] = []
     for item in items:
         h = item.header
         if h.sop_instance_uid in known:
@@ -81,18 +83,20 @@ def record_instances(session: Session, items: Iterable[Received], keyer: Patient
         study.last_received_at = now
         if h.series_uid not in series_ids:
             series_ids[h.series_uid] = _series_for(session, study, h)
-        session.add(
-            Instance(
-                series_id=series_ids[h.series_uid],
-                sop_instance_uid=h.sop_instance_uid,
-                sop_class_uid=h.sop_class_uid,
-                transfer_syntax_uid=h.transfer_syntax_uid,
-                path=str(item.path),
-                size=item.size,
-                received_at=now,
-            )
+        rows.append(
+            {
+                "series_id": series_ids[h.series_uid],
+                "sop_instance_uid": h.sop_instance_uid,
+                "sop_class_uid": h.sop_class_uid,
+                "transfer_syntax_uid": h.transfer_syntax_uid,
+                "path": str(item.path),
+                "size": item.size,
+                "received_at": now,
+            }
         )
         touched.add(h.study_uid)
+    if rows:
+        session.execute(insert(Instance), rows)  # one executemany, not an ORM object per instance
     return touched
 
 
@@ -148,17 +152,17 @@ def _series_for(session: Session, study: Study, h: InstanceHeader) -> int:
 class IngestRecorder:
     """A thread that writes :class:`Received` records to the registry in batches."""
 
-    def __init__(self, registry: Registry, keyer: PatientKeyer, *, batch: int = 200) -> None:
+    def __init__(self, registry: Registry, keyer: PatientKeyer, *, batch: int = 500, linger: float = 0.25) -> None:
         self.registry = registry
         self.keyer = keyer
         self.batch = batch
+        self.linger = linger
         self._queue: queue.Queue[Received | None] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="ingest-recorder", daemon=True)
-        self.on_recorded: list = []
 
     def start(self) -> None:
         self._thread.start()
@@ -184,22 +188,25 @@ class IngestRecorder:
         stopping = False
         while not stopping:
             item = self._queue.get()
-            items: list[Received] = []
             if item is None:
-                stopping = True
-            else:
-                items.append(item)
+                break
+            items: list[Received] = [item]
+            # Gather what arrives in the next moments: one transaction per batch, not per instance, keeps
+            # this thread's share of the interpreter small while the SCP is busy.
+            deadline = time.monotonic() + self.linger
             while len(items) < self.batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
                 if more is None:
                     stopping = True
                     break
                 items.append(more)
-            if items:
-                self._write(items)
+            self._write(items)
 
     def _write(self, items: list[Received]) -> None:
         for attempt in range(5):

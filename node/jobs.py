@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from node.archive.index import grades_of, index_new_results
 from node.delivery.service import create_result_deliveries, mark_study_delivered_if_done
 from node.registry.db import Registry
 from node.registry.models import (
@@ -165,7 +166,7 @@ def save_outcome(
                 )
             )
         session.flush()
-        study.grades = _grades(ctx.criteria)
+        study.grades = grades_of(ctx.criteria)
         study.flags = ctx.flags
         study.state = StudyState.REPORTED
         study.reason = None
@@ -181,8 +182,6 @@ def save_outcome(
         created += create_result_deliveries(session, study, job.revision, [n for n in names if n in ris], kind="ris")
         session.flush()
         mark_study_delivered_if_done(session, study.id)
-        from node.archive import index_new_results
-
         index_new_results(session)
         return [d.id for d in created]
 
@@ -191,21 +190,6 @@ def _series_uid(path: Path) -> str:
     from pydicom import dcmread
 
     return str(dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
-
-
-def _grades(criteria: dict[str, Any] | None) -> dict[str, Any]:
-    if not criteria:
-        return {}
-    grades: dict[str, Any] = {}
-    for key in ("csf_leak", "ich", "ich_dx"):
-        if isinstance(criteria.get(key), dict):
-            grades[key] = criteria[key].get("grade")
-    if isinstance(criteria.get("ebp"), dict):
-        grades["ebp_eligible"] = criteria["ebp"].get("eligible")
-    for exam, value in (criteria.get("per_exam") or {}).items():
-        if isinstance(value, dict) and value.get("grade"):
-            grades[exam] = value["grade"]
-    return grades
 
 
 def fail_job(registry: Registry, job_id: int, error: str) -> None:

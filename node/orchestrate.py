@@ -91,10 +91,12 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
         try:
             STEPS[name](ctx)
         except Exception as exc:
-            if name != "analysis":
+            if name == "results":
                 raise
-            log.exception("job %d: analysis failed; the report says so", job_id)
-            ctx.notes.append(f"analysis failed: {type(exc).__name__}: {str(exc)[:200]}")
+            # A step that fails on an unusual study must not cost the study its report: the SR and the
+            # card say what could not be done.
+            log.exception("job %d: %s failed; the report says so", job_id, name)
+            ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
     decision = evaluate_rules(rules, _facts(ctx, aets, True), phase=Phase.RESULTS, destinations=settings.destinations)
     _notify(rules, ctx.study_uid, decision)
     priority = min((arrival.priority, decision.priority), key=lambda p: Priority(p).rank)

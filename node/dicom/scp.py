@@ -18,6 +18,7 @@ from io import BytesIO
 from typing import Any, cast
 
 from pynetdicom import AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, evt
+from pynetdicom import _config as pynetdicom_config
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
@@ -101,6 +102,10 @@ class StorageSCP:
         self.spool = spool
         self.on_received = on_received
         self.tracker = AssociationTracker()
+        if not log.isEnabledFor(logging.DEBUG):
+            # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
+            # when nothing is logged: a measurable share of the receive path's CPU.
+            pynetdicom_config.LOG_HANDLER_LEVEL = "none"
         ae = AE(ae_title=ae_title)
         ae.maximum_pdu_size = max_pdu
         ae.require_calling_aet = list(allowed_calling_aets or [])

@@ -14,8 +14,11 @@ def test_flower_serves_its_dashboard(tmp_path: Path) -> None:
     cfg = tmp_path / "node.toml"
     cfg.write_text(f'[node]\ndata_dir = "{tmp_path / "var"}"\n')
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "node", "flower", "--config", str(cfg), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "node", "flower", "--config", str(cfg), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, timeout=60)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:

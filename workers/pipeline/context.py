@@ -42,6 +42,7 @@ class PipelineContext:
     criteria: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     results: dict[str, Path] = field(default_factory=dict)
     result_uids: dict[str, str] = field(default_factory=dict)
 
@@ -68,7 +69,7 @@ class PipelineContext:
     @property
     def sections(self) -> list[ReportSection]:
         """Most important first: the grades, then measurements, then protocol and inventory."""
-        order = ["criteria", "analysis", "inventory"]
+        order = ["processing", "criteria", "analysis", "inventory"]
         keys = sorted(self.sections_by_step, key=lambda k: order.index(k) if k in order else len(order))
         return [s for k in keys for s in self.sections_by_step[k]]
 

@@ -9,6 +9,7 @@ from pydicom.uid import generate_uid
 
 from workers import __version__
 from workers.pipeline.context import PipelineContext
+from workers.results.section import ReportSection
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,12 @@ def step_inventory(ctx: PipelineContext) -> None:
 
     inventories = []
     for series_uid, headers in ctx.load_headers().items():
-        inv = classify_series(headers)
+        try:
+            inv = classify_series(headers)
+        except Exception as exc:  # one odd series must not hide the others
+            log.exception("series could not be classified")
+            ctx.errors.append(f"inventory: series {series_uid} not classified: {type(exc).__name__}: {exc}"[:300])
+            continue
         inventories.append(inv)
         ctx.inventory[series_uid] = inv.to_json()
     checks = protocol_checks(inventories)
@@ -137,6 +143,8 @@ def step_results(ctx: PipelineContext) -> None:
     from workers.results.thumbnail import thumbnail_from_dataset
 
     assert ctx.output_dir is not None, "output_dir must be set before the results step"
+    if ctx.errors:
+        ctx.add_sections("processing", [ReportSection(title="Processing", lines=list(ctx.errors))])
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
     uids = result_uids(ctx.study_uid, ctx.revision)
     sources = ctx.sources
