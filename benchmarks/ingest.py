@@ -3,7 +3,8 @@
 Side by side in one run, interleaved (the machine is noisy), in two modes: storescu as shipped (Nagle on)
 and with ``TCP_NODELAY=1`` for the DCMTK processes (storescu, storescp, Orthanc). spinenode always sets
 TCP_NODELAY and re-arms TCP_QUICKACK on its own sockets, and fsyncs every instance before answering.
-Each round sends a fresh copy of the study (new UIDs) to every receiver, so no receiver sees duplicates.
+Each round sends a fresh copy of the study (new UIDs) to every receiver, so no receiver sees duplicates;
+the page cache is synced before each send so that no receiver pays for another's writeback.
 
     python benchmarks/ingest.py [--images 400] [--rounds 3]
 
@@ -175,6 +176,9 @@ class Node(Receiver):
 
 def send(folder: Path, receiver: Receiver, env: dict[str, str]) -> float:
     files = sorted(str(p) for p in folder.iterdir())
+    # Start every measurement with no dirty pages left by the previous receiver: with ext4's ordered mode
+    # an fsync (the node's, Orthanc's) otherwise pays for another process's writeback.
+    os.sync()
     started = time.perf_counter()
     out = subprocess.run(
         ["/usr/bin/storescu", "-aec", receiver.aet, "127.0.0.1", str(receiver.port), *files],
