@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import highdicom as hd
+from pydicom import config
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.sr.codedict import codes
 from pydicom.uid import UID, generate_uid
-from pydicom.valuerep import DA, DT, TM
+from pydicom.valuerep import DA, DT, TM, validate_value
 
 MANUFACTURER = "spinenode"
 """Manufacturer of every object the node writes (General Equipment, Contributing Equipment)."""
@@ -144,10 +146,37 @@ def header_source(first: Dataset) -> Dataset:
     """A copy of the first source in which every Type 2 patient/study attribute exists (empty when absent),
     so that highdicom can copy the patient and study modules from it."""
     header = copy.deepcopy(first)
+    drop_invalid_values(header)
     for keyword in _TYPE2_HEADER_ATTRIBUTES:
         if keyword not in header:
             setattr(header, keyword, None)
     return header
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR"})
+
+
+def drop_invalid_values(ds: Dataset) -> list[str]:
+    """Remove top-level values that break their VR (e.g. a Patient's Age of ``0Y``), so that a faulty
+    source does not make the node's own objects invalid. Type 2 header attributes become empty instead.
+    Returns the keywords changed (for tests and logs; never the values)."""
+    changed = []
+    for element in list(ds):
+        if element.tag.group in (0x0002, 0x7FE0) or element.VR not in _TEXT_VRS or element.tag.is_private:
+            continue
+        values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
+        try:
+            for value in values:
+                if value not in (None, ""):
+                    validate_value(element.VR, str(value), config.RAISE)
+        except (ValueError, TypeError):
+            keyword = element.keyword or str(element.tag)
+            if keyword in _TYPE2_HEADER_ATTRIBUTES:
+                element.value = None
+            else:
+                del ds[element.tag]
+            changed.append(keyword)
+    return changed
 
 
 def summarize_series(sources: Sequence[Dataset]) -> list[SeriesSummary]:
