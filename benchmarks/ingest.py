@@ -74,17 +74,24 @@ class Receiver:
     name = ""
     aet = ""
     port = 0
-
-    def start(self, env: dict[str, str]) -> None: ...
-    def stop(self) -> None: ...
-
-
-class StoreSCP(Receiver):
-    name, aet = "DCMTK storescp", "STORESCP"
+    folder = ""  # what the receiver writes under root, removed when it stops
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str]) -> None: ...
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+        shutil.rmtree(self.root / self.folder, ignore_errors=True)
+
+
+class StoreSCP(Receiver):
+    name, aet = "DCMTK storescp", "STORESCP"
+    folder = "storescp"
 
     def start(self, env: dict[str, str]) -> None:
         self.port = free_port()
@@ -99,19 +106,10 @@ class StoreSCP(Receiver):
         )
         wait_port(self.port)
 
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait()
-        shutil.rmtree(self.root / "storescp", ignore_errors=True)
-
 
 class OrthancReceiver(Receiver):
     name, aet = "Orthanc", "ORTHANC"
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.proc: subprocess.Popen[bytes] | None = None
+    folder = "orthanc"
 
     def start(self, env: dict[str, str]) -> None:
         self.port, http = free_port(), free_port()
@@ -137,19 +135,10 @@ class OrthancReceiver(Receiver):
         wait_port(self.port)
         wait_port(http)
 
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait()
-        shutil.rmtree(self.root / "orthanc", ignore_errors=True)
-
 
 class Node(Receiver):
     name, aet = "spinenode", "SPINENODE"
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.proc: subprocess.Popen[bytes] | None = None
+    folder = "node"
 
     def start(self, env: dict[str, str]) -> None:
         self.port = free_port()
@@ -166,12 +155,6 @@ class Node(Receiver):
             stderr=subprocess.DEVNULL,
         )
         wait_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait()
-        shutil.rmtree(self.root / "node", ignore_errors=True)
 
 
 def send(folder: Path, receiver: Receiver, env: dict[str, str]) -> float:
