@@ -27,7 +27,7 @@ from workers.phantom import write_phantom
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
-SCT = Path("/work/shared/data/sct_testing_data")
+SCT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sct_testing_data"
 
 
 def _header() -> StudyHeader:

@@ -16,7 +16,7 @@ from pydicom.uid import generate_uid
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
-SCT = Path("/work/shared/data/sct_testing_data")
+SCT = Path(__file__).resolve().parents[5] / "shared" / "data" / "sct_testing_data"
 
 
 def header() -> StudyHeader:

@@ -3,6 +3,8 @@ headers), against references computed directly on the NIfTI files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser, load_diffusion, mtr_map
 from workers.analysis.volume import Volume, load_volume
 
-SCT = "/work/shared/data/sct_testing_data/"
+SCT = str(Path(__file__).resolve().parents[5] / "shared" / "data" / "sct_testing_data") + "/"
 
 
 def test_dti_fa_md_match_dipy_on_the_nifti(wrap) -> None:

@@ -17,7 +17,7 @@ from pydicom.data import get_testdata_files
 from workers.inventory import classify_series, inventory_path
 from workers.inventory.series import read_header
 
-DATA = Path("/work/shared/data/dicom")
+DATA = Path(__file__).resolve().parents[5] / "shared" / "data" / "dicom"
 D2N = DATA / "dicom2nifti"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared/data/dicom is not mounted here")
 

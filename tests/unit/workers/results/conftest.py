@@ -19,8 +19,9 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 STUDY_UID = generate_uid(entropy_srcs=["test-study"])
 SAGITTAL = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-REAL_MR = Path("/work/shared/data/dicom/dcm_qa_ts/In/1.dcm")
-REAL_ENHANCED_MR = Path("/work/shared/data/dicom/dcm_qa_enh/In/Philips/IM_0027_fMAP.dcm")
+SHARED_DICOM = Path(__file__).resolve().parents[5] / "shared" / "data" / "dicom"
+REAL_MR = SHARED_DICOM / "dcm_qa_ts" / "In" / "1.dcm"
+REAL_ENHANCED_MR = SHARED_DICOM / "dcm_qa_enh" / "In" / "Philips" / "IM_0027_fMAP.dcm"
 
 SliceFactory = Callable[..., Dataset]
 

@@ -13,7 +13,9 @@ from pydicom.dataset import Dataset
 
 from workers.results.thumbnail import thumbnail_from_dataset
 
-TRANSFER_SYNTAX_FILES = sorted(Path("/work/shared/data/dicom/dcm_qa_ts/In").glob("*.dcm"))
+TRANSFER_SYNTAX_FILES = sorted(
+    (Path(__file__).resolve().parents[5] / "shared" / "data" / "dicom" / "dcm_qa_ts" / "In").glob("*.dcm")
+)
 
 
 def _gray(ds: Dataset, pixels: np.ndarray, photometric: str = "MONOCHROME2") -> Dataset:
