@@ -97,46 +97,53 @@ def _minimal_descriptors(ds: Dataset) -> list[hd.sr.ContentItem]:
 
 
 def _entry(ds: Dataset) -> hd.sr.ImageContentItem:
-    """TID 1601 Image Library Entry: the image reference and its TID 1602 descriptors."""
-    item = hd.sr.ImageContentItem(
+    """TID 1601 Image Library Entry: the image reference (its descriptors are the group's, TID 1600)."""
+    return hd.sr.ImageContentItem(
         name=Code("260753009", "SCT", "Source"),
         referenced_sop_class_uid=ds.SOPClassUID,
         referenced_sop_instance_uid=ds.SOPInstanceUID,
         relationship_type=_CONTAINS,
     )
+
+
+def _group_descriptors(first: Dataset) -> list[hd.sr.ContentItem]:
+    """TID 1602 descriptors shared by a series' images, stated once for its Image Library Group: modality,
+    frame of reference and matrix (and, when the header has them, orientation and pixel spacing of the
+    series' first image). Per-image descriptors would cost a content item per attribute per image, which
+    makes a study of a thousand images slow to build and to display."""
+    items = _minimal_descriptors(first)
     try:
-        template = cast(Sequence[hd.sr.ContentItem], hd.sr.ImageLibraryEntryDescriptors(ds))
-        descriptors = list(template)
+        template = cast(Sequence[hd.sr.ContentItem], hd.sr.ImageLibraryEntryDescriptors(first))
     except (AttributeError, KeyError, IndexError, TypeError, ValueError):
-        # Enhanced multi-frame images keep geometry in functional groups; legacy headers may lack it.
-        descriptors = _minimal_descriptors(ds)
-    if descriptors:
-        item.ContentSequence = hd.sr.ContentSequence(descriptors)
-    return item
+        return items
+    present = {item.ConceptNameCodeSequence[0].CodeValue for item in items}
+    for item in template:
+        code = item.ConceptNameCodeSequence[0].CodeValue
+        if code in present or code in _PER_IMAGE_CODES:
+            continue
+        items.append(item)
+    return items
+
+
+#: Descriptors that differ from image to image (Image Position (Patient) X/Y/Z), not stated for a group.
+_PER_IMAGE_CODES = frozenset({"110901", "110902", "110903"})
 
 
 def image_library(sources: Sequence[Dataset]) -> hd.sr.ContainerContentItem | None:
-    """TID 1600 Image Library referencing every source image (non-image sources are left out), grouped
-    by modality and frame of reference as TID 1600 groups them. None when no source is an image."""
-    groups: dict[tuple[str, str], list[hd.sr.ImageContentItem]] = {}
+    """TID 1600 Image Library referencing every source image (non-image sources are left out), one group
+    per series with the descriptors its images share. None when no source is an image."""
+    groups: dict[str, list[Dataset]] = {}
     for ds in sources:
         if _is_image(ds):
-            key = (str(ds.get("Modality", "")), str(ds.get("FrameOfReferenceUID", "")))
-            groups.setdefault(key, []).append(_entry(ds))
+            groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
     if not groups:
         return None
     library = hd.sr.ContainerContentItem(name=codes.DCM.ImageLibrary, relationship_type=_CONTAINS)
     library.ContentSequence = hd.sr.ContentSequence()
-    for (_, frame_of_reference), entries in groups.items():
+    for members in groups.values():
         group = hd.sr.ContainerContentItem(name=codes.DCM.ImageLibraryGroup, relationship_type=_CONTAINS)
-        group.ContentSequence = hd.sr.ContentSequence()
-        if frame_of_reference:
-            group.ContentSequence.append(
-                hd.sr.UIDRefContentItem(
-                    codes.DCM.FrameOfReferenceUID, frame_of_reference, relationship_type=_HAS_ACQ_CONTEXT
-                )
-            )
-        group.ContentSequence.extend(entries)
+        group.ContentSequence = hd.sr.ContentSequence(_group_descriptors(members[0]))
+        group.ContentSequence.extend(_entry(ds) for ds in members)
         library.ContentSequence.append(group)
     return library
 

@@ -223,8 +223,9 @@ def test_real_enhanced_mr_header(real_enhanced_mr_path: Path, new_uids, when, wr
     sr = _build([source], [], new_uids, when)
     assert dciodvfy_errors(write(sr, "enhanced.dcm")) == []
     ds = reread(sr)
-    entry = [i for i in _items(_named(ds, "Image Library")[0]) if i.ValueType == "IMAGE"][0]
-    descriptors = {i.ConceptNameCodeSequence[0].CodeMeaning for i in entry.ContentSequence}
+    group = _named(ds, "Image Library Group")[0]
+    assert any(i.ValueType == "IMAGE" for i in group.ContentSequence)
+    descriptors = {i.ConceptNameCodeSequence[0].CodeMeaning for i in group.ContentSequence if i.ValueType != "IMAGE"}
     assert {"Modality", "Pixel Data Rows", "Pixel Data Columns"} <= descriptors
     images = _named(_named(ds, "Measurement Group")[0], "Number of images")[0]
     assert float(images.MeasuredValueSequence[0].NumericValue) == float(source.NumberOfFrames)
