@@ -143,19 +143,18 @@ def save_outcome(
             .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
-        for kind, path in ctx.results.items():
-            uid = ctx.result_uids[kind]
-            if session.scalar(select(Result.id).where(Result.sop_instance_uid == uid)):
+        for kind, obj in ctx.result_objects.items():
+            if session.scalar(select(Result.id).where(Result.sop_instance_uid == obj.sop_instance_uid)):
                 continue
             session.add(
                 Result(
                     study_id=study.id,
                     revision=job.revision,
                     kind=kind,
-                    sop_class_uid="1.2.840.10008.5.1.4.1.1.88.34" if kind == "SR" else "1.2.840.10008.5.1.4.1.1.7",
-                    sop_instance_uid=uid,
-                    series_uid=_series_uid(path),
-                    path=str(path),
+                    sop_class_uid=obj.sop_class_uid,
+                    sop_instance_uid=obj.sop_instance_uid,
+                    series_uid=obj.series_instance_uid,
+                    path=str(obj.path),
                     summary={
                         "flags": ctx.flags,
                         "criteria": ctx.criteria,
@@ -184,12 +183,6 @@ def save_outcome(
         mark_study_delivered_if_done(session, study.id)
         index_new_results(session)
         return [d.id for d in created]
-
-
-def _series_uid(path: Path) -> str:
-    from pydicom import dcmread
-
-    return str(dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).SeriesInstanceUID)
 
 
 def fail_job(registry: Registry, job_id: int, error: str) -> None:

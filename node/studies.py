@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from node.registry.models import Delivery, Instance, Job, Result, Series, Study
 
 
-def _iso(value: Any) -> str | None:
+def iso_time(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
@@ -35,10 +35,10 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
         "instances": instance_count,
         "flags": list(study.flags or []),
         "grades": dict(study.grades or {}),
-        "received_at": _iso(study.first_received_at),
-        "last_received_at": _iso(study.last_received_at),
-        "reported_at": _iso(study.reported_at),
-        "delivered_at": _iso(study.delivered_at),
+        "received_at": iso_time(study.first_received_at),
+        "last_received_at": iso_time(study.last_received_at),
+        "reported_at": iso_time(study.reported_at),
+        "delivered_at": iso_time(study.delivered_at),
         "job": {"id": job.id, "state": job.state.value, "step": job.step, "error": job.error} if job else None,
         "deliveries": [
             {
@@ -49,7 +49,7 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
                 "state": d.state.value,
                 "attempts": len(d.attempts),
                 "last_error": d.last_error,
-                "next_attempt_at": _iso(d.next_attempt_at) if d.state.value == "pending" else None,
+                "next_attempt_at": iso_time(d.next_attempt_at) if d.state.value == "pending" else None,
             }
             for d in deliveries
         ],
@@ -76,7 +76,7 @@ def results_of(session: Session, study: Study) -> list[dict[str, Any]]:
             "series_uid": r.series_uid,
             "path": r.path,
             "predecessor_uid": r.predecessor_uid,
-            "created_at": _iso(r.created_at),
+            "created_at": iso_time(r.created_at),
         }
         for r in session.scalars(select(Result).where(Result.study_id == study.id).order_by(Result.id))
     ]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.registry.models import Delivery, Result, Study
-from node.studies import list_studies, study_row
+from node.studies import iso_time, list_studies, study_row
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 GRADE_LABELS = {
@@ -23,10 +23,6 @@ GRADE_LABELS = {
 }
 _SEVERE = ("DEFINITE", "CONFIRMED", "≤", "<=")
 _MODERATE = ("SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
 
 
 def badge_class(text: str) -> str:
@@ -126,7 +122,7 @@ def sr_chain(session: Session, study: Study) -> list[dict[str, Any]]:
         {
             "revision": r.revision,
             "sop_instance_uid": r.sop_instance_uid,
-            "created_at": _iso(r.created_at),
+            "created_at": iso_time(r.created_at),
             "amends": r.predecessor_uid,
             "amended_by": amended_by[r.sop_instance_uid].revision if r.sop_instance_uid in amended_by else None,
             "flags": list((r.summary or {}).get("flags") or []),
@@ -146,9 +142,9 @@ def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
             "state": d.state.value,
             "attempts": len(d.attempts),
             "last_error": d.last_error,
-            "last_attempt_at": _iso(d.attempts[-1].started_at) if d.attempts else None,
-            "next_attempt_at": _iso(d.next_attempt_at) if d.state.value == "pending" else None,
-            "delivered_at": _iso(d.delivered_at),
+            "last_attempt_at": iso_time(d.attempts[-1].started_at) if d.attempts else None,
+            "next_attempt_at": iso_time(d.next_attempt_at) if d.state.value == "pending" else None,
+            "delivered_at": iso_time(d.delivered_at),
             "can_retry": d.state.value in ("pending", "dead"),
         }
         for d in rows

@@ -18,6 +18,16 @@ class SeriesFiles:
     paths: tuple[Path, ...]
 
 
+@dataclass(frozen=True)
+class ResultObject:
+    """A DICOM object the results step wrote (SR or SC)."""
+
+    path: Path
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+
+
 @dataclass
 class PipelineContext:
     """Inputs (study, files, entered findings) and what each step adds (inventory, sections, ...)."""
@@ -43,8 +53,7 @@ class PipelineContext:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    results: dict[str, Path] = field(default_factory=dict)
-    result_uids: dict[str, str] = field(default_factory=dict)
+    result_objects: dict[str, ResultObject] = field(default_factory=dict)
 
     def load_headers(self) -> dict[str, list[Dataset]]:
         if not self.headers:
@@ -62,6 +71,10 @@ class PipelineContext:
     @property
     def sources(self) -> list[Dataset]:
         return [ds for group in self.load_headers().values() for ds in group]
+
+    @property
+    def results(self) -> dict[str, Path]:
+        return {kind: obj.path for kind, obj in self.result_objects.items()}
 
     def add_sections(self, step: str, sections: list[ReportSection]) -> None:
         self.sections_by_step.setdefault(step, []).extend(sections)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydicom.uid import generate_uid
 
 from workers import __version__
-from workers.pipeline.context import PipelineContext
+from workers.pipeline.context import PipelineContext, ResultObject
 from workers.results.section import ReportSection
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,18 @@ def step_results(ctx: PipelineContext) -> None:
         tmp = path.with_suffix(".tmp")
         ds.save_as(tmp, enforce_file_format=True)
         tmp.replace(path)
-        ctx.results[kind] = path
-        ctx.result_uids[kind] = str(ds.SOPInstanceUID)
+        ctx.result_objects[kind] = ResultObject(
+            path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
+        )
     ctx.flags = [flag for section in ctx.sections for flag in section.flags]
+
+
+Step = Callable[[PipelineContext], None]
+
+#: The steps by name, run in this order by :func:`node.orchestrate.analyse` (with routing in between).
+STEPS: dict[str, Step] = {
+    "inventory": step_inventory,
+    "analysis": step_analysis,
+    "criteria": step_criteria,
+    "results": step_results,
+}
