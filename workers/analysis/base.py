@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from pydicom.dataset import Dataset
@@ -48,6 +49,42 @@ class SeriesInput:
     @property
     def series_uid(self) -> str:
         return str(self.inventory.get("series_uid") or self.datasets[0].get("SeriesInstanceUID", ""))
+
+
+class QcStatus(StrEnum):
+    """How far an analyser output can be trusted (``qc[].status`` of ``spinenode analyse``)."""
+
+    OK = "ok"
+    UNRELIABLE = "unreliable"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class QcVerdict:
+    """The quality verdict on one analyser's output for one series, with a reason a person can read.
+
+    Only an ``ok`` output is graded, flagged or shown as a finding; ``unreliable`` and ``failed`` outputs are
+    reported as such (SR qualitative evaluation, card, worklist, API) and never produce a candidate.
+    """
+
+    analyser: str
+    series_uid: str
+    status: QcStatus
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, QcStatus):
+            raise TypeError(f"status must be a QcStatus, got {self.status!r}")
+        if self.status is not QcStatus.OK and not self.reason.strip():
+            raise ValueError(f"a {self.status.value} verdict of {self.analyser!r} needs a reason")
+
+    @property
+    def ok(self) -> bool:
+        return self.status is QcStatus.OK
+
+    def as_json(self) -> dict[str, str]:
+        return {"analyser": self.analyser, "series_uid": self.series_uid, "status": self.status.value,
+                "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -106,6 +143,11 @@ class AnalyserResult:
     key_images: list[KeyImage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    qc: list[QcVerdict] = field(default_factory=list)
+
+    def verdict(self, series_uid: str) -> QcVerdict | None:
+        """This result's verdict on ``series_uid`` (None when the analyser gave none)."""
+        return next((v for v in self.qc if v.series_uid == series_uid), None)
 
 
 @dataclass
@@ -147,6 +189,10 @@ class AnalysisOutput:
     @property
     def measurements(self) -> list[Measurement]:
         return [m for r in self.results for m in r.measurements]
+
+    @property
+    def qc(self) -> list[QcVerdict]:
+        return [v for r in self.results for v in r.qc]
 
     @property
     def findings(self) -> list[CandidateFinding]:
