@@ -23,7 +23,7 @@ class WebServer:
             create_app(runtime),
             host=s.host,
             port=s.port,
-            log_level="warning",
+            log_level=None,  # levels are set by node/logs.py (uvicorn at warning unless debugging)
             access_log=False,
             lifespan="on",
             log_config=None,  # uvicorn's loggers propagate to the node's handler (node/logs.py)
