@@ -1,7 +1,7 @@
 """Compressed pixel data decodes through the permissively licensed plugins alone (no GPL libjpeg).
 
 The real multi-vendor files of dcm_qa_ts hold one image in every transfer syntax the node accepts; each
-compressed one is decoded here with gdcm (and JPEG-LS also with pyjpegls) and must equal the uncompressed
+compressed one is decoded here with gdcm (RLE with pydicom's own decoder, JPEG-LS also with pyjpegls) and must equal the uncompressed
 pixels bit for bit.
 """
 
@@ -15,7 +15,6 @@ import pytest
 
 FOLDER = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom" / "dcm_qa_ts" / "In"
 FILES = sorted(FOLDER.glob("*.dcm"))
-PERMISSIVE = {"gdcm": "python-gdcm (BSD)", "pyjpegls": "pyjpegls (MIT)"}
 
 
 def _cases() -> list[tuple[Path, str]]:
@@ -23,7 +22,7 @@ def _cases() -> list[tuple[Path, str]]:
     for path in FILES:
         syntax = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
         if syntax.is_compressed:
-            cases.append((path, "gdcm"))
+            cases.append((path, "pydicom" if "RLE" in syntax.name else "gdcm"))  # pydicom's own RLE decoder
             if "JPEG-LS" in syntax.name:
                 cases.append((path, "pyjpegls"))
     return cases
