@@ -1,8 +1,8 @@
 """Compressed pixel data decodes through the permissively licensed plugins alone (no GPL libjpeg).
 
 The real multi-vendor files of dcm_qa_ts hold one image in every transfer syntax the node accepts; each
-compressed one is decoded here with gdcm (RLE with pydicom's own decoder, JPEG-LS also with pyjpegls) and must equal the uncompressed
-pixels bit for bit.
+compressed one is decoded here with gdcm (RLE with pydicom's own decoder, JPEG-LS also with pyjpegls) and
+must equal the uncompressed pixels bit for bit.
 """
 
 from __future__ import annotations
