@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -155,6 +155,12 @@ def _celery_setup_logging(**_: Any) -> None:
 
 _task_tokens: dict[str, contextvars.Token[dict[str, Any]]] = {}
 _ID_ARG = {"analyse_study": "job", "deliver": "delivery"}
+_study_lookup: list[Callable[[str, Any], str | None]] = []
+
+
+def set_study_lookup(lookup: Callable[[str, Any], str | None]) -> None:
+    """How a task's ``job`` or ``delivery`` ID leads to its study UID (set by the process that has a registry)."""
+    _study_lookup[:] = [lookup]
 
 
 def _task_started(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
@@ -162,6 +168,11 @@ def _task_started(task_id: str | None = None, task: Any = None, args: Any = None
     ids: dict[str, Any] = {"task": name or None}
     if name in _ID_ARG and args:
         ids[_ID_ARG[name]] = args[0]
+        for lookup in _study_lookup:
+            try:
+                ids["study"] = lookup(_ID_ARG[name], args[0])
+            except Exception:  # a log field is never worth failing a task
+                logging.getLogger(__name__).debug("no study for %s %s", _ID_ARG[name], args[0], exc_info=True)
     if task_id:
         _task_tokens[task_id] = _context.set({**_context.get(), **{k: v for k, v in ids.items() if v}})
 

@@ -7,6 +7,7 @@ import errno
 import logging
 import socket
 import sys
+from typing import Any
 
 from node.settings import Settings, SettingsError, load_settings
 
@@ -60,6 +61,20 @@ def setup_logging(level: int = logging.INFO) -> None:
     from node import logs
 
     logs.configure(level)
+
+
+def log_studies_of_tasks(runtime: Any) -> None:
+    """Celery task lines in this process name their study: the UID is looked up from the job or delivery."""
+    from node import logs
+    from node.registry.models import Delivery, Job, Study
+
+    def lookup(kind: str, row_id: Any) -> str | None:
+        with runtime.registry.session() as session:
+            row = session.get(Job if kind == "job" else Delivery, int(row_id))
+            study = session.get(Study, row.study_id) if row is not None else None
+            return study.study_uid if study is not None else None
+
+    logs.set_study_lookup(lookup)
 
 
 def command_name(args: argparse.Namespace) -> str:

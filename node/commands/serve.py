@@ -8,7 +8,14 @@ import logging
 import signal
 import threading
 
-from node.commands.common import CommandError, add_config_option, check_port_free, settings_or_exit, setup_logging
+from node.commands.common import (
+    CommandError,
+    add_config_option,
+    check_port_free,
+    log_studies_of_tasks,
+    settings_or_exit,
+    setup_logging,
+)
 
 log = logging.getLogger("node.serve")
 
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from node.service import Node
 
     rt = runtime.install(runtime.Runtime.create(settings))
+    log_studies_of_tasks(rt)
     node = Node(rt, with_worker=not args.no_worker, with_web=not args.no_web)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -155,3 +155,36 @@ def test_serve_writes_only_json_lines(tmp_path: Path) -> None:
     entries = [json.loads(line) for line in err.splitlines()]  # every line is JSON (uvicorn's and Celery's too)
     assert any(e["logger"] == "node.serve" and e["message"] == "stopping" for e in entries)
     assert any(e["logger"].startswith("uvicorn") for e in entries), {e["logger"] for e in entries}
+
+
+def test_a_task_s_lines_name_its_study_from_the_registry(stream: io.StringIO, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from node.commands.common import log_studies_of_tasks
+    from node.registry.db import Registry
+    from node.registry.models import Job, Study
+
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    with registry.session() as session:
+        study = Study(study_uid="1.2.826.0.1.3680043.8.498.1")
+        session.add(study)
+        session.flush()
+        job = Job(study_id=study.id, revision=1)
+        session.add(job)
+        session.commit()
+        job_id = job.id
+    log_studies_of_tasks(SimpleNamespace(registry=registry))
+    logs.request(fmt="json")
+    logs.configure(stream=stream)
+
+    class Task:
+        name = "workers.tasks.analyse_study"
+
+    try:
+        signals.task_prerun.send(sender=Task, task_id="t-2", task=Task(), args=(job_id,), kwargs={})
+        logging.getLogger("workers.tasks").info("analysing")
+        signals.task_postrun.send(sender=Task, task_id="t-2", task=Task(), args=(job_id,), kwargs={})
+    finally:
+        logs._study_lookup.clear()
+    (entry,) = (json.loads(line) for line in _lines(stream))
+    assert (entry["job"], entry["study"]) == (job_id, "1.2.826.0.1.3680043.8.498.1")
