@@ -122,6 +122,7 @@ def configure(default_level: int | str = logging.INFO, *, stream: TextIO | None 
     for name in NOISY:
         logging.getLogger(name).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
     logging.getLogger("kombu.connection").setLevel(logging.ERROR)  # "no hostname" for the local broker
+    logging.captureWarnings(True)  # Python warnings become log lines in the same format
     _hook_celery()
     return handler
 

@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     app.worker_main(
         [
+            "--quiet",  # no banner: standard error carries log lines only (JSON with --log-format json)
             "worker",
             f"--loglevel={logging.getLevelName(logging.getLogger().level)}",
             f"--concurrency={args.concurrency}",

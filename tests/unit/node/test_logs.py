@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def stream() -> Iterator[io.StringIO]:
         logs._handler = None
     root.handlers[:], root.level = before
     logs._requested.clear()
+    logging.captureWarnings(False)
 
 
 def _lines(out: io.StringIO) -> list[str]:
@@ -75,7 +77,12 @@ def test_uvicorn_and_celery_loggers_come_out_the_same_way(stream: io.StringIO) -
     logs.configure(stream=stream)
     logging.getLogger("uvicorn.error").error("port in use")
     logging.getLogger("celery.worker").error("worker lost")
-    assert [json.loads(line)["logger"] for line in _lines(stream)] == ["uvicorn.error", "celery.worker"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        logging.captureWarnings(True)  # pytest replaced the hook configure() set; set it again inside
+        warnings.warn("running as root", UserWarning, stacklevel=1)
+    loggers = [json.loads(line)["logger"] for line in _lines(stream)]
+    assert loggers == ["uvicorn.error", "celery.worker", "py.warnings"]
     # Celery sees a receiver for setup_logging, so it leaves the root logger alone
     assert signals.setup_logging.receivers
 
