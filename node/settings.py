@@ -1,15 +1,21 @@
 """The one typed settings object of the node (keys fixed by the architecture contract).
 
-Loaded from a TOML file (``--config`` or ``SPINENODE_CONFIG``); every key can be overridden by an
-environment variable ``SPINENODE_<SECTION>__<KEY>`` (values parsed as TOML literals where they parse,
-else taken as strings). Unknown keys are an error that names the key.
+Loaded from a TOML file (``--config`` or ``SPINENODE_CONFIG``; UTF-8 with or without a BOM, UTF-16 or
+Shift_JIS); every key can be overridden by an environment variable ``SPINENODE_<SECTION>__<KEY>``, list
+sections by index (``SPINENODE_DESTINATIONS__0__HOST``) or whole as JSON or a TOML literal
+(``SPINENODE_DESTINATIONS='[{"name": "pacs", ...}]'``). Values are parsed as TOML literals, then JSON, else
+taken as strings. Unknown keys are an error that names the key and the closest known one.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -140,34 +146,102 @@ class Settings(_Section):
         raise KeyError(f"no destination named {name!r}")
 
 
+ENV_NOT_SETTINGS = frozenset({"CONFIG", "LOG_LEVEL", "LOG_FORMAT"})  # read by the command line itself
+
+
 def _parse_env_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
-        return raw
+        pass
+    if raw.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            pass
+    return raw
+
+
+def _did_you_mean(name: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _env_order(key: str) -> list[tuple[int, str]]:
+    """Variables in an order that fills lists from index 0 up (…__2__ before …__10__)."""
+    return [(int(p), "") if p.isdigit() else (-1, p) for p in key.split("__")]
 
 
 def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
-    for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+    for key, raw in sorted(environ.items(), key=lambda item: _env_order(item[0])):
+        if not key.startswith(ENV_PREFIX) or key[len(ENV_PREFIX) :] in ENV_NOT_SETTINGS:
             continue
         parts = key[len(ENV_PREFIX) :].lower().split("__")
-        if len(parts) != 2 or not all(parts):
+        if not all(parts):
             raise SettingsError(f"environment variable {key}: expected {ENV_PREFIX}<SECTION>__<KEY>")
-        section, name = parts
-        target = data.setdefault(section, {})
-        if not isinstance(target, dict):
-            raise SettingsError(f"environment variable {key}: [{section}] is not a table")
-        target[name] = _parse_env_value(raw)
+        if parts[0] not in Settings.model_fields:
+            hint = _did_you_mean(parts[0], Settings.model_fields)
+            raise SettingsError(f"environment variable {key}: no settings section [{parts[0]}]{hint}")
+        target: Any = data
+        for here, part in enumerate(parts):
+            last = here == len(parts) - 1
+            value = _parse_env_value(raw) if last else None
+            if isinstance(target, list):
+                if not part.isdigit():
+                    raise SettingsError(f"environment variable {key}: {part!r} must be a list index (0, 1, …)")
+                index = int(part)
+                if index > len(target):
+                    raise SettingsError(
+                        f"environment variable {key}: index {index} skips entries ({len(target)} so far)"
+                    )
+                if index == len(target):
+                    target.append({})
+                if last:
+                    target[index] = value
+                else:
+                    target = target[index]
+            elif isinstance(target, dict):
+                if last:
+                    target[part] = value
+                else:
+                    list_section = here == 0 and _is_list_field(Settings, part)
+                    target = target.setdefault(part, [] if list_section else {})
+            else:
+                raise SettingsError(f"environment variable {key}: {'.'.join(parts[:here])} is not a table or list")
 
 
-def _describe(exc: ValidationError) -> str:
-    lines = []
+def _is_list_field(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    return field is not None and typing.get_origin(field.annotation) is list
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the last element of a validation error location."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        while typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+            annotation = next((a for a in typing.get_args(annotation) if a is not type(None)), None)
+        model = annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
-        value = err.get("input")
-        lines.append(f"{where}: {err['msg']} (got {value!r})")
-    return "invalid settings:\n  " + "\n  ".join(lines)
+        if err["type"] == "extra_forbidden":
+            model = _model_at(tuple(err["loc"]))
+            hint = _did_you_mean(str(err["loc"][-1]), model.model_fields) if model else ""
+            problems.append(f"{where}: unknown key{hint}")
+        else:
+            problems.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return f"invalid settings in {source}: " + "; ".join(problems)
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -176,17 +250,22 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     path = path or env.get(ENV_PREFIX + "CONFIG") or None
     data: dict[str, Any] = {}
     if path:
+        from node.textfile import TextEncodingError, read_text
+
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = tomllib.loads(read_text(path)[0])
         except FileNotFoundError as exc:
             raise SettingsError(f"config file not found: {path}") from exc
+        except (OSError, TextEncodingError) as exc:
+            raise SettingsError(f"config file {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path}: {exc}") from exc
     _apply_env(data, env)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        source = f"{path} and the environment" if path else "the environment (no config file)"
+        raise SettingsError(_describe(exc, source)) from None
     from node.routing.rules import RuleError
 
     try:  # rules files are read and checked now: fail fast, naming the rule and field

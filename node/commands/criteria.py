@@ -1,7 +1,8 @@
 """``spinenode criteria FILE [--json]``: apply the rule book to a findings document and print the result.
 
-FILE is a JSON findings document (``-`` reads standard input). An invalid document prints a message
-naming the field and the value on standard error and exits with code 2.
+FILE is a JSON findings document (``-`` reads standard input) in UTF-8 (with or without a BOM), UTF-16 or
+Shift_JIS/CP932; any encoding but plain UTF-8 is named on standard error. An invalid document prints one
+line naming the field and the value on standard error and exits with code 2.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
+from node.commands.common import EXIT_USAGE, CommandError
+from node.textfile import UTF8, TextEncodingError, decode_text
 from workers.criteria import FindingsError, StudyContext, evaluate, parse_findings
 from workers.criteria.table import render_table
 
 NAME = "criteria"
-EXIT_INVALID = 2
+EXIT_INVALID = EXIT_USAGE
 
 
 def add_parser(subparsers: Any) -> None:
@@ -28,29 +32,32 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _load(path: str) -> object:
-    if path == "-":
-        return json.load(sys.stdin)
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    name = "standard input" if path == "-" else path
+    if path == "-" and not hasattr(sys.stdin, "buffer"):  # already text (a test's StringIO)
+        return json.loads(sys.stdin.read())
+    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    text, encoding = decode_text(raw, name=name)
+    if encoding != UTF8:
+        print(f"spinenode criteria: read {name} as {encoding}", file=sys.stderr)
+    return json.loads(text)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         obj = _load(args.file)
     except OSError as exc:
-        print(f"spinenode criteria: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}", EXIT_INVALID) from None
+    except TextEncodingError as exc:
+        raise CommandError(str(exc), EXIT_INVALID) from None
     except json.JSONDecodeError as exc:
-        print(f"spinenode criteria: {args.file}: not JSON: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CommandError(f"{args.file}: not JSON: {exc}", EXIT_INVALID) from None
     try:
         doc = parse_findings(obj)
         context = None
         if args.study_date is not None or args.institution_name is not None:
             context = StudyContext(study_date=args.study_date, institution_name=args.institution_name)
     except (FindingsError, ValueError) as exc:
-        print(f"spinenode criteria: invalid findings document: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        raise CommandError(f"invalid findings document: {exc}", EXIT_INVALID) from None
     result = evaluate(doc, context)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)

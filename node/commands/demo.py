@@ -1,8 +1,10 @@
 """``spinenode demo``: the newcomer's tour.
 
-Starts a node on the embedded default (SQLite, filesystem broker, in-process worker) in a folder of its
-own, writes a phantom study, sends it over DICOM like a PACS would, waits for the analysis and prints where
-the results are (SR and Secondary Capture files, the worklist URL). ``--keep`` leaves the node running.
+Starts a node on the embedded default (SQLite, filesystem broker, in-process worker) in a new folder of
+its own (under the system's temporary folder unless ``--dir`` says where; never in the current folder),
+writes a phantom study, sends it over DICOM like a PACS would, waits for the analysis and prints where the
+results are (SR and Secondary Capture files). The node stops at the end, and the demo says so; ``--keep``
+leaves it running with its worklist until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from node.commands.common import setup_logging
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="start a node, send it a phantom study, show where the results are")
-    p.add_argument("--dir", default="spinenode-demo", help="folder for the demo node's data (default: %(default)s)")
+    p.add_argument("--dir", help="folder for the demo node's data (default: a new folder under the temporary folder)")
     p.add_argument("--scenario", default="epidural_fluid", help="phantom scenario (default: %(default)s)")
     p.add_argument("--keep", action="store_true", help="keep the node running afterwards (Ctrl-C stops it)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the report")
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from node.studies import results_of, study_row
     from workers.phantom import write_phantom
 
-    root = Path(args.dir).resolve()
+    root = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="spinenode-demo-"))
     settings = Settings.model_validate(
         {
             "node": {"port": _free_port(), "data_dir": str(root / "var"), "stable_seconds": 2.0, "min_free_bytes": 0},
@@ -83,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     if sys.stdout.isatty():
         print()
     if row.get("state") not in ("reported", "delivered"):
-        _say(f"4/4 no report within {args.timeout:.0f} s: state {row.get('state')}, reason {row.get('reason')}")
         node.stop()
+        _say(f"4/4 no report within {args.timeout:.0f} s: state {row.get('state')}, reason {row.get('reason')}")
+        _say(f"the demo node has stopped; its data is in {root}")
         return 1
     _say("4/4 report ready:")
     for r in results:
@@ -92,18 +96,20 @@ def run(args: argparse.Namespace) -> int:
     for flag in row.get("flags") or []:  # type: ignore[attr-defined]
         _say(f"    flag: {flag}")
     _say(f"    grades: {row.get('grades')}")
-    token_file = settings.data_dir / "web-token"
-    _say(
-        f"    worklist: http://{settings.web.host}:{settings.web.port}/"
-        + (f"  (token in {token_file})" if token_file.exists() else "")
-    )
     _say("    validate: dciodvfy <file>   dump the SR: dsrdump <sr file>")
     if args.keep:
-        _say("node keeps running; Ctrl-C to stop")
+        token_file = settings.data_dir / "web-token"
+        _say(
+            f"worklist: http://{settings.web.host}:{node.web.port}/"
+            + (f"  (sign-in token in {token_file})" if token_file.exists() else "")
+        )
+        _say("the demo node keeps running; Ctrl-C stops it")
         try:
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
     node.stop()
+    hint = "" if args.keep else " (run `spinenode demo --keep` to keep it running and open its worklist)"
+    _say(f"the demo node has stopped{hint}; its data is in {root}")
     return 0

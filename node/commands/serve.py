@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import threading
 
-from node.commands.common import add_config_option, settings_or_exit, setup_logging
+from node.commands.common import (
+    CommandError,
+    add_config_option,
+    check_port_free,
+    log_studies_of_tasks,
+    settings_or_exit,
+    setup_logging,
+)
 
 log = logging.getLogger("node.serve")
 
@@ -23,20 +31,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     setup_logging()
     settings = settings_or_exit(args)
+    s = settings.node
+    # Both ports are checked before anything starts: a node never runs half-started.
+    check_port_free(s.host, s.port, "DICOM", "node.port")
+    if not args.no_web:
+        check_port_free(settings.web.host, settings.web.port, "web", "web.port")
     from node import runtime
     from node.service import Node
 
     rt = runtime.install(runtime.Runtime.create(settings))
+    log_studies_of_tasks(rt)
     node = Node(rt, with_worker=not args.no_worker, with_web=not args.no_web)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    node.start()
-    s = settings.node
+    try:
+        node.start()
+    except Exception as exc:  # a port taken between the check and the start, an unwritable data folder
+        with contextlib.suppress(Exception):
+            node.stop()
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CommandError(f"the node did not start and has stopped: {detail}") from None
+    web = f"web http://{settings.web.host}:{node.web.port}/" if node.web else "no web app"
     print(
-        f"spinenode: {s.ae_title} listening on {s.host}:{node.scp.port}; "
-        f"web http://{settings.web.host}:{settings.web.port}/; data in {settings.data_dir}",
-        flush=True,
+        f"spinenode: {s.ae_title} listening on {s.host}:{node.scp.port}; {web}; data in {settings.data_dir}", flush=True
     )
     from node.web.auth import ensure_web_token
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+from pathlib import Path
 
-from node.commands.common import add_config_option, settings_or_exit
+from sqlalchemy.engine import make_url
+
+from node.commands.common import EXIT_FAILED, CommandError, add_config_option, settings_or_exit
+from node.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +39,25 @@ def format_table(rows: list[dict]) -> str:  # type: ignore[type-arg]
     return "\n".join(lines)
 
 
+def describe_registry(settings: Settings, config: str | None) -> str:
+    """Which registry a command reads, and where that choice came from, in one line."""
+    origin = f"settings {config}" if config else "the defaults (no --config, no SPINENODE_CONFIG)"
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    return f"registry {url} (data folder {settings.data_dir}, from {origin})"
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
+    config = args.config or os.environ.get("SPINENODE_CONFIG")
+    where = describe_registry(settings, config)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        raise CommandError(
+            f"no registry here: {url.database} does not exist ({where}); "
+            "give the node's settings with --config FILE or SPINENODE_CONFIG",
+            EXIT_FAILED,
+        )
+    print(f"spinenode studies: {where}", file=sys.stderr)
     from node.registry.db import Registry
     from node.studies import list_studies
 

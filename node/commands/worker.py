@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
-from node.commands.common import add_config_option, settings_or_exit, setup_logging
+from node.commands.common import add_config_option, log_studies_of_tasks, settings_or_exit, setup_logging
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,13 +24,14 @@ def run(args: argparse.Namespace) -> int:
         os.environ["SPINENODE_CONFIG"] = str(args.config)
     from node import runtime
 
-    runtime.install(runtime.Runtime.create(settings))
+    log_studies_of_tasks(runtime.install(runtime.Runtime.create(settings)))
     from workers.celery_app import app
 
     app.worker_main(
         [
+            "--quiet",  # no banner: standard error carries log lines only (JSON with --log-format json)
             "worker",
-            "--loglevel=INFO",
+            f"--loglevel={logging.getLevelName(logging.getLogger().level)}",
             f"--concurrency={args.concurrency}",
             "--pool=threads",
             f"--queues={args.queues}",

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -90,6 +91,28 @@ def echo(ae_title: str, host: str, port: int, *, calling_aet: str = "SPINENODE",
     return bool(status) and status.Status == 0
 
 
+def _why_not(assoc: Any, seen: set[str], ae_title: str, host: str, port: int, calling_aet: str) -> str:
+    """Why no association was made, in words: refused (nothing listens), rejected, or aborted."""
+    where = f"{ae_title}@{host}:{port}"
+    if "connected" not in seen:
+        try:  # learn why the TCP connection failed (refused, unreachable, timed out)
+            socket.create_connection((host, port), timeout=5).close()
+            detail = "no connection"
+        except OSError as exc:
+            detail = exc.strerror or type(exc).__name__
+        if "refused" in detail.lower():
+            return f"connection refused by {host}:{port}: nothing listens there (is the peer running? the port right?)"
+        return f"cannot connect to {host}:{port}: {detail}"
+    if assoc.is_rejected:
+        return (
+            f"association rejected by {where}: check that the peer knows the called AE title {ae_title!r} "
+            f"and accepts the calling AE title {calling_aet!r}"
+        )
+    if "accepted" in seen:
+        return f"association with {where} aborted: the peer accepted none of the SOP classes and transfer syntaxes"
+    return f"association with {where} aborted by the peer (or timed out) before it was accepted"
+
+
 def send_files(
     files: Sequence[Path],
     ae_title: str,
@@ -118,12 +141,15 @@ def send_files(
         requested.append(build_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
     if len(requested) > 128:
         raise ValueError(f"too many distinct SOP class/transfer syntax pairs ({len(requested)} > 128)")
-    assoc = ae.associate(
-        host, port, contexts=requested, ae_title=ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, _nodelay)]
-    )
+    seen: set[str] = set()
+    handlers: list[Any] = [
+        (evt.EVT_CONN_OPEN, _nodelay),
+        (evt.EVT_CONN_OPEN, lambda event: seen.add("connected")),
+        (evt.EVT_ACCEPTED, lambda event: seen.add("accepted")),
+    ]
+    assoc = ae.associate(host, port, contexts=requested, ae_title=ae_title, evt_handlers=handlers)
     if not assoc.is_established:
-        reason = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "no connection"
-        raise AssociationFailed(f"association with {ae_title}@{host}:{port} failed: {reason}")
+        raise AssociationFailed(_why_not(assoc, seen, ae_title, host, port, calling_aet))
     outcomes: list[StoreOutcome] = []
     try:
         for index, (path, _sop_class, sop_uid, _ts) in enumerate(headers):

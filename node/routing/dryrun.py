@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from node.routing.facts import StudyFacts, read_studies
+from node.textfile import TextEncodingError, read_text
 
 CRITERIA_TIMEOUT_SECONDS = 60.0
 
@@ -50,9 +51,11 @@ def inventory_of(path: Path, warn: Callable[[str], None]) -> list[dict[str, Any]
 def results_of(path: Path) -> tuple[dict[str, Any], list[str]]:
     """``(criteria result, flags)`` from a findings or result document."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_text(path)[0])  # UTF-8 (BOM or not), UTF-16 or Shift_JIS
     except FileNotFoundError:
         raise DryRunError(f"findings file not found: {path}") from None
+    except TextEncodingError as exc:
+        raise DryRunError(f"findings file {exc}") from None
     except json.JSONDecodeError as exc:
         raise DryRunError(f"findings file {path}: invalid JSON: {exc}") from None
     if not isinstance(document, dict):

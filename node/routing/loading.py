@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from node.routing.rules import RuleError, RuleSet, describe_rule_set_errors
+from node.textfile import TextEncodingError, read_text
 
 
 def parse_rules(data: Any, *, source: str = "rules", destinations: Iterable[str] | None = None) -> RuleSet:
@@ -39,11 +40,13 @@ def load_rules(path: str | Path, destinations: Iterable[str] | None = None) -> R
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)[0]  # UTF-8 (BOM or not), UTF-16 or Shift_JIS
     except FileNotFoundError:
         raise RuleError(f"rules file not found: {path}") from None
     except OSError as exc:
         raise RuleError(f"rules file {path}: {exc.strerror}") from None
+    except TextEncodingError as exc:
+        raise RuleError(f"rules file {exc}") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

@@ -22,13 +22,14 @@ from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
 from node.web.studies import badge_class
+from workers import __version__
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="spinenode", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="spinenode", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     token, token_file = ensure_web_token(runtime.settings)
     if token_file is not None:
         log.warning("web: sign-in token is in %s (mode 600)", token_file)

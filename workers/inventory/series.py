@@ -228,15 +228,21 @@ def read_header(path: Path) -> Dataset | None:
 def inventory_path(
     path: str | os.PathLike[str],
     progress: Callable[[int], None] | None = None,
+    *,
+    skipped: list[tuple[Path, str]] | None = None,
+    folders: dict[str, Path] | None = None,
 ) -> list[SeriesInventory]:
     """Classify every series under ``path`` (a file or folder); non-DICOM files are skipped.
 
-    ``progress`` is called with the number of files read so far (every 100 files and at the end).
+    ``progress`` is called with the number of files read so far (every 100 files and at the end). Files
+    left out are appended to ``skipped`` with the reason in words; ``folders`` receives, per series UID,
+    the deepest folder holding all its files.
     """
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"path does not exist: {str(root)!r}")
     groups: dict[str, list[Dataset]] = {}
+    places: dict[str, str] = {}
     count = 0
     for file in _files(root):
         ds = read_header(file)
@@ -244,9 +250,16 @@ def inventory_path(
         if progress is not None and count % 100 == 0:
             progress(count)
         if ds is None or "SeriesInstanceUID" not in ds:
+            if skipped is not None:
+                skipped.append((file, "not DICOM or unreadable" if ds is None else "no Series Instance UID"))
             continue
-        groups.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
+        uid = str(ds.SeriesInstanceUID)
+        groups.setdefault(uid, []).append(ds)
+        folder = str(file.parent)
+        places[uid] = os.path.commonpath([places[uid], folder]) if uid in places else folder
     if progress is not None:
         progress(count)
+    if folders is not None:
+        folders.update({uid: Path(place) for uid, place in places.items()})
     result = [classify_series(group) for group in groups.values()]
     return sorted(result, key=lambda s: (s.study_uid or "", s.series_number or 0, s.series_uid))

@@ -63,3 +63,69 @@ def test_invalid_settings_name_the_key(tmp_path: Path, text: str, env: dict[str,
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_list_sections_from_the_environment_by_index(tmp_path: Path) -> None:
+    cfg = tmp_path / "n.toml"
+    cfg.write_text("[[destinations]]\nname = 'pacs'\nae_title = 'ORTHANC'\nhost = '127.0.0.1'\nport = 4242\n")
+    env = {
+        "SPINENODE_DESTINATIONS__0__HOST": "pacs.hospital.example",  # overrides the file's entry
+        "SPINENODE_DESTINATIONS__1__NAME": "research",  # adds a second one
+        "SPINENODE_DESTINATIONS__1__AE_TITLE": "RESEARCH",
+        "SPINENODE_DESTINATIONS__1__HOST": "10.0.0.7",
+        "SPINENODE_DESTINATIONS__1__PORT": "104",
+        "SPINENODE_DESTINATIONS__1__RESULTS": "false",
+        "SPINENODE_RIS__0__NAME": "ris",
+        "SPINENODE_RIS__0__KIND": "hl7_mllp",
+        "SPINENODE_RIS__0__HOST": "127.0.0.1",
+        "SPINENODE_RIS__0__PORT": "2575",
+        "SPINENODE_NODE__ALLOWED_CALLING_AETS": '["ORTHANC", "MODALITY"]',
+    }
+    s = load_settings(cfg, environ=env)
+    assert [(d.name, d.ae_title, d.host, d.port, d.results) for d in s.destinations] == [
+        ("pacs", "ORTHANC", "pacs.hospital.example", 4242, True),
+        ("research", "RESEARCH", "10.0.0.7", 104, False),
+    ]
+    assert (s.ris[0].name, s.ris[0].kind, s.ris[0].port) == ("ris", "hl7_mllp", 2575)
+    assert s.node.allowed_calling_aets == ["ORTHANC", "MODALITY"]
+
+
+def test_a_list_section_whole_as_json_and_indexes_past_nine() -> None:
+    entries = [{"name": f"d{i}", "ae_title": f"D{i}", "host": "127.0.0.1", "port": 1000 + i} for i in range(11)]
+    import json
+
+    s = load_settings(None, environ={"SPINENODE_DESTINATIONS": json.dumps(entries[:10])})
+    assert [d.port for d in s.destinations] == list(range(1000, 1010))
+    env = {f"SPINENODE_DESTINATIONS__{i}__{k.upper()}": str(v) for i, e in enumerate(entries) for k, v in e.items()}
+    s = load_settings(None, environ=env)
+    assert [d.name for d in s.destinations] == [f"d{i}" for i in range(11)]
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[node]\nprot = 1\n", {}, "node.prot: unknown key (did you mean 'port'?)"),
+        ("[[destinations]]\nname='a'\nae_title='X'\nhots='h'\nport=1\n", {}, "did you mean 'host'?"),
+        (
+            "",
+            {"SPINENODE_NODES__PORT": "1"},
+            "SPINENODE_NODES__PORT: no settings section [nodes] (did you mean 'node'?)",
+        ),
+        ("", {"SPINENODE_DESTINATIONS__X__HOST": "h"}, "'x' must be a list index"),
+        ("", {"SPINENODE_DESTINATIONS__1__HOST": "h"}, "index 1 skips entries"),
+    ],
+)
+def test_unknown_keys_say_what_was_meant(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    cfg = tmp_path / "n.toml"
+    cfg.write_text(text)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(cfg, environ=env)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "cp932"])
+def test_config_files_in_the_encodings_windows_writes(tmp_path: Path, encoding: str) -> None:
+    cfg = tmp_path / "n.toml"
+    cfg.write_bytes("# 脊髄ノード\n[node]\nport = 11113\n".encode(encoding))
+    assert load_settings(cfg, environ={}).node.port == 11113

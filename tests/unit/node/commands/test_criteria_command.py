@@ -116,3 +116,52 @@ def test_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_bad_study_date_option_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["criteria", _write(tmp_path, EXAMPLE), "--study-date", "2024-01-02"]) == 2
     assert "StudyContext.study_date" in capsys.readouterr().err
+
+
+JAPANESE = {
+    "clinical": {"orthostatic_headache": True},
+    "findings": [
+        {
+            "exam": "spinal_mri",
+            "kind": "epidural_fluid",
+            "levels": ["C7", "T2"],
+            "enhancement": "absent",
+            "continuous_with_subarachnoid": True,
+            "institution_name": "脳脊髄液漏出症センター",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("utf-8", None),
+        ("utf-8-sig", "UTF-8 with BOM"),
+        ("utf-16", "UTF-16"),
+        ("utf-16-le", "UTF-16LE"),
+        ("shift_jis", "Shift_JIS (CP932)"),
+        ("cp932", "Shift_JIS (CP932)"),
+    ],
+)
+def test_encodings_hospitals_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str, named: str | None
+) -> None:
+    path = tmp_path / "findings.json"
+    path.write_bytes(json.dumps(JAPANESE, ensure_ascii=False).encode(encoding))
+    assert main(["criteria", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["csf_leak"]["grade"] == "DEFINITE"
+    assert "脳脊髄液漏出症センター" in captured.out  # decoded right, not mojibake
+    if named is None:
+        assert captured.err == ""
+    else:
+        assert captured.err.strip() == f"spinenode criteria: read {path} as {named}"
+
+
+def test_undecodable_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "findings.json"
+    path.write_bytes(b'{"findings": [], "x": "\x82\xff\xfe"}')
+    assert main(["criteria", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not UTF-8, UTF-16 or Shift_JIS/CP932" in err and "offset" in err

@@ -6,8 +6,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from dicom_testfiles import dicom_test_file, dicom_test_files
 from pydicom import dcmread
-from pydicom.data import get_testdata_files
 from pydicom.filereader import _read_file_meta_info, read_preamble
 
 from node.dicom.fastheader import WANTED, FastHeaderError, encode_file_meta, read_attributes
@@ -16,7 +16,7 @@ SHARED = Path(__file__).resolve().parents[5] / "shared" / "data" / "dicom"
 
 
 def _real_files() -> list[Path]:
-    files = [Path(p) for p in get_testdata_files("*.dcm")]
+    files = dicom_test_files("*.dcm")
     files += [p for p in SHARED.rglob("*") if p.is_file() and p.suffix.lower() in ("", ".dcm")]
     return sorted(files)
 
@@ -61,7 +61,7 @@ def test_agrees_with_pydicom_on_real_files() -> None:
 
 
 def test_truncated_and_garbage_data_is_refused() -> None:
-    raw, ts = _dataset_bytes(Path(get_testdata_files("MR_small.dcm")[0]))  # type: ignore[misc]
+    raw, ts = _dataset_bytes(dicom_test_file("MR_small.dcm"))  # type: ignore[misc]
     with pytest.raises(FastHeaderError):
         read_attributes(raw[:30] + b"\xff" * 10, ts)
     with pytest.raises(FastHeaderError):
@@ -74,7 +74,7 @@ def test_file_meta_round_trip() -> None:
     meta = encode_file_meta(
         "1.2.840.10008.5.1.4.1.1.4", "1.2.3.4", "1.2.840.10008.1.2.4.50", "1.2.826.0.1.3", "X1", "CALLER"
     )
-    raw, _ = _dataset_bytes(Path(get_testdata_files("MR_small.dcm")[0]))  # type: ignore[misc]
+    raw, _ = _dataset_bytes(dicom_test_file("MR_small.dcm"))  # type: ignore[misc]
     ds = dcmread(BytesIO(meta + raw), stop_before_pixels=True)
     fm = ds.file_meta
     assert fm.MediaStorageSOPClassUID == "1.2.840.10008.5.1.4.1.1.4"

@@ -7,12 +7,11 @@ per-frame MR Diffusion Sequence 0 and 1300.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import pytest
-from pydicom.data import get_testdata_files
+from dicom_testfiles import dicom_test_files
 
 from workers.inventory import classify_series, inventory_path
 from workers.inventory.series import read_header
@@ -104,13 +103,7 @@ def test_failing_geometry_is_flagged(folder: str, reason: str) -> None:
 
 
 def _all_files() -> list[Path]:
-    files = [Path(f) for f in get_testdata_files()]
-    try:
-        import data_store  # the pydicom-data package
-
-        files += sorted(Path(os.path.dirname(data_store.__file__), "data").glob("*"))
-    except ImportError:
-        pass
+    files = dicom_test_files()
     if DATA.is_dir():
         files += sorted(p for p in DATA.rglob("*") if p.is_file())
     return files

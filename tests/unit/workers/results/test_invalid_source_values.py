@@ -6,8 +6,8 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+from dicom_testfiles import dicom_test_file
 from pydicom import dcmread
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from workers.results.header import drop_invalid_values
@@ -17,7 +17,7 @@ from workers.results.validate import dciodvfy_errors
 
 
 def _faulty() -> Dataset:
-    ds = dcmread(get_testdata_file("MR_small.dcm"))
+    ds = dcmread(dicom_test_file("MR_small.dcm"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds.PatientAge = "0Y"  # AS must be nnnD/W/M/Y

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
+from dicom_testfiles import dicom_test_file
 from pydicom.dataset import Dataset
 
 from workers.results.thumbnail import thumbnail_from_dataset
@@ -86,7 +86,7 @@ def test_real_enhanced_multiframe(real_enhanced_mr_path: Path) -> None:
 
 
 def test_colour_jpeg_is_rgb() -> None:
-    ds = pydicom.dcmread(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))
+    ds = pydicom.dcmread(dicom_test_file("SC_rgb_jpeg_dcmtk.dcm"))
     thumbnail = thumbnail_from_dataset(ds, max_size=None)
     assert thumbnail.shape == (int(ds.Rows), int(ds.Columns), 3)
     channels = thumbnail.reshape(-1, 3).astype(int)
