@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+from node.dicom.guard import peer_limits
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
@@ -78,6 +79,7 @@ class Node:
             on_received=self._received,
             allowed_calling_aets=s.node.allowed_calling_aets,
             max_pdu=s.node.max_pdu,
+            limits=peer_limits(s.node),
         )
         self.reconciler = Reconciler(
             runtime.registry,

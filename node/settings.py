@@ -46,6 +46,13 @@ class NodeSettings(_Section):
     max_pdu: int = Field(0, ge=0, description="largest PDU the SCP accepts; 0 = unlimited")
     min_free_bytes: int = Field(512 * 1024 * 1024, ge=0, description="below this free space: 0xA700")
     retention_days: float = Field(0, ge=0, description="delete delivered originals after this; 0 keeps them")
+    # what one peer may hold of the SCP (node.dicom.guard)
+    acse_timeout_seconds: float = Field(5.0, gt=0, description="to complete an association, else closed")
+    idle_timeout_seconds: float = Field(60.0, gt=0, description="an association silent this long is aborted")
+    max_associations: int = Field(32, ge=1)
+    max_associations_per_peer: int = Field(16, ge=1, description="open connections from one address")
+    max_pending_per_peer: int = Field(4, ge=1, description="connections from one address not yet associated")
+    max_inflated_bytes: int = Field(1 << 30, ge=1, description="a deflated dataset inflating past this: 0xA700")
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
 

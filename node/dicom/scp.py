@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,10 +22,10 @@ from pynetdicom import AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTAT
 from pynetdicom import _config as pynetdicom_config
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
-from pynetdicom.transport import ThreadedAssociationServer
 
 from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
 from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attributes
+from node.dicom.guard import ConnectionListener, GuardedAssociationServer, PeerLimits, start_guarded_server
 from node.dicom.headers import HeaderError, header_from_mapping, parse_header
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
@@ -96,12 +97,18 @@ class StorageSCP:
         on_received: Callable[[Received], None],
         allowed_calling_aets: list[str] | None = None,
         max_pdu: int = 0,
+        limits: PeerLimits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        listener: ConnectionListener | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.spool = spool
         self.on_received = on_received
         self.tracker = AssociationTracker()
+        self.limits = limits or PeerLimits()
+        self.ssl_context = ssl_context
+        self.listener = listener
         if not log.isEnabledFor(logging.DEBUG):
             # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
             # when nothing is logged: a measurable share of the receive path's CPU.
@@ -109,15 +116,12 @@ class StorageSCP:
         ae = AE(ae_title=ae_title)
         ae.maximum_pdu_size = max_pdu
         ae.require_calling_aet = list(allowed_calling_aets or [])
-        ae.maximum_associations = 32
-        ae.network_timeout = 60
-        ae.acse_timeout = 30
         ae.dimse_timeout = 60
         ae.add_supported_context(VERIFICATION)
         for uid in STORAGE_SOP_CLASSES.values():
             ae.add_supported_context(uid, TRANSFER_SYNTAXES)
         self.ae = ae
-        self._server: ThreadedAssociationServer | None = None
+        self._server: GuardedAssociationServer | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -131,8 +135,14 @@ class StorageSCP:
             (evt.EVT_C_ECHO, lambda event: STATUS_SUCCESS),
             (evt.EVT_C_STORE, self._on_c_store),
         ]
-        server = self.ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        assert server is not None
+        server = start_guarded_server(
+            self.ae,
+            (self.host, self.port),
+            handlers,
+            self.limits,
+            ssl_context=self.ssl_context,
+            listener=self.listener,
+        )
         self._server = server
         self.port = int(server.server_address[1])
         log.info("SCP %s listening on %s:%d", self.ae.ae_title, self.host, self.port)
