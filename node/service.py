@@ -80,6 +80,7 @@ class Node:
             allowed_calling_aets=s.node.allowed_calling_aets,
             max_pdu=s.node.max_pdu,
             limits=peer_limits(s.node),
+            max_inflated_bytes=s.node.max_inflated_bytes,
         )
         self.reconciler = Reconciler(
             runtime.registry,

@@ -1,9 +1,10 @@
 """The storage SCP: C-ECHO and C-STORE, spooling each instance durably before answering.
 
 Handlers only store and answer (style rule 3); everything else happens after the study is stable.
-Statuses: 0x0000 success; 0xA700 out of resources (spool below its free-space watermark or a write
-error); 0xC210 cannot understand (unparseable dataset, or Study/Series Instance
-UID missing); 0xC211 invalid UID (nothing written);
+Statuses: 0x0000 success, only for a dataset verified whole (:mod:`node.dicom.verify`) and fsynced;
+0xA700 out of resources (spool below its free-space watermark, a write error, or a deflated dataset
+inflating past ``max_inflated_bytes``); 0xC210 cannot understand (not one complete, well-formed
+dataset, or an identifying UID missing); 0xC211 invalid UID (nothing written);
 0xA900 dataset does not match the request (SOP Class/Instance UID differ from the C-STORE request).
 """
 
@@ -24,11 +25,12 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
 from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
-from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attributes
+from node.dicom.fastheader import encode_file_meta
 from node.dicom.guard import ConnectionListener, GuardedAssociationServer, PeerLimits, start_guarded_server
-from node.dicom.headers import HeaderError, header_from_mapping, parse_header
+from node.dicom.headers import HeaderError, header_from_mapping
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
+from node.dicom.verify import NATIVE_SYNTAXES, DatasetError, InflatedTooLarge, InvalidUidValue, verify_received
 from node.ingest import Received
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ class StorageSCP:
         limits: PeerLimits | None = None,
         ssl_context: ssl.SSLContext | None = None,
         listener: ConnectionListener | None = None,
+        max_inflated_bytes: int = 256 << 20,
     ) -> None:
         self.host = host
         self.port = port
@@ -109,6 +112,7 @@ class StorageSCP:
         self.limits = limits or PeerLimits()
         self.ssl_context = ssl_context
         self.listener = listener
+        self.max_inflated_bytes = max_inflated_bytes
         if not log.isEnabledFor(logging.DEBUG):
             # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
             # when nothing is logged: a measurable share of the receive path's CPU.
@@ -189,14 +193,27 @@ class StorageSCP:
             return STATUS_OUT_OF_RESOURCES
         dataset_bytes = cast(BytesIO, request.DataSet).getvalue()
         transfer_syntax = str(event.context.transfer_syntax)
+        try:  # the whole dataset, before anything is written or acknowledged
+            attributes = verify_received(
+                dataset_bytes,
+                transfer_syntax,
+                max_inflated=self.max_inflated_bytes,
+                encapsulated=transfer_syntax not in NATIVE_SYNTAXES,
+            )
+        except InflatedTooLarge as exc:
+            log.warning("C-STORE refused (out of resources): %s", exc)
+            return STATUS_OUT_OF_RESOURCES
+        except InvalidUidValue as exc:
+            log.warning("C-STORE refused (invalid UID): %s", exc)
+            return STATUS_INVALID_UID
+        except DatasetError as exc:
+            log.warning("C-STORE refused (cannot understand): %s", exc)
+            return STATUS_CANNOT_UNDERSTAND
         try:
-            header = header_from_mapping(read_attributes(dataset_bytes, transfer_syntax), transfer_syntax)
-        except FastHeaderError:
-            try:
-                header = parse_header(event.encoded_dataset(include_meta=True))
-            except HeaderError as exc:
-                log.warning("C-STORE refused: %s", exc)
-                return STATUS_CANNOT_UNDERSTAND
+            header = header_from_mapping(attributes, transfer_syntax)
+        except HeaderError as exc:
+            log.warning("C-STORE refused: %s", exc)
+            return STATUS_CANNOT_UNDERSTAND
         for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
             if not uid:
                 log.warning("C-STORE refused: %s missing (truncated or incomplete dataset)", name)
