@@ -30,3 +30,6 @@ def setup_logging(level: int = logging.INFO) -> None:
     for noisy in ("pynetdicom", "celery", "kombu", "amqp", "uvicorn.error", "alembic", "PIL", "highdicom"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("kombu.connection").setLevel(logging.ERROR)  # "no hostname" for the local broker
+    from node.logs_phi import install
+
+    install()

@@ -32,6 +32,7 @@ from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
 from node.dicom.verify import NATIVE_SYNTAXES, DatasetError, InflatedTooLarge, InvalidUidValue, verify_received
 from node.ingest import Received
+from node.logs_phi import remember
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ class StorageSCP:
         except HeaderError as exc:
             log.warning("C-STORE refused: %s", exc)
             return STATUS_CANNOT_UNDERSTAND
+        remember(header.patient_name, header.patient_id, header.accession_number)
         for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
             if not uid:
                 log.warning("C-STORE refused: %s missing (truncated or incomplete dataset)", name)
