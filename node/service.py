@@ -81,6 +81,7 @@ class Node:
             max_pdu=s.node.max_pdu,
             limits=peer_limits(s.node),
             max_inflated_bytes=s.node.max_inflated_bytes,
+            hold_seconds=s.node.stable_seconds + s.node.association_hold_seconds,
         )
         self.reconciler = Reconciler(
             runtime.registry,

@@ -52,6 +52,9 @@ class NodeSettings(_Section):
     max_associations: int = Field(32, ge=1)
     max_associations_per_peer: int = Field(16, ge=1, description="open connections from one address")
     max_pending_per_peer: int = Field(4, ge=1, description="connections from one address not yet associated")
+    association_hold_seconds: float = Field(
+        60.0, ge=0, description="an open association holds its studies this long after stable_seconds, no longer"
+    )
     max_inflated_bytes: int = Field(256 << 20, ge=1, description="a deflated dataset inflating past this: 0xA700")
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))

@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from io import BytesIO
@@ -46,27 +47,38 @@ TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class AssociationTracker:
-    """Which studies each open association has sent: a study is not stable while one is open."""
+    """Which studies each open association has sent: a study is not stable while one is open.
 
-    def __init__(self) -> None:
+    An association held open (a peer sending C-ECHO now and then) holds a study only until
+    ``hold_seconds`` after it last sent an instance of it; then the study may become stable."""
+
+    def __init__(self, hold_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._studies: dict[int, set[str]] = defaultdict(set)
+        self._studies: dict[int, dict[str, float]] = defaultdict(dict)
+        self.hold_seconds = hold_seconds
+        self._clock = clock
 
     def opened(self, assoc_id: int) -> None:
         with self._lock:
-            self._studies.setdefault(assoc_id, set())
+            self._studies.setdefault(assoc_id, {})
 
     def sent(self, assoc_id: int, study_uid: str) -> None:
         with self._lock:
-            self._studies[assoc_id].add(study_uid)
+            self._studies[assoc_id][study_uid] = self._clock()
 
     def closed(self, assoc_id: int) -> None:
         with self._lock:
             self._studies.pop(assoc_id, None)
 
     def busy_studies(self) -> set[str]:
+        now = self._clock()
         with self._lock:
-            return set().union(*self._studies.values()) if self._studies else set()
+            return {
+                uid
+                for studies in self._studies.values()
+                for uid, last in studies.items()
+                if self.hold_seconds is None or now - last <= self.hold_seconds
+            }
 
 
 def _tune_socket(sock: socket.socket | None) -> None:
@@ -104,12 +116,13 @@ class StorageSCP:
         ssl_context: ssl.SSLContext | None = None,
         listener: ConnectionListener | None = None,
         max_inflated_bytes: int = 256 << 20,
+        hold_seconds: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.spool = spool
         self.on_received = on_received
-        self.tracker = AssociationTracker()
+        self.tracker = AssociationTracker(hold_seconds)
         self.limits = limits or PeerLimits()
         self.ssl_context = ssl_context
         self.listener = listener
@@ -189,7 +202,12 @@ class StorageSCP:
         if not is_valid_uid(sop_instance_uid):
             log.warning("C-STORE refused: invalid SOP Instance UID in request")
             return STATUS_INVALID_UID
-        if not self.spool.has_room():
+        try:
+            room = self.spool.has_room()
+        except OSError as exc:
+            log.error("C-STORE refused: spool folder unusable (%s)", exc)
+            return STATUS_OUT_OF_RESOURCES
+        if not room:
             log.error("C-STORE refused: spool below free-space watermark")
             return STATUS_OUT_OF_RESOURCES
         dataset_bytes = cast(BytesIO, request.DataSet).getvalue()
