@@ -10,6 +10,7 @@ from typing import Any
 from node.dicom.guard import peer_limits
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
+from node.dicom.tls import server_context
 from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
 from node.reconciler import Reconciler
 from node.runtime import Runtime
@@ -82,6 +83,9 @@ class Node:
             limits=peer_limits(s.node),
             max_inflated_bytes=s.node.max_inflated_bytes,
             hold_seconds=s.node.stable_seconds + s.node.association_hold_seconds,
+            ssl_context=server_context(
+                s.node.tls_certificate, s.node.tls_private_key, s.node.tls_ca, s.node.tls_require_peer_certificate
+            ),
         )
         self.reconciler = Reconciler(
             runtime.registry,

@@ -55,6 +55,10 @@ class NodeSettings(_Section):
     association_hold_seconds: float = Field(
         60.0, ge=0, description="an open association holds its studies this long after stable_seconds, no longer"
     )
+    tls_certificate: Path | None = Field(None, description="PEM certificate: the SCP speaks DICOM TLS only")
+    tls_private_key: Path | None = None
+    tls_ca: Path | None = Field(None, description="PEM CA bundle that peers' certificates must chain to")
+    tls_require_peer_certificate: bool = False
     max_inflated_bytes: int = Field(256 << 20, ge=1, description="a deflated dataset inflating past this: 0xA700")
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
