@@ -15,9 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from node.accounts.ratelimit import LoginLimiter
 from node.metrics import NodeMetrics
 from node.runtime import Runtime
-from node.web import api, ops, pages
+from node.web import access, api, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
@@ -33,7 +34,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     if token_file is not None:
         log.warning("web: sign-in token is in %s (mode 600)", token_file)
     app.state.runtime = runtime
-    app.state.auth = Auth(token)
+    app.state.auth = Auth(token, runtime.registry)
+    app.state.login_limiter = LoginLimiter()
     app.state.token_file = token_file
     metrics = runtime.extras.get("metrics")
     if not isinstance(metrics, NodeMetrics):
@@ -52,10 +54,11 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        refused = access.refusal(request)
+        response: Response = refused if refused is not None else await call_next(request)
+        if refused is None:
+            access.audit(request, response.status_code)
+        access.security_headers(request, response)
         return response
 
     app.include_router(ops.router)
