@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "demo": "node.commands.demo",
     "route": "node.commands.route",
     "flower": "node.commands.flower",
+    "user": "node.commands.user",
+    "audit": "node.commands.audit",
 }
 
 

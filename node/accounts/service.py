@@ -121,6 +121,7 @@ class ActiveSession:
     name: str
     role: str
     account_id: int | None
+    username: str | None
 
 
 class SessionStore:
@@ -152,11 +153,13 @@ class SessionStore:
             row = session.scalar(select(WebSession).where(WebSession.token_hash == digest(sid)))
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 return None
+            username = None
             if row.account_id is not None:
                 account = session.get(Account, row.account_id)
                 if account is None or account.disabled:
                     return None
-            return ActiveSession(row.name, row.role, row.account_id)
+                username = account.username
+            return ActiveSession(row.name, row.role, row.account_id, username)
 
     def revoke(self, sid: str) -> None:
         with self.registry.session() as session:

@@ -77,6 +77,12 @@ class AuditWriter:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every event queued so far is written."""
+        done = threading.Event()
+        self._queue.put({"action": "", "_done": done})
+        done.wait(timeout)
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
@@ -87,7 +93,7 @@ class AuditWriter:
                 except queue.Empty:
                     break
                 batch.append(item)
-            events = [e for e in batch if e is not None]
+            events = [e for e in batch if e is not None and "_done" not in e]
             if events:
                 try:
                     with self.registry.session() as session:
@@ -95,6 +101,9 @@ class AuditWriter:
                             record(session, **event)
                 except Exception:
                     log.exception("audit trail: %d events not written", len(events))
+            for marker in batch:
+                if marker is not None and "_done" in marker:
+                    marker["_done"].set()
             if None in batch:
                 return
 

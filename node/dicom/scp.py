@@ -117,6 +117,7 @@ class StorageSCP:
         listener: ConnectionListener | None = None,
         max_inflated_bytes: int = 256 << 20,
         hold_seconds: float | None = None,
+        audit: Callable[..., None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -125,7 +126,8 @@ class StorageSCP:
         self.tracker = AssociationTracker(hold_seconds)
         self.limits = limits or PeerLimits()
         self.ssl_context = ssl_context
-        self.listener = listener
+        self.audit = audit
+        self.listener = listener or (self._gate_refused if audit is not None else None)
         self.max_inflated_bytes = max_inflated_bytes
         if not log.isEnabledFor(logging.DEBUG):
             # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
@@ -147,6 +149,7 @@ class StorageSCP:
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_PDU_RECV, self._rearm_quickack),
             (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_closed),
             (evt.EVT_ABORTED, self._on_closed),
             (evt.EVT_CONN_CLOSE, self._on_closed),
@@ -186,6 +189,28 @@ class StorageSCP:
 
     def _on_accepted(self, event: Event) -> None:
         self.tracker.opened(id(event.assoc))
+        self._audit_association(event, "success", "accepted")
+
+    def _on_rejected(self, event: Event) -> None:
+        self._audit_association(event, "refused", "rejected at association negotiation")
+
+    def _audit_association(self, event: Event, outcome: str, what: str) -> None:
+        if self.audit is None:
+            return
+        assoc = event.assoc
+        self.audit(
+            "association",
+            actor=str(assoc.requestor.ae_title or "-"),
+            outcome=outcome,
+            peer=str(assoc.requestor.address),
+            calling_aet=str(assoc.requestor.ae_title),
+            called_aet=str(assoc.acceptor.ae_title),
+            result=what,
+        )
+
+    def _gate_refused(self, host: str, outcome: str, reason: str) -> None:
+        if self.audit is not None:
+            self.audit("association", actor="-", outcome="refused", peer=host, result=reason)
 
     def _on_closed(self, event: Event) -> None:
         self.tracker.closed(id(event.assoc))

@@ -14,7 +14,6 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from node.accounts.service import may
-from node.audit.trail import record
 from node.web.auth import Auth, User
 
 log = logging.getLogger(__name__)
@@ -82,22 +81,21 @@ def audit(request: Request, status: int) -> None:
 
 
 def _audit(request: Request, user: User, action: str, found: re.Match[str], outcome: str, **detail: object) -> None:
-    uid = found.groupdict().get("uid")
-    try:
-        with request.app.state.runtime.registry.session() as session:
-            record(
-                session,
-                action,
-                actor=user.name if user.account_id is not None else f"{user.name} (token)",
-                outcome=outcome,
-                peer=request.client.host if request.client else None,
-                study_uid=uid,
-                role=user.role,
-                path=request.url.path if action != "phi_view" else request.url.path.split("?")[0],
-                **detail,
-            )
-    except Exception:
-        log.exception("audit trail: web event not written")
+    request.app.state.audit.put(
+        action,
+        actor=actor_of(user),
+        outcome=outcome,
+        peer=request.client.host if request.client else None,
+        study_uid=found.groupdict().get("uid"),
+        role=user.role,
+        path=request.url.path,
+        **detail,
+    )
+
+
+def actor_of(user: User) -> str:
+    """The account's user name, or the name given with the bootstrap token."""
+    return user.username if user.username else f"{user.name} (token)"
 
 
 def security_headers(request: Request, response: Response) -> None:

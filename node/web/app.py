@@ -16,9 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from node.accounts.ratelimit import LoginLimiter
+from node.audit.trail import AuditWriter
 from node.metrics import NodeMetrics
 from node.runtime import Runtime
-from node.web import access, api, ops, pages
+from node.web import access, api, audit_page, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
@@ -36,6 +37,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.auth = Auth(token, runtime.registry)
     app.state.login_limiter = LoginLimiter()
+    app.state.audit = AuditWriter(runtime.registry)
+    app.state.audit.start()
     app.state.token_file = token_file
     metrics = runtime.extras.get("metrics")
     if not isinstance(metrics, NodeMetrics):
@@ -64,4 +67,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(audit_page.router)
     return app

@@ -70,6 +70,7 @@ class User:
     session: str  # the cookie value (empty for bearer)
     role: str = ADMIN
     account_id: int | None = None
+    username: str | None = None  # the account's user name (None: the bootstrap token)
 
 
 class Auth:
@@ -120,7 +121,14 @@ class Auth:
         active = self.store.active(sid) if sid else None
         if active is None:
             return None
-        return User(name=active.name, via="cookie", session=value, role=active.role, account_id=active.account_id)
+        return User(
+            name=active.name,
+            via="cookie",
+            session=value,
+            role=active.role,
+            account_id=active.account_id,
+            username=active.username,
+        )
 
     def end_session(self, user: User) -> None:
         """Logout: the session row is revoked, so a copied cookie stops working too."""
@@ -160,5 +168,12 @@ class Auth:
                 account = account_of_api_token(session, candidate)
                 if account is None:
                     return None
-                return User(name=account.username, via="bearer", session="", role=account.role, account_id=account.id)
+                return User(
+                    name=account.username,
+                    via="bearer",
+                    session="",
+                    role=account.role,
+                    account_id=account.id,
+                    username=account.username,
+                )
         return self.read_session(request.cookies.get(COOKIE))

@@ -11,13 +11,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
-from node.audit.trail import record
 from node.delivery.service import retry_now
 from node.registry.models import Delivery, Study
 from node.web import findings as fs
 from node.web.api import _card_response
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
-from node.web.deps import auth_of, check_form_csrf, db, page_user, runtime_of
+from node.web.deps import auth_of, check_form_csrf, db, page_user
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
 from node.web.studies import study_page, worklist
 from workers.criteria import FindingsError
@@ -98,15 +97,15 @@ def login(
 
 
 def _audit_sign_in(request: Request, actor: str, outcome: str, action: str = "sign_in") -> None:
-    with runtime_of(request).registry.session() as session:
-        record(session, action, actor=actor, outcome=outcome, peer=request.client.host if request.client else None)
+    peer = request.client.host if request.client else None
+    request.app.state.audit.put(action, actor=actor, outcome=outcome, peer=peer)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form(""), user: User = Depends(page_user)) -> Response:
     check_form_csrf(request, user, csrf)
     auth_of(request).end_session(user)
-    _audit_sign_in(request, user.name, "success", "sign_out")
+    _audit_sign_in(request, user.username or f"{user.name} (token)", "success", "sign_out")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

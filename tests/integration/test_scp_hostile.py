@@ -125,3 +125,40 @@ def test_peer_aborting_during_negotiation_does_not_kill_the_reactor(tmp_path: Pa
     finally:
         threading.excepthook = previous
         scp.stop()
+
+
+def test_every_association_accepted_or_refused_is_audited(tmp_path: Path) -> None:
+    events: list[dict[str, object]] = []
+    scp = _scp(
+        tmp_path,
+        allowed_calling_aets=["GOODSCU"],
+        limits=PeerLimits(acse_timeout=1.0),
+        audit=lambda action, **fields: events.append({"action": action, **fields}),
+    )
+    try:
+        ok = subprocess.run(
+            [dcmtk("echoscu"), "-aet", "GOODSCU", "-aec", "SPINENODE", "127.0.0.1", str(scp.port)],
+            capture_output=True,
+            timeout=30,
+        )
+        assert ok.returncode == 0
+        bad = subprocess.run(
+            [dcmtk("echoscu"), "-aet", "INTRUDER", "-aec", "SPINENODE", "127.0.0.1", str(scp.port)],
+            capture_output=True,
+            timeout=30,
+        )
+        assert bad.returncode != 0
+        garbage = connect_from("127.0.0.8", scp.port)
+        garbage.sendall(b"\x99" * 64)
+        garbage.settimeout(5)
+        garbage.recv(10)
+        garbage.close()
+        wait_until(lambda: len(events) >= 3, 10, "three association events")
+    finally:
+        scp.stop()
+    outcomes = {(e["outcome"], e.get("calling_aet"), e["peer"]) for e in events}
+    assert ("success", "GOODSCU", "127.0.0.1") in outcomes
+    assert ("refused", "INTRUDER", "127.0.0.1") in outcomes
+    assert any(
+        e["outcome"] == "refused" and e["peer"] == "127.0.0.8" and "A-ASSOCIATE-RQ" in str(e["result"]) for e in events
+    )
