@@ -81,6 +81,8 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: str = ""
+    tls_certificate: Path | None = Field(None, description="PEM certificate: the web app is served over HTTPS")
+    tls_private_key: Path | None = None
 
 
 class DestinationSettings(_Section):
@@ -91,6 +93,10 @@ class DestinationSettings(_Section):
     results: bool = True
     max_age_seconds: float = Field(24 * 3600.0, gt=0)
     first_retry_seconds: float = Field(5.0, gt=0)
+    tls: bool = Field(False, description="send over DICOM TLS")
+    tls_ca: Path | None = Field(None, description="PEM CA the destination's certificate must chain to")
+    tls_certificate: Path | None = Field(None, description="PEM certificate presented to the destination")
+    tls_private_key: Path | None = None
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
 

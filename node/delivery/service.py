@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from node.delivery.policy import next_attempt
 from node.dicom.scu import AssociationFailed, send_files
+from node.dicom.tls import TlsSettingsError, client_context
 from node.liveness import current_worker, worker_dead
 from node.registry.db import Registry
 from node.registry.models import Attempt, Delivery, DeliveryState, Result, Study, StudyState, utcnow
@@ -72,8 +73,9 @@ def _payload_files(session: Session, delivery: Delivery) -> list[Path]:
 
 def send_to_destination(files: list[Path], dest: DestinationSettings, calling_aet: str) -> tuple[bool, str]:
     try:
-        outcomes = send_files(files, dest.ae_title, dest.host, dest.port, calling_aet=calling_aet)
-    except (AssociationFailed, OSError) as exc:
+        context = client_context(dest.tls_ca, dest.tls_certificate, dest.tls_private_key) if dest.tls else None
+        outcomes = send_files(files, dest.ae_title, dest.host, dest.port, calling_aet=calling_aet, ssl_context=context)
+    except (AssociationFailed, OSError, TlsSettingsError) as exc:
         return False, str(exc)[:500]
     failed = [o for o in outcomes if not o.ok]
     if failed:

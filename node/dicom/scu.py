@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,10 @@ def send_files(
     calling_aet: str = "SPINENODE",
     timeout: float = 30,
     progress: Callable[[int, int], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> list[StoreOutcome]:
-    """C-STORE each file over one association; raise :class:`AssociationFailed` if none is made."""
+    """C-STORE each file over one association (DICOM TLS with ``ssl_context``); raise
+    :class:`AssociationFailed` if none is made."""
     headers = []
     contexts: dict[tuple[str, str], None] = {}
     for path in files:
@@ -119,7 +122,12 @@ def send_files(
     if len(requested) > 128:
         raise ValueError(f"too many distinct SOP class/transfer syntax pairs ({len(requested)} > 128)")
     assoc = ae.associate(
-        host, port, contexts=requested, ae_title=ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, _nodelay)]
+        host,
+        port,
+        contexts=requested,
+        ae_title=ae_title,
+        evt_handlers=[(evt.EVT_CONN_OPEN, _nodelay)],
+        tls_args=(ssl_context, host) if ssl_context is not None else None,
     )
     if not assoc.is_established:
         reason = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "no connection"

@@ -34,3 +34,16 @@ def server_context(
             raise TlsSettingsError("node.tls_require_peer_certificate needs node.tls_ca")
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def client_context(ca: Path | None, certificate: Path | None, private_key: Path | None) -> ssl.SSLContext:
+    """For sending to a destination over DICOM TLS: its certificate must chain to ``ca`` (or to the
+    system's trust store) and name the host; ``certificate`` is presented when the peer asks for one."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca) if ca else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if certificate is not None:
+        try:
+            context.load_cert_chain(str(certificate), str(private_key) if private_key else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsSettingsError(f"destinations.tls_certificate / tls_private_key: {exc}") from None
+    return context

@@ -15,8 +15,19 @@ class WebServer:
         from node.web.app import create_app
 
         s = runtime.settings.web
+        tls: dict[str, str] = {}
+        if s.tls_certificate is not None:  # HTTPS: the app then also sends Strict-Transport-Security
+            tls = {"ssl_certfile": str(s.tls_certificate)}
+            if s.tls_private_key is not None:
+                tls["ssl_keyfile"] = str(s.tls_private_key)
         config = uvicorn.Config(
-            create_app(runtime), host=s.host, port=s.port, log_level="warning", access_log=False, lifespan="on"
+            create_app(runtime),
+            host=s.host,
+            port=s.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            **tls,  # type: ignore[arg-type]
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)

@@ -83,3 +83,47 @@ def test_tls_settings_errors_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(TlsSettingsError, match="tls_ca"):
         pki = make_pki(tmp_path / "pki")
         server_context(pki / "server.crt", pki / "server.key", None, True)
+
+
+def test_node_delivers_into_orthanc_over_dicom_tls(tmp_path: Path) -> None:
+    from peers import Orthanc
+
+    from node.delivery.service import send_to_destination
+    from node.settings import DestinationSettings
+
+    pki = make_pki(tmp_path / "pki")
+    pacs = Orthanc(
+        tmp_path / "orthanc",
+        extra={
+            "DicomTlsEnabled": True,
+            "DicomTlsCertificate": str(pki / "server.crt"),
+            "DicomTlsPrivateKey": str(pki / "server.key"),
+            "DicomTlsTrustedCertificates": str(pki / "ca.crt"),
+            "DicomTlsRemoteCertificateRequired": True,
+        },
+    ).start()
+    try:
+        ds = mr_dataset()
+        path = tmp_path / "result.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        base = {"name": "pacs", "ae_title": "ORTHANC", "host": "127.0.0.1", "port": pacs.dicom_port}
+        plain = DestinationSettings.model_validate(base)
+        ok, detail = send_to_destination([path], plain, "SPINENODE")
+        assert not ok, "a TLS-only PACS does not take plain DICOM"
+        no_cert = DestinationSettings.model_validate({**base, "tls": True, "tls_ca": str(pki / "ca.crt")})
+        ok, detail = send_to_destination([path], no_cert, "SPINENODE")
+        assert not ok, "Orthanc requires a client certificate"
+        dest = DestinationSettings.model_validate(
+            {
+                **base,
+                "tls": True,
+                "tls_ca": str(pki / "ca.crt"),
+                "tls_certificate": str(pki / "client.crt"),
+                "tls_private_key": str(pki / "client.key"),
+            }
+        )
+        ok, detail = send_to_destination([path], dest, "SPINENODE")
+        assert ok, detail
+        assert pacs.get("/instances"), "the instance arrived"
+    finally:
+        pacs.stop()
