@@ -127,3 +127,34 @@ def test_node_delivers_into_orthanc_over_dicom_tls(tmp_path: Path) -> None:
         assert pacs.get("/instances"), "the instance arrived"
     finally:
         pacs.stop()
+
+
+def test_web_app_over_https_sends_hsts(tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    from peers import NodeProcess, wait_for_port
+
+    pki = make_pki(tmp_path / "pki")
+    node = NodeProcess(
+        tmp_path / "node",
+        extra={
+            "web": {
+                "port": free_port(),
+                "token": "https-test-token-0123",
+                "tls_certificate": str(pki / "server.crt"),
+                "tls_private_key": str(pki / "server.key"),
+            }
+        },
+    )
+    node.start("--no-worker")
+    try:
+        port = int(node.extra["web"]["port"])
+        wait_for_port(port)
+        context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/login", context=context, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+            assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    finally:
+        node.stop()
