@@ -76,15 +76,33 @@ def redact(text: str) -> str:
     return text
 
 
+def _redact_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes {REDACTED}>"
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return redact(str(value))  # any other object is shown by its text, redacted
+
+
 def _scrub(record: logging.LogRecord) -> logging.LogRecord:
+    """Redact the record in place. The message template and each argument are redacted separately, so the
+    record keeps its shape (formatters such as uvicorn's access log unpack ``args``)."""
     if getattr(record, "_phi_scrubbed", False):
         return record
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    else:
+        record.msg = redact(str(record.msg))
+    if isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _redact_arg(v) for k, v in record.args.items()}
     try:
-        message = record.getMessage()
-    except Exception:  # a bad format string: keep what can be shown
-        message = str(record.msg)
-    record.msg = redact(message)
-    record.args = None
+        record.getMessage()
+    except Exception:  # the redacted arguments no longer fit the template: keep the text only
+        record.msg, record.args = redact(str(record.msg)), None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:

@@ -77,6 +77,8 @@ def test_fuzz_run_leaves_no_name_or_id_in_any_log(tmp_path: Path) -> None:
 def test_library_warnings_and_tracebacks_are_redacted(tmp_path: Path) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
+    records: list[logging.LogRecord] = []
+    handler.addFilter(lambda record: records.append(record) or True)
     root = logging.getLogger()
     root.addHandler(handler)
     try:
@@ -97,11 +99,14 @@ def test_library_warnings_and_tracebacks_are_redacted(tmp_path: Path) -> None:
         except ValueError:
             logging.getLogger("pydicom").exception("failed")
         logging.getLogger("uvicorn.error").warning("GET /study?name=KIMURA^TAKUYA")
+        access = logging.getLogger("uvicorn.access")
+        access.warning('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/find?pid=ZX77123", "1.1", 200)
+        assert isinstance(records[-1].args, tuple) and len(records[-1].args) == 5, "args keep their shape"
     finally:
         root.removeHandler(handler)
         logging.captureWarnings(False)
     text = stream.getvalue()
-    assert "failed" in text and "raw b'" in text and "GET /study" in text
+    assert "failed" in text and "raw '<" in text and "GET /study" in text and '"GET /find?pid=' in text
     for value in ("SAITO", "HANAKO", "ZX77123", "KIMURA"):
         assert value not in text, value
 
