@@ -143,8 +143,10 @@ def await_associate_rq(sock: socket.socket, deadline: float, max_bytes: int) -> 
                 return f"A-ASSOCIATE-RQ length {length} out of bounds"
             want = 6 + length
         if len(data) >= want and length >= 0:
-            try:
-                A_ASSOCIATE_RQ().decode(data)
+            try:  # decoded and converted as pynetdicom's reactor will (an error there kills the reactor)
+                pdu = A_ASSOCIATE_RQ()
+                pdu.decode(data)
+                pdu.to_primitive()
             except Exception as exc:  # pynetdicom raises whatever its decoders hit
                 return f"A-ASSOCIATE-RQ does not decode ({type(exc).__name__})"
             return None

@@ -162,3 +162,52 @@ def test_every_association_accepted_or_refused_is_audited(tmp_path: Path) -> Non
     assert any(
         e["outcome"] == "refused" and e["peer"] == "127.0.0.8" and "A-ASSOCIATE-RQ" in str(e["result"]) for e in events
     )
+
+
+def test_mutated_pdus_leave_no_slot_held(tmp_path: Path) -> None:
+    """400 A-ASSOCIATE-RQs with random bytes changed (some followed by a mutated P-DATA), 4 at a time;
+    afterwards every slot is free and a good peer associates at once."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    scp = _scp(tmp_path, limits=PeerLimits(acse_timeout=1.0, max_pending_per_peer=8))
+    died: list[BaseException | None] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: died.append(args.exc_value)
+    rng = random.Random(7)
+    base = associate_rq()
+    pdata = bytes([4, 0, 0, 0, 0, 12, 0, 0, 0, 8, 1, 3]) + b"\x00" * 6
+    payloads = []
+    for _ in range(400):
+        data = bytearray(base + (pdata if rng.random() < 0.5 else b""))
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        payloads.append(bytes(data))
+
+    def one(payload: bytes) -> None:
+        try:
+            sock = connect_from("127.0.0.9", scp.port)
+            sock.sendall(payload)
+            sock.settimeout(2)
+            try:
+                sock.recv(100)
+            except OSError:
+                pass
+            sock.close()
+        except OSError:
+            pass
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, payloads))
+        assert scp._server is not None
+        wait_until(lambda: scp._server.gate.counts() == (0, 0), 20, "every slot released")  # type: ignore[union-attr]
+        wait_until(
+            lambda: not [t for t in threading.enumerate() if "AcceptorThread" in t.name], 20, "association threads gone"
+        )
+        seconds, out = _echo(scp.port)
+        assert out.returncode == 0 and seconds < 3.0
+        assert died == [], died[:3]
+    finally:
+        threading.excepthook = previous
+        scp.stop()
