@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import random
 import warnings
@@ -66,6 +67,12 @@ def test_fuzz_run_leaves_no_name_or_id_in_any_log(tmp_path: Path) -> None:
     finally:
         pynetdicom_config.STORE_SEND_CHUNKED_DATASET = False
         node.stop()
+    trail = node.cli("audit", "--json")
+    assert trail.returncode == 0, trail.stderr
+    associations = [e for e in json.loads(trail.stdout) if e["action"] == "association"]
+    assert any(e["outcome"] == "success" and e["detail"]["calling_aet"] == "FUZZSCU" for e in associations)
+    for value in NAMES + IDS:
+        assert value not in trail.stdout, "no patient data in the audit trail"
     logs = [p for p in node.root.rglob("*") if p.is_file() and (p.suffix == ".log" or "log" in p.name)]
     assert logs
     text = "\n".join(p.read_text(errors="replace") for p in logs)
