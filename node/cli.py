@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "demo": "node.commands.demo",
     "route": "node.commands.route",
     "flower": "node.commands.flower",
+    "user": "node.commands.user",
+    "audit": "node.commands.audit",
 }
 
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")

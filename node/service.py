@@ -7,8 +7,10 @@ import logging
 import threading
 from typing import Any
 
+from node.dicom.guard import peer_limits
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
+from node.dicom.tls import server_context
 from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
 from node.reconciler import Reconciler
 from node.runtime import Runtime
@@ -70,6 +72,9 @@ class Node:
 
         self.metrics = runtime.extras.setdefault("metrics", NodeMetrics())
         self.recorder = IngestRecorder(runtime.registry, self.keyer)
+        from node.audit.trail import AuditWriter
+
+        self.audit = AuditWriter(runtime.registry)
         self.scp = StorageSCP(
             ae_title=s.node.ae_title,
             host=s.node.host,
@@ -78,6 +83,13 @@ class Node:
             on_received=self._received,
             allowed_calling_aets=s.node.allowed_calling_aets,
             max_pdu=s.node.max_pdu,
+            limits=peer_limits(s.node),
+            max_inflated_bytes=s.node.max_inflated_bytes,
+            hold_seconds=s.node.stable_seconds + s.node.association_hold_seconds,
+            audit=self.audit.put,
+            ssl_context=server_context(
+                s.node.tls_certificate, s.node.tls_private_key, s.node.tls_ca, s.node.tls_require_peer_certificate
+            ),
         )
         self.reconciler = Reconciler(
             runtime.registry,
@@ -102,6 +114,7 @@ class Node:
         if added:
             log.warning("recovered %d spooled instances unknown to the registry", added)
         self.recorder.start()
+        self.audit.start()
         self.scp.start()
         self.reconciler.start()
         if self.worker:
@@ -117,6 +130,7 @@ class Node:
             return
         self._stopped.set()
         self.scp.stop()
+        self.audit.stop()
         self.recorder.stop()
         self.reconciler.stop()
         if self.web:

@@ -52,6 +52,20 @@ class NodeSettings(_Section):
     max_pdu: int = Field(0, ge=0, description="largest PDU the SCP accepts; 0 = unlimited")
     min_free_bytes: int = Field(512 * 1024 * 1024, ge=0, description="below this free space: 0xA700")
     retention_days: float = Field(0, ge=0, description="delete delivered originals after this; 0 keeps them")
+    # what one peer may hold of the SCP (node.dicom.guard)
+    acse_timeout_seconds: float = Field(5.0, gt=0, description="to complete an association, else closed")
+    idle_timeout_seconds: float = Field(60.0, gt=0, description="an association silent this long is aborted")
+    max_associations: int = Field(32, ge=1)
+    max_associations_per_peer: int = Field(16, ge=1, description="open connections from one address")
+    max_pending_per_peer: int = Field(4, ge=1, description="connections from one address not yet associated")
+    association_hold_seconds: float = Field(
+        60.0, ge=0, description="an open association holds its studies this long after stable_seconds, no longer"
+    )
+    tls_certificate: Path | None = Field(None, description="PEM certificate: the SCP speaks DICOM TLS only")
+    tls_private_key: Path | None = None
+    tls_ca: Path | None = Field(None, description="PEM CA bundle that peers' certificates must chain to")
+    tls_require_peer_certificate: bool = False
+    max_inflated_bytes: int = Field(256 << 20, ge=1, description="a deflated dataset inflating past this: 0xA700")
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
 
@@ -73,6 +87,8 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: str = ""
+    tls_certificate: Path | None = Field(None, description="PEM certificate: the web app is served over HTTPS")
+    tls_private_key: Path | None = None
 
 
 class DestinationSettings(_Section):
@@ -83,6 +99,10 @@ class DestinationSettings(_Section):
     results: bool = True
     max_age_seconds: float = Field(24 * 3600.0, gt=0)
     first_retry_seconds: float = Field(5.0, gt=0)
+    tls: bool = Field(False, description="send over DICOM TLS")
+    tls_ca: Path | None = Field(None, description="PEM CA the destination's certificate must chain to")
+    tls_certificate: Path | None = Field(None, description="PEM certificate presented to the destination")
+    tls_private_key: Path | None = None
 
     _ae = field_validator("ae_title")(classmethod(lambda cls, v: _check_ae(v)))
 

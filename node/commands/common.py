@@ -61,6 +61,9 @@ def setup_logging(level: int = logging.INFO) -> None:
     from node import logs
 
     logs.configure(level)
+    from node.logs_phi import install
+
+    install()
 
 
 def log_studies_of_tasks(runtime: Any) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from node.delivery.policy import next_attempt
 from node.dicom.scu import AssociationFailed, send_files
+from node.dicom.tls import TlsSettingsError, client_context
+from node.liveness import current_worker, worker_dead
 from node.registry.db import Registry
 from node.registry.models import Attempt, Delivery, DeliveryState, Result, Study, StudyState, utcnow
 from node.settings import DestinationSettings, Settings
@@ -57,7 +59,7 @@ def claim(registry: Registry, delivery_id: int) -> bool:
         res = session.execute(
             update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.PENDING)
-            .values(state=DeliveryState.SENDING, claimed_at=utcnow())
+            .values(state=DeliveryState.SENDING, claimed_at=utcnow(), worker=current_worker())
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
@@ -71,8 +73,9 @@ def _payload_files(session: Session, delivery: Delivery) -> list[Path]:
 
 def send_to_destination(files: list[Path], dest: DestinationSettings, calling_aet: str) -> tuple[bool, str]:
     try:
-        outcomes = send_files(files, dest.ae_title, dest.host, dest.port, calling_aet=calling_aet)
-    except (AssociationFailed, OSError) as exc:
+        context = client_context(dest.tls_ca, dest.tls_certificate, dest.tls_private_key) if dest.tls else None
+        outcomes = send_files(files, dest.ae_title, dest.host, dest.port, calling_aet=calling_aet, ssl_context=context)
+    except (AssociationFailed, OSError, TlsSettingsError) as exc:
         return False, str(exc)[:500]
     failed = [o for o in outcomes if not o.ok]
     if failed:
@@ -179,13 +182,25 @@ def mark_study_delivered_if_done(session: Session, study_id: int) -> None:
 
 
 def release_stale_claims(session: Session) -> int:
-    """A worker that died mid-send leaves a 'sending' row: give it back to 'pending'."""
+    """A worker that died mid-send leaves a 'sending' row: give it back to 'pending' — at once when its
+    process is known to be gone (same host), else after :data:`STALE_CLAIM`."""
+    now = utcnow()
     res = session.execute(
         update(Delivery)
-        .where(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < utcnow() - STALE_CLAIM)
-        .values(state=DeliveryState.PENDING, next_attempt_at=utcnow())
+        .where(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < now - STALE_CLAIM)
+        .values(state=DeliveryState.PENDING, next_attempt_at=now)
     )
-    return int(res.rowcount)  # type: ignore[attr-defined]
+    released = int(res.rowcount)  # type: ignore[attr-defined]
+    sending = session.execute(select(Delivery.id, Delivery.worker).where(Delivery.state == DeliveryState.SENDING))
+    dead = [delivery_id for delivery_id, worker in sending if worker_dead(worker)]
+    if dead:
+        log.warning("deliveries %s: their worker is gone; sent again", dead)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(dead), Delivery.state == DeliveryState.SENDING)
+            .values(state=DeliveryState.PENDING, next_attempt_at=now, enqueued_at=None)
+        )
+    return released + len(dead)
 
 
 def retry_now(session: Session, delivery_id: int) -> bool:

@@ -1,9 +1,10 @@
 """The storage SCP: C-ECHO and C-STORE, spooling each instance durably before answering.
 
 Handlers only store and answer (style rule 3); everything else happens after the study is stable.
-Statuses: 0x0000 success; 0xA700 out of resources (spool below its free-space watermark or a write
-error); 0xC210 cannot understand (unparseable dataset, or Study/Series Instance
-UID missing); 0xC211 invalid UID (nothing written);
+Statuses: 0x0000 success, only for a dataset verified whole (:mod:`node.dicom.verify`) and fsynced;
+0xA700 out of resources (spool below its free-space watermark, a write error, or a deflated dataset
+inflating past ``max_inflated_bytes``); 0xC210 cannot understand (not one complete, well-formed
+dataset, or an identifying UID missing); 0xC211 invalid UID (nothing written);
 0xA900 dataset does not match the request (SOP Class/Instance UID differ from the C-STORE request).
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from io import BytesIO
@@ -21,14 +24,16 @@ from pynetdicom import AE, PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTAT
 from pynetdicom import _config as pynetdicom_config
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
-from pynetdicom.transport import ThreadedAssociationServer
 
 from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
-from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attributes
-from node.dicom.headers import HeaderError, header_from_mapping, parse_header
+from node.dicom.fastheader import encode_file_meta
+from node.dicom.guard import ConnectionListener, GuardedAssociationServer, PeerLimits, start_guarded_server
+from node.dicom.headers import HeaderError, header_from_mapping
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
+from node.dicom.verify import NATIVE_SYNTAXES, DatasetError, InflatedTooLarge, InvalidUidValue, verify_received
 from node.ingest import Received
+from node.logs_phi import remember
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +47,38 @@ TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class AssociationTracker:
-    """Which studies each open association has sent: a study is not stable while one is open."""
+    """Which studies each open association has sent: a study is not stable while one is open.
 
-    def __init__(self) -> None:
+    An association held open (a peer sending C-ECHO now and then) holds a study only until
+    ``hold_seconds`` after it last sent an instance of it; then the study may become stable."""
+
+    def __init__(self, hold_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._studies: dict[int, set[str]] = defaultdict(set)
+        self._studies: dict[int, dict[str, float]] = defaultdict(dict)
+        self.hold_seconds = hold_seconds
+        self._clock = clock
 
     def opened(self, assoc_id: int) -> None:
         with self._lock:
-            self._studies.setdefault(assoc_id, set())
+            self._studies.setdefault(assoc_id, {})
 
     def sent(self, assoc_id: int, study_uid: str) -> None:
         with self._lock:
-            self._studies[assoc_id].add(study_uid)
+            self._studies[assoc_id][study_uid] = self._clock()
 
     def closed(self, assoc_id: int) -> None:
         with self._lock:
             self._studies.pop(assoc_id, None)
 
     def busy_studies(self) -> set[str]:
+        now = self._clock()
         with self._lock:
-            return set().union(*self._studies.values()) if self._studies else set()
+            return {
+                uid
+                for studies in self._studies.values()
+                for uid, last in studies.items()
+                if self.hold_seconds is None or now - last <= self.hold_seconds
+            }
 
 
 def _tune_socket(sock: socket.socket | None) -> None:
@@ -96,12 +112,23 @@ class StorageSCP:
         on_received: Callable[[Received], None],
         allowed_calling_aets: list[str] | None = None,
         max_pdu: int = 0,
+        limits: PeerLimits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        listener: ConnectionListener | None = None,
+        max_inflated_bytes: int = 256 << 20,
+        hold_seconds: float | None = None,
+        audit: Callable[..., None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.spool = spool
         self.on_received = on_received
-        self.tracker = AssociationTracker()
+        self.tracker = AssociationTracker(hold_seconds)
+        self.limits = limits or PeerLimits()
+        self.ssl_context = ssl_context
+        self.audit = audit
+        self.listener = listener or (self._gate_refused if audit is not None else None)
+        self.max_inflated_bytes = max_inflated_bytes
         if not log.isEnabledFor(logging.DEBUG):
             # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
             # when nothing is logged: a measurable share of the receive path's CPU.
@@ -109,15 +136,12 @@ class StorageSCP:
         ae = AE(ae_title=ae_title)
         ae.maximum_pdu_size = max_pdu
         ae.require_calling_aet = list(allowed_calling_aets or [])
-        ae.maximum_associations = 32
-        ae.network_timeout = 60
-        ae.acse_timeout = 30
         ae.dimse_timeout = 60
         ae.add_supported_context(VERIFICATION)
         for uid in STORAGE_SOP_CLASSES.values():
             ae.add_supported_context(uid, TRANSFER_SYNTAXES)
         self.ae = ae
-        self._server: ThreadedAssociationServer | None = None
+        self._server: GuardedAssociationServer | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,14 +149,21 @@ class StorageSCP:
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_PDU_RECV, self._rearm_quickack),
             (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_closed),
             (evt.EVT_ABORTED, self._on_closed),
             (evt.EVT_CONN_CLOSE, self._on_closed),
             (evt.EVT_C_ECHO, lambda event: STATUS_SUCCESS),
             (evt.EVT_C_STORE, self._on_c_store),
         ]
-        server = self.ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
-        assert server is not None
+        server = start_guarded_server(
+            self.ae,
+            (self.host, self.port),
+            handlers,
+            self.limits,
+            ssl_context=self.ssl_context,
+            listener=self.listener,
+        )
         self._server = server
         self.port = int(server.server_address[1])
         log.info("SCP %s listening on %s:%d", self.ae.ae_title, self.host, self.port)
@@ -158,6 +189,28 @@ class StorageSCP:
 
     def _on_accepted(self, event: Event) -> None:
         self.tracker.opened(id(event.assoc))
+        self._audit_association(event, "success", "accepted")
+
+    def _on_rejected(self, event: Event) -> None:
+        self._audit_association(event, "refused", "rejected at association negotiation")
+
+    def _audit_association(self, event: Event, outcome: str, what: str) -> None:
+        if self.audit is None:
+            return
+        assoc = event.assoc
+        self.audit(
+            "association",
+            actor=str(assoc.requestor.ae_title or "-"),
+            outcome=outcome,
+            peer=str(assoc.requestor.address),
+            calling_aet=str(assoc.requestor.ae_title),
+            called_aet=str(assoc.acceptor.ae_title),
+            result=what,
+        )
+
+    def _gate_refused(self, host: str, outcome: str, reason: str) -> None:
+        if self.audit is not None:
+            self.audit("association", actor="-", outcome="refused", peer=host, result=reason)
 
     def _on_closed(self, event: Event) -> None:
         self.tracker.closed(id(event.assoc))
@@ -174,19 +227,38 @@ class StorageSCP:
         if not is_valid_uid(sop_instance_uid):
             log.warning("C-STORE refused: invalid SOP Instance UID in request")
             return STATUS_INVALID_UID
-        if not self.spool.has_room():
+        try:
+            room = self.spool.has_room()
+        except OSError as exc:
+            log.error("C-STORE refused: spool folder unusable (%s)", exc)
+            return STATUS_OUT_OF_RESOURCES
+        if not room:
             log.error("C-STORE refused: spool below free-space watermark")
             return STATUS_OUT_OF_RESOURCES
         dataset_bytes = cast(BytesIO, request.DataSet).getvalue()
         transfer_syntax = str(event.context.transfer_syntax)
+        try:  # the whole dataset, before anything is written or acknowledged
+            attributes = verify_received(
+                dataset_bytes,
+                transfer_syntax,
+                max_inflated=self.max_inflated_bytes,
+                encapsulated=transfer_syntax not in NATIVE_SYNTAXES,
+            )
+        except InflatedTooLarge as exc:
+            log.warning("C-STORE refused (out of resources): %s", exc)
+            return STATUS_OUT_OF_RESOURCES
+        except InvalidUidValue as exc:
+            log.warning("C-STORE refused (invalid UID): %s", exc)
+            return STATUS_INVALID_UID
+        except DatasetError as exc:
+            log.warning("C-STORE refused (cannot understand): %s", exc)
+            return STATUS_CANNOT_UNDERSTAND
         try:
-            header = header_from_mapping(read_attributes(dataset_bytes, transfer_syntax), transfer_syntax)
-        except FastHeaderError:
-            try:
-                header = parse_header(event.encoded_dataset(include_meta=True))
-            except HeaderError as exc:
-                log.warning("C-STORE refused: %s", exc)
-                return STATUS_CANNOT_UNDERSTAND
+            header = header_from_mapping(attributes, transfer_syntax)
+        except HeaderError as exc:
+            log.warning("C-STORE refused: %s", exc)
+            return STATUS_CANNOT_UNDERSTAND
+        remember(header.patient_name, header.patient_id, header.accession_number)
         for name, uid in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid)):
             if not uid:
                 log.warning("C-STORE refused: %s missing (truncated or incomplete dataset)", name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,10 @@ def send_files(
     calling_aet: str = "SPINENODE",
     timeout: float = 30,
     progress: Callable[[int, int], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> list[StoreOutcome]:
-    """C-STORE each file over one association; raise :class:`AssociationFailed` if none is made."""
+    """C-STORE each file over one association (DICOM TLS with ``ssl_context``); raise
+    :class:`AssociationFailed` if none is made."""
     headers = []
     contexts: dict[tuple[str, str], None] = {}
     for path in files:
@@ -147,7 +150,14 @@ def send_files(
         (evt.EVT_CONN_OPEN, lambda event: seen.add("connected")),
         (evt.EVT_ACCEPTED, lambda event: seen.add("accepted")),
     ]
-    assoc = ae.associate(host, port, contexts=requested, ae_title=ae_title, evt_handlers=handlers)
+    assoc = ae.associate(
+        host,
+        port,
+        contexts=requested,
+        ae_title=ae_title,
+        evt_handlers=handlers,
+        tls_args=(ssl_context, host) if ssl_context is not None else None,
+    )
     if not assoc.is_established:
         raise AssociationFailed(_why_not(assoc, seen, ae_title, host, port, calling_aet))
     outcomes: list[StoreOutcome] = []

@@ -8,12 +8,15 @@ same directory, flushed, fsynced, renamed into place, and the directory entry fs
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from node.dicom.uids import check_uid
+
+log = logging.getLogger(__name__)
 
 
 class SpoolFull(OSError):
@@ -41,7 +44,21 @@ class Spool:
         return self.root / study_uid / series_uid / f"{sop_instance_uid}.dcm"
 
     def free_bytes(self) -> int:
-        return shutil.disk_usage(self.root).free
+        try:
+            return shutil.disk_usage(self.root).free
+        except FileNotFoundError:
+            self._recreate_root()
+            return shutil.disk_usage(self.root).free
+
+    def _recreate_root(self) -> None:
+        """The spool folder was removed while running: make it again, or fail with an OSError (0xA700)."""
+        log.error("spool folder %s is missing; recreating it", self.root)
+        self._known_dirs.clear()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("spool folder %s cannot be recreated (%s); refusing instances", self.root, exc.strerror or exc)
+            raise SpoolFull(f"spool folder missing: {exc.strerror or exc}") from None
 
     def has_room(self, size: int = 0) -> bool:
         return self.free_bytes() - size >= self.min_free_bytes

@@ -166,6 +166,7 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)  # host:pid while sending
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
 

@@ -15,9 +15,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from node.accounts.ratelimit import LoginLimiter
+from node.audit.trail import AuditWriter
 from node.metrics import NodeMetrics
 from node.runtime import Runtime
-from node.web import api, ops, pages
+from node.web import access, api, audit_page, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
@@ -34,7 +36,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     if token_file is not None:
         log.warning("web: sign-in token is in %s (mode 600)", token_file)
     app.state.runtime = runtime
-    app.state.auth = Auth(token)
+    app.state.auth = Auth(token, runtime.registry)
+    app.state.login_limiter = LoginLimiter()
+    app.state.audit = AuditWriter(runtime.registry)
+    app.state.audit.start()
     app.state.token_file = token_file
     metrics = runtime.extras.get("metrics")
     if not isinstance(metrics, NodeMetrics):
@@ -53,13 +58,15 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        refused = access.refusal(request)
+        response: Response = refused if refused is not None else await call_next(request)
+        if refused is None:
+            access.audit(request, response.status_code)
+        access.security_headers(request, response)
         return response
 
     app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(audit_page.router)
     return app

@@ -1,9 +1,10 @@
-"""Who may use the web app: one shared token (``[web] token``), a signed session cookie, CSRF tokens.
+"""Who may use the web app: accounts (:mod:`node.accounts`), the bootstrap token, sessions, CSRF tokens.
 
-If the token setting is empty a random one is generated once and kept in ``data_dir/web-token`` (mode
-600). Logging in with the token sets a session cookie (HMAC-signed, HttpOnly, SameSite=Strict) that also
-carries the name a person gave, used as the author of findings. The API also takes ``Authorization:
-Bearer <token>``. Every POST form carries a CSRF token bound to the session; API writes that ride on the
+People sign in with their user name and password; the shared bootstrap token (``[web] token``, or a random
+one generated once into ``data_dir/web-token``, mode 600) signs in as ``admin``. A sign-in sets a session
+cookie (HMAC-signed, HttpOnly, SameSite=Strict) naming a server-side session row: logging out or disabling
+the account ends it at once. The API takes ``Authorization: Bearer <token>`` with an account's API token or
+the bootstrap token. Every POST form carries a CSRF token bound to the session; API writes that ride on the
 cookie need the same token in an ``X-CSRF-Token`` header.
 """
 
@@ -19,10 +20,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import Request
 
+from node.accounts.models import Account
+from node.accounts.service import ADMIN, SessionStore, account_of_api_token, check_password
+from node.registry.db import Registry
 from node.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,15 +68,20 @@ class User:
     name: str
     via: str  # "cookie" | "bearer"
     session: str  # the cookie value (empty for bearer)
+    role: str = ADMIN
+    account_id: int | None = None
+    username: str | None = None  # the account's user name (None: the bootstrap token)
 
 
 class Auth:
     """Signs and checks sessions and CSRF tokens with a key derived from the web token."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, registry: Registry | None = None) -> None:
         if not token:
             raise ValueError("token: must not be empty")
         self.token = token
+        self.registry = registry
+        self.store = SessionStore(registry, timedelta(seconds=SESSION_SECONDS)) if registry is not None else None
         self._key = hashlib.sha256(b"spinenode-web-session:" + token.encode()).digest()
 
     def _sign(self, payload: str) -> str:
@@ -80,8 +90,14 @@ class Auth:
     def token_ok(self, candidate: str | None) -> bool:
         return bool(candidate) and hmac.compare_digest(str(candidate).encode(), self.token.encode())
 
-    def make_session(self, name: str | None, now: float | None = None) -> str:
-        data = {"n": name or "web", "t": int(now if now is not None else time.time()), "r": secrets.token_hex(8)}
+    def make_session(
+        self, name: str | None, now: float | None = None, *, role: str = ADMIN, account_id: int | None = None
+    ) -> str:
+        data: dict[str, object] = {"n": name or "web", "t": int(now if now is not None else time.time())}
+        if self.store is not None:
+            data["s"] = self.store.create(name or "web", role, account_id)
+        else:
+            data["r"] = secrets.token_hex(8)
         payload = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
         return f"{payload}.{self._sign(payload)}"
 
@@ -95,11 +111,42 @@ class Auth:
             data = json.loads(base64.urlsafe_b64decode(payload.encode()))
             issued = int(data["t"])
             name = str(data["n"])
+            sid = str(data.get("s", ""))
         except (ValueError, KeyError, TypeError):
             return None
         if not 0 <= (now if now is not None else time.time()) - issued <= SESSION_SECONDS:
             return None
-        return User(name=name, via="cookie", session=value)
+        if self.store is None:
+            return User(name=name, via="cookie", session=value)
+        active = self.store.active(sid) if sid else None
+        if active is None:
+            return None
+        return User(
+            name=active.name,
+            via="cookie",
+            session=value,
+            role=active.role,
+            account_id=active.account_id,
+            username=active.username,
+        )
+
+    def end_session(self, user: User) -> None:
+        """Logout: the session row is revoked, so a copied cookie stops working too."""
+        if self.store is None or not user.session:
+            return
+        payload = user.session.rpartition(".")[0]
+        try:
+            sid = str(json.loads(base64.urlsafe_b64decode(payload.encode())).get("s", ""))
+        except (ValueError, TypeError, AttributeError):
+            return
+        if sid:
+            self.store.revoke(sid)
+
+    def password_ok(self, username: str, password: str) -> Account | None:
+        if self.registry is None:
+            return None
+        with self.registry.session() as session:
+            return check_password(session, username, password)
 
     def csrf_token(self, user: User) -> str:
         return self._sign("csrf:" + user.session)
@@ -112,5 +159,21 @@ class Auth:
     def user_of(self, request: Request) -> User | None:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            return User(name="api", via="bearer", session="") if self.token_ok(header[7:].strip()) else None
+            candidate = header[7:].strip()
+            if self.token_ok(candidate):
+                return User(name="api", via="bearer", session="")
+            if self.registry is None or not candidate:
+                return None
+            with self.registry.session() as session:
+                account = account_of_api_token(session, candidate)
+                if account is None:
+                    return None
+                return User(
+                    name=account.username,
+                    via="bearer",
+                    session="",
+                    role=account.role,
+                    account_id=account.id,
+                    username=account.username,
+                )
         return self.read_session(request.cookies.get(COOKIE))

@@ -53,15 +53,40 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(request: Request, token: str = Form(""), name: str = Form(""), next: str = Form("/")) -> Response:
+def login(
+    request: Request,
+    token: str = Form(""),
+    name: str = Form(""),
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
     auth = auth_of(request)
-    if not auth.token_ok(token.strip()):
-        context = {"next": _safe_next(next), "error": "That token is not right."}
-        return _render(request, "login.html", context, None, status=401)
+    limiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "-"
+    wait = limiter.retry_after(client)
+    if wait:
+        context = {"next": _safe_next(next), "error": f"Too many failed sign-ins; try again in {int(wait) + 1} s."}
+        return _render(request, "login.html", context, None, status=429)
+    username = username.strip().lower()
+    account = auth.password_ok(username, password) if username else None
+    if account is not None:
+        cookie = auth.make_session(account.full_name or account.username, role=account.role, account_id=account.id)
+        actor = account.username
+    elif not username and auth.token_ok(token.strip()):
+        cookie = auth.make_session(clean_name(name))
+        actor = f"{clean_name(name) or 'web'} (token)"
+    else:
+        limiter.failed(client)
+        _audit_sign_in(request, username or "token", "failure")
+        error = "That user name and password do not match." if username else "That token is not right."
+        return _render(request, "login.html", {"next": _safe_next(next), "error": error}, None, status=401)
+    limiter.succeeded(client)
+    _audit_sign_in(request, actor, "success")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        auth.make_session(clean_name(name)),
+        cookie,
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
@@ -71,9 +96,16 @@ def login(request: Request, token: str = Form(""), name: str = Form(""), next: s
     return response
 
 
+def _audit_sign_in(request: Request, actor: str, outcome: str, action: str = "sign_in") -> None:
+    peer = request.client.host if request.client else None
+    request.app.state.audit.put(action, actor=actor, outcome=outcome, peer=peer)
+
+
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form(""), user: User = Depends(page_user)) -> Response:
     check_form_csrf(request, user, csrf)
+    auth_of(request).end_session(user)
+    _audit_sign_in(request, user.username or f"{user.name} (token)", "success", "sign_out")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -19,6 +19,11 @@ class WebServer:
         from node.web.app import create_app
 
         s = runtime.settings.web
+        tls: dict[str, str] = {}
+        if s.tls_certificate is not None:  # HTTPS: the app then also sends Strict-Transport-Security
+            tls = {"ssl_certfile": str(s.tls_certificate)}
+            if s.tls_private_key is not None:
+                tls["ssl_keyfile"] = str(s.tls_private_key)
         config = uvicorn.Config(
             create_app(runtime),
             host=s.host,
@@ -27,6 +32,7 @@ class WebServer:
             access_log=False,
             lifespan="on",
             log_config=None,  # uvicorn's loggers propagate to the node's handler (node/logs.py)
+            **tls,  # type: ignore[arg-type]
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)

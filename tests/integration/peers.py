@@ -76,6 +76,7 @@ class Orthanc:
     dicom_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # more Orthanc configuration (e.g. DICOM TLS)
 
     def start(self) -> Orthanc:
         exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
@@ -93,6 +94,7 @@ class Orthanc:
             "DicomAlwaysAllowStore": True,
             "Plugins": [],
             "StorageCompression": False,
+            **self.extra,
         }
         cfg = self.root / "orthanc.json"
         cfg.write_text(json.dumps(config))

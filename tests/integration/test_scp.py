@@ -235,3 +235,47 @@ def test_association_tracker_marks_study_busy_until_release(harness: Harness) ->
             break
         time.sleep(0.05)
     assert ds.StudyInstanceUID not in harness.scp.tracker.busy_studies()
+
+
+def test_spool_folder_removed_while_running_is_recreated(harness: Harness) -> None:
+    import shutil
+
+    assert send(mr_dataset(), harness.scp.port) == 0
+    shutil.rmtree(harness.spool.root)
+    ds = mr_dataset()
+    assert send(ds, harness.scp.port) == 0
+    assert harness.spool.path_for(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID).exists()
+
+
+def test_spool_folder_that_cannot_be_made_gives_a700(harness: Harness) -> None:
+    import shutil
+
+    shutil.rmtree(harness.spool.root)
+    harness.spool.root.write_bytes(b"not a folder")
+    assert send(mr_dataset(), harness.scp.port) == 0xA700
+    harness.spool.root.unlink()
+    assert send(mr_dataset(), harness.scp.port) == 0, "and it recovers once the path is usable"
+
+
+def test_association_held_open_stops_holding_its_study(tmp_path: Path) -> None:
+    import time
+
+    h = Harness(tmp_path, hold_seconds=1.0)
+    h.scp.start()
+    try:
+        ds = mr_dataset()
+        ae = AE(ae_title="HOLDER")
+        ae.add_requested_context(ds.SOPClassUID, ExplicitVRLittleEndian)
+        ae.add_requested_context("1.2.840.10008.1.1")
+        assoc = ae.associate("127.0.0.1", h.scp.port, ae_title="SPINENODE")
+        assert assoc.is_established
+        assert int(assoc.send_c_store(ds).Status) == 0
+        assert h.scp.tracker.busy_studies() == {ds.StudyInstanceUID}
+        deadline = time.monotonic() + 1.6
+        while time.monotonic() < deadline:
+            assoc.send_c_echo()  # the peer keeps the association alive
+            time.sleep(0.3)
+        assert h.scp.tracker.busy_studies() == set(), "held no longer than hold_seconds after the last instance"
+        assoc.release()
+    finally:
+        h.scp.stop()

@@ -28,6 +28,28 @@ class ResultObject:
     series_instance_uid: str
 
 
+_IDENTIFIERS = {
+    "StudyInstanceUID": "Study Instance UID",
+    "SeriesInstanceUID": "Series Instance UID",
+    "SOPInstanceUID": "SOP Instance UID",
+}
+
+
+def _usable(path: Path, study_uid: str) -> tuple[Dataset | None, str | None]:
+    """The header, or None and why (in words) the instance cannot be used."""
+    try:
+        ds = dcmread(path, stop_before_pixels=True)
+        for keyword, words in _IDENTIFIERS.items():
+            element = ds.data_element(keyword)
+            if element is None or element.VR not in ("UI", "UN") or not str(element.value or ""):
+                return None, f"its {words} is missing or not stored as a UID"
+        if str(ds.StudyInstanceUID) != study_uid:
+            return None, "it names another study"
+    except Exception as exc:  # pydicom raises whatever a broken file makes it hit
+        return None, f"the file cannot be read ({type(exc).__name__})"
+    return ds, None
+
+
 @dataclass
 class PipelineContext:
     """Inputs (study, files, entered findings) and what each step adds (inventory, sections, ...)."""
@@ -56,9 +78,23 @@ class PipelineContext:
     result_objects: dict[str, ResultObject] = field(default_factory=dict)
 
     def load_headers(self) -> dict[str, list[Dataset]]:
+        """Headers of every usable instance. One that cannot be read, or whose identifying UIDs are not
+        UIDs of this study, is left out of every step (and of :attr:`series`) with a note in the report:
+        one bad instance never costs the study its analysis."""
         if not self.headers:
+            kept: list[SeriesFiles] = []
             for s in self.series:
-                self.headers[s.series_uid] = [dcmread(p, stop_before_pixels=True) for p in s.paths]
+                good: list[tuple[Path, Dataset]] = []
+                for path in s.paths:
+                    ds, problem = _usable(path, self.study_uid)
+                    if ds is None:
+                        self.errors.append(f"One image ({path.name}) was left out of the analysis: {problem}.")
+                    else:
+                        good.append((path, ds))
+                if good:
+                    self.headers[s.series_uid] = [ds for _, ds in good]
+                    kept.append(SeriesFiles(s.series_uid, tuple(p for p, _ in good)))
+            self.series = kept
         return self.headers
 
     def load_series(self, series_uid: str) -> list[Dataset]:

@@ -1,6 +1,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import node.accounts.models
+import node.audit.models  # noqa: F401 - their tables belong to the metadata
 from node.registry.models import Base
 
 config = context.config

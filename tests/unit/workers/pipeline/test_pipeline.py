@@ -62,3 +62,24 @@ def test_a_failing_step_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytes
     assert ctx.sections[0].title == "Processing"
     assert dciodvfy_errors(ctx.results["SR"]) == []
     assert "injected failure" in dcmread(ctx.results["SR"]).to_json()
+
+
+def test_bad_instances_are_left_out_with_a_note_and_the_rest_analysed(tmp_path: Path) -> None:
+    ctx = _context(tmp_path, "epidural_fluid")
+    biggest = max(ctx.series, key=lambda s: len(s.paths))
+    wrong_vr, truncated = biggest.paths[0], biggest.paths[1]
+    raw = bytearray(wrong_vr.read_bytes())
+    at = raw.index(b"\x20\x00\x0d\x00UI", 132)
+    raw[at + 4 : at + 6] = b"US"  # Study Instance UID stored with VR US, as a broken modality did
+    wrong_vr.write_bytes(bytes(raw))
+    truncated.write_bytes(truncated.read_bytes()[:900])
+    for name in ("inventory", "analysis", "criteria", "results"):
+        STEPS[name](ctx)
+    kept = {p for s in ctx.series for p in s.paths}
+    assert wrong_vr not in kept and truncated not in kept
+    assert len([e for e in ctx.errors if "left out of the analysis" in e]) == 2
+    assert ctx.criteria is not None and ctx.criteria["per_exam"]["spinal_mri"]["grade"] != "NONE"
+    for kind in ("SR", "SC"):
+        assert dciodvfy_errors(ctx.results[kind]) == [], kind
+    text = dcmread(ctx.results["SR"]).to_json()
+    assert "left out of the analysis" in text and wrong_vr.name in text
