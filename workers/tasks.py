@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from node import jobs, runtime
-from node.orchestrate import analyse
+from node.jobs.run import analyse
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.jobs import request_reanalysis, settled_candidate_keys
+from node.jobs.store import request_reanalysis, settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Result, Series, Study, StudyState, utcnow
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
