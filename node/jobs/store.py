@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.archive.index import grades_of, index_new_results
-from node.delivery.service import create_result_deliveries, mark_study_delivered_if_done
+from node.delivery.store import create_result_deliveries, mark_study_delivered_if_done
 from node.registry.db import Registry
 from node.registry.models import (
     Delivery,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
-from node.delivery.service import retry_now
+from node.delivery.store import retry_now
 from node.registry.models import Delivery
 from node.studies import list_studies, results_of, study_row
 from node.web import findings as fs
