@@ -1,4 +1,4 @@
-"""Delivery rows: create them, claim one atomically, send it, record the attempt.
+"""Delivery rows: every one is created here; claim one atomically, send it, record the attempt.
 
 A store that was refused or failed is never recorded as delivered: the row only becomes
 ``delivered`` when every object got a success (or warning) status from the destination.
@@ -49,6 +49,51 @@ def create_result_deliveries(
         created.append(delivery)
     session.flush()
     return created
+
+
+def create_report_deliveries(
+    session: Session, settings: Settings, study: Study, revision: int, results_to: list[str] | None
+) -> list[Delivery]:
+    """The deliveries of a revision's report: to ``results_to`` (default: every destination with ``results``
+    enabled), DICOM destinations getting the SR and card, RIS endpoints the grades and flags."""
+    names = results_to if results_to is not None else [d.name for d in settings.destinations if d.results]
+    ris = {r.name for r in settings.ris}
+    created = create_result_deliveries(session, study, revision, [n for n in names if n not in ris])
+    created += create_result_deliveries(session, study, revision, [n for n in names if n in ris], kind="ris")
+    session.flush()
+    return created
+
+
+def create_forward_deliveries(
+    session: Session, study_id: int, revision: int, destinations: list[str], paths: list[str]
+) -> list[Delivery]:
+    """Forward the originals of a study revision to each destination (idempotent per destination)."""
+    if not destinations or not paths:
+        return []
+    created = []
+    for name in destinations:
+        exists = session.scalar(
+            select(Delivery.id).where(
+                Delivery.study_id == study_id,
+                Delivery.revision == revision,
+                Delivery.destination == name,
+                Delivery.kind == "originals",
+            )
+        )
+        if exists:
+            continue
+        delivery = Delivery(
+            study_id=study_id, revision=revision, destination=name, kind="originals", payload=list(paths)
+        )
+        session.add(delivery)
+        session.flush()
+        created.append(delivery)
+    return created
+
+
+def mark_enqueued(registry: Registry, delivery_ids: list[int]) -> None:
+    with registry.session() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
 
 
 def claim(registry: Registry, delivery_id: int) -> bool:

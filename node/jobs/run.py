@@ -1,4 +1,6 @@
-"""One analysis job with routing: inventory, arrival rules, the selected pipelines, results rules.
+"""One analysis job, in order: claim, inventory, arrival rules, the selected pipeline steps, results rules,
+save, hand the deliveries to the broker. No SQL here: every registry read and write is in
+:mod:`node.jobs.store`, every delivery row is created in :mod:`node.delivery.store`.
 
 Arrival rules see the DICOM attributes, the calling/called AE and the series inventory: they choose the
 pipelines, forward originals, set the priority and notify. After the report, results rules see the grades
@@ -10,27 +12,53 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
-from node import jobs
-from node.registry.models import Instance, Series, Study
+from node import runtime
+from node.delivery.store import mark_enqueued
+from node.jobs import store
 from node.routing.evaluate import Phase, RoutingDecision, evaluate_rules
 from node.routing.facts import StudyFacts, attributes_of
 from node.routing.notify import NotificationError, send_notification
 from node.routing.rules import Priority, RuleSet
 from node.runtime import Runtime
 from workers.pipeline import STEPS, PipelineContext
-from workers.pipeline.steps import PIPELINE_ANALYSERS
+from workers.pipeline.steps import steps_after_inventory
 
 log = logging.getLogger(__name__)
 
 
-def _facts(ctx: PipelineContext, study: dict[str, str], with_results: bool) -> StudyFacts:
+def run_job(job_id: int, rt: Runtime | None = None) -> str:
+    """Claim job ``job_id``, analyse it, hand its deliveries on. Returns the outcome ("done", "no pipeline",
+    "failed" or "skipped" when another worker has it or a newer revision superseded it)."""
+    rt = rt or runtime.current()
+    if not store.claim_job(rt.registry, job_id):
+        return "skipped"
+    try:
+        outcome, delivery_ids = analyse(rt, job_id)
+    except Exception as exc:
+        log.exception("job %d failed", job_id)
+        store.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    _enqueue(rt, job_id, delivery_ids)
+    return outcome
+
+
+def _enqueue(rt: Runtime, job_id: int, delivery_ids: list[int]) -> None:
+    from node.delivery.tasks import deliver
+
+    try:
+        for delivery_id in delivery_ids:
+            deliver.delay(delivery_id)
+        mark_enqueued(rt.registry, delivery_ids)
+    except Exception:  # broker down: the reconciler sends them later
+        log.warning("job %d: could not enqueue deliveries now; the reconciler will", job_id)
+
+
+def _facts(ctx: PipelineContext, study: store.JobStudy, with_results: bool) -> StudyFacts:
     first = ctx.sources[0] if ctx.sources else None
     return StudyFacts(
         attributes=attributes_of(first) if first is not None else {},
-        calling_aet=study.get("calling_aet") or "",
-        called_aet=study.get("called_aet") or "",
+        calling_aet=study.calling_aet,
+        called_aet=study.called_aet,
         inventory=list(ctx.inventory.values()),
         results=(ctx.criteria or {}) if with_results else None,
         flags=list(ctx.flags) if with_results else None,
@@ -45,49 +73,26 @@ def _notify(rules: RuleSet, study_uid: str, decision: RoutingDecision) -> None:
             log.warning("notification %s failed: %s", name, exc)
 
 
-def _study_facts(rt: Runtime, job_id: int) -> tuple[int, dict[str, str]]:
-    with rt.registry.session() as session:
-        job = session.get(jobs.Job, job_id)
-        assert job is not None
-        study = session.get(Study, job.study_id)
-        assert study is not None
-        return study.id, {"calling_aet": study.calling_aet or "", "called_aet": study.called_aet or ""}
-
-
-def _original_paths(rt: Runtime, study_id: int) -> list[str]:
-    with rt.registry.session() as session:
-        return list(
-            session.scalars(select(Instance.path).join(Series).where(Series.study_id == study_id).order_by(Instance.id))
-        )
-
-
 def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     """Run one claimed job. Returns (outcome, delivery IDs to enqueue)."""
     settings = rt.settings
-    rules = settings.routing.rule_set(settings.target_names())
-    ctx = jobs.build_context(rt.registry, settings, job_id)
-    study_id, aets = _study_facts(rt, job_id)
-    progress = lambda step: jobs.set_step(rt.registry, job_id, step)  # noqa: E731
+    rules = rt.rules
+    ctx = store.build_context(rt.registry, settings, job_id)
+    study = store.job_study(rt.registry, job_id)
     log.info("job %d: analysing %d series", job_id, len(ctx.series))
 
-    progress("inventory")
+    store.set_step(rt.registry, job_id, "inventory")
     STEPS["inventory"](ctx)
-    arrival = evaluate_rules(rules, _facts(ctx, aets, False), phase=Phase.ARRIVAL, destinations=settings.destinations)
+    arrival = evaluate_rules(rules, _facts(ctx, study, False), phase=Phase.ARRIVAL, destinations=settings.destinations)
     log.info("job %d: arrival routing: %s", job_id, arrival.to_json()["matched"] or "default")
     ctx.pipelines = tuple(arrival.pipelines)
     _notify(rules, ctx.study_uid, arrival)
-    forward = jobs.create_forward_deliveries(
-        rt.registry, study_id, ctx.revision, arrival.forward_to, _original_paths(rt, study_id)
-    )
+    forward = store.forward_originals(rt.registry, study, arrival.forward_to)
     if not ctx.pipelines:
-        jobs.finish_without_report(rt.registry, job_id, arrival.priority, "routing selected no pipeline")
+        store.finish_without_report(rt.registry, job_id, arrival.priority, "routing selected no pipeline")
         return "no pipeline", forward
-    for name in ("analysis", "criteria", "results"):
-        if name == "analysis" and not set(PIPELINE_ANALYSERS) & set(ctx.pipelines):
-            continue
-        if name == "criteria" and "criteria" not in ctx.pipelines:
-            continue
-        progress(name)
+    for name in steps_after_inventory(ctx.pipelines):
+        store.set_step(rt.registry, job_id, name)
         try:
             STEPS[name](ctx)
         except Exception as exc:
@@ -97,13 +102,11 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
             # card say what could not be done.
             log.exception("job %d: %s failed; the report says so", job_id, name)
             ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
-    decision = evaluate_rules(rules, _facts(ctx, aets, True), phase=Phase.RESULTS, destinations=settings.destinations)
+    decision = evaluate_rules(rules, _facts(ctx, study, True), phase=Phase.RESULTS, destinations=settings.destinations)
     _notify(rules, ctx.study_uid, decision)
     priority = min((arrival.priority, decision.priority), key=lambda p: Priority(p).rank)
-    delivery_ids = jobs.save_outcome(
+    delivery_ids = store.save_outcome(
         rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=str(priority)
     )
-    more = jobs.create_forward_deliveries(
-        rt.registry, study_id, ctx.revision, decision.forward_to, _original_paths(rt, study_id)
-    )
+    more = store.forward_originals(rt.registry, study, decision.forward_to)
     return "done", forward + delivery_ids + more

@@ -60,6 +60,17 @@ PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
 }
 
 
+def steps_after_inventory(pipelines: tuple[str, ...]) -> list[str]:
+    """The steps the selected pipelines need after the inventory: the analysers when a pipeline runs one,
+    the criteria when the criteria pipeline is selected, and always the results."""
+    names = []
+    if set(PIPELINE_ANALYSERS) & set(pipelines):
+        names.append("analysis")
+    if "criteria" in pipelines:
+        names.append("criteria")
+    return [*names, "results"]
+
+
 def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
 
@@ -195,7 +206,7 @@ def step_results(ctx: PipelineContext) -> None:
 
 Step = Callable[[PipelineContext], None]
 
-#: The steps by name, run in this order by :func:`node.orchestrate.analyse` (with routing in between).
+#: The steps by name, run in this order by :func:`node.jobs.run.analyse` (with routing in between).
 STEPS: dict[str, Step] = {
     "inventory": step_inventory,
     "analysis": step_analysis,
