@@ -40,11 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(logging.WARNING)
     from node import runtime
+    from node.daemon.node import Node
     from node.dicom.scu import send_files
     from node.registry.models import Study
-    from node.service import Node
+    from node.registry.views import results_of, study_row
     from node.settings import Settings
-    from node.studies import results_of, study_row
     from workers.phantom import write_phantom
 
     root = Path(args.dir).resolve()

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging()
     settings = settings_or_exit(args)
     from node import runtime
-    from node.service import Node
+    from node.daemon.node import Node
 
     rt = runtime.install(runtime.Runtime.create(settings))
     node = Node(rt, with_worker=not args.no_worker, with_web=not args.no_web)

@@ -36,7 +36,7 @@ def format_table(rows: list[dict]) -> str:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     from node.registry.db import Registry
-    from node.studies import list_studies
+    from node.registry.views import list_studies
 
     registry = Registry(settings.database_url)
     with registry.session() as session:

@@ -28,7 +28,7 @@ from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attrib
 from node.dicom.headers import HeaderError, header_from_mapping, parse_header
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
-from node.ingest import Received
+from node.ingest.recorder import Received
 
 log = logging.getLogger(__name__)
 

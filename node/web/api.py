@@ -14,12 +14,12 @@ from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
 from node.delivery.store import retry_now
 from node.registry.models import Delivery
-from node.studies import list_studies, results_of, study_row
+from node.registry.views import list_studies, results_of, study_row
 from node.web import findings as fs
 from node.web.auth import User
 from node.web.deps import api_user, api_writer, db
 from node.web.images import sc_png
-from node.web.studies import card_path
+from node.web.worklist import card_path
 from workers.criteria import FindingsError
 
 router = APIRouter(prefix="/api")

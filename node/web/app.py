@@ -21,7 +21,7 @@ from node.web import api, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
-from node.web.studies import badge_class
+from node.web.worklist import badge_class
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent

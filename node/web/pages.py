@@ -18,7 +18,7 @@ from node.web.api import _card_response
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
-from node.web.studies import study_page, worklist
+from node.web.worklist import study_page, worklist
 from workers.criteria import FindingsError
 
 router = APIRouter()

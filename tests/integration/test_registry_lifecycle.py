@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from node.broker.reconciler import deliveries_to_send, jobs_to_send, mark_stable
 from node.dicom.headers import InstanceHeader
-from node.ingest import PatientKeyer, Received, record_instances
+from node.ingest.recorder import PatientKeyer, Received, record_instances
 from node.jobs.store import WORKER_ID, claim_job
-from node.reconciler import deliveries_to_send, jobs_to_send, mark_stable
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
 

@@ -17,7 +17,7 @@ from pynetdicom import AE
 from node.dicom.scp import StorageSCP
 from node.dicom.scu import send_files
 from node.dicom.spool import Spool
-from node.ingest import Received
+from node.ingest.recorder import Received
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
 

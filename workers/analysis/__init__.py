@@ -19,7 +19,7 @@ from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.external import available_segmenters
 from workers.analysis.levels import estimate_levels
-from workers.analysis.marrow_analyser import MarrowAdcAnalyser
+from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 
 __all__ = [
     "ANALYSERS",

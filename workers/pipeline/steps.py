@@ -36,7 +36,7 @@ def result_uids(study_uid: str, revision: int) -> dict[str, str]:
 def step_inventory(ctx: PipelineContext) -> None:
     from workers.inventory import classify_series
     from workers.inventory.protocol import protocol_checks
-    from workers.inventory.report import protocol_sections
+    from workers.inventory.sections import protocol_sections
 
     inventories = []
     for series_uid, headers in ctx.load_headers().items():
@@ -137,7 +137,7 @@ def study_context(ctx: PipelineContext) -> Any:
 
 def step_criteria(ctx: PipelineContext) -> None:
     from workers.criteria import evaluate, parse_findings
-    from workers.criteria.report import criteria_sections
+    from workers.criteria.sections import criteria_sections
     from workers.pipeline.candidates import without_settled
 
     findings = [dict(f) for f in ctx.findings_entries] + without_settled(ctx.candidate_findings, ctx.settled_candidates)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from node.broker.reconciler import mark_stable
 from node.dicom.headers import parse_header
-from node.ingest import PatientKeyer, Received, record_instances
-from node.reconciler import mark_stable
+from node.ingest.recorder import PatientKeyer, Received, record_instances
 from node.registry.db import Registry
 from node.runtime import Runtime
 from node.settings import Settings

@@ -7,10 +7,10 @@ import logging
 import threading
 from typing import Any
 
+from node.broker.reconciler import Reconciler
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
-from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
-from node.reconciler import Reconciler
+from node.ingest.recorder import IngestRecorder, PatientKeyer, Received, rescan_spool
 from node.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.registry.models import Delivery, Result, Study
-from node.studies import iso_time, list_studies, study_row
+from node.registry.views import iso_time, list_studies, study_row
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 GRADE_LABELS = {
