@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any, cast
@@ -26,9 +24,10 @@ from pynetdicom.transport import ThreadedAssociationServer
 from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICATION
 from node.dicom.fastheader import FastHeaderError, encode_file_meta, read_attributes
 from node.dicom.headers import HeaderError, header_from_mapping, parse_header
+from node.dicom.received import Received
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
-from node.ingest.recorder import Received
+from node.stability import AssociationTracker
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +38,6 @@ STATUS_CANNOT_UNDERSTAND = 0xC210
 STATUS_INVALID_UID = 0xC211
 
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-class AssociationTracker:
-    """Which studies each open association has sent: a study is not stable while one is open."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._studies: dict[int, set[str]] = defaultdict(set)
-
-    def opened(self, assoc_id: int) -> None:
-        with self._lock:
-            self._studies.setdefault(assoc_id, set())
-
-    def sent(self, assoc_id: int, study_uid: str) -> None:
-        with self._lock:
-            self._studies[assoc_id].add(study_uid)
-
-    def closed(self, assoc_id: int) -> None:
-        with self._lock:
-            self._studies.pop(assoc_id, None)
-
-    def busy_studies(self) -> set[str]:
-        with self._lock:
-            return set().union(*self._studies.values()) if self._studies else set()
 
 
 def _tune_socket(sock: socket.socket | None) -> None:

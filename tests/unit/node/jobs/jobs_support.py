@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from node.broker.reconciler import mark_stable
 from node.dicom.headers import parse_header
-from node.ingest.recorder import PatientKeyer, Received, record_instances
+from node.dicom.received import Received
+from node.ingest.recorder import PatientKeyer, record_instances
 from node.registry.db import Registry
 from node.runtime import Runtime
 from node.settings import Settings
+from node.stability import mark_stable
 
 
 def make_runtime(tmp_path: Path, **sections: Any) -> Runtime:
