@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
 from node.delivery.store import retry_now
+from node.findings import workflow as fs
 from node.registry.models import Delivery
 from node.registry.views import list_studies, results_of, study_row
-from node.web import findings as fs
 from node.web.auth import User
 from node.web.deps import api_user, api_writer, db
 from node.web.images import sc_png

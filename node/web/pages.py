@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.delivery.store import retry_now
+from node.findings import workflow as fs
 from node.registry.models import Delivery, Study
-from node.web import findings as fs
 from node.web.api import _card_response
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user
