@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.registry.models import ArchiveEntry, Result, Study
+from node.registry.views import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +170,13 @@ class ArchiveQuery:
         return self.code is None or self.code in (entry.codes or [])
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
-
-
 def entry_json(entry: ArchiveEntry, amended_by: str | None) -> dict[str, Any]:
     return {
         "sop_instance_uid": entry.sop_instance_uid,
         "study_uid": entry.study_uid,
         "patient_key": entry.patient_key,
         "study_date": entry.study_date,
-        "issued_at": _iso(entry.issued_at),
+        "issued_at": iso_time(entry.issued_at),
         "revision": entry.revision,
         "grades": dict(entry.grades or {}),
         "flags": list(entry.flags or []),

@@ -1,10 +1,10 @@
 """Findings entered or settled by a radiologist, stored as :class:`FindingEntry` rows.
 
-Every change queues a re-analysis (:func:`node.jobs.request_reanalysis`): the criteria run again on the
+Every change queues a re-analysis (:func:`node.jobs.store.request_reanalysis`): the criteria run again on the
 active entries and the new SR amends the previous one. The clinical object is one entry with source
 ``clinical``; a new one replaces (withdraws) the previous. Automated candidate findings are read from the
 latest SR result; confirming one stores it as a radiologist finding, rejecting one stores it with status
-``rejected`` so that it is neither proposed again nor counted (see :func:`node.jobs.without_settled`).
+``rejected`` so that it is neither proposed again nor counted (see :func:`workers.pipeline.candidates.without_settled`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from node.jobs.store import request_reanalysis, settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Result, Series, Study, StudyState, utcnow
+from node.registry.views import iso_time
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
@@ -28,8 +29,8 @@ class Conflict(RuntimeError):
     """The change cannot be made in the current state (the message says why)."""
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
+#: What a radiologist can do with an automated candidate finding.
+CANDIDATE_ACTIONS = ("confirm", "reject")
 
 
 def get_study(session: Session, study_uid: str) -> Study:
@@ -46,8 +47,8 @@ def entry_json(entry: FindingEntry) -> dict[str, Any]:
         "source": entry.source,
         "body": entry.body,
         "revision": entry.revision,
-        "created_at": _iso(entry.created_at),
-        "withdrawn_at": _iso(entry.withdrawn_at),
+        "created_at": iso_time(entry.created_at),
+        "withdrawn_at": iso_time(entry.withdrawn_at),
         "author": entry.author,
     }
 
@@ -202,3 +203,12 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
     session.flush()
     job_id = _reanalyse(session, study, "candidate rejected")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
+
+
+def settle_candidate(session: Session, study: Study, index: int, action: str, author: str | None) -> dict[str, Any]:
+    """Confirm or reject (``action``, one of :data:`CANDIDATE_ACTIONS`) the open candidate ``index``."""
+    if action == "confirm":
+        return confirm_candidate(session, study, index, author)
+    if action == "reject":
+        return reject_candidate(session, study, index, author)
+    raise NotFound(f"unknown action {action!r}: confirm or reject")

@@ -6,10 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydicom.uid import generate_uid
-
 from workers import __version__
 from workers.pipeline.context import PipelineContext, ResultObject
+from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,7 @@ def result_uids(study_uid: str, revision: int) -> dict[str, str]:
     """Deterministic UIDs: re-running the same revision gives the same objects (no duplicates in PACS)."""
 
     def uid(*parts: object) -> str:
-        return str(generate_uid(entropy_srcs=["spinenode", study_uid, *map(str, parts)]))
+        return deterministic_uid(study_uid, *map(str, parts))
 
     return {
         "sr_series": uid("sr-series"),
