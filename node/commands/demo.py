@@ -16,7 +16,7 @@ from pathlib import Path
 from node.commands.common import setup_logging
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="start a node, send it a phantom study, show where the results are")
     p.add_argument("--dir", default="spinenode-demo", help="folder for the demo node's data (default: %(default)s)")
     p.add_argument("--scenario", default="epidural_fluid", help="phantom scenario (default: %(default)s)")

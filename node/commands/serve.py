@@ -12,7 +12,7 @@ from node.commands.common import add_config_option, settings_or_exit, setup_logg
 log = logging.getLogger("node.serve")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the node (SCP, analysis, delivery, web)")
     add_config_option(p)
     p.add_argument("--no-worker", action="store_true", help="do not run an in-process Celery worker")

@@ -53,7 +53,7 @@ def _tune_socket(sock: socket.socket | None) -> None:
 
 def _assoc_socket(event: Event) -> socket.socket | None:
     try:
-        return event.assoc.dul.socket.socket  # type: ignore[union-attr,no-any-return]
+        return event.assoc.dul.socket.socket  # type: ignore[union-attr]
     except AttributeError:
         return None
 

@@ -51,7 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _headers(request: Request, call_next):
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

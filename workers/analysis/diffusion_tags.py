@@ -31,7 +31,7 @@ def _first_number(raw: object) -> float | None:
         return None
     if isinstance(raw, list | tuple) or hasattr(raw, "__getitem__") and not isinstance(raw, str):
         try:
-            return float(raw[0])  # type: ignore[index]
+            return float(raw[0])
         except (TypeError, ValueError, IndexError):
             return None
     try:
