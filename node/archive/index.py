@@ -20,7 +20,7 @@ from pydicom.errors import InvalidDicomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.registry.models import ArchiveEntry, Result, Study
+from node.registry.models import ArchiveEntry, Result, ResultKind, Study
 from node.registry.views import iso_time
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def index_new_results(session: Session) -> int:
     """Make an archive entry for every SR result that has none. Returns how many were added."""
     done = select(ArchiveEntry.result_id)
     added = 0
-    for result in session.scalars(select(Result).where(Result.kind == "SR", Result.id.not_in(done))):
+    for result in session.scalars(select(Result).where(Result.kind == ResultKind.SR, Result.id.not_in(done))):
         study = session.get(Study, result.study_id)
         assert study is not None
         summary = result.summary or {}

@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 from node.delivery.policy import next_attempt
 from node.dicom.scu import AssociationFailed, send_files
 from node.registry.db import Registry
-from node.registry.models import Attempt, Delivery, DeliveryState, Result, Study, StudyState, utcnow
+from node.registry.models import (
+    Attempt,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Result,
+    ResultKind,
+    Study,
+    StudyState,
+    utcnow,
+)
 from node.settings import DestinationSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +36,7 @@ STALE_CLAIM = timedelta(minutes=5)
 
 
 def create_result_deliveries(
-    session: Session, study: Study, revision: int, destinations: list[str], *, kind: str = "results"
+    session: Session, study: Study, revision: int, destinations: list[str], *, kind: DeliveryKind = DeliveryKind.RESULTS
 ) -> list[Delivery]:
     """One delivery per destination for this revision's results (idempotent); ``kind`` "ris" for RIS."""
     created = []
@@ -59,7 +69,7 @@ def create_report_deliveries(
     names = results_to if results_to is not None else [d.name for d in settings.destinations if d.results]
     ris = {r.name for r in settings.ris}
     created = create_result_deliveries(session, study, revision, [n for n in names if n not in ris])
-    created += create_result_deliveries(session, study, revision, [n for n in names if n in ris], kind="ris")
+    created += create_result_deliveries(session, study, revision, [n for n in names if n in ris], kind=DeliveryKind.RIS)
     session.flush()
     return created
 
@@ -77,13 +87,13 @@ def create_forward_deliveries(
                 Delivery.study_id == study_id,
                 Delivery.revision == revision,
                 Delivery.destination == name,
-                Delivery.kind == "originals",
+                Delivery.kind == DeliveryKind.ORIGINALS,
             )
         )
         if exists:
             continue
         delivery = Delivery(
-            study_id=study_id, revision=revision, destination=name, kind="originals", payload=list(paths)
+            study_id=study_id, revision=revision, destination=name, kind=DeliveryKind.ORIGINALS, payload=list(paths)
         )
         session.add(delivery)
         session.flush()
@@ -108,9 +118,9 @@ def claim(registry: Registry, delivery_id: int) -> bool:
 
 
 def _payload_files(session: Session, delivery: Delivery) -> list[Path]:
-    if delivery.kind == "originals":
-        return [Path(p) for p in delivery.payload]
-    results = session.scalars(select(Result).where(Result.id.in_(delivery.payload))).all()
+    if delivery.kind == DeliveryKind.ORIGINALS:
+        return [Path(p) for p in delivery.original_paths]
+    results = session.scalars(select(Result).where(Result.id.in_(delivery.result_ids))).all()
     return [Path(r.path) for r in sorted(results, key=lambda r: r.id)]
 
 
@@ -142,7 +152,7 @@ def attempt_delivery(registry: Registry, settings: Settings, delivery_id: int) -
         session.add(attempt)
         session.flush()
         attempt_id = attempt.id
-    if kind == "ris":
+    if kind == DeliveryKind.RIS:
         ok, detail = send_to_ris(registry, settings, delivery_id)
         return _record(registry, settings, delivery_id, attempt_id, ok, detail)
     try:
@@ -214,7 +224,7 @@ def mark_study_delivered_if_done(session: Session, study_id: int) -> None:
             select(Delivery.state).where(
                 Delivery.study_id == study_id,
                 Delivery.revision == study.revision,
-                Delivery.kind.in_(("results", "ris")),
+                Delivery.kind.in_((DeliveryKind.RESULTS, DeliveryKind.RIS)),
             )
         )
     )
@@ -253,9 +263,9 @@ def _retry_policy(settings: Settings, name: str) -> tuple[float, float]:
         pass
     try:
         ris = settings.ris_endpoint(name)
-        return float(getattr(ris, "first_retry_seconds", 5.0)), float(getattr(ris, "max_age_seconds", 86400.0))
     except KeyError:
         return 5.0, 0.0
+    return ris.first_retry_seconds, ris.max_age_seconds
 
 
 def send_to_ris(registry: Registry, settings: Settings, delivery_id: int) -> tuple[bool, str]:
@@ -286,7 +296,9 @@ def summary_from_registry(session: Session, delivery: Delivery) -> Any:
     study = session.get(Study, delivery.study_id)
     assert study is not None
     sr = session.scalar(
-        select(Result).where(Result.study_id == study.id, Result.revision == delivery.revision, Result.kind == "SR")
+        select(Result).where(
+            Result.study_id == study.id, Result.revision == delivery.revision, Result.kind == ResultKind.SR
+        )
     )
     try:
         study_date = _dt.strptime(study.study_date or "", "%Y%m%d").date()

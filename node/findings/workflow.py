@@ -15,7 +15,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from node.jobs.store import request_reanalysis, settled_candidate_keys
-from node.registry.models import FindingEntry, Instance, Result, Series, Study, StudyState, utcnow
+from node.registry.models import (
+    FindingEntry,
+    FindingStatus,
+    Instance,
+    Result,
+    ResultKind,
+    Series,
+    Study,
+    StudyState,
+    utcnow,
+)
 from node.registry.views import iso_time
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
@@ -62,7 +72,7 @@ def _active(session: Session, study: Study) -> list[FindingEntry]:
     return list(
         session.scalars(
             select(FindingEntry)
-            .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
+            .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         )
     )
@@ -100,7 +110,7 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     if "clinical" in document:
         for old in active:
             if old.source == "clinical":
-                old.status, old.withdrawn_at = "withdrawn", utcnow()
+                old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
         created.append(
             FindingEntry(study_id=study.id, source="clinical", body=dict(document["clinical"] or {}), author=author)
         )
@@ -118,10 +128,10 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
     entry = session.get(FindingEntry, entry_id)
     if entry is None or entry.study_id != study.id:
         raise NotFound(f"no finding {entry_id} in study {study.study_uid}")
-    if entry.status != "active":
+    if entry.status != FindingStatus.ACTIVE:
         raise Conflict(f"finding {entry_id} is {entry.status}, not active")
     _check_reanalysable(session, study)
-    entry.status, entry.withdrawn_at = "withdrawn", utcnow()
+    entry.status, entry.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     session.flush()
     job_id = _reanalyse(session, study, "finding withdrawn")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
@@ -129,7 +139,7 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
 
 def _latest_sr(session: Session, study: Study) -> Result | None:
     return session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
     ).first()
 
 
@@ -196,7 +206,7 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
         source="automated",
         body=dict(cand["finding"]),
         author=author,
-        status="rejected",
+        status=FindingStatus.REJECTED,
         revision=study.revision + 1,
     )
     session.add(entry)

@@ -23,10 +23,12 @@ from node.delivery.store import (
 from node.registry.db import Registry
 from node.registry.models import (
     FindingEntry,
+    FindingStatus,
     Instance,
     Job,
     JobState,
     Result,
+    ResultKind,
     Series,
     Study,
     StudyState,
@@ -107,7 +109,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
                 series_files.append(SeriesFiles(series.series_uid, tuple(Path(p) for p in paths)))
         entries = session.scalars(
             select(FindingEntry)
-            .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
+            .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         ).all()
         findings = [e.body for e in entries if e.source != "clinical"]
@@ -117,7 +119,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
                 clinical.update(e.body)
         previous = session.scalars(
             select(Result)
-            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .where(Result.study_id == study.id, Result.kind == ResultKind.SR, Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
         settled = settled_candidate_keys(session, study.id)
@@ -165,7 +167,7 @@ def save_outcome(
                 series.inventory = ctx.inventory[series.series_uid]
         previous = session.scalars(
             select(Result.sop_instance_uid)
-            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .where(Result.study_id == study.id, Result.kind == ResultKind.SR, Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
         for kind, obj in ctx.result_objects.items():
@@ -186,7 +188,7 @@ def save_outcome(
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
                     },
-                    predecessor_uid=previous if kind == "SR" else None,
+                    predecessor_uid=previous if kind == ResultKind.SR else None,
                 )
             )
         session.flush()
@@ -270,11 +272,11 @@ def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
         select(FindingEntry).where(
             FindingEntry.study_id == study_id,
             FindingEntry.source != "clinical",
-            FindingEntry.status.in_(("rejected", "active")),
+            FindingEntry.status.in_((FindingStatus.REJECTED, FindingStatus.ACTIVE)),
         )
     ).all()
     return {
         candidate_key(e.body)
         for e in entries
-        if e.status == "rejected" or (e.status == "active" and e.source != "automated")
+        if e.status == FindingStatus.REJECTED or (e.status == FindingStatus.ACTIVE and e.source != "automated")
     }

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydicom import Dataset, dcmread
 
 from workers.results.section import KeyImage, ReportSection
+
+
+class Pipeline(StrEnum):
+    """What routing can select for a study (``then.pipelines``), in the order they run."""
+
+    INVENTORY = "inventory"
+    CRITERIA = "criteria"
+    MARROW_ADC = "marrow_adc"
+    CORD = "cord"
+
+
+#: Every pipeline, in order: what runs when no rule chooses.
+PIPELINES: tuple[Pipeline, ...] = tuple(Pipeline)
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class PipelineContext:
     clinical: dict[str, Any] = field(default_factory=dict)
     previous_sr_path: Path | None = None
     output_dir: Path | None = None
-    pipelines: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
+    pipelines: tuple[Pipeline, ...] = PIPELINES
     settled_candidates: set[str] = field(default_factory=set)
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workers import __version__
-from workers.pipeline.context import PipelineContext, ResultObject
+from workers.pipeline.context import Pipeline, PipelineContext, ResultObject
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
@@ -52,20 +52,20 @@ def step_inventory(ctx: PipelineContext) -> None:
 
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
-PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
-    "criteria": ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
-    "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
-    "marrow_adc": ("marrow_adc",),
+PIPELINE_ANALYSERS: dict[Pipeline, tuple[str, ...]] = {
+    Pipeline.CRITERIA: ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
+    Pipeline.CORD: ("cord_morphometry", "cord_dti", "cord_mtr"),
+    Pipeline.MARROW_ADC: ("marrow_adc",),
 }
 
 
-def steps_after_inventory(pipelines: tuple[str, ...]) -> list[str]:
+def steps_after_inventory(pipelines: tuple[Pipeline, ...]) -> list[str]:
     """The steps the selected pipelines need after the inventory: the analysers when a pipeline runs one,
     the criteria when the criteria pipeline is selected, and always the results."""
     names = []
     if set(PIPELINE_ANALYSERS) & set(pipelines):
         names.append("analysis")
-    if "criteria" in pipelines:
+    if Pipeline.CRITERIA in pipelines:
         names.append("criteria")
     return [*names, "results"]
 
