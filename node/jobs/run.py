@@ -59,8 +59,8 @@ def _facts(ctx: PipelineContext, study: store.JobStudy, with_results: bool) -> S
         attributes=attributes_of(first) if first is not None else {},
         calling_aet=study.calling_aet,
         called_aet=study.called_aet,
-        inventory=list(ctx.inventory.values()),
-        results=(ctx.criteria or {}) if with_results else None,
+        inventory=ctx.inventory_json(),
+        results=(ctx.criteria_json() or {}) if with_results else None,
         flags=list(ctx.flags) if with_results else None,
     )
 

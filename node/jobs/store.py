@@ -164,12 +164,13 @@ def save_outcome(
             return []
         for series in session.scalars(select(Series).where(Series.study_id == study.id)):
             if series.series_uid in ctx.inventory:
-                series.inventory = ctx.inventory[series.series_uid]
+                series.inventory = ctx.inventory[series.series_uid].to_json()
         previous = session.scalars(
             select(Result.sop_instance_uid)
             .where(Result.study_id == study.id, Result.kind == ResultKind.SR, Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
+        criteria = ctx.criteria_json()
         for kind, obj in ctx.result_objects.items():
             if session.scalar(select(Result.id).where(Result.sop_instance_uid == obj.sop_instance_uid)):
                 continue
@@ -184,7 +185,7 @@ def save_outcome(
                     path=str(obj.path),
                     summary={
                         "flags": ctx.flags,
-                        "criteria": ctx.criteria,
+                        "criteria": criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
                     },
@@ -192,7 +193,7 @@ def save_outcome(
                 )
             )
         session.flush()
-        study.grades = grades_of(ctx.criteria)
+        study.grades = grades_of(criteria)
         study.flags = ctx.flags
         study.state = StudyState.REPORTED
         study.reason = None
