@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from workers.analysis.diffusion_tags import b_value_of, gradient_of
+from workers.inventory.diffusion import b_value_of, gradient_of
 
 
 class GeometryError(ValueError):
