@@ -59,11 +59,3 @@ def current() -> Runtime:
         if _current is None:
             _current = Runtime.create(load_settings())
         return _current
-
-
-def reset() -> None:
-    global _current
-    with _lock:
-        if _current is not None:
-            _current.registry.dispose()
-        _current = None

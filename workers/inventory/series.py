@@ -26,20 +26,6 @@ from workers.inventory.vocabulary import ADC, MULTIBAND
 
 log = logging.getLogger(__name__)
 
-CONTRACT_KEYS = (
-    "series_uid",
-    "modality",
-    "description",
-    "images",
-    "plane",
-    "sequence",
-    "fat_suppressed",
-    "contrast",
-    "b_values",
-    "slice_thickness_mm",
-    "region",
-)
-
 
 def _number_json(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(float(value), 3)
