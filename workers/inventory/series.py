@@ -18,7 +18,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from workers.inventory import classify, geometry
+from workers.inventory import geometry
+from workers.inventory import sequence as classify
 from workers.inventory.diffusion import diffusion_samples, summarise
 from workers.inventory.headers import decode_numbers, number, private_element, text, to_float
 from workers.inventory.region import region_of
