@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from node.delivery.store import release_stale_claims
+from node.delivery.rows import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, utcnow
 

@@ -1,5 +1,5 @@
 """Sending one delivery: claim it, send its files to a DICOM destination (or its report to a RIS endpoint),
-record the attempt (:func:`node.delivery.store.record_attempt`).
+record the attempt (:func:`node.delivery.rows.record_attempt`).
 
 A store that was refused or failed is never recorded as delivered: the row only becomes ``delivered``
 when every object got a success (or warning) status from the destination.
@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.delivery.store import claim, record_attempt
+from node.delivery.rows import claim, record_attempt
 from node.dicom.scu import AssociationFailed, send_files
 from node.registry.db import Registry
 from node.registry.models import Attempt, Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study

@@ -1,6 +1,6 @@
 """One analysis job, in order: claim, inventory, arrival rules, the selected pipeline steps, results rules,
 save, hand the deliveries to the broker. No SQL here: every registry read and write is in
-:mod:`node.jobs.store`, every delivery row is created in :mod:`node.delivery.store`.
+:mod:`node.jobs.store`, every delivery row is created in :mod:`node.delivery.rows`.
 
 Arrival rules see the DICOM attributes, the calling/called AE and the series inventory: they choose the
 pipelines, forward originals, set the priority and notify. After the report, results rules see the grades
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from node import runtime
-from node.delivery.store import mark_enqueued
+from node.delivery.rows import mark_enqueued
 from node.jobs import store
 from node.routing.evaluate import Phase, RoutingDecision, evaluate_rules
 from node.routing.facts import StudyFacts, attributes_of

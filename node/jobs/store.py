@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.archive.index import grades_of, index_new_results
-from node.delivery.store import (
+from node.delivery.rows import (
     create_forward_deliveries,
     create_report_deliveries,
     mark_study_delivered_if_done,

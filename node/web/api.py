@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
-from node.delivery.store import retry_now
+from node.delivery.rows import retry_now
 from node.findings import workflow as fs
 from node.registry.models import Delivery
 from node.registry.views import list_studies, results_of, study_row

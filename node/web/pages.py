@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
-from node.delivery.store import retry_now
+from node.delivery.rows import retry_now
 from node.findings import workflow as fs
 from node.registry.models import Delivery, Study
 from node.web.api import _card_response

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
 
 from jobs_support import make_runtime  # noqa: E402
 
+from node.delivery.rows import create_forward_deliveries, create_report_deliveries  # noqa: E402
 from node.delivery.send import attempt_delivery  # noqa: E402
-from node.delivery.store import create_forward_deliveries, create_report_deliveries  # noqa: E402
 from node.dicom.received import Received  # noqa: E402
 from node.dicom.scp import StorageSCP  # noqa: E402
 from node.dicom.spool import Spool  # noqa: E402
