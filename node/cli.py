@@ -80,7 +80,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def _help_of(sub: argparse._SubParsersAction, prog: str) -> str | None:  # type: ignore[type-arg]
+def _help_of(sub: argparse._SubParsersAction, prog: str) -> str | None:
     name = prog.rsplit(" ", 1)[-1]
     return next((a.help for a in sub._choices_actions if a.dest == name), None)
 

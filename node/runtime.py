@@ -1,4 +1,4 @@
-"""What a running process of the node holds: its settings and its registry, made once at start.
+"""What a running process of the node holds: its settings, its registry and its routing rules, made once.
 
 The command line builds a :class:`Runtime` from the settings and installs it; Celery tasks in the same
 process use it. A worker process started on its own builds it from ``SPINENODE_CONFIG`` and the
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from node.registry.db import Registry
 from node.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from node.routing.rules import RuleSet
 
 
 @dataclass
@@ -20,6 +23,14 @@ class Runtime:
     settings: Settings
     registry: Registry
     extras: dict[str, Any] = field(default_factory=dict)
+    _rules: RuleSet | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def rules(self) -> RuleSet:
+        """The routing rules, read and validated once per process (the settings checked them at load)."""
+        if self._rules is None:
+            self._rules = self.settings.routing.rule_set(self.settings.target_names())
+        return self._rules
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -48,11 +59,3 @@ def current() -> Runtime:
         if _current is None:
             _current = Runtime.create(load_settings())
         return _current
-
-
-def reset() -> None:
-    global _current
-    with _lock:
-        if _current is not None:
-            _current.registry.dispose()
-        _current = None

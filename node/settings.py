@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from node.ris.settings import RisEndpointSettings
+from node.ris.endpoints import RisEndpointSettings
 from node.routing.rules import RoutingSettings
 
 ENV_PREFIX = "SPINENODE_"

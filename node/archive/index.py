@@ -20,7 +20,8 @@ from pydicom.errors import InvalidDicomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.registry.models import ArchiveEntry, Result, Study
+from node.registry.models import ArchiveEntry, Result, ResultKind, Study
+from node.registry.views import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def index_new_results(session: Session) -> int:
     """Make an archive entry for every SR result that has none. Returns how many were added."""
     done = select(ArchiveEntry.result_id)
     added = 0
-    for result in session.scalars(select(Result).where(Result.kind == "SR", Result.id.not_in(done))):
+    for result in session.scalars(select(Result).where(Result.kind == ResultKind.SR, Result.id.not_in(done))):
         study = session.get(Study, result.study_id)
         assert study is not None
         summary = result.summary or {}
@@ -169,17 +170,13 @@ class ArchiveQuery:
         return self.code is None or self.code in (entry.codes or [])
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
-
-
 def entry_json(entry: ArchiveEntry, amended_by: str | None) -> dict[str, Any]:
     return {
         "sop_instance_uid": entry.sop_instance_uid,
         "study_uid": entry.study_uid,
         "patient_key": entry.patient_key,
         "study_date": entry.study_date,
-        "issued_at": _iso(entry.issued_at),
+        "issued_at": iso_time(entry.issued_at),
         "revision": entry.revision,
         "grades": dict(entry.grades or {}),
         "flags": list(entry.flags or []),

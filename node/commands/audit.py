@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from node.commands.common import add_config_option, settings_or_exit
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="print the audit trail (sign-ins, PHI views, findings, associations)")
     add_config_option(p)
     p.add_argument("--since", help="ISO date or time (UTC), or a duration such as 2h, 7d")

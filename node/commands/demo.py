@@ -19,7 +19,7 @@ from pathlib import Path
 from node.commands.common import setup_logging
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="start a node, send it a phantom study, show where the results are")
     p.add_argument("--dir", help="folder for the demo node's data (default: a new folder under the temporary folder)")
     p.add_argument("--scenario", default="epidural_fluid", help="phantom scenario (default: %(default)s)")
@@ -43,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(logging.WARNING)
     from node import runtime
+    from node.daemon.node import Node
     from node.dicom.scu import send_files
     from node.registry.models import Study
-    from node.service import Node
+    from node.registry.views import results_of, study_row
     from node.settings import Settings
-    from node.studies import results_of, study_row
     from workers.phantom import write_phantom
 
     root = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="spinenode-demo-"))

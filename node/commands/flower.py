@@ -13,7 +13,7 @@ import sys
 from node.commands.common import add_config_option, settings_or_exit
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("flower", help="run Celery Flower against the node's broker (optional package)")
     add_config_option(p)
     p.add_argument("--port", type=int, default=5555)

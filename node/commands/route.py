@@ -26,10 +26,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def _rule_set(args: argparse.Namespace) -> tuple[RuleSet, list[Any], str]:
     settings = load_settings(args.config)
     destinations = list(settings.destinations)
@@ -66,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         args.path,
         calling_aet=args.calling_aet,
         called_aet=args.called_aet or node_aet,
-        inventory=inventory_of(args.path, _warn),
+        inventory=inventory_of(args.path),
         results=results,
         flags=flags,
     )

@@ -8,7 +8,7 @@ import sys
 from node.dicom.scu import AssociationFailed, collect_files, parse_destination, send_files
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("send", help="send DICOM files or folders to a peer")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--to", required=True, metavar="AET@HOST:PORT")

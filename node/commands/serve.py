@@ -20,7 +20,7 @@ from node.commands.common import (
 log = logging.getLogger("node.serve")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the node (SCP, analysis, delivery, web)")
     add_config_option(p)
     p.add_argument("--no-worker", action="store_true", help="do not run an in-process Celery worker")
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_web:
         check_port_free(settings.web.host, settings.web.port, "web", "web.port")
     from node import runtime
-    from node.service import Node
+    from node.daemon.node import Node
 
     rt = runtime.install(runtime.Runtime.create(settings))
     log_studies_of_tasks(rt)

@@ -14,14 +14,14 @@ from node.commands.common import EXIT_FAILED, CommandError, add_config_option, s
 from node.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("studies", help="list studies with states, flags and grades")
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
 
-def format_table(rows: list[dict]) -> str:  # type: ignore[type-arg]
+def format_table(rows: list[dict]) -> str:
     if not rows:
         return "no studies"
     lines = [f"{'state':<10} {'rev':>3} {'ser':>3} {'inst':>5} {'date':<8}  {'grades / flags':<40} deliveries  study"]
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"spinenode studies: {where}", file=sys.stderr)
     from node.registry.db import Registry
-    from node.studies import list_studies
+    from node.registry.views import list_studies
 
     registry = Registry(settings.database_url)
     with registry.session() as session:

@@ -10,7 +10,7 @@ import sys
 from node.commands.common import add_config_option, settings_or_exit
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("user", help="add, list or disable web accounts; make API tokens")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add an account (the password is asked, or read with --password-stdin)")

@@ -9,7 +9,7 @@ import os
 from node.commands.common import add_config_option, log_studies_of_tasks, settings_or_exit, setup_logging
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run a Celery worker only")
     add_config_option(p)
     p.add_argument("--concurrency", type=int, default=2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from node import runtime
-from node.delivery.service import attempt_delivery
+from node.delivery.send import attempt_delivery
 from workers.celery_app import app
 
 

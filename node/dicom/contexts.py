@@ -57,6 +57,3 @@ STORAGE_SOP_CLASSES: dict[str, str] = {
     "Key Object Selection": sc.KeyObjectSelectionDocumentStorage,
     "Grayscale Softcopy Presentation State": sc.GrayscaleSoftcopyPresentationStateStorage,
 }
-
-#: Secondary Capture and SR we write ourselves use these; the SCU proposes what the file has plus these.
-SEND_FALLBACK_SYNTAXES: list[str] = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]

@@ -13,9 +13,6 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-import threading
-import time
-from collections import defaultdict
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any, cast
@@ -29,11 +26,12 @@ from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICA
 from node.dicom.fastheader import encode_file_meta
 from node.dicom.guard import ConnectionListener, GuardedAssociationServer, PeerLimits, start_guarded_server
 from node.dicom.headers import HeaderError, header_from_mapping
+from node.dicom.received import Received
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
 from node.dicom.verify import NATIVE_SYNTAXES, DatasetError, InflatedTooLarge, InvalidUidValue, verify_received
-from node.ingest import Received
 from node.logs_phi import remember
+from node.stability import AssociationTracker
 
 log = logging.getLogger(__name__)
 
@@ -44,41 +42,6 @@ STATUS_CANNOT_UNDERSTAND = 0xC210
 STATUS_INVALID_UID = 0xC211
 
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-class AssociationTracker:
-    """Which studies each open association has sent: a study is not stable while one is open.
-
-    An association held open (a peer sending C-ECHO now and then) holds a study only until
-    ``hold_seconds`` after it last sent an instance of it; then the study may become stable."""
-
-    def __init__(self, hold_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._lock = threading.Lock()
-        self._studies: dict[int, dict[str, float]] = defaultdict(dict)
-        self.hold_seconds = hold_seconds
-        self._clock = clock
-
-    def opened(self, assoc_id: int) -> None:
-        with self._lock:
-            self._studies.setdefault(assoc_id, {})
-
-    def sent(self, assoc_id: int, study_uid: str) -> None:
-        with self._lock:
-            self._studies[assoc_id][study_uid] = self._clock()
-
-    def closed(self, assoc_id: int) -> None:
-        with self._lock:
-            self._studies.pop(assoc_id, None)
-
-    def busy_studies(self) -> set[str]:
-        now = self._clock()
-        with self._lock:
-            return {
-                uid
-                for studies in self._studies.values()
-                for uid, last in studies.items()
-                if self.hold_seconds is None or now - last <= self.hold_seconds
-            }
 
 
 def _tune_socket(sock: socket.socket | None) -> None:
@@ -94,7 +57,7 @@ def _tune_socket(sock: socket.socket | None) -> None:
 
 def _assoc_socket(event: Event) -> socket.socket | None:
     try:
-        return event.assoc.dul.socket.socket  # type: ignore[union-attr,no-any-return]
+        return event.assoc.dul.socket.socket  # type: ignore[union-attr]
     except AttributeError:
         return None
 

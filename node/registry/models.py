@@ -49,8 +49,30 @@ class DeliveryState(enum.StrEnum):
     DEAD = "dead"
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+class DeliveryKind(enum.StrEnum):
+    """What a delivery sends: the SR and card of a revision, the received originals, or a RIS report."""
+
+    RESULTS = "results"
+    ORIGINALS = "originals"
+    RIS = "ris"
+
+
+class ResultKind(enum.StrEnum):
+    """A DICOM object the node issues for a study revision."""
+
+    SR = "SR"
+    SC = "SC"
+
+
+class FindingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    """An enum stored as its value in a plain string column (no database enum type, no migration)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Study(Base):
@@ -139,7 +161,7 @@ class Result(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(8))  # "SR" | "SC"
+    kind: Mapped[ResultKind] = mapped_column(_enum(ResultKind, 8))
     sop_class_uid: Mapped[str] = mapped_column(String(64))
     sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
     series_uid: Mapped[str] = mapped_column(String(64))
@@ -159,9 +181,11 @@ class Delivery(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int] = mapped_column(Integer)
     destination: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16), default="results")  # results | originals | ris
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind), default=DeliveryKind.RESULTS)
     state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.PENDING, index=True)
-    payload: Mapped[list[Any]] = mapped_column(default=list)  # result ids or instance paths
+    #: result IDs (``results``, ``ris``) or instance paths (``originals``): read it through
+    #: :attr:`result_ids` or :attr:`original_paths`, which check the kind.
+    payload: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
@@ -173,6 +197,20 @@ class Delivery(Base):
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="delivery", cascade="all, delete-orphan", order_by="Attempt.id"
     )
+
+    @property
+    def result_ids(self) -> list[int]:
+        """The results a ``results`` or ``ris`` delivery sends."""
+        if self.kind == DeliveryKind.ORIGINALS:
+            raise ValueError(f"delivery {self.id} sends originals, not results")
+        return [int(i) for i in self.payload]
+
+    @property
+    def original_paths(self) -> list[str]:
+        """The received instances an ``originals`` delivery forwards."""
+        if self.kind != DeliveryKind.ORIGINALS:
+            raise ValueError(f"delivery {self.id} sends {self.kind}, not originals")
+        return [str(p) for p in self.payload]
 
 
 class Attempt(Base):
@@ -197,7 +235,7 @@ class FindingEntry(Base):
     body: Mapped[dict[str, Any]] = mapped_column()
     author: Mapped[str | None] = mapped_column(String(64), default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | rejected
+    status: Mapped[FindingStatus] = mapped_column(_enum(FindingStatus), default=FindingStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import RisDeliveryError
 from node.ris.fhir import build_diagnostic_report, post_diagnostic_report
 from node.ris.hl7 import build_oru_r01, check_ack, read_ack
 from node.ris.mllp import exchange
-from node.ris.settings import RisEndpointSettings
 from node.ris.summary import ReportSummary
 
 log = logging.getLogger(__name__)

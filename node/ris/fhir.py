@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
+from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import FhirError
 from node.ris.hl7 import result_name
-from node.ris.settings import RisEndpointSettings
 from node.ris.summary import ReportSummary
 
 DICOM_UID_SYSTEM = "urn:dicom:uid"

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import hl7
 
+from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import MllpError
-from node.ris.settings import RisEndpointSettings
 from node.ris.summary import ReportSummary
 from node.routing.rules import Priority
 

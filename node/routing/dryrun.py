@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,18 +33,11 @@ class StudyCase:
     facts: StudyFacts
 
 
-def inventory_of(path: Path, warn: Callable[[str], None]) -> list[dict[str, Any]]:
-    """The series inventory of ``path`` as JSON dicts, or ``[]`` with a warning when unavailable."""
-    try:
-        from workers.inventory import inventory_path  # type: ignore[attr-defined]
-    except ImportError:
-        warn(
-            "series inventory is not available (workers.inventory.inventory_path); conditions on series "
-            "will see no series"
-        )
-        return []
-    series = inventory_path(path)
-    return [item.to_json() for item in series]
+def inventory_of(path: Path) -> list[dict[str, Any]]:
+    """The series inventory of ``path`` as JSON dicts."""
+    from workers.inventory import inventory_path
+
+    return [item.to_json() for item in inventory_path(path)]
 
 
 def results_of(path: Path) -> tuple[dict[str, Any], list[str]]:

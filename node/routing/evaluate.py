@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from node.routing.facts import StudyFacts
-from node.routing.rules import PIPELINES, Priority, Rule, RuleSet
+from node.routing.rules import Priority, Rule, RuleSet
+from workers.pipeline.context import PIPELINES, Pipeline
 
 
 class Phase(StrEnum):
@@ -51,7 +52,7 @@ class RoutingDecision:
     """The merged actions of the matched rules and, per rule, why it matched or not."""
 
     phase: Phase
-    pipelines: list[str] = field(default_factory=list)
+    pipelines: list[Pipeline] = field(default_factory=list)
     forward_to: list[str] = field(default_factory=list)
     results_to: list[str] = field(default_factory=list)
     priority: Priority = Priority.ROUTINE
@@ -100,7 +101,10 @@ class RoutingDecision:
         return lines
 
 
-def _add(target: list[str], names: Sequence[str]) -> None:
+_Name = TypeVar("_Name", bound=str)
+
+
+def _add(target: list[_Name], names: Sequence[_Name]) -> None:
     for name in names:
         if name not in target:
             target.append(name)
@@ -138,7 +142,7 @@ def evaluate_rules(
         return default_decision(phase, destinations)
 
     decision = RoutingDecision(phase=phase)
-    pipelines: list[str] = []
+    pipelines: list[Pipeline] = []
     priorities: list[Priority] = []
     stopped_by: str | None = None
     for rule in rule_list:

@@ -22,9 +22,8 @@ from pydantic import (
 )
 
 from node.routing.conditions import When
+from workers.pipeline.context import Pipeline
 
-Pipeline = Literal["inventory", "criteria", "marrow_adc", "cord"]
-PIPELINES: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
 LOG_NOTIFIER = "log"
 """A notifier that is always available: one structured log line."""
 

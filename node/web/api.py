@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -12,24 +14,30 @@ from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
-from node.delivery.service import retry_now
+from node.delivery.rows import retry_now
+from node.findings import workflow as fs
 from node.registry.models import Delivery
-from node.studies import list_studies, results_of, study_row
-from node.web import findings as fs
+from node.registry.views import list_studies, results_of, study_row
 from node.web.auth import User
-from node.web.deps import api_user, api_writer, db
+from node.web.deps import api_user, api_writer, db, study_or_404
 from node.web.images import sc_png
-from node.web.studies import card_path
+from node.web.worklist import card_path
 from workers.criteria import FindingsError
 
 router = APIRouter(prefix="/api")
 
 
-def _study(session: Session, study_uid: str) -> Any:
+@contextmanager
+def _answers() -> Iterator[None]:
+    """The findings workflow's errors as HTTP answers: 404 not found, 409 conflict, 422 invalid document."""
     try:
-        return fs.get_study(session, study_uid)
+        yield
     except fs.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except fs.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except FindingsError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 async def _json_body(request: Request) -> object:
@@ -46,7 +54,7 @@ def studies(session: Session = Depends(db), _user: User = Depends(api_user)) -> 
 
 @router.get("/studies/{study_uid}")
 def study(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> dict[str, Any]:
-    row = _study(session, study_uid)
+    row = study_or_404(session, study_uid)
     data = study_row(session, row, with_phi=True)
     data["results"] = results_of(session, row)
     return data
@@ -54,54 +62,37 @@ def study(study_uid: str, session: Session = Depends(db), _user: User = Depends(
 
 @router.get("/studies/{study_uid}/findings")
 def get_findings(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> list[Any]:
-    return fs.list_entries(session, _study(session, study_uid))
+    return fs.list_entries(session, study_or_404(session, study_uid))
 
 
 @router.post("/studies/{study_uid}/findings", status_code=201)
 async def post_findings(study_uid: str, request: Request, user: User = Depends(api_writer)) -> dict[str, Any]:
     document = await _json_body(request)
-    with request.app.state.runtime.registry.session() as session:
-        row = _study(session, study_uid)
-        try:
-            return fs.add_findings(session, row, document, user.name)
-        except FindingsError as exc:
-            raise HTTPException(422, str(exc)) from None
-        except fs.Conflict as exc:
-            raise HTTPException(409, str(exc)) from None
+    with request.app.state.runtime.registry.session() as session, _answers():
+        return fs.add_findings(session, study_or_404(session, study_uid), document, user.name)
 
 
 @router.delete("/studies/{study_uid}/findings/{entry_id}")
 def delete_finding(
     study_uid: str, entry_id: int, session: Session = Depends(db), _user: User = Depends(api_writer)
 ) -> dict[str, Any]:
-    try:
-        return fs.withdraw(session, _study(session, study_uid), entry_id)
-    except fs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except fs.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+    with _answers():
+        return fs.withdraw(session, study_or_404(session, study_uid), entry_id)
 
 
 @router.get("/studies/{study_uid}/candidates")
 def get_candidates(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> list[Any]:
-    return fs.candidates(session, _study(session, study_uid))
+    return fs.candidates(session, study_or_404(session, study_uid))
 
 
 @router.post("/studies/{study_uid}/candidates/{index}/{action}")
 def settle_candidate(
     study_uid: str, index: int, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
 ) -> dict[str, Any]:
-    if action not in ("confirm", "reject"):
+    if action not in fs.CANDIDATE_ACTIONS:
         raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
-    row = _study(session, study_uid)
-    try:
-        if action == "confirm":
-            return fs.confirm_candidate(session, row, index, user.name)
-        return fs.reject_candidate(session, row, index, user.name)
-    except fs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except fs.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+    with _answers():
+        return fs.settle_candidate(session, study_or_404(session, study_uid), index, action, user.name)
 
 
 @router.post("/deliveries/{delivery_id}/retry")
@@ -119,7 +110,7 @@ def card_png(study_uid: str, session: Session = Depends(db), _user: User = Depen
 
 
 def _card_response(session: Session, study_uid: str) -> Response:
-    path = card_path(session, _study(session, study_uid))
+    path = card_path(session, study_or_404(session, study_uid))
     if path is None:
         raise HTTPException(404, "no summary card for this study yet")
     try:

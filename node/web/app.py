@@ -23,7 +23,7 @@ from node.web import access, api, audit_page, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
-from node.web.studies import badge_class
+from node.web.worklist import badge_class
 from workers import __version__
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _headers(request: Request, call_next):
         refused = access.refusal(request)
         response: Response = refused if refused is not None else await call_next(request)
         if refused is None:

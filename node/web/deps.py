@@ -8,6 +8,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
+from node.findings.workflow import NotFound, get_study
+from node.registry.models import Study
 from node.runtime import Runtime
 from node.web.auth import Auth, User
 
@@ -61,3 +63,11 @@ def page_user(request: Request) -> User:
 def check_form_csrf(request: Request, user: User, token: str | None) -> None:
     if not auth_of(request).csrf_ok(user, token):
         raise HTTPException(403, "missing or invalid CSRF token (reload the page and try again)")
+
+
+def study_or_404(session: Session, study_uid: str) -> Study:
+    """The study with this Study Instance UID, or a 404 answer (pages and API alike)."""
+    try:
+        return get_study(session, study_uid)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None

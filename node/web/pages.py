@@ -11,14 +11,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from node.archive import ArchiveQuery, ArchiveQueryError, search
-from node.delivery.service import retry_now
+from node.delivery.rows import retry_now
+from node.findings import workflow as fs
 from node.registry.models import Delivery, Study
-from node.web import findings as fs
 from node.web.api import _card_response
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
-from node.web.deps import auth_of, check_form_csrf, db, page_user
+from node.web.deps import auth_of, check_form_csrf, db, page_user, study_or_404
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
-from node.web.studies import study_page, worklist
+from node.web.worklist import study_page, worklist
 from workers.criteria import FindingsError
 
 router = APIRouter()
@@ -116,13 +116,6 @@ def worklist_page(request: Request, session: Session = Depends(db), user: User =
     return _render(request, "worklist.html", {"rows": worklist(session, with_phi=True)}, user)
 
 
-def _study(session: Session, study_uid: str) -> Study:
-    try:
-        return fs.get_study(session, study_uid)
-    except fs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 def _study_response(
     request: Request,
     session: Session,
@@ -154,7 +147,7 @@ def study_view(
     session: Session = Depends(db),
     user: User = Depends(page_user),
 ) -> Response:
-    return _study_response(request, session, _study(session, study_uid), user, message=MESSAGES.get(msg or ""))
+    return _study_response(request, session, study_or_404(session, study_uid), user, message=MESSAGES.get(msg or ""))
 
 
 @router.get("/studies/{study_uid}/card.png")
@@ -172,7 +165,7 @@ async def post_findings_form(
 ) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     check_form_csrf(request, user, form.get("csrf"))
-    study = _study(session, study_uid)
+    study = study_or_404(session, study_uid)
     kept = {k: form.get(k, "") for k in FORM_FIELDS}
     try:
         fs.add_findings(session, study, document_from_form(form), user.name)
@@ -193,7 +186,7 @@ def withdraw_form(
     user: User = Depends(page_user),
 ) -> Response:
     check_form_csrf(request, user, csrf)
-    study = _study(session, study_uid)
+    study = study_or_404(session, study_uid)
     try:
         fs.withdraw(session, study, entry_id)
     except (fs.NotFound, fs.Conflict) as exc:
@@ -212,14 +205,11 @@ def candidate_form(
     user: User = Depends(page_user),
 ) -> Response:
     check_form_csrf(request, user, csrf)
-    if action not in ("confirm", "reject"):
+    if action not in fs.CANDIDATE_ACTIONS:
         raise HTTPException(404, f"unknown action {action!r}")
-    study = _study(session, study_uid)
+    study = study_or_404(session, study_uid)
     try:
-        if action == "confirm":
-            fs.confirm_candidate(session, study, index, user.name)
-        else:
-            fs.reject_candidate(session, study, index, user.name)
+        fs.settle_candidate(session, study, index, action, user.name)
     except (fs.NotFound, fs.Conflict) as exc:
         return _study_response(request, session, study, user, error=str(exc), status=409)
     return _back(study_uid, "confirmed" if action == "confirm" else "rejected")
@@ -235,7 +225,7 @@ def retry_form(
     user: User = Depends(page_user),
 ) -> Response:
     check_form_csrf(request, user, csrf)
-    study = _study(session, study_uid)
+    study = study_or_404(session, study_uid)
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.study_id != study.id:
         raise HTTPException(404, f"no delivery {delivery_id} for this study")

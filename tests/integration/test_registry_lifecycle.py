@@ -12,12 +12,14 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from node.broker.reconciler import deliveries_to_send, jobs_to_send
 from node.dicom.headers import InstanceHeader
-from node.ingest import PatientKeyer, Received, record_instances
-from node.jobs import WORKER_ID, claim_job
-from node.reconciler import deliveries_to_send, jobs_to_send, mark_stable
+from node.dicom.received import Received
+from node.ingest.recorder import PatientKeyer, record_instances
+from node.jobs.store import WORKER_ID, claim_job
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
+from node.stability import mark_stable
 
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 

@@ -14,10 +14,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from pynetdicom import AE
 
+from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
 from node.dicom.scu import send_files
 from node.dicom.spool import Spool
-from node.ingest import Received
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
 

@@ -88,7 +88,7 @@ def test_tls_settings_errors_name_the_key(tmp_path: Path) -> None:
 def test_node_delivers_into_orthanc_over_dicom_tls(tmp_path: Path) -> None:
     from peers import Orthanc
 
-    from node.delivery.service import send_to_destination
+    from node.delivery.send import send_to_destination
     from node.settings import DestinationSettings
 
     pki = make_pki(tmp_path / "pki")

@@ -13,13 +13,20 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from workers.analysis.base import AnalyserResult, AnalysisOutput, CandidateFinding, Measurement, SeriesInput
+from workers.analysis.base import (
+    Analyser,
+    AnalyserResult,
+    AnalysisOutput,
+    CandidateFinding,
+    Measurement,
+    SeriesInput,
+)
 from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.external import available_segmenters
 from workers.analysis.levels import estimate_levels
-from workers.analysis.marrow_analyser import MarrowAdcAnalyser
+from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 
 __all__ = [
     "ANALYSERS",
@@ -36,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ANALYSERS: tuple[Any, ...] = (
+ANALYSERS: tuple[Analyser, ...] = (
     CordMorphometryAnalyser(),
     MarrowAdcAnalyser(),
     DtiAnalyser(),
@@ -49,7 +56,7 @@ def run_analysers(
     series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]],
     *,
     levels: Mapping[str, tuple[float, float]] | None = None,
-    analysers: Sequence[Any] = ANALYSERS,
+    analysers: Sequence[Analyser] = ANALYSERS,
 ) -> AnalysisOutput:
     """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
 

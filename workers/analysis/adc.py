@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from workers.analysis.diffusion_tags import b_value_of
 from workers.analysis.volume import Volume, load_volume
+from workers.inventory.diffusion import b_value_of
 
 
 def fit_adc(volumes: dict[float, Volume], *, min_signal: float = 1.0) -> Volume:

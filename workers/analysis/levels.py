@@ -30,7 +30,7 @@ import numpy as np
 from workers.analysis.base import SeriesInput
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.marrow import sample_at
+from workers.analysis.marrow.bodies import sample_at
 from workers.analysis.volume import Volume, load_volume
 
 SPINE: tuple[str, ...] = (

@@ -11,7 +11,6 @@ from scipy import ndimage
 from workers.results.section import KeyImage
 
 RED = (255, 40, 40)
-YELLOW = (255, 220, 0)
 
 
 def _grey(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-
-from workers.analysis.diffusion_tags import b_value_of, gradient_of
 
 
 class GeometryError(ValueError):
@@ -179,22 +176,3 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
         frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")),
         slice_thickness=float(thickness) if thickness not in (None, "") else None,
     )
-
-
-def stack_key(ds: Dataset) -> tuple[Any, ...]:
-    """What separates the stacks of one series: b-value, gradient direction, echo, MT pulse."""
-    gradient = gradient_of(ds)
-    return (
-        b_value_of(ds),
-        None if gradient is None else tuple(np.round(gradient, 4)),
-        str(ds.get("EchoNumbers", "")),
-        "MTC" in [str(v) for v in (ds.get("SequenceVariant") or [])],
-    )
-
-
-def split_stacks(datasets: Sequence[Dataset]) -> list[tuple[tuple[Any, ...], list[Dataset]]]:
-    """Group a series' datasets into stacks by :func:`stack_key`, in order of first appearance."""
-    groups: dict[tuple[Any, ...], list[Dataset]] = {}
-    for ds in datasets:
-        groups.setdefault(stack_key(ds), []).append(ds)
-    return list(groups.items())

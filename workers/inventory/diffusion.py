@@ -1,9 +1,12 @@
 """Diffusion weighting from headers: b-values and gradient directions of every image or frame.
 
+The one reader of these facts: the inventory classifies series with :func:`diffusion_samples`, the
+analysers read each image with :func:`b_value_of` and :func:`gradient_of`.
+
 Sources, in order of trust:
 1. the standard MR Diffusion attributes: Diffusion b-value (0018,9087) and Diffusion Gradient
-   Orientation (0018,9089), at the top level or in each frame's MR Diffusion Sequence (0018,9117)
-   of enhanced multi-frame images;
+   Orientation (0018,9089), at the top level, in an MR Diffusion Sequence (0018,9117) of the image, or
+   in each frame's MR Diffusion Sequence of enhanced multi-frame images;
 2. private vendor elements, found through their private creators:
    GE (0043,xx39) "GEMS_PARM_01", first value; multi-b and synthetic-b series add a bias of
    1 000 000 000 to it (the bias itself is in (0043,xx7F)), so the value is taken modulo 10^9 as
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from pydicom.dataset import Dataset
 
 from workers.inventory import siemens
@@ -106,10 +110,31 @@ def diffusion_samples(ds: Dataset) -> list[DiffusionSample]:
         if samples:
             return samples
     standard = _standard(ds)
+    if standard is None and ds.get("MRDiffusionSequence"):
+        standard = _standard(ds.MRDiffusionSequence[0])
     if standard is not None:
         return [standard]
     private = _private(ds)
     return [private] if private is not None else []
+
+
+def b_value_of(ds: Dataset) -> float | None:
+    """The b-value (s/mm^2) of one image (of the first frame of an enhanced one), or None when it carries none."""
+    samples = diffusion_samples(ds)
+    return samples[0].b_value if samples else None
+
+
+def gradient_of(ds: Dataset) -> np.ndarray | None:
+    """The diffusion gradient direction of one image (unit vector), or None. Standard attributes give it
+    in patient coordinates; vendor private elements in the vendor's frame (GE: the acquisition frame), one
+    fixed rotation per series, which the number of directions, FA and MD do not depend on."""
+    samples = diffusion_samples(ds)
+    direction = samples[0].direction if samples else None
+    if direction is None:
+        return None
+    vector = np.asarray(direction, dtype=float)
+    norm = float(np.linalg.norm(vector))
+    return None if norm < 1e-6 else vector / norm
 
 
 def _unit_key(direction: tuple[float, float, float]) -> tuple[float, float, float] | None:

@@ -18,27 +18,13 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from workers.inventory import classify, geometry
+from workers.inventory import geometry, sequence
 from workers.inventory.diffusion import diffusion_samples, summarise
 from workers.inventory.headers import decode_numbers, number, private_element, text, to_float
 from workers.inventory.region import region_of
 from workers.inventory.vocabulary import ADC, MULTIBAND
 
 log = logging.getLogger(__name__)
-
-CONTRACT_KEYS = (
-    "series_uid",
-    "modality",
-    "description",
-    "images",
-    "plane",
-    "sequence",
-    "fat_suppressed",
-    "contrast",
-    "b_values",
-    "slice_thickness_mm",
-    "region",
-)
 
 
 def _number_json(value: float) -> float | int:
@@ -82,8 +68,8 @@ class SeriesInventory:
             raise ValueError(f"images must be >= 1, got {self.images!r}")
         if self.plane is not None and self.plane not in geometry.PLANES:
             raise ValueError(f"plane must be one of {geometry.PLANES} or None, got {self.plane!r}")
-        if self.sequence is not None and self.sequence not in classify.SEQUENCE_FAMILIES:
-            raise ValueError(f"sequence must be one of {classify.SEQUENCE_FAMILIES} or None, got {self.sequence!r}")
+        if self.sequence is not None and self.sequence not in sequence.SEQUENCE_FAMILIES:
+            raise ValueError(f"sequence must be one of {sequence.SEQUENCE_FAMILIES} or None, got {self.sequence!r}")
         if self.b_values != sorted(set(self.b_values)):
             raise ValueError(f"b_values must be sorted and distinct, got {self.b_values!r}")
         if self.multiband_factor is not None and self.multiband_factor < 1:
@@ -125,7 +111,7 @@ def _frames(ds: Dataset) -> int:
     return int(value) if value and value >= 1 else 1
 
 
-def _multiband(facts: classify.HeaderFacts, ds: Dataset) -> int | None:
+def _multiband(facts: sequence.HeaderFacts, ds: Dataset) -> int | None:
     """Multiband / SMS / hyperband factor where a header states it (CORD-QC-1)."""
     if facts.multiband_factor:
         return facts.multiband_factor
@@ -158,10 +144,10 @@ def classify_series(datasets: Sequence[Dataset]) -> SeriesInventory:
         raise ValueError(f"datasets must share one SeriesInstanceUID, got {len(uids)}: {sorted(uids)!r}")
     datasets = _distinct_instances(datasets)
     first = next((ds for ds in datasets if "Rows" in ds), datasets[0])
-    facts = classify.read_facts(first)
+    facts = sequence.read_facts(first)
     samples = [s for ds in datasets for s in diffusion_samples(ds)]
     diffusion = summarise(samples)
-    family = classify.sequence_family(facts, diffusion)
+    family = sequence.sequence_family(facts, diffusion)
     b_values: list[float] = []
     if family in ("DWI", "DTI") or (family is None and any(b > 0 for b in diffusion.b_values)):
         b_values = diffusion.b_values
@@ -184,8 +170,8 @@ def classify_series(datasets: Sequence[Dataset]) -> SeriesInventory:
         images=sum(_frames(ds) for ds in datasets),
         plane=geo.plane,
         sequence=family,
-        fat_suppressed=classify.fat_suppressed(facts, family) if family else False,
-        contrast=classify.contrast_given(facts) if facts.is_image else False,
+        fat_suppressed=sequence.fat_suppressed(facts, family) if family else False,
+        contrast=sequence.contrast_given(facts) if facts.is_image else False,
         b_values=b_values,
         slice_thickness_mm=round(thickness, 3) if thickness is not None else None,
         region=region_of(facts.body_part, [facts.description, facts.protocol], [facts.study_description]),

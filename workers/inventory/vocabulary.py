@@ -90,8 +90,6 @@ SACRAL = re.compile(rf"S[-_ ]?SPINE|SSPINE|SACRUM|SACRAL|{_B}SACR|仙骨|仙椎"
 WHOLE_SPINE = re.compile(rf"WHOLE[ _-]?SPINE|TOTAL[ _-]?SPINE|全脊椎|全脊柱|{_B}W[-_ ]?SPINE")
 SPINE = re.compile(r"SPINE|SPINAL|脊椎|脊髄|脊柱|MYELO|ミエロ")
 BRAIN = re.compile(rf"{_B}BRAIN|{_B}HEAD{_E}|{_B}SKULL|CRANI|頭部|脳")
-# a vertebral level token: C7, T3, Th3, L4, S1 (also C7/T1 disc levels)
-LEVEL = re.compile(rf"{_B}(C|TH|T|L|S)([1-9]|1[0-2]){_E}")
 
 
 def any_match(pattern: re.Pattern[str], texts: list[str]) -> bool:

@@ -175,12 +175,6 @@ class SpineModel:
         phase = (np.asarray(z, dtype=float) - self.levels[-1].z_bottom) / span
         return np.asarray(self.canal_y_mm - self.curve_amplitude_mm * np.sin(np.pi * phase))
 
-    def canal_slope(self, z: float) -> float:
-        """dy/dz of the canal centre line at height z."""
-        span = self.z_top - self.levels[-1].z_bottom
-        phase = (z - self.levels[-1].z_bottom) / span
-        return float(-self.curve_amplitude_mm * np.pi / span * np.cos(np.pi * phase))
-
     def cord_ap_semi_axis(self, z: np.ndarray | float) -> np.ndarray:
         z = np.asarray(z, dtype=float)
         b = np.full(z.shape, self.cord_ap_semi_axis_mm)

@@ -105,8 +105,3 @@ def render_slice(
         imag = rng.normal(0.0, spec.noise_sigma, image.shape)
         image = np.hypot(real, imag)
     return np.clip(np.rint(image), 0, 65535).astype(np.uint16)
-
-
-def render_labels(spec: SeriesSpec, model: SpineModel, position: np.ndarray) -> np.ndarray:
-    """The tissue labels of one slice (rows x columns), for ground truth."""
-    return tissue_labels(model, spec.pixel_points(position)).reshape(spec.rows, spec.columns)

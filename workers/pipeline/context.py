@@ -1,15 +1,41 @@
-"""What the pipeline steps share while one revision of one study is analysed."""
+"""What the pipeline steps share while one revision of one study is analysed.
+
+The context holds objects (the series inventory, the criteria result); they become JSON only at the edges
+(the registry, routing facts, the API), with their own ``to_json``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom import Dataset, dcmread
 
 from workers.results.section import KeyImage, ReportSection
+
+if TYPE_CHECKING:
+    from workers.analysis.base import Measurement
+    from workers.criteria.result import CriteriaResult
+    from workers.inventory.series import SeriesInventory
+
+#: A finding in the findings contract (``findings[]`` of the findings JSON), as entered or proposed.
+FindingJson = dict[str, Any]
+
+
+class Pipeline(StrEnum):
+    """What routing can select for a study (``then.pipelines``), in the order they run."""
+
+    INVENTORY = "inventory"
+    CRITERIA = "criteria"
+    MARROW_ADC = "marrow_adc"
+    CORD = "cord"
+
+
+#: Every pipeline, in order: what runs when no rule chooses.
+PIPELINES: tuple[Pipeline, ...] = tuple(Pipeline)
 
 
 @dataclass(frozen=True)
@@ -58,20 +84,20 @@ class PipelineContext:
     revision: int
     series: list[SeriesFiles]
     content_datetime: datetime
-    findings_entries: list[dict[str, Any]] = field(default_factory=list)
+    findings_entries: list[FindingJson] = field(default_factory=list)
     clinical: dict[str, Any] = field(default_factory=dict)
     previous_sr_path: Path | None = None
     output_dir: Path | None = None
-    pipelines: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
+    pipelines: tuple[Pipeline, ...] = PIPELINES
     settled_candidates: set[str] = field(default_factory=set)
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
-    inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inventory: dict[str, SeriesInventory] = field(default_factory=dict)
     sections_by_step: dict[str, list[ReportSection]] = field(default_factory=dict)
-    candidate_findings: list[dict[str, Any]] = field(default_factory=list)
+    candidate_findings: list[FindingJson] = field(default_factory=list)
     analysis_context: dict[str, Any] = field(default_factory=dict)
-    measurements: list[dict[str, Any]] = field(default_factory=list)
-    criteria: dict[str, Any] | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    criteria: CriteriaResult | None = None
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -111,6 +137,14 @@ class PipelineContext:
     @property
     def results(self) -> dict[str, Path]:
         return {kind: obj.path for kind, obj in self.result_objects.items()}
+
+    def inventory_json(self) -> list[dict[str, Any]]:
+        """The series inventory as JSON (``spinenode inventory --json`` items), for routing and the registry."""
+        return [inv.to_json() for inv in self.inventory.values()]
+
+    def criteria_json(self) -> dict[str, Any] | None:
+        """The criteria result as JSON (``spinenode criteria`` output), or None before the criteria ran."""
+        return self.criteria.to_json() if self.criteria is not None else None
 
     def add_sections(self, step: str, sections: list[ReportSection]) -> None:
         self.sections_by_step.setdefault(step, []).extend(sections)

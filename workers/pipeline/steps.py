@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
-
-from pydicom.uid import generate_uid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from workers import __version__
-from workers.pipeline.context import PipelineContext, ResultObject
+from workers.pipeline.context import Pipeline, PipelineContext, ResultObject
+from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
+
+if TYPE_CHECKING:
+    from workers.analysis.base import CandidateFinding
+    from workers.criteria import StudyContext
+    from workers.pipeline.context import FindingJson
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ def result_uids(study_uid: str, revision: int) -> dict[str, str]:
     """Deterministic UIDs: re-running the same revision gives the same objects (no duplicates in PACS)."""
 
     def uid(*parts: object) -> str:
-        return str(generate_uid(entropy_srcs=["spinenode", study_uid, *map(str, parts)]))
+        return deterministic_uid(study_uid, *map(str, parts))
 
     return {
         "sr_series": uid("sr-series"),
@@ -36,10 +40,13 @@ def result_uids(study_uid: str, revision: int) -> dict[str, str]:
 def step_inventory(ctx: PipelineContext) -> None:
     from workers.inventory import classify_series
     from workers.inventory.protocol import protocol_checks
-    from workers.inventory.report import protocol_sections
+    from workers.inventory.sections import protocol_sections
 
     inventories = []
-    for series_uid, headers in ctx.load_headers().items():
+    headers_by_series = ctx.load_headers()
+    if not headers_by_series:
+        raise FileNotFoundError(f"no instance of the study could be read ({len(ctx.errors)} left out)")
+    for series_uid, headers in headers_by_series.items():
         try:
             inv = classify_series(headers)
         except Exception as exc:  # one odd series must not hide the others
@@ -47,23 +54,34 @@ def step_inventory(ctx: PipelineContext) -> None:
             ctx.errors.append(f"inventory: series {series_uid} not classified: {type(exc).__name__}: {exc}"[:300])
             continue
         inventories.append(inv)
-        ctx.inventory[series_uid] = inv.to_json()
+        ctx.inventory[series_uid] = inv
     checks = protocol_checks(inventories)
     ctx.add_sections("inventory", protocol_sections(inventories, checks))
 
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
-PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
-    "criteria": ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
-    "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
-    "marrow_adc": ("marrow_adc",),
+PIPELINE_ANALYSERS: dict[Pipeline, tuple[str, ...]] = {
+    Pipeline.CRITERIA: ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
+    Pipeline.CORD: ("cord_morphometry", "cord_dti", "cord_mtr"),
+    Pipeline.MARROW_ADC: ("marrow_adc",),
 }
+
+
+def steps_after_inventory(pipelines: tuple[Pipeline, ...]) -> list[str]:
+    """The steps the selected pipelines need after the inventory: the analysers when a pipeline runs one,
+    the criteria when the criteria pipeline is selected, and always the results."""
+    names = []
+    if set(PIPELINE_ANALYSERS) & set(pipelines):
+        names.append("analysis")
+    if Pipeline.CRITERIA in pipelines:
+        names.append("criteria")
+    return [*names, "results"]
 
 
 def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
 
-    wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
+    wanted = [uid for uid, inv in ctx.inventory.items() if inv.modality == "MR" and inv.sequence]
     if not wanted:
         ctx.notes.append("analysis: no MR series with a known sequence")
         return
@@ -71,7 +89,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     analysers = [a for a in ANALYSERS if a.name in names]
     if not analysers:
         return
-    series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
+    series = [(ctx.inventory[uid].to_json(), ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
     ctx.candidate_findings.extend(candidate_findings(output.findings))
     ctx.analysis_context.update(study_context_kwargs(output))
@@ -80,7 +98,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     ctx.add_sections("analysis", analysis_sections(output))
 
 
-def candidate_findings(findings: Any) -> list[dict[str, Any]]:
+def candidate_findings(findings: Iterable[CandidateFinding]) -> list[FindingJson]:
     """Automated candidates in the findings contract (source ``automated``), with their traceability."""
     out = []
     for c in findings:
@@ -97,7 +115,7 @@ def candidate_findings(findings: Any) -> list[dict[str, Any]]:
     return out
 
 
-def study_context(ctx: PipelineContext) -> Any:
+def study_context(ctx: PipelineContext) -> StudyContext:
     """The criteria engine's StudyContext from the first header and the series inventory."""
     from workers.criteria import StudyContext
     from workers.criteria.context import thin_axial_ssfp_in_inventory
@@ -106,19 +124,19 @@ def study_context(ctx: PipelineContext) -> Any:
     inventory = list(ctx.inventory.values())
     exams = set()
     for item in inventory:
-        modality, region = item.get("modality"), str(item.get("region") or "").lower()
+        modality, region = item.modality, str(item.region or "").lower()
         if modality == "MR":
             exams.add("brain_mri" if any(w in region for w in ("brain", "head")) else "spinal_mri")
         elif modality == "CT":
             exams.add("ct_myelography")
         elif modality == "NM":
             exams.add("ri_cisternography")
-    spinal_mr = [i for i in inventory if i.get("modality") == "MR"]
+    spinal_mr = [i for i in inventory if i.modality == "MR"]
     return StudyContext(
         study_date=(str(first.get("StudyDate", "")) or None) if first is not None else None,
         institution_name=(str(first.get("InstitutionName", ""))[:64] or None) if first is not None else None,
-        spinal_mr_post_contrast=any(bool(i.get("contrast")) for i in spinal_mr) if spinal_mr else None,
-        thin_axial_ssfp=thin_axial_ssfp_in_inventory(inventory) if inventory else None,
+        spinal_mr_post_contrast=any(i.contrast for i in spinal_mr) if spinal_mr else None,
+        thin_axial_ssfp=thin_axial_ssfp_in_inventory(ctx.inventory_json()) if inventory else None,
         exams_performed=frozenset(exams) if inventory else None,
         **ctx.analysis_context,
     )
@@ -126,13 +144,13 @@ def study_context(ctx: PipelineContext) -> Any:
 
 def step_criteria(ctx: PipelineContext) -> None:
     from workers.criteria import evaluate, parse_findings
-    from workers.criteria.report import criteria_sections
+    from workers.criteria.sections import criteria_sections
     from workers.pipeline.candidates import without_settled
 
     findings = [dict(f) for f in ctx.findings_entries] + without_settled(ctx.candidate_findings, ctx.settled_candidates)
     document = parse_findings({"clinical": ctx.clinical, "findings": findings})
     result = evaluate(document, study_context(ctx))
-    ctx.criteria = result.to_json()
+    ctx.criteria = result
     ctx.add_sections("criteria", criteria_sections(result, ctx.study_uid))
 
 
@@ -195,7 +213,7 @@ def step_results(ctx: PipelineContext) -> None:
 
 Step = Callable[[PipelineContext], None]
 
-#: The steps by name, run in this order by :func:`node.orchestrate.analyse` (with routing in between).
+#: The steps by name, run in this order by :func:`node.jobs.run.analyse` (with routing in between).
 STEPS: dict[str, Step] = {
     "inventory": step_inventory,
     "analysis": step_analysis,

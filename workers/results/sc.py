@@ -1,4 +1,4 @@
-"""The summary card as a Secondary Capture Image (PS3.3 A.8.1), and the same picture as PNG.
+"""The summary card as a Secondary Capture Image (PS3.3 A.8.1) (the web page shows its pixels as PNG).
 
 The card joins the study of its sources (patient and study copied from the first source) in a new
 series. Patient identification is burned into the pixels, so Burned In Annotation is YES. Like the SR,
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from io import BytesIO
 
 import highdicom as hd
 import numpy as np
-from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.valuerep import DA, TM, PersonName
 
@@ -33,7 +31,7 @@ from workers.results.sr import SPECIFIC_CHARACTER_SET
 from workers.results.sr_content import check_sections
 from workers.results.thumbnail import thumbnail_from_dataset
 
-__all__ = ["build_summary_card", "render_summary_png", "thumbnail_from_dataset", "summary_card_pixels"]
+__all__ = ["build_summary_card", "thumbnail_from_dataset", "summary_card_pixels"]
 
 
 def _date(value: object) -> str:
@@ -135,33 +133,6 @@ def summary_card_pixels(
     when = check_datetime("content_datetime", content_datetime)
     header = card_header(ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when)
     return render_card(header, sections, card_tiles(sections, thumbnails, thumbnail_captions), size)
-
-
-def render_summary_png(
-    sources: Sequence[Dataset],
-    sections: Sequence[ReportSection],
-    thumbnails: Sequence[np.ndarray],
-    *,
-    algorithm_name: str,
-    algorithm_version: str,
-    content_datetime: datetime | None = None,
-    thumbnail_captions: Sequence[str] | None = None,
-    size: tuple[int, int] = DEFAULT_SIZE,
-) -> bytes:
-    """The same picture as :func:`build_summary_card`, encoded as PNG (for the web page)."""
-    pixels = summary_card_pixels(
-        sources,
-        sections,
-        thumbnails,
-        algorithm_name=algorithm_name,
-        algorithm_version=algorithm_version,
-        content_datetime=content_datetime,
-        thumbnail_captions=thumbnail_captions,
-        size=size,
-    )
-    buffer = BytesIO()
-    Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue()
 
 
 def build_summary_card(

@@ -27,8 +27,8 @@ from workers.analysis.base import (
 )
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.diffusion_tags import b_value_of, gradient_of
 from workers.analysis.volume import Volume, load_volume
+from workers.inventory.diffusion import b_value_of, gradient_of
 
 VERSION = "1.0"
 

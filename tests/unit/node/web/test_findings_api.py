@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from web_support import BEARER, Seeded
 
-from node.jobs import settled_candidate_keys
+from node.jobs.store import settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Job, JobState, Study
 from workers.pipeline.candidates import candidate_key, without_settled
 

@@ -8,7 +8,7 @@ from PIL import Image
 from web_support import BEARER, Seeded, csrf_of, login
 
 from node.web.forms import document_from_form
-from node.web.studies import badge_class, delivery_summary, sort_worklist
+from node.web.worklist import badge_class, delivery_summary, sort_worklist
 from workers.criteria import FindingsError
 
 

@@ -11,7 +11,7 @@ from workers.analysis.base import ADC_CODE, SPINAL_CORD, CandidateFinding, Measu
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.external import available_segmenters
-from workers.analysis.marrow import find_vertebral_bodies, otsu
+from workers.analysis.marrow.bodies import find_vertebral_bodies, otsu
 from workers.analysis.render import csa_plot, outline
 from workers.analysis.sections import _unit
 from workers.analysis.volume import GeometryError, Volume, load_volume

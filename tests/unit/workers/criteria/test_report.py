@@ -20,7 +20,7 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from workers.criteria import CriteriaResult, StudyContext, evaluate, parse_findings
 from workers.criteria import codes as cc
-from workers.criteria.report import criteria_sections
+from workers.criteria.sections import criteria_sections
 from workers.results.codes import coding_scheme_item
 
 UID = "1.2.826.0.1.3680043.8.498"

@@ -15,7 +15,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
 from workers.inventory.protocol import C7_T3_LENGTH_MM, protocol_checks
-from workers.inventory.report import protocol_sections, rule_code
+from workers.inventory.sections import protocol_sections, rule_code
 from workers.inventory.series import SeriesInventory
 
 

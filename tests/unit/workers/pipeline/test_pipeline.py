@@ -33,10 +33,10 @@ def test_epidural_fluid_phantom_gives_an_automated_grade_needing_confirmation(tm
     ctx = _context(tmp_path, "epidural_fluid")
     for name in ("inventory", "analysis", "criteria", "results"):
         STEPS[name](ctx)
-    assert {inv["sequence"] for inv in ctx.inventory.values()} >= {"T2"}
+    assert {inv.sequence for inv in ctx.inventory.values()} >= {"T2"}
     assert any(f["kind"] == "epidural_fluid" and f["source"] == "automated" for f in ctx.candidate_findings)
     assert ctx.criteria is not None
-    spinal = ctx.criteria["per_exam"]["spinal_mri"]
+    spinal = ctx.criteria.to_json()["per_exam"]["spinal_mri"]
     assert spinal["grade"] != "NONE" and spinal["needs_confirmation"] is True
     for kind in ("SR", "SC"):
         assert dciodvfy_errors(ctx.results[kind]) == [], kind
@@ -78,7 +78,7 @@ def test_bad_instances_are_left_out_with_a_note_and_the_rest_analysed(tmp_path: 
     kept = {p for s in ctx.series for p in s.paths}
     assert wrong_vr not in kept and truncated not in kept
     assert len([e for e in ctx.errors if "left out of the analysis" in e]) == 2
-    assert ctx.criteria is not None and ctx.criteria["per_exam"]["spinal_mri"]["grade"] != "NONE"
+    assert ctx.criteria is not None and ctx.criteria.to_json()["per_exam"]["spinal_mri"]["grade"] != "NONE"
     for kind in ("SR", "SC"):
         assert dciodvfy_errors(ctx.results[kind]) == [], kind
     text = dcmread(ctx.results["SR"]).to_json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from pydicom.dataset import Dataset
 from workers.results.card import CONFIRM_FILL, FLAG_FILL, KEY_FRAME, MARGIN, tiles_height
 from workers.results.sc import (
     build_summary_card,
-    render_summary_png,
     summary_card_pixels,
     thumbnail_from_dataset,
 )
@@ -115,22 +113,6 @@ def test_same_inputs_give_the_same_bytes(pixel_sources, new_uids, when, to_bytes
     two = to_bytes(_card(list(reversed(pixel_sources)), _sections(), thumbnails, new_uids, when))
     assert one == two
     assert to_bytes(_card(pixel_sources, _sections(), thumbnails, new_uids, when.replace(year=2025))) != one
-
-
-def test_png_is_the_same_picture(pixel_sources, new_uids, when, reread) -> None:
-    thumbnails = [thumbnail_from_dataset(pixel_sources[0])]
-    card = reread(_card(pixel_sources, _sections(), thumbnails, new_uids, when))
-    png = render_summary_png(
-        pixel_sources,
-        _sections(),
-        thumbnails,
-        algorithm_name=ALGORITHM,
-        algorithm_version=VERSION,
-        content_datetime=when,
-    )
-    assert png.startswith(b"\x89PNG")
-    decoded = np.asarray(Image.open(BytesIO(png)).convert("RGB"))
-    assert np.array_equal(decoded, card.pixel_array)
 
 
 def test_flags_confirmation_and_key_images_are_coloured(mr_sources, when) -> None:

@@ -1,26 +1,30 @@
-"""Delivery rows: create them, claim one atomically, send it, record the attempt.
-
-A store that was refused or failed is never recorded as delivered: the row only becomes
-``delivered`` when every object got a success (or warning) status from the destination.
+"""Delivery rows: every one is created here; claim one atomically, record an attempt (delivered, retried
+later by the backoff policy, or dead past its maximum age), mark the study delivered, give stale claims
+back, retry on an operator's request. Sending itself is :mod:`node.delivery.send`.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.delivery.policy import next_attempt
-from node.dicom.scu import AssociationFailed, send_files
-from node.dicom.tls import TlsSettingsError, client_context
 from node.liveness import current_worker, worker_dead
 from node.registry.db import Registry
-from node.registry.models import Attempt, Delivery, DeliveryState, Result, Study, StudyState, utcnow
-from node.settings import DestinationSettings, Settings
+from node.registry.models import (
+    Attempt,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Result,
+    Study,
+    StudyState,
+    utcnow,
+)
+from node.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ STALE_CLAIM = timedelta(minutes=5)
 
 
 def create_result_deliveries(
-    session: Session, study: Study, revision: int, destinations: list[str], *, kind: str = "results"
+    session: Session, study: Study, revision: int, destinations: list[str], *, kind: DeliveryKind = DeliveryKind.RESULTS
 ) -> list[Delivery]:
     """One delivery per destination for this revision's results (idempotent); ``kind`` "ris" for RIS."""
     created = []
@@ -53,6 +57,51 @@ def create_result_deliveries(
     return created
 
 
+def create_report_deliveries(
+    session: Session, settings: Settings, study: Study, revision: int, results_to: list[str] | None
+) -> list[Delivery]:
+    """The deliveries of a revision's report: to ``results_to`` (default: every destination with ``results``
+    enabled), DICOM destinations getting the SR and card, RIS endpoints the grades and flags."""
+    names = results_to if results_to is not None else [d.name for d in settings.destinations if d.results]
+    ris = {r.name for r in settings.ris}
+    created = create_result_deliveries(session, study, revision, [n for n in names if n not in ris])
+    created += create_result_deliveries(session, study, revision, [n for n in names if n in ris], kind=DeliveryKind.RIS)
+    session.flush()
+    return created
+
+
+def create_forward_deliveries(
+    session: Session, study_id: int, revision: int, destinations: list[str], paths: list[str]
+) -> list[Delivery]:
+    """Forward the originals of a study revision to each destination (idempotent per destination)."""
+    if not destinations or not paths:
+        return []
+    created = []
+    for name in destinations:
+        exists = session.scalar(
+            select(Delivery.id).where(
+                Delivery.study_id == study_id,
+                Delivery.revision == revision,
+                Delivery.destination == name,
+                Delivery.kind == DeliveryKind.ORIGINALS,
+            )
+        )
+        if exists:
+            continue
+        delivery = Delivery(
+            study_id=study_id, revision=revision, destination=name, kind=DeliveryKind.ORIGINALS, payload=list(paths)
+        )
+        session.add(delivery)
+        session.flush()
+        created.append(delivery)
+    return created
+
+
+def mark_enqueued(registry: Registry, delivery_ids: list[int]) -> None:
+    with registry.session() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
+
+
 def claim(registry: Registry, delivery_id: int) -> bool:
     """pending -> sending, only for one caller."""
     with registry.session() as session:
@@ -64,59 +113,7 @@ def claim(registry: Registry, delivery_id: int) -> bool:
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
-def _payload_files(session: Session, delivery: Delivery) -> list[Path]:
-    if delivery.kind == "originals":
-        return [Path(p) for p in delivery.payload]
-    results = session.scalars(select(Result).where(Result.id.in_(delivery.payload))).all()
-    return [Path(r.path) for r in sorted(results, key=lambda r: r.id)]
-
-
-def send_to_destination(files: list[Path], dest: DestinationSettings, calling_aet: str) -> tuple[bool, str]:
-    try:
-        context = client_context(dest.tls_ca, dest.tls_certificate, dest.tls_private_key) if dest.tls else None
-        outcomes = send_files(files, dest.ae_title, dest.host, dest.port, calling_aet=calling_aet, ssl_context=context)
-    except (AssociationFailed, OSError, TlsSettingsError) as exc:
-        return False, str(exc)[:500]
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        parts = [
-            f"{o.path.name}: " + (f"status 0x{o.status:04X}" if o.status is not None else o.detail) for o in failed[:5]
-        ]
-        return False, f"{len(failed)} of {len(outcomes)} refused: " + "; ".join(parts)
-    return True, f"{len(outcomes)} stored"
-
-
-def attempt_delivery(registry: Registry, settings: Settings, delivery_id: int) -> DeliveryState | None:
-    """Claim, send and record one attempt. Returns the new state, or None if someone else has it."""
-    if not claim(registry, delivery_id):
-        return None
-    with registry.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        files = _payload_files(session, delivery)
-        destination = delivery.destination
-        kind = delivery.kind
-        attempt = Attempt(delivery_id=delivery_id)
-        session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
-    if kind == "ris":
-        ok, detail = send_to_ris(registry, settings, delivery_id)
-        return _record(registry, settings, delivery_id, attempt_id, ok, detail)
-    try:
-        dest = settings.destination(destination)
-    except KeyError:
-        ok, detail = False, f"destination {destination!r} is not configured"
-    else:
-        missing = [f.name for f in files if not f.exists()]
-        if missing:
-            ok, detail = False, f"result files missing: {missing[:3]}"
-        else:
-            ok, detail = send_to_destination(files, dest, settings.node.ae_title)
-    return _record(registry, settings, delivery_id, attempt_id, ok, detail)
-
-
-def _record(
+def record_attempt(
     registry: Registry, settings: Settings, delivery_id: int, attempt_id: int, ok: bool, detail: str
 ) -> DeliveryState:
     now = utcnow()
@@ -172,7 +169,7 @@ def mark_study_delivered_if_done(session: Session, study_id: int) -> None:
             select(Delivery.state).where(
                 Delivery.study_id == study_id,
                 Delivery.revision == study.revision,
-                Delivery.kind.in_(("results", "ris")),
+                Delivery.kind.in_((DeliveryKind.RESULTS, DeliveryKind.RIS)),
             )
         )
     )
@@ -223,53 +220,6 @@ def _retry_policy(settings: Settings, name: str) -> tuple[float, float]:
         pass
     try:
         ris = settings.ris_endpoint(name)
-        return float(getattr(ris, "first_retry_seconds", 5.0)), float(getattr(ris, "max_age_seconds", 86400.0))
     except KeyError:
         return 5.0, 0.0
-
-
-def send_to_ris(registry: Registry, settings: Settings, delivery_id: int) -> tuple[bool, str]:
-    """Send the grades, flags and priority of a delivery's SR to a RIS endpoint (HL7 ORU^R01 or FHIR)."""
-    from node.ris.delivery import RisDeliveryError, send_report
-
-    with registry.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        try:
-            endpoint = settings.ris_endpoint(delivery.destination)
-        except KeyError:
-            return False, f"ris endpoint {delivery.destination!r} is not configured"
-        summary = summary_from_registry(session, delivery)
-    try:
-        return True, send_report(endpoint, summary)
-    except RisDeliveryError as exc:
-        return False, str(exc)[:500]
-
-
-def summary_from_registry(session: Session, delivery: Delivery) -> Any:
-    """The RIS :class:`~node.ris.summary.ReportSummary` of a delivery's study revision (no patient name)."""
-    from datetime import datetime as _dt
-
-    from node.ris.summary import GRADES, ReportSummary
-    from node.routing.rules import Priority
-
-    study = session.get(Study, delivery.study_id)
-    assert study is not None
-    sr = session.scalar(
-        select(Result).where(Result.study_id == study.id, Result.revision == delivery.revision, Result.kind == "SR")
-    )
-    try:
-        study_date = _dt.strptime(study.study_date or "", "%Y%m%d").date()
-    except ValueError:
-        study_date = None
-    return ReportSummary(
-        study_instance_uid=study.study_uid,
-        accession_number=(study.accession_number or "")[:16],
-        patient_key=study.patient_key or "unknown",
-        study_date=study_date,
-        grades={k: v for k, v in (study.grades or {}).items() if isinstance(v, str) and v in GRADES},
-        flags=[f for f in (study.flags or []) if isinstance(f, str) and f],
-        priority=Priority(study.priority),
-        sr_sop_instance_uid=sr.sop_instance_uid if sr else "",
-        amended=bool(sr and sr.predecessor_uid),
-    )
+    return ris.first_retry_seconds, ris.max_age_seconds

@@ -1,5 +1,10 @@
-"""``spinenode serve``: the SCP, the ingest recorder, the reconciler, the web app and (by default) an
-in-process Celery worker, composed around one :class:`~node.runtime.Runtime`."""
+"""``spinenode serve``: the SCP, the ingest recorder, stability, the reconciler, housekeeping, the web app
+and (by default) an in-process Celery worker, composed around one :class:`~node.runtime.Runtime`.
+
+One study's path: the SCP spools it and hands :class:`~node.dicom.received.Received` records to the
+recorder; :class:`~node.stability.StabilityWatch` turns a quiet study into a queued job and sends it; a
+worker runs :func:`node.jobs.run.run_job`; its deliveries go out through :mod:`node.delivery`; the
+reconciler re-sends whatever the registry says is unfinished."""
 
 from __future__ import annotations
 
@@ -7,13 +12,16 @@ import logging
 import threading
 from typing import Any
 
+from node.archive.housekeeping import Housekeeping
+from node.broker.reconciler import Reconciler
 from node.dicom.guard import peer_limits
+from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.dicom.tls import server_context
-from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
-from node.reconciler import Reconciler
+from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
 from node.runtime import Runtime
+from node.stability import StabilityWatch
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +99,15 @@ class Node:
                 s.node.tls_certificate, s.node.tls_private_key, s.node.tls_ca, s.node.tls_require_peer_certificate
             ),
         )
-        self.reconciler = Reconciler(
+        self.reconciler = Reconciler(runtime.registry, send_job=send_job, send_delivery=send_delivery)
+        self.stability = StabilityWatch(
             runtime.registry,
             stable_seconds=s.node.stable_seconds,
-            busy_studies=self.scp.tracker.busy_studies,
-            recorder_idle=lambda: self.recorder.pending == 0,
-            send_job=send_job,
-            send_delivery=send_delivery,
-            retention_days=s.node.retention_days,
+            tracker=self.scp.tracker,
+            recorder=self.recorder,
+            on_queued=self.reconciler.send_jobs,
         )
+        self.housekeeping = Housekeeping(runtime.registry, retention_days=s.node.retention_days)
         self.worker = InProcessWorker() if with_worker else None
         self.web: Any = None
         self.with_web = with_web
@@ -116,7 +124,9 @@ class Node:
         self.recorder.start()
         self.audit.start()
         self.scp.start()
+        self.stability.start()
         self.reconciler.start()
+        self.housekeeping.start()
         if self.worker:
             self.worker.start()
         if self.with_web:
@@ -132,7 +142,9 @@ class Node:
         self.scp.stop()
         self.audit.stop()
         self.recorder.stop()
+        self.stability.stop()
         self.reconciler.stop()
+        self.housekeeping.stop()
         if self.web:
             self.web.stop()
         if self.worker:

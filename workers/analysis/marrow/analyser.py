@@ -20,7 +20,7 @@ from workers.analysis.base import (
 )
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.marrow import (
+from workers.analysis.marrow.bodies import (
     MarrowRoi,
     candidate_rois,
     find_vertebral_bodies,

@@ -1,10 +1,10 @@
 """Findings entered or settled by a radiologist, stored as :class:`FindingEntry` rows.
 
-Every change queues a re-analysis (:func:`node.jobs.request_reanalysis`): the criteria run again on the
+Every change queues a re-analysis (:func:`node.jobs.store.request_reanalysis`): the criteria run again on the
 active entries and the new SR amends the previous one. The clinical object is one entry with source
 ``clinical``; a new one replaces (withdraws) the previous. Automated candidate findings are read from the
 latest SR result; confirming one stores it as a radiologist finding, rejecting one stores it with status
-``rejected`` so that it is neither proposed again nor counted (see :func:`node.jobs.without_settled`).
+``rejected`` so that it is neither proposed again nor counted (see :func:`workers.pipeline.candidates.without_settled`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.jobs import request_reanalysis, settled_candidate_keys
-from node.registry.models import FindingEntry, Instance, Result, Series, Study, StudyState, utcnow
+from node.jobs.store import request_reanalysis, settled_candidate_keys
+from node.registry.models import (
+    FindingEntry,
+    FindingStatus,
+    Instance,
+    Result,
+    ResultKind,
+    Series,
+    Study,
+    StudyState,
+    utcnow,
+)
+from node.registry.views import iso_time
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
@@ -28,8 +39,8 @@ class Conflict(RuntimeError):
     """The change cannot be made in the current state (the message says why)."""
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
+#: What a radiologist can do with an automated candidate finding.
+CANDIDATE_ACTIONS = ("confirm", "reject")
 
 
 def get_study(session: Session, study_uid: str) -> Study:
@@ -46,8 +57,8 @@ def entry_json(entry: FindingEntry) -> dict[str, Any]:
         "source": entry.source,
         "body": entry.body,
         "revision": entry.revision,
-        "created_at": _iso(entry.created_at),
-        "withdrawn_at": _iso(entry.withdrawn_at),
+        "created_at": iso_time(entry.created_at),
+        "withdrawn_at": iso_time(entry.withdrawn_at),
         "author": entry.author,
     }
 
@@ -61,7 +72,7 @@ def _active(session: Session, study: Study) -> list[FindingEntry]:
     return list(
         session.scalars(
             select(FindingEntry)
-            .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
+            .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         )
     )
@@ -99,7 +110,7 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     if "clinical" in document:
         for old in active:
             if old.source == "clinical":
-                old.status, old.withdrawn_at = "withdrawn", utcnow()
+                old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
         created.append(
             FindingEntry(study_id=study.id, source="clinical", body=dict(document["clinical"] or {}), author=author)
         )
@@ -117,10 +128,10 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
     entry = session.get(FindingEntry, entry_id)
     if entry is None or entry.study_id != study.id:
         raise NotFound(f"no finding {entry_id} in study {study.study_uid}")
-    if entry.status != "active":
+    if entry.status != FindingStatus.ACTIVE:
         raise Conflict(f"finding {entry_id} is {entry.status}, not active")
     _check_reanalysable(session, study)
-    entry.status, entry.withdrawn_at = "withdrawn", utcnow()
+    entry.status, entry.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     session.flush()
     job_id = _reanalyse(session, study, "finding withdrawn")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
@@ -128,7 +139,7 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
 
 def _latest_sr(session: Session, study: Study) -> Result | None:
     return session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
     ).first()
 
 
@@ -195,10 +206,19 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
         source="automated",
         body=dict(cand["finding"]),
         author=author,
-        status="rejected",
+        status=FindingStatus.REJECTED,
         revision=study.revision + 1,
     )
     session.add(entry)
     session.flush()
     job_id = _reanalyse(session, study, "candidate rejected")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
+
+
+def settle_candidate(session: Session, study: Study, index: int, action: str, author: str | None) -> dict[str, Any]:
+    """Confirm or reject (``action``, one of :data:`CANDIDATE_ACTIONS`) the open candidate ``index``."""
+    if action == "confirm":
+        return confirm_candidate(session, study, index, author)
+    if action == "reject":
+        return reject_candidate(session, study, index, author)
+    raise NotFound(f"unknown action {action!r}: confirm or reject")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 from node.registry.models import Delivery, Instance, Job, Result, Series, Study
 
 
-def iso_time(value: Any) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
+    """The registry's one time format for people and JSON: ISO 8601 to the second, or None."""
     return value.isoformat(timespec="seconds") if value is not None else None
 
 

@@ -1,7 +1,7 @@
 """Recording received instances in the registry, off the C-STORE hot path.
 
 The SCP makes each instance durable in the spool first, acknowledges it, then hands a
-:class:`Received` record to :class:`IngestRecorder`, whose thread writes records to the registry in
+:class:`~node.dicom.received.Received` record to :class:`IngestRecorder`, whose thread writes records to the registry in
 batches. If the process dies with records still queued, nothing is lost: :func:`rescan_spool` at start
 registers every spool file the registry does not know yet.
 """
@@ -16,7 +16,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,20 +23,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from node.dicom.headers import HeaderError, InstanceHeader, parse_header
+from node.dicom.received import Received
 from node.dicom.uids import is_valid_uid
 from node.registry.db import Registry
 from node.registry.models import Instance, Series, Study, StudyState, utcnow
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Received:
-    header: InstanceHeader
-    path: Path
-    size: int
-    calling_aet: str | None = None
-    called_aet: str | None = None
 
 
 class PatientKeyer:
@@ -160,8 +151,6 @@ class IngestRecorder:
         self._queue: queue.Queue[Received | None] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
         self._thread = threading.Thread(target=self._run, name="ingest-recorder", daemon=True)
 
     def start(self) -> None:
@@ -170,15 +159,11 @@ class IngestRecorder:
     def put(self, item: Received) -> None:
         with self._lock:
             self._pending += 1
-            self._idle.clear()
         self._queue.put(item)
 
     @property
     def pending(self) -> int:
         return self._pending
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        return self._idle.wait(timeout)
 
     def stop(self) -> None:
         self._queue.put(None)
@@ -219,8 +204,6 @@ class IngestRecorder:
                 threading.Event().wait(min(2**attempt, 10))
         with self._lock:
             self._pending -= len(items)
-            if self._pending == 0:
-                self._idle.set()
 
 
 def rescan_spool(registry: Registry, spool_files: Iterable[Path], keyer: PatientKeyer) -> int:

@@ -22,6 +22,7 @@ from workers.criteria.grades import Grade
 from workers.criteria.result import CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import FindingGrade
 from workers.criteria.rules_guidance import ClaimItem
+from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
 _CONTAINS = hd.sr.RelationshipTypeValues.CONTAINS
@@ -38,7 +39,7 @@ EXAM_TITLES: dict[str, str] = {
 def _uid(study_instance_uid: str | None, key: str) -> str:
     if study_instance_uid is None:
         return str(generate_uid())
-    return str(generate_uid(entropy_srcs=["spinenode", "criteria", study_instance_uid, key]))
+    return deterministic_uid("criteria", study_instance_uid, key)
 
 
 def _text(name: Code, value: str, relationship: hd.sr.RelationshipTypeValues = _CONTAINS) -> hd.sr.TextContentItem:

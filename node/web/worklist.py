@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from node.registry.models import Delivery, Result, Study
-from node.studies import iso_time, list_studies, study_row
+from node.registry.models import Delivery, DeliveryKind, Result, ResultKind, Study
+from node.registry.views import iso_time, list_studies, study_row
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 GRADE_LABELS = {
@@ -57,7 +57,7 @@ def grade_items(grades: dict[str, Any]) -> list[dict[str, str]]:
 
 def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
     """One line for the worklist: the state of the current revision's result deliveries."""
-    current = [d for d in row["deliveries"] if d["revision"] == row["revision"] and d["kind"] == "results"]
+    current = [d for d in row["deliveries"] if d["revision"] == row["revision"] and d["kind"] == DeliveryKind.RESULTS]
     if not current:
         return {"text": "—" if not row["deliveries"] else "earlier revision only", "class": "none"}
     states = sorted({d["state"] for d in current})
@@ -77,7 +77,7 @@ def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
 
 def card_path(session: Session, study: Study) -> Path | None:
     result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SC").order_by(Result.revision.desc())
+        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SC).order_by(Result.revision.desc())
     ).first()
     return Path(result.path) if result is not None and Path(result.path).exists() else None
 
@@ -85,7 +85,7 @@ def card_path(session: Session, study: Study) -> Path | None:
 def criteria_rows(session: Session, study: Study) -> list[dict[str, Any]]:
     """Grades with their rule IDs from the latest SR's criteria result."""
     result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
     ).first()
     criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
     rows = []
@@ -115,7 +115,7 @@ def _criteria_row(key: str, grade: str, part: dict[str, Any]) -> dict[str, Any]:
 def sr_chain(session: Session, study: Study) -> list[dict[str, Any]]:
     """Issued SRs, newest first, each with the SR it amends and the SR that amended it."""
     srs = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
     ).all()
     amended_by = {r.predecessor_uid: r for r in srs if r.predecessor_uid}
     return [

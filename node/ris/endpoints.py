@@ -27,6 +27,8 @@ class RisEndpointSettings(BaseModel):
     receiving_facility: str = ""
     patient_id_authority: str = Field("", description="assigning authority / identifier system")
     bearer_token: str = Field("", description="FHIR only: Authorization: Bearer <token>")
+    first_retry_seconds: float = Field(5.0, gt=0, description="first retry after a failed delivery")
+    max_age_seconds: float = Field(24 * 3600.0, gt=0, description="a delivery not done by then is dead")
 
     @model_validator(mode="after")
     def _check_kind(self) -> RisEndpointSettings:

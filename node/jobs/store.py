@@ -1,10 +1,13 @@
-"""Registry side of an analysis job: claim it, build the pipeline context, save what came out."""
+"""Every registry read and write of an analysis job: claim it, build the pipeline context, record its
+step, save what came out (results, grades, the deliveries it asks for), fail it, or finish it without a
+report. The job's sequence itself is in :mod:`node.jobs.run`."""
 
 from __future__ import annotations
 
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +15,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.archive.index import grades_of, index_new_results
-from node.delivery.service import create_result_deliveries, mark_study_delivered_if_done
+from node.delivery.rows import (
+    create_forward_deliveries,
+    create_report_deliveries,
+    mark_study_delivered_if_done,
+)
 from node.registry.db import Registry
 from node.registry.models import (
-    Delivery,
     FindingEntry,
+    FindingStatus,
     Instance,
     Job,
     JobState,
     Result,
+    ResultKind,
     Series,
     Study,
     StudyState,
@@ -33,6 +41,25 @@ from workers.pipeline.candidates import candidate_key
 log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class JobStudy:
+    """The study a job analyses, as routing sees it."""
+
+    study_id: int
+    revision: int
+    calling_aet: str
+    called_aet: str
+
+
+def job_study(registry: Registry, job_id: int) -> JobStudy:
+    with registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        study = session.get(Study, job.study_id)
+        assert study is not None
+        return JobStudy(study.id, job.revision, study.calling_aet or "", study.called_aet or "")
 
 
 def claim_job(registry: Registry, job_id: int) -> bool:
@@ -82,7 +109,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
                 series_files.append(SeriesFiles(series.series_uid, tuple(Path(p) for p in paths)))
         entries = session.scalars(
             select(FindingEntry)
-            .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
+            .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         ).all()
         findings = [e.body for e in entries if e.source != "clinical"]
@@ -92,7 +119,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
                 clinical.update(e.body)
         previous = session.scalars(
             select(Result)
-            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .where(Result.study_id == study.id, Result.kind == ResultKind.SR, Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
         settled = settled_candidate_keys(session, study.id)
@@ -137,12 +164,13 @@ def save_outcome(
             return []
         for series in session.scalars(select(Series).where(Series.study_id == study.id)):
             if series.series_uid in ctx.inventory:
-                series.inventory = ctx.inventory[series.series_uid]
+                series.inventory = ctx.inventory[series.series_uid].to_json()
         previous = session.scalars(
             select(Result.sop_instance_uid)
-            .where(Result.study_id == study.id, Result.kind == "SR", Result.revision < job.revision)
+            .where(Result.study_id == study.id, Result.kind == ResultKind.SR, Result.revision < job.revision)
             .order_by(Result.revision.desc())
         ).first()
+        criteria = ctx.criteria_json()
         for kind, obj in ctx.result_objects.items():
             if session.scalar(select(Result.id).where(Result.sop_instance_uid == obj.sop_instance_uid)):
                 continue
@@ -157,15 +185,15 @@ def save_outcome(
                     path=str(obj.path),
                     summary={
                         "flags": ctx.flags,
-                        "criteria": ctx.criteria,
+                        "criteria": criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
                     },
-                    predecessor_uid=previous if kind == "SR" else None,
+                    predecessor_uid=previous if kind == ResultKind.SR else None,
                 )
             )
         session.flush()
-        study.grades = grades_of(ctx.criteria)
+        study.grades = grades_of(criteria)
         study.flags = ctx.flags
         study.state = StudyState.REPORTED
         study.reason = None
@@ -175,11 +203,7 @@ def save_outcome(
         job.state = JobState.DONE
         job.step = "done"
         job.finished_at = utcnow()
-        names = results_to if results_to is not None else [d.name for d in settings.destinations if d.results]
-        ris = {r.name for r in settings.ris}
-        created = create_result_deliveries(session, study, job.revision, [n for n in names if n not in ris])
-        created += create_result_deliveries(session, study, job.revision, [n for n in names if n in ris], kind="ris")
-        session.flush()
+        created = create_report_deliveries(session, settings, study, job.revision, results_to)
         mark_study_delivered_if_done(session, study.id)
         index_new_results(session)
         return [d.id for d in created]
@@ -199,11 +223,6 @@ def fail_job(registry: Registry, job_id: int, error: str) -> None:
             study.reason = f"analysis failed at step {job.step}: {error[:300]}"
 
 
-def mark_enqueued(registry: Registry, delivery_ids: list[int]) -> None:
-    with registry.session() as session:
-        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(enqueued_at=utcnow()))
-
-
 def request_reanalysis(session: Session, study: Study, reason: str) -> Job:
     """A new revision of a study (e.g. findings changed): queue a job; its SR amends the previous one."""
     study.revision += 1
@@ -216,32 +235,17 @@ def request_reanalysis(session: Session, study: Study, reason: str) -> Job:
     return job
 
 
-def create_forward_deliveries(
-    registry: Registry, study_id: int, revision: int, destinations: list[str], paths: list[str]
-) -> list[int]:
-    """Forward the originals of a study revision to each destination (idempotent per destination)."""
-    if not destinations or not paths:
+def forward_originals(registry: Registry, job: JobStudy, destinations: list[str]) -> list[int]:
+    """Delivery rows forwarding the originals of the job's study revision to ``destinations``."""
+    if not destinations:
         return []
-    created = []
     with registry.session() as session:
-        for name in destinations:
-            exists = session.scalar(
-                select(Delivery.id).where(
-                    Delivery.study_id == study_id,
-                    Delivery.revision == revision,
-                    Delivery.destination == name,
-                    Delivery.kind == "originals",
-                )
+        paths = list(
+            session.scalars(
+                select(Instance.path).join(Series).where(Series.study_id == job.study_id).order_by(Instance.id)
             )
-            if exists:
-                continue
-            delivery = Delivery(
-                study_id=study_id, revision=revision, destination=name, kind="originals", payload=list(paths)
-            )
-            session.add(delivery)
-            session.flush()
-            created.append(delivery.id)
-    return created
+        )
+        return [d.id for d in create_forward_deliveries(session, job.study_id, job.revision, destinations, paths)]
 
 
 def finish_without_report(registry: Registry, job_id: int, priority: str, reason: str) -> None:
@@ -262,7 +266,6 @@ def finish_without_report(registry: Registry, job_id: int, priority: str, reason
 # Automated candidate findings a radiologist settled --------------------------------------------------------
 
 
-#: Keys of a finding that make up its content (the findings contract plus traceability).
 def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
     """Candidate keys settled for a study: rejected entries and active non-automated findings (a confirmed
     candidate is stored as a radiologist finding with the same content)."""
@@ -270,11 +273,11 @@ def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
         select(FindingEntry).where(
             FindingEntry.study_id == study_id,
             FindingEntry.source != "clinical",
-            FindingEntry.status.in_(("rejected", "active")),
+            FindingEntry.status.in_((FindingStatus.REJECTED, FindingStatus.ACTIVE)),
         )
     ).all()
     return {
         candidate_key(e.body)
         for e in entries
-        if e.status == "rejected" or (e.status == "active" and e.source != "automated")
+        if e.status == FindingStatus.REJECTED or (e.status == FindingStatus.ACTIVE and e.source != "automated")
     }

@@ -1,0 +1,1 @@
+"""What ``spinenode serve`` runs: the SCP, ingest, stability, the reconciler, housekeeping, web and worker."""

@@ -1,0 +1,1 @@
+"""Recording received instances in the registry."""

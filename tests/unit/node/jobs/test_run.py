@@ -1,0 +1,131 @@
+"""The job runner on a real SQLite registry and kombu's filesystem broker: a phantom study is received,
+made stable, and one ``run_job`` claims it, runs the selected steps, saves the report and hands the
+deliveries to the broker. Failures, superseded revisions and routing to no pipeline are recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobs_support import make_runtime, receive
+from pydicom import dcmread
+from sqlalchemy import select
+
+from node.jobs.run import run_job
+from node.registry.models import Delivery, Job, JobState, Result, Study, StudyState
+
+PACS = {"name": "pacs", "ae_title": "PACS", "host": "127.0.0.1", "port": 4242}
+ARCHIVE = {"name": "research", "ae_title": "RESEARCH", "host": "127.0.0.1", "port": 4243}
+
+
+def _rules(**then: object) -> dict[str, object]:
+    return {"rules": [{"name": "test rule", "then": then}]}
+
+
+def test_one_run_reports_the_study_and_hands_its_deliveries_to_the_broker(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]]
+) -> None:
+    study_uid, files = phantom
+    rt = make_runtime(
+        tmp_path,
+        destinations=[PACS, ARCHIVE],
+        routing=_rules(pipelines=["inventory"], forward_to=["research"], results_to=["pacs"]),
+    )
+    job_id = receive(rt, files)
+
+    assert run_job(job_id, rt) == "done"
+
+    with rt.registry.session() as session:
+        study = session.scalar(select(Study).where(Study.study_uid == study_uid))
+        assert study is not None and study.state == StudyState.REPORTED and study.reported_at is not None
+        job = session.get(Job, job_id)
+        assert job is not None and (job.state, job.step, job.attempts) == (JobState.DONE, "done", 1)
+        results = session.scalars(select(Result).where(Result.study_id == study.id).order_by(Result.id)).all()
+        assert [r.kind for r in results] == ["SR", "SC"]
+        for r in results:
+            assert str(dcmread(r.path, stop_before_pixels=True).SOPInstanceUID) == r.sop_instance_uid
+        deliveries = {d.destination: d for d in session.scalars(select(Delivery))}
+        assert set(deliveries) == {"pacs", "research"}
+        assert deliveries["pacs"].kind == "results" and deliveries["pacs"].payload == [r.id for r in results]
+        assert deliveries["research"].kind == "originals"
+        assert sorted(deliveries["research"].payload) == sorted(str(f) for f in files)
+        assert all(d.enqueued_at is not None for d in deliveries.values())
+    assert len(list(broker.iterdir())) == 2  # one message per delivery, on the filesystem broker
+
+
+def test_a_second_run_of_the_same_job_is_skipped(tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]]) -> None:
+    rt = make_runtime(tmp_path, routing=_rules(pipelines=["inventory"]))
+    job_id = receive(rt, phantom[1])
+    assert run_job(job_id, rt) == "done"
+    assert run_job(job_id, rt) == "skipped"
+    with rt.registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.attempts == 1
+
+
+def test_routing_to_no_pipeline_finishes_without_a_report(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]]
+) -> None:
+    rt = make_runtime(tmp_path, destinations=[PACS], routing=_rules(priority="urgent"))
+    job_id = receive(rt, phantom[1])
+
+    assert run_job(job_id, rt) == "no pipeline"
+
+    with rt.registry.session() as session:
+        study = session.scalars(select(Study)).one()
+        assert (study.state, study.priority, study.reason) == (
+            StudyState.REPORTED,
+            "urgent",
+            "routing selected no pipeline",
+        )
+        assert session.scalars(select(Result)).all() == []
+        assert session.scalars(select(Delivery)).all() == []
+
+
+def test_a_failing_job_records_the_step_and_fails_the_study(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]]
+) -> None:
+    rt = make_runtime(tmp_path)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    copies = []
+    for f in phantom[1]:
+        copy = spool / f.name
+        copy.write_bytes(f.read_bytes())
+        copies.append(copy)
+    job_id = receive(rt, copies)
+    for copy in copies:  # the inventory cannot read the study (one bad instance alone is left out)
+        copy.unlink(missing_ok=True)
+
+    assert run_job(job_id, rt) == "failed"
+
+    with rt.registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.state == JobState.FAILED and "FileNotFoundError" in (job.error or "")
+        study = session.scalars(select(Study)).one()
+        assert study.state == StudyState.FAILED
+        assert (study.reason or "").startswith("analysis failed at step inventory: FileNotFoundError")
+
+
+def test_a_job_of_an_outdated_revision_is_superseded(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]]
+) -> None:
+    rt = make_runtime(tmp_path)
+    job_id = receive(rt, phantom[1])
+    with rt.registry.session() as session:
+        session.scalars(select(Study)).one().revision += 1  # findings entered meanwhile
+
+    assert run_job(job_id, rt) == "skipped"
+
+    with rt.registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.state == JobState.SUPERSEDED and job.finished_at is not None
+
+
+def test_routing_rules_are_built_once_per_process(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text('[[rules]]\nname = "all"\nthen.pipelines = ["inventory"]\n')
+    rt = make_runtime(tmp_path, routing={"rules_file": str(rules_file)})
+    first = rt.rules
+    rules_file.write_text("not toml at all [")  # a second read would fail
+    assert rt.rules is first
+    assert [r.name for r in first.rules] == ["all"]
