@@ -27,6 +27,7 @@ from scipy import ndimage
 from workers.analysis.base import AnalyserResult, CandidateFinding, SeriesInput
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.qc import cord_mask_verdict
 from workers.analysis.volume import load_volume
 
 VERSION = "1.0"
@@ -180,6 +181,10 @@ class CanalAnalyser:
         for s in inputs:
             volume = load_volume(s.datasets)
             seg = segment_cord(AxialView.of(volume))
+            verdict = cord_mask_verdict(self.name, s.series_uid, seg)
+            result.qc.append(verdict)
+            if not verdict.ok:  # rays from a wrong centre find "fluid" anywhere
+                continue
             found_fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)
             if found_fluid is not None:
                 fluid.append(found_fluid)

@@ -15,6 +15,8 @@ from workers.analysis.base import (
     AnalyserResult,
     CandidateFinding,
     Measurement,
+    QcStatus,
+    QcVerdict,
     SeriesInput,
     vertebra_code,
 )
@@ -33,6 +35,7 @@ from workers.analysis.volume import Volume, load_volume
 from workers.criteria.rules_quant import classify_vb_adc, vb_signal_differential
 
 VERSION = "1.0"
+NORMAL_MARROW_ADC = (0.1e-3, 1.2e-3)  # mm2/s, adult vertebral marrow (fatty to cellular)
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,29 @@ class MarrowAdcAnalyser:
             result.details["normal_marrow_adc_mm2_s"] = normal
         rois += self._annotation_rois(result, inputs, adc, levels or {}, body_mask)
         result.details["rois"] = rois
+        bodies_found = bool(result.details.get("vertebral_bodies"))
+        result.qc.append(self._verdict(source.series_uid, normal, rois, bodies_found, "T1" in anat and "T2" in anat))
         for roi in rois:
             self._report_roi(result, roi, adc, source, normal, anat, body_mask)
         return result
+
+    def _verdict(
+        self, series_uid: str, normal: float | None, rois: list[MarrowRoi], bodies: bool, anatomy: bool
+    ) -> QcVerdict:
+        """ok when the bodies (or radiologist ROIs) were found and the normal marrow ADC is physiological."""
+        if not rois and not bodies:
+            why = "no vertebral body found" if anatomy else "no sagittal T1 and T2 to find the vertebral bodies"
+            return QcVerdict(self.name, series_uid, QcStatus.FAILED, f"{why}, and no radiologist ROI")
+        low, high = NORMAL_MARROW_ADC
+        if normal is not None and not low <= normal <= high:
+            return QcVerdict(
+                self.name,
+                series_uid,
+                QcStatus.UNRELIABLE,
+                f"normal marrow ADC {normal * 1e3:.2f} x10^-3 mm2/s is outside the physiological range "
+                f"({low * 1e3:.1f}-{high * 1e3:.1f}): the ADC map or the bodies found cannot be trusted",
+            )
+        return QcVerdict(self.name, series_uid, QcStatus.OK)
 
     @staticmethod
     def _annotation_rois(
