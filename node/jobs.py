@@ -160,6 +160,7 @@ def save_outcome(
                         "criteria": ctx.criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
+                        "qc": ctx.qc,
                     },
                     predecessor_uid=previous if kind == "SR" else None,
                 )
