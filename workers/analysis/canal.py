@@ -178,11 +178,14 @@ class CanalAnalyser:
         levels: Mapping[str, tuple[float, float]] = context.get("levels") or {}
         fluid: list[SliceExtent] = []
         horns: list[SliceExtent] = []
+        cord_masks: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
+        result.details["cord_masks"] = cord_masks
         for s in inputs:
             volume = load_volume(s.datasets)
             seg = segment_cord(AxialView.of(volume))
             verdict = cord_mask_verdict(self.name, s.series_uid, seg)
             result.qc.append(verdict)
+            cord_masks.append((s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids))
             if not verdict.ok:  # rays from a wrong centre find "fluid" anywhere
                 continue
             found_fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)

@@ -91,6 +91,7 @@ class MarrowAdcAnalyser:
             source = inputs.adc_map
             result.notes.append("ADC: vendor ADC map")
         levels = context.get("levels")
+        result.details["adc_grid"] = (source.series_uid, adc.sop_instance_uids)
         rois: list[MarrowRoi] = []
         normal: float | None = None
         body_mask = np.zeros(adc.array.shape, dtype=bool)
