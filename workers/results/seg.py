@@ -118,7 +118,6 @@ def build_segmentation(
         device_serial_number="1",
         series_description="SPINENODE segmentation",
         content_description="automatic masks",
-        content_creator_name="SPINENODE",
         content_label="SPINENODE",
         content_date=when.date(),
         content_time=when.time(),
