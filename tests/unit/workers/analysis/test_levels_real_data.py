@@ -1,12 +1,12 @@
 """Vertebral bodies on real T2w MRI (sct_testing_data t2, wrapped: real pixels, synthetic headers).
 
-The field is 55 mm tall (C2 cut off at the top, C5 at the bottom), so no anchor names the bodies: no level is
-named, even though the synthetic series description states a range (a description alone is no anatomy). Truth: ``labels.nii.gz`` (mid-body points, value =
-level) for names and body centres; ``t2_seg-manual_labeled.nii.gz`` for the disc heights (boundaries between
-its labelled cord segments). The two files disagree by one level on the names (the labelled mask calls C2
-what ``labels.nii.gz`` calls C3); the names are checked against ``labels.nii.gz``, which agrees with the discs
-visible in the image. Tolerances: disc heights within 4 mm (the labelled mask is cut perpendicular to the
-cord, the disc is measured in front of it), complete body centres within 2 mm.
+The field is 55 mm tall (C2 cut off at the top, C5 at the bottom), so no anchor names the bodies: no level
+is named, even though the synthetic series description states a range (a description alone is no anatomy).
+Truth: ``labels.nii.gz`` (mid-body points, value = level) for the body centres; ``t2_seg-manual_labeled.nii.gz``
+for the disc heights (boundaries between its labelled cord segments). The two files disagree by one level on
+the names (the labelled mask calls C2 what ``labels.nii.gz`` calls C3). Tolerances: disc heights within 4 mm
+(the labelled mask is cut perpendicular to the cord, the disc is measured in front of it), complete body
+centres within 2 mm.
 """
 
 from __future__ import annotations
