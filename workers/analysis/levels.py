@@ -87,6 +87,33 @@ def body_profile(volume: Volume, canal: np.ndarray) -> tuple[np.ndarray, np.ndar
     return z, np.where(np.isfinite(deviation), deviation, 1.0)
 
 
+def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> float | None:
+    """AP extent of marrow-like signal in front of the canal, upper third of ``body`` over its lower third."""
+    top, bottom = body
+    third = (top - bottom) / 3.0
+    depths = np.arange(2.0, 30.0, 0.5)
+
+    def width(z_hi: float, z_lo: float) -> float | None:
+        zs = np.arange(z_lo, z_hi, STEP_MM)
+        if zs.size == 0:
+            return None
+        cy = np.interp(zs, canal[:, 2], canal[:, 1])
+        cx = np.interp(zs, canal[:, 2], canal[:, 0])
+        lines = np.array([sample_at(volume, np.column_stack([cx, cy - d, zs])) for d in depths])  # (depth, z)
+        values = lines[np.isfinite(lines)]
+        marrow = _mode(values) if values.size else float("nan")
+        if not np.isfinite(marrow) or marrow <= 0:
+            return None
+        like = np.abs(lines / marrow - 1.0) < 1.5 * DEVIATION
+        runs = [max((b - a for a, b in _runs(like[:, j])), default=0) for j in range(like.shape[1])]
+        return float(np.median(runs)) * 0.5
+
+    upper, lower = width(top, top - third), width(bottom + third, bottom)
+    if upper is None or lower is None or lower <= 0:
+        return None
+    return upper / lower
+
+
 def _mode(values: np.ndarray) -> float:
     """The most frequent value (histogram peak, 1st-99th percentile): marrow dominates the band."""
     if values.size == 0:
@@ -161,6 +188,7 @@ TYPICAL_HEIGHT_MM: dict[str, float] = {
 }  # fmt: skip
 SCALE_RANGE = (0.6, 1.4)  # patient scale factor against the typical heights
 BODY_TOLERANCE = (0.6, 1.6)  # each body against the scaled typical height
+DENS_MAX_RATIO = 0.85  # the dens (about 10 mm AP) is narrower than the C2 body (about 15 mm)
 _CERVICAL_WORDS = ("cspine", "c-spine", "cervical", "neck", "c spine", "hals")
 _LUMBAR_WORDS = ("lspine", "l-spine", "lumbar", "sacrum", "l spine", "lws")
 
@@ -227,21 +255,29 @@ def region_of(text: str) -> str | None:
     return "cervical" if cervical else "lumbar"
 
 
-def name_bodies(bodies: Sequence[tuple[float, float]], z_range: tuple[float, float], description: str = "") -> Naming:
+def name_bodies(
+    bodies: Sequence[tuple[float, float]],
+    z_range: tuple[float, float],
+    description: str = "",
+    dens_ratio: float | None = None,
+) -> Naming:
     """Name ``bodies`` (top to bottom) from an anchor really in the field, cross-checked by second cues.
 
     Anchors: C2 (the tallest bone at the top of the field: body and dens, its top inside the field) or the
     sacrum (the tallest bone at the bottom, its bottom inside the field). Second cues, all of which must
     agree: the bodies look like a vertebral column (discs thinner than bodies); every body has the height of
     its level (one scale factor for the patient); the region named by the body part or description (cervical,
-    lumbar) is the region of the anchor; a level range in the description ("C2-C5") matches the names.
+    lumbar) is the region of the anchor; a level range in the description ("C2-C5") matches the names; for
+    C2, ``dens_ratio`` (AP width of the bone's upper third over its lower third, :func:`dens_ratio`) shows the
+    narrower dens on top (two bodies merged into one tall piece have no dens).
     """
     if len(bodies) < 3:
         return Naming(None, f"only {len(bodies)} vertebral bodies found", QcStatus.FAILED)
     heights = [top - bottom for top, bottom in bodies]
     z_low, z_high = z_range
-    top_complete = bodies[0][1] > z_low + 1.0
-    bottom_complete = bodies[-1][0] < z_high - 1.0
+    # Complete: non-marrow signal is sampled beyond the bone (the dens tip, the sacrum not cut by the edge).
+    top_complete = bodies[0][0] < z_high - STEP_MM / 2
+    bottom_complete = bodies[-1][1] > z_low + STEP_MM / 2
     typical_top = float(np.median(heights[1:]))
     typical_bottom = float(np.median(heights[:-1]))
     names: list[str] | None = None
@@ -258,6 +294,11 @@ def name_bodies(bodies: Sequence[tuple[float, float]], z_range: tuple[float, flo
     doubt = _regular(bodies) or heights_consistent(
         bodies[1:] if region == "cervical" else bodies[:-1], names[1:] if region == "cervical" else names[:-1]
     )
+    if not doubt and region == "cervical" and dens_ratio is not None and dens_ratio > DENS_MAX_RATIO:
+        doubt = (
+            f"its upper part is not narrower than its body ({dens_ratio:.2f} of its width): no dens is seen, "
+            "it may be two bodies taken for one"
+        )
     stated = region_of(description)
     if not doubt and stated is not None and stated != region:
         doubt = (
@@ -320,7 +361,8 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         + " "
         + str(source.inventory.get("region") or "")
     )
-    naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description)
+    dens = dens_ratio(volume, canal, bodies[0]) if bodies else None
+    naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
     levels = level_ranges(bodies, naming.names) if naming.names else {}
     return LevelEstimate(levels, tuple(bodies), naming.anchor, source.series_uid, status=naming.status)
 
