@@ -9,6 +9,9 @@ Each volume is wrapped as DICOM (real pixels, synthetic headers: the description
 Per volume: the levels named (or why none), and for every labelled vertebra the level our ranges give at
 its mid-body height and the distance from our body centre in vertebrae. A name is wrong when it differs
 from the label or when its centre lies more than half a vertebra from the labelled point.
+Cord compression on the same healthy volumes: the cord analyser's verdict, its normalised MSCC and whether
+it proposed "cord narrowed", once with the levels the node named and once with the expert levels (each
+labelled mid-body point +/- half the labelled pitch), which must give no candidate either.
 Run: ``python benchmarks/accuracy_levels.py``.
 """
 
@@ -24,7 +27,9 @@ import nibabel as nib
 import numpy as np
 from pydicom.uid import generate_uid
 
+from workers.analysis import run_analysers
 from workers.analysis.base import SeriesInput
+from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.levels import SPINE, estimate_levels, levels_verdict
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
@@ -85,7 +90,7 @@ CASES = (
 
 def _load(spec: str, tmp: Path) -> nib.Nifti1Image | None:
     if ":" not in spec:
-        return nib.load(spec) if Path(spec).exists() else None
+        return nib.Nifti1Image.from_filename(spec) if Path(spec).exists() else None
     git_dir, commit, path = spec.split(":", 2)
     if not Path(git_dir).exists():
         return None
@@ -94,7 +99,7 @@ def _load(spec: str, tmp: Path) -> nib.Nifti1Image | None:
     if done.returncode != 0 or done.stdout.startswith(b"version https://git-lfs") or len(done.stdout) < 1000:
         return None
     out.write_bytes(done.stdout)
-    return nib.load(out)
+    return nib.Nifti1Image.from_filename(out)
 
 
 def _label_points(image: nib.Nifti1Image) -> dict[str, float]:
@@ -106,9 +111,24 @@ def _label_points(image: nib.Nifti1Image) -> dict[str, float]:
     return out
 
 
+def _expert_levels(points: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Level ranges from labelled mid-body points: interpolated between them, +/- half the pitch."""
+    if len(points) < 2:
+        return {}
+    ordered = sorted(points.items(), key=lambda kv: SPINE.index(kv[0]))
+    (first, z_first), (last, z_last) = ordered[0], ordered[-1]
+    pitch = (z_first - z_last) / (SPINE.index(last) - SPINE.index(first))
+    out = {}
+    for i in range(SPINE.index(first), SPINE.index(last) + 1):
+        centre = z_first - (i - SPINE.index(first)) * pitch
+        out[SPINE[i]] = (centre + pitch / 2, centre - pitch / 2)
+    return out
+
+
 def main() -> None:
-    print(f"{'volume':46s} {'s':>5s}  {'anchor / why not named':60s}  labelled -> named (error, vertebrae)")
+    print(f"{'volume':46s} {'s':>5s}  labelled -> named (error, vertebrae)")
     wrong = 0
+    false_candidates = 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for case in CASES:
@@ -144,9 +164,26 @@ def main() -> None:
             else:
                 names = list(estimate.levels)
                 cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))
-            anchor = estimate.anchor if estimate.levels else f"{verdict.status.value}: {verdict.reason}"
-            print(f"{case.name:46s} {seconds:5.2f}  {anchor[:60]:60s}  {', '.join(cells)}")
+            anchor = f"{verdict.status.value}: {verdict.reason}"
+            print(f"{case.name:46s} {seconds:5.2f}  {', '.join(cells)}\n    levels {anchor}")
+            expert = _expert_levels(_label_points(labels)) if labels is not None else {}
+            for source, levels in (("named", dict(estimate.levels)), ("expert", expert)):
+                if source == "expert" and not expert:
+                    continue
+                out = run_analysers(
+                    [(series.inventory, series.datasets)], levels=levels, analysers=[CordMorphometryAnalyser()]
+                )
+                result = out.results[0]
+                comp = result.details.get("compression")
+                narrowed = [f for f in result.findings if "narrowed" in f.description]
+                false_candidates += bool(narrowed)
+                mscc = f"MSCC {comp.mscc_percent:.0f} % at {comp.level}" if comp else "MSCC not assessed"
+                print(
+                    f"    cord with {source} levels: {out.qc[0].status.value} {out.qc[0].reason}; {mscc}; "
+                    f"{'CANDIDATE' if narrowed else 'no candidate'}"
+                )
     print(f"level names off by more than half a vertebra: {wrong}")
+    print(f"cord compression candidates on these healthy scans: {false_candidates}")
 
 
 if __name__ == "__main__":

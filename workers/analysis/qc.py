@@ -1,7 +1,7 @@
 """Quality verdicts shared by the analysers, and the one place where they are enforced.
 
 :func:`cord_mask_verdict` judges an automatic cord mask (found on enough slices, a continuous centre line,
-a cross-section in the physiological range). :func:`enforce` is called by
+a cross-section in the physiological range that changes smoothly from slice to slice). :func:`enforce` is called by
 :func:`workers.analysis.run_analysers` on every result: an output without a verdict gets a conservative
 ``unreliable`` one, and the findings of every output that is not ``ok`` are withheld (kept as notes), so
 that nothing unreliable is graded, becomes a candidate or raises a flag.
@@ -14,12 +14,16 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from workers.analysis.base import AnalyserResult, QcStatus, QcVerdict, SeriesInput
 
 MIN_FOUND_FRACTION = 0.5  # the cord must be seen on at least half the slices that should show it
 MAX_STEP_MM = 4.0  # the centre line may not jump more than this between neighbouring slices
 CSA_RANGE_MM2 = (20.0, 130.0)  # median cord cross-section of an adult, C1 to the conus (PAM50: ~30-80)
+ERRATIC_CHANGE = 0.25  # a cross-section this far from the median of the slices within +/- 4 mm: the cord
+MAX_ERRATIC_FRACTION = 0.10  # changes far less over 8 mm, even at the cervical enlargement, above the conus tip
+ERRATIC_WINDOW_MM = 9.0
 NO_VERDICT = "the analyser gave no quality verdict for this output"
 
 
@@ -73,6 +77,18 @@ def cord_mask_verdict(analyser: str, series_uid: str, seg: Any, csa_mm2: Iterabl
                 f"cord cross-section {median:.0f} mm2 is outside the physiological range "
                 f"({CSA_RANGE_MM2[0]:.0f}-{CSA_RANGE_MM2[1]:.0f} mm2)",
             )
+        size = max(3, 2 * int(round(ERRATIC_WINDOW_MM / float(seg.view.spacing[0]) / 2)) + 1)
+        if areas.size >= size + 2:
+            local = median_filter(areas, size=size, mode="nearest")
+            erratic = float(np.mean(np.abs(areas - local) > ERRATIC_CHANGE * np.maximum(local, 1e-6)))
+            if erratic > MAX_ERRATIC_FRACTION:
+                return QcVerdict(
+                    analyser,
+                    series_uid,
+                    QcStatus.UNRELIABLE,
+                    f"implausible shape: the cross-section jumps from slice to slice on {erratic:.0%} of the slices "
+                    "(nerve roots below the conus, or another structure)",
+                )
     return QcVerdict(analyser, series_uid, QcStatus.OK)
 
 

@@ -123,6 +123,12 @@ def slice_morphometry(seg: CordSegmentation) -> list[SliceMorphometry]:
     return out
 
 
+#: A reference (cord above or below, AP over the PAM50 AP) must look like healthy cord: within about 3 SD of
+#: the norm, allowing for the patient's size; and the two references must agree. Otherwise the cord there
+#: was not measured well (field edge, CSF taken for cord) and no ratio is formed against it.
+REFERENCE_RANGE = (0.7, 1.4)
+REFERENCE_AGREEMENT = 0.25
+
 #: Levels above the conus (the cord ends at about L1; below it the cauda equina is no cord to measure).
 ABOVE_CONUS: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7") + tuple(f"T{i}" for i in range(1, 13))
 
@@ -158,8 +164,9 @@ def compression_summary(
 ) -> CompressionSummary | None:
     """Normalised MSCC (as ``sct_compute_compression``): 100 x (1 - r_min / mean(r_above, r_below)), where
     r is the AP diameter (3-slice median) over the PAM50 AP of its level and r_above/r_below the median r
-    within ``window_mm`` beyond ``margin_mm`` above and below the narrowest slice. Only slices in named
-    levels above the conus count. None without levels, or without cord both above and below."""
+    within ``window_mm`` beyond ``margin_mm`` above and below; the narrowest is taken among the slices that
+    have both references, each like healthy cord and agreeing with the other. Only slices in named levels
+    above the conus count. None without levels, or when no slice has such references."""
     if not levels:
         return None
     normative = load_normative() if normative is None else normative
@@ -175,12 +182,21 @@ def compression_summary(
     ap = median_filter(np.array([s.ap_mm for s, _ in kept]), size=3, mode="nearest")
     norm = np.array([normative[level].ap_mean for _, level in kept])
     ratio = ap / norm
-    i = int(np.argmin(ratio))
-    above = ratio[(z > z[i] + margin_mm) & (z <= z[i] + margin_mm + window_mm)]
-    below = ratio[(z < z[i] - margin_mm) & (z >= z[i] - margin_mm - window_mm)]
-    if not above.size or not below.size:
+    # The narrowest slice among those with cord both above and below it (an MSCC needs both references).
+    best: tuple[float, int, float] | None = None
+    for i in range(len(kept)):
+        above = ratio[(z > z[i] + margin_mm) & (z <= z[i] + margin_mm + window_mm)]
+        below = ratio[(z < z[i] - margin_mm) & (z >= z[i] - margin_mm - window_mm)]
+        if not above.size or not below.size:
+            continue
+        r_above, r_below = float(np.median(above)), float(np.median(below))
+        healthy = all(REFERENCE_RANGE[0] <= r <= REFERENCE_RANGE[1] for r in (r_above, r_below))
+        if healthy and abs(r_above - r_below) <= REFERENCE_AGREEMENT * max(r_above, r_below):
+            if best is None or ratio[i] < best[0]:
+                best = (float(ratio[i]), i, 0.5 * (r_above + r_below))
+    if best is None:
         return None
-    reference = 0.5 * (float(np.median(above)) + float(np.median(below)))
+    _, i, reference = best
     narrowest, level = kept[i]
     return CompressionSummary(
         float(z[i]),
