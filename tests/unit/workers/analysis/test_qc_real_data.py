@@ -146,6 +146,22 @@ def test_broken_centre_line_is_unreliable() -> None:
     assert verdict.status is QcStatus.UNRELIABLE and "centre line" in verdict.reason
 
 
+def test_erratic_cross_section_is_unreliable() -> None:
+    # The cord's cross-section varies smoothly; nerve roots below the conus give jumps from slice to slice.
+    n = 40
+    seg = SimpleNamespace(
+        found=np.ones(n, dtype=bool),
+        centres=np.full((n, 2), 30.0),
+        view=SimpleNamespace(spacing=(1.0, 0.5, 0.5)),
+    )
+    smooth = 70.0 + 5.0 * np.sin(np.arange(n) / 8.0)
+    assert cord_mask_verdict("cord_morphometry", "1.2.3", seg, smooth).ok
+    roots = smooth.copy()
+    roots[20:] = np.where(np.arange(20) % 3 == 0, 8.0, 120.0)
+    verdict = cord_mask_verdict("cord_morphometry", "1.2.3", seg, roots)
+    assert verdict.status is QcStatus.UNRELIABLE and "implausible shape" in verdict.reason
+
+
 class _Analyser:
     """A stand-in analyser (pure logic of run_analysers: no pixels needed)."""
 
