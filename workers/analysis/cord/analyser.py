@@ -20,15 +20,20 @@ from workers.analysis.base import (
     Measurement,
     SeriesInput,
 )
+from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import polarity_of
 from workers.analysis.cord.morphometry import by_level, compression_summary, load_normative, slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.render import csa_plot, outline
-from workers.analysis.volume import load_volume
+from workers.analysis.volume import GeometryError, load_volume
 from workers.results.section import KeyImage
 
-VERSION = "1.0"
-METHOD = "centre line by dynamic programming, half-contrast radial boundary (PropSeg-like), angle-corrected"
+VERSION = "2.0"
+METHOD = (
+    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, steepest-rise radial boundary "
+    "(PropSeg-like), angle-corrected"
+)
 
 
 class CordMorphometryAnalyser:
@@ -51,11 +56,18 @@ class CordMorphometryAnalyser:
 
     def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
-        volume = load_volume(inputs.datasets)
+        try:
+            volume = load_volume(inputs.datasets)
+        except GeometryError as exc:
+            result.qc.append(qc.failed(self.name, inputs.series_uid, f"geometry that cannot be trusted: {exc}"))
+            return result
         view = AxialView.of(volume)
-        seg = segment_cord(view)
+        seg = segment_cord(view, polarity=polarity_of(inputs.sequence))
         slices = slice_morphometry(seg)
-        result.details.update({"segmentation": seg, "slices": slices, "volume": volume})
+        figures = qc.figures(seg, slices)
+        verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])
+        result.qc.append(verdict)
+        result.details.update({"segmentation": seg, "slices": slices, "volume": volume, "qc_figures": figures})
         if not slices:
             result.notes.append("cord not found")
             return result
@@ -124,7 +136,7 @@ class CordMorphometryAnalyser:
                 )
             )
             result.measurements.append(measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where))
-            if comp.mscc_percent >= 20.0:
+            if comp.mscc_percent >= 20.0 and verdict.ok:
                 result.findings.append(
                     CandidateFinding(
                         description=(
