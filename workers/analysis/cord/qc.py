@@ -22,10 +22,10 @@ from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
 MIN_FOUND_FRACTION = 0.5  # below: no cord in the field
 MIN_CONTRAST = 0.10  # fluid ring minus cord, fraction of the intensity range
 MAX_BRIGHT_INSIDE = 0.25  # fraction of the contour brighter than half-way to the fluid
-MAX_MIDLINE_MM = 6.0  # the cord lies in the body's plane of left-right symmetry
+MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the body's plane of symmetry
 MAX_OUT_OF_RANGE = 0.2  # fraction of slices whose area is outside the physiological range
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
-MAX_AREA_JUMP = 0.35  # median relative change of area between neighbouring slices
+MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         bright.append(float(np.mean(image[k][inside] > 0.5 * (core_level + fluid_level))))
     midline = mirror_axis(image)
     offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
-    steps = np.hypot(*(np.diff(seg.raw_path[found], axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
+    # Jumps of the tracked path, after a 5-slice median that removes single-slice detours but keeps a step.
+    path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")
+    steps = np.hypot(*(np.diff(path, axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
     gaps = np.diff(found) if found.size > 1 else np.zeros(0)
     steps = steps[gaps == 1] if steps.size else steps
     low, high = csa_range_mm2()

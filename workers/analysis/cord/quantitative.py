@@ -194,13 +194,20 @@ class MtrAnalyser:
         transforms = register_in_plane(off.array, on.array)
         on_registered = on.with_array(apply(on.array, transforms).astype(np.float32))
         mtr = mtr_map(off, on_registered)
-        mask = context.get("mt_cord_mask")
+        mask = context.get("mt_cord_mask")  # a cord mask given on the MT-off grid
         if mask is None:
-            # CSF is brighter than cord on the MT-off image, with more contrast than after the MT pulse.
-            view = AxialView.of(off)
-            seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
-            mask = view.to_source(seg.mask)
-            verdict = qc.assess(self.name, series_uid, seg, slice_morphometry(seg))
+            # CSF is brighter than cord on both images; the cord is segmented on the one that shows it (the
+            # MT-off image, or the registered MT-on image when that one passes QC and MT-off does not).
+            best: tuple[int, np.ndarray, QcVerdict] | None = None
+            for image in (off, on_registered):
+                view = AxialView.of(image)
+                seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
+                v = qc.assess(self.name, series_uid, seg, slice_morphometry(seg))
+                rank = 0 if v.ok else (1 if v.status is QcStatus.UNRELIABLE else 2) * 100 + v.reason.count(";")
+                if best is None or rank < best[0]:
+                    best = (rank, view.to_source(seg.mask), v)
+            assert best is not None
+            _, mask, verdict = best
         else:
             verdict = QcVerdict(self.name, series_uid, QcStatus.OK)
         result.details.update({"mtr": mtr, "mask": mask, "registration": transforms})

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-MAX_ROTATION_DEG = 4.0
-ROTATION_STEP_DEG = 1.0
+MAX_ROTATION_DEG = 3.0
+ROTATION_STEP_DEG = 1.5
 
 
 @dataclass(frozen=True)

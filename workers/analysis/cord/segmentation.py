@@ -54,11 +54,12 @@ def segment_cord(
     *,
     n_angles: int = N_ANGLES,
     min_contrast: float = MIN_CONTRAST,
-    polarity: Polarity | None = None,
+    polarity: Polarity | None = Polarity.CSF_BRIGHT,
 ) -> CordSegmentation:
     """Segment the cord in every slice of ``view``.
 
-    ``polarity`` None detects from the data whether CSF is brighter than cord (T2, T2*, MT) or darker (T1).
+    ``polarity``: CSF brighter than cord (T2, T2*, steady-state, MT; the default) or darker (T1); None detects
+    it from the pixels (both are tried; the one giving a cord of human size on more slices wins).
     Slices where the canal score on the centre line is below ``min_contrast`` (fraction of the intensity
     range) are marked not found.
     """
