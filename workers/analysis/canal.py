@@ -25,9 +25,10 @@ import numpy as np
 from scipy import ndimage
 
 from workers.analysis.base import AnalyserResult, CandidateFinding, SeriesInput
+from workers.analysis.cord import qc as cord_qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
-from workers.analysis.qc import cord_mask_verdict
 from workers.analysis.volume import load_volume
 
 VERSION = "1.0"
@@ -183,7 +184,7 @@ class CanalAnalyser:
         for s in inputs:
             volume = load_volume(s.datasets)
             seg = segment_cord(AxialView.of(volume))
-            verdict = cord_mask_verdict(self.name, s.series_uid, seg)
+            verdict = cord_qc.assess(self.name, s.series_uid, seg, slice_morphometry(seg))
             result.qc.append(verdict)
             cord_masks.append((s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids))
             if not verdict.ok:  # rays from a wrong centre find "fluid" anywhere

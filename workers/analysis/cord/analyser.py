@@ -20,17 +20,21 @@ from workers.analysis.base import (
     Measurement,
     SeriesInput,
 )
+from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import polarity_of
 from workers.analysis.cord.morphometry import by_level, compression_summary, load_normative, slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.qc import cord_mask_verdict
 from workers.analysis.render import csa_plot, outline
-from workers.analysis.volume import load_volume
+from workers.analysis.volume import GeometryError, load_volume
 from workers.results.section import KeyImage
 
-VERSION = "1.1"
+VERSION = "2.1"
 MSCC_FINDING_PERCENT = 20.0
-METHOD = "centre line by dynamic programming, half-contrast radial boundary (PropSeg-like), angle-corrected"
+METHOD = (
+    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, steepest-rise radial boundary "
+    "(PropSeg-like), angle-corrected"
+)
 
 
 class CordMorphometryAnalyser:
@@ -53,14 +57,20 @@ class CordMorphometryAnalyser:
 
     def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
-        volume = load_volume(inputs.datasets)
+        try:
+            volume = load_volume(inputs.datasets)
+        except GeometryError as exc:
+            result.qc.append(qc.failed(self.name, inputs.series_uid, f"geometry that cannot be trusted: {exc}"))
+            return result
         view = AxialView.of(volume)
-        seg = segment_cord(view)
+        seg = segment_cord(view, polarity=polarity_of(inputs.sequence))
         slices = slice_morphometry(seg)
-        result.details.update({"segmentation": seg, "slices": slices, "volume": volume})
+        figures = qc.figures(seg, slices)
+        verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])
+        result.qc.append(verdict)
+        result.details.update({"segmentation": seg, "slices": slices, "volume": volume, "qc_figures": figures})
         if not slices:
             result.notes.append("cord not found")
-            result.qc.append(cord_mask_verdict(self.name, inputs.series_uid, seg))
             return result
         sop_of_slice = {}
         source_axis = view.axes[0]
@@ -112,10 +122,6 @@ class CordMorphometryAnalyser:
                 result.measurements.append(
                     measure(f"cord CSA z-score {lv.level}", CSA_ZSCORE_CODE, lv.csa_z, "{z-score}", lv.level)
                 )
-        verdict = result.verdict(inputs.series_uid)
-        if verdict is None:  # a conservative verdict on the mask when the segmentation gives none
-            verdict = cord_mask_verdict(self.name, inputs.series_uid, seg, (s.csa_mm2 for s in slices))
-            result.qc.append(verdict)
         comp = compression_summary(slices, levels) if verdict.ok else None
         result.details["compression"] = comp
         if comp is None:
@@ -139,7 +145,7 @@ class CordMorphometryAnalyser:
                 )
             )
             result.measurements.append(measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where))
-            if comp.mscc_percent >= MSCC_FINDING_PERCENT:
+            if comp.mscc_percent >= MSCC_FINDING_PERCENT and verdict.ok:
                 result.findings.append(
                     CandidateFinding(
                         description=(

@@ -1,8 +1,9 @@
 """QC verdicts on real MRI (sct_testing_data wrapped as DICOM: real pixels, SYNTHETIC headers), and the one
 place where they are enforced (workers.analysis.qc.enforce via run_analysers).
 
-Branches: cord mask ok (real axial T2) / failed (a real crop that holds no cord) / unreliable (real pixels
-with a header that states 1.6 mm voxels: the cross-section leaves the physiological range); marrow ADC failed
+Branches: cord mask ok (real axial T2) / failed or unreliable (a real crop that holds no cord; the cord checks
+themselves are tested in test_cord_qc_real_data) / unreliable (real pixels with a header that states 1.6 mm
+voxels: the cross-section leaves the physiological range), as the canal and cord analysers use them; marrow ADC failed
 (real DWI with no sagittal T1/T2); levels failed (55 mm crop: no anchor) and unreliable (a C2 anchor that the
 header's lumbar region contradicts); an analyser that raises gives failed; an output without a verdict is
 unreliable; findings of outputs that are not ok are withheld; healthy cord with the expert levels gives no
@@ -11,7 +12,6 @@ compression candidate.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import nibabel as nib
@@ -25,7 +25,7 @@ from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.levels import estimate_levels, levels_verdict, name_bodies
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
-from workers.analysis.qc import NO_VERDICT, cord_mask_verdict
+from workers.analysis.qc import NO_VERDICT
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
 
@@ -135,31 +135,6 @@ def test_levels_anchor_contradicted_by_the_header_is_unreliable() -> None:
     thoracic_heights = [(top, top - 3.0) for top, _ in bodies[1:]]  # 3 mm "bodies": not a vertebral column
     broken = name_bodies([bodies[0], *thoracic_heights], (field[0], 62.0), "")
     assert broken.status is QcStatus.UNRELIABLE and broken.names is None
-
-
-def test_broken_centre_line_is_unreliable() -> None:
-    found = np.ones(10, dtype=bool)
-    centres = np.column_stack([np.full(10, 30.0), np.full(10, 30.0)])
-    centres[5] = (30.0, 45.0)  # a 15 mm jump on one slice: another structure
-    seg = SimpleNamespace(found=found, centres=centres, view=SimpleNamespace(spacing=(1.0, 1.0, 1.0)))
-    verdict = cord_mask_verdict("cord_morphometry", "1.2.3", seg)
-    assert verdict.status is QcStatus.UNRELIABLE and "centre line" in verdict.reason
-
-
-def test_erratic_cross_section_is_unreliable() -> None:
-    # The cord's cross-section varies smoothly; nerve roots below the conus give jumps from slice to slice.
-    n = 40
-    seg = SimpleNamespace(
-        found=np.ones(n, dtype=bool),
-        centres=np.full((n, 2), 30.0),
-        view=SimpleNamespace(spacing=(1.0, 0.5, 0.5)),
-    )
-    smooth = 70.0 + 5.0 * np.sin(np.arange(n) / 8.0)
-    assert cord_mask_verdict("cord_morphometry", "1.2.3", seg, smooth).ok
-    roots = smooth.copy()
-    roots[20:] = np.where(np.arange(20) % 3 == 0, 8.0, 120.0)
-    verdict = cord_mask_verdict("cord_morphometry", "1.2.3", seg, roots)
-    assert verdict.status is QcStatus.UNRELIABLE and "implausible shape" in verdict.reason
 
 
 class _Analyser:
