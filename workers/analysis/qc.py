@@ -7,7 +7,6 @@ that nothing unreliable is graded, becomes a candidate or raises a flag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -36,43 +35,30 @@ def failed(analyser: str, selected: Any, reason: str) -> list[QcVerdict]:
 def enforce(result: AnalyserResult, selected: Any) -> AnalyserResult:
     """Give every selected series a verdict (conservative ``unreliable`` when the analyser gave none) and
     withhold the findings of outputs that are not ``ok``; measurements of ``failed`` outputs are dropped."""
-    have = {v.series_uid for v in result.qc}
-    for s in series_of(selected):
-        if s.series_uid not in have and not result.qc:
-            result.qc.append(QcVerdict(result.analyser, s.series_uid, QcStatus.UNRELIABLE, NO_VERDICT))
-            have.add(s.series_uid)
-    worst = _worst(result.qc)
+    if not result.qc:
+        uids = [s.series_uid for s in series_of(selected)] or [""]
+        result.qc.extend(
+            QcVerdict(result.analyser, uid, QcStatus.UNRELIABLE, NO_VERDICT) for uid in dict.fromkeys(uids)
+        )
+    worst = max(result.qc, key=lambda v: _RANK[v.status])
 
-    def verdict_of(series_uid: str) -> QcVerdict | None:
-        return result.verdict(series_uid) if series_uid and result.verdict(series_uid) else worst
+    def verdict_of(series_uid: str) -> QcVerdict:
+        return (result.verdict(series_uid) if series_uid else None) or worst
 
     kept = []
     for finding in result.findings:
         verdict = verdict_of(finding.series_instance_uid)
-        if verdict is None or verdict.ok:
+        if verdict.ok:
             kept.append(finding)
         else:
             result.notes.append(f"not reported ({verdict.status.value}: {verdict.reason}): {finding.description}")
     result.findings = kept
     result.measurements = [
-        m
-        for m in result.measurements
-        if (v := verdict_of(m.series_instance_uid)) is None or v.status is not QcStatus.FAILED
+        m for m in result.measurements if verdict_of(m.series_instance_uid).status is not QcStatus.FAILED
     ]
-    if any(not v.ok for v in result.qc):
+    if not worst.ok:
         result.details.pop("context_hints", None)
     return result
 
 
 _RANK = {QcStatus.OK: 0, QcStatus.UNRELIABLE: 1, QcStatus.FAILED: 2}
-
-
-def _worst(verdicts: Iterable[QcVerdict]) -> QcVerdict | None:
-    return max(verdicts, key=lambda v: _RANK[v.status], default=None)
-
-
-def gradable(verdicts: Iterable[QcVerdict], series_uid: str) -> bool:
-    """Whether an output of ``series_uid`` may be graded: its verdict (or, without one, every verdict) is ok."""
-    verdicts = list(verdicts)
-    own = [v for v in verdicts if v.series_uid == series_uid]
-    return all(v.ok for v in (own or verdicts))
