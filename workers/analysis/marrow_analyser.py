@@ -105,6 +105,8 @@ class MarrowAdcAnalyser:
             canal = seg.view.to_patient(np.column_stack([found, seg.centres[found]]))
             labels, bodies = find_vertebral_bodies(anat["T1"], canal, levels)
             result.details["vertebral_bodies"] = bodies
+            if bodies and inputs.t1 is not None:
+                result.details["body_mask"] = (inputs.t1.series_uid, labels > 0, anat["T1"].sop_instance_uids)
             if bodies:
                 body_labels = resample_labels(anat["T1"].with_array(labels.astype(np.float32)), adc)
                 body_mask = body_labels > 0

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from workers.analysis.base import AnalyserResult, AnalysisOutput, QcStatus
-from workers.results.seg import MARROW_SEGMENT, SPINAL_CORD_SEGMENT, SegmentMask
+from workers.results.seg import MARROW_SEGMENT, SPINAL_CORD_SEGMENT, VERTEBRAL_BODY_SEGMENT, SegmentMask
 
 
 def _label(result: AnalyserResult, series_uid: str, base: str) -> str | None:
@@ -50,6 +50,12 @@ def _measured_mask(result: AnalyserResult) -> Iterator[tuple[str, SegmentMask]]:
 
 
 def _marrow(result: AnalyserResult) -> Iterator[tuple[str, SegmentMask]]:
+    bodies: Any = result.details.get("body_mask")
+    if bodies is not None:
+        t1_uid, mask, t1_uids = bodies
+        label = _label(result, (result.details.get("adc_grid") or ("",))[0], "vertebral bodies")
+        if label and np.any(mask):
+            yield t1_uid, SegmentMask(label, *VERTEBRAL_BODY_SEGMENT, np.asarray(mask, dtype=bool), tuple(t1_uids))
     grid: Any = result.details.get("adc_grid")
     if grid is None:
         return

@@ -46,6 +46,7 @@ class SegmentMask:
 #: Structures the node segments, as (category, type).
 SPINAL_CORD_SEGMENT = (codes.SCT.AnatomicalStructure, codes.SCT.SpinalCord)
 MARROW_SEGMENT = (codes.SCT.AnatomicalStructure, Code("14016003", "SCT", "Bone marrow structure"))
+VERTEBRAL_BODY_SEGMENT = (codes.SCT.AnatomicalStructure, Code("56484001", "SCT", "Vertebral body"))
 
 
 def _ordered_sources(sources: Sequence[Dataset]) -> list[Dataset]:

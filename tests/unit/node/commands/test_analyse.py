@@ -115,3 +115,22 @@ def test_every_shared_study_is_analysed_without_a_crash(tmp_path: Path, capsys: 
         # nothing from an output that is not ok becomes a candidate
         bad = {v["series_uid"] for v in item["qc"] if v["status"] != "ok"}
         assert not [c for c in item["candidates"] if c.get("series_uid") in bad]
+
+
+def test_every_mask_gets_a_segmentation_on_its_own_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = write_phantom(tmp_path / "in", "marrow_lesion")
+    code, out = _analyse(capsys, str(tmp_path / "in"), "--seg-dir", str(tmp_path / "seg"))
+    assert code == 0
+    segments = {label for s in out[0]["segmentations"] for label in s["segments"]}
+    assert "vertebral bodies" in segments
+    assert any(label.startswith("marrow ROI") for label in segments)
+    series_of_file = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID): f for f in study.files}
+    for item in out[0]["segmentations"]:
+        if shutil.which("dciodvfy"):
+            assert dciodvfy_errors(item["path"]) == []
+        seg = hd.seg.segread(item["path"])
+        referenced = {uid for _, _, uid in seg.get_source_image_uids()}
+        assert referenced <= set(series_of_file)
+        assert {str(dcmread(series_of_file[u], stop_before_pixels=True).SeriesInstanceUID) for u in referenced} == {
+            item["series_uid"]
+        }
