@@ -40,32 +40,29 @@ def boundaries(prof: np.ndarray, r: np.ndarray, pixel_mm: float) -> np.ndarray:
     core = np.median(smooth[:, :, r <= INNER_MM].mean(axis=2), axis=1)  # (nz,)
     annulus = smooth[:, :, (r >= 3.0) & (r <= 10.0)]
     fluid = np.percentile(annulus.reshape(len(core), -1), 90, axis=1)
-    out = np.full(prof.shape[:2], np.nan)
     inner = int(np.searchsorted(r, INNER_MM))
-    for k in range(prof.shape[0]):
-        contrast = fluid[k] - core[k]
-        if contrast <= 0:
-            continue
-        for a in range(prof.shape[1]):
-            p = smooth[k, a]
-            above = np.nonzero((p > core[k] + 0.5 * contrast) & (r >= INNER_MM))[0]
-            if above.size == 0:
-                continue
-            # The fluid peak: the first local maximum after the ray has crossed half the contrast.
-            i = int(above[0])
-            while i + 1 < len(p) and p[i + 1] >= p[i]:
-                i += 1
-            if i <= inner + 1:
-                continue
-            j = inner + int(np.argmax(slope[k, a, inner:i]))
-            if 0 < j < len(r) - 1:
-                s0, s1, s2 = slope[k, a, j - 1 : j + 2]
-                denom = s0 - 2 * s1 + s2
-                shift = 0.5 * (s0 - s2) / denom if denom < 0 else 0.0
-                out[k, a] = r[j] + float(np.clip(shift, -0.5, 0.5)) * step
-            else:
-                out[k, a] = r[j]
-    return out
+    n = len(r)
+    index = np.arange(n)
+    contrast = (fluid - core)[:, None, None]
+    # The fluid peak: the first local maximum after the ray has crossed half the contrast.
+    above = (smooth > core[:, None, None] + 0.5 * contrast) & (index >= inner)
+    crosses = above.any(axis=2)
+    first = np.argmax(above, axis=2)
+    falling = np.zeros_like(above)
+    falling[:, :, :-1] = smooth[:, :, 1:] < smooth[:, :, :-1]
+    falling[:, :, -1] = True
+    peak = np.argmax(falling & (index >= first[..., None]), axis=2)
+    valid = crosses & (peak > inner + 1) & (contrast[:, :, 0] > 0)
+    # The steepest rise between the cord and that peak, refined by a parabola through the slope maximum.
+    window = (index >= inner) & (index < peak[..., None])
+    j = np.argmax(np.where(window, slope, -np.inf), axis=2)
+    jm, jp = np.clip(j - 1, 0, n - 1), np.clip(j + 1, 0, n - 1)
+    s0, s1, s2 = (np.take_along_axis(slope, q[..., None], axis=2)[..., 0] for q in (jm, j, jp))
+    denom = s0 - 2 * s1 + s2
+    inside = (j > 0) & (j < n - 1) & (denom < 0)
+    shift = np.where(inside, 0.5 * (s0 - s2) / np.where(denom < 0, denom, -1.0), 0.0)
+    radius = r[j] + np.clip(shift, -0.5, 0.5) * step
+    return np.asarray(np.where(valid, radius, np.nan))
 
 
 def regularise(radii: np.ndarray) -> np.ndarray:

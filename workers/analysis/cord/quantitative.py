@@ -73,7 +73,7 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
         g = gradient_of(ds)
         key = (round(b, 1), None if g is None or b < 1 else tuple(np.round(g, 5)))
         groups.setdefault(key, []).append(ds)
-    vols = [(key, load_volume(members)) for key, members in groups.items()]
+    vols = [(key, load_volume(repeat)) for key, members in groups.items() for repeat in _repeats(members)]
     grid = vols[0][1]
     for key, vol in vols:
         if vol.array.shape != grid.array.shape:
@@ -82,6 +82,17 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     bvals = np.array([key[0] for key, _ in vols])
     bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
     return DiffusionData(grid, data, bvals, bvecs)
+
+
+def _repeats(members: list[Dataset]) -> list[list[Dataset]]:
+    """Repeated acquisitions of one (b-value, direction), e.g. several b = 0 volumes: the i-th instance at
+    each slice position (in instance order) forms repeat i."""
+    by_position: dict[tuple[float, ...], list[Dataset]] = {}
+    for ds in sorted(members, key=lambda d: int(d.get("InstanceNumber") or 0)):
+        position = tuple(round(float(v), 2) for v in ds.get("ImagePositionPatient") or (0.0, 0.0, 0.0))
+        by_position.setdefault(position, []).append(ds)
+    n = max(len(v) for v in by_position.values())
+    return [[v[i] for v in by_position.values() if i < len(v)] for i in range(n)]
 
 
 def fit_dti(diff: DiffusionData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -102,7 +102,8 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
     found = line.scores >= min_contrast
     centres = smooth_line(line.path, sigma_mm=4.0, sz=sz)
     angles = np.arange(n_angles) * 2 * np.pi / n_angles
-    r = np.arange(0.0, R_MAX_MM + 1e-9, R_STEP_MM)
+    step = max(R_STEP_MM, min(sy, sx) / 5.0)  # sub-pixel sampling of the rays; the boundary is refined further
+    r = np.arange(0.0, R_MAX_MM + 1e-9, step)
     radii = np.full((len(centres), n_angles), np.nan)
     raw = radii
     for iteration in range(3):

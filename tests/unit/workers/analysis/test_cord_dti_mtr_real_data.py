@@ -28,7 +28,7 @@ def test_dti_fa_md_match_dipy_on_the_nifti(wrap) -> None:
     assert analyser.select([series]) is series
     result = analyser.run(series, {})
     mask = result.details["mask"]
-    assert 50 <= mask.sum() <= 400  # a cord of ~60-90 mm2 over 5 slices of 0.84 mm pixels
+    assert 200 <= mask.sum() <= 710  # a cord of 30-100 mm2 over 5 slices of 0.84 mm pixels
     # Reference: dipy on the NIfTI itself, FSL gradients, in the same voxels.
     img = nib.load(SCT + "dmri/dmri.nii.gz")
     grid = load_diffusion(datasets).grid
