@@ -188,6 +188,7 @@ def save_outcome(
                         "criteria": criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
+                        "qc": [v.as_json() for v in ctx.qc],
                     },
                     predecessor_uid=previous if kind == ResultKind.SR else None,
                 )

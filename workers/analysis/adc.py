@@ -46,6 +46,8 @@ def diffusion_volumes(datasets: Sequence[Dataset]) -> dict[float, Volume]:
     for b, members in groups.items():
         positions: dict[tuple[float, ...], list[Dataset]] = {}
         for ds in members:
+            if "ImagePositionPatient" not in ds:  # e.g. an enhanced multi-frame image: positions are per frame
+                raise ValueError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no Image Position (Patient)")
             key = tuple(round(float(v), 2) for v in ds.ImagePositionPatient)
             positions.setdefault(key, []).append(ds)
         if all(len(v) == 1 for v in positions.values()):

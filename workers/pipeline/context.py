@@ -17,7 +17,7 @@ from pydicom import Dataset, dcmread
 from workers.results.section import KeyImage, ReportSection
 
 if TYPE_CHECKING:
-    from workers.analysis.base import Measurement
+    from workers.analysis.base import AnalysisOutput, Measurement, QcVerdict
     from workers.criteria.result import CriteriaResult
     from workers.inventory.series import SeriesInventory
 
@@ -97,6 +97,9 @@ class PipelineContext:
     candidate_findings: list[FindingJson] = field(default_factory=list)
     analysis_context: dict[str, Any] = field(default_factory=dict)
     measurements: list[Measurement] = field(default_factory=list)
+    qc: list[QcVerdict] = field(default_factory=list)  # one verdict per analyser output and series
+    levels: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # series -> level -> [top, bottom]
+    analysis: AnalysisOutput | None = None  # the analysers' output (its masks feed the DICOM Segmentation)
     criteria: CriteriaResult | None = None
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -80,6 +80,7 @@ def steps_after_inventory(pipelines: tuple[Pipeline, ...]) -> list[str]:
 
 def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
+    from workers.analysis.contract import levels_json
 
     wanted = [uid for uid, inv in ctx.inventory.items() if inv.modality == "MR" and inv.sequence]
     if not wanted:
@@ -91,6 +92,11 @@ def step_analysis(ctx: PipelineContext) -> None:
         return
     series = [(ctx.inventory[uid].to_json(), ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
+    ctx.analysis = output
+    ctx.measurements = output.measurements
+    ctx.qc = output.qc
+    ctx.levels = levels_json(output)
+    # run_analysers has withheld the findings of every output whose verdict is not ok (workers.analysis.qc).
     ctx.candidate_findings.extend(candidate_findings(output.findings))
     ctx.analysis_context.update(study_context_kwargs(output))
     ctx.notes.extend(f"{name}: {why}" for name, why in output.skipped)

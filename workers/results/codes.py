@@ -26,6 +26,14 @@ NUMBER_OF_IMAGES: Final = _private("NUM-IMAGES", "Number of images")
 SERIES_SUMMARY: Final = _private("SERIES-SUMMARY", "Series summary")
 SERIES_DESCRIPTION: Final = _private("SERIES-DESC", "Series description")
 REPORT_SECTION: Final = _private("REPORT-SECTION", "Report section")
+QC_VERDICT: Final = _private("QC-VERDICT", "Quality control verdict")
+QC_REASON: Final = _private("QC-REASON", "Quality control reason")
+QC_OUTPUT: Final = _private("QC-OUTPUT", "Analysis output")
+QC_STATUS: Final = {
+    "ok": _private("QC-OK", "Reliable output"),
+    "unreliable": _private("QC-UNRELIABLE", "Unreliable output: not graded"),
+    "failed": _private("QC-FAILED", "Failed output: not graded"),
+}
 
 # Standard codes.
 SERIES_INSTANCE_UID: Final = Code("112002", "DCM", "Series Instance UID")
