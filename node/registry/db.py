@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from node.registry.migrate_lock import migration_lock
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -42,11 +44,17 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent), one process at a time (see migrate_lock)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    with migration_lock(engine) as locked:
+        if locked is not None:
+            with locked.begin():
+                cfg.attributes["connection"] = locked
+                command.upgrade(cfg, "head")
+            return
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
 
 
 class Registry:
