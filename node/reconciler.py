@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from node.broker_watch import RedisBrokerWatch
 from node.delivery.service import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
@@ -124,6 +125,7 @@ class Reconciler:
         send_delivery: Callable[[int], None],
         interval: float = 1.0,
         retention_days: float = 0.0,
+        broker_watch: RedisBrokerWatch | None = None,
     ) -> None:
         self.registry = registry
         self.stable_seconds = stable_seconds
@@ -133,6 +135,7 @@ class Reconciler:
         self.send_delivery = send_delivery
         self.interval = interval
         self.retention_days = retention_days
+        self.broker_watch = broker_watch
         self._last_cleanup = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
@@ -152,6 +155,11 @@ class Reconciler:
                 log.exception("reconcile pass failed; will try again")
 
     def run_once(self) -> None:
+        if self.broker_watch is not None:  # messages the broker lost are marked unsent, then sent below
+            try:
+                self.broker_watch.run(self.registry)
+            except Exception:
+                log.exception("broker check failed; will try again")
         with self.registry.session() as session:
             if self.recorder_idle():
                 mark_stable(session, self.stable_seconds, self.busy_studies())

@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+from node.broker_watch import broker_watch_for
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
@@ -87,6 +88,7 @@ class Node:
             send_job=send_job,
             send_delivery=send_delivery,
             retention_days=s.node.retention_days,
+            broker_watch=broker_watch_for(s.broker.url),
         )
         self.worker = InProcessWorker() if with_worker else None
         self.web: Any = None
