@@ -102,10 +102,8 @@ def read_contents(client: redis.Redis, queues: tuple[str, ...] = QUEUES) -> Brok
             task = task_of(raw)
             if task is not None:
                 (contents.waiting_jobs if task[0] == JOB_TASK else contents.waiting_deliveries).add(task[1])
-    since = {
-        (tag.decode() if isinstance(tag, bytes) else str(tag)): float(score)
-        for tag, score in client.zrange(UNACKED_INDEX, 0, -1, withscores=True)
-    }
+    scored: list[tuple[bytes, float]] = client.zrange(UNACKED_INDEX, 0, -1, withscores=True)  # type: ignore[assignment]
+    since = {tag.decode(): float(score) for tag, score in scored}
     for tag, raw in client.hgetall(UNACKED).items():
         try:
             message = json.loads(raw)[0]
