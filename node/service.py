@@ -11,8 +11,10 @@ from node.broker_watch import broker_watch_for
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.ingest import IngestRecorder, PatientKeyer, Received, rescan_spool
+from node.jobs import WORKER_ID
 from node.reconciler import Reconciler
 from node.runtime import Runtime
+from node.workers_seen import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class Node:
             broker_watch=broker_watch_for(s.broker.url),
         )
         self.worker = InProcessWorker() if with_worker else None
+        self.heartbeat = Heartbeat(runtime.registry, WORKER_ID, "analysis,delivery") if with_worker else None
         self.web: Any = None
         self.with_web = with_web
         self._stopped = threading.Event()
@@ -108,6 +111,8 @@ class Node:
         self.reconciler.start()
         if self.worker:
             self.worker.start()
+        if self.heartbeat:
+            self.heartbeat.start()
         if self.with_web:
             from node.web.server import WebServer
 
@@ -125,3 +130,5 @@ class Node:
             self.web.stop()
         if self.worker:
             self.worker.stop()
+        if self.heartbeat:
+            self.heartbeat.stop()

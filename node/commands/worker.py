@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from node.commands.common import add_config_option, settings_or_exit, setup_logging
 
@@ -23,9 +24,20 @@ def run(args: argparse.Namespace) -> int:
         os.environ["SPINENODE_CONFIG"] = str(args.config)
     from node import runtime
 
-    runtime.install(runtime.Runtime.create(settings))
+    rt = runtime.install(runtime.Runtime.create(settings))
+    from node.jobs import WORKER_ID
+    from node.workers_seen import Heartbeat
     from workers.celery_app import app
 
+    heartbeat = Heartbeat(rt.registry, WORKER_ID, args.queues).start()
+    try:
+        _celery_worker(app, args)
+    finally:
+        heartbeat.stop()
+    return 0
+
+
+def _celery_worker(app: Any, args: argparse.Namespace) -> None:
     app.worker_main(
         [
             "worker",
@@ -38,4 +50,3 @@ def run(args: argparse.Namespace) -> int:
             "--prefetch-multiplier=1",
         ]
     )
-    return 0
