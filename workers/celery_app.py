@@ -25,9 +25,20 @@ reconciler re-sends its job as soon as the worker is seen gone and drops the sta
 app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
 
 
+REDIS_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    # A broker behind a cut link must fail a send or a read within seconds (then Celery reconnects), not
+    # hang on a silent TCP connection until retransmission gives up.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 15,
+}
+
+
 def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
     if broker_url:
-        return {"broker_url": broker_url, "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT}}
+        return {"broker_url": broker_url, "broker_transport_options": REDIS_TRANSPORT_OPTIONS}
     folder = data_dir / "broker"
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
