@@ -232,6 +232,8 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
             "all four studies delivered after the broker is back",
         )
         broker_recovery = time.monotonic() - broker_back_at
+        unacked = ["redis-cli", "-h", broker.address, "hlen", "unacked"]
+        _until(lambda: broker.run(unacked).stdout.strip() == "0", 60, "no unacknowledged message left in Redis")
 
         print(
             f"\nworker link cut: job {job_id} taken over {takeover:.1f} s after the cut (GONE_AFTER "
@@ -242,6 +244,17 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
             f"broker link cut for {CUT_BROKER_SECONDS:.0f} s: the two studies received meanwhile were claimed by "
             f"the workers {broker_claims:.1f} s and delivered {broker_recovery:.1f} s after the link came back"
         )
+
+        # what an operator sees: both workers alive, idle, nothing waiting
+        seen = serve.run([*spinenode, "studies", "--workers", "--json", "--config", config])
+        assert seen.returncode == 0, seen.stderr
+        view = json.loads(seen.stdout)
+        assert sorted(w["status"] for w in view["workers"]) == ["alive", "alive"], view
+        assert view["waiting"] == {"analysis": 0, "delivery": 0}
+        table = serve.run([*spinenode, "studies", "--config", config]).stdout
+        assert table.count("delivered") >= 4 and "workers seen in the last 24 h: 2" in table
+        metrics = serve.run(["curl", "-sf", f"http://{serve.address}:8080/metrics"]).stdout
+        assert 'spinenode_workers{status="alive"} 2.0' in metrics
 
         # every study delivered exactly once, every job to one outcome
         uids = {s.study_instance_uid for s in studies}

@@ -79,3 +79,12 @@ def test_stale_unacknowledged_entries_are_those_nobody_needs(registry: Registry)
     )
     with registry.session() as session:
         assert sorted(stale_held(session, contents, now)) == ["dead-worker", "finished", "old-of-requeued"]
+
+
+def test_visibility_timeout_fits_the_longest_job() -> None:
+    from node.reconciler import RUNNING_LEASE
+    from workers.celery_app import REDIS_TRANSPORT_OPTIONS, VISIBILITY_TIMEOUT
+
+    assert VISIBILITY_TIMEOUT > RUNNING_LEASE.total_seconds(), "a running job is never handed out again"
+    assert REDIS_TRANSPORT_OPTIONS["visibility_timeout"] == VISIBILITY_TIMEOUT
+    assert REDIS_TRANSPORT_OPTIONS["socket_timeout"] < 60, "a cut link fails a send within seconds"
