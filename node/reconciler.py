@@ -25,7 +25,7 @@ from node.broker_watch import RedisBrokerWatch
 from node.delivery.service import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
-from node.workers_seen import is_gone
+from node.workers_seen import lost_by_worker
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def jobs_to_send(session: Session) -> list[int]:
     for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING)):
         worker = job.worker
         expired = job.started_at is not None and job.started_at < now - RUNNING_LEASE
-        if expired or (worker is not None and (not _pid_alive(worker) or is_gone(session, worker, now))):
+        if expired or (worker is not None and (not _pid_alive(worker) or lost_by_worker(session, job, now))):
             log.warning("job %d: worker gone or lease expired; queued again", job.id)
             job.state = JobState.QUEUED
             ids.append(job.id)

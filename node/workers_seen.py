@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,28 @@ SHOWN_FOR = timedelta(hours=24)
 """Workers seen within this time are listed (stopped ones too, so a worker that vanished stays visible)."""
 
 
+_in_hand: set[int] = set()
+_in_hand_lock = threading.Lock()
+
+
+@contextmanager
+def holding(job_id: int) -> Iterator[None]:
+    """Mark ``job_id`` as in this process's hands while the block runs; heartbeats list it. Enter before the
+    claim, so that every heartbeat written after the claim names the job while this worker still runs it."""
+    with _in_hand_lock:
+        _in_hand.add(job_id)
+    try:
+        yield
+    finally:
+        with _in_hand_lock:
+            _in_hand.discard(job_id)
+
+
+def in_hand() -> list[int]:
+    with _in_hand_lock:
+        return sorted(_in_hand)
+
+
 class Heartbeat:
     """Writes this worker's heartbeat row on a thread until stopped (a clean stop is recorded too)."""
 
@@ -49,7 +72,8 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def beat(self, *, stopped: bool = False) -> None:
-        now = utcnow()
+        now = utcnow()  # before the jobs are read: a job claimed after this moment is not judged by it
+        jobs = in_hand()
         with self.registry.session() as session:
             row = session.scalar(select(WorkerHeartbeat).where(WorkerHeartbeat.worker == self.worker))
             if row is None:
@@ -59,6 +83,7 @@ class Heartbeat:
                 )
                 session.add(row)
             row.last_seen_at = now
+            row.jobs = jobs
             row.queues = self.queues
             row.stopped_at = now if stopped else None
 
@@ -167,6 +192,18 @@ def is_gone(session: Session, worker: str | None, now: datetime | None = None) -
         return False
     newest = session.scalar(select(func.max(WorkerHeartbeat.last_seen_at)).where(WorkerHeartbeat.worker != worker))
     return newest is not None and newest - row.last_seen_at > GONE_AFTER and now - newest <= GONE_AFTER
+
+
+def lost_by_worker(session: Session, job: Job, now: datetime | None = None) -> bool:
+    """True when the running ``job`` has no worker running it any more: its worker is gone (above), or
+    its worker beat after claiming the job without naming it (the task ended without recording an outcome,
+    e.g. the registry was out of reach at that moment)."""
+    if is_gone(session, job.worker, now):
+        return True
+    row = session.scalar(select(WorkerHeartbeat).where(WorkerHeartbeat.worker == job.worker))
+    if row is None or row.stopped_at is not None or job.started_at is None:
+        return False
+    return row.last_seen_at > job.started_at and job.id not in (row.jobs or [])
 
 
 def queue_waiting(session: Session) -> dict[str, int]:

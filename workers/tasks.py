@@ -6,6 +6,7 @@ import logging
 
 from node import jobs, runtime
 from node.orchestrate import analyse
+from node.workers_seen import holding
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -14,14 +15,15 @@ log = logging.getLogger(__name__)
 @app.task(name="workers.tasks.analyse_study", acks_late=True)
 def analyse_study(job_id: int) -> str:
     rt = runtime.current()
-    if not jobs.claim_job(rt.registry, job_id):
-        return "skipped"
-    try:
-        outcome, delivery_ids = analyse(rt, job_id)
-    except Exception as exc:
-        log.exception("job %d failed", job_id)
-        jobs.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
-        return "failed"
+    with holding(job_id):  # the heartbeat names the job while this worker runs it
+        if not jobs.claim_job(rt.registry, job_id):
+            return "skipped"
+        try:
+            outcome, delivery_ids = analyse(rt, job_id)
+        except Exception as exc:
+            log.exception("job %d failed", job_id)
+            jobs.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
+            return "failed"
     from node.delivery.tasks import deliver
 
     try:

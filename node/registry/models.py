@@ -232,3 +232,4 @@ class WorkerHeartbeat(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    jobs: Mapped[list[Any]] = mapped_column(default=list)  # job IDs in hand when it last beat

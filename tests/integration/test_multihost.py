@@ -9,6 +9,7 @@
 All processes start at the same moment on an empty database. The data folder (spool and results) is one
 folder every namespace sees, standing in for NFS. Then:
 
+0. the link of the worker running a job is cut for 10 s: the same worker finishes it (one claim);
 1. the link of the worker running a job is cut for longer than ``GONE_AFTER``: the other worker takes the
    job over; whatever the cut worker still does with that job is refused by the registry (or lost with its
    connection), and it rejoins when its link comes back;
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.integration
 
 CUT_WORKER_SECONDS = GONE_AFTER.total_seconds() + 15
 CUT_BROKER_SECONDS = 20.0
+CUT_SHORT_SECONDS = 10.0
 
 
 @pytest.fixture
@@ -177,17 +179,24 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
         _until(lambda: len(sql.rows("SELECT worker FROM worker_heartbeat")) == 2, 90, "both workers beating")
         host_of = {f"{os.uname().nodename}:{workers[h.name].pid}": h for h in (w1, w2)}
 
-        studies = [write_phantom(tmp_path / f"study{i}", "simple", seed=i) for i in range(4)]
-        for study in studies[:2]:
+        studies = [write_phantom(tmp_path / f"study{i}", "simple", seed=i) for i in range(5)]
+        analysing = "SELECT id, worker FROM job WHERE state = 'running' AND step NOT IN ('claimed')"
+
+        # 0. cut the link of a worker in the middle of a job for less than GONE_AFTER: it finishes the job
+        _send(pacs, serve, studies[0])
+        ((short_job, short_worker),) = _until(lambda: sql.rows(analysing), 180, "the job analysing", interval=0.2)
+        short_cut_at = host_of[short_worker].cut()
+        time.sleep(CUT_SHORT_SECONDS)
+        host_of[short_worker].restore()
+        _until(lambda: sql.rows("SELECT 1 FROM study WHERE state = 'delivered'"), 180, "the first study delivered")
+        short_delivered = time.monotonic() - short_cut_at
+        assert sql.rows(f"SELECT worker, attempts FROM job WHERE id = {short_job}") == [[short_worker, "1"]]
+
+        for study in studies[1:3]:
             _send(pacs, serve, study)
 
         # 1. cut the link of a worker in the middle of a job, for longer than GONE_AFTER
-        running = _until(
-            lambda: sql.rows("SELECT id, worker FROM job WHERE state = 'running' AND step NOT IN ('claimed')"),
-            180,
-            "a job analysing",
-            interval=0.2,
-        )
+        running = _until(lambda: sql.rows(analysing), 180, "a job analysing", interval=0.2)
         job_id, victim_id = running[0]
         victim = host_of[victim_id]
         cut_at = victim.cut()
@@ -203,7 +212,7 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
         _until(
             lambda: [r for r in sql.rows("SELECT state FROM study") if r[0] != "delivered"] == [] or None,
             240,
-            "the first two studies delivered",
+            "the next two studies delivered",
         )
         first_delivered = time.monotonic() - cut_at
         age = (
@@ -219,24 +228,28 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
 
         # 2. cut the broker's link while two more studies arrive; the node keeps receiving
         broker_cut_at = broker.cut()
-        for study in studies[2:]:
+        for study in studies[3:]:
             _send(pacs, serve, study)
         time.sleep(max(0.0, CUT_BROKER_SECONDS - (time.monotonic() - broker_cut_at)))
         broker_back_at = broker.restore()
         claimed = "SELECT count(*) FROM job WHERE started_at IS NOT NULL"
-        _until(lambda: sql.rows(claimed)[0][0] == "4", 120, "the new jobs claimed", interval=0.2)
+        _until(lambda: sql.rows(claimed)[0][0] == "5", 120, "the new jobs claimed", interval=0.2)
         broker_claims = time.monotonic() - broker_back_at
         _until(
-            lambda: len([r for r in sql.rows("SELECT state FROM study") if r[0] == "delivered"]) == 4 or None,
+            lambda: len([r for r in sql.rows("SELECT state FROM study") if r[0] == "delivered"]) == 5 or None,
             300,
-            "all four studies delivered after the broker is back",
+            "all five studies delivered after the broker is back",
         )
         broker_recovery = time.monotonic() - broker_back_at
         unacked = ["redis-cli", "-h", broker.address, "hlen", "unacked"]
         _until(lambda: broker.run(unacked).stdout.strip() == "0", 60, "no unacknowledged message left in Redis")
 
         print(
-            f"\nworker link cut: job {job_id} taken over {takeover:.1f} s after the cut (GONE_AFTER "
+            f"\nworker link cut for {CUT_SHORT_SECONDS:.0f} s mid-job: the same worker finished it, study delivered "
+            f"{short_delivered:.1f} s after the cut"
+        )
+        print(
+            f"worker link cut: job {job_id} taken over {takeover:.1f} s after the cut (GONE_AFTER "
             f"{GONE_AFTER.total_seconds():.0f} s); both studies delivered {first_delivered:.1f} s after the cut; "
             f"the cut worker beat again {rejoined:.1f} s after its link came back; its late outcome was {late}"
         )
@@ -263,13 +276,13 @@ def test_multihost_worker_and_broker_partitions(net: Network, tmp_path: Path) ->
             "SELECT d.study_id, d.state, count(a.id) FILTER (WHERE a.ok) FROM delivery d "
             "LEFT JOIN attempt a ON a.delivery_id = d.id GROUP BY d.id, d.study_id, d.state"
         )
-        assert sorted(r[1:] for r in deliveries) == [["delivered", "1"]] * 4, deliveries
+        assert sorted(r[1:] for r in deliveries) == [["delivered", "1"]] * 5, deliveries
         jobs = {r[0]: r[1:] for r in sql.rows("SELECT id, state, attempts FROM job")}
         assert all(state == "done" for state, _ in jobs.values()), jobs
         assert jobs.pop(job_id) == ["done", "2"], "the job taken over: claimed twice"
         assert all(attempts == "1" for _, attempts in jobs.values()), f"no other job ran twice: {jobs}"
         results = sql.rows("SELECT study_id, kind, count(*) FROM result GROUP BY study_id, kind")
-        assert sorted(r[2] for r in results) == ["1"] * 8, "one SR and one card per study"
+        assert sorted(r[2] for r in results) == ["1"] * 10, "one SR and one card per study"
         assert {s["MainDicomTags"]["StudyInstanceUID"] for s in _pacs_get(pacs, "/studies?expand")} == uids
         stats = _pacs_get(pacs, "/statistics")
         assert int(stats["CountInstances"]) == 2 * len(studies), "one SR and one card per study, nothing else"

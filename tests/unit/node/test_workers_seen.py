@@ -19,7 +19,9 @@ from node.workers_seen import (
     Heartbeat,
     WorkersCollector,
     format_workers,
+    holding,
     is_gone,
+    lost_by_worker,
     queue_waiting,
     workers_seen,
 )
@@ -86,6 +88,8 @@ def test_a_gone_workers_job_is_queued_again_and_its_late_outcome_discarded(regis
     slow = _running_job(registry, "hostB:2", "1.2.4")
     lost = _running_job(registry, "hostA:1")
     with registry.session() as session:
+        session.query(WorkerHeartbeat).filter_by(worker="hostB:2").one().jobs = [slow]
+    with registry.session() as session:
         assert jobs_to_send(session) == [lost], "the slow worker keeps its job"
     with registry.session() as session:
         job = session.get(Job, lost)
@@ -118,3 +122,30 @@ def test_studies_block_and_metrics_tell_slow_from_gone(registry: Registry) -> No
     out = generate_latest(prom).decode()
     assert 'spinenode_workers{status="gone"} 1.0' in out
     assert 'spinenode_worker_running_jobs{hostname="hostB",status="alive",worker="hostB:2"} 1.0' in out
+
+
+def test_a_job_its_live_worker_no_longer_holds_is_queued_again(registry: Registry) -> None:
+    """The task ended without an outcome (the registry was out of reach when it tried to record one): the
+    worker keeps beating, without the job; the job runs again instead of waiting for the 30-minute lease."""
+    _seen(registry, "hostB:2", 1)  # beat 1 s ago, after the job was claimed 40 s ago, naming no job
+    dropped = _running_job(registry, "hostB:2")
+    held = _running_job(registry, "hostB:2", "1.2.4")
+    with registry.session() as session:
+        session.query(WorkerHeartbeat).one().jobs = [held]
+    with registry.session() as session:
+        job = session.get(Job, dropped)
+        assert job is not None and lost_by_worker(session, job)
+        assert jobs_to_send(session) == [dropped]
+    with registry.session() as session:
+        assert session.get(Job, held).state == JobState.RUNNING  # type: ignore[union-attr]
+
+
+def test_heartbeat_names_the_jobs_in_hand(registry: Registry) -> None:
+    beat = Heartbeat(registry, "hostA:4242", "analysis", every=3600)
+    with holding(17):
+        beat.beat()
+        with registry.session() as session:
+            assert session.query(WorkerHeartbeat).one().jobs == [17]
+    beat.beat()
+    with registry.session() as session:
+        assert session.query(WorkerHeartbeat).one().jobs == []
