@@ -15,13 +15,30 @@ from celery import Celery
 
 ANALYSIS_QUEUE = "analysis"
 DELIVERY_QUEUE = "delivery"
+VISIBILITY_TIMEOUT = 35 * 60
+"""Seconds Redis waits for an unacknowledged message before it hands it out again: longer than the longest
+job may run (the registry's running lease, 30 min, ``node.broker.reconciler.RUNNING_LEASE``), so a slow job is
+never handed to a second worker by the broker. A killed worker's message does not wait this long: the
+reconciler re-sends its job as soon as the worker is seen gone and drops the stale entry
+(``node.broker_watch``)."""
 
 app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
 
 
+REDIS_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": VISIBILITY_TIMEOUT,
+    # A broker behind a cut link must fail a send or a read within seconds (then Celery reconnects), not
+    # hang on a silent TCP connection until retransmission gives up.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 15,
+}
+
+
 def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
     if broker_url:
-        return {"broker_url": broker_url, "broker_transport_options": {"visibility_timeout": 3600}}
+        return {"broker_url": broker_url, "broker_transport_options": REDIS_TRANSPORT_OPTIONS}
     folder = data_dir / "broker"
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from node.jobs.run import run_job
+from node.workers_seen import holding
 from workers.celery_app import app
 
 
 @app.task(name="workers.tasks.analyse_study", acks_late=True)
 def analyse_study(job_id: int) -> str:
-    return run_job(job_id)
+    with holding(job_id):  # the heartbeat names the job while this worker runs it
+        return run_job(job_id)

@@ -17,9 +17,11 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from node.broker_watch import RedisBrokerWatch
 from node.delivery.rows import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, utcnow
+from node.workers_seen import lost_by_worker
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def jobs_to_send(session: Session) -> list[int]:
     for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING)):
         worker = job.worker
         expired = job.started_at is not None and job.started_at < now - RUNNING_LEASE
-        if expired or (worker is not None and not _pid_alive(worker)):
+        if expired or (worker is not None and (not _pid_alive(worker) or lost_by_worker(session, job, now))):
             log.warning("job %d: worker gone or lease expired; queued again", job.id)
             job.state = JobState.QUEUED
             ids.append(job.id)
@@ -90,11 +92,13 @@ class Reconciler:
         send_job: Callable[[int], None],
         send_delivery: Callable[[int], None],
         interval: float = 1.0,
+        broker_watch: RedisBrokerWatch | None = None,
     ) -> None:
         self.registry = registry
         self.send_job = send_job
         self.send_delivery = send_delivery
         self.interval = interval
+        self.broker_watch = broker_watch
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
 
@@ -113,6 +117,11 @@ class Reconciler:
                 log.exception("reconcile pass failed; will try again")
 
     def run_once(self) -> None:
+        if self.broker_watch is not None:  # messages the broker lost are marked unsent, then sent below
+            try:
+                self.broker_watch.run(self.registry)
+            except Exception:
+                log.exception("broker check failed; will try again")
         with self.registry.session() as session:
             job_ids = jobs_to_send(session)
             delivery_ids = deliveries_to_send(session)

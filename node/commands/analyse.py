@@ -76,7 +76,16 @@ def run(args: argparse.Namespace) -> int:
     if not root.exists():
         print(f"spinenode analyse: path does not exist: {str(root)!r}", file=sys.stderr)
         return 2
-    logging.getLogger("workers").setLevel(logging.ERROR)
+    quiet = logging.getLogger("workers")
+    previous_level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the verdicts and notes say in the output what the analysers' warnings say
+    try:
+        return _analyse(root, args)
+    finally:
+        quiet.setLevel(previous_level)
+
+
+def _analyse(root: Path, args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom and numpy warn about every odd value in real-world files
         studies, unclaimed = collect(root)

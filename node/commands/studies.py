@@ -18,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("studies", help="list studies with states, flags and grades")
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--workers", action="store_true", help="only the workers seen and the work waiting for them")
     p.set_defaults(run=run)
 
 
@@ -60,9 +61,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"spinenode studies: {where}", file=sys.stderr)
     from node.registry.db import Registry
     from node.registry.views import list_studies
+    from node.workers_seen import format_workers, queue_waiting, workers_seen
 
     registry = Registry(settings.database_url)
     with registry.session() as session:
-        rows = list_studies(session)
-    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+        rows = [] if args.workers else list_studies(session)
+        seen = workers_seen(session)
+        waiting = queue_waiting(session)
+    if args.workers and args.json:
+        print(json.dumps({"workers": [w.as_dict() for w in seen], "waiting": waiting}, indent=2))
+    elif args.workers:
+        print(format_workers(seen, waiting))
+    elif args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(format_table(rows) + "\n\n" + format_workers(seen, waiting))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from typing import Any
 
 from node.commands.common import add_config_option, log_studies_of_tasks, settings_or_exit, setup_logging
 
@@ -24,9 +25,21 @@ def run(args: argparse.Namespace) -> int:
         os.environ["SPINENODE_CONFIG"] = str(args.config)
     from node import runtime
 
-    log_studies_of_tasks(runtime.install(runtime.Runtime.create(settings)))
+    rt = runtime.install(runtime.Runtime.create(settings))
+    log_studies_of_tasks(rt)
+    from node.jobs.store import WORKER_ID
+    from node.workers_seen import Heartbeat
     from workers.celery_app import app
 
+    heartbeat = Heartbeat(rt.registry, WORKER_ID, args.queues).start()
+    try:
+        _celery_worker(app, args)
+    finally:
+        heartbeat.stop()
+    return 0
+
+
+def _celery_worker(app: Any, args: argparse.Namespace) -> None:
     app.worker_main(
         [
             "--quiet",  # no banner: standard error carries log lines only (JSON with --log-format json)
@@ -40,4 +53,3 @@ def run(args: argparse.Namespace) -> int:
             "--prefetch-multiplier=1",
         ]
     )
-    return 0

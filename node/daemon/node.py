@@ -14,14 +14,17 @@ from typing import Any
 
 from node.archive.housekeeping import Housekeeping
 from node.broker.reconciler import Reconciler
+from node.broker_watch import broker_watch_for
 from node.dicom.guard import peer_limits
 from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.dicom.tls import server_context
 from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
+from node.jobs.store import WORKER_ID
 from node.runtime import Runtime
 from node.stability import StabilityWatch
+from node.workers_seen import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,12 @@ class Node:
                 s.node.tls_certificate, s.node.tls_private_key, s.node.tls_ca, s.node.tls_require_peer_certificate
             ),
         )
-        self.reconciler = Reconciler(runtime.registry, send_job=send_job, send_delivery=send_delivery)
+        self.reconciler = Reconciler(
+            runtime.registry,
+            send_job=send_job,
+            send_delivery=send_delivery,
+            broker_watch=broker_watch_for(s.broker.url),
+        )
         self.stability = StabilityWatch(
             runtime.registry,
             stable_seconds=s.node.stable_seconds,
@@ -109,6 +117,7 @@ class Node:
         )
         self.housekeeping = Housekeeping(runtime.registry, retention_days=s.node.retention_days)
         self.worker = InProcessWorker() if with_worker else None
+        self.heartbeat = Heartbeat(runtime.registry, WORKER_ID, "analysis,delivery") if with_worker else None
         self.web: Any = None
         self.with_web = with_web
         self._stopped = threading.Event()
@@ -129,6 +138,8 @@ class Node:
         self.housekeeping.start()
         if self.worker:
             self.worker.start()
+        if self.heartbeat:
+            self.heartbeat.start()
         if self.with_web:
             from node.web.server import WebServer
 
@@ -149,3 +160,5 @@ class Node:
             self.web.stop()
         if self.worker:
             self.worker.stop()
+        if self.heartbeat:
+            self.heartbeat.stop()

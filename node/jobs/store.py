@@ -92,6 +92,15 @@ def claim_job(registry: Registry, job_id: int) -> bool:
         return True
 
 
+def _taken_over(job: Job) -> bool:
+    """True when another worker claimed this job since this one did (this worker was taken for gone): its
+    outcome is then discarded, so a job never reports or delivers twice."""
+    if job.state == JobState.RUNNING and job.worker == WORKER_ID:
+        return False
+    log.warning("job %d is now %s on %s: this worker's outcome is discarded", job.id, job.state.value, job.worker)
+    return True
+
+
 def build_context(registry: Registry, settings: Settings, job_id: int) -> PipelineContext:
     with registry.session() as session:
         job = session.get(Job, job_id)
@@ -155,6 +164,8 @@ def save_outcome(
     with registry.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
+        if _taken_over(job):
+            return []
         study = session.get(Study, job.study_id)
         assert study is not None
         if study.revision != job.revision:  # findings or late instances arrived meanwhile: a newer job reports
@@ -213,7 +224,7 @@ def save_outcome(
 def fail_job(registry: Registry, job_id: int, error: str) -> None:
     with registry.session() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        if job is None or _taken_over(job):
             return
         job.state = JobState.FAILED
         job.error = error[:2000]
@@ -253,6 +264,8 @@ def finish_without_report(registry: Registry, job_id: int, priority: str, reason
     with registry.session() as session:
         job = session.get(Job, job_id)
         assert job is not None
+        if _taken_over(job):
+            return
         job.state = JobState.DONE
         job.step = "done"
         job.finished_at = utcnow()

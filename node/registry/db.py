@@ -11,7 +11,19 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from node.registry.migrate_lock import migration_lock
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+POSTGRESQL_CONNECT_ARGS = {
+    "connect_timeout": 10,  # seconds; without it a connect to a host cut off waits for TCP (about 2 min)
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30000,  # ms: a query whose packets go unanswered fails instead of hanging ~15 min
+}
+"""libpq options: a registry behind a cut link is noticed in seconds, so a worker's heartbeat and the
+reconciler's passes fail and retry instead of hanging."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -31,7 +43,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = POSTGRESQL_CONNECT_ARGS if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
 
 def alembic_config(url: str) -> Config:
@@ -42,11 +55,17 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent), one process at a time (see migrate_lock)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    with migration_lock(engine) as locked:
+        if locked is not None:
+            with locked.begin():
+                cfg.attributes["connection"] = locked
+                command.upgrade(cfg, "head")
+            return
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
 
 
 class Registry:

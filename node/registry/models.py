@@ -257,3 +257,18 @@ class ArchiveEntry(Base):
     grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flags: Mapped[list[Any]] = mapped_column(default=list)
     codes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class WorkerHeartbeat(Base):
+    """A worker process as the registry last saw it (``node.workers_seen`` writes and reads these)."""
+
+    __tablename__ = "worker_heartbeat"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(String(128), unique=True)  # host:pid, as in Job.worker
+    hostname: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    jobs: Mapped[list[Any]] = mapped_column(default=list)  # job IDs in hand when it last beat

@@ -24,6 +24,7 @@ from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
 from node.web.worklist import badge_class
+from node.workers_seen import WorkersCollector
 from workers import __version__
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         metrics = runtime.extras["metrics"] = NodeMetrics()
     if not runtime.extras.get("metrics_registry_collector"):
         metrics.registry.register(RegistryInstances(runtime.registry))
+        metrics.registry.register(WorkersCollector(runtime.registry))
         runtime.extras["metrics_registry_collector"] = True
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -45,7 +45,7 @@ def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str
     for name in ("inventory", "analysis", "criteria"):
         try:
             STEPS[name](ctx)
-        except Exception as exc:  # as in node.orchestrate: one step that fails is reported, not fatal
+        except Exception as exc:  # as in node.jobs.run: one step that fails is reported, not fatal
             log.exception("%s failed", name)
             ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
     segmentations = write_segmentations(ctx, seg_dir) if seg_dir is not None else []

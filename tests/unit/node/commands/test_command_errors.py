@@ -95,7 +95,8 @@ def test_studies_names_the_registry_or_says_there_is_none(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert f"registry sqlite:///{tmp_path / 'var' / 'spinenode.sqlite'}" in done.stderr
     assert f"from settings {cfg}" in done.stderr
-    assert done.stdout.strip() == "no studies"
+    assert done.stdout.splitlines()[0] == "no studies"
+    assert "workers seen in the last 24 h: none" in done.stdout
 
 
 def test_unknown_setting_is_one_line_with_a_suggestion(tmp_path: Path) -> None:

@@ -1,0 +1,272 @@
+"""Which workers the registry has seen recently, what each is running, and whether it is still there.
+
+Every worker process (``spinenode worker``, and the worker inside ``serve``) writes a heartbeat row every
+``HEARTBEAT_EVERY`` seconds. That is how an operator tells a slow worker (it keeps beating; its job's step
+and age show what it is doing) from a dead or cut-off one (silent), and how the reconciler knows that a job
+``running`` on another host has lost its worker: silent for ``GONE_AFTER`` while another worker kept
+beating (so it is that worker that went away, not the registry that was out of reach for everyone).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from node.registry.db import Registry
+from node.registry.models import Delivery, DeliveryState, Job, JobState, WorkerHeartbeat, utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 5.0
+GONE_AFTER = timedelta(seconds=30)
+"""A worker silent this long, while another one kept beating, is taken for gone: its jobs run elsewhere."""
+SHOWN_FOR = timedelta(hours=24)
+"""Workers seen within this time are listed (stopped ones too, so a worker that vanished stays visible)."""
+
+
+_in_hand: set[int] = set()
+_in_hand_lock = threading.Lock()
+
+
+@contextmanager
+def holding(job_id: int) -> Iterator[None]:
+    """Mark ``job_id`` as in this process's hands while the block runs; heartbeats list it. Enter before the
+    claim, so that every heartbeat written after the claim names the job while this worker still runs it."""
+    with _in_hand_lock:
+        _in_hand.add(job_id)
+    try:
+        yield
+    finally:
+        with _in_hand_lock:
+            _in_hand.discard(job_id)
+
+
+def in_hand() -> list[int]:
+    with _in_hand_lock:
+        return sorted(_in_hand)
+
+
+class Heartbeat:
+    """Writes this worker's heartbeat row on a thread until stopped (a clean stop is recorded too)."""
+
+    def __init__(self, registry: Registry, worker: str, queues: str, every: float = HEARTBEAT_EVERY) -> None:
+        if not worker or ":" not in worker:
+            raise ValueError(f"worker: {worker!r} must be host:pid")
+        self.registry = registry
+        self.worker = worker
+        self.queues = queues
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def beat(self, *, stopped: bool = False) -> None:
+        now = utcnow()  # before the jobs are read: a job claimed after this moment is not judged by it
+        jobs = in_hand()
+        with self.registry.session() as session:
+            row = session.scalar(select(WorkerHeartbeat).where(WorkerHeartbeat.worker == self.worker))
+            if row is None:
+                host, _, pid = self.worker.rpartition(":")
+                row = WorkerHeartbeat(
+                    worker=self.worker, hostname=host, pid=int(pid) if pid.isdigit() else 0, queues=self.queues
+                )
+                session.add(row)
+            row.last_seen_at = now
+            row.jobs = jobs
+            row.queues = self.queues
+            row.stopped_at = now if stopped else None
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.beat()
+            except Exception as exc:  # registry out of reach: the next beat tries again
+                log.warning("heartbeat not written (%s)", type(exc).__name__)
+            if self._stop.wait(self.every):
+                return
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            self.beat(stopped=True)
+        except Exception:
+            log.warning("could not record this worker's stop", exc_info=True)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    job_id: int
+    study_id: int
+    step: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WorkerSeen:
+    worker: str
+    hostname: str
+    queues: str
+    started_at: datetime
+    last_seen_at: datetime
+    silent_seconds: float
+    status: str  # alive | gone | stopped
+    running: list[RunningJob] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker,
+            "hostname": self.hostname,
+            "queues": self.queues.split(","),
+            "status": self.status,
+            "last_seen_seconds_ago": round(self.silent_seconds, 1),
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "running": [{"job": r.job_id, "step": r.step, "seconds": round(r.seconds)} for r in self.running],
+        }
+
+
+def _status(row: WorkerHeartbeat, now: datetime) -> str:
+    if row.stopped_at is not None:
+        return "stopped"
+    return "gone" if now - row.last_seen_at > GONE_AFTER else "alive"
+
+
+def workers_seen(session: Session, now: datetime | None = None) -> list[WorkerSeen]:
+    """Workers seen within ``SHOWN_FOR``, most recently seen first, with the jobs each is running."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(WorkerHeartbeat)
+        .where(WorkerHeartbeat.last_seen_at >= now - SHOWN_FOR)
+        .order_by(WorkerHeartbeat.last_seen_at.desc())
+    ).all()
+    running: dict[str, list[RunningJob]] = {}
+    for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING).order_by(Job.id)):
+        seconds = (now - job.started_at).total_seconds() if job.started_at else 0.0
+        running.setdefault(job.worker or "", []).append(RunningJob(job.id, job.study_id, job.step, seconds))
+    return [
+        WorkerSeen(
+            worker=r.worker,
+            hostname=r.hostname,
+            queues=r.queues,
+            started_at=r.started_at,
+            last_seen_at=r.last_seen_at,
+            silent_seconds=max(0.0, (now - r.last_seen_at).total_seconds()),
+            status=_status(r, now),
+            running=running.get(r.worker, []),
+        )
+        for r in rows
+    ]
+
+
+def is_gone(session: Session, worker: str | None, now: datetime | None = None) -> bool:
+    """True when ``worker`` stopped, or has been silent for ``GONE_AFTER`` while another worker kept beating.
+    A worker that never wrote a heartbeat is not judged here (False)."""
+    if not worker:
+        return False
+    now = now or utcnow()
+    row = session.scalar(select(WorkerHeartbeat).where(WorkerHeartbeat.worker == worker))
+    if row is None:
+        return False
+    if row.stopped_at is not None:
+        return True
+    if now - row.last_seen_at <= GONE_AFTER:
+        return False
+    newest = session.scalar(select(func.max(WorkerHeartbeat.last_seen_at)).where(WorkerHeartbeat.worker != worker))
+    return newest is not None and newest - row.last_seen_at > GONE_AFTER and now - newest <= GONE_AFTER
+
+
+def lost_by_worker(session: Session, job: Job, now: datetime | None = None) -> bool:
+    """True when the running ``job`` has no worker running it any more: its worker is gone (above), or
+    its worker beat after claiming the job without naming it (the task ended without recording an outcome,
+    e.g. the registry was out of reach at that moment)."""
+    if is_gone(session, job.worker, now):
+        return True
+    row = session.scalar(select(WorkerHeartbeat).where(WorkerHeartbeat.worker == job.worker))
+    if row is None or row.stopped_at is not None or job.started_at is None:
+        return False
+    return row.last_seen_at > job.started_at and job.id not in (row.jobs or [])
+
+
+def queue_waiting(session: Session) -> dict[str, int]:
+    """Work the registry says waits for any worker, by queue: queued jobs and due pending deliveries."""
+    now = utcnow()
+    jobs = session.scalar(select(func.count(Job.id)).where(Job.state == JobState.QUEUED)) or 0
+    deliveries = (
+        session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now
+            )
+        )
+        or 0
+    )
+    return {"analysis": int(jobs), "delivery": int(deliveries)}
+
+
+def format_workers(seen: list[WorkerSeen], waiting: dict[str, int]) -> str:
+    """The workers block of ``spinenode studies``: one line per worker, then what waits for any of them."""
+    lines = ["workers seen in the last 24 h: " + (f"{len(seen)}" if seen else "none")]
+    for w in seen:
+        when = (
+            f"seen {w.silent_seconds:.0f} s ago"
+            if w.status == "alive"
+            else f"silent for {w.silent_seconds:.0f} s"
+            if w.status == "gone"
+            else f"stopped {w.silent_seconds:.0f} s ago"
+        )
+        jobs = "; ".join(f"job {r.job_id} at {r.step or 'start'} for {r.seconds:.0f} s" for r in w.running)
+        doing = f"running {jobs}" if jobs else "idle"
+        if w.status == "gone" and w.running:
+            doing += " (will run on another worker)"
+        lines.append(f"  {w.status:<8} {w.worker:<32} {w.queues:<20} {when:<22} {doing}")
+    lines.append("waiting for any worker: " + ", ".join(f"{q} {n}" for q, n in waiting.items()))
+    return "\n".join(lines)
+
+
+class WorkersCollector(Collector):
+    """Prometheus collector, read at scrape time: ``spinenode_worker_last_seen_seconds`` and
+    ``spinenode_worker_running_jobs`` per worker (labels: worker, hostname, status), ``spinenode_workers``
+    by status. Labels carry host names and process IDs only."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.registry.session() as session:
+            seen = workers_seen(session)
+        labels = ["worker", "hostname", "status"]
+        last = GaugeMetricFamily(
+            "spinenode_worker_last_seen_seconds", "Seconds since a worker's last heartbeat", labels=labels
+        )
+        running = GaugeMetricFamily("spinenode_worker_running_jobs", "Jobs a worker is running", labels=labels)
+        counts = GaugeMetricFamily("spinenode_workers", "Workers seen in the last 24 h, by status", labels=["status"])
+        by_status = {"alive": 0, "gone": 0, "stopped": 0}
+        for w in seen:
+            values = [w.worker, w.hostname, w.status]
+            last.add_metric(values, w.silent_seconds)
+            running.add_metric(values, len(w.running))
+            by_status[w.status] += 1
+        for status, n in by_status.items():
+            counts.add_metric([status], n)
+        yield from (last, running, counts)
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return []
