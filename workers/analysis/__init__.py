@@ -17,6 +17,7 @@ from workers.analysis.base import AnalyserResult, AnalysisOutput, CandidateFindi
 from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
+from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.external import available_segmenters
 from workers.analysis.levels import estimate_levels
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
@@ -42,6 +43,7 @@ ANALYSERS: tuple[Any, ...] = (
     DtiAnalyser(),
     MtrAnalyser(),
     CanalAnalyser(),
+    CtMyelographyAnalyser(),
 )
 
 

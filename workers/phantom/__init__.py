@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,10 +69,10 @@ def write_phantom(
         raise ValueError(f"seed must be >= 0, got {seed}")
     outdir = Path(outdir)
     if scenario in EXAM_SCENARIOS:
-        study_uid, files, truth, truth_path = write_exam_phantom(
+        exam_uid, exam_files, exam_truth, exam_truth_path = write_exam_phantom(
             outdir, scenario, seed=seed, deterministic_uids=deterministic_uids
         )
-        return PhantomStudy(outdir, study_uid, tuple(files), truth, truth_path)
+        return PhantomStudy(outdir, exam_uid, tuple(exam_files), exam_truth, exam_truth_path)
     outdir.mkdir(parents=True, exist_ok=True)
     spec = MR_SCENARIOS[scenario]()
     uid = _Uids(scenario, seed, deterministic_uids)

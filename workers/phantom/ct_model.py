@@ -1,9 +1,10 @@
 """An analytic spine for CT myelography phantoms: axial slices in Hounsfield units.
 
 LPS patient coordinates (mm): x to the patient's left, y posterior, z superior (0 at the top of C1). Vertebral
-bodies (cortex ~1000 HU, cancellous ~230 HU) with discs (~80 HU), the posterior arch around the canal, ribs
+bodies (cortex ~1400 HU, cancellous ~230 HU) with discs (~80 HU), the posterior arch around the canal, ribs
 on T1-T12, the fused sacrum with its alae, C2 with the dens; in the canal epidural fat (-100 HU), the dura
-(1 mm, 50 HU) and the dural sac filled with iodinated contrast (denser caudally, where it was injected), the
+(1.2 mm with the arachnoid, 50 HU) and the dural sac filled with iodinated contrast (denser caudally, where it
+was injected), the
 cord (35 HU) down to L1. Leaks put contrast where it does not belong: the ventral epidural space and the
 root sleeves, a gap in the dura, a needle track at the puncture level, or a subdural crescent behind a thin
 arachnoid line.
@@ -25,7 +26,7 @@ SEGMENTS: tuple[tuple[str, float, float], ...] = (
     ("L2", 26.0, 10.0), ("L3", 27.0, 10.5), ("L4", 27.0, 11.0), ("L5", 26.0, 11.0), ("S1", 80.0, 0.0),
 )  # fmt: skip
 DENS_MM = 15.0
-HU = {"air": -1000.0, "lung": -850.0, "fat": -100.0, "muscle": 50.0, "cortex": 1000.0, "marrow": 230.0,
+HU = {"air": -1000.0, "lung": -850.0, "fat": -100.0, "muscle": 50.0, "cortex": 1400.0, "marrow": 230.0,
       "disc": 80.0, "dura": 50.0, "cord": 35.0, "csf": 5.0}  # fmt: skip
 
 
@@ -92,7 +93,7 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
     region = spine.region(z)
     name, in_body = spine.segment_at(z)
     canal_y = 0.0
-    crx, cry = {"C": (12.0, 8.0), "T": (8.5, 8.0), "L": (11.0, 9.0), "S": (9.0, 5.0)}[region]
+    crx, cry = {"C": (12.0, 8.0), "T": (9.5, 9.0), "L": (11.0, 9.0), "S": (9.0, 5.0)}[region]
     brx, bry = {"C": (9.0, 8.0), "T": (14.0, 13.0), "L": (22.0, 16.0), "S": (24.0, 14.0)}[region]
     body_cy = canal_y - cry - bry - 1.0
     out = np.full(xx.shape, HU["air"])
@@ -108,7 +109,9 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
     shell = _ellipse(xx, yy, 0.0, body_cy, brx, bry)
     core = _ellipse(xx, yy, 0.0, body_cy, brx - 1.5, bry - 1.5)
     if name == "C1":
-        ring = _ellipse(xx, yy, 0.0, canal_y - 2.0, crx + 9.0, cry + 12.0) & ~_ellipse(xx, yy, 0.0, canal_y - 2.0, crx + 4.0, cry + 7.0)
+        ring = _ellipse(xx, yy, 0.0, canal_y - 2.0, crx + 9.0, cry + 12.0) & ~_ellipse(
+            xx, yy, 0.0, canal_y - 2.0, crx + 4.0, cry + 7.0
+        )
         out[ring] = HU["cortex"]
         dens = _ellipse(xx, yy, 0.0, body_cy + 2.0, 5.0, 5.0)
         if z < spine.bodies["C1"][0] - 2.0:
@@ -121,7 +124,11 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
         arch = _ellipse(xx, yy, 0.0, canal_y, crx + 6.0, cry + 6.0) & (yy > body_cy)
         out[arch] = HU["cortex"]
         out[arch & _ellipse(xx, yy, 0.0, canal_y, crx + 4.5, cry + 4.5)] = HU["marrow"]
-        spinous = (np.abs(xx) < 3.5) & (yy > canal_y + cry) & (yy < canal_y + cry + {"C": 25, "T": 35, "L": 32, "S": 15}[region])
+        spinous = (
+            (np.abs(xx) < 3.5)
+            & (yy > canal_y + cry)
+            & (yy < canal_y + cry + {"C": 25, "T": 35, "L": 32, "S": 15}[region])
+        )
         out[spinous] = HU["cortex"]
         if name == "S1":
             alae = (np.abs(xx) < 75.0) & (np.abs(yy - body_cy) < 12.0)
@@ -142,13 +149,15 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
     sac_cy, srx, sry = canal_y - 0.8, crx - 2.5, cry - 2.5
     if region == "S" and z < spine.levels["S1"][0] - 25.0:
         return out  # the sac ends at S2
-    dura = _ellipse(xx, yy, 0.0, sac_cy, srx + 1.0, sry + 1.0)
+    leak = spine.leak
+    in_leak = leak is not None and spine.levels[leak.upper][0] >= z >= spine.levels[leak.lower][1]
+    if leak is not None and in_leak and leak.kind in ("epidural", "dural_defect"):
+        sac_cy, sry = sac_cy + 2.0, sry - 0.5  # a ventral collection pushes the sac back
+    dura = _ellipse(xx, yy, 0.0, sac_cy, srx + 1.2, sry + 1.2)
     sac = _ellipse(xx, yy, 0.0, sac_cy, srx, sry)
     out[dura] = HU["dura"]
     fill = spine.sac_hu(z) if contrast else HU["csf"]
     out[sac] = fill
-    leak = spine.leak
-    in_leak = leak is not None and spine.levels[leak.upper][0] >= z >= spine.levels[leak.lower][1]
     if leak is not None and in_leak and leak.kind == "subdural":
         # arachnoid pushed forward: a posterior crescent of contrast between the arachnoid and the dura
         arach = _ellipse(xx, yy, 0.0, sac_cy - 2.2, srx - 1.0, sry - 2.0)
@@ -156,7 +165,7 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
         out[sac & _ellipse(xx, yy, 0.0, sac_cy - 2.2, srx - 0.2, sry - 1.2)] = HU["dura"]
         out[arach] = fill
     if z > spine.levels["L1"][1]:
-        cord_r = {"C": (6.5, 4.0), "T": (4.5, 4.0), "L": (4.0, 3.5), "S": (0.1, 0.1)}[region]
+        cord_r = {"C": (6.5, 4.0), "T": (4.5, 3.5), "L": (4.0, 3.5), "S": (0.1, 0.1)}[region]
         out[_ellipse(xx, yy, 0.0, sac_cy - 0.5, *cord_r)] = HU["cord"]
     if leak is not None and in_leak and leak.kind in ("epidural", "dural_defect"):
         ventral = canal & ~dura & (yy < sac_cy)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import math
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -43,7 +42,9 @@ def _ctm(kind: str, levels: list[str], **fields: Any) -> dict[str, Any]:
 def _leak(name: str, text: str, leak: Leak, top: str, bottom: str, **fields: Any) -> Callable[[], CtScenario]:
     def build() -> CtScenario:
         kind = "subdural_contrast" if leak.kind == "subdural" else "epidural_contrast"
-        return CtScenario(name, text, CtSpine(leak=leak), top, bottom, (_ctm(kind, [leak.upper, leak.lower], **fields),))
+        return CtScenario(
+            name, text, CtSpine(leak=leak), top, bottom, (_ctm(kind, [leak.upper, leak.lower], **fields),)
+        )
 
     return build
 
@@ -72,13 +73,13 @@ CT_SCENARIOS: dict[str, Callable[[], CtScenario]] = {
         continuous_with_puncture_site=False, continuous_with_subarachnoid=True, dural_defect=True,
     ),
     "ctm_puncture_site": _leak(
-        "ctm_puncture_site", "Dorsal epidural contrast at L3-L4 tracking out along the needle path (technical failure).",
+        "ctm_puncture_site", "Dorsal epidural contrast at L3-L4 tracking out along the needle path (technical failure).",  # noqa: E501
         Leak("puncture", "L3", "L4"), "T10", "S1",
         continuous_with_puncture_site=True, continuous_with_subarachnoid=None, dural_defect=None,
     ),
     "ctm_subdural": _leak(
         "ctm_subdural", "Posterior subdural contrast crescent at T4-T7 behind the arachnoid (not counted).",
-        Leak("subdural", "T4", "T7", hu=900.0), "C1", "T9",
+        Leak("subdural", "T4", "T7", hu=600.0), "C1", "T9",
     ),
     "ctm_no_contrast": _bad("ctm_no_contrast", "Plain spine CT: no intrathecal contrast.", "failed", contrast=False,
                             study_description="CT cervical and thoracic spine"),

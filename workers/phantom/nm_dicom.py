@@ -205,4 +205,3 @@ def nm_dataset(
     ds.WindowWidth = _ds(peak)
     ds.file_meta = _file_meta(ds)
     return ds
-

@@ -169,8 +169,8 @@ def compartments(p: CisternographyPatient, grid: Grid, t: float) -> list[Compart
     spine = density + leak
     total = float(spine.sum())
     spine_map = spine * (p.injected_mbq * column_share / total) if total > 0 else spine
-    for name, (z_hi, z_lo) in (("cervical", (0.0, p.levels["C7"][1])), ("thoracic", (p.levels["C7"][1], p.levels["T12"][1])),
-                                ("lumbar", (p.levels["T12"][1], p.sac_end_z - 60.0))):  # fmt: skip
+    bounds = (0.0, p.levels["C7"][1], p.levels["T12"][1], p.sac_end_z - 60.0)  # cervical, thoracic, lumbar
+    for z_hi, z_lo in zip(bounds[:-1], bounds[1:], strict=True):
         part = np.where((zz <= z_hi) & (zz > z_lo), spine_map, 0.0)
         zc = 0.5 * (z_hi + z_lo)
         out.append(Compartment(part, p.thickness_mm(zc) - p.back_depth_mm(zc), p.thickness_mm(zc)))
@@ -190,7 +190,9 @@ def compartments(p: CisternographyPatient, grid: Grid, t: float) -> list[Compart
     out.append(Compartment((cistern_map + cap_map) * head / norm, 92.0, 185.0))
     # Cleared tracer: blood background over the body, kidneys, bladder.
     cleared = p.injected_mbq * (1.0 - csf)
-    body = ((np.abs(xx) < 150.0) & (zz < -40.0) & (zz > p.sac_end_z - 160.0)) | (np.hypot(xx / 75.0, (zz - 95.0) / 110.0) < 1.0)
+    body = ((np.abs(xx) < 150.0) & (zz < -40.0) & (zz > p.sac_end_z - 160.0)) | (
+        np.hypot(xx / 75.0, (zz - 95.0) / 110.0) < 1.0
+    )
     blood = 0.10 * cleared * body / max(float(body.sum()), 1.0)
     out.append(Compartment(blood, 100.0, 200.0))
     kz = p.levels["L1"][0]

@@ -150,7 +150,9 @@ NM_SCENARIOS: dict[str, Callable[[], NmScenario]] = {
         label_views=False,
         comment_views=True,
     ),
-    "ri_motion": _bad("motion", "The patient moved 24 mm between the 2.5-h views.", "unreliable", motion_mm=(24.0, 0.0)),
+    "ri_motion": _bad(
+        "motion", "The patient moved 24 mm between the 2.5-h views.", "unreliable", motion_mm=(24.0, 0.0)
+    ),
     "ri_scoliosis": _bad(
         "scoliosis",
         "Thoracolumbar scoliosis bowing the column 45 mm to the left.",
@@ -223,7 +225,5 @@ def nm_truth(spec: NmScenario) -> dict[str, Any]:
         "residual_24h_decay_corrected": p.dynamics.residual_24h,
         "levels": [{"name": n, "z_top_mm": a, "z_bottom_mm": b} for n, (a, b) in p.levels.items()],
         "coordinates": "planar: z superior (mm, 0 at the foramen magnum), x to the patient's left",
-        "accumulations": [
-            {"levels": [a.upper, a.lower], "left": a.left, "right": a.right} for a in p.accumulations
-        ],
+        "accumulations": [{"levels": [a.upper, a.lower], "left": a.left, "right": a.right} for a in p.accumulations],
     }

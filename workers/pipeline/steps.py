@@ -54,7 +54,7 @@ def step_inventory(ctx: PipelineContext) -> None:
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
 PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
-    "criteria": ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
+    "criteria": ("canal_fluid", "ct_myelography"),  # candidates that feed the criteria
     "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
     "marrow_adc": ("marrow_adc",),
 }
@@ -63,9 +63,13 @@ PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
 def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
 
-    wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
+    wanted = [
+        uid
+        for uid, inv in ctx.inventory.items()
+        if (inv.get("modality") == "MR" and inv.get("sequence")) or inv.get("modality") in ("CT", "NM")
+    ]
     if not wanted:
-        ctx.notes.append("analysis: no MR series with a known sequence")
+        ctx.notes.append("analysis: no MR series with a known sequence, no CT or NM series")
         return
     names = {n for p in ctx.pipelines for n in PIPELINE_ANALYSERS.get(p, ())}
     analysers = [a for a in ANALYSERS if a.name in names]
