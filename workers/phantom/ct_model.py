@@ -160,13 +160,15 @@ def render_slice(spine: CtSpine, z: float, xx: np.ndarray, yy: np.ndarray, contr
     out[sac] = fill
     if leak is not None and in_leak and leak.kind == "subdural":
         # arachnoid pushed forward: a posterior crescent of contrast between the arachnoid and the dura
-        arach = _ellipse(xx, yy, 0.0, sac_cy - 2.2, srx - 1.0, sry - 2.0)
+        arach_cy = sac_cy - 1.5
+        arach = _ellipse(xx, yy, 0.0, arach_cy, srx - 1.0, sry - 2.5)
         out[sac] = leak.hu
-        out[sac & _ellipse(xx, yy, 0.0, sac_cy - 2.2, srx - 0.2, sry - 1.2)] = HU["dura"]
+        out[sac & _ellipse(xx, yy, 0.0, arach_cy, srx, sry - 1.0)] = HU["dura"]  # the arachnoid line, 1.5 mm
         out[arach] = fill
     if z > spine.levels["L1"][1]:
         cord_r = {"C": (6.5, 4.0), "T": (4.5, 3.5), "L": (4.0, 3.5), "S": (0.1, 0.1)}[region]
-        out[_ellipse(xx, yy, 0.0, sac_cy - 0.5, *cord_r)] = HU["cord"]
+        cord_cy = sac_cy - (1.5 if leak is not None and in_leak and leak.kind == "subdural" else 0.5)
+        out[_ellipse(xx, yy, 0.0, cord_cy, *cord_r)] = HU["cord"]
     if leak is not None and in_leak and leak.kind in ("epidural", "dural_defect"):
         ventral = canal & ~dura & (yy < sac_cy)
         out[ventral] = leak.hu

@@ -78,8 +78,8 @@ CT_SCENARIOS: dict[str, Callable[[], CtScenario]] = {
         continuous_with_puncture_site=True, continuous_with_subarachnoid=None, dural_defect=None,
     ),
     "ctm_subdural": _leak(
-        "ctm_subdural", "Posterior subdural contrast crescent at T4-T7 behind the arachnoid (not counted).",
-        Leak("subdural", "T4", "T7", hu=600.0), "C1", "T9",
+        "ctm_subdural", "Posterior subdural contrast crescent at L2-L4 behind the arachnoid (not counted).",
+        Leak("subdural", "L2", "L4", hu=850.0), "T10", "S1",
     ),
     "ctm_no_contrast": _bad("ctm_no_contrast", "Plain spine CT: no intrathecal contrast.", "failed", contrast=False,
                             study_description="CT cervical and thoracic spine"),

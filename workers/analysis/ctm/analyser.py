@@ -132,11 +132,12 @@ class CtMyelographyAnalyser:
                 puncture = False
             else:
                 puncture = None
-            wall: bool | None = None if unresolved else joined
+            # on the needle path a gap in the wall is the puncture hole: it says nothing about a leak site
+            wall: bool | None = None if (unresolved or track) else joined
             finding.update(continuous_with_puncture_site=puncture, continuous_with_subarachnoid=wall,
                            dural_defect=wall)  # fmt: skip
             parts = ["epidural contrast", f"({span})", f"{extent:.0f} mm long"]
-            if joined:
+            if joined and not track:
                 parts.append("joined to the sac through a gap in its wall (dural defect)")
             elif unresolved:
                 parts.append("the sac wall is not resolved against it: continuity with the sac not judged")

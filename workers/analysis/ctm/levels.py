@@ -7,7 +7,8 @@ above disc and soft tissue, 40-100 HU) over half the box is body, less is disc. 
 - **C2**: the top body of a field that starts in the upper cervical spine is body plus dens, at least 1.6
   times as tall as the bodies below it.
 - **Sacrum**: the bottom body is the fused sacrum, at least 1.6 times as tall as the bodies above it.
-- **Ribs**: a body with bone 45-85 mm beside the canal at its mid-height bears ribs; the first rib-bearing
+- **Ribs**: a body with bone 45-85 mm beside the canal on some but not all of its slices bears ribs; the first
+  rib-bearing
   body below rib-less ones is T1, the last one above rib-less ones is T12.
 
 Every anchor found names the bodies by counting; when two anchors name them differently, no level is named
@@ -43,12 +44,24 @@ class CtLevels:
         return None
 
 
-def _bodies(vol: CtVolume, sac: SacReading) -> list[tuple[int, int]]:
+def _centres(vol: CtVolume, sac: SacReading) -> np.ndarray:
+    """The sac centre per slice; below the end of the sac (S2) the last centre, for up to 100 mm."""
+    centre = sac.centre.copy()
+    found = np.nonzero(sac.found)[0]
+    if found.size == 0:
+        return centre
+    last = int(found[-1])
+    reach = int(100.0 / max(vol.slice_mm, 0.1))
+    centre[last + 1 : last + 1 + reach] = centre[last]
+    return centre
+
+
+def _bodies(vol: CtVolume, centres: np.ndarray) -> list[tuple[int, int]]:
     n = vol.hu.shape[0]
     flags = np.zeros(n, dtype=bool)
     py, px = vol.pixel_mm
-    for k in (int(i) for i in np.nonzero(sac.found)[0]):
-        r, c = sac.centre[k]
+    for k in (int(i) for i in np.nonzero(~np.isnan(centres[:, 0]))[0]):
+        r, c = centres[k]
         r0, r1 = int(round(r - 25.0 / py)), int(round(r - 10.0 / py))
         c0, c1 = int(round(c - 3.0 / px)), int(round(c + 3.0 / px)) + 1
         box = vol.hu[k, max(r0, 0) : max(r1, 0), max(c0, 0) : c1]
@@ -67,25 +80,26 @@ def _bodies(vol: CtVolume, sac: SacReading) -> list[tuple[int, int]]:
     return [r for r in runs if (r[1] - r[0] + 1) * vol.slice_mm >= 5.0]
 
 
-def _ribs(vol: CtVolume, sac: SacReading, run: tuple[int, int]) -> bool:
+def _ribs(vol: CtVolume, centres: np.ndarray, run: tuple[int, int]) -> bool:
+    """Bone beside the body on some of its slices, but not all: a rib is about 10 mm tall where it meets
+    the spine, while the sacral alae and the iliac bones run the whole height of the body."""
     py, px = vol.pixel_mm
-    mid = (run[0] + run[1]) // 2
-    half = max(1, int(round(5.0 / max(vol.slice_mm, 0.1))))
-    for k in range(max(run[0], mid - half), min(run[1], mid + half) + 1):
-        if not sac.found[k]:
+    hits = 0
+    for k in range(run[0], run[1] + 1):
+        if np.isnan(centres[k, 0]):
             continue
-        r, c = sac.centre[k]
+        r, c = centres[k]
         rr, cc = np.nonzero(vol.hu[k] >= RIB_HU)
         lateral = np.abs(cc - c) * px
         near = np.abs(rr - r) * py <= 30.0
-        if (near & (lateral >= 45.0) & (lateral <= 85.0)).sum() * px * py >= 20.0:
-            return True
-    return False
+        hits += (near & (lateral >= 45.0) & (lateral <= 85.0)).sum() * px * py >= 20.0
+    return 0 < hits <= 0.8 * (run[1] - run[0] + 1)
 
 
 def name_levels(vol: CtVolume, sac: SacReading) -> CtLevels:
     """Levels from the anchors found; empty (with the reason) when none, or when they disagree."""
-    runs = _bodies(vol, sac)
+    centres = _centres(vol, sac)
+    runs = _bodies(vol, centres)
     if len(runs) < 3:
         return CtLevels({}, "fewer than three vertebral bodies found along the sac")
     heights = np.array([(b - a + 1) * vol.slice_mm for a, b in runs])
@@ -94,7 +108,7 @@ def name_levels(vol: CtVolume, sac: SacReading) -> CtLevels:
         namings["C2 (body and dens)"] = SPINE.index("C2")
     if len(runs) >= 4 and heights[-1] >= TALL * np.median(heights[-4:-1]) and runs[-1][1] >= len(vol.z) - 3:
         namings["sacrum"] = SPINE.index("S1") - (len(runs) - 1)
-    ribs = [_ribs(vol, sac, r) for r in runs]
+    ribs = [_ribs(vol, centres, r) for r in runs]
     for i in range(1, len(runs)):
         if ribs[i] and not ribs[i - 1] and not any(ribs[:i]):
             namings["first rib (T1)"] = SPINE.index("T1") - i
