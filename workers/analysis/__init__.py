@@ -21,6 +21,7 @@ from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.external import available_segmenters
 from workers.analysis.levels import estimate_levels
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
+from workers.analysis.ri import RiCisternographyAnalyser
 
 __all__ = [
     "ANALYSERS",
@@ -44,6 +45,7 @@ ANALYSERS: tuple[Any, ...] = (
     MtrAnalyser(),
     CanalAnalyser(),
     CtMyelographyAnalyser(),
+    RiCisternographyAnalyser(),
 )
 
 

@@ -55,7 +55,7 @@ class Dynamics:
     """How the tracer moves: fractions of the injected activity (before physical decay)."""
 
     residual_24h: float = 0.52  # CSF fraction left at 24 h (decay-corrected)
-    convexity_24h: float = 1.0  # convexity density at 24 h relative to the basal cisterns (normal > 1)
+    convexity_24h: float = 2.5  # peak convexity density at 24 h relative to the basal cisterns (normal: > 1)
     bladder_from_h: float = 6.0  # first time point with bladder activity
     cistern_arrival_h: float = 2.0
 
@@ -180,12 +180,12 @@ def compartments(p: CisternographyPatient, grid: Grid, t: float) -> list[Compart
     cistern += 0.6 * np.exp(-0.5 * (((zz - 14.0) / 9.0) ** 2 + (xx / 14.0) ** 2))  # cisterna magna
     cistern += 0.5 * np.exp(-0.5 * (((zz - 55.0) / 10.0) ** 2 + ((np.abs(xx) - 28.0) / 9.0) ** 2))
     r = np.hypot(xx / 78.0, (zz - 95.0) / 105.0)
-    cap = np.exp(-0.5 * ((r - 0.92) / 0.07) ** 2) * (zz > 95.0)
+    cap = np.exp(-0.5 * ((r - 0.88) / 0.10) ** 2) * (zz > 95.0)
     convexity_weight = min(1.0, max(0.0, (t - 4.0) / 20.0))
     cap_density = dyn.convexity_24h * convexity_weight
     # per-pixel densities: the cap's peak density is ``cap_density`` times the cisterns' peak density
-    cistern_map = cistern * (1.0 - 0.7 * convexity_weight)
-    cap_map = cap * cap_density * (1.0 - 0.7 * convexity_weight) if cap_density > 0 else cap * 0.0
+    cistern_map = cistern * (1.0 - 0.8 * convexity_weight)
+    cap_map = cap * cap_density * (1.0 - 0.8 * convexity_weight) if cap_density > 0 else cap * 0.0
     norm = float(cistern_map.sum() + cap_map.sum()) or 1.0
     out.append(Compartment((cistern_map + cap_map) * head / norm, 92.0, 185.0))
     # Cleared tracer: blood background over the body, kidneys, bladder.

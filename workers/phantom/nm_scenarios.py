@@ -62,7 +62,7 @@ def ri_normal() -> NmScenario:
     return NmScenario(
         "ri_normal",
         "Normal In-111 cisternography: the tracer reaches the basal cisterns by 2.5 h and the convexity by 24 h.",
-        CisternographyPatient(dynamics=Dynamics(convexity_24h=1.6)),
+        CisternographyPatient(dynamics=Dynamics()),
     )
 
 
@@ -79,14 +79,14 @@ def ri_early_bladder() -> NmScenario:
     return NmScenario(
         "ri_early_bladder",
         "Bladder activity already at 1 h and 2.5 h (reference only); otherwise normal.",
-        CisternographyPatient(dynamics=Dynamics(convexity_24h=1.6, bladder_from_h=0.5)),
+        CisternographyPatient(dynamics=Dynamics(bladder_from_h=0.5)),
         (_ri("early_bladder"),),
     )
 
 
 def _bad(name: str, text: str, qc: str, **changes: Any) -> Callable[[], NmScenario]:
     def build() -> NmScenario:
-        base = NmScenario(f"ri_{name}", text, CisternographyPatient(dynamics=Dynamics(convexity_24h=1.6)))
+        base = NmScenario(f"ri_{name}", text, CisternographyPatient(dynamics=Dynamics()))
         patient = changes.pop("patient", base.patient)
         return replace(base, patient=patient, expect_qc=qc, **changes)
 
@@ -157,7 +157,7 @@ NM_SCENARIOS: dict[str, Callable[[], NmScenario]] = {
         "scoliosis",
         "Thoracolumbar scoliosis bowing the column 45 mm to the left.",
         "unreliable",
-        patient=CisternographyPatient(dynamics=Dynamics(convexity_24h=1.6), scoliosis_mm=45.0),
+        patient=CisternographyPatient(dynamics=Dynamics(), scoliosis_mm=45.0),
     ),
     "ri_low_counts": _bad("low_counts", "Views of 3 s each: too few counts.", "unreliable", duration_s=3.0),
     "ri_missing_24h": _bad("missing_24h", "The 24-h views were not acquired.", "unreliable", times_h=(1.0, 2.5, 6.0)),

@@ -54,7 +54,7 @@ def step_inventory(ctx: PipelineContext) -> None:
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
 PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
-    "criteria": ("canal_fluid", "ct_myelography"),  # candidates that feed the criteria
+    "criteria": ("canal_fluid", "ct_myelography", "ri_cisternography"),  # candidates that feed the criteria
     "cord": ("cord_morphometry", "cord_dti", "cord_mtr"),
     "marrow_adc": ("marrow_adc",),
 }
