@@ -113,10 +113,11 @@ def study_context(ctx: PipelineContext) -> Any:
         modality, region = item.get("modality"), str(item.get("region") or "").lower()
         if modality == "MR":
             exams.add("brain_mri" if any(w in region for w in ("brain", "head")) else "spinal_mri")
-        elif modality == "CT":
-            exams.add("ct_myelography")
-        elif modality == "NM":
-            exams.add("ri_cisternography")
+        elif modality in ("CT", "NM"):
+            # a plain CT or a bone scan is no myelogram or cisternography (workers.inventory.exam)
+            exam = item.get("exam", "ct_myelography" if modality == "CT" else "ri_cisternography")
+            if exam:
+                exams.add(str(exam))
     spinal_mr = [i for i in inventory if i.get("modality") == "MR"]
     return StudyContext(
         study_date=(str(first.get("StudyDate", "")) or None) if first is not None else None,

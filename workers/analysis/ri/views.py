@@ -83,7 +83,8 @@ def projection_of(ds: Dataset) -> str | None:
 
 def tracer_check(ds: Dataset) -> None:
     """Raise :class:`NotCisternography` naming what the study is when it is not an In-111 cisternography."""
-    texts = " ".join(_norm(ds.get(k)) for k in ("StudyDescription", "SeriesDescription", "ProtocolName"))
+    parts = (_norm(ds.get(k)).strip() for k in ("StudyDescription", "SeriesDescription", "ProtocolName"))
+    texts = " / ".join(dict.fromkeys(p for p in parts if p))
     info = (ds.get("RadiopharmaceuticalInformationSequence") or [None])[0]
     nuclide = ""
     pharma = ""
