@@ -328,7 +328,9 @@ def _view_shift_mm(a: View, ca: Column, p: View, cp: Column) -> float | None:
     sigma = 4.0 / p.pixel_mm  # smooth away the Poisson noise of faint late views
     pa = ndimage.gaussian_filter1d(_corridor_profile(a, ca), sigma)
     pp = ndimage.gaussian_filter1d(_corridor_profile(p, cp), sigma)
-    r0, r1 = int(cp.top_row - 20.0 / p.pixel_mm), int(cp.end_row + 20.0 / p.pixel_mm)
+    r0, r1 = max(0, int(cp.top_row - 20.0 / p.pixel_mm)), min(len(pp), int(cp.end_row + 20.0 / p.pixel_mm))
+    if r1 - r0 < 20:
+        return None
     ga, gp = np.gradient(pa / max(pa[r0:r1].mean(), 1e-9)), np.gradient(pp / max(pp[r0:r1].mean(), 1e-9))
     reach = int(40.0 / p.pixel_mm)
     best, lag = -np.inf, 0

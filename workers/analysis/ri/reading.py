@@ -128,13 +128,13 @@ def _ends(col: Column, widths: np.ndarray) -> None:
     column_width = float(np.median(widths[len(counts) // 4 : 3 * len(counts) // 4]))
     # walking down from mid-spine: the sac ends where the counts fall, or where the activity widens into the
     # bladder (more than twice the column's width)
-    end = mid
-    while (
-        end + 1 < len(counts)
-        and lit[end + 1]
-        and not (widths[end + 1] > 2.0 * column_width and counts[end + 1] > 1.5 * level)
-    ):
-        end += 1
+    # the last narrow lit band before the counts fail: a widened, brighter stretch (a paraspinal accumulation
+    # beside the column, or the bladder below it) does not end the column unless nothing narrow follows
+    end, b = mid, mid
+    while b + 1 < len(counts) and lit[b + 1]:
+        b += 1
+        if not (widths[b] > 2.0 * column_width and counts[b] > 1.5 * level):
+            end = b
     if not lit[end]:
         return
     col.end_row = float(col.rows[end] + 0.5 * (col.rows[1] - col.rows[0] if len(col.rows) > 1 else 0))
