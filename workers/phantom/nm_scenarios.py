@@ -87,8 +87,7 @@ def ri_early_bladder() -> NmScenario:
 def _bad(name: str, text: str, qc: str, **changes: Any) -> Callable[[], NmScenario]:
     def build() -> NmScenario:
         base = NmScenario(f"ri_{name}", text, CisternographyPatient(dynamics=Dynamics()))
-        patient = changes.pop("patient", base.patient)
-        return replace(base, patient=patient, expect_qc=qc, **changes)
+        return replace(base, expect_qc=qc, **changes)
 
     return build
 

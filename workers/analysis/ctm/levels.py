@@ -8,8 +8,7 @@ above disc and soft tissue, 40-100 HU) over half the box is body, less is disc. 
   times as tall as the bodies below it.
 - **Sacrum**: the bottom body is the fused sacrum, at least 1.6 times as tall as the bodies above it.
 - **Ribs**: a body with bone 45-85 mm beside the canal on some but not all of its slices bears ribs; the first
-  rib-bearing
-  body below rib-less ones is T1, the last one above rib-less ones is T12.
+  rib-bearing body below rib-less ones is T1, the last one above rib-less ones is T12.
 
 Every anchor found names the bodies by counting; when two anchors name them differently, no level is named
 (never silently wrong). Each level runs from the top of its body to the top of the next (its disc below).

@@ -27,7 +27,7 @@ _VIEW_WORDS = (
     ("anterior", re.compile(r"\b(ANT|ANTERIOR|AP)\b|前面|正面")),
     ("posterior", re.compile(r"\b(POST|POSTERIOR|PA)\b|後面|背面")),
 )
-_CISTERNO = re.compile(r"CISTERN|脳槽|脳脊髄液|髄液|CSF|MYELOSCINT|RI\s?C", re.IGNORECASE)
+_CISTERNO = re.compile(r"CISTERN|脳槽|脳脊髄液|髄液|CSF|MYELOSCINT", re.IGNORECASE)
 _OTHER_EXAMS = re.compile(r"BONE|MDP|HMDP|HDP|骨|RENAL|RENO|MAG3|DMSA|腎|THYROID|甲状腺|CARDIAC|心筋|LUNG|肺", re.I)
 
 
