@@ -50,7 +50,8 @@ MIN_BAND_COUNTS = 100.0
 APPROXIMATE = "levels on planar RI images are approximate"
 CISTERNA_MAGNA_MM = 32.0  # foramen magnum to the C2/C3 disc (adult)
 MU_PER_MM = 0.0115  # In-111 in soft tissue, narrow beam (mean of 171 and 245 keV)
-THICKNESS_MM = {"head": 190.0, "trunk": 220.0}  # adult antero-posterior thickness
+#: Adult antero-posterior thickness (mm): head, neck (C), chest (T), abdomen and pelvis (L, S).
+THICKNESS_MM = {"head": 190.0, "C": 125.0, "T": 220.0, "L": 230.0, "S": 230.0}
 
 
 def _time_slot(hours: float) -> str | None:
@@ -357,8 +358,9 @@ def _neuraxis_rate(v: View, c: Column) -> float:
         if c.top_row <= row <= c.end_row + 10.0 / px:
             lo, hi = int(max(0, c.centre[b] - 30.0 / px)), int(min(img.shape[1], c.centre[b] + 30.0 / px + 1))
             half = (c.rows[1] - c.rows[0]) / 2.0 if len(c.rows) > 1 else 1.0
-            total += float(img[int(row - half) : int(row + half), lo:hi].sum())
-    total *= math.exp(MU_PER_MM * THICKNESS_MM["trunk"] / 2.0)
+            region = (c.level_of_row(float(row), px) or "S")[0]
+            counts = float(img[int(row - half) : int(row + half), lo:hi].sum())
+            total += counts * math.exp(MU_PER_MM * THICKNESS_MM[region] / 2.0)
     col = float(np.nanmedian(c.centre[: max(1, len(c.centre) // 4)]))
     top = int(max(0, c.top_row - 230.0 / px))
     lo, hi = int(max(0, col - 90.0 / px)), int(min(img.shape[1], col + 90.0 / px + 1))
