@@ -1,4 +1,4 @@
-"""``spinenode phantom OUTDIR --scenario NAME``: write a synthetic spine MR study with known truth."""
+"""``spinenode phantom OUTDIR --scenario NAME``: write a synthetic spine study (MR, NM or CT) with known truth."""
 
 from __future__ import annotations
 

@@ -27,10 +27,12 @@ from workers.analysis.base import (
 from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
+from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.external import available_segmenters
 from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
 from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
+from workers.analysis.ri import RiCisternographyAnalyser
 
 __all__ = [
     "ANALYSERS",
@@ -55,6 +57,8 @@ ANALYSERS: tuple[Analyser, ...] = (
     DtiAnalyser(),
     MtrAnalyser(),
     CanalAnalyser(),
+    CtMyelographyAnalyser(),
+    RiCisternographyAnalyser(),
 )
 
 

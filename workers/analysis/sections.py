@@ -35,6 +35,7 @@ _UCUM = {
     "%": Code("%", "UCUM", "percent"),
     "1": Code("1", "UCUM", "no units"),
     "{z-score}": Code("{z-score}", "UCUM", "z-score"),
+    "[hnsf'U]": Code("[hnsf'U]", "UCUM", "Hounsfield unit"),
 }
 _TITLES = {
     "cord_morphometry": "Spinal cord morphometry (CORD-MORPH-1)",
@@ -43,6 +44,8 @@ _TITLES = {
     "cord_mtr": "Spinal cord MTR (CORD-MT-1)",
     "canal_fluid": "Spinal canal: epidural fluid, anterior horns (CSF-LEAK-MR-1, DURO-MSAM-2)",
     "vertebral_levels": "Vertebral levels",
+    "ct_myelography": "CT myelography: epidural and subdural contrast (CSF-LEAK-CTM-1..4)",
+    "ri_cisternography": "RI cisternography: accumulation, circulation, bladder (CSF-LEAK-RI)",
 }
 _CONTAINS = hd.sr.RelationshipTypeValues.CONTAINS
 
@@ -140,7 +143,17 @@ def analysis_sections(output: AnalysisOutput) -> list[ReportSection]:
     for result in output.results:
         flags = []
         for f in result.findings:
-            if any(word in f.description for word in ("suspicious", "narrowed", "epidural fluid")):
+            if any(
+                word in f.description
+                for word in (
+                    "suspicious",
+                    "narrowed",
+                    "epidural fluid",
+                    "epidural contrast",
+                    "accumulation",
+                    "circulation failure",
+                )
+            ):
                 flags.append(f.description.split(":")[0] + (f" ({f.level})" if f.level else ""))
         sections.append(
             ReportSection(

@@ -20,6 +20,7 @@ from pydicom.errors import InvalidDicomError
 
 from workers.inventory import geometry, sequence
 from workers.inventory.diffusion import diffusion_samples, summarise
+from workers.inventory.exam import exam_of
 from workers.inventory.headers import decode_numbers, number, private_element, text, to_float
 from workers.inventory.region import region_of
 from workers.inventory.vocabulary import ADC, MULTIBAND
@@ -60,6 +61,7 @@ class SeriesInventory:
     geometry_issues: list[str] = field(default_factory=list)
     vendor_sequence_name: str | None = None
     diffusion_directions: int = 0
+    exam: str | None = None  # ri_cisternography / ct_myelography for NM and CT series (workers.inventory.exam)
 
     def __post_init__(self) -> None:
         if not self.series_uid:
@@ -103,6 +105,7 @@ class SeriesInventory:
             "geometry_issues": list(self.geometry_issues),
             "vendor_sequence_name": self.vendor_sequence_name,
             "diffusion_directions": self.diffusion_directions,
+            "exam": self.exam,
         }
 
 
@@ -189,6 +192,7 @@ def classify_series(datasets: Sequence[Dataset]) -> SeriesInventory:
         geometry_issues=geo.issues,
         vendor_sequence_name=vendor_name,
         diffusion_directions=diffusion.directions if family in ("DWI", "DTI") else 0,
+        exam=exam_of(first),
     )
 
 

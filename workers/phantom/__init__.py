@@ -1,4 +1,7 @@
-"""Synthetic spine MR studies with known ground truth (the ``spinenode phantom`` command).
+"""Synthetic spine studies with known ground truth (the ``spinenode phantom`` command).
+
+MR scenarios are below; RI cisternography (``ri_*``) and CT myelography (``ctm_*``) scenarios are in
+:mod:`workers.phantom.exams`.
 
 ``write_phantom(outdir, scenario)`` writes one study as MR Image Storage files (Explicit VR Little Endian)
 in one folder per series, and ``truth.json`` beside them. All patient data are synthetic.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +26,15 @@ from pydicom.uid import generate_uid
 
 from workers.phantom.anatomy import SpineModel, lesion_centre
 from workers.phantom.dicom import StudyHeader, mr_dataset, save
-from workers.phantom.scenarios import SCENARIOS, Scenario
+from workers.phantom.exams import EXAM_SCENARIOS, write_exam_phantom
+from workers.phantom.scenarios import SCENARIOS as MR_SCENARIOS
+from workers.phantom.scenarios import Scenario
 from workers.phantom.series import SeriesSpec, render_slice
 
 __all__ = ["SCENARIOS", "PhantomStudy", "write_phantom"]
+
+#: Every scenario name (MR, RI cisternography, CT myelography) -> its factory.
+SCENARIOS: dict[str, Callable[[], Any]] = {**MR_SCENARIOS, **EXAM_SCENARIOS}
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,13 @@ def write_phantom(
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     outdir = Path(outdir)
+    if scenario in EXAM_SCENARIOS:
+        exam_uid, exam_files, exam_truth, exam_truth_path = write_exam_phantom(
+            outdir, scenario, seed=seed, deterministic_uids=deterministic_uids
+        )
+        return PhantomStudy(outdir, exam_uid, tuple(exam_files), exam_truth, exam_truth_path)
     outdir.mkdir(parents=True, exist_ok=True)
-    spec = SCENARIOS[scenario]()
+    spec = MR_SCENARIOS[scenario]()
     uid = _Uids(scenario, seed, deterministic_uids)
     study_uid = uid("study")
     date = "20240101" if deterministic_uids else _dt.date.today().strftime("%Y%m%d")

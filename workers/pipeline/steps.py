@@ -61,7 +61,7 @@ def step_inventory(ctx: PipelineContext) -> None:
 
 #: Routing pipeline names (``then.pipelines``) -> the analysers they run.
 PIPELINE_ANALYSERS: dict[Pipeline, tuple[str, ...]] = {
-    Pipeline.CRITERIA: ("canal_fluid",),  # epidural fluid / anterior-horn candidates feed the criteria
+    Pipeline.CRITERIA: ("canal_fluid", "ct_myelography", "ri_cisternography"),  # candidates that feed the criteria
     Pipeline.CORD: ("cord_morphometry", "cord_dti", "cord_mtr"),
     Pipeline.MARROW_ADC: ("marrow_adc",),
 }
@@ -82,9 +82,13 @@ def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
     from workers.analysis.contract import levels_json
 
-    wanted = [uid for uid, inv in ctx.inventory.items() if inv.modality == "MR" and inv.sequence]
+    wanted = [
+        uid
+        for uid, inv in ctx.inventory.items()
+        if (inv.modality == "MR" and inv.sequence) or inv.modality in ("CT", "NM")
+    ]
     if not wanted:
-        ctx.notes.append("analysis: no MR series with a known sequence")
+        ctx.notes.append("analysis: no MR series with a known sequence, no CT or NM series")
         return
     names = {n for p in ctx.pipelines for n in PIPELINE_ANALYSERS.get(p, ())}
     analysers = [a for a in ANALYSERS if a.name in names]
@@ -133,10 +137,10 @@ def study_context(ctx: PipelineContext) -> StudyContext:
         modality, region = item.modality, str(item.region or "").lower()
         if modality == "MR":
             exams.add("brain_mri" if any(w in region for w in ("brain", "head")) else "spinal_mri")
-        elif modality == "CT":
-            exams.add("ct_myelography")
-        elif modality == "NM":
-            exams.add("ri_cisternography")
+        elif modality in ("CT", "NM"):
+            # a plain CT or a bone scan is no myelogram or cisternography (workers.inventory.exam)
+            if item.exam:
+                exams.add(item.exam)
     spinal_mr = [i for i in inventory if i.modality == "MR"]
     return StudyContext(
         study_date=(str(first.get("StudyDate", "")) or None) if first is not None else None,

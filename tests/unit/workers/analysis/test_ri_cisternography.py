@@ -1,0 +1,132 @@
+"""RI cisternography analyser on the phantoms (truth in truth.json) and on bad input, real files included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from workers.analysis import ANALYSERS, run_analysers
+from workers.analysis.base import QcStatus, SeriesInput
+from workers.analysis.ri import RiCisternographyAnalyser
+from workers.criteria.levels import LevelRange, parse_level
+from workers.inventory import classify_series
+from workers.phantom import write_phantom
+
+PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def _series(folder: Path) -> list[tuple[dict, list[pydicom.Dataset]]]:
+    groups: dict[str, list[pydicom.Dataset]] = {}
+    for f in sorted(folder.rglob("*.dcm")):
+        ds = pydicom.dcmread(f)
+        groups.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
+    return [(classify_series(g).to_json(), g) for g in groups.values()]
+
+
+def _run(series: list[tuple[dict, list[pydicom.Dataset]]]):
+    return RiCisternographyAnalyser().run(tuple(SeriesInput(inv, dss) for inv, dss in series), {})
+
+
+def _span(levels: list[str]) -> LevelRange:
+    return LevelRange(parse_level(levels[0])[0], parse_level(levels[-1])[1])
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    names = ("ri_normal", "ri_unilateral_localized", "ri_asymmetric", "ri_symmetric_cervicothoracic",
+             "ri_symmetric_lumbar", "ri_circulation_failure", "ri_early_bladder", "ri_bone_scan", "ri_renal",
+             "ri_single_view", "ri_unlabelled_views", "ri_views_in_comments", "ri_motion", "ri_scoliosis",
+             "ri_low_counts", "ri_missing_24h")  # fmt: skip
+    root = tmp_path_factory.mktemp("ri")
+    return {n: write_phantom(root / n, n, seed=11).outdir for n in names}
+
+
+def test_the_analyser_is_registered() -> None:
+    assert any(isinstance(a, RiCisternographyAnalyser) for a in ANALYSERS)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["ri_unilateral_localized", "ri_asymmetric", "ri_symmetric_cervicothoracic", "ri_symmetric_lumbar"],
+)
+def test_each_accumulation_pattern_is_found_with_overlapping_levels(studies, scenario: str) -> None:
+    truth = json.loads((studies[scenario] / "truth.json").read_text())["findings"][0]
+    result = _run(_series(studies[scenario]))
+    assert {v.status for v in result.qc} == {QcStatus.OK}
+    found = [f.finding for f in result.findings if f.finding and f.finding["kind"] == "epidural_accumulation"]
+    assert len(found) == 1, found
+    assert found[0]["pattern"] == truth["pattern"]
+    assert found[0]["source"] == "automated"
+    assert _span(found[0]["levels"]).overlaps(_span(truth["levels"]))
+    assert "approximate" in next(f.description for f in result.findings if f.finding is found[0])
+    assert any(m.name == "ri_paraspinal_lr_ratio" for m in result.measurements)
+
+
+def test_normal_study_gives_no_candidate_and_the_residual(studies) -> None:
+    result = _run(_series(studies["ri_normal"]))
+    assert [v.status for v in result.qc] == [QcStatus.OK] * 4
+    assert result.findings == []
+    residual = next(m for m in result.measurements if m.name == "ri_residual_24h")
+    assert residual.unit == "%" and 30.0 < residual.value < 90.0
+
+
+def test_circulation_failure_needs_and_reports_earlier_cisternal_filling(studies) -> None:
+    result = _run(_series(studies["ri_circulation_failure"]))
+    kinds = [f.finding for f in result.findings if f.finding]
+    assert kinds == [{"exam": "ri_cisternography", "kind": "circulation_failure", "cisternal_filling_seen": True,
+                      "source": "automated"}]  # fmt: skip
+    ratio = next(m for m in result.measurements if m.name == "ri_convexity_cistern_ratio")
+    assert ratio.value < 1.0
+
+
+def test_early_bladder_is_reported(studies) -> None:
+    result = _run(_series(studies["ri_early_bladder"]))
+    assert [f.finding["kind"] for f in result.findings if f.finding] == ["early_bladder"]
+
+
+def test_residual_is_lower_after_a_leak(studies) -> None:
+    normal = _run(_series(studies["ri_normal"]))
+    leak = _run(_series(studies["ri_asymmetric"]))
+    value = {r: next(m.value for m in x.measurements if m.name == "ri_residual_24h")
+             for r, x in (("normal", normal), ("leak", leak))}  # fmt: skip
+    assert value["leak"] < value["normal"] - 10.0
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "words"),
+    [
+        ("ri_bone_scan", QcStatus.FAILED, "not a cisternography"),
+        ("ri_renal", QcStatus.FAILED, "not a cisternography"),
+        ("ri_single_view", QcStatus.FAILED, "1 view"),
+        ("ri_unlabelled_views", QcStatus.FAILED, "unlabelled"),
+        ("ri_motion", QcStatus.UNRELIABLE, "patient motion"),
+        ("ri_scoliosis", QcStatus.UNRELIABLE, "scoliosis"),
+        ("ri_low_counts", QcStatus.UNRELIABLE, "counts too low"),
+        ("ri_missing_24h", QcStatus.UNRELIABLE, "no 24 h views"),
+    ],
+)
+def test_bad_input_gives_a_verdict_with_its_reason_and_no_candidate(studies, scenario, status, words) -> None:
+    result = _run(_series(studies[scenario]))
+    assert result.findings == []
+    assert result.qc and {v.status for v in result.qc} == {status}
+    assert all(words in v.reason for v in result.qc), [v.reason for v in result.qc]
+
+
+def test_views_named_only_in_image_comments_are_read(studies) -> None:
+    result = _run(_series(studies["ri_views_in_comments"]))
+    assert {v.status for v in result.qc} == {QcStatus.OK}
+    assert result.findings == []
+
+
+def test_real_whole_body_bone_scan_from_pydicom_is_refused_with_its_reason() -> None:
+    # pydicom's own test file (read from the package folder): an NM whole-body bone scan, secondary capture.
+    ds = pydicom.dcmread(PYDICOM_TEST_FILES / "JPEG-lossy.dcm")
+    assert ds.Modality == "NM"
+    output = run_analysers([(classify_series([ds]).to_json(), [ds])], levels={})
+    verdicts = [v for v in output.qc if v.analyser == "ri_cisternography"]
+    assert len(verdicts) == 1 and verdicts[0].status is QcStatus.FAILED
+    assert verdicts[0].reason == "not a cisternography: WHOLE BODY BONE"
+    assert output.candidate_findings == []

@@ -1,0 +1,78 @@
+"""The pipeline on RI cisternography and CT myelography phantoms: candidates, grades, the SR and the card."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+
+from workers.phantom import write_phantom
+from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.results.validate import dciodvfy_errors
+
+
+def _context(tmp_path: Path, *scenarios: str) -> PipelineContext:
+    by_series: dict[str, list[Path]] = {}
+    study_uid = ""
+    for scenario in scenarios:
+        study = write_phantom(tmp_path / scenario, scenario, seed=7)
+        study_uid = study_uid or study.study_instance_uid
+        for f in sorted(study.files):
+            ds = dcmread(f)
+            if ds.StudyInstanceUID != study_uid:  # both exams in one study: the pipeline leaves out other studies'
+                ds.StudyInstanceUID = study_uid
+                ds.save_as(f)
+            by_series.setdefault(str(ds.SeriesInstanceUID), []).append(f)
+    return PipelineContext(
+        study_uid=study_uid,
+        revision=1,
+        series=[SeriesFiles(uid, tuple(paths)) for uid, paths in by_series.items()],
+        content_datetime=datetime(2026, 12, 1, 12, 0, 0),
+        output_dir=tmp_path / "out",
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exam", "grade", "rule"),
+    [
+        ("ri_unilateral_localized", "ri_cisternography", "STRONGLY_SUSPECTED", "CSF-LEAK-RI-1"),
+        ("ctm_dural_defect", "ct_myelography", "CONFIRMED", "CSF-LEAK-CTM-2"),
+    ],
+)
+def test_automated_grades_need_confirmation_and_the_report_is_valid(tmp_path, scenario, exam, grade, rule) -> None:
+    ctx = _context(tmp_path, scenario)
+    for name in ("inventory", "analysis", "criteria", "results"):
+        STEPS[name](ctx)
+    assert {inv.exam for inv in ctx.inventory.values()} == {exam}
+    assert [c["exam"] for c in ctx.candidate_findings] == [exam]
+    assert ctx.candidate_findings[0]["source"] == "automated"
+    assert ctx.criteria is not None
+    per_exam = (ctx.criteria_json() or {})["per_exam"][exam]
+    assert per_exam["grade"] == grade and rule in per_exam["rules"] and per_exam["needs_confirmation"] is True
+    assert ctx.criteria_json()["csf_leak"]["needs_confirmation"] is True
+    for kind in ("SR", "SC"):
+        assert dciodvfy_errors(ctx.results[kind]) == [], kind
+    assert any(section.title.startswith(("RI cisternography", "CT myelography")) for section in ctx.sections)
+
+
+def test_a_bone_scan_and_a_plain_ct_give_no_grade(tmp_path) -> None:
+    ctx = _context(tmp_path, "ri_bone_scan")
+    for name in ("inventory", "analysis", "criteria"):
+        STEPS[name](ctx)
+    assert ctx.candidate_findings == []
+    assert ctx.criteria is not None and ctx.criteria_json()["csf_leak"]["grade"] == "NONE"
+    assert {inv.exam for inv in ctx.inventory.values()} == {None}
+
+
+def test_ri_and_spinal_mri_at_the_same_site_combine(tmp_path) -> None:
+    # RI-1 (T1-T2, STRONGLY_SUSPECTED) with spinal MRI epidural fluid C7-T2 (SUSPECTED) overlapping: DX-3.
+    ctx = _context(tmp_path, "ri_unilateral_localized", "epidural_fluid")
+    for name in ("inventory", "analysis", "criteria"):
+        STEPS[name](ctx)
+    exams = sorted(c["exam"] for c in ctx.candidate_findings)
+    assert exams == ["ri_cisternography", "spinal_mri"]
+    assert ctx.criteria is not None
+    assert ctx.criteria_json()["csf_leak"]["grade"] == "DEFINITE"
+    assert "CSF-LEAK-DX-3" in ctx.criteria_json()["csf_leak"]["rules"]

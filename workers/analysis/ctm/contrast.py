@@ -1,0 +1,191 @@
+"""The contrast-filled dural sac and contrast outside it, on an axial CT myelogram.
+
+Thresholds come from tissue HU ranges, not from the phantoms: iodinated contrast in the sac is read between
+300 HU (above cancellous bone, 100-300 HU) and 1300 HU (below cortical bone); a pixel within one pixel of
+anything denser is bone edge. Single-pixel structures (noise, rims) are
+removed by an opening with the 4-neighbour cross. The sac is the 3-D contrast component that runs through
+most slices. In each slice
+the sac's own outline is the ellipse of its neighbours (median second moments over +/-8 slices, the cord's hole
+filled, 1.5 pixels added for the edge blur); contrast
+beyond it within 35 mm of the sac centre (canal, foramina, root sleeves), and no denser than the sac itself
+(leaked contrast is diluted, never concentrated; blurred thin cortex is denser), is extra-sac contrast:
+
+- joined to the sac in the slice (no wall between): a dural defect, continuous with the subarachnoid space;
+- a thin crescent hugging the sac with epidural fat (< -30 HU) still outside it: subdural (inside the dura);
+- reaching back through the interlaminar space into the muscles of the back in the midline: a needle track;
+- otherwise epidural.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from workers.analysis.ctm.volume import CtVolume
+
+CONTRAST_HU = (300.0, 1300.0)
+FAT_HU = -30.0
+REACH_MM = 35.0
+MIN_AREA_MM2 = 3.0
+NEIGHBOURS = 8
+_OPEN = ndimage.generate_binary_structure(2, 1)
+
+
+@dataclass
+class SliceContrast:
+    """What one slice shows outside the sac."""
+
+    epidural_mm2: float = 0.0
+    subdural_mm2: float = 0.0
+    joined_mm2: float = 0.0
+    track: bool = False
+    extra_hu: list[float] = field(default_factory=list)
+
+
+@dataclass
+class SacReading:
+    """The sac per slice (centre in pixels, HU) and the extra-sac contrast per slice."""
+
+    found: np.ndarray  # bool per slice
+    centre: np.ndarray  # (n, 2) row, column (NaN where not found)
+    sac_hu: np.ndarray  # median HU of the sac per slice (NaN where not found)
+    slices: list[SliceContrast]
+
+    @property
+    def coverage(self) -> float:
+        return float(self.found.mean()) if len(self.found) else 0.0
+
+
+def contrast_mask(hu: np.ndarray) -> np.ndarray:
+    """Contrast-range pixels of one slice (or volume, slice by slice), bone edges and thin rims removed."""
+    lo, hi = CONTRAST_HU
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[1] = _OPEN  # the cross, slice by slice
+    m = (hu >= lo) & ~ndimage.binary_dilation(hu > hi, in_plane)
+    return np.asarray(ndimage.binary_opening(m, in_plane))
+
+
+def _moments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    ys, xs = np.nonzero(mask)
+    if ys.size < 10:
+        return None
+    pts = np.column_stack([ys, xs]).astype(float)
+    return pts.mean(axis=0), np.cov(pts.T)
+
+
+def read_sac(vol: CtVolume) -> SacReading:
+    """Find the sac and the extra-sac contrast in every slice."""
+    n = vol.hu.shape[0]
+    mask = contrast_mask(vol.hu)
+    labels, count = ndimage.label(mask)
+    found = np.zeros(n, dtype=bool)
+    centre = np.full((n, 2), np.nan)
+    sac_hu = np.full(n, np.nan)
+    slices = [SliceContrast() for _ in range(n)]
+    if count == 0:
+        return SacReading(found, centre, sac_hu, slices)
+    objects = ndimage.find_objects(labels)
+    spans = [(o[0].stop - o[0].start) if o is not None else 0 for o in objects]
+    sac_label = int(np.argmax(spans)) + 1
+    # work in a box around the sac (its extent plus the reach), slice by slice
+    box = objects[sac_label - 1]
+    assert box is not None
+    pad_r, pad_c = (int(np.ceil((REACH_MM + 5.0) / p)) for p in vol.pixel_mm)
+    r0, r1 = max(0, box[1].start - pad_r), min(vol.hu.shape[1], box[1].stop + pad_r)
+    c0, c1 = max(0, box[2].start - pad_c), min(vol.hu.shape[2], box[2].stop + pad_c)
+    sac = labels[:, r0:r1, c0:c1] == sac_label
+    mask = mask[:, r0:r1, c0:c1]
+    hu_box = vol.hu[:, r0:r1, c0:c1]
+    moments: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for k in range(n):
+        comp, ncomp = ndimage.label(sac[k])
+        if ncomp == 0:
+            moments.append(None)
+            continue
+        # the sac holds the cord: its outline is the largest component with its hole filled
+        filled = [ndimage.binary_fill_holes(comp == lab) for lab in range(1, ncomp + 1)]
+        moments.append(_moments(max(filled, key=lambda f: int(f.sum()))))
+    areas = np.array([np.nan if m is None else float(np.sqrt(max(np.linalg.det(m[1]), 0.0))) for m in moments])
+    px_area = vol.pixel_mm[0] * vol.pixel_mm[1]
+    rr, cc = np.mgrid[0 : r1 - r0, 0 : c1 - c0]
+    for k in range(n):
+        lo, hi = max(0, k - NEIGHBOURS), min(n, k + NEIGHBOURS + 1)
+        near = [j for j in range(lo, hi) if moments[j] is not None]
+        if not near or moments[k] is None:
+            continue
+        # neighbours' outline: the median covariance of the slices whose sac is not swollen by a leak
+        typical = np.nanmedian(areas[near])
+        calm = [j for j in near if areas[j] <= 1.3 * typical] or near
+        mean = np.median([moments[j][0] for j in calm], axis=0)  # type: ignore[index]
+        cov = np.median([moments[j][1] for j in calm], axis=0)  # type: ignore[index]
+        found[k] = True
+        centre[k] = mean + (r0, c0)
+        d = np.stack([rr - mean[0], cc - mean[1]], axis=-1)
+        inv = np.linalg.inv(cov + np.eye(2) * 0.25)
+        m2 = np.einsum("...i,ij,...j->...", d, inv, d)
+        # a uniform ellipse ends at d^2 = 4; allow 1.5 pixels for the scanner's blur of its edge
+        minor = 2.0 * float(np.sqrt(max(np.linalg.eigvalsh(cov)[0], 1e-6)))
+        outline = m2 <= 4.0 * (1.0 + 1.5 / minor) ** 2
+        plane, nplane = ndimage.label(mask[k])
+        if nplane == 0:
+            continue
+        inner = np.bincount(plane[(m2 <= 4.0) & (plane > 0)], minlength=nplane + 1)
+        if inner[1:].max() == 0:
+            continue
+        sac_plane = plane == int(np.argmax(inner[1:])) + 1  # the in-plane component filling the ellipse
+        core = sac_plane & outline
+        sac_hu[k] = float(np.median(hu_box[k][core])) if core.any() else np.nan
+        dist_mm = np.hypot((rr - mean[0]) * vol.pixel_mm[0], (cc - mean[1]) * vol.pixel_mm[1])
+        # leaked contrast is the sac's contrast diluted: never denser than the sac (25 % for noise and layering)
+        ceiling = 1.25 * sac_hu[k]
+        dilute = (hu_box[k] <= ceiling) & ~ndimage.binary_dilation(hu_box[k] > ceiling)
+        extra = ndimage.binary_opening(mask[k] & dilute, _OPEN) & ~outline & (dist_mm <= REACH_MM)
+        if not extra.any():
+            continue
+        _classify(hu_box[k], vol.pixel_mm, extra, core, outline, sac_plane, mean, px_area, slices[k])
+    return SacReading(found, centre, sac_hu, slices)
+
+
+def _classify(
+    hu: np.ndarray,
+    pixel_mm: tuple[float, float],
+    extra: np.ndarray,
+    core: np.ndarray,
+    outline: np.ndarray,
+    sac_k: np.ndarray,
+    mean: np.ndarray,
+    px_area: float,
+    out: SliceContrast,
+) -> None:
+    comp, ncomp = ndimage.label(extra)
+    near_core = ndimage.distance_transform_edt(~core, sampling=pixel_mm)  # mm from the sac's contrast
+    for lab in range(1, ncomp + 1):
+        region = comp == lab
+        area = float(region.sum()) * px_area
+        if area < MIN_AREA_MM2:
+            continue
+        out.extra_hu.append(float(np.median(hu[region])))
+        rows, cols = np.nonzero(region)
+        # needle track: midline, reaching more than 20 mm behind the sac centre (beyond the canal)
+        behind_mm = (rows.max() - mean[0]) * pixel_mm[0]
+        midline = abs(float(np.median(cols)) - mean[1]) * pixel_mm[1] < 10.0
+        if behind_mm > 20.0 and midline:
+            out.track = True
+            out.epidural_mm2 += area
+            continue
+        joined = bool((region & sac_k).any())  # the same in-plane component as the sac: no wall between
+        if joined:
+            out.joined_mm2 += area
+            out.epidural_mm2 += area
+            continue
+        # a crescent hugging the sac (within 4 mm of it) with epidural fat 1.5-3 mm outside it: subdural
+        hugging = float((near_core[region] <= 4.0).mean())
+        away = ndimage.distance_transform_edt(~region, sampling=pixel_mm)
+        shell = (away > 1.5) & (away <= 3.0) & (near_core > 4.0)
+        fat = float((hu[shell] < FAT_HU).mean()) if shell.any() else 0.0
+        if hugging >= 0.6 and fat >= 0.5:
+            out.subdural_mm2 += area
+        else:
+            out.epidural_mm2 += area
