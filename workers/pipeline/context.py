@@ -42,6 +42,7 @@ class PipelineContext:
     output_dir: Path | None = None
     pipelines: tuple[str, ...] = ("inventory", "criteria", "marrow_adc", "cord")
     settled_candidates: set[str] = field(default_factory=set)
+    finding_reviews: dict[str, str] = field(default_factory=dict)
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -54,6 +55,10 @@ class PipelineContext:
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     result_objects: dict[str, ResultObject] = field(default_factory=dict)
+    analysis_output: Any = None
+    criteria_result: Any = None
+    protocol_checks: list[Any] = field(default_factory=list)
+    findings_report: Any = None
 
     def load_headers(self) -> dict[str, list[Dataset]]:
         if not self.headers:

@@ -49,6 +49,7 @@ def step_inventory(ctx: PipelineContext) -> None:
         inventories.append(inv)
         ctx.inventory[series_uid] = inv.to_json()
     checks = protocol_checks(inventories)
+    ctx.protocol_checks = list(checks)
     ctx.add_sections("inventory", protocol_sections(inventories, checks))
 
 
@@ -73,6 +74,7 @@ def step_analysis(ctx: PipelineContext) -> None:
         return
     series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
+    ctx.analysis_output = output
     ctx.candidate_findings.extend(candidate_findings(output.findings))
     ctx.analysis_context.update(study_context_kwargs(output))
     ctx.notes.extend(f"{name}: {why}" for name, why in output.skipped)
@@ -132,6 +134,7 @@ def step_criteria(ctx: PipelineContext) -> None:
     findings = [dict(f) for f in ctx.findings_entries] + without_settled(ctx.candidate_findings, ctx.settled_candidates)
     document = parse_findings({"clinical": ctx.clinical, "findings": findings})
     result = evaluate(document, study_context(ctx))
+    ctx.criteria_result = result
     ctx.criteria = result.to_json()
     ctx.add_sections("criteria", criteria_sections(result, ctx.study_uid))
 
@@ -139,6 +142,7 @@ def step_criteria(ctx: PipelineContext) -> None:
 def step_results(ctx: PipelineContext) -> None:
     from pydicom import dcmread
 
+    from workers.results import findings_step
     from workers.results.sc import build_summary_card
     from workers.results.sr import build_measurement_report
     from workers.results.thumbnail import thumbnail_from_dataset
@@ -150,6 +154,16 @@ def step_results(ctx: PipelineContext) -> None:
     uids = result_uids(ctx.study_uid, ctx.revision)
     sources = ctx.sources
     predecessor = dcmread(ctx.previous_sr_path, stop_before_pixels=True) if ctx.previous_sr_path else None
+    report = findings_step.findings_report(
+        analysis=ctx.analysis_output,
+        criteria=ctx.criteria_result,
+        checks=ctx.protocol_checks,
+        reviews=ctx.finding_reviews,
+        findings_entries=ctx.findings_entries,
+        clinical=ctx.clinical,
+        errors=ctx.errors,
+    )
+    ctx.findings_report = report
     sr = build_measurement_report(
         sources,
         ctx.sections,
@@ -161,6 +175,7 @@ def step_results(ctx: PipelineContext) -> None:
         algorithm_version=__version__,
         predecessor=predecessor,
         content_datetime=ctx.content_datetime,
+        findings=report,
     )
     thumbnails = []
     for series_uid in list(ctx.load_headers())[:6]:
@@ -181,6 +196,9 @@ def step_results(ctx: PipelineContext) -> None:
         content_datetime=ctx.content_datetime,
         algorithm_name=ALGORITHM_NAME,
         algorithm_version=__version__,
+        findings=report,
+        hidden_lines=findings_step.shown_lines(ctx.analysis_output),
+        charts=findings_step.card_charts(ctx.analysis_output),
     )
     for kind, ds in (("SR", sr), ("SC", sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
@@ -190,7 +208,7 @@ def step_results(ctx: PipelineContext) -> None:
         ctx.result_objects[kind] = ResultObject(
             path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
         )
-    ctx.flags = [flag for section in ctx.sections for flag in section.flags]
+    ctx.flags = findings_step.study_flags(report, ctx.sections)
 
 
 Step = Callable[[PipelineContext], None]

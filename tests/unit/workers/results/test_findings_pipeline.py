@@ -1,0 +1,130 @@
+"""Findings lead the card and the SR, on the node's own phantoms run through the real pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from workers.phantom import write_phantom
+from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.results.card import SEVERITY_FILL
+from workers.results.validate import dciodvfy_errors
+
+
+def _run(root: Path, scenario: str) -> PipelineContext:
+    study = write_phantom(root / "study", scenario)
+    by_series: dict[str, list[Path]] = {}
+    for f in sorted(study.files):
+        by_series.setdefault(str(dcmread(f, stop_before_pixels=True).SeriesInstanceUID), []).append(f)
+    ctx = PipelineContext(
+        study_uid=study.study_instance_uid,
+        revision=1,
+        series=[SeriesFiles(uid, tuple(paths)) for uid, paths in by_series.items()],
+        content_datetime=datetime(2026, 11, 23, 12, 0, 0),
+        output_dir=root / "out",
+    )
+    for name in ("inventory", "analysis", "criteria", "results"):
+        STEPS[name](ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def compression(tmp_path_factory: pytest.TempPathFactory) -> PipelineContext:
+    return _run(tmp_path_factory.mktemp("compression"), "cord_compression")
+
+
+@pytest.fixture(scope="module")
+def marrow(tmp_path_factory: pytest.TempPathFactory) -> PipelineContext:
+    return _run(tmp_path_factory.mktemp("marrow"), "marrow_lesion")
+
+
+def _items(ds: Dataset) -> list[Dataset]:
+    out = []
+    for item in ds.get("ContentSequence", []):
+        out.append(item)
+        out += _items(item)
+    return out
+
+
+def _groups(sr: Dataset) -> list[Dataset]:
+    return [
+        i
+        for i in _items(sr)
+        if i.get("ValueType") == "CONTAINER" and i.ConceptNameCodeSequence[0].CodeValue == "125007"
+    ]
+
+
+def _finding_type(group: Dataset) -> str | None:
+    for item in group.ContentSequence:
+        if item.ConceptNameCodeSequence[0].CodeValue == "121071":
+            return str(item.ConceptCodeSequence[0].CodeValue)
+    return None
+
+
+def test_compression_leads_flags_card_and_sr(compression: PipelineContext) -> None:
+    report = compression.findings_report
+    assert report.headlines[0].startswith("Cord compression 4") and "at C5" in report.headlines[0]
+    assert compression.flags[0] == report.headlines[0]
+    assert not any("MISSING" in f for f in compression.flags), "protocol notes are not flags"
+    sr = dcmread(compression.results["SR"])
+    groups = _groups(sr)
+    assert _finding_type(groups[0]) == "71173004", "the coded finding is the first measurement group"
+    sites = [
+        i.ConceptCodeSequence[0].CodeMeaning
+        for i in groups[0].ContentSequence
+        if i.ConceptNameCodeSequence[0].CodeValue == "363698007"
+    ]
+    assert sites == ["Spinal cord", "C5 vertebra"]
+    severity = [
+        i.ConceptCodeSequence[0].CodeMeaning
+        for i in _items(groups[0])
+        if i.ConceptNameCodeSequence[0].CodeValue == "246112005"
+    ]
+    assert severity == ["Severe"]
+    card = dcmread(compression.results["SC"]).pixel_array
+    band = card[140:200, 20:140].reshape(-1, 3)
+    assert (band == np.array(SEVERITY_FILL["severe"], dtype=np.uint8)).all(axis=1).sum() > 200, "red severity chip"
+    for kind in ("SR", "SC"):
+        assert dciodvfy_errors(compression.results[kind]) == [], kind
+
+
+def test_sr_numbers_are_rounded_containers_separate_and_procedure_is_spine(compression: PipelineContext) -> None:
+    sr = dcmread(compression.results["SR"])
+    items = _items(sr)
+    numbers = [str(m.NumericValue) for i in items if i.get("ValueType") == "NUM" for m in i.MeasuredValueSequence]
+    assert numbers and all(len(n.replace("-", "").replace(".", "").lstrip("0")) <= 4 for n in numbers), numbers
+    assert sr.ContinuityOfContent == "SEPARATE"
+    assert {i.ContinuityOfContent for i in items if i.get("ValueType") == "CONTAINER"} == {"SEPARATE"}
+    procedures = [
+        i.ConceptCodeSequence[0].CodeMeaning
+        for i in sr.ContentSequence
+        if i.ConceptNameCodeSequence[0].CodeValue == "121058"
+    ]
+    assert "MR Cervical spine" in procedures and not any("unspecified" in p.lower() for p in procedures)
+
+
+def test_marrow_lesion_carries_adc_and_the_verdict(marrow: PipelineContext) -> None:
+    findings = marrow.findings_report.findings
+    suspicious = [f for f in findings if f.kind.value == "marrow_lesion" and f.severity.value == "severe"]
+    assert suspicious, [f.label for f in findings]
+    assert "ADC 0.7" in suspicious[0].headline and "suspicious for malignancy" in suspicious[0].headline
+    assert suspicious[0].verdict is not None and suspicious[0].verdict.value == "VB-ADC-SUSP"
+    assert marrow.findings_report.priority == "urgent"
+    relevant = [n.rule for n in marrow.findings_report.relevant_notes]
+    assert "DURO-PROTO-1" not in relevant, "no leak in question: the steady-state note stays out of the way"
+    sr = dcmread(marrow.results["SR"])
+    lesion_groups = [g for g in _groups(sr) if _finding_type(g) == "52988006"]
+    assert lesion_groups
+    verdicts = [
+        i.ConceptCodeSequence[0].CodeValue
+        for g in lesion_groups
+        for i in _items(g)
+        if i.ConceptNameCodeSequence[0].CodeValue == "VB-ADC-VERDICT"
+    ]
+    assert "VB-ADC-SUSP" in verdicts
+    assert dciodvfy_errors(marrow.results["SR"]) == []
