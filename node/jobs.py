@@ -33,6 +33,8 @@ from workers.pipeline.candidates import candidate_key
 log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+#: FindingEntry source of a radiologist's decision on a coded finding ({"key": …, "decision": …}).
+REVIEW_SOURCE = "review"
 
 
 def claim_job(registry: Registry, job_id: int) -> bool:
@@ -85,7 +87,8 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             .where(FindingEntry.study_id == study.id, FindingEntry.status == "active")
             .order_by(FindingEntry.id)
         ).all()
-        findings = [e.body for e in entries if e.source != "clinical"]
+        findings = [e.body for e in entries if e.source not in ("clinical", REVIEW_SOURCE)]
+        reviews = {str(e.body.get("key")): str(e.body.get("decision")) for e in entries if e.source == REVIEW_SOURCE}
         clinical: dict[str, Any] = {}
         for e in entries:
             if e.source == "clinical":
@@ -106,6 +109,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             previous_sr_path=Path(previous.path) if previous and Path(previous.path).exists() else None,
             output_dir=settings.results_dir / study.study_uid,
             settled_candidates=settled,
+            finding_reviews=reviews,
         )
 
 
@@ -160,6 +164,7 @@ def save_outcome(
                         "criteria": ctx.criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
+                        "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
                     },
                     predecessor_uid=previous if kind == "SR" else None,
                 )
@@ -269,7 +274,7 @@ def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
     entries = session.scalars(
         select(FindingEntry).where(
             FindingEntry.study_id == study_id,
-            FindingEntry.source != "clinical",
+            FindingEntry.source.not_in(("clinical", REVIEW_SOURCE)),
             FindingEntry.status.in_(("rejected", "active")),
         )
     ).all()

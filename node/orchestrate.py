@@ -99,7 +99,9 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
             ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
     decision = evaluate_rules(rules, _facts(ctx, aets, True), phase=Phase.RESULTS, destinations=settings.destinations)
     _notify(rules, ctx.study_uid, decision)
-    priority = min((arrival.priority, decision.priority), key=lambda p: Priority(p).rank)
+    by_findings = ctx.findings_report.priority if ctx.findings_report is not None else None
+    candidates = [arrival.priority, decision.priority] + ([Priority(by_findings)] if by_findings else [])
+    priority = min(candidates, key=lambda p: Priority(p).rank)
     delivery_ids = jobs.save_outcome(
         rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=str(priority)
     )

@@ -19,6 +19,7 @@ from node.web import findings as fs
 from node.web.auth import User
 from node.web.deps import api_user, api_writer, db
 from node.web.images import sc_png
+from node.web.review import latest_report, review
 from node.web.studies import card_path
 from workers.criteria import FindingsError
 
@@ -49,7 +50,28 @@ def study(study_uid: str, session: Session = Depends(db), _user: User = Depends(
     row = _study(session, study_uid)
     data = study_row(session, row, with_phi=True)
     data["results"] = results_of(session, row)
+    data["coded_findings"] = latest_report(session, row).as_json()
     return data
+
+
+@router.get("/studies/{study_uid}/coded-findings")
+def get_coded_findings(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> Any:
+    """The latest report's coded findings, not-assessable outputs and protocol notes."""
+    return latest_report(session, _study(session, study_uid)).as_json()
+
+
+@router.post("/studies/{study_uid}/coded-findings/{key}/{action}")
+def review_coded_finding(
+    study_uid: str, key: str, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
+) -> dict[str, Any]:
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
+    try:
+        return review(session, _study(session, study_uid), key, action, user.name)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except fs.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/studies/{study_uid}/findings")

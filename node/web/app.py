@@ -21,7 +21,7 @@ from node.web import api, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
-from node.web.studies import badge_class
+from node.web.studies import badge_class, grade_words, study_date_words
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -44,6 +44,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["badge"] = badge_class
+    app.state.templates.env.filters["study_date"] = study_date_words
+    app.state.templates.env.filters["words"] = grade_words
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(LoginRequired)

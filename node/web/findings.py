@@ -87,7 +87,7 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     assert isinstance(document, dict)
     raw_findings = [dict(f) for f in document.get("findings") or []]
     active = _active(session, study)
-    combined = [e.body for e in active if e.source != "clinical"] + raw_findings
+    combined = [e.body for e in active if e.source not in ("clinical", "review")] + raw_findings
     try:  # the stored set must stay one valid document (e.g. finding ids unique across entries)
         parse_findings({"findings": combined})
     except FindingsError as exc:

@@ -17,7 +17,9 @@ from node.web import findings as fs
 from node.web.api import _card_response
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user
+from node.web.entry_words import entry_rows
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
+from node.web.review import latest_report, review
 from node.web.studies import study_page, worklist
 from workers.criteria import FindingsError
 
@@ -28,6 +30,8 @@ MESSAGES = {
     "confirmed": "Candidate confirmed as your finding; an amended report will be sent.",
     "rejected": "Candidate rejected; it will not be counted. An amended report will be sent.",
     "retry": "Delivery queued again.",
+    "finding-confirmed": "Finding confirmed; an amended report will be sent.",
+    "finding-rejected": "Finding rejected; the amended report will list it as rejected, not as a finding.",
 }
 
 
@@ -102,10 +106,12 @@ def _study_response(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    page = study_page(session, study)
+    coded = {f.candidate_key for f in latest_report(session, study).findings if f.candidate_key}
     context = {
-        "s": study_page(session, study),
-        "entries": fs.list_entries(session, study),
-        "candidates": fs.candidates(session, study),
+        "s": page,
+        "entries": entry_rows(fs.list_entries(session, study)),
+        "candidates": [c for c in fs.candidates(session, study) if c["key"] not in coded],
         "choices": form_choices(),
         "form": form or {},
         "message": message,
@@ -191,6 +197,27 @@ def candidate_form(
     except (fs.NotFound, fs.Conflict) as exc:
         return _study_response(request, session, study, user, error=str(exc), status=409)
     return _back(study_uid, "confirmed" if action == "confirm" else "rejected")
+
+
+@router.post("/studies/{study_uid}/coded/{key}/{action}")
+def coded_finding_form(
+    study_uid: str,
+    key: str,
+    action: str,
+    request: Request,
+    csrf: str = Form(""),
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    check_form_csrf(request, user, csrf)
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}")
+    study = _study(session, study_uid)
+    try:
+        review(session, study, key, action, user.name)
+    except (fs.NotFound, fs.Conflict) as exc:
+        return _study_response(request, session, study, user, error=str(exc), status=409)
+    return _back(study_uid, "finding-confirmed" if action == "confirm" else "finding-rejected")
 
 
 @router.post("/studies/{study_uid}/deliveries/{delivery_id}/retry")
