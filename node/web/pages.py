@@ -15,6 +15,7 @@ from node.delivery.service import retry_now
 from node.registry.models import Delivery, Study
 from node.web import findings as fs
 from node.web.api import _card_response
+from node.web.archive_rows import readable_rows
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user
 from node.web.entry_words import entry_rows
@@ -251,5 +252,5 @@ def archive_page(request: Request, session: Session = Depends(db), user: User = 
         rows = search(session, ArchiveQuery.parse(**params, current=current))  # type: ignore[arg-type]
     except ArchiveQueryError as exc:
         error = str(exc)
-    context = {"rows": rows, "params": params, "current": current, "error": error}
+    context = {"rows": readable_rows(session, rows), "params": params, "current": current, "error": error}
     return _render(request, "archive.html", context, user, status=422 if error else 200)
