@@ -25,7 +25,9 @@ def readable_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str
             if value in (None, "NONE", False, "NOT_APPLICABLE"):
                 continue
             code = ("yes" if value else "no") if isinstance(value, bool) else str(value)
-            grades.append({"label": GRADE_LABELS.get(key, key), "grade": grade_words(value), "class": badge_class(code)})
+            grades.append(
+                {"label": GRADE_LABELS.get(key, key), "grade": grade_words(value), "class": badge_class(code)}
+            )
         out.append(
             {
                 **row,
