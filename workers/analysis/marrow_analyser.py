@@ -31,6 +31,7 @@ from workers.analysis.marrow import (
 from workers.analysis.render import roi_key_image
 from workers.analysis.volume import Volume, load_volume
 from workers.criteria.rules_quant import classify_vb_adc, vb_signal_differential
+from workers.results.section import RoiValue
 
 VERSION = "1.0"
 
@@ -207,4 +208,14 @@ class MarrowAdcAnalyser:
             {"roi": roi.name, "vb_adc": vb, "signals": signals, "differential": differential}
         )
         centre = slices[len(slices) // 2]
-        result.key_images.append(roi_key_image(adc, roi.mask, centre, caption=text, window=(0.0, 3.0e-3)))
+        result.key_images.append(
+            roi_key_image(
+                adc,
+                roi.mask,
+                centre,
+                caption=text,
+                window=(0.0, 3.0e-3),
+                roi_label=f"Marrow ROI {roi.name}",
+                values=(RoiValue(ADC_CODE, float(roi.adc_mean), "mm2/s"),),
+            )
+        )

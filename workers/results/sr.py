@@ -38,6 +38,7 @@ from workers.results.header import (
     summarize_series,
 )
 from workers.results.procedure import procedure_reported
+from workers.results.roi_sr import planar_roi_groups
 from workers.results.section import ReportSection
 from workers.results.sr_content import (
     check_sections,
@@ -128,6 +129,7 @@ def build_measurement_report(
         procedure_reported=procedure_reported(ordered),
         imaging_measurements=[
             *(findings_groups(study_instance_uid, findings) if findings is not None else []),
+            *planar_roi_groups(study_instance_uid, sections, ordered),
             study_summary_group(study_instance_uid, summarize_series(ordered)),
             *groups,
         ],
