@@ -9,6 +9,7 @@ priority. With no rules configured, every pipeline runs and results go to every 
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import select
 
@@ -71,7 +72,9 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     log.info("job %d: analysing %d series", job_id, len(ctx.series))
 
     progress("inventory")
+    started = time.perf_counter()
     STEPS["inventory"](ctx)
+    ctx.stage_seconds["inventory"] = time.perf_counter() - started
     arrival = evaluate_rules(rules, _facts(ctx, aets, False), phase=Phase.ARRIVAL, destinations=settings.destinations)
     log.info("job %d: arrival routing: %s", job_id, arrival.to_json()["matched"] or "default")
     ctx.pipelines = tuple(arrival.pipelines)
@@ -88,8 +91,10 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
         if name == "criteria" and "criteria" not in ctx.pipelines:
             continue
         progress(name)
+        started = time.perf_counter()
         try:
             STEPS[name](ctx)
+            ctx.stage_seconds[name] = time.perf_counter() - started
         except Exception as exc:
             if name == "results":
                 raise

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from node.metrics import NodeMetrics
+from node.metrics_feed import MetricsFeed
 from node.runtime import Runtime
 from node.web import api, ops, pages
 from node.web.auth import Auth, ensure_web_token
@@ -42,6 +43,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         metrics.registry.register(RegistryInstances(runtime.registry))
         runtime.extras["metrics_registry_collector"] = True
     app.state.metrics = metrics
+    feed = runtime.extras.get("metrics_feed")
+    if not isinstance(feed, MetricsFeed):
+        kinds = {r.name: r.kind for r in runtime.settings.ris}
+        feed = runtime.extras["metrics_feed"] = MetricsFeed(metrics, runtime.registry, kinds)
+    app.state.metrics_feed = feed
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["badge"] = badge_class
     app.state.templates.env.filters["study_date"] = study_date_words

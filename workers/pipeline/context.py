@@ -59,6 +59,7 @@ class PipelineContext:
     criteria_result: Any = None
     protocol_checks: list[Any] = field(default_factory=list)
     findings_report: Any = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def load_headers(self) -> dict[str, list[Dataset]]:
         if not self.headers:
