@@ -47,7 +47,7 @@ from workers.results.sr_content import (
     section_text_container,
     study_summary_group,
 )
-from workers.results.sr_precision import finish_content
+from workers.results.sr_precision import finish_content, stabilise_tracking_uids
 
 DEVICE_OBSERVER_NAME = "SPINENODE"
 SPECIFIC_CHARACTER_SET = "ISO_IR 192"
@@ -145,6 +145,7 @@ def build_measurement_report(
         root_items.append(text)
     report[0].ContinuityOfContent = "SEPARATE"
     finish_content(report[0])
+    stabilise_tracking_uids(report[0], study_instance_uid)
 
     evidence = [header_source(ordered[0]), *ordered[1:]]
     sr = hd.sr.Comprehensive3DSR(

@@ -128,3 +128,64 @@ def test_marrow_lesion_carries_adc_and_the_verdict(marrow: PipelineContext) -> N
     ]
     assert "VB-ADC-SUSP" in verdicts
     assert dciodvfy_errors(marrow.results["SR"]) == []
+
+
+def _tracking(sr: Dataset) -> dict[str, str]:
+    out = {}
+    for group in _groups(sr):
+        items = list(group.ContentSequence)
+        text = next(str(i.TextValue) for i in items if i.ConceptNameCodeSequence[0].CodeValue == "112039")
+        uid = next(str(i.UID) for i in items if i.ConceptNameCodeSequence[0].CodeValue == "112040")
+        out[text] = uid if text not in out else out[text] + "+" + uid
+    return out
+
+
+def test_an_amendment_keeps_every_tracking_uid(compression: PipelineContext, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    amended = replace(
+        compression, revision=2, previous_sr_path=compression.results["SR"], output_dir=tmp_path, result_objects={}
+    )
+    STEPS["results"](amended)
+    first, second = dcmread(compression.results["SR"]), dcmread(amended.results["SR"])
+    assert second.SOPInstanceUID != first.SOPInstanceUID
+    assert (
+        second.PredecessorDocumentsSequence[0]
+        .ReferencedSeriesSequence[0]
+        .ReferencedSOPSequence[0]
+        .ReferencedSOPInstanceUID
+        == first.SOPInstanceUID
+    )
+    assert _tracking(second) == _tracking(first) and len(_tracking(first)) > 5
+    assert dciodvfy_errors(amended.results["SR"]) == []
+
+
+def test_unreliable_analysis_gets_an_sr_and_card_that_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fault injection: on the node's phantoms the cord analyser is reliable, so its real result is given an
+    # "unreliable" verdict here (no real input makes it unreliable on demand).
+    from workers.analysis.base import QcStatus, QcVerdict
+    from workers.analysis.cord.analyser import CordMorphometryAnalyser
+
+    real_run = CordMorphometryAnalyser.run
+
+    def unreliable(self: CordMorphometryAnalyser, inputs: object, context: object) -> object:
+        result = real_run(self, inputs, context)  # type: ignore[arg-type]
+        uid = inputs.series_uid  # type: ignore[attr-defined]
+        result.qc = [QcVerdict(self.name, uid, QcStatus.UNRELIABLE, "cord outline lost on 7 of 24 slices")]
+        return result
+
+    monkeypatch.setattr(CordMorphometryAnalyser, "run", unreliable)
+    ctx = _run(tmp_path, "cord_compression")
+    report = ctx.findings_report
+    assert report.findings == (), "an unreliable output is never a finding"
+    assert report.not_assessable[0].text == (
+        "Spinal cord shape and area: not assessable: cord outline lost on 7 of 24 slices"
+    )
+    assert ctx.flags == ["Spinal cord shape and area: not assessable"]
+    sr = dcmread(ctx.results["SR"])
+    texts = [str(i.TextValue) for i in _items(sr) if i.get("ValueType") == "TEXT"]
+    assert any("not assessable: cord outline lost" in t for t in texts)
+    card = dcmread(ctx.results["SC"]).pixel_array
+    amber = np.array([255, 196, 80], dtype=np.uint8)
+    assert (card[140:260].reshape(-1, 3) == amber).all(axis=1).sum() > 100, "the not-assessable line in amber"
+    assert dciodvfy_errors(ctx.results["SR"]) == [] and dciodvfy_errors(ctx.results["SC"]) == []
