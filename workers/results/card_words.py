@@ -17,6 +17,10 @@ _RULE = r"(?:[A-Z]{2,}(?:-[A-Z]+)*-\d+[a-z]?)"
 _RULE_LIST = re.compile(rf"\s*\(\s*{_RULE}(?:\s*,\s*{_RULE})*\s*\)")
 _RULE_PREFIX = re.compile(rf"^\s*{_RULE}(?:\s*,\s*{_RULE})*\s*:\s*")
 _JSON_PATH = re.compile(r"\bfindings\[\d+\]:?\s*")
+_PHRASES = {
+    "CSF-LEAK-MR-2 and CSF-LEAK-MR-4 cannot fire": "the enhancement rules cannot apply",
+}
+_BARE_RULES = re.compile(rf"\b{_RULE}(?:\s*(?:,|and)\s*{_RULE})*")
 _FIELD = re.compile(r"\bclinical(?:\.[a-z_0-9]+)?\b")
 _GRADES = {
     "NONE": "none",
@@ -37,9 +41,14 @@ def field_words(name: str) -> str:
 
 def plain(line: str) -> str:
     """A report line as words: rule IDs, JSON paths and field names replaced, grades in lower case."""
-    text = _RULE_LIST.sub("", line)
+    text = line
+    for phrase, words in _PHRASES.items():
+        text = text.replace(phrase, words)
+    text = _RULE_LIST.sub("", text)
     text = _RULE_PREFIX.sub("", text)
     text = _JSON_PATH.sub("", text)
+    text = re.sub(r"\s*\(\s*(?:,\s*)*\)", "", text)
+    text = _BARE_RULES.sub("the rule", text)
     text = _FIELD.sub(lambda m: field_words(m.group(0)), text)
     text = re.sub(r"^\s*missing:\s*", "not known yet: ", text.strip())
     text = re.sub(r"\[needs confirmation\]", "(needs confirmation)", text)
