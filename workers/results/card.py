@@ -44,7 +44,8 @@ SEVERITY_FILL = {"severe": (200, 40, 40), "moderate": (230, 150, 20), "mild": (7
 NOT_ASSESSABLE = (255, 196, 80)
 NOTE_FRAME = (70, 84, 100)
 #: Section titles the card replaces when findings are given (protocol notes, thumbnails show them).
-REPLACED_SECTIONS = ("Protocol checks", "Series inventory")
+REPLACED_SECTIONS = ("Protocol checks",)
+INVENTORY_SECTION = "Series inventory"
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ def _section_rows(
     lines = [plain(line) for line in section.lines if line not in hidden]
     lines = [line for line in lines if line]
     rows: list[Row] = []
+    if compact and section.title == INVENTORY_SECTION:
+        return paragraph_rows("Study contains: " + "; ".join(lines), body_font, width, MUTED, 1) if lines else []
     if compact:
         if not lines:
             return [_text_row(truncate(f"{title_text}: nothing to report", body_font, width), body_font, MUTED)]

@@ -50,3 +50,38 @@ def test_unknown_finding_or_action(client: TestClient, seeded: Seeded) -> None:
         ).status_code
         == 404
     )
+
+
+def test_confirming_a_coded_finding_that_is_a_criteria_candidate_enters_it_as_the_radiologists(
+    client: TestClient, seeded: Seeded
+) -> None:
+    from node.registry.models import Result
+    from node.web import findings as fs
+    from workers.results.codes import EPIDURAL_FLUID
+    from workers.results.findings import FindingKind, FindingsReport, ReportedFinding, Severity
+
+    uid = seeded.reported_uid
+    with seeded.runtime.registry.session() as s:
+        study = s.scalar(select(Study).where(Study.study_uid == uid))
+        assert study is not None
+        candidate = fs.candidates(s, study)[0]
+        fluid = ReportedFinding(
+            key="epidural-fluid-C7-T2",
+            kind=FindingKind.EPIDURAL_FLUID,
+            headline="Epidural fluid C7–T2",
+            severity=Severity.MODERATE,
+            concept=EPIDURAL_FLUID,
+            levels=("C7", "T2"),
+            candidate_key=candidate["key"],
+        )
+        latest = s.scalars(
+            select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+        ).first()
+        assert latest is not None
+        latest.summary = {**latest.summary, "findings": FindingsReport(findings=(fluid,)).as_json()}
+    response = client.post(f"/api/studies/{uid}/coded-findings/epidural-fluid-C7-T2/confirm", headers=BEARER)
+    assert response.status_code == 200, response.text
+    with seeded.runtime.registry.session() as s:
+        study = s.scalar(select(Study).where(Study.study_uid == uid))
+        entries = s.scalars(select(FindingEntry).where(FindingEntry.study_id == study.id)).all()  # type: ignore[union-attr]
+        assert [(e.source, e.body["kind"]) for e in entries] == [("radiologist", "epidural_fluid")]
