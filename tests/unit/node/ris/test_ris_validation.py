@@ -97,3 +97,11 @@ def test_the_r4_validator_refuses_an_r5_field() -> None:
     report["study"] = report.pop("imagingStudy")  # R5's name for it
     done = _validate_r4(report)
     assert done.returncode != 0 and "study" in done.stderr
+
+
+def test_an_endpoint_asking_for_the_dicom_patient_id_of_a_study_without_one_is_a_delivery_failure() -> None:
+    from node.ris import RisDeliveryError, send_report
+
+    endpoint = MLLP.model_copy(update={"patient_id": "dicom"})
+    with pytest.raises(RisDeliveryError, match="report not sent: patient_id"):
+        send_report(endpoint, ReportSummary(**{**SUMMARY.__dict__, "patient_id": ""}))
