@@ -1,5 +1,6 @@
-"""Accuracy and time of the cord analysers on real MRI (sct_testing_data wrapped as DICOM: real pixels,
-synthetic headers) and of the marrow ADC on the phantom. Run: ``python benchmarks/accuracy_cord.py``."""
+"""Accuracy and time of the cord analysers on real MRI (sct_testing_data and the public SCT example and
+tutorial data, see ``cord_volumes.py``, wrapped as DICOM: real pixels, synthetic headers) and of the marrow
+ADC on the phantom. Run: ``python benchmarks/accuracy_cord.py``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from pydicom.uid import generate_uid
 
 from workers.analysis import run_analysers
 from workers.analysis.base import SeriesInput
+from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import polarity_of
 from workers.analysis.cord.morphometry import slice_morphometry
-from workers.analysis.cord.quantitative import MtrAnalyser
+from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.levels import body_profile, canal_line, estimate_levels, find_bodies
 from workers.analysis.volume import load_volume
@@ -26,6 +29,9 @@ from workers.inventory.series import classify_series
 from workers.phantom import write_phantom
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cord_volumes import CORD_CASES, DTI_CASES, MT_CASES, resolve  # noqa: E402
 
 SCT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sct_testing_data"
 
@@ -38,42 +44,115 @@ def _wrap(path: str, plane: str) -> list[pydicom.Dataset]:
     return wrap_nifti(nib.load(SCT / path), WrapSpec(path, plane), _header())
 
 
-def cord_t2() -> None:
-    for plane in ("sagittal", "axial"):
-        volume = load_volume(_wrap("t2/t2.nii.gz", plane))
-        manual = load_volume(_wrap("t2/t2_seg-manual.nii.gz", plane)).array > 0.5
-        start = time.perf_counter()
+def _wrap_path(path: Path, plane: str, **kwargs: Any) -> list[pydicom.Dataset]:
+    return wrap_nifti(nib.load(path), WrapSpec(path.name, plane), _header(), **kwargs)
+
+
+def _load(path: Path, plane: str) -> Any:
+    return load_volume(_wrap_path(path, plane))
+
+
+def cord_volumes() -> None:
+    """Per volume: Dice and mean-CSA error against the expert mask (where there is one), QC verdict, time."""
+    print("| volume | contrast | Dice | CSA ours / manual (mm2) | CSA error | QC | s/series wall (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    dice_by_contrast: dict[str, list[float]] = {}
+    for case in CORD_CASES:
+        image = resolve(case.image)
+        if image is None:
+            print(f"| {case.name} | {case.contrast} | not available | | | | |")
+            continue
+        volume = _load(image, case.plane)
+        start, cpu = time.perf_counter(), time.process_time()
         view = AxialView.of(volume)
-        seg = segment_cord(view)
+        seg = segment_cord(view, polarity=polarity_of(case.sequence))
         slices = slice_morphometry(seg)
-        seconds = time.perf_counter() - start
+        verdict = qc.assess("cord_morphometry", "bench", seg, slices)
+        seconds = f"{time.perf_counter() - start:.2f} ({time.process_time() - cpu:.2f})"
+        status = verdict.status.value + (f" ({verdict.reason})" if verdict.reason else "")
+        ours_csa = float(np.mean([s.csa_mm2 for s in slices])) if slices else float("nan")
+        mask_path = resolve(case.mask)
+        if mask_path is None:
+            print(f"| {case.name} | {case.contrast} | no mask | {ours_csa:.1f} / - | - | {status} | {seconds} |")
+            continue
+        manual = _load(mask_path, case.plane).array > 0.5
         ours = view.to_source(seg.mask)
-        dice = 2 * (ours & manual).sum() / (ours.sum() + manual.sum())
+        dice = float(2 * (ours & manual).sum() / max(ours.sum() + manual.sum(), 1))
+        dice_by_contrast.setdefault(case.contrast, []).append(dice)
         mview = AxialView.of(volume.with_array(manual.astype(np.float32))).array > 0.5
-        manual_csa = np.mean([mview[s.slice_index].sum() * np.cos(np.radians(s.angle_deg)) for s in slices])
-        ours_csa = np.mean([s.csa_mm2 for s in slices])
+        _, sy, sx = view.spacing
+        both = [s for s in slices if mview[s.slice_index].any()]
+        manual_csa = float(np.mean([mview[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg))
+                                    for s in both])) if both else float("nan")
+        ours_both = float(np.mean([s.csa_mm2 for s in both])) if both else float("nan")
         print(
-            f"t2 as {plane:8s}: Dice {dice:.3f}  mean CSA {ours_csa:.1f} vs manual {manual_csa:.1f} mm2 "
-            f"({100 * (ours_csa / manual_csa - 1):+.1f} %)  {seconds:.2f} s/series"
+            f"| {case.name} | {case.contrast} | {dice:.3f} | {ours_both:.1f} / {manual_csa:.1f} | "
+            f"{100 * (ours_both / manual_csa - 1):+.1f} % | {status} | {seconds} |"
         )
+    for contrast, values in dice_by_contrast.items():
+        print(f"median Dice {contrast}: {np.median(values):.3f} over {len(values)} volume(s)")
+
+
+def _mt_series(path: Path, uid: str, on: bool) -> SeriesInput:
+    datasets = _wrap_path(path, "axial")
+    if on:
+        for ds in datasets:
+            ds.SequenceVariant = ["SP", "MTC"]
+    return SeriesInput({"series_uid": uid, "sequence": "MT", "plane": "axial"}, datasets)
 
 
 def mtr() -> None:
-    off = SeriesInput({"series_uid": "off", "sequence": "MT", "plane": "axial"}, _wrap("mt/mt0.nii.gz", "axial"))
-    on_ds = _wrap("mt/mt1.nii.gz", "axial")
-    for ds in on_ds:
-        ds.SequenceVariant = ["SP", "MTC"]
-    on = SeriesInput({"series_uid": "on", "sequence": "MT", "plane": "axial"}, on_ds)
-    mask = load_volume(_wrap("mt/mt1_seg.nii.gz", "axial")).array > 0.5
-    ref = load_volume(_wrap("mt/mtr.nii.gz", "axial")).array
-    start = time.perf_counter()
-    given = MtrAnalyser().run((off, on), {"mt_cord_mask": mask}).measurements[0].value
-    seconds = time.perf_counter() - start
-    auto = MtrAnalyser().run((off, on), {}).measurements[0].value
-    print(
-        f"MTR in mt1_seg: {given:.2f} vs reference {np.mean(ref[mask & np.isfinite(ref)]):.2f} %; "
-        f"automatic mask: {auto:.2f} %  {seconds:.2f} s/pair"
-    )
+    """MTR in the automatic mask (MT-off segmentation, MT-on registered) against the value in the expert mask."""
+    print("| MT pair | MTR automatic (%) | MTR in expert mask (%) | difference | QC | s/pair wall (CPU) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for case in MT_CASES:
+        off_path, on_path = resolve(case.off), resolve(case.on)
+        if off_path is None or on_path is None:
+            print(f"| {case.name} | not available | | | | |")
+            continue
+        off, on = _mt_series(off_path, "off", False), _mt_series(on_path, "on", True)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = MtrAnalyser().run((off, on), {})
+        seconds = f"{time.perf_counter() - start:.2f} ({time.process_time() - cpu:.2f})"
+        auto = result.measurements[0].value if result.measurements else float("nan")
+        verdict = result.qc[0]
+        status = verdict.status.value + (f" ({verdict.reason})" if verdict.reason else "")
+        reference = float("nan")
+        mask_off, mask_on, ref_map = resolve(case.mask_off), resolve(case.mask_on), resolve(case.reference)
+        if mask_on is not None and ref_map is not None:
+            ref = _load(ref_map, "axial").array
+            m = _load(mask_on, "axial").array > 0.5
+            reference = float(np.mean(ref[m & np.isfinite(ref)]))
+        elif mask_on is not None:  # no reference map: the MTR formula in the expert mask, without registration
+            m = _load(mask_on, "axial").array > 0.5
+            m0 = load_volume(off.datasets).array.astype(float)
+            ms = load_volume(on.datasets).array.astype(float)
+            reference = float(np.mean((100.0 * (m0 - ms) / np.maximum(m0, 1e-6))[m & (m0 > 0)]))
+        elif mask_off is not None:
+            given = MtrAnalyser().run((off, on), {"mt_cord_mask": _load(mask_off, "axial").array > 0.5})
+            reference = given.measurements[0].value
+        diff = f"{auto - reference:+.1f}" if np.isfinite(reference) else "-"
+        ref_text = f"{reference:.1f}" if np.isfinite(reference) else "no expert mask"
+        print(f"| {case.name} | {auto:.1f} | {ref_text} | {diff} | {status} | {seconds} |")
+
+
+def dti() -> None:
+    """Mean FA in the automatic cord mask and its QC verdict (FA outside 0.5-0.85 is unreliable)."""
+    for name, image_ref, bvals_ref, bvecs_ref in DTI_CASES:
+        paths = [resolve(r) for r in (image_ref, bvals_ref, bvecs_ref)]
+        if any(p is None for p in paths):
+            print(f"DTI {name}: not available")
+            continue
+        image, bvals, bvecs = (p for p in paths if p is not None)
+        datasets = _wrap_path(image, "axial", b_values=np.loadtxt(bvals), b_vectors=np.loadtxt(bvecs))
+        series = SeriesInput({"series_uid": "dti", "sequence": "DTI", "plane": "axial"}, datasets)
+        start = time.perf_counter()
+        result = DtiAnalyser().run(series, {})
+        seconds = time.perf_counter() - start
+        fa = next((m.value for m in result.measurements if m.name == "cord FA"), float("nan"))
+        verdict = result.qc[0]
+        print(f"DTI {name}: FA {fa:.2f} in {int(result.details.get('mask', np.zeros(1)).sum())} voxels, QC "
+              f"{verdict.status.value} {verdict.reason}  {seconds:.2f} s")
 
 
 def marrow_phantom() -> None:
@@ -170,8 +249,9 @@ def annotation_rois() -> None:
 
 
 if __name__ == "__main__":
-    cord_t2()
+    cord_volumes()
     mtr()
+    dti()
     marrow_phantom()
     levels()
     annotation_rois()

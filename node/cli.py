@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "studies": "node.commands.studies",
     "criteria": "node.commands.criteria",
     "inventory": "node.commands.inventory",
+    "analyse": "node.commands.analyse",
     "phantom": "node.commands.phantom",
     "demo": "node.commands.demo",
     "route": "node.commands.route",

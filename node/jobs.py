@@ -166,6 +166,7 @@ def save_outcome(
                         "candidates": ctx.candidate_findings,
                         "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
                         "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
+                        "qc": ctx.qc,
                     },
                     predecessor_uid=previous if kind == "SR" else None,
                 )

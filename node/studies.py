@@ -21,6 +21,10 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
     )
     deliveries = session.scalars(select(Delivery).where(Delivery.study_id == study.id).order_by(Delivery.id)).all()
     job = session.scalars(select(Job).where(Job.study_id == study.id).order_by(Job.id.desc())).first()
+    report = session.scalars(
+        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
+    ).first()
+    qc = list(((report.summary or {}).get("qc") or []) if report is not None else [])
     row: dict[str, Any] = {
         "study_uid": study.study_uid,
         "state": study.state.value,
@@ -35,6 +39,8 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
         "instances": instance_count,
         "flags": list(study.flags or []),
         "grades": dict(study.grades or {}),
+        "qc": qc,  # the verdict of every analyser output (latest report): only "ok" outputs are graded
+        "not_graded": sum(1 for v in qc if v.get("status") != "ok"),
         "received_at": iso_time(study.first_received_at),
         "last_received_at": iso_time(study.last_received_at),
         "reported_at": iso_time(study.reported_at),
@@ -77,6 +83,7 @@ def results_of(session: Session, study: Study) -> list[dict[str, Any]]:
             "path": r.path,
             "predecessor_uid": r.predecessor_uid,
             "created_at": iso_time(r.created_at),
+            "qc": list((r.summary or {}).get("qc") or []),
         }
         for r in session.scalars(select(Result).where(Result.study_id == study.id).order_by(Result.id))
     ]

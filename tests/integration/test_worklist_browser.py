@@ -111,6 +111,13 @@ def test_radiologist_enters_a_finding_and_the_amended_sr_is_delivered(
 
         srs = _srs(orthanc, study.study_instance_uid)
         assert len(srs) == 2
+        # the Segmentation went with the SR and the card, into the same study, and was amended with them
+        segs = [
+            t
+            for t in orthanc.instances_by_modality().get("SEG", [])
+            if t.get("StudyInstanceUID") == study.study_instance_uid
+        ]
+        assert len(segs) == 2 and len({t["SeriesInstanceUID"] for t in segs}) == 1
         datasets = []
         for tags in srs:
             path = tmp_path / f"{tags['SOPInstanceUID']}.dcm"

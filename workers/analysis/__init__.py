@@ -2,7 +2,9 @@
 
 The pipeline calls :func:`run_analysers` with every series of a study (inventory dict + datasets) and
 hands the result to :func:`analysis_sections` for the report. Every analyser whose inputs exist runs;
-one that fails is recorded as skipped with the reason, and the others still run.
+one that fails is recorded as skipped with the reason and a ``failed`` verdict, and the others still run.
+Every output carries a QC verdict; :func:`workers.analysis.qc.enforce` (here, the one place) withholds the
+findings of every output that is not ``ok``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from workers.analysis import qc
 from workers.analysis.base import AnalyserResult, AnalysisOutput, CandidateFinding, Measurement, SeriesInput
 from workers.analysis.canal import CanalAnalyser
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.external import available_segmenters
-from workers.analysis.levels import estimate_levels
+from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
+from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow_analyser import MarrowAdcAnalyser
 
 __all__ = [
@@ -35,6 +39,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+LEVELS_VERSION = "2.0"
 
 ANALYSERS: tuple[Any, ...] = (
     CordMorphometryAnalyser(),
@@ -59,16 +65,7 @@ def run_analysers(
     inputs = [SeriesInput(inv, list(dss)) for inv, dss in series]
     output = AnalysisOutput()
     if levels is None:
-        try:
-            estimate = estimate_levels(inputs)
-        except (ValueError, ArithmeticError) as exc:
-            estimate = None
-            output.notes.append(f"vertebral levels not estimated: {exc}")
-        if estimate is not None:
-            output.levels = dict(estimate.levels)
-            output.level_source = f"automatic, anchor: {estimate.anchor}"
-            if not estimate.levels:
-                output.notes.append(f"vertebral levels not named: {estimate.anchor}")
+        _estimate_levels(inputs, output)
     else:
         output.levels = dict(levels)
         output.level_source = "given"
@@ -79,11 +76,34 @@ def run_analysers(
             output.skipped.append((analyser.name, "inputs not present"))
             continue
         try:
-            output.results.append(analyser.run(selected, context))
+            result = analyser.run(selected, context)
         except (ValueError, ArithmeticError) as exc:
             log.warning("analyser %s failed: %s", analyser.name, exc)
             output.skipped.append((analyser.name, f"failed: {exc}"))
+            result = AnalyserResult(analyser.name, analyser.version)
+            result.qc.extend(qc.failed(analyser.name, selected, f"the analysis could not be completed: {exc}"))
+        output.results.append(qc.enforce(result, selected))
     return output
+
+
+def _estimate_levels(inputs: Sequence[SeriesInput], output: AnalysisOutput) -> None:
+    """Automatic levels from the sagittal T1/T2, with their verdict as the result of ``vertebral_levels``."""
+    estimate = estimate_levels(inputs)
+    if estimate is None:
+        output.skipped.append((LEVELS_ANALYSER, "no sagittal T2: vertebral levels not estimated"))
+        return
+    verdict = levels_verdict(estimate)
+    result = AnalyserResult(LEVELS_ANALYSER, LEVELS_VERSION, qc=[verdict])
+    result.details["estimate"] = estimate
+    if estimate.levels:
+        output.levels = dict(estimate.levels)
+        output.level_source = f"automatic, anchor: {estimate.anchor}"
+        names = list(estimate.levels)
+        result.notes.append(f"levels {names[0]} to {names[-1]} named from {estimate.anchor}")
+    else:
+        output.notes.append(f"vertebral levels not named: {estimate.anchor}")
+        result.notes.append(f"vertebral levels not named: {estimate.anchor}")
+    output.results.append(result)
 
 
 def study_context_kwargs(output: AnalysisOutput) -> dict[str, Any]:

@@ -83,8 +83,12 @@ class QcVerdict:
         return self.status is QcStatus.OK
 
     def as_json(self) -> dict[str, str]:
-        return {"analyser": self.analyser, "series_uid": self.series_uid, "status": self.status.value,
-                "reason": self.reason}
+        return {
+            "analyser": self.analyser,
+            "series_uid": self.series_uid,
+            "status": self.status.value,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ import numpy as np
 from scipy import ndimage
 
 from workers.analysis.base import AnalyserResult, CandidateFinding, SeriesInput
+from workers.analysis.cord import qc as cord_qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
 from workers.analysis.volume import load_volume
 
@@ -177,9 +179,16 @@ class CanalAnalyser:
         levels: Mapping[str, tuple[float, float]] = context.get("levels") or {}
         fluid: list[SliceExtent] = []
         horns: list[SliceExtent] = []
+        cord_masks: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
+        result.details["cord_masks"] = cord_masks
         for s in inputs:
             volume = load_volume(s.datasets)
             seg = segment_cord(AxialView.of(volume))
+            verdict = cord_qc.assess(self.name, s.series_uid, seg, slice_morphometry(seg))
+            result.qc.append(verdict)
+            cord_masks.append((s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids))
+            if not verdict.ok:  # rays from a wrong centre find "fluid" anywhere
+                continue
             found_fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)
             if found_fluid is not None:
                 fluid.append(found_fluid)

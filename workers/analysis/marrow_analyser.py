@@ -15,6 +15,8 @@ from workers.analysis.base import (
     AnalyserResult,
     CandidateFinding,
     Measurement,
+    QcStatus,
+    QcVerdict,
     SeriesInput,
     vertebra_code,
 )
@@ -34,6 +36,7 @@ from workers.criteria.rules_quant import classify_vb_adc, vb_signal_differential
 from workers.results.section import RoiValue
 
 VERSION = "1.0"
+NORMAL_MARROW_ADC = (0.1e-3, 1.2e-3)  # mm2/s, adult vertebral marrow (fatty to cellular)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class MarrowAdcAnalyser:
             source = inputs.adc_map
             result.notes.append("ADC: vendor ADC map")
         levels = context.get("levels")
+        result.details["adc_grid"] = (source.series_uid, adc.sop_instance_uids)
         rois: list[MarrowRoi] = []
         normal: float | None = None
         body_mask = np.zeros(adc.array.shape, dtype=bool)
@@ -102,6 +106,8 @@ class MarrowAdcAnalyser:
             canal = seg.view.to_patient(np.column_stack([found, seg.centres[found]]))
             labels, bodies = find_vertebral_bodies(anat["T1"], canal, levels)
             result.details["vertebral_bodies"] = bodies
+            if bodies and inputs.t1 is not None:
+                result.details["body_mask"] = (inputs.t1.series_uid, labels > 0, anat["T1"].sop_instance_uids)
             if bodies:
                 body_labels = resample_labels(anat["T1"].with_array(labels.astype(np.float32)), adc)
                 body_mask = body_labels > 0
@@ -112,9 +118,29 @@ class MarrowAdcAnalyser:
             result.details["normal_marrow_adc_mm2_s"] = normal
         rois += self._annotation_rois(result, inputs, adc, levels or {}, body_mask)
         result.details["rois"] = rois
+        bodies_found = bool(result.details.get("vertebral_bodies"))
+        result.qc.append(self._verdict(source.series_uid, normal, rois, bodies_found, "T1" in anat and "T2" in anat))
         for roi in rois:
             self._report_roi(result, roi, adc, source, normal, anat, body_mask)
         return result
+
+    def _verdict(
+        self, series_uid: str, normal: float | None, rois: list[MarrowRoi], bodies: bool, anatomy: bool
+    ) -> QcVerdict:
+        """ok when the bodies (or radiologist ROIs) were found and the normal marrow ADC is physiological."""
+        if not rois and not bodies:
+            why = "no vertebral body found" if anatomy else "no sagittal T1 and T2 to find the vertebral bodies"
+            return QcVerdict(self.name, series_uid, QcStatus.FAILED, f"{why}, and no radiologist ROI")
+        low, high = NORMAL_MARROW_ADC
+        if normal is not None and not low <= normal <= high:
+            return QcVerdict(
+                self.name,
+                series_uid,
+                QcStatus.UNRELIABLE,
+                f"normal marrow ADC {normal * 1e3:.2f} x10^-3 mm2/s is outside the physiological range "
+                f"({low * 1e3:.1f}-{high * 1e3:.1f}): the ADC map or the bodies found cannot be trusted",
+            )
+        return QcVerdict(self.name, series_uid, QcStatus.OK)
 
     @staticmethod
     def _annotation_rois(

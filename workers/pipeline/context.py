@@ -50,12 +50,14 @@ class PipelineContext:
     candidate_findings: list[dict[str, Any]] = field(default_factory=list)
     analysis_context: dict[str, Any] = field(default_factory=dict)
     measurements: list[dict[str, Any]] = field(default_factory=list)
+    qc: list[dict[str, str]] = field(default_factory=list)  # one verdict per analyser output and series
+    levels: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # series -> level -> [top, bottom]
+    analysis: Any = None  # the AnalysisOutput (typed; its masks feed the DICOM Segmentation)
     criteria: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     result_objects: dict[str, ResultObject] = field(default_factory=dict)
-    analysis_output: Any = None
     criteria_result: Any = None
     protocol_checks: list[Any] = field(default_factory=list)
     findings_report: Any = None

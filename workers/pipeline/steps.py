@@ -63,6 +63,7 @@ PIPELINE_ANALYSERS: dict[str, tuple[str, ...]] = {
 
 def step_analysis(ctx: PipelineContext) -> None:
     from workers.analysis import ANALYSERS, analysis_sections, run_analysers, study_context_kwargs
+    from workers.analysis.contract import levels_json, measurements_json, qc_json
 
     wanted = [uid for uid, inv in ctx.inventory.items() if inv.get("modality") == "MR" and inv.get("sequence")]
     if not wanted:
@@ -74,7 +75,11 @@ def step_analysis(ctx: PipelineContext) -> None:
         return
     series = [(ctx.inventory[uid], ctx.load_series(uid)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
-    ctx.analysis_output = output
+    ctx.analysis = output
+    ctx.measurements = measurements_json(output)
+    ctx.qc = qc_json(output)
+    ctx.levels = levels_json(output)
+    # run_analysers has withheld the findings of every output whose verdict is not ok (workers.analysis.qc).
     ctx.candidate_findings.extend(candidate_findings(output.findings))
     ctx.analysis_context.update(study_context_kwargs(output))
     ctx.notes.extend(f"{name}: {why}" for name, why in output.skipped)
@@ -144,6 +149,7 @@ def step_results(ctx: PipelineContext) -> None:
 
     from workers.results import findings_step
     from workers.results.sc import build_summary_card
+    from workers.results.seg_step import write_segmentations
     from workers.results.sr import build_measurement_report
     from workers.results.thumbnail import thumbnail_from_dataset
 
@@ -155,7 +161,7 @@ def step_results(ctx: PipelineContext) -> None:
     sources = ctx.sources
     predecessor = dcmread(ctx.previous_sr_path, stop_before_pixels=True) if ctx.previous_sr_path else None
     report = findings_step.findings_report(
-        analysis=ctx.analysis_output,
+        analysis=ctx.analysis,
         criteria=ctx.criteria_result,
         checks=ctx.protocol_checks,
         reviews=ctx.finding_reviews,
@@ -197,9 +203,25 @@ def step_results(ctx: PipelineContext) -> None:
         algorithm_name=ALGORITHM_NAME,
         algorithm_version=__version__,
         findings=report,
-        hidden_lines=findings_step.shown_lines(ctx.analysis_output),
-        charts=findings_step.card_charts(ctx.analysis_output),
+        hidden_lines=findings_step.shown_lines(ctx.analysis),
+        charts=findings_step.card_charts(ctx.analysis),
     )
+    segmentations, seg_notes = write_segmentations(
+        ctx.analysis,
+        ctx.load_series,
+        study_uid=ctx.study_uid,
+        revision=ctx.revision,
+        output_dir=ctx.output_dir,
+        algorithm_name=ALGORITHM_NAME,
+        algorithm_version=__version__,
+        content_datetime=ctx.content_datetime,
+    )
+    ctx.notes.extend(seg_notes)
+    for index, seg in enumerate(segmentations, start=1):
+        key = "SEG" if index == 1 else f"SEG{index}"
+        ctx.result_objects[key] = ResultObject(
+            seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
+        )
     for kind, ds in (("SR", sr), ("SC", sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
         tmp = path.with_suffix(".tmp")

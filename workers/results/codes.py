@@ -37,6 +37,14 @@ CONFIDENCE: Final = _private("CONFIDENCE", "Confidence of the automated output")
 NOT_ASSESSABLE: Final = _private("NOT-ASSESSABLE", "Not assessable")
 PROTOCOL_NOTE: Final = _private("PROTOCOL-NOTE", "Protocol note")
 CODED_FINDINGS: Final = _private("FINDINGS", "Findings")
+QC_VERDICT: Final = _private("QC-VERDICT", "Quality control verdict")
+QC_REASON: Final = _private("QC-REASON", "Quality control reason")
+QC_OUTPUT: Final = _private("QC-OUTPUT", "Analysis output")
+QC_STATUS: Final = {
+    "ok": _private("QC-OK", "Reliable output"),
+    "unreliable": _private("QC-UNRELIABLE", "Unreliable output: not graded"),
+    "failed": _private("QC-FAILED", "Failed output: not graded"),
+}
 
 # Standard codes.
 SERIES_INSTANCE_UID: Final = Code("112002", "DCM", "Series Instance UID")

@@ -20,16 +20,22 @@ from workers.analysis.base import (
     Measurement,
     SeriesInput,
 )
+from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import polarity_of
 from workers.analysis.cord.morphometry import by_level, compression_summary, load_normative, slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.render import csa_plot, outline
-from workers.analysis.volume import load_volume
+from workers.analysis.volume import GeometryError, load_volume
 from workers.results.roi_outline import mask_outline
 from workers.results.section import KeyImage, RoiValue
 
-VERSION = "1.0"
-METHOD = "centre line by dynamic programming, half-contrast radial boundary (PropSeg-like), angle-corrected"
+VERSION = "2.1"
+MSCC_FINDING_PERCENT = 20.0
+METHOD = (
+    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, steepest-rise radial boundary "
+    "(PropSeg-like), angle-corrected"
+)
 
 
 class CordMorphometryAnalyser:
@@ -52,11 +58,18 @@ class CordMorphometryAnalyser:
 
     def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
-        volume = load_volume(inputs.datasets)
+        try:
+            volume = load_volume(inputs.datasets)
+        except GeometryError as exc:
+            result.qc.append(qc.failed(self.name, inputs.series_uid, f"geometry that cannot be trusted: {exc}"))
+            return result
         view = AxialView.of(volume)
-        seg = segment_cord(view)
+        seg = segment_cord(view, polarity=polarity_of(inputs.sequence))
         slices = slice_morphometry(seg)
-        result.details.update({"segmentation": seg, "slices": slices, "volume": volume})
+        figures = qc.figures(seg, slices)
+        verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])
+        result.qc.append(verdict)
+        result.details.update({"segmentation": seg, "slices": slices, "volume": volume, "qc_figures": figures})
         if not slices:
             result.notes.append("cord not found")
             return result
@@ -110,11 +123,19 @@ class CordMorphometryAnalyser:
                 result.measurements.append(
                     measure(f"cord CSA z-score {lv.level}", CSA_ZSCORE_CODE, lv.csa_z, "{z-score}", lv.level)
                 )
-        comp = compression_summary(slices)
+        comp = compression_summary(slices, levels) if verdict.ok else None
         result.details["compression"] = comp
-        level_at = _level_namer(levels)
-        if comp is not None:
-            where = level_at(comp.z_mm)
+        if comp is None:
+            result.notes.append(
+                "cord compression not assessed: "
+                + (
+                    "the cord output is not reliable"
+                    if not verdict.ok
+                    else "needs named levels and cord above and below"
+                )
+            )
+        else:
+            where = comp.level
             result.measurements.append(
                 measure(
                     "cord compression ratio (AP/RL) at narrowest",
@@ -125,12 +146,12 @@ class CordMorphometryAnalyser:
                 )
             )
             result.measurements.append(measure("MSCC-style AP narrowing", MSCC_CODE, comp.mscc_percent, "%", where))
-            if comp.mscc_percent >= 20.0:
+            if comp.mscc_percent >= MSCC_FINDING_PERCENT and verdict.ok:
                 result.findings.append(
                     CandidateFinding(
                         description=(
                             f"cord narrowed by {comp.mscc_percent:.0f} % (AP {comp.min_ap_mm:.1f} mm against "
-                            f"{comp.reference_ap_mm:.1f} mm above/below)" + (f" at {where}" if where else "")
+                            f"{comp.reference_ap_mm:.1f} mm expected from above/below) at {where}"
                         ),
                         confidence=min(0.9, 0.4 + comp.mscc_percent / 100.0),
                         rules=("CORD-MORPH-1",),
@@ -166,12 +187,3 @@ class CordMorphometryAnalyser:
             values=(RoiValue(AREA_CODE, round(float(target.csa_mm2), 1), "mm2"),),
         )
 
-
-def _level_namer(levels: Mapping[str, tuple[float, float]]) -> Any:
-    def name(z: float) -> str | None:
-        for level, (top, bottom) in levels.items():
-            if bottom <= z <= top:
-                return level
-        return None
-
-    return name

@@ -2,8 +2,9 @@
 
 Per slice: cross-sectional area corrected for the angle between the cord and the slice (as Spinal Cord
 Toolbox does: CSA x cos(angle)), antero-posterior and right-left diameters of the contour, and the
-compression ratio AP/RL. Over the cord: the level of maximum compression and an MSCC-style ratio
-(the AP diameter at the narrowest point against the mean of normal cord above and below it).
+compression ratio AP/RL. Over the cord, where the levels are named: the level of maximum compression and a
+normalised MSCC (the AP diameter at the narrowest point against the cord above and below it, each divided by
+the PAM50 normative AP of its level), above the conus only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from workers.analysis.cord.segmentation import CordSegmentation
 
@@ -121,11 +123,26 @@ def slice_morphometry(seg: CordSegmentation) -> list[SliceMorphometry]:
     return out
 
 
+#: A reference (cord above or below, AP over the PAM50 AP) must look like healthy cord: within about 3 SD of
+#: the norm, allowing for the patient's size; and the two references must agree. Otherwise the cord there
+#: was not measured well (field edge, CSF taken for cord) and no ratio is formed against it.
+REFERENCE_RANGE = (0.7, 1.4)
+REFERENCE_AGREEMENT = 0.25
+
+#: Levels above the conus (the cord ends at about L1; below it the cauda equina is no cord to measure).
+ABOVE_CONUS: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6", "C7") + tuple(f"T{i}" for i in range(1, 13))
+
+
 @dataclass(frozen=True)
 class CompressionSummary:
-    """The narrowest point of the cord and MSCC-style ratio against normal cord above and below."""
+    """The narrowest point of the cord and its MSCC-style ratio against the cord above and below it.
+
+    Every AP diameter is first divided by the healthy (PAM50) AP of its level, so that the cord's natural
+    tapering (7.5 mm at C5, 6.3 mm at T1) is not taken for narrowing.
+    """
 
     z_mm: float
+    level: str
     min_ap_mm: float
     min_csa_mm2: float
     compression_ratio: float
@@ -133,29 +150,62 @@ class CompressionSummary:
     mscc_percent: float
 
 
+def _level_at(z: float, levels: Mapping[str, tuple[float, float]]) -> str | None:
+    return next((name for name, (top, bottom) in levels.items() if bottom <= z <= top), None)
+
+
 def compression_summary(
-    slices: list[SliceMorphometry], *, window_mm: float = 10.0, margin_mm: float = 10.0
+    slices: list[SliceMorphometry],
+    levels: Mapping[str, tuple[float, float]],
+    normative: Mapping[str, Normative] | None = None,
+    *,
+    window_mm: float = 10.0,
+    margin_mm: float = 10.0,
 ) -> CompressionSummary | None:
-    """MSCC-style: 100 x (1 - AP_min / mean(AP above, AP below)); the references are the median AP
-    within ``window_mm`` beyond ``margin_mm`` above and below the narrowest slice. None without both."""
-    if len(slices) < 3:
+    """Normalised MSCC (as ``sct_compute_compression``): 100 x (1 - r_min / mean(r_above, r_below)), where
+    r is the AP diameter (3-slice median) over the PAM50 AP of its level and r_above/r_below the median r
+    within ``window_mm`` beyond ``margin_mm`` above and below; the narrowest is taken among the slices that
+    have both references, each like healthy cord and agreeing with the other. Only slices in named levels
+    above the conus count. None without levels, or when no slice has such references."""
+    if not levels:
         return None
-    z = np.array([s.z_mm for s in slices])
-    ap = np.array([s.ap_mm for s in slices])
-    i = int(np.argmin(ap))
-    above = ap[(z > z[i] + margin_mm) & (z <= z[i] + margin_mm + window_mm)]
-    below = ap[(z < z[i] - margin_mm) & (z >= z[i] - margin_mm - window_mm)]
-    refs = [float(np.median(a)) for a in (above, below) if a.size]
-    if not refs:
+    normative = load_normative() if normative is None else normative
+    ordered = sorted(slices, key=lambda s: s.z_mm)
+    kept = []
+    for s in ordered:
+        level = _level_at(s.z_mm, levels)
+        if level in ABOVE_CONUS and level in normative:
+            kept.append((s, level))
+    if len(kept) < 5:
         return None
-    reference = float(np.mean(refs))
+    z = np.array([s.z_mm for s, _ in kept])
+    ap = median_filter(np.array([s.ap_mm for s, _ in kept]), size=3, mode="nearest")
+    norm = np.array([normative[level].ap_mean for _, level in kept])
+    ratio = ap / norm
+    # The narrowest slice among those with cord both above and below it (an MSCC needs both references).
+    best: tuple[float, int, float] | None = None
+    for i in range(len(kept)):
+        above = ratio[(z > z[i] + margin_mm) & (z <= z[i] + margin_mm + window_mm)]
+        below = ratio[(z < z[i] - margin_mm) & (z >= z[i] - margin_mm - window_mm)]
+        if not above.size or not below.size:
+            continue
+        r_above, r_below = float(np.median(above)), float(np.median(below))
+        healthy = all(REFERENCE_RANGE[0] <= r <= REFERENCE_RANGE[1] for r in (r_above, r_below))
+        if healthy and abs(r_above - r_below) <= REFERENCE_AGREEMENT * max(r_above, r_below):
+            if best is None or ratio[i] < best[0]:
+                best = (float(ratio[i]), i, 0.5 * (r_above + r_below))
+    if best is None:
+        return None
+    _, i, reference = best
+    narrowest, level = kept[i]
     return CompressionSummary(
         float(z[i]),
+        level,
         float(ap[i]),
-        float(slices[i].csa_mm2),
-        float(slices[i].compression_ratio),
-        reference,
-        100.0 * (1.0 - float(ap[i]) / reference),
+        float(narrowest.csa_mm2),
+        float(narrowest.compression_ratio),
+        reference * float(norm[i]),
+        100.0 * (1.0 - float(ratio[i]) / reference),
     )
 
 

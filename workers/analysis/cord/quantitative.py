@@ -1,10 +1,11 @@
 """DTI (FA, MD; CORD-DTI-1) and MTR (CORD-MT-1) inside the cord.
 
 DTI uses dipy's weighted least-squares tensor fit on a diffusion series with at least 6 directions; the
-cord mask comes from :func:`segment_cord` on the mean diffusion-weighted image (CSF is dark there, so the
-image is inverted: the cord is brighter than CSF at b > 0... and darker at b = 0; the b = 0 image is used).
-MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid, averaged in the cord mask found on the
-MT-on image (the MT pulse darkens cord much more than CSF).
+cord mask comes from :func:`segment_cord` on the mean b = 0 image (T2-weighted: CSF brighter than cord).
+FA outside the range of healthy and diseased cord (0.5-0.85 in the mask) makes the output unreliable.
+MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid: the cord is segmented on the MT-off
+image (the better cord/CSF contrast), MT-on is registered onto MT-off (rigid, in-plane, per slice), and the
+MTR is averaged in the cord mask. Both carry the cord segmentation's QC verdict.
 """
 
 from __future__ import annotations
@@ -23,14 +24,33 @@ from workers.analysis.base import (
     SPINAL_CORD,
     AnalyserResult,
     Measurement,
+    QcStatus,
+    QcVerdict,
     SeriesInput,
 )
+from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import Polarity
+from workers.analysis.cord.morphometry import slice_morphometry
+from workers.analysis.cord.registration import apply, register_in_plane
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.diffusion_tags import b_value_of, gradient_of
-from workers.analysis.volume import Volume, load_volume
+from workers.analysis.volume import GeometryError, Volume, load_volume
 
-VERSION = "1.0"
+VERSION = "2.0"
+FA_RANGE = (0.5, 0.85)  # mean FA in a cord mask: lower is CSF or noise in the mask, higher is noise
+MTR_RANGE = (15.0, 65.0)  # percent; cord MTR is ~30-50 % depending on the MT pulse
+
+
+def _with_value_check(base: QcVerdict, name: str, value: float, limits: tuple[float, float], what: str) -> QcVerdict:
+    """``base`` downgraded to unreliable when ``value`` lies outside ``limits``."""
+    if limits[0] <= value <= limits[1]:
+        return base
+    reason = f"{what} {value:.2f} outside the range expected in the cord ({limits[0]:g}-{limits[1]:g})"
+    if base.status is QcStatus.FAILED:
+        return base
+    joined = reason if base.ok else f"{base.reason}; {reason}"
+    return QcVerdict(name, base.series_uid, QcStatus.UNRELIABLE, joined)
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,7 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
         g = gradient_of(ds)
         key = (round(b, 1), None if g is None or b < 1 else tuple(np.round(g, 5)))
         groups.setdefault(key, []).append(ds)
-    vols = [(key, load_volume(members)) for key, members in groups.items()]
+    vols = [(key, load_volume(repeat)) for key, members in groups.items() for repeat in _repeats(members)]
     grid = vols[0][1]
     for key, vol in vols:
         if vol.array.shape != grid.array.shape:
@@ -62,6 +82,17 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     bvals = np.array([key[0] for key, _ in vols])
     bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
     return DiffusionData(grid, data, bvals, bvecs)
+
+
+def _repeats(members: list[Dataset]) -> list[list[Dataset]]:
+    """Repeated acquisitions of one (b-value, direction), e.g. several b = 0 volumes: the i-th instance at
+    each slice position (in instance order) forms repeat i."""
+    by_position: dict[tuple[float, ...], list[Dataset]] = {}
+    for ds in sorted(members, key=lambda d: int(d.get("InstanceNumber") or 0)):
+        position = tuple(round(float(v), 2) for v in ds.get("ImagePositionPatient") or (0.0, 0.0, 0.0))
+        by_position.setdefault(position, []).append(ds)
+    n = max(len(v) for v in by_position.values())
+    return [[v[i] for v in by_position.values() if i < len(v)] for i in range(n)]
 
 
 def fit_dti(diff: DiffusionData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,15 +124,22 @@ class DtiAnalyser:
 
     def run(self, inputs: SeriesInput, context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
-        diff = load_diffusion(inputs.datasets)
+        try:
+            diff = load_diffusion(inputs.datasets)
+        except (GeometryError, ValueError) as exc:
+            result.qc.append(qc.failed(self.name, inputs.series_uid, f"geometry that cannot be trusted: {exc}"))
+            return result
         b0 = diff.data[..., diff.bvals < 50].mean(axis=-1)
-        seg = segment_cord(AxialView.of(diff.grid.with_array(b0.astype(np.float32))))
+        seg = segment_cord(AxialView.of(diff.grid.with_array(b0.astype(np.float32))), polarity=Polarity.CSF_BRIGHT)
+        verdict = qc.assess(self.name, inputs.series_uid, seg, slice_morphometry(seg))
         mask = AxialView.of(diff.grid).to_source(seg.mask)
-        fa, md = fit_dti(diff, mask)
-        result.details.update({"mask": mask, "fa": fa, "md": md})
         if mask.sum() == 0:
+            result.qc.append(verdict)
             result.notes.append("cord not found on the b = 0 image")
             return result
+        fa, md = fit_dti(diff, mask)
+        result.details.update({"mask": mask, "fa": fa, "md": md})
+        result.qc.append(_with_value_check(verdict, self.name, float(fa[mask].mean()), FA_RANGE, "mean FA"))
         for name, code, values, unit in (
             ("cord FA", FA_CODE, fa[mask], "1"),
             ("cord MD", MD_CODE, md[mask], "mm2/s"),
@@ -157,18 +195,39 @@ class MtrAnalyser:
 
     def run(self, inputs: tuple[SeriesInput, SeriesInput], context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
-        off, on = (load_volume(s.datasets) for s in inputs)
-        mtr = mtr_map(off, on)
-        mask = context.get("mt_cord_mask")
+        series_uid = inputs[1].series_uid
+        try:
+            off, on = (load_volume(s.datasets) for s in inputs)
+            mtr_map(off, on)  # the same grid, or ValueError
+        except (GeometryError, ValueError) as exc:
+            result.qc.append(qc.failed(self.name, series_uid, f"geometry that cannot be trusted: {exc}"))
+            return result
+        transforms = register_in_plane(off.array, on.array)
+        on_registered = on.with_array(apply(on.array, transforms).astype(np.float32))
+        mtr = mtr_map(off, on_registered)
+        mask = context.get("mt_cord_mask")  # a cord mask given on the MT-off grid
         if mask is None:
-            # The MT pulse saturates cord far more than CSF: the MT-on image has the best cord/CSF contrast.
-            seg = segment_cord(AxialView.of(on))
-            mask = AxialView.of(on).to_source(seg.mask)
-        result.details.update({"mtr": mtr, "mask": mask})
+            # CSF is brighter than cord on both images; the cord is segmented on the one that shows it (the
+            # MT-off image, or the registered MT-on image when that one passes QC and MT-off does not).
+            best: tuple[int, np.ndarray, QcVerdict] | None = None
+            for image in (off, on_registered):
+                view = AxialView.of(image)
+                seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
+                v = qc.assess(self.name, series_uid, seg, slice_morphometry(seg))
+                rank = 0 if v.ok else (1 if v.status is QcStatus.UNRELIABLE else 2) * 100 + v.reason.count(";")
+                if best is None or rank < best[0]:
+                    best = (rank, view.to_source(seg.mask), v)
+            assert best is not None
+            _, mask, verdict = best
+        else:
+            verdict = QcVerdict(self.name, series_uid, QcStatus.OK)
+        result.details.update({"mtr": mtr, "mask": mask, "registration": transforms})
         if not np.any(mask):
+            result.qc.append(verdict)
             result.notes.append("cord not found on the MT-off image")
             return result
         values = mtr[mask]
+        result.qc.append(_with_value_check(verdict, self.name, float(values.mean()), MTR_RANGE, "mean MTR (%)"))
         result.measurements.append(
             Measurement(
                 name="cord MTR",
@@ -179,7 +238,7 @@ class MtrAnalyser:
                 sd=float(values.std()),
                 voxels=int(mask.sum()),
                 rule="CORD-MT-1",
-                method="100 (M0 - Msat) / M0 in automatic cord mask",
+                method="100 (M0 - Msat) / M0, MT-on registered onto MT-off, in the cord mask of MT-off",
                 series_instance_uid=inputs[1].series_uid,
                 sop_instance_uids=on.sop_instance_uids,
             )

@@ -191,3 +191,14 @@ def test_document_from_form_branches() -> None:
 def test_document_from_form_rejects(form: dict[str, str], needle: str) -> None:
     with pytest.raises(FindingsError, match=needle.replace("(", r"\(")):
         document_from_form(form)
+
+
+def test_qc_verdicts_in_the_api_the_worklist_and_the_study_page(client: TestClient, seeded: Seeded) -> None:
+    data = client.get(f"/api/studies/{seeded.reported_uid}", headers=BEARER).json()
+    assert [v["status"] for v in data["qc"]] == ["ok", "unreliable"] and data["not_graded"] == 1
+    sr = [r for r in data["results"] if r["kind"] == "SR"]
+    assert sr and all(r["qc"][1]["reason"] == "the cord was found on only 3 of 20 slices" for r in sr)
+    login(client)
+    assert "1 output not graded" in client.get("/").text
+    page = client.get(f"/studies/{seeded.reported_uid}").text
+    assert "cord morphometry: unreliable (the cord was found on only 3 of 20 slices), not graded" in page

@@ -119,6 +119,14 @@ def write_sc(path: Path, study_uid: str, uid: str) -> Path:
     return path
 
 
+#: QC verdicts of the reported study's analysis (as the results step stores them in the result summary).
+QC = [
+    {"analyser": "vertebral_levels", "series_uid": "1.2.5", "status": "ok", "reason": "anchor: C2"},
+    {"analyser": "cord_morphometry", "series_uid": "1.2.6", "status": "unreliable",
+     "reason": "the cord was found on only 3 of 20 slices"},
+]  # fmt: skip
+
+
 @dataclass
 class Seeded:
     runtime: Runtime
@@ -216,6 +224,7 @@ def seed(runtime: Runtime) -> Seeded:
                         "criteria": CRITERIA_DEFINITE,
                         "notes": [],
                         "findings": FINDINGS_REPORT.as_json() if rev == 2 else None,
+                        "qc": QC,
                     },
                     predecessor_uid=sr_uids[0] if rev == 2 else None,
                     created_at=datetime(2026, 11, 10 + rev, 9, 0),

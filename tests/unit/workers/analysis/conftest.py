@@ -16,7 +16,16 @@ from pydicom.uid import generate_uid
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
-SCT = Path(__file__).resolve().parents[5] / "shared" / "data" / "sct_testing_data"
+
+def shared_data() -> Path:
+    """``shared/data`` beside the checkout (or beside the folder holding the worktrees)."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return Path(__file__).resolve().parents[5] / "shared" / "data"
+
+
+SCT = shared_data() / "sct_testing_data"
 
 
 def header() -> StudyHeader:

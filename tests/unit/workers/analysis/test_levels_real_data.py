@@ -1,12 +1,12 @@
 """Vertebral bodies on real T2w MRI (sct_testing_data t2, wrapped: real pixels, synthetic headers).
 
-The field is 55 mm tall (C2 cut off at the top, C5 at the bottom), so no landmark names the bodies; the
-synthetic series description names the covered range. Truth: ``labels.nii.gz`` (mid-body points, value =
-level) for names and body centres; ``t2_seg-manual_labeled.nii.gz`` for the disc heights (boundaries between
-its labelled cord segments). The two files disagree by one level on the names (the labelled mask calls C2
-what ``labels.nii.gz`` calls C3); the names are checked against ``labels.nii.gz``, which agrees with the discs
-visible in the image. Tolerances: disc heights within 4 mm (the labelled mask is cut perpendicular to the
-cord, the disc is measured in front of it), complete body centres within 2 mm.
+The field is 55 mm tall (C2 cut off at the top, C5 at the bottom), so no anchor names the bodies: no level
+is named, even though the synthetic series description states a range (a description alone is no anatomy).
+Truth: ``labels.nii.gz`` (mid-body points, value = level) for the body centres; ``t2_seg-manual_labeled.nii.gz``
+for the disc heights (boundaries between its labelled cord segments). The two files disagree by one level on
+the names (the labelled mask calls C2 what ``labels.nii.gz`` calls C3). Tolerances: disc heights within 4 mm
+(the labelled mask is cut perpendicular to the cord, the disc is measured in front of it), the top body's
+centre within 3 mm (a sixth of a body; the band in front of the canal follows the cord centre line).
 """
 
 from __future__ import annotations
@@ -56,9 +56,8 @@ def test_bodies_and_levels_on_real_t2() -> None:
     for ours, truth in zip(found_discs, sorted(inside, reverse=True), strict=True):
         assert ours == pytest.approx(truth, abs=4.0)
     estimate = estimate_levels([SeriesInput({"sequence": "T2", "plane": "sagittal"}, datasets)])
-    assert estimate is not None and estimate.anchor.startswith("series description")
-    for value, z_mid in mids.items():
-        name = next(n for n, (top, bottom) in estimate.levels.items() if bottom <= z_mid <= top)
-        assert name == f"C{value}"
+    assert estimate is not None and estimate.levels == {}
+    assert estimate.status.value == "failed" and "no anchor" in estimate.anchor
+    assert len(mids) == 2  # the expert points (C3, C5) exist; naming them would need an anchor in the field
     top_body = bodies[0]
-    assert 0.5 * (top_body[0] + top_body[1]) == pytest.approx(mids[3], abs=2.0)
+    assert 0.5 * (top_body[0] + top_body[1]) == pytest.approx(mids[3], abs=3.0)

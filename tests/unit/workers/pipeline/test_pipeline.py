@@ -62,3 +62,36 @@ def test_a_failing_step_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytes
     assert ctx.sections[0].title == "Processing"
     assert dciodvfy_errors(ctx.results["SR"]) == []
     assert "injected failure" in dcmread(ctx.results["SR"]).to_json()
+
+
+def _content_items(items: object) -> list[object]:
+    out = []
+    for item in items or []:  # type: ignore[attr-defined]
+        out.append(item)
+        out.extend(_content_items(item.get("ContentSequence")))
+    return out
+
+
+def test_qc_verdicts_reach_the_context_the_sr_and_the_card(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    ctx = _context(tmp_path, "cord_compression")
+    for name in ("inventory", "analysis", "criteria", "results"):
+        STEPS[name](ctx)
+    assert {v["analyser"] for v in ctx.qc} >= {"vertebral_levels", "cord_morphometry"}
+    assert all(v["status"] in ("ok", "unreliable", "failed") for v in ctx.qc)
+    assert any(m["name"] == "cord_mscc" for m in ctx.measurements)
+    sr = dcmread(ctx.results["SR"])
+    items = _content_items(sr.ContentSequence)
+    verdicts = [
+        i.ConceptCodeSequence[0].CodeValue
+        for i in items
+        if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeValue == "QC-VERDICT"
+    ]
+    assert len(verdicts) >= len(ctx.qc) and set(verdicts) <= {"QC-OK", "QC-UNRELIABLE", "QC-FAILED"}
+    assert dciodvfy_errors(ctx.results["SR"]) == []
+    assert any("Quality: " in line for s in ctx.sections for line in s.lines)  # the card's one line
+    if shutil.which("dsr2html"):
+        html = subprocess.run(["dsr2html", str(ctx.results["SR"])], capture_output=True, text=True, check=True).stdout
+        assert "QC cord_morphometry" in html and "Reliable output" in html

@@ -189,3 +189,24 @@ def test_unreliable_analysis_gets_an_sr_and_card_that_say_so(tmp_path: Path, mon
     amber = np.array([255, 196, 80], dtype=np.uint8)
     assert (card[140:260].reshape(-1, 3) == amber).all(axis=1).sum() > 100, "the not-assessable line in amber"
     assert dciodvfy_errors(ctx.results["SR"]) == [] and dciodvfy_errors(ctx.results["SC"]) == []
+
+
+def test_segmentations_join_the_study_next_to_the_sr_and_amend_with_it(
+    compression: PipelineContext, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    import highdicom as hd
+
+    seg_keys = [k for k in compression.result_objects if k.startswith("SEG")]
+    assert seg_keys, compression.notes
+    first = compression.result_objects[seg_keys[0]]
+    seg = hd.seg.segread(first.path)
+    assert seg.StudyInstanceUID == compression.study_uid and seg.Modality == "SEG"
+    assert any("spinal cord" in d.segment_label for d in seg.SegmentSequence)
+    assert dciodvfy_errors(first.path) == []
+    amended = replace(compression, revision=2, output_dir=tmp_path, result_objects={})
+    STEPS["results"](amended)
+    again = amended.result_objects[seg_keys[0]]
+    assert again.series_instance_uid == first.series_instance_uid, "the same series"
+    assert again.sop_instance_uid != first.sop_instance_uid, "a new instance for the amendment"

@@ -1,0 +1,190 @@
+"""Vertebral level accuracy on real sagittal T2 against expert level labels (benchmark only).
+
+Volumes: ``shared/data/sct_testing_data/t2`` and, when they have been fetched onto this machine, the public
+``spinalcordtoolbox/sct_example_data`` (full-field cervico-thoracic T2, ``t2/labels.nii.gz``: value 3 = C3 ...
+11 = T4, mid-body points; two crops of it in the history) and ``spinalcordtoolbox/sct_tutorial_data``
+(``t2_lumbar``, no labels). The fetched data stay outside the repository; nothing here is used by the tests.
+Each volume is wrapped as DICOM (real pixels, synthetic headers: the description and body part below).
+
+Per volume: the levels named (or why none), and for every labelled vertebra the level our ranges give at
+its mid-body height and the distance from our body centre in vertebrae. A name is wrong when it differs
+from the label or when its centre lies more than half a vertebra from the labelled point.
+Cord compression on the same healthy volumes: the cord analyser's verdict, its normalised MSCC and whether
+it proposed "cord narrowed", once with the levels the node named and once with the expert levels (each
+labelled mid-body point +/- half the labelled pitch), which must give no candidate either.
+Run: ``python benchmarks/accuracy_levels.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from pydicom.uid import generate_uid
+
+from workers.analysis import run_analysers
+from workers.analysis.base import SeriesInput
+from workers.analysis.cord.analyser import CordMorphometryAnalyser
+from workers.analysis.levels import SPINE, estimate_levels, levels_verdict
+from workers.phantom.dicom import StudyHeader
+from workers.phantom.nifti import WrapSpec, wrap_nifti
+
+SHARED = next(
+    (p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()), Path("shared")
+)
+SCT = SHARED / "data" / "sct_testing_data"
+MIRRORS = Path("/work/.mirror")
+EXAMPLE = MIRRORS / "spinalcordtoolbox+sct_example_data" / "repo"
+TUTORIAL = MIRRORS / "spinalcordtoolbox+sct_tutorial_data" / "repo"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    image: str  # path of the image (file, or git-dir:commit:path)
+    labels: str | None
+    description: str
+    body_part: str
+
+
+CASES = (
+    Case("sct_testing t2 (55 mm crop)", str(SCT / "t2/t2.nii.gz"), str(SCT / "t2/labels.nii.gz"), "Sag T2", "SPINE"),
+    Case(
+        "example t2 full field (c73718d)",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/t2.nii.gz",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/labels.nii.gz",
+        "Sag T2",
+        "SPINE",
+    ),
+    Case(
+        "example t2 full field, top 10 mm cut (b0305dc)",
+        f"{EXAMPLE}:b0305dcce8c6bf644acfd97b7e26d33f14b90a61:t2/t2.nii.gz",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/labels.nii.gz",  # same subject and grid
+        "Sag T2",
+        "SPINE",
+    ),
+    Case(
+        "example t2 as CSPINE",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/t2.nii.gz",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/labels.nii.gz",
+        "Sag T2 C-spine",
+        "CSPINE",
+    ),
+    Case(
+        "example t2 labelled LSPINE (wrong header)",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/t2.nii.gz",
+        f"{EXAMPLE}:c73718d47dfeba4538ccaa139bf62ed9f5d0223f:t2/labels.nii.gz",
+        "Sag T2 L-spine",
+        "LSPINE",
+    ),
+    Case(
+        "tutorial t2_lumbar", f"{TUTORIAL}:HEAD:single_subject/data/t2_lumbar/t2_lumbar.nii.gz", None, "Sag T2", "SPINE"
+    ),
+)
+
+
+def _load(spec: str, tmp: Path) -> nib.Nifti1Image | None:
+    if ":" not in spec:
+        return nib.Nifti1Image.from_filename(spec) if Path(spec).exists() else None
+    git_dir, commit, path = spec.split(":", 2)
+    if not Path(git_dir).exists():
+        return None
+    out = tmp / f"{abs(hash(spec))}.nii.gz"
+    done = subprocess.run(["git", "--git-dir", git_dir, "show", f"{commit}:{path}"], capture_output=True)
+    if done.returncode != 0 or done.stdout.startswith(b"version https://git-lfs") or len(done.stdout) < 1000:
+        return None
+    out.write_bytes(done.stdout)
+    return nib.Nifti1Image.from_filename(out)
+
+
+def _label_points(image: nib.Nifti1Image) -> dict[str, float]:
+    data = np.asanyarray(image.dataobj)
+    out = {}
+    for index in np.argwhere(data > 0):
+        value = int(data[tuple(index)])
+        out[SPINE[value - 1]] = float(nib.affines.apply_affine(image.affine, index)[2])
+    return out
+
+
+def _expert_levels(points: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Level ranges from labelled mid-body points: interpolated between them, +/- half the pitch."""
+    if len(points) < 2:
+        return {}
+    ordered = sorted(points.items(), key=lambda kv: SPINE.index(kv[0]))
+    (first, z_first), (last, z_last) = ordered[0], ordered[-1]
+    pitch = (z_first - z_last) / (SPINE.index(last) - SPINE.index(first))
+    out = {}
+    for i in range(SPINE.index(first), SPINE.index(last) + 1):
+        centre = z_first - (i - SPINE.index(first)) * pitch
+        out[SPINE[i]] = (centre + pitch / 2, centre - pitch / 2)
+    return out
+
+
+def main() -> None:
+    print(f"{'volume':46s} {'s':>5s}  labelled -> named (error, vertebrae)")
+    wrong = 0
+    false_candidates = 0
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for case in CASES:
+            image = _load(case.image, tmp)
+            if image is None:
+                print(f"{case.name:46s}  not available here")
+                continue
+            header = StudyHeader("BENCH^LEVELS", "B1", str(generate_uid()), str(generate_uid()), "B1", "benchmark")
+            datasets = wrap_nifti(image, WrapSpec(case.description, "sagittal"), header)
+            for ds in datasets:
+                ds.BodyPartExamined = case.body_part
+            series = SeriesInput({"sequence": "T2", "plane": "sagittal", "series_uid": "bench"}, datasets)
+            start = time.perf_counter()
+            estimate = estimate_levels([series])
+            seconds = time.perf_counter() - start
+            assert estimate is not None
+            verdict = levels_verdict(estimate)
+            labels = _load(case.labels, tmp) if case.labels else None
+            cells = []
+            if labels is not None:
+                for truth, z in sorted(_label_points(labels).items(), key=lambda kv: -kv[1]):
+                    named = next((n for n, (top, bottom) in estimate.levels.items() if bottom <= z <= top), None)
+                    if named is None:
+                        cells.append(f"{truth}->-")
+                        continue
+                    top, bottom = estimate.levels[named]
+                    body = next(b for b in estimate.bodies if b[0] == top)
+                    height = top - bottom
+                    error = abs(SPINE.index(named) - SPINE.index(truth)) + abs(0.5 * (body[0] + body[1]) - z) / height
+                    bad = named != truth or error > 0.5
+                    wrong += bad
+                    cells.append(f"{truth}->{named} ({error:.2f}{' WRONG' if bad else ''})")
+            else:
+                names = list(estimate.levels)
+                cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))
+            anchor = f"{verdict.status.value}: {verdict.reason}"
+            print(f"{case.name:46s} {seconds:5.2f}  {', '.join(cells)}\n    levels {anchor}")
+            expert = _expert_levels(_label_points(labels)) if labels is not None else {}
+            for source, levels in (("named", dict(estimate.levels)), ("expert", expert)):
+                if source == "expert" and not expert:
+                    continue
+                out = run_analysers(
+                    [(series.inventory, series.datasets)], levels=levels, analysers=[CordMorphometryAnalyser()]
+                )
+                result = out.results[0]
+                comp = result.details.get("compression")
+                narrowed = [f for f in result.findings if "narrowed" in f.description]
+                false_candidates += bool(narrowed)
+                mscc = f"MSCC {comp.mscc_percent:.0f} % at {comp.level}" if comp else "MSCC not assessed"
+                print(
+                    f"    cord with {source} levels: {out.qc[0].status.value} {out.qc[0].reason}; {mscc}; "
+                    f"{'CANDIDATE' if narrowed else 'no candidate'}"
+                )
+    print(f"level names off by more than half a vertebra: {wrong}")
+    print(f"cord compression candidates on these healthy scans: {false_candidates}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""``spinenode analyse``: the JSON contract of shared/spec/architecture.md on a phantom study, the DICOM
+Segmentation (dciodvfy, highdicom reader), bad input and exit codes, and every study of shared/data/dicom."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import highdicom as hd
+import pytest
+from pydicom import dcmread
+
+from node.cli import main
+from workers.phantom import write_phantom
+from workers.results.validate import dciodvfy_errors
+
+MEASUREMENTS = {
+    "cord_csa", "cord_ap_diameter", "cord_rl_diameter", "cord_compression_ratio", "cord_mscc", "cord_fa",
+    "cord_md", "cord_mtr", "marrow_adc", "cord_csa_zscore",
+}  # fmt: skip
+LEVEL_NAMES = {f"C{i}" for i in range(1, 8)} | {f"T{i}" for i in range(1, 13)} | {f"L{i}" for i in range(1, 6)} | {"S1"}
+SHARED_DICOM = next(
+    (p / "shared" / "data" / "dicom" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()),
+    Path("shared/data/dicom"),
+)
+
+
+def _analyse(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    code = main(["analyse", *args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+@pytest.fixture(scope="module")
+def compression_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    folder = tmp_path_factory.mktemp("study")
+    return folder, write_phantom(folder / "in", "cord_compression")
+
+
+def test_analysis_output_contract_and_segmentation(
+    compression_study: tuple[Path, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, study = compression_study
+    (folder / "in" / "notes.txt").write_text("not DICOM")
+    code, out = _analyse(capsys, str(folder / "in"), "--seg-dir", str(folder / "seg"))
+    assert code == 0
+    assert isinstance(out, list) and len(out) == 1
+    item = out[0]
+    for key in ("study_uid", "series", "measurements", "candidates", "qc", "levels", "criteria", "segmentations"):
+        assert key in item, key
+    assert item["study_uid"] == study.study_instance_uid
+    series_uids = {s["series_uid"] for s in item["series"]}
+    assert all({"modality", "plane", "sequence", "region"} <= set(s) for s in item["series"])
+    assert {m["name"] for m in item["measurements"]} <= MEASUREMENTS
+    assert any(m["name"] == "cord_csa" and m["level"] is None for m in item["measurements"])
+    assert any(m["name"] == "cord_mscc" and m["level"] == "C5" for m in item["measurements"])
+    for v in item["qc"]:
+        assert v["status"] in ("ok", "unreliable", "failed") and v["series_uid"] in series_uids
+        assert v["status"] == "ok" or v["reason"]
+    assert {v["analyser"] for v in item["qc"]} >= {"vertebral_levels", "cord_morphometry"}
+    ((levels_series, named),) = item["levels"].items()
+    assert levels_series in series_uids and set(named) <= LEVEL_NAMES
+    assert all(top > bottom for top, bottom in named.values())
+    assert item["criteria"]["ruleset"]
+    assert all(c["source"] == "automated" for c in item["candidates"])
+    # The segmentation: one per analysed series with masks, valid, readable, referencing the sources.
+    (seg_item,) = item["segmentations"]
+    assert "spinal cord" in seg_item["segments"]
+    path = Path(seg_item["path"])
+    if shutil.which("dciodvfy"):
+        assert dciodvfy_errors(path) == []
+    seg = hd.seg.segread(path)
+    assert seg.number_of_segments == len(seg_item["segments"])
+    assert seg.StudyInstanceUID == study.study_instance_uid
+    sources = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in study.files}
+    referenced = {uid for _, _, uid in seg.get_source_image_uids()}
+    assert referenced and referenced <= sources
+    assert seg.get_segment_description(1).SegmentLabel == "spinal cord"
+    mask = seg.get_volume().array
+    assert mask.any()
+
+
+def test_bad_input_is_reported_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.txt").write_text("nothing")
+    code, out = _analyse(capsys, str(tmp_path))
+    assert code == 2 and out == []
+    code, _ = _analyse(capsys, str(tmp_path / "missing"))
+    assert code == 2
+
+
+def test_a_file_claiming_the_study_without_series_is_skipped(
+    compression_study: tuple[Path, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, study = compression_study
+    ds = dcmread(study.files[0])
+    del ds.SeriesInstanceUID
+    ds.save_as(tmp_path / "odd.dcm")
+    code, out = _analyse(capsys, str(tmp_path))
+    assert code == 2  # nothing analysable
+    assert out[0]["study_uid"] == study.study_instance_uid
+    assert out[0]["skipped"][0]["reason"] == "no Series Instance UID"
+
+
+@pytest.mark.skipif(not SHARED_DICOM.is_dir(), reason="shared/data/dicom not available")
+def test_every_shared_study_is_analysed_without_a_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _analyse(capsys, str(SHARED_DICOM), "--seg-dir", str(tmp_path / "seg"))
+    assert code == 0
+    assert len(out) >= 10
+    for item in out:
+        assert not [e for e in item.get("errors", []) if "failed" in e], item["errors"]
+        for v in item["qc"]:
+            assert v["status"] in ("ok", "unreliable", "failed") and (v["status"] == "ok" or v["reason"])
+        # nothing from an output that is not ok becomes a candidate
+        bad = {v["series_uid"] for v in item["qc"] if v["status"] != "ok"}
+        assert not [c for c in item["candidates"] if c.get("series_uid") in bad]
+
+
+def test_every_mask_gets_a_segmentation_on_its_own_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = write_phantom(tmp_path / "in", "marrow_lesion")
+    code, out = _analyse(capsys, str(tmp_path / "in"), "--seg-dir", str(tmp_path / "seg"))
+    assert code == 0
+    segments = {label for s in out[0]["segmentations"] for label in s["segments"]}
+    assert "vertebral bodies" in segments
+    assert any(label.startswith("marrow ROI") for label in segments)
+    series_of_file = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID): f for f in study.files}
+    for item in out[0]["segmentations"]:
+        if shutil.which("dciodvfy"):
+            assert dciodvfy_errors(item["path"]) == []
+        seg = hd.seg.segread(item["path"])
+        referenced = {uid for _, _, uid in seg.get_source_image_uids()}
+        assert referenced <= set(series_of_file)
+        assert {str(dcmread(series_of_file[u], stop_before_pixels=True).SeriesInstanceUID) for u in referenced} == {
+            item["series_uid"]
+        }

@@ -1,0 +1,138 @@
+"""The QC verdict on a cord segmentation: ok, unreliable or failed, with a reason a person can read.
+
+Every check looks at the segmentation itself, never at a reference: is there a cord at all, is the contour
+a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
+mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's. The first
+failing check gives the reason; several failing checks are all named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from workers.analysis.base import QcStatus, QcVerdict
+from workers.analysis.cord.centreline import mirror_axis, normalised
+from workers.analysis.cord.morphometry import SliceMorphometry
+from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
+
+MIN_FOUND_FRACTION = 0.5  # below: no cord in the field
+MIN_CONTRAST = 0.10  # fluid ring minus cord, fraction of the intensity range
+MAX_BRIGHT_INSIDE = 0.25  # fraction of the contour brighter than half-way to the fluid
+MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the body's plane of symmetry
+MAX_OUT_OF_RANGE = 0.2  # fraction of slices whose area is outside the physiological range
+AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
+MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
+
+
+@dataclass(frozen=True)
+class CordQcFigures:
+    """What the verdict was decided on (kept in the analyser's details for the benchmark and the record)."""
+
+    n_slices: int
+    found_fraction: float
+    contrast: float
+    bright_inside: float
+    midline_offset_mm: float
+    max_step_mm: float
+    csa_out_of_range: float
+    ap_rl: float
+    area_jump: float
+
+
+def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
+    """The QC figures of ``seg`` and its per-slice morphometry."""
+    view = seg.view
+    sz, sy, sx = view.spacing
+    nz = view.array.shape[0]
+    found = np.nonzero(seg.found)[0]
+    if found.size == 0:
+        return CordQcFigures(nz, 0.0, 0.0, 1.0, float("inf"), 0.0, 1.0, float("nan"), 0.0)
+    image = normalised(view.array, seg.polarity)
+    contrasts, bright = [], []
+    ring_px = max(1, int(round(2.0 / min(sy, sx))))
+    for k in found:
+        inside = seg.mask[k]
+        if not inside.any():
+            continue
+        ring = ndimage.binary_dilation(inside, iterations=ring_px) & ~inside
+        core_level = float(np.median(image[k][inside]))
+        fluid_level = float(np.percentile(image[k][ring], 75)) if ring.any() else core_level
+        contrasts.append(fluid_level - core_level)
+        bright.append(float(np.mean(image[k][inside] > 0.5 * (core_level + fluid_level))))
+    midline = mirror_axis(image)
+    offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
+    # Jumps of the tracked path, after a 5-slice median that removes single-slice detours but keeps a step.
+    path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")
+    steps = np.hypot(*(np.diff(path, axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
+    gaps = np.diff(found) if found.size > 1 else np.zeros(0)
+    steps = steps[gaps == 1] if steps.size else steps
+    low, high = csa_range_mm2()
+    csa = np.array([s.csa_mm2 for s in slices]) if slices else np.zeros(0)
+    ratio = float(np.median([s.ap_mm / s.rl_mm for s in slices if s.rl_mm > 0])) if slices else float("nan")
+    jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
+    return CordQcFigures(
+        n_slices=nz,
+        found_fraction=float(found.size / nz),
+        contrast=float(np.median(contrasts)) if contrasts else 0.0,
+        bright_inside=float(np.median(bright)) if bright else 1.0,
+        midline_offset_mm=offset,
+        max_step_mm=float(steps.max()) if steps.size else 0.0,
+        csa_out_of_range=float(np.mean((csa < low) | (csa > high))) if csa.size else 1.0,
+        ap_rl=ratio,
+        area_jump=jump,
+    )
+
+
+def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm: float) -> QcVerdict:
+    """ok / unreliable / failed from the figures, with every failing check named."""
+
+    def make(status: QcStatus, reasons: list[str]) -> QcVerdict:
+        return QcVerdict(analyser, series_uid, status, "; ".join(reasons))
+
+    if fig.found_fraction == 0.0:
+        return make(QcStatus.FAILED, ["no cord found in the field of view"])
+    if fig.found_fraction < MIN_FOUND_FRACTION:
+        return make(
+            QcStatus.FAILED,
+            [f"no cord in most of the field (found on {100 * fig.found_fraction:.0f} % of the slices)"],
+        )
+    reasons = []
+    if fig.n_slices == 1:
+        reasons.append("a single slice: the cord's angle to the slice and its continuity cannot be checked")
+    if fig.contrast < MIN_CONTRAST:
+        reasons.append("the outlined structure is not clearly set off from the fluid around it (weak contrast)")
+    if fig.bright_inside > MAX_BRIGHT_INSIDE:
+        reasons.append(
+            f"the outline is not a uniform cord ({100 * fig.bright_inside:.0f} % of it as bright as the fluid)"
+        )
+    if fig.midline_offset_mm > MAX_MIDLINE_MM:
+        reasons.append(f"mask off the canal centre ({fig.midline_offset_mm:.0f} mm from the body's midline)")
+    if fig.max_step_mm > max(3.0, slice_spacing_mm):
+        reasons.append(f"broken centre line (jumps {fig.max_step_mm:.0f} mm between neighbouring slices)")
+    if fig.csa_out_of_range > MAX_OUT_OF_RANGE:
+        low, high = csa_range_mm2()
+        reasons.append(
+            f"cord area outside the physiological range {low:.0f}-{high:.0f} mm2 on "
+            f"{100 * fig.csa_out_of_range:.0f} % of the slices"
+        )
+    if not (AP_RL_RANGE[0] <= fig.ap_rl <= AP_RL_RANGE[1]):
+        reasons.append(f"implausible shape (AP/RL ratio {fig.ap_rl:.2f})")
+    if fig.area_jump > MAX_AREA_JUMP:
+        reasons.append(f"implausible shape (area changes by {100 * fig.area_jump:.0f} % between slices)")
+    if reasons:
+        return make(QcStatus.UNRELIABLE, reasons)
+    return make(QcStatus.OK, [])
+
+
+def assess(analyser: str, series_uid: str, seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> QcVerdict:
+    """The verdict on ``seg`` for ``analyser`` on series ``series_uid``."""
+    return verdict(analyser, series_uid, figures(seg, slices), seg.view.spacing[0])
+
+
+def failed(analyser: str, series_uid: str, reason: str) -> QcVerdict:
+    """A failed verdict (e.g. geometry that cannot be trusted), reason given as the person should read it."""
+    return QcVerdict(analyser, series_uid, QcStatus.FAILED, reason)

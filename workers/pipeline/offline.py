@@ -1,0 +1,98 @@
+"""One study analysed from files, with no running node (``spinenode analyse``): the pipeline's own steps.
+
+:func:`analyse_files` runs the inventory, analysis and criteria steps (:data:`workers.pipeline.STEPS`) exactly
+as the node does, and optionally writes one DICOM Segmentation per analysed series. The result is the
+analysis output of ``shared/spec/architecture.md`` for that study.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydicom.uid import generate_uid
+
+from workers import __version__
+from workers.pipeline.context import PipelineContext, SeriesFiles
+from workers.pipeline.steps import ALGORITHM_NAME, STEPS
+
+log = logging.getLogger(__name__)
+
+PIPELINES = ("inventory", "criteria", "marrow_adc", "cord")
+
+
+@dataclass
+class StudyFiles:
+    """The readable DICOM files of one study, by series, and the files that claim it but were skipped."""
+
+    study_uid: str
+    series: dict[str, list[Path]] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str, Any]:
+    """The analysis output of one study (the ``spinenode analyse --json`` object)."""
+    ctx = PipelineContext(
+        study_uid=study.study_uid,
+        revision=1,
+        series=[SeriesFiles(uid, tuple(paths)) for uid, paths in study.series.items()],
+        content_datetime=datetime.now(),
+        pipelines=PIPELINES,
+    )
+    for name in ("inventory", "analysis", "criteria"):
+        try:
+            STEPS[name](ctx)
+        except Exception as exc:  # as in node.orchestrate: one step that fails is reported, not fatal
+            log.exception("%s failed", name)
+            ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+    segmentations = write_segmentations(ctx, seg_dir) if seg_dir is not None else []
+    out: dict[str, Any] = {
+        "study_uid": study.study_uid,
+        "series": list(ctx.inventory.values()),
+        "measurements": ctx.measurements,
+        "candidates": ctx.candidate_findings,
+        "qc": ctx.qc,
+        "levels": ctx.levels,
+        "criteria": ctx.criteria,
+        "segmentations": segmentations,
+        "notes": ctx.notes,
+        "errors": ctx.errors,
+    }
+    if study.skipped:
+        out["skipped"] = study.skipped
+    return out
+
+
+def write_segmentations(ctx: PipelineContext, seg_dir: Path) -> list[dict[str, Any]]:
+    """One DICOM Segmentation per analysed series with masks, under ``seg_dir``; what was written."""
+    from workers.analysis.masks import segment_masks
+    from workers.results.seg import build_segmentation
+
+    if ctx.analysis is None:
+        return []
+    seg_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for series_uid, segments in segment_masks(ctx.analysis).items():
+        try:
+            sources = ctx.load_series(series_uid)
+            seg = build_segmentation(
+                sources,
+                segments,
+                series_instance_uid=str(generate_uid(entropy_srcs=["spinenode-seg-series", series_uid])),
+                sop_instance_uid=str(generate_uid(entropy_srcs=["spinenode-seg", series_uid, __version__])),
+                algorithm_name=ALGORITHM_NAME,
+                algorithm_version=__version__,
+                content_datetime=ctx.content_datetime,
+            )
+        except (KeyError, ValueError) as exc:
+            ctx.errors.append(f"segmentation of series {series_uid} not written: {exc}"[:300])
+            continue
+        path = seg_dir / f"seg-{series_uid}.dcm"
+        tmp = path.with_suffix(".tmp")
+        seg.save_as(tmp, enforce_file_format=True)
+        tmp.replace(path)
+        written.append({"series_uid": series_uid, "path": str(path), "segments": [s.label for s in segments]})
+    return written
