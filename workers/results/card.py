@@ -121,6 +121,8 @@ def _section_rows(
     lines = [plain(line) for line in section.lines if line not in hidden]
     lines = [line for line in lines if line]
     rows: list[Row] = []
+    if compact:  # a quality line that says "ok" tells nothing on the card; any other verdict stays
+        lines = [line for line in lines if not line.lower().startswith("quality: ok")]
     if compact and section.title == INVENTORY_SECTION:
         return paragraph_rows("Study contains: " + "; ".join(lines), body_font, width, MUTED, 1) if lines else []
     if compact:
