@@ -57,6 +57,15 @@ class NodeMetrics:
             registry=self.registry,
         )
 
+        self.studies = Gauge(
+            "studies", "Studies in the registry by state", ["state"], namespace=namespace, registry=self.registry
+        )
+
+    def set_studies(self, state: str, count: int) -> None:
+        if count < 0:
+            raise ValueError(f"count: {count} must not be negative (state {state!r})")
+        self.studies.labels(state=state).set(count)
+
     def instance_received(self, calling_aet: str = "", count: int = 1) -> None:
         if count < 1:
             raise ValueError(f"count: {count} must be at least 1")

@@ -115,4 +115,6 @@ def summary_from_registry(session: Session, delivery: Delivery) -> ReportSummary
         priority=Priority(study.priority),
         sr_sop_instance_uid=sr.sop_instance_uid if sr else "",
         amended=bool(sr and sr.predecessor_uid),
+        patient_id=study.patient_id or "",
+        patient_name=study.patient_name or "",
     )

@@ -85,7 +85,7 @@ def _reanalyse(session: Session, study: Study, reason: str) -> int | None:
     return request_reanalysis(session, study, reason).id
 
 
-def _check_reanalysable(session: Session, study: Study) -> None:
+def check_reanalysable(session: Session, study: Study) -> None:
     if study.state in (StudyState.RECEIVING, StudyState.STABLE):
         return
     if not session.scalar(select(func.count(Instance.id)).join(Series).where(Series.study_id == study.id)):
@@ -98,12 +98,12 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     assert isinstance(document, dict)
     raw_findings = [dict(f) for f in document.get("findings") or []]
     active = _active(session, study)
-    combined = [e.body for e in active if e.source != "clinical"] + raw_findings
+    combined = [e.body for e in active if e.source not in ("clinical", "review")] + raw_findings
     try:  # the stored set must stay one valid document (e.g. finding ids unique across entries)
         parse_findings({"findings": combined})
     except FindingsError as exc:
         raise FindingsError(f"with the study's active findings: {exc}") from None
-    _check_reanalysable(session, study)
+    check_reanalysable(session, study)
     created: list[FindingEntry] = []
     for raw, finding in zip(raw_findings, parsed.findings, strict=True):
         created.append(FindingEntry(study_id=study.id, source=finding.source, body=raw, author=author))
@@ -130,7 +130,7 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
         raise NotFound(f"no finding {entry_id} in study {study.study_uid}")
     if entry.status != FindingStatus.ACTIVE:
         raise Conflict(f"finding {entry_id} is {entry.status}, not active")
-    _check_reanalysable(session, study)
+    check_reanalysable(session, study)
     entry.status, entry.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     session.flush()
     job_id = _reanalyse(session, study, "finding withdrawn")
@@ -186,7 +186,7 @@ def _candidate(session: Session, study: Study, index: int) -> dict[str, Any]:
 
 def confirm_candidate(session: Session, study: Study, index: int, author: str | None) -> dict[str, Any]:
     cand = _candidate(session, study, index)
-    _check_reanalysable(session, study)
+    check_reanalysable(session, study)
     # the id stays with the automated candidate: the radiologist's finding is a new one of the same content
     body = {k: v for k, v in cand["finding"].items() if k != "id"}
     body["source"] = "radiologist"
@@ -200,7 +200,7 @@ def confirm_candidate(session: Session, study: Study, index: int, author: str | 
 
 def reject_candidate(session: Session, study: Study, index: int, author: str | None) -> dict[str, Any]:
     cand = _candidate(session, study, index)
-    _check_reanalysable(session, study)
+    check_reanalysable(session, study)
     entry = FindingEntry(
         study_id=study.id,
         source="automated",

@@ -11,6 +11,7 @@ priority. With no rules configured, every pipeline runs and results go to every 
 from __future__ import annotations
 
 import logging
+import time
 
 from node import runtime
 from node.delivery.rows import mark_enqueued
@@ -82,7 +83,9 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     log.info("job %d: analysing %d series", job_id, len(ctx.series))
 
     store.set_step(rt.registry, job_id, "inventory")
+    started = time.perf_counter()
     STEPS["inventory"](ctx)
+    ctx.stage_seconds["inventory"] = time.perf_counter() - started
     arrival = evaluate_rules(rules, _facts(ctx, study, False), phase=Phase.ARRIVAL, destinations=settings.destinations)
     log.info("job %d: arrival routing: %s", job_id, arrival.to_json()["matched"] or "default")
     ctx.pipelines = tuple(arrival.pipelines)
@@ -93,8 +96,10 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
         return "no pipeline", forward
     for name in steps_after_inventory(ctx.pipelines):
         store.set_step(rt.registry, job_id, name)
+        started = time.perf_counter()
         try:
             STEPS[name](ctx)
+            ctx.stage_seconds[name] = time.perf_counter() - started
         except Exception as exc:
             if name == "results":
                 raise
@@ -104,7 +109,9 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
             ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
     decision = evaluate_rules(rules, _facts(ctx, study, True), phase=Phase.RESULTS, destinations=settings.destinations)
     _notify(rules, ctx.study_uid, decision)
-    priority = min((arrival.priority, decision.priority), key=lambda p: Priority(p).rank)
+    by_findings = ctx.findings_report.priority if ctx.findings_report is not None else None
+    candidates = [arrival.priority, decision.priority] + ([Priority(by_findings)] if by_findings else [])
+    priority = min(candidates, key=lambda p: Priority(p).rank)
     delivery_ids = store.save_outcome(
         rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=str(priority)
     )

@@ -41,6 +41,8 @@ from workers.pipeline.candidates import candidate_key
 log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+#: FindingEntry source of a radiologist's decision on a coded finding ({"key": …, "decision": …}).
+REVIEW_SOURCE = "review"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         ).all()
-        findings = [e.body for e in entries if e.source != "clinical"]
+        findings = [e.body for e in entries if e.source not in ("clinical", REVIEW_SOURCE)]
+        reviews = {str(e.body.get("key")): str(e.body.get("decision")) for e in entries if e.source == REVIEW_SOURCE}
         clinical: dict[str, Any] = {}
         for e in entries:
             if e.source == "clinical":
@@ -142,6 +145,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             previous_sr_path=Path(previous.path) if previous and Path(previous.path).exists() else None,
             output_dir=settings.results_dir / study.study_uid,
             settled_candidates=settled,
+            finding_reviews=reviews,
         )
 
 
@@ -199,6 +203,8 @@ def save_outcome(
                         "criteria": criteria,
                         "notes": ctx.notes,
                         "candidates": ctx.candidate_findings,
+                        "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
+                        "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
                         "qc": [v.as_json() for v in ctx.qc],
                     },
                     predecessor_uid=previous if kind == ResultKind.SR else None,
@@ -286,7 +292,7 @@ def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
     entries = session.scalars(
         select(FindingEntry).where(
             FindingEntry.study_id == study_id,
-            FindingEntry.source != "clinical",
+            FindingEntry.source.not_in(("clinical", REVIEW_SOURCE)),
             FindingEntry.status.in_((FindingStatus.REJECTED, FindingStatus.ACTIVE)),
         )
     ).all()

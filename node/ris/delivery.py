@@ -16,12 +16,15 @@ log = logging.getLogger(__name__)
 
 def send_report(endpoint: RisEndpointSettings, summary: ReportSummary) -> str:
     """Deliver ``summary`` to ``endpoint``; return a short receipt; raise :class:`RisDeliveryError`."""
-    if endpoint.kind == "hl7_mllp":
-        receipt = _send_hl7(endpoint, summary)
-    elif endpoint.kind == "fhir":
-        receipt = _send_fhir(endpoint, summary)
-    else:  # pragma: no cover - the settings model admits only the two kinds
-        raise RisDeliveryError(endpoint.name, f"unknown endpoint kind {endpoint.kind!r}")
+    try:
+        if endpoint.kind == "hl7_mllp":
+            receipt = _send_hl7(endpoint, summary)
+        elif endpoint.kind == "fhir":
+            receipt = _send_fhir(endpoint, summary)
+        else:  # pragma: no cover - the settings model admits only the two kinds
+            raise RisDeliveryError(endpoint.name, f"unknown endpoint kind {endpoint.kind!r}")
+    except ValueError as exc:  # the report cannot be built for this endpoint (e.g. no DICOM Patient ID)
+        raise RisDeliveryError(endpoint.name, f"report not sent: {exc}") from None
     log.info(
         "report delivered",
         extra={

@@ -26,6 +26,10 @@ class RisEndpointSettings(BaseModel):
     receiving_application: str = "RIS"
     receiving_facility: str = ""
     patient_id_authority: str = Field("", description="assigning authority / identifier system")
+    patient_id: Literal["pseudonym", "dicom"] = Field(
+        "pseudonym",
+        description="what PID-3 / subject carries: the pseudonymous key, or the DICOM Patient ID the RIS matches on",
+    )
     bearer_token: str = Field("", description="FHIR only: Authorization: Bearer <token>")
     first_retry_seconds: float = Field(5.0, gt=0, description="first retry after a failed delivery")
     max_age_seconds: float = Field(24 * 3600.0, gt=0, description="a delivery not done by then is dead")

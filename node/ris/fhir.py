@@ -1,15 +1,22 @@
-"""FHIR R4 DiagnosticReport for a node result, and its POST to a FHIR server (httpx).
+"""FHIR R4 DiagnosticReport for a node result, and its conditional update on a FHIR server (httpx).
 
 ``status`` final/amended; ``code`` LOINC 18748-4 (diagnostic imaging study); ``subject`` by identifier
-(the patient key); ``effectiveDateTime`` the study date; ``conclusion`` one readable line;
-``conclusionCode`` one CodeableConcept per grade; ``imagingStudy`` a logical reference by the Study
-Instance UID (``urn:dicom:uid``); identifiers: the SR SOP Instance UID and the accession number (ACSN).
+(the patient key, or the DICOM Patient ID for endpoints with ``patient_id = "dicom"``); ``effectiveDateTime``
+the study date; ``conclusion`` one readable line (findings first); ``conclusionCode`` one CodeableConcept per
+grade; ``imagingStudy`` a logical reference by the Study Instance UID (``urn:dicom:uid``); identifiers: the
+report's own (system :data:`REPORT_SYSTEM`, value the Study Instance UID — the same for every amendment), the
+SR SOP Instance UID and the accession number (ACSN).
+
+Every send is ``PUT {url}/DiagnosticReport?identifier=REPORT_SYSTEM|<study uid>`` (FHIR conditional update):
+the first creates the resource, an amendment updates the same one instead of adding a second report.
+Validated against R4 with fhir.resources 6.1.0 in the tests.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +29,7 @@ DICOM_UID_SYSTEM = "urn:dicom:uid"
 GRADE_SYSTEM = "urn:spinenode:criteria-grade"
 PRIORITY_EXTENSION = "urn:spinenode:worklist-priority"
 FHIR_JSON = "application/fhir+json"
+REPORT_SYSTEM = "urn:spinenode:diagnostic-report"
 BODY_EXCERPT = 300
 
 
@@ -34,7 +42,9 @@ def build_diagnostic_report(
 ) -> dict[str, Any]:
     """The DiagnosticReport resource (a JSON-ready dict) for ``summary``."""
     now = now or datetime.now(UTC)
-    identifiers: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = [
+        {"use": "official", "system": REPORT_SYSTEM, "value": summary.study_instance_uid}
+    ]
     if summary.sr_sop_instance_uid:
         identifiers.append(_uid(summary.sr_sop_instance_uid))
     if summary.accession_number:
@@ -44,7 +54,8 @@ def build_diagnostic_report(
                 "value": summary.accession_number,
             }
         )
-    subject: dict[str, Any] = {"value": summary.patient_key}
+    identifier, _name = summary.identity(endpoint.patient_id)
+    subject: dict[str, Any] = {"value": identifier}
     if endpoint.patient_id_authority:
         subject["system"] = endpoint.patient_id_authority
     report: dict[str, Any] = {
@@ -76,10 +87,10 @@ def build_diagnostic_report(
                     {
                         "system": GRADE_SYSTEM,
                         "code": f"{name}:{grade}",
-                        "display": f"{result_name(name)}: {grade}",
+                        "display": f"{result_name(name)}: {_words(grade)}",
                     }
                 ],
-                "text": f"{result_name(name)}: {grade}",
+                "text": f"{result_name(name)}: {_words(grade)}",
             }
             for name, grade in summary.grades.items()
         ],
@@ -90,18 +101,30 @@ def build_diagnostic_report(
     return report
 
 
+def _words(grade: str) -> str:
+    return grade.replace("_", " ").lower()
+
+
+def report_identifier(report: dict[str, Any]) -> str:
+    """The search value of the report's own identifier (``system|value``)."""
+    own = next(i for i in report["identifier"] if i.get("system") == REPORT_SYSTEM)
+    return f"{REPORT_SYSTEM}|{own['value']}"
+
+
 def post_diagnostic_report(endpoint: RisEndpointSettings, report: dict[str, Any]) -> httpx.Response:
-    """POST ``report`` to ``{url}/DiagnosticReport``; raise :class:`FhirError` unless the status is 2xx."""
-    url = endpoint.url.rstrip("/") + "/DiagnosticReport"
+    """Create or update ``report`` by its identifier (conditional update, ``PUT {url}/DiagnosticReport?
+    identifier=…``); raise :class:`FhirError` unless the status is 2xx."""
+    base = endpoint.url.rstrip("/") + "/DiagnosticReport"
+    url = f"{base}?identifier={quote(report_identifier(report), safe='')}"
     headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
     if endpoint.bearer_token:
         headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
     timeout = httpx.Timeout(endpoint.timeout_seconds, connect=endpoint.connect_timeout_seconds)
     try:
-        response = httpx.post(url, json=report, headers=headers, timeout=timeout)
+        response = httpx.put(url, json=report, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise FhirError(endpoint.name, f"POST {url} failed: {type(exc).__name__}: {exc}") from None
+        raise FhirError(endpoint.name, f"PUT {base} failed: {type(exc).__name__}: {exc}") from None
     if not 200 <= response.status_code < 300:
         excerpt = " ".join(response.text.split())[:BODY_EXCERPT]
-        raise FhirError(endpoint.name, f"POST {url} answered {response.status_code}: {excerpt}", response.status_code)
+        raise FhirError(endpoint.name, f"PUT {base} answered {response.status_code}: {excerpt}", response.status_code)
     return response

@@ -1,10 +1,12 @@
 """HL7 v2.5 ORU^R01 for a node result, and the reading of its ACK (python-hl7 parses both).
 
-Message: ``MSH`` (UTF-8 declared in MSH-18), ``PID`` (PID-3: the patient key with its assigning authority,
-type ``PI``; no name), ``OBR`` (OBR-2/OBR-18 accession number, OBR-3 the SR SOP Instance UID as filler
-order number, OBR-7 study date, OBR-20 Study Instance UID, OBR-25 ``F`` or ``C`` when amended, OBR-27.6
-priority), ``ZDS`` (Study Instance UID, as IHE scheduled workflow carries it), then ``OBX`` per grade
-(``CWE``), per flag (``ST``), the worklist priority and the SR SOP Instance UID. Text is escaped for the
+Message (valid in hl7apy STRICT): ``MSH`` (UTF-8 declared in MSH-18), ``PID`` (PID-3 per endpoint: the
+pseudonymous key, type ``PI``, or the DICOM Patient ID, type ``MR``; PID-5 the name, or for a pseudonym the key
+with name type ``S`` "coded pseudo-name"), ``OBR`` (OBR-2/OBR-18 accession number, OBR-3 the filler order number
+— the Study Instance UID, the same for every amendment —, OBR-7 study date, OBR-20 Study Instance UID, OBR-25
+``F`` or ``C`` when amended, OBR-27.6 priority), ``OBX`` per finding (``ST``, in words), per grade (``CWE``), the
+reading priority and the SR SOP Instance UID, and last ``ZDS`` (Study Instance UID, as IHE scheduled workflow
+carries it; a Z segment between OBR and OBX would break the ORDER_OBSERVATION group). Text is escaped for the
 HL7 delimiters (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``) and line breaks (``\\.br\\``).
 """
 
@@ -17,22 +19,14 @@ import hl7
 
 from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import MllpError
-from node.ris.summary import ReportSummary
+from node.ris.summary import GRADE_LABELS, ReportSummary
 from node.routing.rules import Priority
 
 ENCODING_CHARACTERS = "^~\\&"
 CODING_SYSTEM = "L"
 """Local coding system for the observation identifiers and grade codes."""
 
-RESULT_NAMES: dict[str, str] = {
-    "csf_leak": "CSF leak (CSF-LEAK-DX)",
-    "ich": "Intracranial hypotension imaging (ICH)",
-    "ich_dx": "Intracranial hypotension diagnosis (ICH-DX)",
-    "per_exam.spinal_mri": "CSF leak on spinal MRI (CSF-LEAK-MR)",
-    "per_exam.ri_cisternography": "CSF leak on RI cisternography (CSF-LEAK-RI)",
-    "per_exam.ct_myelography": "CSF leak on CT myelography (CSF-LEAK-CTM)",
-    "per_exam.brain_mri": "Brain MRI signs (ICH)",
-}
+RESULT_NAMES: dict[str, str] = GRADE_LABELS
 HL7_PRIORITY: dict[Priority, str] = {
     Priority.STAT: "S",
     Priority.URGENT: "A",
@@ -63,6 +57,13 @@ def result_name(name: str) -> str:
     return RESULT_NAMES.get(name, name.replace("_", " ").replace(".", " "))
 
 
+def _xpn(name: str) -> str:
+    """A DICOM person name (``FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX``) as HL7 XPN (family^given^middle^suffix^prefix)."""
+    parts = (name.split("=")[0].split("^") + [""] * 5)[:5]
+    family, given, middle, prefix, suffix = (escape(p) for p in parts)
+    return "^".join([family, given, middle, suffix, prefix]).rstrip("^") or "^^^^^^U"
+
+
 def _grade_display(grade: str) -> str:
     return grade.replace("_", " ").lower()
 
@@ -81,7 +82,10 @@ def build_oru_r01(
     status = "C" if summary.amended else "F"
     e = escape
     study_date = summary.study_date.strftime("%Y%m%d") if summary.study_date else ""
-    filler = summary.sr_sop_instance_uid or summary.study_instance_uid
+    filler = summary.study_instance_uid
+    identifier, name = summary.identity(endpoint.patient_id)
+    id_type = "MR" if endpoint.patient_id == "dicom" else "PI"
+    person = _xpn(name) if name else f"{e(identifier)}^^^^^^S"
     segments = [
         [
             "MSH",
@@ -103,7 +107,7 @@ def build_oru_r01(
             "",
             "UNICODE UTF-8",
         ],
-        ["PID", "1", "", f"{e(summary.patient_key)}^^^{e(endpoint.patient_id_authority)}^PI"],
+        ["PID", "1", "", f"{e(identifier)}^^^{e(endpoint.patient_id_authority)}^{id_type}", "", person],
         [
             "OBR",
             "1",
@@ -134,28 +138,30 @@ def build_oru_r01(
             "",
             f"^^^^^{HL7_PRIORITY[summary.priority]}",
         ],
-        ["ZDS", f"{summary.study_instance_uid}^{e(endpoint.sending_application)}^Application^DICOM"],
     ]
     observations: list[tuple[str, str, str]] = []
-    for name, grade in summary.grades.items():
+    for flag in summary.flags:
+        observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag)))
+    for grade_name, grade in summary.grades.items():
         observations.append(
             (
                 "CWE",
-                f"{e(name)}^{e(result_name(name))}^{CODING_SYSTEM}",
+                f"{e(grade_name)}^{e(result_name(grade_name))}^{CODING_SYSTEM}",
                 f"{grade}^{_grade_display(grade)}^{CODING_SYSTEM}",
             )
         )
-    for flag in summary.flags:
-        observations.append(("ST", f"flag^Flag^{CODING_SYSTEM}", e(flag)))
-    observations.append(("ST", f"priority^Worklist priority^{CODING_SYSTEM}", str(summary.priority)))
+    observations.append(("ST", f"priority^Reading priority^{CODING_SYSTEM}", str(summary.priority)))
     if summary.sr_sop_instance_uid:
         observations.append(
-            ("ST", f"sr_sop_instance_uid^SR SOP Instance UID^{CODING_SYSTEM}", summary.sr_sop_instance_uid)
+            (
+                "ST",
+                f"sr_sop_instance_uid^Structured report (SOP Instance UID)^{CODING_SYSTEM}",
+                summary.sr_sop_instance_uid,
+            )
         )
-    for index, (value_type, identifier, value) in enumerate(observations, start=1):
-        segments.append(
-            ["OBX", str(index), value_type, identifier, "", value, "", "", "", "", "", status, "", "", stamp]
-        )
+    for index, (value_type, obs_id, value) in enumerate(observations, start=1):
+        segments.append(["OBX", str(index), value_type, obs_id, "", value, "", "", "", "", "", status, "", "", stamp])
+    segments.append(["ZDS", f"{summary.study_instance_uid}^{e(endpoint.sending_application)}^Application^DICOM"])
     text = "\r".join("|".join(fields) for fields in segments) + "\r"
     return hl7.parse(text)
 

@@ -22,7 +22,8 @@ def check_uid(name: str, value: str) -> None:
 class ReportSummary:
     """The result of one study as sent to a RIS.
 
-    ``patient_key``: the pseudonymous key, or the patient identifier the site configured to send.
+    ``patient_key``: the pseudonymous key. ``patient_id``/``patient_name``: the DICOM Patient ID and name, sent
+    only to endpoints with ``patient_id = "dicom"``. ``flags``: the findings' headlines first, in words.
     ``grades``: result name -> grade code (``{"csf_leak": "DEFINITE", "ich": "NONE"}``), in report order.
     ``amended``: the report replaces an earlier one (HL7 result status C, FHIR status ``amended``).
     """
@@ -36,6 +37,8 @@ class ReportSummary:
     priority: Priority = Priority.ROUTINE
     sr_sop_instance_uid: str = ""
     amended: bool = False
+    patient_id: str = ""
+    patient_name: str = ""
 
     def __post_init__(self) -> None:
         check_uid("study_instance_uid", self.study_instance_uid)
@@ -64,8 +67,37 @@ class ReportSummary:
             raise TypeError(f"amended: expected a bool, got {self.amended!r}")
 
     def conclusion(self) -> str:
-        """One line a person can read: grades, flags and priority."""
-        parts = [f"{name.replace('_', ' ')}: {grade}" for name, grade in self.grades.items()]
-        parts.extend(self.flags)
-        parts.append(f"priority {self.priority}")
+        """One line a person can read: findings, then abnormal grades, then the priority."""
+        parts = list(self.flags)
+        parts += [
+            f"{GRADE_LABELS.get(name, name.replace('_', ' '))}: {grade.replace('_', ' ').lower()}"
+            for name, grade in self.grades.items()
+            if grade not in ("NONE", "REFERENCE")
+        ]
+        if not parts:
+            parts.append("no abnormal finding")
+        parts.append(f"reading priority {self.priority}")
         return "; ".join(parts)
+
+    def identity(self, mode: str) -> tuple[str, str]:
+        """(identifier, name) for an endpoint's ``patient_id`` mode; the pseudonym stands for the name too."""
+        if mode == "dicom":
+            if not self.patient_id:
+                raise ValueError("patient_id: the endpoint sends the DICOM Patient ID, but the study has none")
+            return self.patient_id, self.patient_name
+        return self.patient_key, ""
+
+
+#: Result names as words (HL7 OBX-3 text, FHIR displays, the conclusion).
+GRADE_LABELS: dict[str, str] = {
+    "csf_leak": "CSF leak",
+    "ich": "Intracranial hypotension, imaging",
+    "ich_dx": "Intracranial hypotension, diagnosis",
+    "per_exam.spinal_mri": "CSF leak on spinal MRI",
+    "per_exam.ri_cisternography": "CSF leak on RI cisternography",
+    "per_exam.ct_myelography": "CSF leak on CT myelography",
+    "per_exam.brain_mri": "Brain MRI signs of CSF loss",
+    "spinal_mri": "CSF leak on spinal MRI",
+    "ri_cisternography": "CSF leak on RI cisternography",
+    "ct_myelography": "CSF leak on CT myelography",
+}

@@ -16,6 +16,7 @@ from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.archive.index import sr_path
 from node.delivery.rows import retry_now
 from node.findings import workflow as fs
+from node.findings.review import latest_report, review
 from node.registry.models import Delivery
 from node.registry.views import list_studies, results_of, study_row
 from node.web.auth import User
@@ -57,7 +58,28 @@ def study(study_uid: str, session: Session = Depends(db), _user: User = Depends(
     row = study_or_404(session, study_uid)
     data = study_row(session, row, with_phi=True)
     data["results"] = results_of(session, row)
+    data["coded_findings"] = latest_report(session, row).as_json()
     return data
+
+
+@router.get("/studies/{study_uid}/coded-findings")
+def get_coded_findings(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> Any:
+    """The latest report's coded findings, not-assessable outputs and protocol notes."""
+    return latest_report(session, study_or_404(session, study_uid)).as_json()
+
+
+@router.post("/studies/{study_uid}/coded-findings/{key}/{action}")
+def review_coded_finding(
+    study_uid: str, key: str, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
+) -> dict[str, Any]:
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
+    try:
+        return review(session, study_or_404(session, study_uid), key, action, user.name)
+    except fs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except fs.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/studies/{study_uid}/findings")

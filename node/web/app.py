@@ -18,12 +18,13 @@ from fastapi.templating import Jinja2Templates
 from node.accounts.ratelimit import LoginLimiter
 from node.audit.trail import AuditWriter
 from node.metrics import NodeMetrics
+from node.metrics_feed import MetricsFeed
 from node.runtime import Runtime
 from node.web import access, api, audit_page, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
-from node.web.worklist import badge_class
+from node.web.worklist import badge_class, grade_words, study_date_words
 from node.workers_seen import WorkersCollector
 from workers import __version__
 
@@ -50,8 +51,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         metrics.registry.register(WorkersCollector(runtime.registry))
         runtime.extras["metrics_registry_collector"] = True
     app.state.metrics = metrics
+    feed = runtime.extras.get("metrics_feed")
+    if not isinstance(feed, MetricsFeed):
+        kinds = {r.name: r.kind for r in runtime.settings.ris}
+        feed = runtime.extras["metrics_feed"] = MetricsFeed(metrics, runtime.registry, kinds)
+    app.state.metrics_feed = feed
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["badge"] = badge_class
+    app.state.templates.env.filters["study_date"] = study_date_words
+    app.state.templates.env.filters["words"] = grade_words
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(LoginRequired)

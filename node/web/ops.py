@@ -2,7 +2,8 @@
 
 The metrics are the node's :class:`~node.metrics.NodeMetrics`; at scrape time the gauges that the
 registry knows best are computed from it: queue depth (queued jobs, pending deliveries), the age of the
-oldest unfinished job, and the number of instances the registry holds.
+oldest unfinished job, and the number of instances the registry holds; :class:`node.metrics_feed.MetricsFeed`
+adds what workers did (stage latency, delivery failures) and the studies by state.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def metrics(request: Request) -> Response:
     node_metrics: NodeMetrics = request.app.state.metrics
     try:
         refresh_gauges(node_metrics, runtime_of(request).registry)
+        request.app.state.metrics_feed.refresh()
         body = node_metrics.render()
     except SQLAlchemyError as exc:
         log.error("metrics: registry unreachable (%s)", type(exc).__name__)

@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session
 from node.archive import ArchiveQuery, ArchiveQueryError, search
 from node.delivery.rows import retry_now
 from node.findings import workflow as fs
+from node.findings.review import latest_report, review
 from node.registry.models import Delivery, Study
 from node.web.api import _card_response
+from node.web.archive_rows import readable_rows
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user, study_or_404
+from node.web.entry_words import entry_rows
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
 from node.web.worklist import study_page, worklist
 from workers.criteria import FindingsError
@@ -28,6 +31,8 @@ MESSAGES = {
     "confirmed": "Candidate confirmed as your finding; an amended report will be sent.",
     "rejected": "Candidate rejected; it will not be counted. An amended report will be sent.",
     "retry": "Delivery queued again.",
+    "finding-confirmed": "Finding confirmed; an amended report will be sent.",
+    "finding-rejected": "Finding rejected; the amended report will list it as rejected, not as a finding.",
 }
 
 
@@ -127,10 +132,12 @@ def _study_response(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    page = study_page(session, study)
+    coded = {f.candidate_key for f in latest_report(session, study).findings if f.candidate_key}
     context = {
-        "s": study_page(session, study),
-        "entries": fs.list_entries(session, study),
-        "candidates": fs.candidates(session, study),
+        "s": page,
+        "entries": entry_rows(fs.list_entries(session, study)),
+        "candidates": [c for c in fs.candidates(session, study) if c["key"] not in coded],
         "choices": form_choices(),
         "form": form or {},
         "message": message,
@@ -215,6 +222,27 @@ def candidate_form(
     return _back(study_uid, "confirmed" if action == "confirm" else "rejected")
 
 
+@router.post("/studies/{study_uid}/coded/{key}/{action}")
+def coded_finding_form(
+    study_uid: str,
+    key: str,
+    action: str,
+    request: Request,
+    csrf: str = Form(""),
+    session: Session = Depends(db),
+    user: User = Depends(page_user),
+) -> Response:
+    check_form_csrf(request, user, csrf)
+    if action not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown action {action!r}")
+    study = study_or_404(session, study_uid)
+    try:
+        review(session, study, key, action, user.name)
+    except (fs.NotFound, fs.Conflict) as exc:
+        return _study_response(request, session, study, user, error=str(exc), status=409)
+    return _back(study_uid, "finding-confirmed" if action == "confirm" else "finding-rejected")
+
+
 @router.post("/studies/{study_uid}/deliveries/{delivery_id}/retry")
 def retry_form(
     study_uid: str,
@@ -246,5 +274,5 @@ def archive_page(request: Request, session: Session = Depends(db), user: User = 
         rows = search(session, ArchiveQuery.parse(**params, current=current))  # type: ignore[arg-type]
     except ArchiveQueryError as exc:
         error = str(exc)
-    context = {"rows": rows, "params": params, "current": current, "error": error}
+    context = {"rows": readable_rows(session, rows), "params": params, "current": current, "error": error}
     return _render(request, "archive.html", context, user, status=422 if error else 200)

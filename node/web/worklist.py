@@ -8,10 +8,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, Result, ResultKind, Study
 from node.registry.views import iso_time, list_studies, study_row
+from workers.results.findings import FindingsReport
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
+SEVERITY_CLASS = {"severe": "severe", "moderate": "moderate", "mild": "mild"}
+GRADE_WORDS = {
+    "SUSPECTED": "suspected",
+    "STRONGLY_SUSPECTED": "strongly suspected",
+    "DEFINITE": "definite",
+    "CONFIRMED": "confirmed",
+    "REFERENCE": "reference only",
+    "NONE": "none",
+    "ELIGIBLE": "eligible",
+}
 GRADE_LABELS = {
     "csf_leak": "CSF leak",
     "spinal_mri": "Spinal MRI",
@@ -45,14 +57,49 @@ def sort_worklist(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(newest_first, key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")).lower(), 2.5))
 
 
+def study_date_words(value: Any) -> str:
+    """A DICOM date as 2026-12-01 (anything else as given; "—" when empty)."""
+    text = str(value or "")
+    if len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text or "—"
+
+
+def grade_words(value: Any) -> str:
+    """A grade or a boolean as words ("STRONGLY_SUSPECTED" -> "strongly suspected", True -> "yes")."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return GRADE_WORDS.get(str(value), str(value).replace("_", " ").lower())
+
+
 def grade_items(grades: dict[str, Any]) -> list[dict[str, str]]:
     items = []
     for key, value in grades.items():
         if value is None:
             continue
-        text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
-        items.append({"key": key, "label": GRADE_LABELS.get(key, key), "grade": text, "class": badge_class(text)})
+        code = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        words = grade_words(value)
+        items.append(
+            {"key": key, "label": GRADE_LABELS.get(key, key), "grade": words, "code": code, "class": badge_class(code)}
+        )
     return items
+
+
+def finding_items(report: FindingsReport) -> list[dict[str, Any]]:
+    """The coded findings for a page: label, severity class, confirmation state and what can be done."""
+    return [
+        {
+            "key": f.key,
+            "text": f.label,
+            "detail": f.detail,
+            "severity": f.severity.value,
+            "class": SEVERITY_CLASS[f.severity.value],
+            "needs_confirmation": f.needs_confirmation,
+            "reviewable": f.reviewable and f.needs_confirmation,
+            "low_confidence": f.low_confidence,
+        }
+        for f in report.findings
+    ]
 
 
 def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
@@ -66,11 +113,29 @@ def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
     return {"text": ", ".join(f"{d['destination']}: {d['state']}" for d in current), "class": cls.get(worst, "info")}
 
 
+#: Grades that a coded finding of the same report already shows.
+_SHOWN_AS_FINDING = {"csf_leak": "csf_leak", "ich": "intracranial_hypotension"}
+
+
+def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> None:
+    report = latest_report(session, study)
+    kinds = {f.kind.value for f in report.findings}
+    row["finding_items"] = finding_items(report)
+    row["not_assessable"] = [n.text for n in report.not_assessable]
+    row["protocol_notes"] = [n.text for n in report.relevant_notes]
+    row["other_notes"] = [n.text for n in report.notes if not n.relevant]
+    row["rejected_findings"] = [f.headline for f in report.rejected]
+    row["grade_items"] = [
+        g for g in grade_items(row["grades"]) if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds
+    ]
+
+
 def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
     rows = sort_worklist(list_studies(session, with_phi=with_phi))
+    uids = [r["study_uid"] for r in rows]
+    by_uid = {s.study_uid: s for s in session.scalars(select(Study).where(Study.study_uid.in_(uids)))}
     for row in rows:
-        row["grade_items"] = [g for g in grade_items(row["grades"]) if g["class"] != "none"]
-        row["flag_items"] = [{"text": f, "class": badge_class(f)} for f in row["flags"]]
+        _with_findings(session, by_uid[row["study_uid"]], row)
         row["delivery"] = delivery_summary(row)
     return rows
 
@@ -105,7 +170,8 @@ def criteria_rows(session: Session, study: Study) -> list[dict[str, Any]]:
 def _criteria_row(key: str, grade: str, part: dict[str, Any]) -> dict[str, Any]:
     return {
         "label": GRADE_LABELS.get(key, key),
-        "grade": grade,
+        "grade": grade_words(grade),
+        "code": grade,
         "class": badge_class(grade),
         "rules": [r for r in part.get("rules") or [] if r],
         "needs_confirmation": bool(part.get("needs_confirmation")),
@@ -118,12 +184,14 @@ def sr_chain(session: Session, study: Study) -> list[dict[str, Any]]:
         select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
     ).all()
     amended_by = {r.predecessor_uid: r for r in srs if r.predecessor_uid}
+    revision_of = {r.sop_instance_uid: r.revision for r in srs}
     return [
         {
             "revision": r.revision,
             "sop_instance_uid": r.sop_instance_uid,
             "created_at": iso_time(r.created_at),
             "amends": r.predecessor_uid,
+            "amends_revision": revision_of.get(r.predecessor_uid or ""),
             "amended_by": amended_by[r.sop_instance_uid].revision if r.sop_instance_uid in amended_by else None,
             "flags": list((r.summary or {}).get("flags") or []),
         }
@@ -153,8 +221,7 @@ def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
 
 def study_page(session: Session, study: Study) -> dict[str, Any]:
     row = study_row(session, study, with_phi=True)
-    row["grade_items"] = grade_items(row["grades"])
-    row["flag_items"] = [{"text": f, "class": badge_class(f)} for f in row["flags"]]
+    _with_findings(session, study, row)
     row["criteria"] = criteria_rows(session, study)
     row["srs"] = sr_chain(session, study)
     row["delivery_rows"] = deliveries(session, study)

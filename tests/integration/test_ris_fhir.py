@@ -1,4 +1,5 @@
-"""send_report to a real HTTP server on loopback (http.server in a thread) accepting or refusing the POST."""
+"""send_report to a real HTTP server on loopback (http.server in a thread) accepting or refusing the
+conditional update (PUT DiagnosticReport?identifier=…), and an amendment that updates the same resource."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class FhirServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length", "0"))
                 outer.requests.append(
                     {
@@ -99,7 +100,9 @@ def test_created_is_success(servers: list[FhirServer]) -> None:
     receipt = send_report(endpoint(server.url), SUMMARY)
     assert receipt == "fhir: FHIR DiagnosticReport accepted (201) at /r4/DiagnosticReport/17/_history/1"
     request = server.requests[0]
-    assert request["path"] == "/r4/DiagnosticReport"
+    assert request["path"] == (
+        "/r4/DiagnosticReport?identifier=urn%3Aspinenode%3Adiagnostic-report%7C1.2.826.0.1.3680043.8.498.41"
+    )
     assert request["content_type"] == "application/fhir+json"
     assert request["authorization"] == "Bearer t0ken"
     assert request["body"]["status"] == "amended"
@@ -135,3 +138,55 @@ def test_no_server_is_a_failure() -> None:
     server.close()
     with pytest.raises(RisDeliveryError, match="ConnectError"):
         send_report(endpoint(url), SUMMARY)
+
+
+class ConditionalUpdateServer:
+    """The FHIR conditional-update rule (R4 3.1.0.4.3): no match creates (201), one match updates (200)."""
+
+    def __init__(self) -> None:
+        self.resources: dict[str, dict[str, Any]] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's name
+                from urllib.parse import parse_qs, urlsplit
+
+                query = parse_qs(urlsplit(self.path).query)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                key = query["identifier"][0]
+                created = key not in outer.resources
+                rid = str(len(outer.resources) + 1) if created else outer.resources[key]["id"]
+                outer.resources[key] = {**body, "id": rid}
+                self.send_response(201 if created else 200)
+                self.send_header("Location", f"/r4/DiagnosticReport/{rid}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/r4/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def test_an_amendment_updates_the_same_report() -> None:
+    server = ConditionalUpdateServer()
+    try:
+        original = ReportSummary(**{**SUMMARY.__dict__, "amended": False, "sr_sop_instance_uid": "1.2.3.1"})
+        amended = ReportSummary(**{**SUMMARY.__dict__, "amended": True, "sr_sop_instance_uid": "1.2.3.2"})
+        first = send_report(endpoint(server.url), original)
+        second = send_report(endpoint(server.url), amended)
+        assert "(201)" in first and "(200)" in second
+        assert first.endswith("DiagnosticReport/1") and second.endswith("DiagnosticReport/1")
+        (stored,) = server.resources.values()
+        assert stored["status"] == "amended"
+        assert any(i.get("value") == "urn:oid:1.2.3.2" for i in stored["identifier"])
+    finally:
+        server.close()

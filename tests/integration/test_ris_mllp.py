@@ -113,8 +113,8 @@ def test_aa_is_success_and_the_listener_parsed_the_report(listen: Callable[[Repl
     assert receipt == f"ris: HL7 ACK AA for message {control_id}"
     assert str(message.segment("MSH")(9)) == "ORU^R01^ORU_R01"
     assert str(message.segment("OBR")(20)) == SUMMARY.study_instance_uid
-    flag = message.segments("OBX")[1]
-    assert message.unescape(str(flag(5))) == "CSF leak | DEFINITE"
+    finding = message.segments("OBX")[0]
+    assert str(finding(3)(1)(2)) == "Finding" and message.unescape(str(finding(5))) == "CSF leak | DEFINITE"
 
 
 def test_ae_is_a_failure_with_the_reason(listen: Callable[[Reply], Listener]) -> None:

@@ -71,7 +71,7 @@ def test_radiologist_enters_a_finding_and_the_amended_sr_is_delivered(
         wait_until(lambda: node.studies()[0]["state"] == "delivered", 60, "first report delivered")
 
         base = f"http://127.0.0.1:{node.web_port}"
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+        page = browser.new_page(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
         page.goto(base + "/")
         assert page.url.startswith(base + "/login")
         page.fill("input[name=token]", TOKEN)
@@ -81,6 +81,7 @@ def test_radiologist_enters_a_finding_and_the_amended_sr_is_delivered(
         assert page.locator("a.study-link").count() == 1
         assert "PHANTOM" in page.content()  # the patient's name, for a signed-in person
         page.screenshot(path=str(tmp_path / "worklist.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366, "the worklist fits 1366 px"
 
         page.click("a.study-link")
         page.wait_for_selector("h2:has-text('Enter a finding')")
@@ -101,15 +102,22 @@ def test_radiologist_enters_a_finding_and_the_amended_sr_is_delivered(
         text = page.content()
         # Before the finding the grade was NONE; the radiologist's C7-T2 fluid now gives a CSF-leak grade. (The
         # engine weighs the study's own protocol too: without post-contrast or thin axial SSFP it is not DEFINITE.)
-        assert re.search(r">CSF leak (SUSPECTED|STRONGLY_SUSPECTED|DEFINITE)<", text), "CSF-leak flag badge"
+        assert re.search(r"CSF leak (suspected|strongly suspected|definite)", text), "CSF-leak finding"
         assert re.search(r"CSF-LEAK-MR-[34]", text), "the spinal MRI rule that graded the finding"
-        assert "amended by rev 2" in text
+        assert "amended by revision 2" in text
         page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
         page.goto(base + "/")
         page.screenshot(path=str(tmp_path / "worklist-after.png"), full_page=True)
 
         srs = _srs(orthanc, study.study_instance_uid)
         assert len(srs) == 2
+        # the Segmentation went with the SR and the card, into the same study, and was amended with them
+        segs = [
+            t
+            for t in orthanc.instances_by_modality().get("SEG", [])
+            if t.get("StudyInstanceUID") == study.study_instance_uid
+        ]
+        assert len(segs) == 2 and len({t["SeriesInstanceUID"] for t in segs}) == 1
         datasets = []
         for tags in srs:
             path = tmp_path / f"{tags['SOPInstanceUID']}.dcm"

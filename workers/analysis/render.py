@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from workers.results.section import KeyImage
+from workers.results.roi_outline import mask_outline
+from workers.results.section import KeyImage, RoiValue
 
 RED = (255, 40, 40)
 
@@ -51,12 +52,21 @@ def roi_key_image(
     *,
     caption: str,
     window: tuple[float, float] | None = None,
+    roi_label: str = "",
+    values: tuple[RoiValue, ...] = (),
 ) -> KeyImage:
     """Key image of one slice of a volume (``array[k]``) with the ROI outline."""
     array = volume.array  # type: ignore[attr-defined]
     uids = volume.sop_instance_uids  # type: ignore[attr-defined]
     pixels = outline(array[slice_index], mask[slice_index], window=window)
-    return KeyImage(pixels=pixels, caption=caption, source_sop_instance_uid=uids[slice_index])
+    return KeyImage(
+        pixels=pixels,
+        caption=caption,
+        source_sop_instance_uid=uids[slice_index],
+        outline=mask_outline(mask[slice_index]),
+        roi_label=roi_label,
+        values=values,
+    )
 
 
 def csa_plot(

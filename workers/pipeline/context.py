@@ -19,7 +19,9 @@ from workers.results.section import KeyImage, ReportSection
 if TYPE_CHECKING:
     from workers.analysis.base import AnalysisOutput, Measurement, QcVerdict
     from workers.criteria.result import CriteriaResult
+    from workers.inventory.protocol import ProtocolCheck
     from workers.inventory.series import SeriesInventory
+    from workers.results.findings import FindingsReport
 
 #: A finding in the findings contract (``findings[]`` of the findings JSON), as entered or proposed.
 FindingJson = dict[str, Any]
@@ -90,6 +92,7 @@ class PipelineContext:
     output_dir: Path | None = None
     pipelines: tuple[Pipeline, ...] = PIPELINES
     settled_candidates: set[str] = field(default_factory=set)
+    finding_reviews: dict[str, str] = field(default_factory=dict)
     # filled by steps
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, SeriesInventory] = field(default_factory=dict)
@@ -105,6 +108,9 @@ class PipelineContext:
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     result_objects: dict[str, ResultObject] = field(default_factory=dict)
+    protocol_checks: list[ProtocolCheck] = field(default_factory=list)
+    findings_report: FindingsReport | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def load_headers(self) -> dict[str, list[Dataset]]:
         """Headers of every usable instance. One that cannot be read, or whose identifying UIDs are not

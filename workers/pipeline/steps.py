@@ -56,6 +56,7 @@ def step_inventory(ctx: PipelineContext) -> None:
         inventories.append(inv)
         ctx.inventory[series_uid] = inv
     checks = protocol_checks(inventories)
+    ctx.protocol_checks = list(checks)
     ctx.add_sections("inventory", protocol_sections(inventories, checks))
 
 
@@ -167,7 +168,9 @@ def step_criteria(ctx: PipelineContext) -> None:
 def step_results(ctx: PipelineContext) -> None:
     from pydicom import dcmread
 
+    from workers.results import findings_step
     from workers.results.sc import build_summary_card
+    from workers.results.seg_step import write_segmentations
     from workers.results.sr import build_measurement_report
     from workers.results.thumbnail import thumbnail_from_dataset
 
@@ -178,6 +181,16 @@ def step_results(ctx: PipelineContext) -> None:
     uids = result_uids(ctx.study_uid, ctx.revision)
     sources = ctx.sources
     predecessor = dcmread(ctx.previous_sr_path, stop_before_pixels=True) if ctx.previous_sr_path else None
+    report = findings_step.findings_report(
+        analysis=ctx.analysis,
+        criteria=ctx.criteria,
+        checks=ctx.protocol_checks,
+        reviews=ctx.finding_reviews,
+        findings_entries=ctx.findings_entries,
+        clinical=ctx.clinical,
+        errors=ctx.errors,
+    )
+    ctx.findings_report = report
     sr = build_measurement_report(
         sources,
         ctx.sections,
@@ -189,6 +202,7 @@ def step_results(ctx: PipelineContext) -> None:
         algorithm_version=__version__,
         predecessor=predecessor,
         content_datetime=ctx.content_datetime,
+        findings=report,
     )
     thumbnails = []
     for series_uid in list(ctx.load_headers())[:6]:
@@ -209,7 +223,26 @@ def step_results(ctx: PipelineContext) -> None:
         content_datetime=ctx.content_datetime,
         algorithm_name=ALGORITHM_NAME,
         algorithm_version=__version__,
+        findings=report,
+        hidden_lines=findings_step.shown_lines(ctx.analysis),
+        charts=findings_step.card_charts(ctx.analysis),
     )
+    segmentations, seg_notes = write_segmentations(
+        ctx.analysis,
+        ctx.load_series,
+        study_uid=ctx.study_uid,
+        revision=ctx.revision,
+        output_dir=ctx.output_dir,
+        algorithm_name=ALGORITHM_NAME,
+        algorithm_version=__version__,
+        content_datetime=ctx.content_datetime,
+    )
+    ctx.notes.extend(seg_notes)
+    for index, seg in enumerate(segmentations, start=1):
+        key = "SEG" if index == 1 else f"SEG{index}"
+        ctx.result_objects[key] = ResultObject(
+            seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
+        )
     for kind, ds in (("SR", sr), ("SC", sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
         tmp = path.with_suffix(".tmp")
@@ -218,7 +251,7 @@ def step_results(ctx: PipelineContext) -> None:
         ctx.result_objects[kind] = ResultObject(
             path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
         )
-    ctx.flags = [flag for section in ctx.sections for flag in section.flags]
+    ctx.flags = findings_step.study_flags(report, ctx.sections)
 
 
 Step = Callable[[PipelineContext], None]

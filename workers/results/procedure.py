@@ -47,6 +47,8 @@ _REGION_PATTERNS = {
     "brain": re.compile(r"\bBRAIN\b|\bHEAD\b|CEREBR|\bSCHAEDEL\b|\bSKULL\b"),
 }
 _WHOLE_SPINE = re.compile(r"WHOLE[\s\-_]?SPINE|\bGANZE WS\b|TOTAL SPINE|ENTIRE SPINE")
+#: "SPINE" with no segment named (BodyPartExamined SPINE, "Spine MR"): the whole spine.
+_SPINE = re.compile(r"\bSPINE\b|\bWIRBELSAEULE\b|\bWS\b")
 _INTRATHECAL = re.compile(r"MYELO|INTRATHECAL|\bIT\b")
 _CISTERN = re.compile(r"CISTERN")
 
@@ -59,7 +61,10 @@ def _text(ds: Dataset) -> str:
 def _regions(text: str) -> list[str]:
     if _WHOLE_SPINE.search(text):
         return ["cervical", "thoracic", "lumbar"]
-    return [name for name, pattern in _REGION_PATTERNS.items() if pattern.search(text)]
+    named = [name for name, pattern in _REGION_PATTERNS.items() if pattern.search(text)]
+    if not [n for n in named if n != "brain"] and _SPINE.search(text):
+        named += ["cervical", "thoracic", "lumbar"]
+    return named
 
 
 def _codes_for(modality: str, text: str) -> list[Code]:

@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import DA, TM, PersonName
 
 from workers.results.card import DEFAULT_SIZE, CardHeader, Tile, render_card
+from workers.results.findings import FindingsReport
 from workers.results.header import (
     MANUFACTURER,
     algorithm_equipment,
@@ -95,19 +96,26 @@ def _check_picture(name: str, pixels: object) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
+#: Caption of the analyser's cord-area plot; the card draws its own chart instead when one is given.
+CSA_PLOT_CAPTION = "Cord CSA by vertebral level"
+
+
 def card_tiles(
     sections: Sequence[ReportSection],
     thumbnails: Sequence[np.ndarray],
     thumbnail_captions: Sequence[str] | None,
+    charts: Sequence[Tile] = (),
 ) -> list[Tile]:
-    """Key images of the sections (in section order), then the series thumbnails."""
+    """Key images of the sections (in section order), the charts, then the series thumbnails."""
     if thumbnail_captions is not None and len(thumbnail_captions) != len(thumbnails):
         raise ValueError(f"thumbnail_captions: {len(thumbnail_captions)} captions for {len(thumbnails)} thumbnails")
     tiles = [
         Tile(_check_picture(f"sections[{i}].key_images[{j}].pixels", key.pixels), key.caption, key_image=True)
         for i, section in enumerate(sections)
         for j, key in enumerate(section.key_images)
+        if not (charts and key.caption.startswith(CSA_PLOT_CAPTION))
     ]
+    tiles += list(charts)
     for k, pixels in enumerate(thumbnails):
         caption = thumbnail_captions[k] if thumbnail_captions is not None else ""
         tiles.append(Tile(_check_picture(f"thumbnails[{k}]", pixels), caption))
@@ -124,6 +132,9 @@ def summary_card_pixels(
     content_datetime: datetime | None = None,
     thumbnail_captions: Sequence[str] | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
+    findings: FindingsReport | None = None,
+    hidden_lines: frozenset[str] = frozenset(),
+    charts: Sequence[Tile] = (),
 ) -> np.ndarray:
     """The card as RGB uint8 pixels (height x width x 3)."""
     ordered = check_sources(sources)
@@ -132,7 +143,8 @@ def summary_card_pixels(
     check_long_string("algorithm_version", algorithm_version)
     when = check_datetime("content_datetime", content_datetime)
     header = card_header(ordered, algorithm_name=algorithm_name, algorithm_version=algorithm_version, when=when)
-    return render_card(header, sections, card_tiles(sections, thumbnails, thumbnail_captions), size)
+    tiles = card_tiles(sections, thumbnails, thumbnail_captions, charts)
+    return render_card(header, sections, tiles, size, findings=findings, hidden_lines=hidden_lines)
 
 
 def build_summary_card(
@@ -150,6 +162,9 @@ def build_summary_card(
     thumbnail_captions: Sequence[str] | None = None,
     series_description: str = "SPINENODE summary",
     size: tuple[int, int] = DEFAULT_SIZE,
+    findings: FindingsReport | None = None,
+    hidden_lines: frozenset[str] = frozenset(),
+    charts: Sequence[Tile] = (),
 ) -> Dataset:
     """Build the summary card Secondary Capture Image (RGB, 8 bit, ``size`` = width x height).
 
@@ -176,6 +191,9 @@ def build_summary_card(
         content_datetime=when,
         thumbnail_captions=thumbnail_captions,
         size=size,
+        findings=findings,
+        hidden_lines=hidden_lines,
+        charts=charts,
     )
     card = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=header_source(ordered[0]),

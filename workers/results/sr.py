@@ -23,6 +23,8 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from workers.results.codes import coding_scheme_item
+from workers.results.findings import FindingsReport
+from workers.results.findings_sr import findings_groups
 from workers.results.header import (
     MANUFACTURER,
     algorithm_equipment,
@@ -36,6 +38,7 @@ from workers.results.header import (
     summarize_series,
 )
 from workers.results.procedure import procedure_reported
+from workers.results.roi_sr import planar_roi_groups
 from workers.results.section import ReportSection
 from workers.results.sr_content import (
     check_sections,
@@ -44,6 +47,7 @@ from workers.results.sr_content import (
     section_text_container,
     study_summary_group,
 )
+from workers.results.sr_precision import finish_content, stabilise_tracking_uids
 
 DEVICE_OBSERVER_NAME = "SPINENODE"
 SPECIFIC_CHARACTER_SET = "ISO_IR 192"
@@ -84,6 +88,7 @@ def build_measurement_report(
     series_description: str = "SPINENODE measurement report",
     device_observer_uid: str | None = None,
     institution_name: str | None = None,
+    findings: FindingsReport | None = None,
 ) -> hd.sr.Comprehensive3DSR:
     """Build the TID 1500 Measurement Report for one study.
 
@@ -91,7 +96,8 @@ def build_measurement_report(
     Study Instance UID and Patient ID. ``sections``: the pipeline's :class:`ReportSection` objects, in
     report order. ``predecessor``: the report this one amends (referenced in the Predecessor Documents
     Sequence). ``content_datetime``: the content date-time; pass it for a reproducible object (None means
-    now). ``device_observer_uid``: defaults to a UID derived from the observer name and algorithm name.
+    now). ``findings``: the study's coded findings, reported first (see :mod:`workers.results.findings_sr`).
+    ``device_observer_uid``: defaults to a UID derived from the observer name and algorithm name.
 
     The result is deterministic: the same arguments give the same encoded bytes. Section measurement
     groups must carry their own tracking UIDs for that to hold. Completion flag COMPLETE, preliminary
@@ -121,7 +127,12 @@ def build_measurement_report(
             uid=observer_uid, name=DEVICE_OBSERVER_NAME, manufacturer=MANUFACTURER, model_name=algorithm_name
         ),
         procedure_reported=procedure_reported(ordered),
-        imaging_measurements=[study_summary_group(study_instance_uid, summarize_series(ordered)), *groups],
+        imaging_measurements=[
+            *(findings_groups(study_instance_uid, findings) if findings is not None else []),
+            *planar_roi_groups(study_instance_uid, sections, ordered),
+            study_summary_group(study_instance_uid, summarize_series(ordered)),
+            *groups,
+        ],
         title=codes.cid7021.ImagingMeasurementReport,
     )
     root_items = report[0].ContentSequence
@@ -129,9 +140,12 @@ def build_measurement_report(
     if library is not None:
         # TID 1500 row 5 (image library) precedes row 6 (imaging measurements), the last item so far.
         root_items.insert(len(root_items) - 1, library)
-    text = section_text_container(sections)
+    text = section_text_container(sections, findings)
     if text is not None:
         root_items.append(text)
+    report[0].ContinuityOfContent = "SEPARATE"
+    finish_content(report[0])
+    stabilise_tracking_uids(report[0], study_instance_uid)
 
     evidence = [header_source(ordered[0]), *ordered[1:]]
     sr = hd.sr.Comprehensive3DSR(

@@ -21,6 +21,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from workers.results import codes as sn
+from workers.results.findings import FindingsReport
 from workers.results.header import SeriesSummary, deterministic_uid
 from workers.results.section import ReportSection
 
@@ -212,9 +213,19 @@ def section_text(section: ReportSection) -> str:
     return "\r\n".join(parts)
 
 
-def section_text_container(sections: Sequence[ReportSection]) -> hd.sr.ContainerContentItem | None:
-    """TID 1500 "Qualitative Evaluations" container with one TEXT item per section that has content."""
-    items = [
+def section_text_container(
+    sections: Sequence[ReportSection], findings: FindingsReport | None = None
+) -> hd.sr.ContainerContentItem | None:
+    """TID 1500 "Qualitative Evaluations" container: the outputs that were not assessable and the protocol
+    notes (in words), then one TEXT item per section that has content."""
+    items = []
+    if findings is not None:
+        items += [
+            hd.sr.TextContentItem(sn.NOT_ASSESSABLE, n.text, relationship_type=_CONTAINS)
+            for n in findings.not_assessable
+        ]
+        items += [hd.sr.TextContentItem(sn.PROTOCOL_NOTE, n.text, relationship_type=_CONTAINS) for n in findings.notes]
+    items += [
         hd.sr.TextContentItem(sn.REPORT_SECTION, section_text(s), relationship_type=_CONTAINS)
         for s in sections
         if s.lines or s.flags or s.needs_confirmation

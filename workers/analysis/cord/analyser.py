@@ -27,7 +27,8 @@ from workers.analysis.cord.morphometry import by_level, compression_summary, loa
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.render import csa_plot, outline
 from workers.analysis.volume import GeometryError, load_volume
-from workers.results.section import KeyImage
+from workers.results.roi_outline import mask_outline
+from workers.results.section import KeyImage, RoiValue
 
 VERSION = "2.1"
 MSCC_FINDING_PERCENT = 20.0
@@ -176,4 +177,13 @@ class CordMorphometryAnalyser:
         pixels = outline(seg.view.array[k], seg.mask[k], colour=(255, 220, 0))
         caption = f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
         sop = volume.sop_instance_uids[k] if seg.view.axes[0] == 0 else None
-        return KeyImage(pixels=pixels, caption=caption, source_sop_instance_uid=sop)
+        mask = seg.mask[k] if tuple(seg.view.axes[1:]) == (1, 2) else seg.mask[k].T
+        return KeyImage(
+            pixels=pixels,
+            caption=caption,
+            source_sop_instance_uid=sop,
+            outline=mask_outline(mask) if sop else (),
+            roi_label="Spinal cord cross-section",
+            values=(RoiValue(AREA_CODE, round(float(target.csa_mm2), 1), "mm2"),),
+        )
+

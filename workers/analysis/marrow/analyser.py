@@ -33,6 +33,7 @@ from workers.analysis.marrow.bodies import (
 from workers.analysis.render import roi_key_image
 from workers.analysis.volume import Volume, load_volume
 from workers.criteria.rules_quant import classify_vb_adc, vb_signal_differential
+from workers.results.section import RoiValue
 
 VERSION = "1.0"
 NORMAL_MARROW_ADC = (0.1e-3, 1.2e-3)  # mm2/s, adult vertebral marrow (fatty to cellular)
@@ -233,4 +234,14 @@ class MarrowAdcAnalyser:
             {"roi": roi.name, "vb_adc": vb, "signals": signals, "differential": differential}
         )
         centre = slices[len(slices) // 2]
-        result.key_images.append(roi_key_image(adc, roi.mask, centre, caption=text, window=(0.0, 3.0e-3)))
+        result.key_images.append(
+            roi_key_image(
+                adc,
+                roi.mask,
+                centre,
+                caption=text,
+                window=(0.0, 3.0e-3),
+                roi_label=f"Marrow ROI {roi.name}",
+                values=(RoiValue(ADC_CODE, float(roi.adc_mean), "mm2/s"),),
+            )
+        )

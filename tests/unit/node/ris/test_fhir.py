@@ -4,7 +4,7 @@ import json
 from datetime import UTC, date, datetime
 
 from node.ris import ReportSummary, RisEndpointSettings
-from node.ris.fhir import GRADE_SYSTEM, build_diagnostic_report
+from node.ris.fhir import GRADE_SYSTEM, REPORT_SYSTEM, build_diagnostic_report, report_identifier
 
 ENDPOINT = RisEndpointSettings(
     name="fhir", kind="fhir", url="http://127.0.0.1:1/r4", patient_id_authority="urn:oid:1.2.3.99"
@@ -34,13 +34,21 @@ def test_diagnostic_report_fields() -> None:
         "system": "urn:dicom:uid",
         "value": "urn:oid:1.2.826.0.1.3680043.8.498.21",
     }
-    assert report["identifier"][0]["value"] == "urn:oid:1.2.826.0.1.3680043.8.498.22"
-    assert report["identifier"][1]["value"] == "A77"
-    assert report["identifier"][1]["type"]["coding"][0]["code"] == "ACSN"
+    assert report["identifier"][0] == {
+        "use": "official",
+        "system": REPORT_SYSTEM,
+        "value": "1.2.826.0.1.3680043.8.498.21",
+    }
+    assert report_identifier(report) == f"{REPORT_SYSTEM}|1.2.826.0.1.3680043.8.498.21"
+    assert report["identifier"][1]["value"] == "urn:oid:1.2.826.0.1.3680043.8.498.22"
+    assert report["identifier"][2]["value"] == "A77"
+    assert report["identifier"][2]["type"]["coding"][0]["code"] == "ACSN"
     codes = [c["coding"][0] for c in report["conclusionCode"]]
     assert [c["code"] for c in codes] == ["csf_leak:DEFINITE", "ich:SUSPECTED"]
     assert {c["system"] for c in codes} == {GRADE_SYSTEM}
-    assert "ADC <= 1.21 at L2" in report["conclusion"] and "priority urgent" in report["conclusion"]
+    assert report["conclusion"] == (
+        "ADC <= 1.21 at L2; CSF leak: definite; Intracranial hypotension, imaging: suspected; reading priority urgent"
+    )
     assert report["extension"][0]["valueCode"] == "urgent"
 
 
@@ -58,5 +66,5 @@ def test_amended_and_minimal_report() -> None:
     report = build_diagnostic_report(amended, bare)
     assert report["status"] == "amended"
     assert "effectiveDateTime" not in report
-    assert report["identifier"] == []
+    assert [i["system"] for i in report["identifier"]] == [REPORT_SYSTEM], "the report's own identifier stays"
     assert report["subject"] == {"identifier": {"value": "PSEUDO-9"}}

@@ -27,6 +27,8 @@ SUMMARY = ReportSummary(
     flags=[TRICKY, "CSF leak DEFINITE"],
     priority="stat",
     sr_sop_instance_uid="1.2.826.0.1.3680043.8.498.12",
+    patient_id="PID-0815",
+    patient_name="MÜLLER^JÖRG",
 )
 NOW = datetime(2024, 3, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -47,13 +49,25 @@ def test_msh_declares_oru_r01_v25_utf8() -> None:
     assert str(msh(7)) == "20240306070809"
 
 
-def test_pid_carries_the_patient_key_escaped_and_no_name() -> None:
+def test_pid_carries_the_patient_key_escaped_and_a_coded_pseudo_name() -> None:
     message = parsed()
     pid = message.segment("PID")
     assert message.unescape(str(pid(3)(1)(1))) == "P|7"
     assert str(pid(3)(1)(4)) == "SPINENODE-PSEUDO"
     assert str(pid(3)(1)(5)) == "PI"
-    assert len(pid) <= 4 or str(pid(5)) == ""
+    assert message.unescape(str(pid(5)(1)(1))) == "P|7" and str(pid(5)(1)(7)) == "S", "HL7 0200 S: pseudo-name"
+    assert "MÜLLER" not in str(message) and "PID-0815" not in str(message)
+
+
+def test_pid_carries_the_dicom_patient_id_where_the_endpoint_asks() -> None:
+    endpoint = ENDPOINT.model_copy(update={"patient_id": "dicom", "patient_id_authority": "HOSP-MRN"})
+    message = hl7.parse(str(build_oru_r01(SUMMARY, endpoint, control_id="M2", now=NOW)))
+    pid = message.segment("PID")
+    assert str(pid(3)(1)(1)) == "PID-0815" and str(pid(3)(1)(5)) == "MR"
+    assert str(pid(5)(1)(1)) == "MÜLLER" and str(pid(5)(1)(2)) == "JÖRG"
+    without = ReportSummary(**{**SUMMARY.__dict__, "patient_id": ""})
+    with pytest.raises(ValueError, match="patient_id"):
+        build_oru_r01(without, endpoint)
 
 
 def test_obr_accession_study_uid_status_priority() -> None:
@@ -61,24 +75,27 @@ def test_obr_accession_study_uid_status_priority() -> None:
     obr = message.segment("OBR")
     assert message.unescape(str(obr(2))) == "ACC^7"
     assert message.unescape(str(obr(18))) == "ACC^7"
-    assert str(obr(3)(1)(1)) == SUMMARY.sr_sop_instance_uid
+    assert str(obr(3)(1)(1)) == SUMMARY.study_instance_uid, "filler order number: the same for every amendment"
     assert str(obr(7)) == "20240305"
     assert str(obr(20)) == SUMMARY.study_instance_uid
     assert str(obr(25)) == "F"
     assert str(obr(27)(1)(6)) == "S"
     assert str(message.segment("ZDS")(1)(1)(1)) == SUMMARY.study_instance_uid
+    assert [str(seg(0)) for seg in message][-1] == "ZDS", "the Z segment ends the message"
 
 
 def test_obx_per_grade_flag_priority_and_sr() -> None:
     message = parsed()
     obx = message.segments("OBX")
     rows = [(str(o(2)), str(o(3)(1)(1)), message.unescape(str(o(5)))) for o in obx]
-    assert rows[0][:2] == ("CWE", "csf_leak") and rows[0][2].startswith("DEFINITE^")
-    assert rows[1][:2] == ("CWE", "per_exam.spinal_mri") and rows[1][2].startswith("STRONGLY_SUSPECTED^")
-    assert rows[2] == ("ST", "flag", TRICKY.replace("\n", "\r"))
-    assert rows[3] == ("ST", "flag", "CSF leak DEFINITE")
+    assert rows[0] == ("ST", "finding", TRICKY.replace("\n", "\r"))
+    assert rows[1] == ("ST", "finding", "CSF leak DEFINITE")
+    assert rows[2][:2] == ("CWE", "csf_leak") and rows[2][2] == "DEFINITE^definite^L"
+    assert rows[3][:2] == ("CWE", "per_exam.spinal_mri") and rows[3][2].startswith("STRONGLY_SUSPECTED^")
     assert rows[4] == ("ST", "priority", "stat")
     assert rows[5] == ("ST", "sr_sop_instance_uid", SUMMARY.sr_sop_instance_uid)
+    labels = [str(o(3)(1)(2)) for o in obx]
+    assert labels[:5] == ["Finding", "Finding", "CSF leak", "CSF leak on spinal MRI", "Reading priority"]
     assert [str(o(1)) for o in obx] == ["1", "2", "3", "4", "5", "6"]
     assert {str(o(11)) for o in obx} == {"F"}
 

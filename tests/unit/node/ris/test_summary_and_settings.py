@@ -28,7 +28,7 @@ def summary(**kwargs: Any) -> ReportSummary:
 def test_summary_normalises_priority_and_reads_as_a_line() -> None:
     value = summary()
     assert value.priority is Priority.URGENT
-    assert value.conclusion() == "csf leak: DEFINITE; ich: NONE; CSF leak DEFINITE; priority urgent"
+    assert value.conclusion() == "CSF leak DEFINITE; CSF leak: definite; reading priority urgent"
 
 
 @pytest.mark.parametrize(

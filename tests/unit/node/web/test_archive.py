@@ -88,6 +88,11 @@ def test_archive_page_filters_and_shows_errors(client: TestClient, seeded: Seede
     page = client.get("/archive", params={"grade": "csf_leak:DEFINITE", "current": "on"})
     assert page.status_code == 200
     assert seeded.sr_uids[1] in page.text and f"/api/archive/{seeded.sr_uids[0]}/sr.dcm" not in page.text
+    everything = client.get("/archive").text
+    rows = everything[everything.index("<tbody>") :]
+    assert "MR C-T spine" in rows and "2026-11-19" in rows, "description and date, not a bare study date"
+    assert "CSF leak: definite" in rows and "csf_leak" not in rows
+    assert "amended by revision 2" in rows and "amends revision 1" in rows
     bad = client.get("/archive", params={"since": "yesterday"})
     assert bad.status_code == 422 and "since: not an ISO date" in bad.text
 

@@ -56,3 +56,38 @@ def test_metrics_when_nothing_is_waiting(client: TestClient) -> None:
     values = samples(client.get("/metrics").text)
     assert values["spinenode_oldest_unfinished_job_age_seconds{}"] == 0
     assert values["spinenode_registry_instances{}"] == 0
+
+
+def test_metrics_are_fed_by_what_workers_stored(client: TestClient, seeded: Seeded, runtime: Runtime) -> None:
+    """Stage latency from the reports' stage seconds, delivery failures from failed attempts, studies by
+    state; each row is counted once however often /metrics is scraped."""
+    from node.registry.models import Attempt, Delivery, Result
+
+    with runtime.registry.session() as s:
+        study = s.query(Study).filter_by(study_uid=seeded.reported_uid).one()
+        s.add(
+            Result(
+                study_id=study.id,
+                revision=3,
+                kind="SR",
+                sop_class_uid="1.2.840.10008.5.1.4.1.1.88.34",
+                sop_instance_uid="1.2.826.0.1.3680043.8.498.999",
+                series_uid="1.2.3",
+                path="/nowhere",
+                summary={"stage_seconds": {"inventory": 0.2, "analysis": 12.5, "results": 1.5}},
+            )
+        )
+    first = samples(client.get("/metrics").text)
+    assert first["spinenode_stage_latency_seconds_count{stage=analysis}"] == 1
+    assert first["spinenode_stage_latency_seconds_sum{stage=analysis}"] == 12.5
+    assert first["spinenode_stage_latency_seconds_bucket{le=0.25,stage=inventory}"] == 1
+    assert first["spinenode_delivery_failures_total{destination=pacs,kind=dicom}"] == 1
+    assert first["spinenode_studies{state=delivered}"] == 1
+    assert first["spinenode_studies{state=failed}"] == 0
+    with runtime.registry.session() as s:
+        delivery = s.get(Delivery, seeded.delivery_dead_id)
+        assert delivery is not None
+        s.add(Attempt(delivery_id=delivery.id, ok=False, detail="refused again", finished_at=utcnow()))
+    again = samples(client.get("/metrics").text)
+    assert again["spinenode_stage_latency_seconds_count{stage=analysis}"] == 1, "a report is counted once"
+    assert again["spinenode_delivery_failures_total{destination=pacs,kind=dicom}"] == 2

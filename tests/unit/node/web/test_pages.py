@@ -17,9 +17,14 @@ def test_worklist_sorted_by_priority_then_newest_with_badges(client: TestClient,
     html = client.get("/").text
     order = [html.index(f"/studies/{uid}") for uid in (seeded.stat_uid, seeded.reported_uid, seeded.routine_uid)]
     assert order == sorted(order)  # stat, routine, low
-    assert '<span class="badge severe">CSF leak DEFINITE</span>' in html
-    assert '<span class="badge severe">ADC ≤ 1.21 at L2</span>' in html
-    assert "CSF leak: DEFINITE" in html
+    row = html[html.index(f"/studies/{seeded.reported_uid}") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge severe">severe</span> Cord compression 46 % at C5' in row
+    assert "to confirm" in row
+    assert "⚠ Vertebral marrow ADC: not assessable: the ADC fit failed" in row
+    assert "CSF leak: definite" in row and "DEFINITE" not in row
+    assert "Protocol: No thin axial steady-state series over C7–T3" in row
+    assert "MISSING" not in html and "none abnormal" not in html
     assert "pacs: dead" in html and "pacs: delivered" in html
 
 
@@ -73,7 +78,11 @@ def test_study_page_shows_grades_candidates_srs_and_deliveries(client: TestClien
     assert "CSF-LEAK-DX-3" in html and "CSF-LEAK-MR-4" in html and "needs confirmation" in html
     assert f"/studies/{seeded.reported_uid}/candidates/0/confirm" in html
     assert f"/studies/{seeded.reported_uid}/candidates/1/reject" in html
-    assert "amended by rev 2" in html and "original" in html
+    assert "amended by revision 2" in html and "original" in html and "amends revision 1" in html
+    findings = html.index('id="findings"')
+    assert findings < html.index("<h2>Grades</h2>") and findings < html.index('id="protocol-notes"')
+    assert f"/studies/{seeded.reported_uid}/coded/cord-compression/confirm" in html
+    assert seeded.reported_uid not in html.split('id="findings"')[0].split("</h1>")[1].split("</section>")[0]
     assert 'data-revision="2" data-state="delivered"' in html
     assert '<img src="/studies/' in html
     assert client.get("/studies/1.2.999").status_code == 404

@@ -13,6 +13,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
+from pydicom.sr.coding import Code
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from node.registry.models import (
@@ -28,6 +29,14 @@ from node.registry.models import (
     StudyState,
 )
 from node.runtime import Runtime
+from workers.results.findings import (
+    FindingKind,
+    FindingsReport,
+    NotAssessable,
+    ProtocolNote,
+    ReportedFinding,
+    Severity,
+)
 
 TOKEN = "test-token-0123456789"
 PATIENT_NAME = "DOE^JANE"
@@ -156,6 +165,28 @@ def add_study(session: Any, root: Path, uid: str, **kw: Any) -> Study:
     return study
 
 
+def _findings_report() -> FindingsReport:
+    """What the pipeline stores with a report: a severe cord compression, a protocol note, a QC verdict."""
+    compression = ReportedFinding(
+        key="cord-compression",
+        kind=FindingKind.CORD_COMPRESSION,
+        headline="Cord compression 46 % at C5",
+        detail="AP diameter 4.3 mm against 7.8 mm above and below",
+        severity=Severity.SEVERE,
+        concept=Code("71173004", "SCT", "Compression"),
+        levels=("C5",),
+        confidence=0.85,
+    )
+    return FindingsReport(
+        findings=(compression,),
+        not_assessable=(NotAssessable("Vertebral marrow ADC", "the ADC fit failed on 40 % of the voxels"),),
+        notes=(ProtocolNote("DURO-PROTO-1", "No thin axial steady-state series over C7–T3", True),),
+    )
+
+
+FINDINGS_REPORT = _findings_report()
+
+
 def seed(runtime: Runtime) -> Seeded:
     root = runtime.settings.data_dir
     now = datetime(2026, 11, 20, 12, 0)
@@ -188,7 +219,13 @@ def seed(runtime: Runtime) -> Seeded:
                     sop_instance_uid=uid,
                     series_uid="1.2.3",
                     path=str(sr),
-                    summary={"flags": ["CSF leak DEFINITE"], "criteria": CRITERIA_DEFINITE, "notes": [], "qc": QC},
+                    summary={
+                        "flags": ["CSF leak DEFINITE"],
+                        "criteria": CRITERIA_DEFINITE,
+                        "notes": [],
+                        "findings": FINDINGS_REPORT.as_json() if rev == 2 else None,
+                        "qc": QC,
+                    },
                     predecessor_uid=sr_uids[0] if rev == 2 else None,
                     created_at=datetime(2026, 11, 10 + rev, 9, 0),
                 )

@@ -1,0 +1,64 @@
+"""Words for the summary card: section lines without rule IDs, field names or JSON paths.
+
+The SR keeps the rule IDs (they are coded there); a person reading the card gets the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FIELD_WORDS = {
+    "clinical.orthostatic_headache": "orthostatic headache",
+    "clinical.opening_pressure_mmh2o": "opening pressure",
+    "clinical.opening_pressure_position": "position at lumbar puncture",
+    "clinical": "clinical details",
+}
+_RULE = r"(?:[A-Z]{2,}(?:-[A-Z]+)*-\d+[a-z]?)"
+_RULE_LIST = re.compile(rf"\s*\(\s*{_RULE}(?:\s*,\s*{_RULE})*\s*\)")
+_RULE_PREFIX = re.compile(rf"^\s*{_RULE}(?:\s*,\s*{_RULE})*\s*:\s*")
+_JSON_PATH = re.compile(r"\bfindings\[\d+\]:?\s*")
+_PHRASES = {
+    "CSF-LEAK-MR-2 and CSF-LEAK-MR-4 cannot fire": "the enhancement rules cannot apply",
+}
+_BARE_RULES = re.compile(rf"\b{_RULE}(?:\s*(?:,|and)\s*{_RULE})*")
+_FIELD = re.compile(r"\bclinical(?:\.[a-z_0-9]+)?\b")
+_GRADES = {
+    "NONE": "none",
+    "REFERENCE": "reference only",
+    "SUSPECTED": "suspected",
+    "STRONGLY_SUSPECTED": "strongly suspected",
+    "DEFINITE": "definite",
+    "CONFIRMED": "confirmed",
+}
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+_GRADE = re.compile(r"\b(" + "|".join(_GRADES) + r")\b")
+
+
+def field_words(name: str) -> str:
+    """A findings-document field as words ("clinical.orthostatic_headache" -> "orthostatic headache")."""
+    return _FIELD_WORDS.get(name, name.rsplit(".", 1)[-1].replace("_", " "))
+
+
+def plain(line: str) -> str:
+    """A report line as words: rule IDs, JSON paths and field names replaced, grades in lower case."""
+    text = line
+    for phrase, words in _PHRASES.items():
+        text = text.replace(phrase, words)
+    text = _RULE_LIST.sub("", text)
+    text = _RULE_PREFIX.sub("", text)
+    text = _JSON_PATH.sub("", text)
+    text = re.sub(r"\s*\(\s*(?:,\s*)*\)", "", text)
+    text = _BARE_RULES.sub("the rule", text)
+    text = _FIELD.sub(lambda m: field_words(m.group(0)), text)
+    text = re.sub(r"^\s*missing:\s*", "not known yet: ", text.strip())
+    text = re.sub(r"\[needs confirmation\]", "(needs confirmation)", text)
+    text = _GRADE.sub(lambda m: _GRADES[m.group(1)], text)
+    text = _SNAKE.sub(lambda m: m.group(0).replace("_", " ").replace("mri", "MRI"), text)
+    return " ".join(text.split())
+
+
+def plain_title(title: str) -> str:
+    """A section title without its rule IDs ("CSF leak (CSF-LEAK)" -> "CSF leak")."""
+    text = re.sub(r"\s*\((?:[A-Z0-9-]+(?:,\s*)?)+\)\s*$", "", title)
+    text = re.sub(r"\s*\([^()]*\b" + _RULE + r"[^()]*\)\s*$", "", text)
+    return text.strip() or title
