@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from node.daemon.loop import PeriodicLoop
 from node.registry.db import Registry
 from node.registry.models import Job, JobState, Study, StudyState, utcnow
 
@@ -92,8 +93,10 @@ def mark_stable(session: Session, stable_seconds: float, busy: set[str]) -> list
     return job_ids
 
 
-class StabilityWatch:
+class StabilityWatch(PeriodicLoop):
     """Marks studies stable every ``interval`` seconds on a thread; ``on_queued`` gets the new job IDs."""
+
+    name = "stability"
 
     def __init__(
         self,
@@ -110,23 +113,7 @@ class StabilityWatch:
         self.tracker = tracker
         self.recorder = recorder
         self.on_queued = on_queued
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stability", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("stability pass failed; will try again")
+        super().__init__(interval)
 
     def run_once(self) -> list[int]:
         if self.recorder.pending:

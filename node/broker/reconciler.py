@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from node.broker_watch import RedisBrokerWatch
+from node.daemon.loop import PeriodicLoop
 from node.delivery.rows import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, utcnow
@@ -82,8 +82,10 @@ def deliveries_to_send(session: Session) -> list[int]:
     )
 
 
-class Reconciler:
+class Reconciler(PeriodicLoop):
     """Runs reconcile passes on a thread until stopped."""
+
+    name = "reconciler"
 
     def __init__(
         self,
@@ -97,24 +99,8 @@ class Reconciler:
         self.registry = registry
         self.send_job = send_job
         self.send_delivery = send_delivery
-        self.interval = interval
+        super().__init__(interval)
         self.broker_watch = broker_watch
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("reconcile pass failed; will try again")
 
     def run_once(self) -> None:
         if self.broker_watch is not None:  # messages the broker lost are marked unsent, then sent below
