@@ -20,7 +20,7 @@ VISIBILITY_TIMEOUT = 35 * 60
 job may run (the registry's running lease, 30 min, ``node.broker.reconciler.RUNNING_LEASE``), so a slow job is
 never handed to a second worker by the broker. A killed worker's message does not wait this long: the
 reconciler re-sends its job as soon as the worker is seen gone and drops the stale entry
-(``node.broker_watch``)."""
+(``node.broker.watch``)."""
 
 app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
 

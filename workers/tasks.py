@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from node.broker.workers import holding
 from node.jobs.run import run_job
-from node.workers_seen import holding
 from workers.celery_app import app
 
 

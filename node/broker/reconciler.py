@@ -16,12 +16,12 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from node.broker_watch import RedisBrokerWatch
+from node.broker.watch import RedisBrokerWatch
+from node.broker.workers import lost_by_worker
 from node.daemon.loop import PeriodicLoop
 from node.delivery.rows import release_stale_claims
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, utcnow
-from node.workers_seen import lost_by_worker
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     from node import logs
 
     logs.configure(level)
-    from node.logs_phi import install
+    from node.logs.phi import install
 
     install()
 

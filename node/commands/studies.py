@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
             EXIT_FAILED,
         )
     print(f"spinenode studies: {where}", file=sys.stderr)
+    from node.broker.workers import format_workers, queue_waiting, workers_seen
     from node.registry.db import Registry
     from node.registry.views import list_studies
-    from node.workers_seen import format_workers, queue_waiting, workers_seen
 
     registry = Registry(settings.database_url)
     with registry.session() as session:

@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
     rt = runtime.install(runtime.Runtime.create(settings))
     log_studies_of_tasks(rt)
+    from node.broker.workers import Heartbeat
     from node.jobs.store import WORKER_ID
-    from node.workers_seen import Heartbeat
     from workers.celery_app import app
 
     heartbeat = Heartbeat(rt.registry, WORKER_ID, args.queues).start()

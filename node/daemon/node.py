@@ -14,7 +14,8 @@ from typing import Any
 
 from node.archive.housekeeping import Housekeeping
 from node.broker.reconciler import Reconciler
-from node.broker_watch import broker_watch_for
+from node.broker.watch import broker_watch_for
+from node.broker.workers import Heartbeat
 from node.dicom.guard import peer_limits
 from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
@@ -24,7 +25,6 @@ from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
 from node.jobs.store import WORKER_ID
 from node.runtime import Runtime
 from node.stability import StabilityWatch
-from node.workers_seen import Heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from node.broker.liveness import current_worker, worker_dead
 from node.delivery.policy import next_attempt
-from node.liveness import current_worker, worker_dead
 from node.registry.db import Registry
 from node.registry.models import (
     Attempt,

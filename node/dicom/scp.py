@@ -30,7 +30,7 @@ from node.dicom.received import Received
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
 from node.dicom.verify import NATIVE_SYNTAXES, DatasetError, InflatedTooLarge, InvalidUidValue, verify_received
-from node.logs_phi import remember
+from node.logs.phi import remember
 from node.stability import AssociationTracker
 
 log = logging.getLogger(__name__)

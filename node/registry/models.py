@@ -260,7 +260,7 @@ class ArchiveEntry(Base):
 
 
 class WorkerHeartbeat(Base):
-    """A worker process as the registry last saw it (``node.workers_seen`` writes and reads these)."""
+    """A worker process as the registry last saw it (``node.broker.workers`` writes and reads these)."""
 
     __tablename__ = "worker_heartbeat"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,15 +17,15 @@ from fastapi.templating import Jinja2Templates
 
 from node.accounts.ratelimit import LoginLimiter
 from node.audit.trail import AuditWriter
+from node.broker.workers import WorkersCollector
 from node.metrics import NodeMetrics
-from node.metrics_feed import MetricsFeed
+from node.metrics.feed import MetricsFeed
 from node.runtime import Runtime
 from node.web import access, api, audit_page, ops, pages
 from node.web.auth import Auth, ensure_web_token
 from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
 from node.web.worklist import badge_class, grade_words, study_date_words
-from node.workers_seen import WorkersCollector
 from workers import __version__
 
 log = logging.getLogger(__name__)

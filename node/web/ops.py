@@ -2,7 +2,7 @@
 
 The metrics are the node's :class:`~node.metrics.NodeMetrics`; at scrape time the gauges that the
 registry knows best are computed from it: queue depth (queued jobs, pending deliveries), the age of the
-oldest unfinished job, and the number of instances the registry holds; :class:`node.metrics_feed.MetricsFeed`
+oldest unfinished job, and the number of instances the registry holds; :class:`node.metrics.feed.MetricsFeed`
 adds what workers did (stage latency, delivery failures) and the studies by state.
 """
 

@@ -15,7 +15,7 @@ from pynetdicom import AE
 from pynetdicom import _config as pynetdicom_config
 from test_scp_malformed import body_offset, file_bytes, relabel, source_dataset
 
-from node.logs_phi import install, redact, remember
+from node.logs.phi import install, redact, remember
 
 NAMES = ["KAWAGUCHI^SHIGERU", "MORIOKA^AYAKO", "OYABU^TETSUO"]
 IDS = ["PID9876543", "HX-55521-Q", "A00417788"]

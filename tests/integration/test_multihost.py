@@ -38,7 +38,7 @@ import pytest
 from netns import Host, Network, netns_refusal
 from peers import NodeProcess, dcmtk
 
-from node.workers_seen import GONE_AFTER
+from node.broker.workers import GONE_AFTER
 from workers.phantom import PhantomStudy, write_phantom
 
 pytestmark = pytest.mark.integration

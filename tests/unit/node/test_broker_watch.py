@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node.broker_watch import DELIVERY_TASK, JOB_TASK, BrokerContents, Held, resend_missing, stale_held, task_of
+from node.broker.watch import DELIVERY_TASK, JOB_TASK, BrokerContents, Held, resend_missing, stale_held, task_of
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, utcnow
 

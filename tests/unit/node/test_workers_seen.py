@@ -11,10 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from node.broker.reconciler import jobs_to_send
-from node.jobs import store as jobs
-from node.registry.db import Registry
-from node.registry.models import Job, JobState, Study, StudyState, WorkerHeartbeat, utcnow
-from node.workers_seen import (
+from node.broker.workers import (
     GONE_AFTER,
     Heartbeat,
     WorkersCollector,
@@ -25,6 +22,9 @@ from node.workers_seen import (
     queue_waiting,
     workers_seen,
 )
+from node.jobs import store as jobs
+from node.registry.db import Registry
+from node.registry.models import Job, JobState, Study, StudyState, WorkerHeartbeat, utcnow
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from node.broker.liveness import current_worker
 from node.broker.reconciler import deliveries_to_send
 from node.delivery.rows import claim, release_stale_claims
-from node.liveness import current_worker
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Study
 
