@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from workers.analysis.base import AnalyserResult, AnalysisOutput, QcStatus
-from workers.results.seg import MARROW_SEGMENT, SPINAL_CORD_SEGMENT, VERTEBRAL_BODY_SEGMENT, SegmentMask
+from workers.results.seg import (
+    CSF_LEAK_SEGMENT,
+    DURAL_SAC_SEGMENT,
+    MARROW_SEGMENT,
+    SPINAL_CORD_SEGMENT,
+    VERTEBRAL_BODY_SEGMENT,
+    SegmentMask,
+)
 
 
 def _label(result: AnalyserResult, series_uid: str, base: str) -> str | None:
@@ -66,6 +73,15 @@ def _marrow(result: AnalyserResult) -> Iterator[tuple[str, SegmentMask]]:
             yield series_uid, SegmentMask(label, *MARROW_SEGMENT, roi.mask.astype(bool), tuple(uids))
 
 
+def _myelography(result: AnalyserResult) -> Iterator[tuple[str, SegmentMask]]:
+    """CT myelography: the dural sac and the leaked contrast, on the CT series grid."""
+    for series_uid, sac, leak, uids in result.details.get("ctm_masks") or ():
+        for base, coded, mask in (("dural sac", DURAL_SAC_SEGMENT, sac), ("CSF leak", CSF_LEAK_SEGMENT, leak)):
+            label = _label(result, series_uid, base)
+            if label and np.any(mask):
+                yield series_uid, SegmentMask(label, *coded, np.asarray(mask, dtype=bool), tuple(uids))
+
+
 def segment_masks(output: AnalysisOutput) -> dict[str, list[SegmentMask]]:
     """Series Instance UID -> its segments (one per structure; a second cord mask of a series is dropped)."""
     out: dict[str, list[SegmentMask]] = {}
@@ -76,6 +92,8 @@ def segment_masks(output: AnalysisOutput) -> dict[str, list[SegmentMask]]:
             found = _measured_mask(result)
         elif result.analyser == "marrow_adc":
             found = _marrow(result)
+        elif result.analyser == "ct_myelography":
+            found = _myelography(result)
         else:
             continue
         for series_uid, segment in found:

@@ -47,6 +47,9 @@ class SegmentMask:
 SPINAL_CORD_SEGMENT = (codes.SCT.AnatomicalStructure, codes.SCT.SpinalCord)
 MARROW_SEGMENT = (codes.SCT.AnatomicalStructure, Code("14016003", "SCT", "Bone marrow structure"))
 VERTEBRAL_BODY_SEGMENT = (codes.SCT.AnatomicalStructure, Code("56484001", "SCT", "Vertebral body"))
+#: The contrast-filled dural sac of a CT myelogram (its CSF pathway) and contrast that left it (a CSF leak).
+DURAL_SAC_SEGMENT = (codes.SCT.AnatomicalStructure, codes.SCT.SpinalCerebrospinalFluidPathway)
+CSF_LEAK_SEGMENT = (codes.SCT.MorphologicallyAbnormalStructure, codes.SCT.CerebrospinalFluid)
 
 
 def _ordered_sources(sources: Sequence[Dataset]) -> list[Dataset]:

@@ -73,6 +73,11 @@ class CtMyelographyAnalyser:
                 f"no contrast in the dural sac on {100 * (1 - sac.coverage):.0f} % of the slices: not a CT myelogram"
             ])  # fmt: skip
             return
+        # the masks for the Segmentation: the sac, and the leak on the slices of the epidural findings only
+        leak = np.zeros_like(sac.leak_mask)
+        for a, b in _runs(sac, "epidural"):
+            leak[a : b + 1] = sac.leak_mask[a : b + 1]
+        result.details.setdefault("ctm_masks", []).append((s.series_uid, sac.sac_mask, leak, vol.sop_instance_uids))
         levels = name_levels(vol, sac)
         result.details.setdefault("levels", {})[s.series_uid] = levels.levels
         result.notes.append(

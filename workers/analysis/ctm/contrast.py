@@ -52,6 +52,8 @@ class SacReading:
     centre: np.ndarray  # (n, 2) row, column (NaN where not found)
     sac_hu: np.ndarray  # median HU of the sac per slice (NaN where not found)
     slices: list[SliceContrast]
+    sac_mask: np.ndarray  # bool like the volume: the sac's contrast per slice, the cord inside it filled in
+    leak_mask: np.ndarray  # bool like the volume: extra-sac contrast read as epidural (subdural crescents left out)
 
     @property
     def coverage(self) -> float:
@@ -84,8 +86,10 @@ def read_sac(vol: CtVolume) -> SacReading:
     centre = np.full((n, 2), np.nan)
     sac_hu = np.full(n, np.nan)
     slices = [SliceContrast() for _ in range(n)]
+    sac_mask = np.zeros(vol.hu.shape, dtype=bool)
+    leak_mask = np.zeros(vol.hu.shape, dtype=bool)
     if count == 0:
-        return SacReading(found, centre, sac_hu, slices)
+        return SacReading(found, centre, sac_hu, slices, sac_mask, leak_mask)
     objects = ndimage.find_objects(labels)
     spans = [(o[0].stop - o[0].start) if o is not None else 0 for o in objects]
     sac_label = int(np.argmax(spans)) + 1
@@ -136,6 +140,7 @@ def read_sac(vol: CtVolume) -> SacReading:
             continue
         sac_plane = plane == int(np.argmax(inner[1:])) + 1  # the in-plane component filling the ellipse
         core = sac_plane & outline
+        sac_mask[k, r0:r1, c0:c1] = ndimage.binary_fill_holes(core)
         sac_hu[k] = float(np.median(hu_box[k][core])) if core.any() else np.nan
         dist_mm = np.hypot((rr - mean[0]) * vol.pixel_mm[0], (cc - mean[1]) * vol.pixel_mm[1])
         # leaked contrast is the sac's contrast diluted: never denser than the sac (25 % for noise and layering)
@@ -144,8 +149,9 @@ def read_sac(vol: CtVolume) -> SacReading:
         extra = ndimage.binary_opening(mask[k] & dilute, _OPEN) & ~outline & (dist_mm <= REACH_MM)
         if not extra.any():
             continue
-        _classify(hu_box[k], vol.pixel_mm, extra, core, outline, sac_plane, mean, px_area, slices[k])
-    return SacReading(found, centre, sac_hu, slices)
+        leak = _classify(hu_box[k], vol.pixel_mm, extra, core, sac_plane, mean, px_area, slices[k])
+        leak_mask[k, r0:r1, c0:c1] = leak
+    return SacReading(found, centre, sac_hu, slices, sac_mask, leak_mask)
 
 
 def _classify(
@@ -153,12 +159,13 @@ def _classify(
     pixel_mm: tuple[float, float],
     extra: np.ndarray,
     core: np.ndarray,
-    outline: np.ndarray,
     sac_k: np.ndarray,
     mean: np.ndarray,
     px_area: float,
     out: SliceContrast,
-) -> None:
+) -> np.ndarray:
+    """Classify the extra-sac regions of one slice into ``out``; returns the mask of those read as epidural."""
+    leak = np.zeros(extra.shape, dtype=bool)
     comp, ncomp = ndimage.label(extra)
     near_core = ndimage.distance_transform_edt(~core, sampling=pixel_mm)  # mm from the sac's contrast
     for lab in range(1, ncomp + 1):
@@ -174,11 +181,13 @@ def _classify(
         if behind_mm > 20.0 and midline:
             out.track = True
             out.epidural_mm2 += area
+            leak |= region
             continue
         joined = bool((region & sac_k).any())  # the same in-plane component as the sac: no wall between
         if joined:
             out.joined_mm2 += area
             out.epidural_mm2 += area
+            leak |= region
             continue
         # a crescent hugging the sac (within 4 mm of it) with epidural fat 1.5-3 mm outside it: subdural
         hugging = float((near_core[region] <= 4.0).mean())
@@ -189,3 +198,5 @@ def _classify(
             out.subdural_mm2 += area
         else:
             out.epidural_mm2 += area
+            leak |= region
+    return leak

@@ -134,3 +134,80 @@ def test_every_mask_gets_a_segmentation_on_its_own_series(tmp_path: Path, capsys
         assert {str(dcmread(series_of_file[u], stop_before_pixels=True).SeriesInstanceUID) for u in referenced} == {
             item["series_uid"]
         }
+
+
+def _level_z(truth: dict[str, Any], top: str, bottom: str) -> tuple[float, float]:
+    """(top, bottom) z in mm of the truth's vertebral levels ``top`` to ``bottom``."""
+    z = {lv["name"]: (lv["z_top_mm"], lv["z_bottom_mm"]) for lv in truth["levels"]}
+    return z[top][0], z[bottom][1]
+
+
+def test_ct_myelography_segmentation_of_the_sac_and_the_leak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = write_phantom(tmp_path / "in", "ctm_dural_defect")
+    code, out = _analyse(capsys, str(tmp_path / "in"), "--seg-dir", str(tmp_path / "seg"))
+    assert code == 0
+    (seg_item,) = out[0]["segmentations"]
+    assert seg_item["series_uid"] == study.truth["series"][0]["series_instance_uid"]
+    assert seg_item["segments"] == ["dural sac", "CSF leak"]
+    if shutil.which("dciodvfy"):
+        assert dciodvfy_errors(seg_item["path"]) == []
+    seg = hd.seg.segread(seg_item["path"])
+    assert seg.StudyInstanceUID == study.study_instance_uid
+    sac, leak = seg.get_segment_description(1), seg.get_segment_description(2)
+    assert (sac.SegmentLabel, leak.SegmentLabel) == ("dural sac", "CSF leak")
+    assert sac.SegmentedPropertyTypeCodeSequence[0].CodingSchemeDesignator == "SCT"
+    assert leak.SegmentedPropertyTypeCodeSequence[0].CodeValue == "65216001"  # cerebrospinal fluid
+    z_of: dict[int, list[float]] = {1: [], 2: []}  # z of the frames where each segment has pixels
+    pixels = seg.pixel_array
+    for frame, item in zip(pixels, seg.PerFrameFunctionalGroupsSequence, strict=True):
+        if frame.any():
+            number = int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+            z_of[number].append(float(item.PlanePositionSequence[0].ImagePositionPatient[2]))
+    # the sac runs through the field, the leak only where the truth puts it (T1 to T2, a slice of blur allowed)
+    assert len(z_of[1]) >= 0.6 * study.truth["series"][0]["images"]
+    top, bottom = _level_z(study.truth, *study.truth["findings"][0]["levels"])
+    assert z_of[2] and all(bottom - 3.0 <= z <= top + 3.0 for z in z_of[2])
+    assert len(z_of[2]) < len(z_of[1])
+
+
+def test_ct_myelography_without_a_leak_has_no_leak_segment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_phantom(tmp_path / "in", "ctm_normal")
+    code, out = _analyse(capsys, str(tmp_path / "in"), "--seg-dir", str(tmp_path / "seg"))
+    assert code == 0
+    assert [s["segments"] for s in out[0]["segmentations"]] == [["dural sac"]]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exam"), [("ri_unilateral_localized", "ri_cisternography"), ("ctm_dural_defect", "ct_myelography")]
+)
+def test_ri_and_ct_myelography_candidates_qc_and_per_exam_grade(
+    scenario: str, exam: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = write_phantom(tmp_path / "in", scenario)
+    code, out = _analyse(capsys, str(tmp_path / "in"))
+    assert code == 0
+    (item,) = out
+    truth = study.truth["findings"][0]
+    (candidate,) = item["candidates"]
+    assert (candidate["exam"], candidate["kind"], candidate["source"]) == (exam, truth["kind"], "automated")
+    assert candidate.get("pattern") == truth.get("pattern")
+    # the level range overlaps the truth's
+    order = [lv["name"] for lv in study.truth["levels"]]
+    (got_top, got_bottom), (true_top, true_bottom) = (
+        [order.index(v) for v in candidate["levels"]],
+        [order.index(v) for v in truth["levels"]],
+    )
+    assert got_top <= true_bottom and true_top <= got_bottom
+    series_uids = {s["series_uid"] for s in item["series"]}
+    assert item["qc"] and {v["analyser"] for v in item["qc"]} == {exam}
+    for v in item["qc"]:
+        assert v["status"] == "ok" and v["reason"] == "" and v["series_uid"] in series_uids
+    assert candidate["series_uid"] in {v["series_uid"] for v in item["qc"]}
+    per_exam = item["criteria"]["per_exam"]
+    graded = per_exam[exam]
+    assert graded["grade"] not in ("NONE", None) and graded["needs_confirmation"] is True
+    assert [s["kind"] for s in graded["supporting"]] == [truth["kind"]]
+    other = "ct_myelography" if exam == "ri_cisternography" else "ri_cisternography"
+    assert per_exam[other]["grade"] == "NONE" and not per_exam[other]["supporting"]
