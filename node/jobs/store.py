@@ -186,14 +186,14 @@ def save_outcome(
             .order_by(Result.revision.desc())
         ).first()
         criteria = ctx.criteria_json()
-        for kind, obj in ctx.result_objects.items():
+        for obj in ctx.result_objects.values():
             if session.scalar(select(Result.id).where(Result.sop_instance_uid == obj.sop_instance_uid)):
                 continue
             session.add(
                 Result(
                     study_id=study.id,
                     revision=job.revision,
-                    kind=kind,
+                    kind=ResultKind(obj.kind),
                     sop_class_uid=obj.sop_class_uid,
                     sop_instance_uid=obj.sop_instance_uid,
                     series_uid=obj.series_instance_uid,
@@ -207,7 +207,7 @@ def save_outcome(
                         "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
                         "qc": [v.as_json() for v in ctx.qc],
                     },
-                    predecessor_uid=previous if kind == ResultKind.SR else None,
+                    predecessor_uid=previous if obj.kind == ResultKind.SR else None,
                 )
             )
         session.flush()

@@ -26,7 +26,8 @@ REDACTED = "[redacted]"
 _MIN_TOKEN = 3
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_PERSON_NAME = re.compile(r"[^\s'\"\\=^]*\^[^\s'\"\\]*")
+# A token with a caret and a letter or digit in it; a traceback's ``^^^^`` markers are no name.
+_PERSON_NAME = re.compile(r"(?=[^\s'\"\\]*[^\W_])[^\s'\"\\=^]*\^[^\s'\"\\]*")
 _BYTES = re.compile(r"""b(['"])(?:\\.|(?!\1).){8,}?\1""")
 _VALUE = re.compile(r"""((?:value|Value)[^:'"\n]{0,60}:\s*)(['"]).*?\2""")
 

@@ -62,6 +62,7 @@ class ResultKind(enum.StrEnum):
 
     SR = "SR"
     SC = "SC"
+    SEG = "SEG"
 
 
 class FindingStatus(enum.StrEnum):

@@ -124,3 +124,9 @@ def test_redact_keeps_ordinary_text() -> None:
     assert (
         redact("connection from 127.0.0.1 refused: 4 connections") == "connection from 127.0.0.1 refused: 4 connections"
     )
+
+
+def test_traceback_markers_are_no_person_name() -> None:
+    marker = "    outcome, delivery_ids = analyse(rt, job_id)\n                            ^^^^^^^^^^^^^^^^^"
+    assert redact(marker) == marker
+    assert "DOE^JANE" not in redact("patient DOE^JANE sent") and "sent" in redact("patient DOE^JANE sent")

@@ -48,8 +48,9 @@ class SeriesFiles:
 
 @dataclass(frozen=True)
 class ResultObject:
-    """A DICOM object the results step wrote (SR or SC)."""
+    """A DICOM object the results step wrote: its kind (``SR``, ``SC`` or ``SEG``), file and UIDs."""
 
+    kind: str
     path: Path
     sop_class_uid: str
     sop_instance_uid: str

@@ -241,7 +241,7 @@ def step_results(ctx: PipelineContext) -> None:
     for index, seg in enumerate(segmentations, start=1):
         key = "SEG" if index == 1 else f"SEG{index}"
         ctx.result_objects[key] = ResultObject(
-            seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
+            "SEG", seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
         )
     for kind, ds in (("SR", sr), ("SC", sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
@@ -249,7 +249,7 @@ def step_results(ctx: PipelineContext) -> None:
         ds.save_as(tmp, enforce_file_format=True)
         tmp.replace(path)
         ctx.result_objects[kind] = ResultObject(
-            path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
+            kind, path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
         )
     ctx.flags = findings_step.study_flags(report, ctx.sections)
 
