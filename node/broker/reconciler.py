@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -101,6 +102,7 @@ class Reconciler(PeriodicLoop):
         self.send_delivery = send_delivery
         super().__init__(interval)
         self.broker_watch = broker_watch
+        self._jobs_lock = threading.Lock()
 
     def run_once(self) -> None:
         if self.broker_watch is not None:  # messages the broker lost are marked unsent, then sent below
@@ -108,15 +110,26 @@ class Reconciler(PeriodicLoop):
                 self.broker_watch.run(self.registry)
             except Exception:
                 log.exception("broker check failed; will try again")
-        with self.registry.session() as session:
-            job_ids = jobs_to_send(session)
-            delivery_ids = deliveries_to_send(session)
-        self.send_jobs(job_ids)
+        with self._jobs_lock:  # a job the stability watch is sending now is not sent twice
+            with self.registry.session() as session:
+                job_ids = jobs_to_send(session)
+                delivery_ids = deliveries_to_send(session)
+            self._send(job_ids, Job, self.send_job)
         self._send(delivery_ids, Delivery, self.send_delivery)
 
     def send_jobs(self, job_ids: list[int]) -> None:
-        """Send jobs to the broker now (those that cannot be sent stay for the next pass)."""
-        self._send(job_ids, Job, self.send_job)
+        """Send newly queued jobs to the broker now; one a reconcile pass sent meanwhile is not sent again
+        (those that cannot be sent stay for the next pass)."""
+        with self._jobs_lock:
+            with self.registry.session() as session:
+                unsent = list(
+                    session.scalars(
+                        select(Job.id).where(
+                            Job.id.in_(job_ids), Job.state == JobState.QUEUED, Job.enqueued_at.is_(None)
+                        )
+                    )
+                )
+            self._send(unsent, Job, self.send_job)
 
     def _send(self, ids: list[int], model: type[Job | Delivery], send: Callable[[int], None]) -> None:
         sent = []
