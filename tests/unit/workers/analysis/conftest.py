@@ -18,7 +18,7 @@ from workers.phantom.nifti import WrapSpec, wrap_nifti
 
 
 def shared_data() -> Path:
-    """``shared/data`` beside the checkout (or beside the folder holding the worktrees)."""
+    """``shared/data`` beside the checkout, or beside any folder above it."""
     for parent in Path(__file__).resolve().parents:
         if (parent / "shared" / "data").is_dir():
             return parent / "shared" / "data"
