@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import CTImageStorage
 
 from workers.phantom.ct_model import CtSpine, Leak, acquire, render_slice
-from workers.phantom.dicom import StudyHeader, _ds, _file_meta, save
+from workers.phantom.dicom import StudyHeader, _ds, _file_meta, save, set_patient_and_study
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,8 @@ def ct_dataset(
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = sop_uid
-    ds.PatientName, ds.PatientID = header.patient_name, header.patient_id
-    ds.PatientBirthDate, ds.PatientSex = header.patient_birth_date, header.patient_sex
-    ds.StudyInstanceUID, ds.StudyDate, ds.StudyTime = header.study_uid, header.study_date, header.study_time
-    ds.ReferringPhysicianName, ds.StudyID = "", header.study_id
-    ds.AccessionNumber, ds.StudyDescription = header.accession_number, spec.study_description
+    set_patient_and_study(ds, header)
+    ds.StudyDescription = spec.study_description
     ds.Modality = "CT"
     ds.SeriesInstanceUID, ds.SeriesNumber = series_uid, 2
     ds.SeriesDescription = "Myelo Ax 2mm" if spec.contrast else "Ax spine bone"

@@ -55,19 +55,7 @@ def mr_dataset(
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = MRImageStorage
     ds.SOPInstanceUID = sop_uid
-    # Patient
-    ds.PatientName = study.patient_name
-    ds.PatientID = study.patient_id
-    ds.PatientBirthDate = study.patient_birth_date
-    ds.PatientSex = study.patient_sex
-    # General Study
-    ds.StudyInstanceUID = study.study_uid
-    ds.StudyDate = study.study_date
-    ds.StudyTime = study.study_time
-    ds.ReferringPhysicianName = ""
-    ds.StudyID = study.study_id
-    ds.AccessionNumber = study.accession_number
-    ds.StudyDescription = study.study_description
+    set_patient_and_study(ds, study)
     # General Series
     ds.Modality = "MR"
     ds.SeriesInstanceUID = series_uid
@@ -146,6 +134,21 @@ def mr_dataset(
     ds.WindowWidth = _ds(max(float(np.percentile(pixels, 99)), 1.0))
     ds.file_meta = _file_meta(ds)
     return ds
+
+
+def set_patient_and_study(ds: Dataset, study: StudyHeader) -> None:
+    """The Patient and General Study modules of every phantom object, from ``study``."""
+    ds.PatientName = study.patient_name
+    ds.PatientID = study.patient_id
+    ds.PatientBirthDate = study.patient_birth_date
+    ds.PatientSex = study.patient_sex
+    ds.StudyInstanceUID = study.study_uid
+    ds.StudyDate = study.study_date
+    ds.StudyTime = study.study_time
+    ds.ReferringPhysicianName = ""
+    ds.StudyID = study.study_id
+    ds.AccessionNumber = study.accession_number
+    ds.StudyDescription = study.study_description
 
 
 def save(ds: Dataset, path: Path) -> None:

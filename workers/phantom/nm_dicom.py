@@ -11,7 +11,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import NuclearMedicineImageStorage
 
-from workers.phantom.dicom import StudyHeader, _ds, _file_meta
+from workers.phantom.dicom import StudyHeader, _ds, _file_meta, set_patient_and_study
 
 VIEW_CODES: dict[str, Code] = {
     "anterior": codes.SCT.AnteriorEmissiveProjection,
@@ -99,18 +99,8 @@ def nm_dataset(
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = NuclearMedicineImageStorage
     ds.SOPInstanceUID = sop_uid
-    ds.PatientName = study.patient_name
-    ds.PatientID = study.patient_id
-    ds.PatientBirthDate = study.patient_birth_date
-    ds.PatientSex = study.patient_sex
+    set_patient_and_study(ds, study)
     ds.PatientWeight = "70"
-    ds.StudyInstanceUID = study.study_uid
-    ds.StudyDate = study.study_date
-    ds.StudyTime = study.study_time
-    ds.ReferringPhysicianName = ""
-    ds.StudyID = study.study_id
-    ds.AccessionNumber = study.accession_number
-    ds.StudyDescription = study.study_description
     ds.Modality = "NM"
     ds.SeriesInstanceUID = series_uid
     ds.SeriesNumber = series_number
