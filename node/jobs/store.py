@@ -36,7 +36,7 @@ from node.registry.models import (
 )
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
-from workers.pipeline.candidates import candidate_key
+from workers.pipeline.candidates import candidate_key, candidates_json
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def save_outcome(
                         "flags": ctx.flags,
                         "criteria": criteria,
                         "notes": ctx.notes,
-                        "candidates": ctx.candidate_findings,
+                        "candidates": candidates_json(ctx.candidate_findings),
                         "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
                         "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
                         "qc": [v.as_json() for v in ctx.qc],

@@ -17,6 +17,7 @@ from pydicom.uid import generate_uid
 
 from workers import __version__
 from workers.analysis.contract import measurement_json
+from workers.pipeline.candidates import candidates_json
 from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles
 from workers.pipeline.steps import ALGORITHM_NAME, STEPS
 
@@ -53,7 +54,7 @@ def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str
         "study_uid": study.study_uid,
         "series": [inv.to_json() for inv in ctx.inventory.values()],
         "measurements": [j for m in ctx.measurements if (j := measurement_json(m)) is not None],
-        "candidates": ctx.candidate_findings,
+        "candidates": candidates_json(ctx.candidate_findings),
         "qc": [v.as_json() for v in ctx.qc],
         "levels": ctx.levels,
         "criteria": ctx.criteria_json(),
