@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from node.findings import workflow as fs
 from node.jobs.store import REVIEW_SOURCE
-from node.registry.models import FindingEntry, FindingStatus, Result, Study, utcnow
+from node.registry.models import FindingEntry, FindingStatus, Study, utcnow
+from node.registry.views import latest_result
 from workers.results.findings import FindingsReport, ReportedFinding
 
 ACTIONS = {"confirm": "confirmed", "reject": "rejected"}
@@ -24,9 +25,7 @@ ACTIONS = {"confirm": "confirmed", "reject": "rejected"}
 
 def latest_report(session: Session, study: Study) -> FindingsReport:
     """The findings of the study's latest SR (empty before the first report)."""
-    result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
-    ).first()
+    result = latest_result(session, study)
     summary = (result.summary or {}) if result is not None else {}
     try:
         return FindingsReport.from_json(summary.get("findings"))

@@ -19,14 +19,12 @@ from node.registry.models import (
     FindingEntry,
     FindingStatus,
     Instance,
-    Result,
-    ResultKind,
     Series,
     Study,
     StudyState,
     utcnow,
 )
-from node.registry.views import iso_time
+from node.registry.views import iso_time, latest_result
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
@@ -137,19 +135,13 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
 
 
-def _latest_sr(session: Session, study: Study) -> Result | None:
-    return session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
-    ).first()
-
-
 def _body_of(ref: dict[str, Any]) -> dict[str, Any]:
     return {k: ref[k] for k in FINDING_KEYS if ref.get(k) is not None}
 
 
 def candidates(session: Session, study: Study) -> list[dict[str, Any]]:
     """Automated findings of the latest report that no one has confirmed or rejected yet."""
-    result = _latest_sr(session, study)
+    result = latest_result(session, study)
     if result is None:
         return []
     summary = result.summary or {}
