@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from web_support import TOKEN, Seeded, csrf_of, login
 
-from node.accounts.service import add_user, create_api_token, disable_user
+from node.accounts.users import add_user, create_api_token, disable_user
 from node.audit.trail import events, syslog_line
 from node.runtime import Runtime
 from node.web.app import create_app
