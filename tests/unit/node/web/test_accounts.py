@@ -60,7 +60,7 @@ def test_logout_ends_the_session_for_a_copied_cookie_too(client: TestClient, see
     csrf = login(client)
     copied = client.cookies.get(COOKIE)
     assert client.post("/logout", data={"csrf": csrf}).status_code == 303
-    client.cookies.set(COOKIE, copied)  # type: ignore[arg-type]
+    client.cookies.set(COOKIE, copied)
     assert client.get("/").status_code == 303, "a revoked session sends to the login page"
 
 
