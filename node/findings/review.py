@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.findings import workflow as fs
-from node.jobs.store import REVIEW_SOURCE
-from node.registry.models import FindingEntry, FindingStatus, Study, utcnow
+from node.registry.models import EntrySource, FindingEntry, FindingStatus, Study, utcnow
 from node.registry.views import latest_result
 from workers.results.findings import FindingsReport, ReportedFinding
 
@@ -58,7 +57,7 @@ def review(session: Session, study: Study, key: str, action: str, author: str | 
     for old in session.scalars(
         select(FindingEntry).where(
             FindingEntry.study_id == study.id,
-            FindingEntry.source == REVIEW_SOURCE,
+            FindingEntry.source == EntrySource.REVIEW,
             FindingEntry.status == FindingStatus.ACTIVE,
         )
     ):
@@ -66,7 +65,7 @@ def review(session: Session, study: Study, key: str, action: str, author: str | 
             old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     entry = FindingEntry(
         study_id=study.id,
-        source=REVIEW_SOURCE,
+        source=EntrySource.REVIEW,
         body={"key": key, "decision": ACTIONS[action], "headline": finding.headline},
         author=author,
         revision=study.revision + 1,

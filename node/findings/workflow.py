@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from node.jobs.store import request_reanalysis, settled_candidate_keys
 from node.registry.models import (
+    EntrySource,
     FindingEntry,
     FindingStatus,
     Instance,
@@ -96,7 +97,8 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     assert isinstance(document, dict)
     raw_findings = [dict(f) for f in document.get("findings") or []]
     active = _active(session, study)
-    combined = [e.body for e in active if e.source not in ("clinical", "review")] + raw_findings
+    kept = [e.body for e in active if e.source not in (EntrySource.CLINICAL, EntrySource.REVIEW)]
+    combined = kept + raw_findings
     try:  # the stored set must stay one valid document (e.g. finding ids unique across entries)
         parse_findings({"findings": combined})
     except FindingsError as exc:
@@ -104,13 +106,15 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     check_reanalysable(session, study)
     created: list[FindingEntry] = []
     for raw, finding in zip(raw_findings, parsed.findings, strict=True):
-        created.append(FindingEntry(study_id=study.id, source=finding.source, body=raw, author=author))
+        created.append(FindingEntry(study_id=study.id, source=EntrySource(finding.source), body=raw, author=author))
     if "clinical" in document:
         for old in active:
-            if old.source == "clinical":
+            if old.source == EntrySource.CLINICAL:
                 old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
         created.append(
-            FindingEntry(study_id=study.id, source="clinical", body=dict(document["clinical"] or {}), author=author)
+            FindingEntry(
+                study_id=study.id, source=EntrySource.CLINICAL, body=dict(document["clinical"] or {}), author=author
+            )
         )
     if not created:
         raise FindingsError("document: no clinical object and no findings: nothing to store")
@@ -183,7 +187,9 @@ def confirm_candidate(session: Session, study: Study, index: int, author: str | 
     body = {k: v for k, v in cand["finding"].items() if k != "id"}
     body["source"] = "radiologist"
     parse_findings({"findings": [body]})
-    entry = FindingEntry(study_id=study.id, source="radiologist", body=body, author=author, revision=study.revision + 1)
+    entry = FindingEntry(
+        study_id=study.id, source=EntrySource.RADIOLOGIST, body=body, author=author, revision=study.revision + 1
+    )
     session.add(entry)
     session.flush()
     job_id = _reanalyse(session, study, "candidate confirmed")
@@ -195,7 +201,7 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
     check_reanalysable(session, study)
     entry = FindingEntry(
         study_id=study.id,
-        source="automated",
+        source=EntrySource.AUTOMATED,
         body=dict(cand["finding"]),
         author=author,
         status=FindingStatus.REJECTED,

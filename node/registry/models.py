@@ -65,6 +65,17 @@ class ResultKind(enum.StrEnum):
     SEG = "SEG"
 
 
+class EntrySource(enum.StrEnum):
+    """Who or what made a findings entry: a finding's source in the findings contract, the clinical
+    context of a findings document, or a radiologist's review of a coded finding."""
+
+    RADIOLOGIST = "radiologist"
+    AUTOMATED = "automated"
+    IMPORTED = "imported"
+    CLINICAL = "clinical"
+    REVIEW = "review"
+
+
 class FindingStatus(enum.StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
@@ -261,7 +272,7 @@ class FindingEntry(Base):
     __tablename__ = "finding"
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[EntrySource] = mapped_column(_enum(EntrySource))
     body: Mapped[dict[str, Any]] = mapped_column()
     author: Mapped[str | None] = mapped_column(String(64), default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,7 @@ from node.jobs import store
 from node.registry.models import (
     Delivery,
     DeliveryKind,
+    EntrySource,
     FindingEntry,
     FindingStatus,
     Job,
@@ -50,7 +51,7 @@ def _add_entries(rt: Runtime) -> None:
                 FindingEntry(study_id=study.id, source="radiologist", body={**FLUID, "source": "radiologist"}),
                 FindingEntry(study_id=study.id, source="automated", body=lumbar, status=FindingStatus.REJECTED),
                 FindingEntry(study_id=study.id, source="clinical", body={"headache": "orthostatic"}),
-                FindingEntry(study_id=study.id, source=store.REVIEW_SOURCE, body={"key": "k1", "decision": "rejected"}),
+                FindingEntry(study_id=study.id, source=EntrySource.REVIEW, body={"key": "k1", "decision": "rejected"}),
                 FindingEntry(
                     study_id=study.id, source="radiologist", body={"exam": "x"}, status=FindingStatus.WITHDRAWN
                 ),
