@@ -270,7 +270,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     path = path or env.get(ENV_PREFIX + "CONFIG") or None
     data: dict[str, Any] = {}
     if path:
-        from node.textfile import TextEncodingError, read_text
+        from node.inputs.text import TextEncodingError, read_text
 
         try:
             data = tomllib.loads(read_text(path)[0])

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, WorkerHeartbeat, utcnow
+from node.registry.views import iso_time
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class WorkerSeen:
             "queues": self.queues.split(","),
             "status": self.status,
             "last_seen_seconds_ago": round(self.silent_seconds, 1),
-            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "started_at": iso_time(self.started_at),
             "running": [{"job": r.job_id, "step": r.step, "seconds": round(r.seconds)} for r in self.running],
         }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from node.commands.common import EXIT_USAGE, CommandError
-from node.textfile import UTF8, TextEncodingError, decode_text
+from node.inputs.text import UTF8, TextEncodingError, decode_text
 from workers.criteria import FindingsError, StudyContext, evaluate, parse_findings
 from workers.criteria.table import render_table
 

@@ -41,7 +41,7 @@ def _password(from_stdin: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
-    from node.accounts.service import AccountError, add_user, create_api_token, disable_user, list_users
+    from node.accounts.users import AccountError, add_user, create_api_token, disable_user, list_users
     from node.audit.trail import record
     from node.registry.db import Registry
 

@@ -34,7 +34,7 @@ STALE_CLAIM = timedelta(minutes=5)
 def create_result_deliveries(
     session: Session, study: Study, revision: int, destinations: list[str], *, kind: DeliveryKind = DeliveryKind.RESULTS
 ) -> list[Delivery]:
-    """One delivery per destination for this revision's results (idempotent); ``kind`` "ris" for RIS."""
+    """One delivery per destination for this revision's results (idempotent); ``kind`` ris for RIS."""
     created = []
     result_ids = [
         r.id for r in session.scalars(select(Result).where(Result.study_id == study.id, Result.revision == revision))
@@ -50,7 +50,7 @@ def create_result_deliveries(
         )
         if existing is not None:
             continue
-        delivery = Delivery(study_id=study.id, revision=revision, destination=name, kind=kind, payload=result_ids)
+        delivery = Delivery.of_results(study.id, revision, name, result_ids, kind=kind)
         session.add(delivery)
         created.append(delivery)
     session.flush()
@@ -88,9 +88,7 @@ def create_forward_deliveries(
         )
         if exists:
             continue
-        delivery = Delivery(
-            study_id=study_id, revision=revision, destination=name, kind=DeliveryKind.ORIGINALS, payload=list(paths)
-        )
+        delivery = Delivery.of_originals(study_id, revision, name, paths)
         session.add(delivery)
         session.flush()
         created.append(delivery)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.findings import workflow as fs
-from node.jobs.store import REVIEW_SOURCE
-from node.registry.models import FindingEntry, FindingStatus, Result, Study, utcnow
+from node.registry.models import EntrySource, FindingEntry, FindingStatus, Study, utcnow
+from node.registry.views import latest_result
 from workers.results.findings import FindingsReport, ReportedFinding
 
 ACTIONS = {"confirm": "confirmed", "reject": "rejected"}
@@ -24,9 +24,7 @@ ACTIONS = {"confirm": "confirmed", "reject": "rejected"}
 
 def latest_report(session: Session, study: Study) -> FindingsReport:
     """The findings of the study's latest SR (empty before the first report)."""
-    result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
-    ).first()
+    result = latest_result(session, study)
     summary = (result.summary or {}) if result is not None else {}
     try:
         return FindingsReport.from_json(summary.get("findings"))
@@ -59,7 +57,7 @@ def review(session: Session, study: Study, key: str, action: str, author: str | 
     for old in session.scalars(
         select(FindingEntry).where(
             FindingEntry.study_id == study.id,
-            FindingEntry.source == REVIEW_SOURCE,
+            FindingEntry.source == EntrySource.REVIEW,
             FindingEntry.status == FindingStatus.ACTIVE,
         )
     ):
@@ -67,7 +65,7 @@ def review(session: Session, study: Study, key: str, action: str, author: str | 
             old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     entry = FindingEntry(
         study_id=study.id,
-        source=REVIEW_SOURCE,
+        source=EntrySource.REVIEW,
         body={"key": key, "decision": ACTIONS[action], "headline": finding.headline},
         author=author,
         revision=study.revision + 1,

@@ -16,17 +16,16 @@ from sqlalchemy.orm import Session
 
 from node.jobs.store import request_reanalysis, settled_candidate_keys
 from node.registry.models import (
+    EntrySource,
     FindingEntry,
     FindingStatus,
     Instance,
-    Result,
-    ResultKind,
     Series,
     Study,
     StudyState,
     utcnow,
 )
-from node.registry.views import iso_time
+from node.registry.views import iso_time, latest_result
 from workers.criteria import FindingsError, parse_findings
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
@@ -98,7 +97,8 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     assert isinstance(document, dict)
     raw_findings = [dict(f) for f in document.get("findings") or []]
     active = _active(session, study)
-    combined = [e.body for e in active if e.source not in ("clinical", "review")] + raw_findings
+    kept = [e.body for e in active if e.source not in (EntrySource.CLINICAL, EntrySource.REVIEW)]
+    combined = kept + raw_findings
     try:  # the stored set must stay one valid document (e.g. finding ids unique across entries)
         parse_findings({"findings": combined})
     except FindingsError as exc:
@@ -106,13 +106,15 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     check_reanalysable(session, study)
     created: list[FindingEntry] = []
     for raw, finding in zip(raw_findings, parsed.findings, strict=True):
-        created.append(FindingEntry(study_id=study.id, source=finding.source, body=raw, author=author))
+        created.append(FindingEntry(study_id=study.id, source=EntrySource(finding.source), body=raw, author=author))
     if "clinical" in document:
         for old in active:
-            if old.source == "clinical":
+            if old.source == EntrySource.CLINICAL:
                 old.status, old.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
         created.append(
-            FindingEntry(study_id=study.id, source="clinical", body=dict(document["clinical"] or {}), author=author)
+            FindingEntry(
+                study_id=study.id, source=EntrySource.CLINICAL, body=dict(document["clinical"] or {}), author=author
+            )
         )
     if not created:
         raise FindingsError("document: no clinical object and no findings: nothing to store")
@@ -137,19 +139,13 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
 
 
-def _latest_sr(session: Session, study: Study) -> Result | None:
-    return session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
-    ).first()
-
-
 def _body_of(ref: dict[str, Any]) -> dict[str, Any]:
     return {k: ref[k] for k in FINDING_KEYS if ref.get(k) is not None}
 
 
 def candidates(session: Session, study: Study) -> list[dict[str, Any]]:
     """Automated findings of the latest report that no one has confirmed or rejected yet."""
-    result = _latest_sr(session, study)
+    result = latest_result(session, study)
     if result is None:
         return []
     summary = result.summary or {}
@@ -191,7 +187,9 @@ def confirm_candidate(session: Session, study: Study, index: int, author: str | 
     body = {k: v for k, v in cand["finding"].items() if k != "id"}
     body["source"] = "radiologist"
     parse_findings({"findings": [body]})
-    entry = FindingEntry(study_id=study.id, source="radiologist", body=body, author=author, revision=study.revision + 1)
+    entry = FindingEntry(
+        study_id=study.id, source=EntrySource.RADIOLOGIST, body=body, author=author, revision=study.revision + 1
+    )
     session.add(entry)
     session.flush()
     job_id = _reanalyse(session, study, "candidate confirmed")
@@ -203,7 +201,7 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
     check_reanalysable(session, study)
     entry = FindingEntry(
         study_id=study.id,
-        source="automated",
+        source=EntrySource.AUTOMATED,
         body=dict(cand["finding"]),
         author=author,
         status=FindingStatus.REJECTED,

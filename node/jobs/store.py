@@ -22,6 +22,7 @@ from node.delivery.rows import (
 )
 from node.registry.db import Registry
 from node.registry.models import (
+    EntrySource,
     FindingEntry,
     FindingStatus,
     Instance,
@@ -36,13 +37,11 @@ from node.registry.models import (
 )
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
-from workers.pipeline.candidates import candidate_key
+from workers.pipeline.candidates import candidate_key, candidates_json
 
 log = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-#: FindingEntry source of a radiologist's decision on a coded finding ({"key": …, "decision": …}).
-REVIEW_SOURCE = "review"
 
 
 @dataclass(frozen=True)
@@ -123,11 +122,14 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             .where(FindingEntry.study_id == study.id, FindingEntry.status == FindingStatus.ACTIVE)
             .order_by(FindingEntry.id)
         ).all()
-        findings = [e.body for e in entries if e.source not in ("clinical", REVIEW_SOURCE)]
-        reviews = {str(e.body.get("key")): str(e.body.get("decision")) for e in entries if e.source == REVIEW_SOURCE}
+        # a review entry is a radiologist's decision on a coded finding: {"key": …, "decision": …}
+        findings = [e.body for e in entries if e.source not in (EntrySource.CLINICAL, EntrySource.REVIEW)]
+        reviews = {
+            str(e.body.get("key")): str(e.body.get("decision")) for e in entries if e.source == EntrySource.REVIEW
+        }
         clinical: dict[str, Any] = {}
         for e in entries:
-            if e.source == "clinical":
+            if e.source == EntrySource.CLINICAL:
                 clinical.update(e.body)
         previous = session.scalars(
             select(Result)
@@ -202,7 +204,7 @@ def save_outcome(
                         "flags": ctx.flags,
                         "criteria": criteria,
                         "notes": ctx.notes,
-                        "candidates": ctx.candidate_findings,
+                        "candidates": candidates_json(ctx.candidate_findings),
                         "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
                         "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
                         "qc": [v.as_json() for v in ctx.qc],
@@ -292,12 +294,13 @@ def settled_candidate_keys(session: Session, study_id: int) -> set[str]:
     entries = session.scalars(
         select(FindingEntry).where(
             FindingEntry.study_id == study_id,
-            FindingEntry.source.not_in(("clinical", REVIEW_SOURCE)),
+            FindingEntry.source.not_in((EntrySource.CLINICAL, EntrySource.REVIEW)),
             FindingEntry.status.in_((FindingStatus.REJECTED, FindingStatus.ACTIVE)),
         )
     ).all()
     return {
         candidate_key(e.body)
         for e in entries
-        if e.status == FindingStatus.REJECTED or (e.status == FindingStatus.ACTIVE and e.source != "automated")
+        if e.status == FindingStatus.REJECTED
+        or (e.status == FindingStatus.ACTIVE and e.source != EntrySource.AUTOMATED)
     }

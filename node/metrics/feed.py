@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from node.metrics import NodeMetrics
 from node.registry.db import Registry
-from node.registry.models import Attempt, Delivery, Result, Study, StudyState
+from node.registry.models import Attempt, Delivery, DeliveryKind, Result, ResultKind, Study, StudyState
 
 
 class MetricsFeed:
@@ -29,8 +29,8 @@ class MetricsFeed:
         self._last_attempt = 0
         self._lock = threading.Lock()
 
-    def _kind(self, delivery_kind: str, destination: str) -> str:
-        if delivery_kind == "ris":
+    def _kind(self, delivery_kind: DeliveryKind, destination: str) -> str:
+        if delivery_kind == DeliveryKind.RIS:
             return self.ris_kinds.get(destination, "ris")
         return "dicom"
 
@@ -38,7 +38,7 @@ class MetricsFeed:
         with self._lock, self.registry.session() as session:
             results = session.execute(
                 select(Result.id, Result.summary)
-                .where(Result.kind == "SR", Result.id > self._last_result)
+                .where(Result.kind == ResultKind.SR, Result.id > self._last_result)
                 .order_by(Result.id)
             ).all()
             for result_id, summary in results:

@@ -65,6 +65,17 @@ class ResultKind(enum.StrEnum):
     SEG = "SEG"
 
 
+class EntrySource(enum.StrEnum):
+    """Who or what made a findings entry: a finding's source in the findings contract, the clinical
+    context of a findings document, or a radiologist's review of a coded finding."""
+
+    RADIOLOGIST = "radiologist"
+    AUTOMATED = "automated"
+    IMPORTED = "imported"
+    CLINICAL = "clinical"
+    REVIEW = "review"
+
+
 class FindingStatus(enum.StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
@@ -184,9 +195,10 @@ class Delivery(Base):
     destination: Mapped[str] = mapped_column(String(64))
     kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind), default=DeliveryKind.RESULTS)
     state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.PENDING, index=True)
-    #: result IDs (``results``, ``ris``) or instance paths (``originals``): read it through
-    #: :attr:`result_ids` or :attr:`original_paths`, which check the kind.
-    payload: Mapped[list[Any]] = mapped_column(default=list)
+    # What it sends, one column per kind: read them through :attr:`result_ids` or :attr:`original_paths`,
+    # which check the kind; rows are made by :meth:`of_results` and :meth:`of_originals`.
+    _result_ids: Mapped[list[int]] = mapped_column("result_ids", JSON, default=list)
+    _original_paths: Mapped[list[str]] = mapped_column("original_paths", JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
@@ -199,19 +211,47 @@ class Delivery(Base):
         back_populates="delivery", cascade="all, delete-orphan", order_by="Attempt.id"
     )
 
+    @classmethod
+    def of_results(
+        cls,
+        study_id: int,
+        revision: int,
+        destination: str,
+        result_ids: list[int],
+        *,
+        kind: DeliveryKind = DeliveryKind.RESULTS,
+    ) -> Delivery:
+        """A delivery of a revision's results: to a DICOM destination, or (``kind`` ris) their report to a RIS."""
+        if kind == DeliveryKind.ORIGINALS:
+            raise ValueError("a delivery of results is of kind results or ris")
+        return cls(
+            study_id=study_id, revision=revision, destination=destination, kind=kind, _result_ids=list(result_ids)
+        )
+
+    @classmethod
+    def of_originals(cls, study_id: int, revision: int, destination: str, paths: list[str]) -> Delivery:
+        """A delivery forwarding the received instances at ``paths``."""
+        return cls(
+            study_id=study_id,
+            revision=revision,
+            destination=destination,
+            kind=DeliveryKind.ORIGINALS,
+            _original_paths=list(paths),
+        )
+
     @property
     def result_ids(self) -> list[int]:
         """The results a ``results`` or ``ris`` delivery sends."""
         if self.kind == DeliveryKind.ORIGINALS:
             raise ValueError(f"delivery {self.id} sends originals, not results")
-        return [int(i) for i in self.payload]
+        return list(self._result_ids or [])
 
     @property
     def original_paths(self) -> list[str]:
         """The received instances an ``originals`` delivery forwards."""
         if self.kind != DeliveryKind.ORIGINALS:
             raise ValueError(f"delivery {self.id} sends {self.kind}, not originals")
-        return [str(p) for p in self.payload]
+        return list(self._original_paths or [])
 
 
 class Attempt(Base):
@@ -232,7 +272,7 @@ class FindingEntry(Base):
     __tablename__ = "finding"
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[EntrySource] = mapped_column(_enum(EntrySource))
     body: Mapped[dict[str, Any]] = mapped_column()
     author: Mapped[str | None] = mapped_column(String(64), default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)

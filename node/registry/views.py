@@ -8,12 +8,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.registry.models import Delivery, Instance, Job, Result, Series, Study
+from node.registry.models import Delivery, DeliveryState, Instance, Job, Result, ResultKind, Series, Study
 
 
 def iso_time(value: datetime | None) -> str | None:
     """The registry's one time format for people and JSON: ISO 8601 to the second, or None."""
     return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def latest_result(session: Session, study: Study, kind: ResultKind = ResultKind.SR) -> Result | None:
+    """The study's result of ``kind`` of its latest revision that has one (its latest SR by default)."""
+    return session.scalars(
+        select(Result).where(Result.study_id == study.id, Result.kind == kind).order_by(Result.revision.desc())
+    ).first()
 
 
 def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict[str, Any]:
@@ -23,9 +30,7 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
     )
     deliveries = session.scalars(select(Delivery).where(Delivery.study_id == study.id).order_by(Delivery.id)).all()
     job = session.scalars(select(Job).where(Job.study_id == study.id).order_by(Job.id.desc())).first()
-    report = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == "SR").order_by(Result.revision.desc())
-    ).first()
+    report = latest_result(session, study)
     qc = list(((report.summary or {}).get("qc") or []) if report is not None else [])
     row: dict[str, Any] = {
         "study_uid": study.study_uid,
@@ -57,7 +62,7 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
                 "state": d.state.value,
                 "attempts": len(d.attempts),
                 "last_error": d.last_error,
-                "next_attempt_at": iso_time(d.next_attempt_at) if d.state.value == "pending" else None,
+                "next_attempt_at": iso_time(d.next_attempt_at) if d.state == DeliveryState.PENDING else None,
             }
             for d in deliveries
         ],

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from node.inputs.text import TextEncodingError, read_text
 from node.routing.facts import StudyFacts, read_studies
-from node.textfile import TextEncodingError, read_text
 
 CRITERIA_TIMEOUT_SECONDS = 60.0
 

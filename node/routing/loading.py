@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from node.inputs.text import TextEncodingError, read_text
 from node.routing.rules import RuleError, RuleSet, describe_rule_set_errors
-from node.textfile import TextEncodingError, read_text
 
 
 def parse_rules(data: Any, *, source: str = "rules", destinations: Iterable[str] | None = None) -> RuleSet:

@@ -13,7 +13,7 @@ import re
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from node.accounts.service import may
+from node.accounts.users import may
 from node.web.auth import Auth, User
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from pathlib import Path
 from fastapi import Request
 
 from node.accounts.models import Account
-from node.accounts.service import ADMIN, SessionStore, account_of_api_token, check_password
+from node.accounts.users import ADMIN, SessionStore, account_of_api_token, check_password
 from node.registry.db import Registry
 from node.settings import Settings
 

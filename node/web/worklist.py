@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.findings.review import latest_report
-from node.registry.models import Delivery, DeliveryKind, Result, ResultKind, Study
-from node.registry.views import iso_time, list_studies, study_row
+from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
+from node.registry.views import iso_time, latest_result, list_studies, study_row
 from workers.results.findings import FindingsReport
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
@@ -141,17 +141,13 @@ def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
 
 
 def card_path(session: Session, study: Study) -> Path | None:
-    result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SC).order_by(Result.revision.desc())
-    ).first()
+    result = latest_result(session, study, ResultKind.SC)
     return Path(result.path) if result is not None and Path(result.path).exists() else None
 
 
 def criteria_rows(session: Session, study: Study) -> list[dict[str, Any]]:
     """Grades with their rule IDs from the latest SR's criteria result."""
-    result = session.scalars(
-        select(Result).where(Result.study_id == study.id, Result.kind == ResultKind.SR).order_by(Result.revision.desc())
-    ).first()
+    result = latest_result(session, study)
     criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
     rows = []
     for key in ("csf_leak", "ich", "ich_dx"):
@@ -211,7 +207,7 @@ def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
             "attempts": len(d.attempts),
             "last_error": d.last_error,
             "last_attempt_at": iso_time(d.attempts[-1].started_at) if d.attempts else None,
-            "next_attempt_at": iso_time(d.next_attempt_at) if d.state.value == "pending" else None,
+            "next_attempt_at": iso_time(d.next_attempt_at) if d.state == DeliveryState.PENDING else None,
             "delivered_at": iso_time(d.delivered_at),
             "can_retry": d.state.value in ("pending", "dead"),
         }

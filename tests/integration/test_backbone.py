@@ -29,11 +29,11 @@ def _node(tmp_path: Path, pacs: Orthanc | None, port: int | None = None, **kw: o
         "port": pacs.dicom_port if pacs else port,
         "first_retry_seconds": 1.0,
     }
-    dest.update(kw.pop("dest", {}))  # type: ignore[arg-type]
+    dest.update(kw.pop("dest", {}))
     return NodeProcess(tmp_path / "node", destinations=[dest], **kw)  # type: ignore[arg-type]
 
 
-def _results_in(pacs: Orthanc, study_uid: str) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+def _results_in(pacs: Orthanc, study_uid: str) -> dict[str, list[dict]]:
     found = pacs.instances_by_modality()
     return {m: [t for t in v if t.get("StudyInstanceUID") == study_uid] for m, v in found.items()}
 

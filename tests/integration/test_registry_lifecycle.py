@@ -129,19 +129,18 @@ def test_due_and_stale_deliveries_are_sent_again(registry: Registry, tmp_path: P
     with registry.session() as s:
         study = s.scalar(select(Study))
         assert study is not None
-        due = Delivery(study_id=study.id, revision=1, destination="pacs", payload=[])
+        due = Delivery(study_id=study.id, revision=1, destination="pacs")
         later = Delivery(
-            study_id=study.id, revision=1, destination="b", payload=[], next_attempt_at=utcnow() + timedelta(hours=1)
+            study_id=study.id, revision=1, destination="b", next_attempt_at=utcnow() + timedelta(hours=1)
         )
         stale = Delivery(
             study_id=study.id,
             revision=1,
             destination="c",
-            payload=[],
             state=DeliveryState.SENDING,
             claimed_at=utcnow() - timedelta(hours=1),
         )
-        dead = Delivery(study_id=study.id, revision=1, destination="d", payload=[], state=DeliveryState.DEAD)
+        dead = Delivery(study_id=study.id, revision=1, destination="d", state=DeliveryState.DEAD)
         s.add_all([due, later, stale, dead])
         s.flush()
         assert sorted(deliveries_to_send(s)) == sorted([due.id, stale.id])

@@ -57,7 +57,7 @@ class Harness:
             spool=self.spool,
             on_received=self.received.append,
             **kwargs,
-        )  # type: ignore[arg-type]
+        )
 
     def files(self) -> list[Path]:
         return self.spool.iter_files()

@@ -112,7 +112,7 @@ def test_peer_aborting_during_negotiation_does_not_kill_the_reactor(tmp_path: Pa
             sock.sendall(associate_rq(calling="INTRUDER") + b"\x99" * 64)
             sock.close()
         assert scp._server is not None
-        wait_until(lambda: scp._server.gate.counts() == (0, 0), 10, "every slot released")  # type: ignore[union-attr]
+        wait_until(lambda: scp._server.gate.counts() == (0, 0), 10, "every slot released")
         assert not [t for t in threading.enumerate() if "AcceptorThread" in t.name]
         assert died == [], "a reactor thread died"
         good = subprocess.run(
@@ -201,7 +201,7 @@ def test_mutated_pdus_leave_no_slot_held(tmp_path: Path) -> None:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(one, payloads))
         assert scp._server is not None
-        wait_until(lambda: scp._server.gate.counts() == (0, 0), 20, "every slot released")  # type: ignore[union-attr]
+        wait_until(lambda: scp._server.gate.counts() == (0, 0), 20, "every slot released")
         wait_until(
             lambda: not [t for t in threading.enumerate() if "AcceptorThread" in t.name], 20, "association threads gone"
         )

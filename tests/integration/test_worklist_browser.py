@@ -43,7 +43,7 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def _srs(pacs: Orthanc, study_uid: str) -> list[dict]:  # type: ignore[type-arg]
+def _srs(pacs: Orthanc, study_uid: str) -> list[dict]:
     return [t for t in pacs.instances_by_modality().get("SR", []) if t.get("StudyInstanceUID") == study_uid]
 
 

@@ -62,7 +62,7 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 def _guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
     _check(self, args[-1])
-    return _real_sendto(self, data, *args)  # type: ignore[arg-type]
+    return _real_sendto(self, data, *args)
 
 
 def install() -> None:

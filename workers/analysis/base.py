@@ -135,6 +135,20 @@ class CandidateFinding:
         if self.finding is not None and self.finding.get("source", SOURCE) != SOURCE:
             raise ValueError(f"finding source must be {SOURCE!r}, got {self.finding.get('source')!r}")
 
+    def as_json(self) -> dict[str, Any] | None:
+        """This candidate in the findings-document shape (source ``automated``) with its traceability
+        (confidence, series, instances); None when its kind has no place in the findings contract."""
+        if not self.finding:
+            return None
+        item = dict(self.finding)
+        item["source"] = SOURCE
+        item.setdefault("confidence", round(float(self.confidence), 3))
+        if self.series_instance_uid:
+            item.setdefault("series_uid", self.series_instance_uid)
+        if self.sop_instance_uids:
+            item.setdefault("sop_instance_uids", list(self.sop_instance_uids))
+        return item
+
 
 @dataclass
 class AnalyserResult:
@@ -167,19 +181,7 @@ class AnalysisOutput:
     @property
     def candidate_findings(self) -> list[dict[str, Any]]:
         """Candidates in the findings-document shape (kinds of the contract only), with traceability."""
-        out = []
-        for c in self.findings:
-            if not c.finding:
-                continue
-            item = dict(c.finding)
-            item["source"] = SOURCE
-            item["confidence"] = round(float(c.confidence), 3)
-            if c.series_instance_uid:
-                item["series_uid"] = c.series_instance_uid
-            if c.sop_instance_uids:
-                item["sop_instance_uids"] = list(c.sop_instance_uids)
-            out.append(item)
-        return out
+        return [item for c in self.findings if (item := c.as_json()) is not None]
 
     @property
     def context_hints(self) -> dict[str, Any]:

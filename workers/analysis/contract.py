@@ -51,14 +51,6 @@ def measurement_json(m: Measurement) -> dict[str, Any] | None:
     }
 
 
-def measurements_json(output: AnalysisOutput) -> list[dict[str, Any]]:
-    return [j for m in output.measurements if (j := measurement_json(m)) is not None]
-
-
-def qc_json(output: AnalysisOutput) -> list[dict[str, str]]:
-    return [v.as_json() for v in output.qc]
-
-
 def levels_json(output: AnalysisOutput) -> dict[str, dict[str, list[float]]]:
     """Per series, the levels named as [top, bottom] mm (patient z); empty when none was named safely."""
     named = {name: [round(top, 1), round(bottom, 1)] for name, (top, bottom) in output.levels.items()}

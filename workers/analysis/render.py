@@ -20,11 +20,6 @@ def _grey(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     return np.asarray(scaled.astype(np.uint8))
 
 
-def _upscale(rgb: np.ndarray, min_size: int = 384) -> np.ndarray:
-    factor = max(1, int(np.ceil(min_size / max(rgb.shape[:2]))))
-    return np.asarray(np.kron(rgb, np.ones((factor, factor, 1), dtype=np.uint8))) if factor > 1 else rgb
-
-
 def outline(
     image: np.ndarray,
     mask: np.ndarray,

@@ -30,6 +30,7 @@ from workers.phantom.exams import EXAM_SCENARIOS, write_exam_phantom
 from workers.phantom.scenarios import SCENARIOS as MR_SCENARIOS
 from workers.phantom.scenarios import Scenario
 from workers.phantom.series import SeriesSpec, render_slice
+from workers.results.header import deterministic_uid
 
 __all__ = ["SCENARIOS", "PhantomStudy", "write_phantom"]
 
@@ -50,13 +51,13 @@ class PhantomStudy:
 
 class _Uids:
     def __init__(self, scenario: str, seed: int, deterministic: bool) -> None:
-        self._prefix = [f"spinenode-phantom/{scenario}/{seed}"]
+        self._namespace = f"spinenode-phantom/{scenario}/{seed}"
         self._deterministic = deterministic
 
     def __call__(self, *parts: object) -> str:
         if not self._deterministic:
             return str(generate_uid())
-        return str(generate_uid(entropy_srcs=self._prefix + [str(p) for p in parts]))
+        return deterministic_uid(*(str(p) for p in parts), namespace=self._namespace)
 
 
 def write_phantom(

@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 from workers.phantom.ct_scenarios import CT_SCENARIOS, ct_truth, write_ct_study
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nm_scenarios import NM_SCENARIOS, nm_truth, write_nm_study
+from workers.results.header import deterministic_uid
 
 EXAM_SCENARIOS: dict[str, Callable[[], Any]] = {**NM_SCENARIOS, **CT_SCENARIOS}
 
@@ -25,12 +26,12 @@ def write_exam_phantom(
     if scenario not in EXAM_SCENARIOS:
         raise ValueError(f"scenario must be one of {sorted(EXAM_SCENARIOS)}, got {scenario!r}")
     spec = EXAM_SCENARIOS[scenario]()
-    prefix = [f"spinenode-phantom/{scenario}/{seed}"]
+    namespace = f"spinenode-phantom/{scenario}/{seed}"
 
     def uid(*parts: object) -> str:
         if not deterministic_uids:
             return str(generate_uid())
-        return str(generate_uid(entropy_srcs=prefix + [str(p) for p in parts]))
+        return deterministic_uid(*(str(p) for p in parts), namespace=namespace)
 
     study_uid = uid("study")
     header = StudyHeader(

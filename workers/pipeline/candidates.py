@@ -1,12 +1,19 @@
 """Automated candidate findings a radiologist has already settled (confirmed or rejected).
 
-A candidate is identified across re-runs by exam, kind, normalised extent and pattern; the criteria step
-counts only candidates nobody has settled (a confirmed one is counted as the radiologist's finding).
+The pipeline holds candidates as :class:`~workers.analysis.base.CandidateFinding` objects; they become JSON
+(:func:`candidates_json`) only at the edges: the registry, the criteria's findings document, the analyse
+output. A candidate is identified across re-runs by exam, kind, normalised extent and pattern; the
+criteria step counts only candidates nobody has settled (a confirmed one is counted as the radiologist's
+finding).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.analysis.base import CandidateFinding
 
 FINDING_KEYS = (
     "exam",
@@ -43,7 +50,12 @@ def candidate_key(finding: dict[str, Any]) -> str:
     return f"{finding.get('exam')}/{finding.get('kind')}/{levels}/{finding.get('pattern') or ''}"
 
 
-def without_settled(candidates: list[dict[str, Any]], settled: set[str]) -> list[dict[str, Any]]:
+def candidates_json(candidates: Iterable[CandidateFinding]) -> list[dict[str, Any]]:
+    """The candidates in the findings contract (source ``automated``), with their traceability."""
+    return [item for c in candidates if (item := c.as_json()) is not None]
+
+
+def without_settled(candidates: list[CandidateFinding], settled: set[str]) -> list[CandidateFinding]:
     """The automated candidates a radiologist has neither rejected nor confirmed (pure; for the criteria
-    step: ``findings = entries + without_settled(ctx.candidate_findings, ctx.settled_candidates)``)."""
-    return [c for c in candidates if candidate_key(c) not in settled]
+    step: ``findings = entries + candidates_json(without_settled(ctx.candidate_findings, settled))``)."""
+    return [c for c in candidates if (item := c.as_json()) is not None and candidate_key(item) not in settled]

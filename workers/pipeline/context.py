@@ -17,7 +17,7 @@ from pydicom import Dataset, dcmread
 from workers.results.section import KeyImage, ReportSection
 
 if TYPE_CHECKING:
-    from workers.analysis.base import AnalysisOutput, Measurement, QcVerdict
+    from workers.analysis.base import AnalysisOutput, CandidateFinding, Measurement, QcVerdict
     from workers.criteria.result import CriteriaResult
     from workers.inventory.protocol import ProtocolCheck
     from workers.inventory.series import SeriesInventory
@@ -98,7 +98,7 @@ class PipelineContext:
     headers: dict[str, list[Dataset]] = field(default_factory=dict)
     inventory: dict[str, SeriesInventory] = field(default_factory=dict)
     sections_by_step: dict[str, list[ReportSection]] = field(default_factory=dict)
-    candidate_findings: list[FindingJson] = field(default_factory=list)
+    candidate_findings: list[CandidateFinding] = field(default_factory=list)  # JSON: candidates_json
     analysis_context: dict[str, Any] = field(default_factory=dict)
     measurements: list[Measurement] = field(default_factory=list)
     qc: list[QcVerdict] = field(default_factory=list)  # one verdict per analyser output and series

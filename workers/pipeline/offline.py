@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydicom.uid import generate_uid
-
 from workers import __version__
 from workers.analysis.contract import measurement_json
+from workers.pipeline.candidates import candidates_json
 from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles
 from workers.pipeline.steps import ALGORITHM_NAME, STEPS
+from workers.results.header import deterministic_uid
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str
         "study_uid": study.study_uid,
         "series": [inv.to_json() for inv in ctx.inventory.values()],
         "measurements": [j for m in ctx.measurements if (j := measurement_json(m)) is not None],
-        "candidates": ctx.candidate_findings,
+        "candidates": candidates_json(ctx.candidate_findings),
         "qc": [v.as_json() for v in ctx.qc],
         "levels": ctx.levels,
         "criteria": ctx.criteria_json(),
@@ -81,8 +81,8 @@ def write_segmentations(ctx: PipelineContext, seg_dir: Path) -> list[dict[str, A
             seg = build_segmentation(
                 sources,
                 segments,
-                series_instance_uid=str(generate_uid(entropy_srcs=["spinenode-seg-series", series_uid])),
-                sop_instance_uid=str(generate_uid(entropy_srcs=["spinenode-seg", series_uid, __version__])),
+                series_instance_uid=deterministic_uid(series_uid, namespace="spinenode-seg-series"),
+                sop_instance_uid=deterministic_uid(series_uid, __version__, namespace="spinenode-seg"),
                 algorithm_name=ALGORITHM_NAME,
                 algorithm_version=__version__,
                 content_datetime=ctx.content_datetime,

@@ -14,7 +14,6 @@ from workers.results.section import ReportSection
 if TYPE_CHECKING:
     from workers.analysis.base import CandidateFinding
     from workers.criteria import StudyContext
-    from workers.pipeline.context import FindingJson
 
 log = logging.getLogger(__name__)
 
@@ -109,21 +108,10 @@ def step_analysis(ctx: PipelineContext) -> None:
     ctx.add_sections("analysis", analysis_sections(output))
 
 
-def candidate_findings(findings: Iterable[CandidateFinding]) -> list[FindingJson]:
-    """Automated candidates in the findings contract (source ``automated``), with their traceability."""
-    out = []
-    for c in findings:
-        if not c.finding:
-            continue
-        item = dict(c.finding)
-        item["source"] = "automated"
-        item.setdefault("confidence", round(float(c.confidence), 3))
-        if c.series_instance_uid:
-            item.setdefault("series_uid", c.series_instance_uid)
-        if c.sop_instance_uids:
-            item.setdefault("sop_instance_uids", list(c.sop_instance_uids))
-        out.append(item)
-    return out
+def candidate_findings(findings: Iterable[CandidateFinding]) -> list[CandidateFinding]:
+    """The automated candidates that have a place in the findings contract (their JSON:
+    :func:`workers.pipeline.candidates.candidates_json`)."""
+    return [c for c in findings if c.finding]
 
 
 def study_context(ctx: PipelineContext) -> StudyContext:
@@ -156,9 +144,10 @@ def study_context(ctx: PipelineContext) -> StudyContext:
 def step_criteria(ctx: PipelineContext) -> None:
     from workers.criteria import evaluate, parse_findings
     from workers.criteria.sections import criteria_sections
-    from workers.pipeline.candidates import without_settled
+    from workers.pipeline.candidates import candidates_json, without_settled
 
-    findings = [dict(f) for f in ctx.findings_entries] + without_settled(ctx.candidate_findings, ctx.settled_candidates)
+    open_candidates = without_settled(ctx.candidate_findings, ctx.settled_candidates)
+    findings = [dict(f) for f in ctx.findings_entries] + candidates_json(open_candidates)
     document = parse_findings({"clinical": ctx.clinical, "findings": findings})
     result = evaluate(document, study_context(ctx))
     ctx.criteria = result

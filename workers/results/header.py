@@ -50,9 +50,11 @@ class SeriesSummary:
     images: int
 
 
-def deterministic_uid(*parts: str) -> str:
-    """A UID derived only from ``parts`` (PS3.5 B.2 hash-based UID under pydicom's root)."""
-    return str(generate_uid(entropy_srcs=["spinenode", *parts]))
+def deterministic_uid(*parts: str, namespace: str = "spinenode") -> str:
+    """The one UID helper: a UID derived only from ``namespace`` and ``parts`` (PS3.5 B.2 hash-based UID
+    under pydicom's root). The results use the default namespace; ``spinenode analyse`` and the phantoms
+    their own, so that their objects never share a UID with a report of the node."""
+    return str(generate_uid(entropy_srcs=[namespace, *parts]))
 
 
 def _as_int(value: object) -> int | None:

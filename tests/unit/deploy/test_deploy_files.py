@@ -30,11 +30,11 @@ ENTRYPOINT = DEPLOY / "docker-entrypoint.sh"
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:  # type: ignore[type-arg]
+def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 
 
-def test_every_service_restarts_has_a_healthcheck_and_waits_for_healthy_dependencies(compose: dict) -> None:  # type: ignore[type-arg]
+def test_every_service_restarts_has_a_healthcheck_and_waits_for_healthy_dependencies(compose: dict) -> None:
     services = compose["services"]
     assert {"orthanc", "redis", "postgres", "node", "worker"} <= set(services)
     for name, service in services.items():
@@ -46,7 +46,7 @@ def test_every_service_restarts_has_a_healthcheck_and_waits_for_healthy_dependen
     assert services["node"]["depends_on"].keys() >= {"orthanc", "postgres", "redis"}
 
 
-def test_compose_settings_accept_the_compose_pacs_and_send_back_to_it(compose: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_compose_settings_accept_the_compose_pacs_and_send_back_to_it(compose: dict, tmp_path: Path) -> None:
     node = compose["services"]["node"]
     environment = {k: str(v) for k, v in node["environment"].items() if k != "SPINENODE_CONFIG"}
     environment["SPINENODE_NODE__DATA_DIR"] = str(tmp_path)

@@ -19,7 +19,7 @@ def _registry_with_delivery(tmp_path: Path) -> tuple[Registry, int]:
         study = Study(study_uid="1.2.3")
         session.add(study)
         session.flush()
-        delivery = Delivery(study_id=study.id, revision=1, destination="pacs", payload=[])
+        delivery = Delivery(study_id=study.id, revision=1, destination="pacs")
         session.add(delivery)
         session.flush()
         return registry, delivery.id

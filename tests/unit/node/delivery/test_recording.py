@@ -185,3 +185,16 @@ def test_ris_deliveries_use_the_endpoint_retry_settings(tmp_path: Path, files: l
 
     # the first retry (60 s) falls beyond the maximum age (30 s): dead after one refused connection
     assert attempt_delivery(rt.registry, rt.settings, delivery_id) == DeliveryState.DEAD
+
+
+def test_what_a_delivery_sends_is_read_through_its_kind() -> None:
+    results = Delivery.of_results(1, 2, "pacs", [5, 6])
+    report = Delivery.of_results(1, 2, "ris", [5], kind=DeliveryKind.RIS)
+    originals = Delivery.of_originals(1, 2, "research", ["/spool/a.dcm"])
+    assert (results.kind, results.result_ids) == (DeliveryKind.RESULTS, [5, 6])
+    assert (report.kind, report.result_ids) == (DeliveryKind.RIS, [5])
+    assert (originals.kind, originals.original_paths) == (DeliveryKind.ORIGINALS, ["/spool/a.dcm"])
+    with pytest.raises(ValueError, match="not originals"):
+        _ = report.original_paths
+    with pytest.raises(ValueError, match="results or ris"):
+        Delivery.of_results(1, 2, "research", [5], kind=DeliveryKind.ORIGINALS)

@@ -45,9 +45,9 @@ def test_one_run_reports_the_study_and_hands_its_deliveries_to_the_broker(
             assert str(dcmread(r.path, stop_before_pixels=True).SOPInstanceUID) == r.sop_instance_uid
         deliveries = {d.destination: d for d in session.scalars(select(Delivery))}
         assert set(deliveries) == {"pacs", "research"}
-        assert deliveries["pacs"].kind == "results" and deliveries["pacs"].payload == [r.id for r in results]
+        assert deliveries["pacs"].kind == "results" and deliveries["pacs"].result_ids == [r.id for r in results]
         assert deliveries["research"].kind == "originals"
-        assert sorted(deliveries["research"].payload) == sorted(str(f) for f in files)
+        assert sorted(deliveries["research"].original_paths) == sorted(str(f) for f in files)
         assert all(d.enqueued_at is not None for d in deliveries.values())
     assert len(list(broker.iterdir())) == 2  # one message per delivery, on the filesystem broker
 

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from web_support import TOKEN, Seeded, csrf_of, login
 
-from node.accounts.service import add_user, create_api_token, disable_user
+from node.accounts.users import add_user, create_api_token, disable_user
 from node.audit.trail import events, syslog_line
 from node.runtime import Runtime
 from node.web.app import create_app
@@ -60,7 +60,7 @@ def test_logout_ends_the_session_for_a_copied_cookie_too(client: TestClient, see
     csrf = login(client)
     copied = client.cookies.get(COOKIE)
     assert client.post("/logout", data={"csrf": csrf}).status_code == 303
-    client.cookies.set(COOKIE, copied)  # type: ignore[arg-type]
+    client.cookies.set(COOKIE, copied)
     assert client.get("/").status_code == 303, "a revoked session sends to the login page"
 
 

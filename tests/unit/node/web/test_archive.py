@@ -15,7 +15,7 @@ from node.archive.retention import cleanup_originals, may_delete_originals
 from node.registry.models import ArchiveEntry, Delivery, DeliveryState, Instance, Study, StudyState
 
 
-def archive(client: TestClient, **params: str) -> list[dict]:  # type: ignore[type-arg]
+def archive(client: TestClient, **params: str) -> list[dict]:
     response = client.get("/api/archive", params=params, headers=BEARER)
     assert response.status_code == 200, response.text
     return list(response.json())

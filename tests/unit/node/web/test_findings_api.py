@@ -9,7 +9,8 @@ from web_support import BEARER, Seeded
 
 from node.jobs.store import settled_candidate_keys
 from node.registry.models import FindingEntry, Instance, Job, JobState, Study
-from workers.pipeline.candidates import candidate_key, without_settled
+from workers.analysis.base import CandidateFinding
+from workers.pipeline.candidates import candidate_key, candidates_json, without_settled
 
 EFC = {
     "exam": "spinal_mri",
@@ -185,13 +186,16 @@ def test_unknown_candidate_or_action_is_404(client: TestClient, seeded: Seeded) 
 
 def test_without_settled_drops_rejected_and_confirmed_candidates() -> None:
     candidates = [
-        {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7/Th1", "T2"], "source": "automated"},
-        {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["L1", "L2"], "source": "automated"},
+        CandidateFinding("C7 to T2", 0.6, {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7/Th1", "T2"]}),
+        CandidateFinding("L1 to L2", 0.6, {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["L1", "L2"]}),
+        CandidateFinding("no contract kind", 0.5, None),  # never proposed: nothing to settle
     ]
     key = candidate_key({"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"], "grade": "X"})
     assert key == "spinal_mri/epidural_fluid/C7-T2/"
     assert without_settled(candidates, {key}) == [candidates[1]]
-    assert without_settled(candidates, set()) == candidates
+    assert without_settled(candidates, set()) == candidates[:2]
+    (lumbar,) = candidates_json(candidates[1:])
+    assert lumbar == {**(candidates[1].finding or {}), "source": "automated", "confidence": 0.6}
     broken = candidate_key({"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["Q9"]})
     assert broken == "spinal_mri/epidural_fluid/Q9/"
 

@@ -12,6 +12,7 @@ from pydicom import dcmread
 from workers.analysis.contract import measurement_json
 from workers.phantom import write_phantom
 from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.pipeline.candidates import candidates_json
 from workers.pipeline.steps import result_uids
 from workers.results.validate import dciodvfy_errors
 
@@ -35,7 +36,8 @@ def test_epidural_fluid_phantom_gives_an_automated_grade_needing_confirmation(tm
     for name in ("inventory", "analysis", "criteria", "results"):
         STEPS[name](ctx)
     assert {inv.sequence for inv in ctx.inventory.values()} >= {"T2"}
-    assert any(f["kind"] == "epidural_fluid" and f["source"] == "automated" for f in ctx.candidate_findings)
+    candidates = candidates_json(ctx.candidate_findings)
+    assert any(f["kind"] == "epidural_fluid" and f["source"] == "automated" for f in candidates)
     assert ctx.criteria is not None
     spinal = ctx.criteria.to_json()["per_exam"]["spinal_mri"]
     assert spinal["grade"] != "NONE" and spinal["needs_confirmation"] is True

@@ -10,6 +10,7 @@ from pydicom import dcmread
 
 from workers.phantom import write_phantom
 from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.pipeline.candidates import candidates_json
 from workers.results.validate import dciodvfy_errors
 
 
@@ -46,8 +47,8 @@ def test_automated_grades_need_confirmation_and_the_report_is_valid(tmp_path, sc
     for name in ("inventory", "analysis", "criteria", "results"):
         STEPS[name](ctx)
     assert {inv.exam for inv in ctx.inventory.values()} == {exam}
-    assert [c["exam"] for c in ctx.candidate_findings] == [exam]
-    assert ctx.candidate_findings[0]["source"] == "automated"
+    assert [c["exam"] for c in candidates_json(ctx.candidate_findings)] == [exam]
+    assert candidates_json(ctx.candidate_findings)[0]["source"] == "automated"
     assert ctx.criteria is not None
     per_exam = (ctx.criteria_json() or {})["per_exam"][exam]
     assert per_exam["grade"] == grade and rule in per_exam["rules"] and per_exam["needs_confirmation"] is True
@@ -71,7 +72,7 @@ def test_ri_and_spinal_mri_at_the_same_site_combine(tmp_path) -> None:
     ctx = _context(tmp_path, "ri_unilateral_localized", "epidural_fluid")
     for name in ("inventory", "analysis", "criteria"):
         STEPS[name](ctx)
-    exams = sorted(c["exam"] for c in ctx.candidate_findings)
+    exams = sorted(c["exam"] for c in candidates_json(ctx.candidate_findings))
     assert exams == ["ri_cisternography", "spinal_mri"]
     assert ctx.criteria is not None
     assert ctx.criteria_json()["csf_leak"]["grade"] == "DEFINITE"
