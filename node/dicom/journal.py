@@ -6,7 +6,8 @@ rename into place). An association instead appends each instance to its own segm
 record is the instance's spool path, its bytes and a CRC-32 of both, and one ``fdatasync`` of the
 segment makes it durable. The instance file is then written and renamed into place without a sync, so
 readers find it at once. Later (when a segment passes :data:`SEGMENT_BYTES`, or its association ends) a
-background checkpoint syncs those files and their directories and only then deletes the segment.
+background checkpoint syncs those files and their directories (one ``syncfs`` of the spool's filesystem,
+or each file and folder where there is none) and only then deletes the segment.
 
 After a crash, :func:`recover` replays every segment no live writer holds (each writer keeps an exclusive
 ``flock`` on its segment): each record whose CRC matches is compared with its instance file, which is
@@ -17,6 +18,7 @@ acknowledged and is dropped.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import itertools
 import logging
@@ -27,6 +29,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,16 @@ class Segment:
         self.size += _HEAD.size + len(name) + length
 
     def checkpoint(self) -> None:
-        """Sync every instance file this segment covers and their folders, then delete the segment."""
+        """Sync every instance file this segment covers and their folders, then delete the segment.
+
+        One ``syncfs`` of the spool's filesystem where the C library has it (a single writeback and cache
+        flush for the whole batch, errors reported since Linux 5.8); else each file and folder in turn."""
+        if not _syncfs(self.fd):
+            self._sync_each()
+        self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+
+    def _sync_each(self) -> None:
         folders = set()
         for path in self.files:
             try:
@@ -108,8 +120,30 @@ class Segment:
                 fsync_dir(folder)
             except FileNotFoundError:
                 pass
-        self.path.unlink(missing_ok=True)
-        os.close(self.fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return cast(Callable[[int], int], function)
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _syncfs(fd: int) -> bool:
+    """``syncfs(fd)``: False when unavailable; an OSError when it reports a write error."""
+    if _SYNCFS is None:
+        return False
+    if _SYNCFS(fd) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+    return True
 
 
 class Checkpointer:

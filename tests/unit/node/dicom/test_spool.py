@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from node.dicom import journal as journal_module
 from node.dicom.journal import Journal
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import check_uid, is_valid_uid
@@ -167,4 +168,24 @@ def test_a_failed_journal_write_starts_a_new_segment(tmp_path: Path, monkeypatch
     assert journal._segment is not first and later.exists()
     journal.close()
     spool.wait_for_checkpoints()
+    assert list(spool.journal_dir.glob("*.seg")) == []
+
+
+def test_without_syncfs_the_checkpoint_syncs_each_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(journal_module, "_SYNCFS", None)
+    spool = Spool(tmp_path)
+    journal = spool.journal()
+    for i in range(1, 4):
+        _journaled(spool, f"1.2.3.4.{i}", b"x" * 100, journal)
+    monkeypatch.setattr(os, "fsync", fsync)
+    journal.close()
+    spool.wait_for_checkpoints()
+    assert len(synced) == 4  # three files and their one folder
     assert list(spool.journal_dir.glob("*.seg")) == []
