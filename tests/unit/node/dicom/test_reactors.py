@@ -20,12 +20,16 @@ import pytest
 from pynetdicom import AE, evt
 from pynetdicom import association as pynetdicom_association
 from pynetdicom import dul as pynetdicom_dul
+from pynetdicom.service_class import VerificationServiceClass
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from node.dicom import reactors
 from node.dicom.guard import PeerLimits, start_guarded_server
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
+
+#: per C-ECHO served: whether its handler ran in the DUL thread that decoded it
+in_dul: list[bool] = []
 
 
 class CountingTime:
@@ -51,9 +55,11 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> CountingTime:
 @pytest.fixture
 def echo_server() -> Iterator[tuple[int, list[tuple[Any, set[int]]]]]:
     served: list[tuple[Any, set[int]]] = []
+    in_dul.clear()
 
     def on_echo(event: Any) -> int:
-        served.append((event.assoc, {threading.get_ident(), event.assoc.dul.ident}))
+        served.append((event.assoc, {threading.get_ident(), event.assoc.dul.ident, event.assoc.ident}))
+        in_dul.append(threading.get_ident() == event.assoc.dul.ident)
         return 0
 
     ae = AE(ae_title="SCP")
@@ -86,10 +92,12 @@ def test_serving_sleeps_not_at_all_with_the_hook_and_every_loop_without(
 ) -> None:
     port, served = echo_server
     assert _echoes(port, 30, counting, served) == 0
+    assert in_dul == [True] * 30, "C-ECHO is served in the DUL thread, with no hand-over"
     assert isinstance(served[-1][0], reactors.WakingAssociation)
     assert isinstance(served[-1][0].dul, reactors.WakingDUL)
     monkeypatch.setattr(reactors, "supported", lambda: False)
     assert _echoes(port, 30, counting, served) >= 30, "the stock loops poll: the count must see them"
+    assert in_dul[-1] is False
     assert type(served[-1][0]) is pynetdicom_association.Association
 
 
@@ -141,3 +149,27 @@ def test_the_storage_scp_serves_with_the_waking_loops(tmp_path: Path) -> None:
         assert all(type(a.dul.socket) is reactors.WholeReadSocket for a in accepted)
     finally:
         scp.stop()
+
+
+def test_a_request_failing_in_the_dul_thread_aborts_the_association_without_a_deadlock(
+    echo_server: tuple[int, list[tuple[Any, set[int]]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, served = echo_server
+
+    def broken(self: Any, req: Any, context: Any) -> None:
+        raise RuntimeError("service class failed")
+
+    monkeypatch.setattr(VerificationServiceClass, "SCP", broken)
+    ae = AE(ae_title="SCU")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", port)
+    assert assoc.is_established
+    assoc.send_c_echo()
+    deadline = time.monotonic() + 10
+    while not assoc.is_aborted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert assoc.is_aborted, "the association must be aborted, not left hanging"
+    monkeypatch.undo()
+    again = ae.associate("127.0.0.1", port)
+    assert again.is_established and again.send_c_echo().Status == 0
+    again.release()
