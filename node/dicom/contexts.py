@@ -19,8 +19,12 @@ from pydicom.uid import (
 )
 
 #: In preference order: pynetdicom accepts, per presentation context, the first of these the requestor
-#: proposed. Compressed syntaxes come first so that a sender proposing a file's own (compressed)
+#: proposed. Compressed pixel syntaxes come first so that a sender proposing a file's own (compressed)
 #: syntax alongside the uncompressed ones sends it as it is stored: never decompressed or recompressed.
+#: Deflate comes after the native little endian syntaxes: DCMTK's storescu (and others) propose it for
+#: every uncompressed file, and preferring it made the sender deflate each dataset on the fly and the node
+#: inflate it again (most of both sides' CPU per image); a sender that proposes only deflate (a file
+#: stored deflated, as :func:`node.dicom.scu.send_files` proposes it) still has it accepted.
 VERIFICATION = "1.2.840.10008.1.1"  # Verification SOP Class (C-ECHO)
 
 TRANSFER_SYNTAXES: list[str] = [
@@ -33,9 +37,9 @@ TRANSFER_SYNTAXES: list[str] = [
     JPEGExtended12Bit,
     JPEGLSNearLossless,
     JPEG2000,
-    DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
 ]
 
 STORAGE_SOP_CLASSES: dict[str, str] = {

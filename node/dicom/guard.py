@@ -35,6 +35,8 @@ from pynetdicom import evt, fsm
 from pynetdicom.pdu import A_ASSOCIATE_RQ
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
+from node.dicom.reactors import wake_on_data
+
 log = logging.getLogger(__name__)
 
 #: A-ASSOCIATE-RJ: rejected-transient, source service-provider (presentation), local limit exceeded.
@@ -154,10 +156,12 @@ def await_associate_rq(sock: socket.socket, deadline: float, max_bytes: int) -> 
 
 
 class JoiningRequestHandler(RequestHandler):
-    """pynetdicom's handler, but it returns only when the association has ended."""
+    """pynetdicom's handler, but it returns only when the association has ended; its reactor loops wake
+    on data (:mod:`node.dicom.reactors`) where the installed pynetdicom allows."""
 
     def handle(self) -> None:
         assoc = self._create_association()
+        wake_on_data(assoc)
         evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
         assoc.start()
         assoc.join()

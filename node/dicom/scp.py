@@ -1,7 +1,8 @@
 """The storage SCP: C-ECHO and C-STORE, spooling each instance durably before answering.
 
 Handlers only store and answer (style rule 3); everything else happens after the study is stable.
-Statuses: 0x0000 success, only for a dataset verified whole (:mod:`node.dicom.verify`) and fsynced;
+Statuses: 0x0000 success, only for a dataset verified whole (:mod:`node.dicom.verify`) and on disk
+(one sync into the association's journal, :mod:`node.dicom.journal`);
 0xA700 out of resources (spool below its free-space watermark, a write error, or a deflated dataset
 inflating past ``max_inflated_bytes``); 0xC210 cannot understand (not one complete, well-formed
 dataset, or an identifying UID missing); 0xC211 invalid UID (nothing written);
@@ -26,6 +27,7 @@ from node.dicom.contexts import STORAGE_SOP_CLASSES, TRANSFER_SYNTAXES, VERIFICA
 from node.dicom.fastheader import encode_file_meta
 from node.dicom.guard import ConnectionListener, GuardedAssociationServer, PeerLimits, start_guarded_server
 from node.dicom.headers import HeaderError, header_from_mapping
+from node.dicom.journal import Journal
 from node.dicom.received import Received
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import is_valid_uid
@@ -92,6 +94,7 @@ class StorageSCP:
         self.audit = audit
         self.listener = listener or (self._gate_refused if audit is not None else None)
         self.max_inflated_bytes = max_inflated_bytes
+        self._journals: dict[int, Journal] = {}  # per association, opened at its first C-STORE
         if not log.isEnabledFor(logging.DEBUG):
             # pynetdicom's standard handlers format every PDU and DIMSE message for its debug log even
             # when nothing is logged: a measurable share of the receive path's CPU.
@@ -135,6 +138,10 @@ class StorageSCP:
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+        for journal in list(self._journals.values()):
+            journal.close()
+        self._journals.clear()
+        self.spool.wait_for_checkpoints()
 
     # handlers -----------------------------------------------------------------------------------
     def _on_conn_open(self, event: Event) -> None:
@@ -177,6 +184,9 @@ class StorageSCP:
 
     def _on_closed(self, event: Event) -> None:
         self.tracker.closed(id(event.assoc))
+        journal = self._journals.pop(id(event.assoc), None)
+        if journal is not None:
+            journal.close()
 
     def _on_c_store(self, event: Event) -> int:
         sock = _assoc_socket(event)
@@ -243,7 +253,12 @@ class StorageSCP:
                 PYNETDICOM_IMPLEMENTATION_VERSION,
                 str(event.assoc.requestor.ae_title),
             )
-            stored = self.spool.store(header.study_uid, header.series_uid, sop_instance_uid, [meta, dataset_bytes])
+            journal = self._journals.get(id(event.assoc))
+            if journal is None:
+                journal = self._journals[id(event.assoc)] = self.spool.journal()
+            stored = self.spool.store(
+                header.study_uid, header.series_uid, sop_instance_uid, [meta, dataset_bytes], journal=journal
+            )
         except SpoolFull:
             return STATUS_OUT_OF_RESOURCES
         except OSError:

@@ -1,0 +1,402 @@
+"""pynetdicom's two reactor loops, woken by the data they wait for instead of a 1 ms polling sleep.
+
+pynetdicom 3.0 runs two loops per association: the DUL reactor (its own thread: reads PDUs, runs the
+state machine, sends what the service user queued) and the association reactor (the handler thread:
+takes decoded DIMSE messages, answers releases and aborts). Each sleeps 1 ms whenever it finds nothing to
+do, so every C-STORE waits up to a millisecond for the DUL to notice the request, another for the
+association thread to see the decoded message and another for the DUL to send the response: about 40 %
+of the receive path's time on loopback, with no CPU spent.
+
+Here both loops wait on what can give them work: the DUL in ``select`` on its socket and a wake-up
+socketpair (written when another thread queues a primitive or asks it to stop, capped by the ARTIM
+timer), the association thread on an :class:`threading.Event` set when a DIMSE message, an ACSE
+primitive or the DUL's end arrives (capped by the idle timer). Each wait is also capped at
+:data:`SAFETY_WAIT` seconds, so a condition nobody signals costs latency, never a hang.
+
+Its socket also reads each PDU into one buffer (:class:`WholeReadSocket`) instead of 4 KiB at a time, and
+a C-STORE or C-ECHO request is served in the DUL thread that decoded it (:class:`_ServingQueue`), so an
+instance crosses no thread boundary between its last PDU and its response.
+
+The loops are copies of pynetdicom's with only the wait changed, so the hook is installed only for the
+pynetdicom whose loop sources it was written against (the SHA-256 of each stock loop's source is checked
+at start-up); any other version runs pynetdicom's own loops, with one warning in the log. One place uses
+it: :class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
+:func:`wake_on_data` before it starts. The same change, offered upstream: ``docs/upstream-pynetdicom.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import logging
+import queue
+import select
+import socket
+import ssl
+import threading
+import time
+from typing import Any, cast
+
+import pynetdicom
+from pynetdicom import evt
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_ECHO, C_STORE
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.service_class import StorageServiceClass, VerificationServiceClass
+from pynetdicom.sop_class import uid_to_service_class
+from pynetdicom.transport import AssociationSocket
+from pynetdicom.utils import make_target
+
+log = logging.getLogger(__name__)
+
+#: Longest wait of either loop when nothing signals it (seconds).
+SAFETY_WAIT = 0.05
+
+#: SHA-256 of the stock loops' source these copies were made from (pynetdicom 3.0.4).
+STOCK_LOOP_SOURCES = {
+    "DULServiceProvider.run_reactor": "e3a10eb3a0931e4854af33b9496e92d9679522aca26b0e04da8967559b9e2803",
+    "Association._run_reactor": "f28838c5559e462a563750cfc9f3790027f4bb7e2223baf42c9f5d682c359dee",
+    "AssociationSocket.recv": "6bc20a33b1b7cfe76d4ad4407ca242563bc6206fde4b4e1cf7a2fbb1f11d621d",
+}
+
+
+def _stock_loops() -> dict[str, Any]:
+    return {
+        "DULServiceProvider.run_reactor": DULServiceProvider.run_reactor,
+        "Association._run_reactor": Association._run_reactor,
+        "AssociationSocket.recv": AssociationSocket.recv,
+    }
+
+
+def source_digest(function: Any) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
+
+
+@functools.cache
+def supported() -> bool:
+    """True when the installed pynetdicom's loops are the ones copied here (checked once)."""
+    try:
+        differing = [name for name, loop in _stock_loops().items() if source_digest(loop) != STOCK_LOOP_SOURCES[name]]
+    except (OSError, TypeError) as exc:  # no source installed
+        log.warning("pynetdicom %s: its loop sources cannot be read (%s); polling loops kept", _version(), exc)
+        return False
+    if differing:
+        log.warning(
+            "pynetdicom %s changed %s; its own (polling) loops are used until node/dicom/reactors.py is updated",
+            _version(),
+            ", ".join(differing),
+        )
+        return False
+    return True
+
+
+def _version() -> str:
+    return str(getattr(pynetdicom, "__version__", "?"))
+
+
+class _WakingQueue(queue.Queue):
+    """A queue that calls ``wake`` after every put; it takes over what ``old`` holds (e.g. the acceptor's
+    Evt5, queued when its socket was wrapped)."""
+
+    def __init__(self, wake: Any, old: queue.Queue) -> None:
+        super().__init__()
+        while True:
+            try:
+                self.queue.append(old.get(block=False))
+            except queue.Empty:
+                break
+        self._wake = wake
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._wake()
+
+
+def wake_on_data(assoc: Association) -> bool:
+    """Convert a not-yet-started stock association (and its DUL) to the waking loops.
+
+    Returns False, leaving it as it is, when the hook does not fit this pynetdicom or this object."""
+    if not supported() or type(assoc) is not Association or type(assoc.dul) is not DULServiceProvider:
+        return False
+    if assoc.dul.is_alive() or assoc.dul.ident is not None:
+        return False
+    if type(assoc.dul.socket) is AssociationSocket:
+        assoc.dul.socket.__class__ = WholeReadSocket
+    assoc.__class__ = WakingAssociation
+    cast(WakingAssociation, assoc)._install()
+    return True
+
+
+class WholeReadSocket(AssociationSocket):
+    """Reads a PDU's bytes with ``recv_into`` one buffer, as many as the kernel has per call.
+
+    pynetdicom 3.0.4 reads 4096 bytes per ``recv`` and extends a bytearray with each: 128 system calls and
+    as many small copies for one 512 KiB PDU, most of the DUL thread's system time."""
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        sock = cast(socket.socket, self.socket)
+        buffer = bytearray(nr_bytes)
+        nr_read = 0
+        with memoryview(buffer) as view:
+            while nr_read < nr_bytes:
+                got = sock.recv_into(view[nr_read:], nr_bytes - nr_read)
+                if not got:  # connection broken: what arrived so far, as pynetdicom returns it
+                    break
+                nr_read += got
+        if nr_read < nr_bytes:
+            del buffer[nr_read:]
+        return buffer
+
+
+class WakingDUL(DULServiceProvider):
+    """The DUL reactor, waiting in ``select`` on its socket and its wake-up socketpair."""
+
+    _waker_r: socket.socket | None = None
+    _waker_w: socket.socket | None = None
+    _killed = False
+
+    def _install(self, wake_user: Any) -> None:
+        self._waker_r, self._waker_w = socket.socketpair()
+        self._waker_r.setblocking(False)
+        self._waker_w.setblocking(False)
+        self.event_queue = _WakingQueue(self.wake, self.event_queue)
+        self.to_provider_queue = _WakingQueue(self.wake, self.to_provider_queue)
+        self.to_user_queue = _WakingQueue(wake_user, self.to_user_queue)
+        self._wake_user = wake_user
+        # Thread.__init__ bound the stock loop as the target; contextvars are passed as pynetdicom does.
+        self._waking_target = make_target(self.run_reactor)
+
+    def run(self) -> None:
+        self._waking_target()
+
+    @property
+    def _kill_thread(self) -> bool:
+        return self._killed
+
+    @_kill_thread.setter
+    def _kill_thread(self, value: bool) -> None:
+        self._killed = value
+        if value:
+            self.wake()
+
+    def wake(self) -> None:
+        """Make the reactor look at its queues now (from any thread; a no-op from its own)."""
+        waker = self._waker_w
+        if waker is None or threading.get_ident() == self.ident:
+            return
+        try:
+            waker.send(b"\0")
+        except OSError:  # BlockingIOError: a wake-up is already pending; otherwise closed
+            pass
+
+    def _wait_for_work(self) -> None:
+        """Wait until the socket is readable, another thread woke us, ARTIM expires or SAFETY_WAIT passes."""
+        timeout = SAFETY_WAIT
+        if self.artim_timer._start_time is not None and self.artim_timer.timeout is not None:
+            timeout = max(0.0, min(timeout, self.artim_timer.remaining))
+        waker = cast(socket.socket, self._waker_r)
+        watched = [waker]
+        transport = self.socket
+        sock = transport.socket if transport is not None and transport._is_connected else None
+        if sock is not None:
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():
+                return  # decrypted bytes already buffered: select would not see them
+            watched.append(sock)
+        try:
+            readable, _, _ = select.select(watched, [], [], timeout)
+        except (OSError, ValueError):  # the socket was closed under us: the loop notices next
+            time.sleep(self._run_loop_delay)
+            return
+        if waker in readable:
+            try:
+                while waker.recv(4096):
+                    pass
+            except OSError:  # drained
+                pass
+
+    def run_reactor(self) -> None:
+        try:
+            self._run_waking_reactor()
+        finally:
+            for s in (self._waker_r, self._waker_w):
+                if s is not None:
+                    s.close()
+            self._waker_w = None
+            self._wake_user()
+
+    def _run_waking_reactor(self) -> None:
+        # pynetdicom 3.0.4 DULServiceProvider.run_reactor; only ``time.sleep(delay)`` became a wait.
+        self._idle_timer.start()
+        self.socket = cast(Any, self.socket)
+        sleep = False
+        while True:
+            if not self.assoc._dul_ready.is_set():
+                self.assoc._dul_ready.set()
+                sleep = True
+            if sleep:
+                self._wait_for_work()
+            if self._kill_thread:
+                break
+            if self.artim_timer.expired:
+                self.event_queue.put("Evt18")
+            try:
+                if self._process_recv_primitive():
+                    pass
+                elif self._is_transport_event():
+                    self._idle_timer.restart()
+            except Exception as exc:
+                log.error("Exception in DUL.run(), aborting association")
+                log.exception(exc)
+                abort_pdu = A_ABORT_RQ()
+                abort_pdu.source = 0x02
+                abort_pdu.reason_diagnostic = 0x00
+                self.socket.send(abort_pdu.encode())
+                self.assoc.is_aborted = True
+                self.assoc.is_established = False
+                self.assoc._kill = True
+                self._kill_thread = True
+                return
+            try:
+                event = self.event_queue.get(block=False)
+            except queue.Empty:
+                sleep = True
+                continue
+            self.state_machine.do_action(event)
+            sleep = False
+
+
+class _ServingQueue(_WakingQueue):
+    """The DIMSE message queue: a C-STORE or C-ECHO request completed in the DUL thread is served there
+    (see :meth:`WakingAssociation._serves_inline`); anything else is queued for the association thread."""
+
+    def __init__(self, assoc: WakingAssociation, old: queue.Queue) -> None:
+        super().__init__(assoc._wake, old)
+        self._assoc = assoc
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if self.empty() and self._assoc._serves_inline(item):
+            self._assoc._serve_inline(*item)
+            return
+        super().put(item, block, timeout)
+
+
+class WakingAssociation(Association):
+    """An association whose reactor waits on an event set when there is something for it to do."""
+
+    _work: threading.Event | None = None
+    _killed = False
+
+    def _install(self) -> None:
+        self._work = threading.Event()
+        dul = self.dul
+        dul.__class__ = WakingDUL
+        cast(WakingDUL, dul)._install(self._wake)
+        self.dimse.msg_queue = _ServingQueue(self, self.dimse.msg_queue)
+
+    def _serves_inline(self, item: Any) -> bool:
+        """Whether a decoded request is served in the DUL thread: only C-STORE and C-ECHO on an accepted
+        context of an established, unpaused association, whose service classes answer without waiting
+        for the DUL. That saves two thread hand-overs per instance (DUL to association thread and back),
+        each a wait for the scheduler on a loaded machine."""
+        if threading.get_ident() != self.dul.ident or not isinstance(item, tuple) or len(item) != 2:
+            return False
+        context_id, msg = item
+        if not isinstance(msg, (C_STORE, C_ECHO)) or not msg.is_valid_request:
+            return False
+        if not self.is_established or self._sent_release or not self._reactor_checkpoint.is_set():
+            return False
+        if context_id not in self._accepted_cx:
+            return False
+        service = uid_to_service_class(str(msg.AffectedSOPClassUID or ""))
+        return issubclass(service, (StorageServiceClass, VerificationServiceClass))
+
+    def _serve_inline(self, context_id: int, msg: Any) -> None:
+        """pynetdicom's ``_serve_request`` for a request :meth:`_serves_inline` admitted. An error aborts
+        the association from another thread: ``abort`` waits for the DUL, which is this thread."""
+        service = uid_to_service_class(str(msg.AffectedSOPClassUID))(self)
+        try:
+            self.dimse.cancel_req = {}
+            service.SCP(msg, self._accepted_cx[context_id])
+            self.dimse.cancel_req = {}
+        except Exception:
+            log.exception("serving a %s request failed; aborting the association", msg.msg_type)
+            threading.Thread(target=self.abort, name="abort-association", daemon=True).start()
+
+    @property
+    def _kill(self) -> bool:
+        return self._killed
+
+    @_kill.setter
+    def _kill(self, value: bool) -> None:
+        self._killed = value
+        if value:
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._work is not None:
+            self._work.set()
+
+    def _wait_for_work(self) -> None:
+        timeout = SAFETY_WAIT
+        idle = self.dul._idle_timer
+        if idle.timeout is not None and idle._start_time is not None:
+            timeout = max(0.0, min(timeout, idle.remaining))
+        cast(threading.Event, self._work).wait(timeout)
+
+    def _run_reactor(self) -> None:
+        # pynetdicom 3.0.4 Association._run_reactor; ``time.sleep(0.001)`` became a wait for work,
+        # skipped after an iteration that served a message (another may be queued behind it).
+        work = cast(threading.Event, self._work)
+        self._is_paused = False
+        idle = False
+        while not self._kill:
+            if idle:
+                self._wait_for_work()
+            work.clear()
+            self._is_paused = True
+            self._reactor_checkpoint.wait()
+            self._is_paused = False
+
+            context_id, msg = self.dimse.get_msg(block=False)
+            idle = msg is None
+            if msg:
+                self._serve_request(msg, cast(int, context_id))
+
+            if self.is_established and self.acse.is_release_requested():
+                self.acse.send_release(is_response=True)
+                log.info("Association Released")
+                self.is_released = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_RELEASED, {})
+                self.kill()
+                return
+
+            if self.acse.is_aborted():
+                log_msg = "Association Aborted"
+                if self.acse.is_aborted("a-p-abort"):
+                    log_msg += " (A-P-ABORT)"
+                log.info(log_msg)
+                self.dul.receive_pdu(wait=False)
+                self.is_aborted = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_ABORTED, {})
+                self.kill()
+                return
+
+            if not self.dul.is_alive():
+                self.kill()
+                return
+
+            if self.dul.idle_timer_expired():
+                log.error("Network timeout reached")
+                if self.network_timeout_response == "A-RELEASE":
+                    self._is_paused = True
+                    self._reactor_checkpoint.wait()
+                    self.release()
+                    self._is_paused = False
+                else:
+                    self.abort()
+                self.kill()
+                return
