@@ -23,7 +23,6 @@ from workers.pipeline.steps import ALGORITHM_NAME, STEPS
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class StudyFiles:
     """The readable DICOM files of one study, by series, and the files that claim it but were skipped."""

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from jobs_support import make_runtime, receive
 from pydicom import dcmread
 from sqlalchemy import select
