@@ -76,7 +76,7 @@ def write_segmentations(ctx: PipelineContext, seg_dir: Path) -> list[dict[str, A
     written = []
     for series_uid, segments in segment_masks(ctx.analysis).items():
         try:
-            sources = ctx.load_series(series_uid)
+            sources = ctx.series_headers(series_uid)
             seg = build_segmentation(
                 sources,
                 segments,
