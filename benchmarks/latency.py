@@ -9,6 +9,8 @@ the node's registry once every result is delivered:
   (``study.delivered_at``, set when the C-STORE of the last result came back as a success);
 - per step: waiting for a worker, inventory, analysis, criteria, results (``stage_seconds`` of the report),
   saving the outcome, waiting for the delivery worker, delivery;
+- **CPU s**: the serve process's CPU time from the first image sent to the last result delivered (receiving
+  included), the figure to compare on a loaded machine;
 - **peak RSS** of the serve process (``VmHWM``; the node is new for every study, so it is that study's peak).
 
 ``--code NAME=DIR`` (repeatable) runs the node from another checkout (``PYTHONPATH=DIR``), e.g. a worktree of
@@ -81,6 +83,11 @@ class Node:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmHWM")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the serve process so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -173,8 +180,10 @@ def one_run(root: Path, study: Path, code: Path, stable_seconds: float, show_met
     node = None
     try:
         node = Node(run, code, orthanc.port, stable_seconds)
+        cpu = node.cpu_seconds()
         send(study, node.port)
         steps = node.wait_delivered(timeout=900)
+        steps["CPU s"] = node.cpu_seconds() - cpu
         steps["peak RSS MiB"] = node.peak_rss_mib()
         stored = orthanc_modalities(orthanc)
         if "SR" not in stored or "OT" not in stored and "SC" not in stored:
@@ -222,7 +231,7 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\nmedian of {args.rounds} round(s), stable_seconds = {args.stable_seconds}; load {os.getloadavg()}")
-    columns = [*STEPS, "latency", "peak RSS MiB"]
+    columns = [*STEPS, "latency", "CPU s", "peak RSS MiB"]
     print(f"{'code':14} {'images':>6} " + " ".join(f"{c[:11]:>11}" for c in columns))
     for (name, n), runs in sorted(figures.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         med = {c: statistics.median(r[c] for r in runs) for c in columns}
