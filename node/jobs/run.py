@@ -80,7 +80,7 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     rules = rt.rules
     ctx = store.build_context(rt.registry, settings, job_id)
     study = store.job_study(rt.registry, job_id)
-    log.info("job %d: analysing %d series", job_id, len(ctx.series))
+    log.info("job %d: analysing %d series, %d images", job_id, len(ctx.series), sum(len(s.paths) for s in ctx.series))
 
     store.set_step(rt.registry, job_id, "inventory")
     started = time.perf_counter()
@@ -112,8 +112,17 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     by_findings = ctx.findings_report.priority if ctx.findings_report is not None else None
     candidates = [arrival.priority, decision.priority] + ([Priority(by_findings)] if by_findings else [])
     priority = min(candidates, key=lambda p: Priority(p).rank)
+    started = time.perf_counter()
     delivery_ids = store.save_outcome(
         rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=str(priority)
     )
     more = store.forward_originals(rt.registry, study, decision.forward_to)
+    log.info("job %d: done in %s", job_id, step_times(ctx.stage_seconds, save=time.perf_counter() - started))
     return "done", forward + delivery_ids + more
+
+
+def step_times(stage_seconds: dict[str, float], *, save: float) -> str:
+    """The job's seconds in words for its log line: the total, then each step in the order it ran."""
+    steps = {**stage_seconds, "save": save}
+    each = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in steps.items())
+    return f"{sum(steps.values()):.2f} s ({each})"

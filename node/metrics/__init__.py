@@ -16,6 +16,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 STAGE_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 """Seconds; from a quick header read to a long analysis."""
+LATENCY_BUCKETS: tuple[float, ...] = (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1800, 3600)
+"""Seconds from a stable study to its last result delivered; the targets are 3 s and 10 s."""
 
 
 class NodeMetrics:
@@ -46,6 +48,13 @@ class NodeMetrics:
             "Time spent in one pipeline stage",
             ["stage"],
             buckets=STAGE_BUCKETS,
+            namespace=namespace,
+            registry=self.registry,
+        )
+        self.processing_latency = Histogram(
+            "processing_latency_seconds",
+            "From a study revision stable to its last result delivered",
+            buckets=LATENCY_BUCKETS,
             namespace=namespace,
             registry=self.registry,
         )
@@ -86,6 +95,12 @@ class NodeMetrics:
         if seconds < 0:
             raise ValueError(f"seconds: {seconds} must not be negative (stage {stage!r})")
         self.stage_latency.labels(stage=stage).observe(seconds)
+
+    def observe_processing(self, seconds: float) -> None:
+        """One study revision: seconds from stable to its last result delivered."""
+        if seconds < 0:
+            raise ValueError(f"seconds: {seconds} must not be negative")
+        self.processing_latency.observe(seconds)
 
     @contextmanager
     def time_stage(self, stage: str) -> Iterator[None]:

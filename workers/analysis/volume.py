@@ -8,11 +8,13 @@ Instance UID of every slice (so that a finding can cite its source images). ``af
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.pixels import pixel_array
 
 
 class GeometryError(ValueError):
@@ -113,19 +115,37 @@ def _floats(ds: Dataset, keyword: str) -> list[float]:
     return [float(v) for v in value]
 
 
-def pixel_values(ds: Dataset) -> np.ndarray:
-    """Stored pixels -> modality values (RescaleSlope/Intercept, or a Real World Value Mapping)."""
-    array = ds.pixel_array.astype(np.float64)
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def stored_pixels(ds: Dataset) -> np.ndarray:
+    """The stored pixel values of ``ds``, decoded without keeping a copy in ``ds``.
+
+    A header read with ``stop_before_pixels`` (the pipeline's headers) has no pixel data: its pixels are read
+    from its file (``ds.filename``), so that a series is held once, as the volume built from it.
+    """
+    if any(keyword in ds for keyword in _PIXEL_KEYWORDS):
+        return np.asarray(pixel_array(ds))
+    path = getattr(ds, "filename", None)
+    if isinstance(path, str | os.PathLike) and os.path.isfile(path):
+        return np.asarray(pixel_array(path))
+    raise GeometryError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no pixel data and no file to read it from")
+
+
+def _rescale(ds: Dataset) -> tuple[float, float]:
+    """(slope, intercept) to modality values: RescaleSlope/Intercept, or a linear Real World Value Mapping."""
     rwvm = ds.get("RealWorldValueMappingSequence")
     if rwvm:
         item = rwvm[0]
         if "RealWorldValueLUTData" not in item:
-            slope = float(item.get("RealWorldValueSlope", 1.0))
-            intercept = float(item.get("RealWorldValueIntercept", 0.0))
-            return np.asarray(array * slope + intercept)
-    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
-    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
-    return np.asarray(array * slope + intercept)
+            return float(item.get("RealWorldValueSlope", 1.0)), float(item.get("RealWorldValueIntercept", 0.0))
+    return float(ds.get("RescaleSlope", 1.0) or 1.0), float(ds.get("RescaleIntercept", 0.0) or 0.0)
+
+
+def pixel_values(ds: Dataset) -> np.ndarray:
+    """Stored pixels -> modality values (RescaleSlope/Intercept, or a Real World Value Mapping), float64."""
+    slope, intercept = _rescale(ds)
+    return np.asarray(stored_pixels(ds).astype(np.float64) * slope + intercept)
 
 
 def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> Volume:
@@ -163,7 +183,15 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
         if tilt > 30.0:
             raise GeometryError(f"slices are stacked {tilt:.1f} degrees off their normal")
     ordered = [datasets[i] for i in order]
-    array = np.stack([pixel_values(ds) for ds in ordered]).astype(np.float32)
+    # Slice by slice into one float32 array: the values are those of a float64 rescale, but only one slice
+    # is ever held in float64.
+    array = np.empty((len(ordered), *shape), dtype=np.float32)
+    for k, ds in enumerate(ordered):
+        values = pixel_values(ds)
+        if values.shape != shape:  # e.g. a multi-frame image: Volume says what is wrong
+            array = np.stack([values, *(pixel_values(d) for d in ordered[k + 1 :])]).astype(np.float32)
+            break
+        array[k] = values
     thickness = first.get("SliceThickness")
     return Volume(
         array=array,

@@ -126,10 +126,10 @@ _VENDOR_OF_CREATOR: dict[str, tuple[str, ...]] = {
 def private_block(ds: Dataset, group: int, creator: str) -> int | None:
     """The block number (0x10..0xFF) reserved by ``creator`` in ``group``, or None."""
     wanted = creator.strip().upper()
-    for block in range(0x10, 0x100):
-        tag = Tag(group, block)
-        if tag not in ds:
-            continue
+    first, last = Tag(group, 0x10), Tag(group, 0xFF)
+    # The creators present, lowest block first (a scan of the dataset's tags, not of 240 possible blocks).
+    for tag in sorted(t for t in ds.keys() if first <= t <= last):
+        block = tag.element
         value = ds[tag].value
         if isinstance(value, bytes):
             value = value.decode("latin-1", errors="replace")

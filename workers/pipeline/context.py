@@ -140,6 +140,20 @@ class PipelineContext:
                 return [dcmread(p) for p in s.paths]
         raise KeyError(f"series {series_uid} is not part of study {self.study_uid}")
 
+    def series_headers(self, series_uid: str) -> list[Dataset]:
+        """The headers of one series (no pixels; each knows its file)."""
+        headers = self.load_headers()
+        if series_uid not in headers:
+            raise KeyError(f"series {series_uid} is not part of study {self.study_uid}")
+        return headers[series_uid]
+
+    def analysis_series(self, series_uid: str, modality: str) -> list[Dataset]:
+        """The datasets an analyser gets for one series. MR: the headers; the volume of a series is read
+        from its files when an analyser builds it (:func:`workers.analysis.volume.load_volume`), slice by
+        slice, so that a series no analyser selects is never read past its header. CT and NM: the full
+        datasets (their analysers read the pixels from the datasets)."""
+        return self.series_headers(series_uid) if modality == "MR" else self.load_series(series_uid)
+
     @property
     def sources(self) -> list[Dataset]:
         return [ds for group in self.load_headers().values() for ds in group]

@@ -23,7 +23,6 @@ from workers.results.header import deterministic_uid
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class StudyFiles:
     """The readable DICOM files of one study, by series, and the files that claim it but were skipped."""
@@ -77,7 +76,7 @@ def write_segmentations(ctx: PipelineContext, seg_dir: Path) -> list[dict[str, A
     written = []
     for series_uid, segments in segment_masks(ctx.analysis).items():
         try:
-            sources = ctx.load_series(series_uid)
+            sources = ctx.series_headers(series_uid)
             seg = build_segmentation(
                 sources,
                 segments,

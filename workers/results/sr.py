@@ -148,6 +148,9 @@ def build_measurement_report(
     stabilise_tracking_uids(report[0], study_instance_uid)
 
     evidence = [header_source(ordered[0]), *ordered[1:]]
+    # The image library (an entry per image) is most of the content tree; highdicom copies and searches
+    # the whole tree while it builds the document, so the library joins after, at its place in the root.
+    at = _take_out(root_items, library)
     sr = hd.sr.Comprehensive3DSR(
         evidence=evidence,
         content=report,
@@ -172,5 +175,16 @@ def build_measurement_report(
         coding_schemes=[coding_scheme_item()],
         specific_character_set=SPECIFIC_CHARACTER_SET,
     )
+    if library is not None:
+        sr.ContentSequence.insert(at, library)
     pin_creation_datetimes(sr, when)
     return sr
+
+
+def _take_out(items: hd.sr.ContentSequence, item: hd.sr.ContentItem | None) -> int:
+    """Remove ``item`` from ``items`` (by identity); its index, to put it back (0 when there is none)."""
+    if item is None:
+        return 0
+    at = next(i for i, x in enumerate(items) if x is item)
+    del items[at]
+    return at

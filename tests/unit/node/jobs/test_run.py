@@ -4,13 +4,16 @@ deliveries to the broker. Failures, superseded revisions and routing to no pipel
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
+import pytest
 from jobs_support import make_runtime, receive
 from pydicom import dcmread
 from sqlalchemy import select
 
-from node.jobs.run import run_job
+from node.jobs.run import run_job, step_times
 from node.registry.models import Delivery, Job, JobState, Result, Study, StudyState
 
 PACS = {"name": "pacs", "ae_title": "PACS", "host": "127.0.0.1", "port": 4242}
@@ -129,3 +132,29 @@ def test_routing_rules_are_built_once_per_process(tmp_path: Path) -> None:
     rules_file.write_text("not toml at all [")  # a second read would fail
     assert rt.rules is first
     assert [r.name for r in first.rules] == ["all"]
+
+
+def test_the_log_line_of_a_job_gives_the_seconds_of_each_step(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]], caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = make_runtime(tmp_path, routing=_rules(pipelines=["inventory"]))
+    job_id = receive(rt, phantom[1])
+    with caplog.at_level(logging.INFO, logger="node.jobs.run"):
+        assert run_job(job_id, rt) == "done"
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"job {job_id}: done in ")]
+    assert len(done) == 1, caplog.text
+    match = re.fullmatch(
+        rf"job {job_id}: done in ([\d.]+) s \(inventory ([\d.]+) s, results ([\d.]+) s, save ([\d.]+) s\)", done[0]
+    )
+    assert match is not None, done[0]
+    total, *steps = (float(v) for v in match.groups())
+    assert total == pytest.approx(sum(steps), abs=0.02) and steps[1] > 0
+    with rt.registry.session() as session:
+        summary = session.scalars(select(Result.summary).where(Result.kind == "SR")).one()
+    assert set(summary["stage_seconds"]) == {"inventory", "results"}  # what /metrics is fed with
+
+
+def test_step_times_in_words() -> None:
+    assert step_times({"inventory": 0.5, "analysis": 2.25}, save=0.1) == (
+        "2.85 s (inventory 0.50 s, analysis 2.25 s, save 0.10 s)"
+    )
