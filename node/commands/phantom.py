@@ -28,7 +28,9 @@ class _ScenarioNames:
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("phantom", help="write a synthetic study with known ground truth")
     p.add_argument("outdir", type=Path, help="folder to write the DICOM files and truth.json into")
-    p.add_argument("--scenario", default="simple", choices=_ScenarioNames(), metavar="NAME", help="which phantom: %(choices)s")
+    p.add_argument(
+        "--scenario", default="simple", choices=_ScenarioNames(), metavar="NAME", help="which phantom: %(choices)s"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the pixel noise (and of UIDs, see below)")
     p.add_argument(
         "--deterministic-uids",

@@ -22,7 +22,14 @@ _WHERE: dict[str, str] = {
     "ReportSummary": "summary",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "FhirError",
+    "MllpError",
+    "ReportSummary",
+    "RisDeliveryError",
+    "RisEndpointSettings",
+    "send_report",
+]
 
 
 def __getattr__(name: str) -> Any:

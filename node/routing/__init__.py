@@ -26,7 +26,30 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("Range", "ValueTest"), "values"),
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Actions",
+    "AttributeCondition",
+    "GRADES",
+    "GradeCondition",
+    "Notifier",
+    "Phase",
+    "Priority",
+    "Range",
+    "RoutingDecision",
+    "RoutingSettings",
+    "Rule",
+    "RuleError",
+    "RuleOutcome",
+    "RuleSet",
+    "SeriesCondition",
+    "StudyFacts",
+    "ValueTest",
+    "When",
+    "default_decision",
+    "evaluate_rules",
+    "load_rules",
+    "parse_rules",
+]
 
 
 def __getattr__(name: str) -> Any:
