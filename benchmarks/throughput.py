@@ -1,6 +1,7 @@
 """Analysis throughput with 1, 2 and 4 ``spinenode worker`` processes on Redis + PostgreSQL.
 
-Each round: a fresh PostgreSQL database and a Redis server of its own (on a free port, no persistence), the
+Each round: a fresh PostgreSQL database and an emptied Redis (a server of the benchmark's own, on a free port,
+no persistence), the
 given number of worker processes (``--concurrency 1`` each, so processes are what scales), then the same
 phantom studies (35 MR images each) recorded as received and stable, their jobs sent to the broker at once.
 Timed from the send to the last job's finish as the registry records it. Afterwards every job must be done
@@ -25,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import redis
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,13 @@ def wait(what: str, ready: object, timeout: float) -> None:
     raise TimeoutError(what)
 
 
+def _pong(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
+
+
 def record(registry: Registry, folder: Path, files: list[Path]) -> None:
     keyer = PatientKeyer(folder)
     items = [
@@ -65,17 +74,12 @@ def record(registry: Registry, folder: Path, files: list[Path]) -> None:
         record_instances(session, items, keyer)
 
 
-def one_round(workers: int, studies: list[list[Path]], folder: Path) -> tuple[float, str]:
+def one_round(workers: int, studies: list[list[Path]], folder: Path, broker: str) -> tuple[float, str]:
     name = f"spinenode_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}"')
     db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    broker = f"redis://127.0.0.1:{port}/0"
+    redis.Redis.from_url(broker).flushall()
     data = folder / f"var-{workers}"
     config = folder / f"node-{workers}.toml"
     config.write_text(f'[node]\ndata_dir = "{data}"\n[database]\nurl = "{db_url}"\n[broker]\nurl = "{broker}"\n')
@@ -105,10 +109,8 @@ def one_round(workers: int, studies: list[list[Path]], folder: Path) -> tuple[fl
             record(registry, data, files)
         with registry.session() as session:
             job_ids = mark_stable(session, -1.0, set())
-        from workers.celery_app import configure
         from workers.tasks import analyse_study
 
-        configure(broker, data)
         sent = utcnow()
         start = time.monotonic()
         for job_id in job_ids:
@@ -140,8 +142,6 @@ def one_round(workers: int, studies: list[list[Path]], folder: Path) -> tuple[fl
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        redis.terminate()
-        redis.wait(timeout=30)
         registry.dispose()
         with psycopg.connect(PG_ADMIN, autocommit=True) as con:
             con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -154,12 +154,22 @@ def main() -> None:
     opts = parser.parse_args()
     counts = [int(n) for n in opts.workers.split(",")]
     cores = os.cpu_count() or 1
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    broker = f"redis://127.0.0.1:{port}/0"
+    wait("redis", lambda: _pong(broker), 30)
+    from workers.celery_app import configure
+
+    configure(broker, Path(tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix="spinenode-throughput-") as tmp:
         folder = Path(tmp)
         studies = [sorted(write_phantom(folder / f"study-{i}", "simple").files) for i in range(opts.studies)]
         rates: dict[int, float] = {}
         for n in counts:
-            seconds, check = one_round(n, studies, folder)
+            seconds, check = one_round(n, studies, folder, broker)
             rates[n] = opts.studies / seconds * 60
             speedup = rates[n] / rates[counts[0]] * counts[0]  # over one worker, taking the first count's rate
             print(
@@ -168,6 +178,8 @@ def main() -> None:
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
+    server.terminate()
+    server.wait(timeout=30)
     print(f"{cores} cores; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
