@@ -71,8 +71,7 @@ def requeue_lost(session: Session, job: Job) -> bool:
     res = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.state == JobState.RUNNING, Job.worker == job.worker, Job.attempts == job.attempts)
-        .values(state=JobState.QUEUED)
-        .execution_options(synchronize_session=False)
+        .values(state=JobState.QUEUED)  # the job read in this session says so too (synchronised)
     )
     return bool(res.rowcount)  # type: ignore[attr-defined]
 
