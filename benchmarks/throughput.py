@@ -1,11 +1,11 @@
 """Analysis throughput with 1, 2 and 4 ``spinenode worker`` processes on Redis + PostgreSQL.
 
 Each round: a fresh PostgreSQL database and an emptied Redis (a server of the benchmark's own, on a free port,
-no persistence), the
-given number of worker processes (``--concurrency 1`` each, so processes are what scales), then the same
-phantom studies (35 MR images each) recorded as received and stable, their jobs sent to the broker at once.
-Timed from the send to the last job's finish as the registry records it. Afterwards every job must be done
-after exactly one claim (``attempts == 1``) with one SR per study: a job run twice would show.
+no persistence), the given number of worker processes (``--concurrency 1`` each, so processes are what
+scales), then the same phantom studies (35 MR images each) recorded as received and stable, their jobs sent
+to the broker at once. Timed from the send to the last job's finish as the registry records it. Afterwards
+every job must be done after exactly one claim (``attempts == 1``) with one SR per study: a job run twice
+would show.
 
     python benchmarks/throughput.py [--studies 10] [--workers 1,2,4]
 
