@@ -22,6 +22,11 @@ never handed to a second worker by the broker. A killed worker's message does no
 reconciler re-sends its job as soon as the worker is seen gone and drops the stale entry
 (``node.broker.watch``)."""
 
+FILESYSTEM_POLLING_INTERVAL = 0.05
+"""Seconds between two looks at the embedded broker's queue folder when it was empty: the most a task waits
+there before a worker has it (one listing of a small folder per look; benchmarks/broker_hop.py measures the
+hop)."""
+
 app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
 
 
@@ -50,7 +55,7 @@ def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
             "processed_folder": str(folder / "processed"),
             "control_folder": str(folder / "control"),
             "store_processed": False,
-            "polling_interval": 0.5,
+            "polling_interval": FILESYSTEM_POLLING_INTERVAL,
         },
     }
 

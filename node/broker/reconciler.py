@@ -59,10 +59,21 @@ def jobs_to_send(session: Session) -> list[int]:
         worker = job.worker
         expired = job.started_at is not None and job.started_at < now - RUNNING_LEASE
         if expired or (worker is not None and (not _pid_alive(worker) or lost_by_worker(session, job, now))):
-            log.warning("job %d: worker gone or lease expired; queued again", job.id)
-            job.state = JobState.QUEUED
-            ids.append(job.id)
+            if requeue_lost(session, job):
+                log.warning("job %d: worker gone or lease expired; queued again", job.id)
+                ids.append(job.id)
     return ids
+
+
+def requeue_lost(session: Session, job: Job) -> bool:
+    """running -> queued for the claim that was read (same worker, same attempt), in one conditional UPDATE:
+    a job that finished, failed or was claimed again since it was read is left as it is."""
+    res = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.state == JobState.RUNNING, Job.worker == job.worker, Job.attempts == job.attempts)
+        .values(state=JobState.QUEUED)  # the job read in this session says so too (synchronised)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
 def deliveries_to_send(session: Session) -> list[int]:

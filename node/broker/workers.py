@@ -17,16 +17,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, WorkerHeartbeat, utcnow
 from node.registry.views import iso_time
+
+if TYPE_CHECKING:
+    from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
 
@@ -242,15 +243,18 @@ def format_workers(seen: list[WorkerSeen], waiting: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-class WorkersCollector(Collector):
+class WorkersCollector:
     """Prometheus collector, read at scrape time: ``spinenode_worker_last_seen_seconds`` and
     ``spinenode_worker_running_jobs`` per worker (labels: worker, hostname, status), ``spinenode_workers``
-    by status. Labels carry host names and process IDs only."""
+    by status. Labels carry host names and process IDs only. (A collector is any object with ``collect``
+    and ``describe``: prometheus_client is imported at the first scrape, not by ``spinenode studies``.)"""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        from prometheus_client.core import GaugeMetricFamily
+
         with self.registry.session() as session:
             seen = workers_seen(session)
         labels = ["worker", "hostname", "status"]

@@ -13,10 +13,10 @@ import logging
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workers.inventory.series import read_header
-from workers.pipeline.offline import StudyFiles, analyse_files
+if TYPE_CHECKING:  # the pipeline is imported when a study is analysed, not for --help
+    from workers.pipeline.offline import StudyFiles
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
 
 def collect(root: Path) -> tuple[dict[str, StudyFiles], list[str]]:
     """Files under ``root`` by study and series; the files that claim no study (with why)."""
+    from workers.inventory.series import read_header
+    from workers.pipeline.offline import StudyFiles
+
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     studies: dict[str, StudyFiles] = {}
     unclaimed: list[str] = []
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyse(root: Path, args: argparse.Namespace) -> int:
+    from workers.pipeline.offline import analyse_files
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom and numpy warn about every odd value in real-world files
         studies, unclaimed = collect(root)

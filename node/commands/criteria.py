@@ -15,8 +15,6 @@ from typing import Any
 
 from node.commands.common import EXIT_USAGE, CommandError
 from node.inputs.text import UTF8, TextEncodingError, decode_text
-from workers.criteria import FindingsError, StudyContext, evaluate, parse_findings
-from workers.criteria.table import render_table
 
 NAME = "criteria"
 EXIT_INVALID = EXIT_USAGE
@@ -43,6 +41,9 @@ def _load(path: str) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workers.criteria import FindingsError, StudyContext, evaluate, parse_findings
+    from workers.criteria.table import render_table
+
     try:
         obj = _load(args.file)
     except OSError as exc:

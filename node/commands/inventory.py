@@ -7,10 +7,12 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from node.commands.common import EXIT_FAILED, EXIT_USAGE, CommandError
-from workers.inventory import SeriesInventory, inventory_path
+
+if TYPE_CHECKING:  # the inventory code is imported when a folder is read, not for --help
+    from workers.inventory import SeriesInventory
 
 SKIPPED_LISTED = 20  # files named one by one on standard error; the rest are counted
 
@@ -86,6 +88,8 @@ def _relative(folder: Path, root: Path | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workers.inventory import inventory_path
+
     progress = None
     if sys.stderr.isatty():
 

@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from node.routing import Phase, RuleError, RuleSet, evaluate_rules, load_rules
-from node.routing.dryrun import DryRunError, inventory_of, results_of, study_cases
-from node.settings import SettingsError, load_settings
+if TYPE_CHECKING:  # the rules and the DICOM reader are imported when a study is routed, not for --help
+    from node.routing import RuleSet
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,6 +26,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _rule_set(args: argparse.Namespace) -> tuple[RuleSet, list[Any], str]:
+    from node.routing import RuleSet, load_rules
+    from node.settings import load_settings
+
     settings = load_settings(args.config)
     destinations = list(settings.destinations)
     names = [d.name for d in destinations] if args.config else None
@@ -39,6 +41,10 @@ def _rule_set(args: argparse.Namespace) -> tuple[RuleSet, list[Any], str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from node.routing import Phase, RuleError, evaluate_rules
+    from node.routing.dryrun import DryRunError, inventory_of, results_of, study_cases
+    from node.settings import SettingsError
+
     if not args.dry_run:
         print(
             "spinenode route: only --dry-run is supported; the running node applies the rules",

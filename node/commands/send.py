@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from node.dicom.scu import AssociationFailed, collect_files, parse_destination, send_files
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("send", help="send DICOM files or folders to a peer")
@@ -22,6 +20,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from node.dicom.scu import AssociationFailed, collect_files, parse_destination, send_files
+
     try:
         ae_title, host, port = parse_destination(args.to)
         files = collect_files(args.paths)

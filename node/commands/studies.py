@@ -7,11 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING
 
 from node.commands.common import EXIT_FAILED, CommandError, add_config_option, settings_or_exit
-from node.settings import Settings
+
+if TYPE_CHECKING:
+    from node.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +43,8 @@ def format_table(rows: list[dict]) -> str:
 
 def describe_registry(settings: Settings, config: str | None) -> str:
     """Which registry a command reads, and where that choice came from, in one line."""
+    from sqlalchemy.engine import make_url
+
     origin = f"settings {config}" if config else "the defaults (no --config, no SPINENODE_CONFIG)"
     url = make_url(settings.database_url).render_as_string(hide_password=True)
     return f"registry {url} (data folder {settings.data_dir}, from {origin})"
@@ -51,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     config = args.config or os.environ.get("SPINENODE_CONFIG")
     where = describe_registry(settings, config)
+    from sqlalchemy.engine import make_url
+
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
         raise CommandError(

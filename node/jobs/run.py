@@ -35,10 +35,15 @@ def run_job(job_id: int, rt: Runtime | None = None) -> str:
         return "skipped"
     try:
         outcome, delivery_ids = analyse(rt, job_id)
+    except store.JobTakenOver:  # taken for lost and claimed again: the new claim's run reports
+        log.warning("job %d: claimed again elsewhere; this run stopped", job_id)
+        return "skipped"
     except Exception as exc:
         log.exception("job %d failed", job_id)
         store.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
         return "failed"
+    finally:
+        store.release(job_id)
     _enqueue(rt, job_id, delivery_ids)
     return outcome
 

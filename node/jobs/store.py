@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,27 @@ def job_study(registry: Registry, job_id: int) -> JobStudy:
         return JobStudy(study.id, job.revision, study.calling_aet or "", study.called_aet or "")
 
 
+class JobTakenOver(RuntimeError):
+    """This run's claim on a job is no longer the job's claim (it was taken for lost and claimed again, by
+    another worker or another thread of this one): the run stops and records nothing."""
+
+
+# The claim a thread holds, job ID -> the job's attempt number when this thread claimed it. Per thread: two
+# threads of one worker process share WORKER_ID, so the attempt number is what tells their claims apart.
+_claims = threading.local()
+
+
+def _held() -> dict[int, int]:
+    held: dict[int, int] | None = getattr(_claims, "jobs", None)
+    if held is None:
+        held = _claims.jobs = {}
+    return held
+
+
 def claim_job(registry: Registry, job_id: int) -> bool:
-    """queued -> running for exactly one worker; a job of an outdated revision is superseded."""
+    """queued -> running for exactly one worker, atomically (one conditional UPDATE); a job of an outdated
+    revision is superseded. The claim is this thread's: every later write of this run is fenced by it."""
+    _held().pop(job_id, None)
     with registry.session() as session:
         job = session.get(Job, job_id)
         if job is None or job.state != JobState.QUEUED:
@@ -72,34 +92,70 @@ def claim_job(registry: Registry, job_id: int) -> bool:
         study = session.get(Study, job.study_id)
         assert study is not None
         if study.revision != job.revision or study.state == StudyState.RECEIVING:
-            job.state = JobState.SUPERSEDED
-            job.finished_at = utcnow()
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.QUEUED)
+                .values(state=JobState.SUPERSEDED, finished_at=utcnow())
+            )
             return False
+        attempt = job.attempts + 1
         res = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.state == JobState.QUEUED)
+            .where(Job.id == job_id, Job.state == JobState.QUEUED, Job.attempts == job.attempts)
             .values(
                 state=JobState.RUNNING,
                 started_at=utcnow(),
-                attempts=Job.attempts + 1,
+                attempts=attempt,
                 error=None,
                 step="claimed",
                 worker=WORKER_ID,
             )
+            .execution_options(synchronize_session=False)
         )
         if not res.rowcount:  # type: ignore[attr-defined]
             return False
         study.state = StudyState.ANALYSING
-        return True
-
-
-def _taken_over(job: Job) -> bool:
-    """True when another worker claimed this job since this one did (this worker was taken for gone): its
-    outcome is then discarded, so a job never reports or delivers twice."""
-    if job.state == JobState.RUNNING and job.worker == WORKER_ID:
-        return False
-    log.warning("job %d is now %s on %s: this worker's outcome is discarded", job.id, job.state.value, job.worker)
+    _held()[job_id] = attempt
     return True
+
+
+def _fenced(session: Session, job_id: int) -> Job | None:
+    """The job, locked for this transaction, when this thread's claim is still its claim; else None (and a
+    warning: its outcome is discarded, so a job never reports or delivers twice).
+
+    The first statement is a conditional UPDATE: it takes the row's write lock (PostgreSQL) or the database's
+    (SQLite) before anything is read, so no requeue or second claim can slip in between the check and the
+    writes that follow it in the same transaction."""
+    attempt = _held().get(job_id)
+    res = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.state == JobState.RUNNING,
+            Job.worker == WORKER_ID,
+            Job.attempts == (attempt if attempt is not None else -1),
+        )
+        .values(step=Job.step)
+        .execution_options(synchronize_session=False)
+    )
+    job = session.get(Job, job_id)
+    if res.rowcount:  # type: ignore[attr-defined]
+        assert job is not None
+        return job
+    if job is not None:
+        log.warning(
+            "job %d is now %s on %s (attempt %d): this run's outcome is discarded",
+            job.id,
+            job.state.value,
+            job.worker,
+            job.attempts,
+        )
+    return None
+
+
+def release(job_id: int) -> None:
+    """Forget this thread's claim on ``job_id`` (the run is over)."""
+    _held().pop(job_id, None)
 
 
 def build_context(registry: Registry, settings: Settings, job_id: int) -> PipelineContext:
@@ -152,8 +208,13 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
 
 
 def set_step(registry: Registry, job_id: int, step: str) -> None:
+    """Record the step this run is at; raise :class:`JobTakenOver` when the job is no longer this run's, so
+    that a run taken for lost stops at its next step instead of running on beside the new one."""
     with registry.session() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(step=step))
+        job = _fenced(session, job_id)
+        if job is None:
+            raise JobTakenOver(f"job {job_id} was claimed again; this run stops")
+        job.step = step
 
 
 def save_outcome(
@@ -168,9 +229,8 @@ def save_outcome(
     """Store inventory, results and grades; create result deliveries (to ``results_to``, default: every
     destination with ``results`` enabled). Returns the new delivery IDs."""
     with registry.session() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        if _taken_over(job):
+        job = _fenced(session, job_id)
+        if job is None:
             return []
         study = session.get(Study, job.study_id)
         assert study is not None
@@ -231,8 +291,8 @@ def save_outcome(
 
 def fail_job(registry: Registry, job_id: int, error: str) -> None:
     with registry.session() as session:
-        job = session.get(Job, job_id)
-        if job is None or _taken_over(job):
+        job = _fenced(session, job_id)
+        if job is None:
             return
         job.state = JobState.FAILED
         job.error = error[:2000]
@@ -270,9 +330,8 @@ def forward_originals(registry: Registry, job: JobStudy, destinations: list[str]
 
 def finish_without_report(registry: Registry, job_id: int, priority: str, reason: str) -> None:
     with registry.session() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        if _taken_over(job):
+        job = _fenced(session, job_id)
+        if job is None:
             return
         job.state = JobState.DONE
         job.step = "done"

@@ -11,7 +11,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from node.routing.values import ValueTest, shown
 
@@ -32,6 +31,8 @@ _TAG_RE = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$")
 def _is_patient_attribute(key: str) -> bool:
     if key.startswith("Patient") or key in {"OtherPatientIDs", "OtherPatientNames", "IssuerOfPatientID"}:
         return True
+    from pydicom.datadict import dictionary_VR, tag_for_keyword  # the dictionary only once a rule names one
+
     tag = tag_for_keyword(key)
     if tag is None:
         return False
@@ -59,6 +60,8 @@ class AttributeCondition(ValueTest):
     def _check_name(self) -> AttributeCondition:
         if (self.keyword is None) == (self.tag is None):
             raise ValueError("give exactly one of keyword or tag")
+        from pydicom.datadict import tag_for_keyword
+
         if self.keyword is not None and tag_for_keyword(self.keyword) is None:
             raise ValueError(f"keyword {self.keyword!r} is not a DICOM attribute keyword")
         if self.tag is not None:
@@ -74,6 +77,8 @@ class AttributeCondition(ValueTest):
         if self.keyword is not None:
             return self.keyword
         assert self.tag is not None
+        from pydicom.datadict import keyword_for_tag
+
         known = keyword_for_tag(int(self.tag.replace(",", ""), 16))
         return known or self.tag
 

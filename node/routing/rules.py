@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from node.routing.conditions import When
-from workers.pipeline.context import Pipeline
+from workers.pipeline_names import Pipeline
 
 LOG_NOTIFIER = "log"
 """A notifier that is always available: one structured log line."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydicom import Dataset, dcmread
 
+from workers.pipeline_names import PIPELINES as PIPELINES  # re-exported: the pipeline names live apart
+from workers.pipeline_names import Pipeline as Pipeline
 from workers.results.section import KeyImage, ReportSection
 
 if TYPE_CHECKING:
@@ -25,19 +26,6 @@ if TYPE_CHECKING:
 
 #: A finding in the findings contract (``findings[]`` of the findings JSON), as entered or proposed.
 FindingJson = dict[str, Any]
-
-
-class Pipeline(StrEnum):
-    """What routing can select for a study (``then.pipelines``), in the order they run."""
-
-    INVENTORY = "inventory"
-    CRITERIA = "criteria"
-    MARROW_ADC = "marrow_adc"
-    CORD = "cord"
-
-
-#: Every pipeline, in order: what runs when no rule chooses.
-PIPELINES: tuple[Pipeline, ...] = tuple(Pipeline)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from node import cli
-from node.commands import route
+from node.routing import dryrun
 
 STUDY_A = generate_uid()
 STUDY_B = generate_uid()
@@ -91,7 +91,7 @@ def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 def test_dry_run_per_study(
     studies: Path, rules: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(route, "inventory_of", fake_inventory)
+    monkeypatch.setattr(dryrun, "inventory_of", fake_inventory)
     monkeypatch.delenv("SPINENODE_CONFIG", raising=False)
     code, report, _ = run_json(
         ["route", str(studies), "--dry-run", "--rules", str(rules), "--calling-aet", "MRI1", "--json"], capsys
@@ -114,7 +114,7 @@ def test_dry_run_with_results_document(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(route, "inventory_of", fake_inventory)
+    monkeypatch.setattr(dryrun, "inventory_of", fake_inventory)
     monkeypatch.delenv("SPINENODE_CONFIG", raising=False)
     findings = tmp_path / "result.json"
     findings.write_text(
@@ -141,7 +141,7 @@ def test_dry_run_with_results_document(
 def test_text_output(
     studies: Path, rules: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(route, "inventory_of", lambda path: [])
+    monkeypatch.setattr(dryrun, "inventory_of", lambda path: [])
     monkeypatch.delenv("SPINENODE_CONFIG", raising=False)
     code = cli.main(["route", str(studies / "a"), "--dry-run", "--rules", str(rules), "--calling-aet", "MRI1"])
     out, _ = capsys.readouterr()
@@ -155,7 +155,7 @@ def test_text_output(
 def test_default_routing_from_config_destinations(
     studies: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(route, "inventory_of", fake_inventory)
+    monkeypatch.setattr(dryrun, "inventory_of", fake_inventory)
     config = tmp_path / "node.toml"
     config.write_text(
         '[[destinations]]\nname = "pacs"\nae_title = "ORTHANC"\nhost = "127.0.0.1"\nport = 4242\n'
@@ -186,7 +186,7 @@ def test_errors(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(route, "inventory_of", fake_inventory)
+    monkeypatch.setattr(dryrun, "inventory_of", fake_inventory)
     monkeypatch.delenv("SPINENODE_CONFIG", raising=False)
     assert cli.main(["route", str(studies)]) == 2
     assert "only --dry-run is supported" in capsys.readouterr().err
