@@ -6,22 +6,19 @@ The processes wait on a shared start time and then run the same registry start-u
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
+from postgres import fresh_database
 from sqlalchemy import create_engine, inspect, text
 
 pytestmark = pytest.mark.integration
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 START = textwrap.dedent(
     """
@@ -65,14 +62,8 @@ def _head() -> str:
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    name = f"spinenode_start_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database("spinenode_start") as url:
+        yield url
 
 
 def _assert_all_started(results: list[tuple[int, str]], url: str) -> None:

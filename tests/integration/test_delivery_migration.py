@@ -4,23 +4,19 @@ And the migrated schema is the one the models describe."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from postgres import fresh_database
 from sqlalchemy import Engine, select
 
 from node.registry.db import Registry, alembic_config, make_engine
 from node.registry.models import Attempt, Base, Delivery, DeliveryKind
-
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,14 +24,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'r.sqlite'}"
         return
-    name = f"spinenode_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_database() as database:
+        yield database
 
 
 def _to(engine: Engine, revision: str, *, down: bool = False) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
+from postgres import registry_on
 from sqlalchemy import select
 
 from node.broker.reconciler import deliveries_to_send, jobs_to_send
@@ -21,27 +19,11 @@ from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
 from node.stability import mark_stable
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    if request.param == "sqlite":
-        reg = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    with registry_on(request.param, tmp_path) as reg:
         yield reg
-        reg.dispose()
-        return
-    name = f"spinenode_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    reg = Registry(url)
-    try:
-        yield reg
-    finally:
-        reg.dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def header(study: str, series: str, sop: str) -> InstanceHeader:

@@ -4,44 +4,24 @@ another thread of the same worker process, which has the same worker ID — stop
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres import registry_on
 
 from node.broker.reconciler import requeue_lost
 from node.jobs import store
 from node.registry.db import Registry
 from node.registry.models import Job, JobState, Study, StudyState
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    if request.param == "sqlite":
-        reg = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    with registry_on(request.param, tmp_path, skip_if_absent=True) as reg:
         yield reg
-        reg.dispose()
-        return
-    psycopg = pytest.importorskip("psycopg")
-    name = f"spinenode_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at TEST_POSTGRES_URL ({exc})")
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    reg = Registry(url)
-    try:
-        yield reg
-    finally:
-        reg.dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _queued_job(registry: Registry) -> int:
