@@ -4,6 +4,11 @@ Every check looks at the segmentation itself, never at a reference: is there a c
 a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's. The first
 failing check gives the reason; several failing checks are all named.
+
+One check is made slice by slice: the outline's median intensity against that of the outlines of the
+neighbouring slices. A cord keeps about the same intensity from slice to slice; an outline that has slipped
+onto a darker structure beside the canal (ligament, bone, a vessel) is far darker than the series' own cord.
+Any such slice makes the whole series unreliable, and the slices are named.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the bo
 MAX_OUT_OF_RANGE = 0.2  # fraction of slices whose area is outside the physiological range
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
+DARKER_THAN_CORD = 0.6  # a slice whose cord/fluid ratio is below this fraction of the series' median
+NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,27 @@ class CordQcFigures:
     csa_out_of_range: float
     ap_rl: float
     area_jump: float
+    darker_slices: tuple[int, ...] = ()  # slices (view index) whose outline is far darker than the cord
+
+
+def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
+    """Found slices whose outline (median intensity) is below :data:`DARKER_THAN_CORD` times the median of
+    the outlines of the found slices within :data:`NEIGHBOURS_MM` along z: outlines on a darker structure."""
+    sz = seg.view.spacing[0]
+    levels = {
+        int(k): float(np.median(image[k][seg.mask[k]])) for k in np.nonzero(seg.found)[0] if seg.mask[k].any()
+    }
+    if len(levels) < 3:  # no series' cord to compare with
+        return ()
+    ks = np.array(list(levels))
+    values = np.array(list(levels.values()))
+    out = []
+    for k, v in levels.items():
+        near = np.abs(ks - k) * sz <= max(NEIGHBOURS_MM, 2.5 * sz)
+        typical = float(np.median(values[near])) if near.sum() >= 3 else float(np.median(values))
+        if v < DARKER_THAN_CORD * typical:
+            out.append(k)
+    return tuple(out)
 
 
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
@@ -84,6 +112,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         csa_out_of_range=float(np.mean((csa < low) | (csa > high))) if csa.size else 1.0,
         ap_rl=ratio,
         area_jump=jump,
+        darker_slices=darker_slices(seg, image),
     )
 
 
@@ -111,6 +140,12 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         )
     if fig.midline_offset_mm > MAX_MIDLINE_MM:
         reasons.append(f"mask off the canal centre ({fig.midline_offset_mm:.0f} mm from the body's midline)")
+    if fig.darker_slices:
+        n = len(fig.darker_slices)
+        reasons.append(
+            f"the outline is on a structure darker than the cord on {n} of {fig.n_slices} slices "
+            f"(slice{'s' if n > 1 else ''} {slice_list(fig.darker_slices)})"
+        )
     if fig.max_step_mm > max(3.0, slice_spacing_mm):
         reasons.append(f"broken centre line (jumps {fig.max_step_mm:.0f} mm between neighbouring slices)")
     if fig.csa_out_of_range > MAX_OUT_OF_RANGE:
@@ -126,6 +161,18 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
     if reasons:
         return make(QcStatus.UNRELIABLE, reasons)
     return make(QcStatus.OK, [])
+
+
+def slice_list(indices: Sequence[int], most: int = 4) -> str:
+    """View slice indices as a person reads them (1-based, runs joined): '6-7, 12' or '6-7, 12 and 3 more'."""
+    runs: list[list[int]] = []
+    for k in sorted(indices):
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    words = [f"{r[0] + 1}-{r[-1] + 1}" if len(r) > 1 else f"{r[0] + 1}" for r in runs]
+    return ", ".join(words[:most]) + (f" and {len(words) - most} more" if len(words) > most else "")
 
 
 def assess(analyser: str, series_uid: str, seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> QcVerdict:
