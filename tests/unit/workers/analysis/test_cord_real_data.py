@@ -1,7 +1,8 @@
 """Cord segmentation on real MRI (sct_testing_data, wrapped as DICOM: real pixels, synthetic headers) against
 the expert manual masks. T2: Dice >= 0.93 and mean CSA within 10 % in both wrapped planes (no constant of the
-method was set on this volume's mask any more); T1 (CSF dark): Dice >= 0.85; T2* GRE: Dice >= 0.65 (below the
-0.90 target: the method is not there yet on this contrast, the test keeps it from getting worse)."""
+method was set on this volume's mask any more); T1 (CSF dark): Dice >= 0.85; T2* GRE: Dice >= 0.80 (below the
+0.90 target: the method is not there yet on this contrast, the test keeps it from getting worse; it was 0.70
+before the centre line was re-tracked without candidates far darker than the cord)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_t1_cord_with_dark_csf(wrap) -> None:
 
 def test_t2star_cord(wrap) -> None:
     dice, _, _ = _dice_and_csa(wrap, "t2s/t2s.nii.gz", "t2s/t2s_seg.nii.gz", "axial", "T2STAR")
-    assert dice >= 0.65, dice
+    assert dice >= 0.80, dice
 
 
 def test_centre_line_on_t2_within_a_millimetre(wrap) -> None:
