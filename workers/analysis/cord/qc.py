@@ -31,7 +31,7 @@ MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the bo
 MAX_OUT_OF_RANGE = 0.2  # fraction of slices whose area is outside the physiological range
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
-DARKER_THAN_CORD = 0.6  # a slice whose cord/fluid ratio is below this fraction of the series' median
+DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
 NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 
 
