@@ -30,11 +30,11 @@ from workers.analysis.volume import GeometryError, load_volume
 from workers.results.roi_outline import mask_outline
 from workers.results.section import KeyImage, RoiValue
 
-VERSION = "2.2"
+VERSION = "2.3"
 MSCC_FINDING_PERCENT = 20.0
 METHOD = (
-    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, steepest-rise radial boundary "
-    "(PropSeg-like), angle-corrected"
+    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, closed smooth polar contour "
+    "on the cord-to-fluid rise (PropSeg-like), angle-corrected"
 )
 
 

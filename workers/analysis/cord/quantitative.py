@@ -39,7 +39,7 @@ from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import GeometryError, Volume, load_volume
 from workers.inventory.diffusion import b_value_of, gradient_of
 
-VERSION = "2.1"
+VERSION = "2.2"
 FA_RANGE = (0.5, 0.85)  # mean FA in a cord mask: lower is CSF or noise in the mask, higher is noise
 MTR_RANGE = (15.0, 65.0)  # percent; cord MTR is ~30-50 % depending on the MT pulse
 ERODE_MM = 1.0  # in-plane erosion of the automatic cord mask before averaging MTR (at least one pixel)

@@ -147,9 +147,22 @@ def test_mtr_with_the_automatic_mask_carries_a_verdict(wrap) -> None:
     result = MtrAnalyser().run(_mt_pair(wrap), {})
     verdict = result.qc[0]
     assert verdict.analyser == "cord_mtr" and verdict.series_uid == "on"
-    # The automatic mask of this pair has cord areas outside the human range: the MTR is not presented as ok.
-    assert verdict.status is QcStatus.UNRELIABLE and verdict.reason
+    # The automatic mask of this pair is on the cord with a human area on every slice: ok, no reason.
+    assert verdict.status is QcStatus.OK and verdict.reason == ""
     assert len(result.details["registration"]) == 5
+
+
+def test_mtr_outside_the_cord_range_is_unreliable(wrap) -> None:
+    # The same real pair with MT-on and MT-off swapped: the cord is found, the MTR comes out negative.
+    off, on = _mt_pair(wrap)
+    swapped = (
+        SeriesInput(dict(on.inventory, series_uid="off"), list(on.datasets)),
+        SeriesInput(dict(off.inventory, series_uid="on"), list(off.datasets)),
+    )
+    result = MtrAnalyser().run(swapped, {})
+    assert result.measurements and result.measurements[0].value < 0
+    assert result.qc[0].status is QcStatus.UNRELIABLE
+    assert "MTR" in result.qc[0].reason and "outside the range expected in the cord" in result.qc[0].reason
 
 
 def test_mtr_on_pairs_of_different_grids_fails(wrap) -> None:
