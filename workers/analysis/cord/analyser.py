@@ -68,6 +68,7 @@ class CordMorphometryAnalyser:
         slices = slice_morphometry(seg)
         figures = qc.figures(seg, slices)
         verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])
+        seg, slices = qc.trimmed(seg, slices, figures)  # slices that failed their own checks are left out
         result.qc.append(verdict)
         result.details.update({"segmentation": seg, "slices": slices, "volume": volume, "qc_figures": figures})
         if not slices:

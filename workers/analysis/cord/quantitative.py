@@ -146,7 +146,7 @@ class DtiAnalyser:
             return result
         b0 = diff.data[..., diff.bvals < 50].mean(axis=-1)
         seg = segment_cord(AxialView.of(diff.grid.with_array(b0.astype(np.float32))), polarity=Polarity.CSF_BRIGHT)
-        verdict = qc.assess(self.name, inputs.series_uid, seg, slice_morphometry(seg))
+        verdict, seg, _ = qc.review(self.name, inputs.series_uid, seg, slice_morphometry(seg))
         mask = AxialView.of(diff.grid).to_source(seg.mask)
         if mask.sum() == 0:
             result.qc.append(verdict)
@@ -228,7 +228,7 @@ class MtrAnalyser:
             for image in (off, on_registered):
                 view = AxialView.of(image)
                 seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
-                v = qc.assess(self.name, series_uid, seg, slice_morphometry(seg))
+                v, seg, _ = qc.review(self.name, series_uid, seg, slice_morphometry(seg))
                 rank = 0 if v.ok else (1 if v.status is QcStatus.UNRELIABLE else 2) * 100 + v.reason.count(";")
                 if best is None or rank < best[0]:
                     best = (rank, view.to_source(eroded(view, seg.mask)), v)

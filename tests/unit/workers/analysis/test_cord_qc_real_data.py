@@ -121,6 +121,47 @@ def test_outline_moved_onto_the_tissue_behind_the_canal_makes_the_series_unrelia
     assert "darker than the cord on 2 of 9 slices (slices 5-6)" in verdict.reason
 
 
+def test_one_slice_on_the_tissue_behind_the_canal_is_left_out_and_the_series_stays_ok(wrap) -> None:
+    # The real T2* crop without its top slice (8 slices, all in the human range); then the outline of one
+    # slice is moved 6 mm back onto the dark tissue behind the canal: 1 of 8 slices is at most the 20 % that
+    # may be left out, so the series stays ok without that slice.
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial")[1:])
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    assert qc.figures(seg, slice_morphometry(seg)).excluded == ()
+    shift = int(round(6.0 / seg.view.spacing[1]))
+    mask, centres = seg.mask.copy(), seg.centres.copy()
+    assert seg.found[3]
+    mask[3] = np.roll(seg.mask[3], shift, axis=0)
+    centres[3, 0] += shift
+    moved = replace(seg, mask=mask, centres=centres)
+    slices = slice_morphometry(moved)
+    figures = qc.figures(moved, slices)
+    assert figures.excluded == (3,) and figures.darker_slices == (3,)
+    verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert "1 left out" in verdict.reason and "darker than the cord on slice 4" in verdict.reason
+    kept, kept_slices = qc.trimmed(moved, slices, figures)
+    assert not kept.found[3] and not kept.mask[3].any() and kept.mask[2].any()
+    assert [s.slice_index for s in kept_slices] == [s.slice_index for s in slices if s.slice_index != 3]
+
+
+def test_slice_with_an_area_outside_the_range_is_left_out_of_the_measurements(wrap) -> None:
+    # The real T2* crop: its top slice is outlined too large (the cord meets the cisterna there); that slice
+    # is left out, the series stays ok and the mean CSA of the other slices is that of the expert mask.
+    datasets = wrap("t2s/t2s.nii.gz", "axial")
+    result = _cord(datasets, "T2STAR")
+    verdict = result.qc[0]
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert "left out" in verdict.reason and "physiological range on slice 1" in verdict.reason
+    slices = result.details["slices"]
+    assert 0 not in [s.slice_index for s in slices] and not result.details["segmentation"].mask[0].any()
+    manual = AxialView.of(load_volume(wrap("t2s/t2s_seg.nii.gz", "axial"))).array > 0.5
+    _, sy, sx = result.details["segmentation"].view.spacing
+    manual_csa = np.mean([manual[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg)) for s in slices])
+    ours = next(m.value for m in result.measurements if m.name == "cord CSA (mean)")
+    assert abs(ours / manual_csa - 1.0) <= 0.05, (ours, manual_csa)
+
+
 def test_slices_are_named_as_a_person_reads_them() -> None:
     assert slice_list([5, 6]) == "6-7"
     assert slice_list([0]) == "1"
