@@ -34,6 +34,7 @@ AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (roun
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
 DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
 NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
+MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 
 
@@ -53,6 +54,7 @@ class CordQcFigures:
     darker_slices: tuple[int, ...] = ()  # slices (view index) whose outline is far darker than the cord
     out_of_range_slices: tuple[int, ...] = ()  # slices (view index) whose area is outside the human range
     n_found: int = 0
+    area_step: float = 1.0  # largest ratio of the areas of two neighbouring slices (kept slices)
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -115,6 +117,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
     ratio = float(np.median(ratios)) if ratios else float("nan")
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
+    next_to = np.diff([s.slice_index for s in kept_slices]) == 1 if csa.size > 1 else np.zeros(0, bool)
+    ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:])[next_to] if next_to.any() else np.ones(1)
     return CordQcFigures(
         n_slices=nz,
         found_fraction=float(seg.found.sum() / nz),
@@ -128,6 +132,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         darker_slices=darker,
         out_of_range_slices=out_of_range,
         n_found=int(seg.found.sum()),
+        area_step=float(ratios_z.max()),
     )
 
 
@@ -189,6 +194,10 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append(f"implausible shape (AP/RL ratio {fig.ap_rl:.2f})")
     if fig.area_jump > MAX_AREA_JUMP:
         reasons.append(f"implausible shape (area changes by {100 * fig.area_jump:.0f} % between slices)")
+    if fig.area_step > MAX_AREA_STEP:
+        reasons.append(
+            f"implausible shape (the area changes by a factor of {fig.area_step:.1f} between neighbouring slices)"
+        )
     if reasons:
         return make(QcStatus.UNRELIABLE, reasons)
     return make(QcStatus.OK, [left_out(fig)] if fig.excluded else [])

@@ -162,6 +162,22 @@ def test_slice_with_an_area_outside_the_range_is_left_out_of_the_measurements(wr
     assert abs(ours / manual_csa - 1.0) <= 0.05, (ours, manual_csa)
 
 
+def test_area_halving_between_neighbouring_slices_makes_the_series_unreliable(wrap) -> None:
+    # The real T2* crop, segmented; then the contours of its lower slices shrunk to 0.6 of their radii (0.36 of
+    # their area, still within the human range), as when an outline lands on a smaller structure: not ok.
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial"))
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    assert qc.figures(seg, slice_morphometry(seg)).area_step < qc.MAX_AREA_STEP
+    radii = seg.radii.copy()
+    radii[5:] *= 0.6
+    shrunk = replace(seg, radii=radii)
+    figures = qc.figures(shrunk, slice_morphometry(shrunk))
+    assert figures.area_step > qc.MAX_AREA_STEP and figures.excluded == (0,)
+    verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "between neighbouring slices" in verdict.reason
+
+
 def test_slices_are_named_as_a_person_reads_them() -> None:
     assert slice_list([5, 6]) == "6-7"
     assert slice_list([0]) == "1"
