@@ -54,7 +54,7 @@ class CordQcFigures:
     darker_slices: tuple[int, ...] = ()  # slices (view index) whose outline is far darker than the cord
     out_of_range_slices: tuple[int, ...] = ()  # slices (view index) whose area is outside the human range
     n_found: int = 0
-    area_step: float = 1.0  # largest ratio of the areas of two neighbouring slices (kept slices)
+    area_step: float = 1.0  # largest ratio of the areas of two consecutive kept slices
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -117,8 +117,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
     ratio = float(np.median(ratios)) if ratios else float("nan")
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
-    next_to = np.diff([s.slice_index for s in kept_slices]) == 1 if csa.size > 1 else np.zeros(0, bool)
-    ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:])[next_to] if next_to.any() else np.ones(1)
+    # Consecutive kept slices, across the slices left out: those are no evidence of the cord's area.
+    ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:]) if csa.size > 1 else np.ones(1)
     return CordQcFigures(
         n_slices=nz,
         found_fraction=float(seg.found.sum() / nz),
