@@ -67,7 +67,7 @@ def cord_volumes() -> None:
         view = AxialView.of(volume)
         seg = segment_cord(view, polarity=polarity_of(case.sequence))
         slices = slice_morphometry(seg)
-        verdict = qc.assess("cord_morphometry", "bench", seg, slices)
+        verdict, seg, slices = qc.review("cord_morphometry", "bench", seg, slices)
         seconds = f"{time.perf_counter() - start:.2f} ({time.process_time() - cpu:.2f})"
         status = verdict.status.value + (f" ({verdict.reason})" if verdict.reason else "")
         ours_csa = float(np.mean([s.csa_mm2 for s in slices])) if slices else float("nan")

@@ -30,11 +30,11 @@ from workers.analysis.volume import GeometryError, load_volume
 from workers.results.roi_outline import mask_outline
 from workers.results.section import KeyImage, RoiValue
 
-VERSION = "2.1"
+VERSION = "2.3"
 MSCC_FINDING_PERCENT = 20.0
 METHOD = (
-    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, steepest-rise radial boundary "
-    "(PropSeg-like), angle-corrected"
+    "canal top-hat and mid-sagittal prior, centre line by dynamic programming, closed smooth polar contour "
+    "on the cord-to-fluid rise (PropSeg-like), angle-corrected"
 )
 
 
@@ -68,6 +68,7 @@ class CordMorphometryAnalyser:
         slices = slice_morphometry(seg)
         figures = qc.figures(seg, slices)
         verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])
+        seg, slices = qc.trimmed(seg, slices, figures)  # slices that failed their own checks are left out
         result.qc.append(verdict)
         result.details.update({"segmentation": seg, "slices": slices, "volume": volume, "qc_figures": figures})
         if not slices:

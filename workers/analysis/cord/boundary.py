@@ -1,9 +1,14 @@
 """The cord's contour in each slice: a star-shaped tube of radii per angle around the centre line.
 
-On each ray from the centre the boundary is the steepest rise of intensity between the cord and the first
-fluid peak met on that ray (the edge of a blurred step, whatever the two plateau levels are), refined to a
-sub-sample position. Rays that meet no fluid (cord against the canal wall) take their neighbours' radii;
-radii are then median-regularised across angles and slices (a deformable tube in spirit, PropSeg-like).
+The contour is one closed, smooth path r(theta) through the polar image (angle x radius) around the centre,
+not a set of independent rays. It maximises the sum, over the rays, of the outward intensity rise (cord to
+fluid, in units of the slice's cord/fluid contrast) at the path, minus a cost for every mm of fluid-bright
+samples it would enclose, with the radius changing by at most :data:`MAX_STEP_MM` between neighbouring rays
+and a quadratic cost on every change (dynamic programming over the angles, run round the circle one and a half
+times so that the path closes on itself). Where no fluid separates the cord from the canal wall a ray has no
+strong edge of its own, and the path there follows its neighbours instead of running on to the next edge
+outside the cord. Radii are then median-regularised across angles and slices (a deformable tube in spirit,
+PropSeg-like).
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from scipy import ndimage
 R_MAX_MM = 12.0
 R_STEP_MM = 0.1
 INNER_MM = 1.0  # the boundary is never closer to the centre than this
+MAX_STEP_MM = 0.5  # largest radius change between neighbouring rays (5 degrees apart on 72 rays)
+STEP_COST = 1.0  # penalty per mm^2 of radius change between neighbouring rays, in units of a full-contrast edge/mm
+FLUID_COST = 1.0  # per mm of fluid-bright samples inside the contour on one ray
+MIN_FLUID_RAYS = 1.0 / 3.0  # a slice whose rays meet fluid less often than this has no contour
 
 
 def profiles(
@@ -30,39 +39,69 @@ def profiles(
     return np.asarray(values.reshape(nz, len(angles), len(radii)))
 
 
-def boundaries(prof: np.ndarray, r: np.ndarray, pixel_mm: float) -> np.ndarray:
-    """Steepest-rise boundary radius (mm) on each ray; NaN where the ray meets no fluid brighter than cord."""
+def polar_contour(prof: np.ndarray, r: np.ndarray, pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """(radii (nz, n_angles) mm, fraction of rays meeting fluid (nz,)) for profiles (nz, n_angles, n_radii)
+    of a CSF-bright image; rows of slices without enough fluid around the centre are NaN."""
+    nz, n_angles, n = prof.shape
     step = float(r[1] - r[0])
-    # Differentiate at the scale of one pixel: finer detail in a linearly interpolated profile is not data.
     sigma = max(0.5 * pixel_mm / step, 1.0)
     smooth = ndimage.gaussian_filter1d(prof, sigma, axis=2)
     slope = np.gradient(smooth, step, axis=2)
-    core = np.median(smooth[:, :, r <= INNER_MM].mean(axis=2), axis=1)  # (nz,)
+    core = np.median(smooth[:, :, r <= INNER_MM].mean(axis=2), axis=1)
     annulus = smooth[:, :, (r >= 3.0) & (r <= 10.0)]
-    fluid = np.percentile(annulus.reshape(len(core), -1), 90, axis=1)
-    inner = int(np.searchsorted(r, INNER_MM))
-    n = len(r)
+    fluid = np.percentile(annulus.reshape(nz, -1), 90, axis=1)
+    contrast = np.maximum(fluid - core, 1e-6)
     index = np.arange(n)
-    contrast = (fluid - core)[:, None, None]
-    # The fluid peak: the first local maximum after the ray has crossed half the contrast.
-    above = (smooth > core[:, None, None] + 0.5 * contrast) & (index >= inner)
+    inner = int(np.searchsorted(r, INNER_MM))
+    above = (smooth > (core + 0.5 * contrast)[:, None, None]) & (index >= inner)
     crosses = above.any(axis=2)
-    first = np.argmax(above, axis=2)
-    falling = np.zeros_like(above)
-    falling[:, :, :-1] = smooth[:, :, 1:] < smooth[:, :, :-1]
-    falling[:, :, -1] = True
-    peak = np.argmax(falling & (index >= first[..., None]), axis=2)
-    valid = crosses & (peak > inner + 1) & (contrast[:, :, 0] > 0)
-    # The steepest rise between the cord and that peak, refined by a parabola through the slope maximum.
-    window = (index >= inner) & (index < peak[..., None])
-    j = np.argmax(np.where(window, slope, -np.inf), axis=2)
-    jm, jp = np.clip(j - 1, 0, n - 1), np.clip(j + 1, 0, n - 1)
-    s0, s1, s2 = (np.take_along_axis(slope, q[..., None], axis=2)[..., 0] for q in (jm, j, jp))
-    denom = s0 - 2 * s1 + s2
-    inside = (j > 0) & (j < n - 1) & (denom < 0)
-    shift = np.where(inside, 0.5 * (s0 - s2) / np.where(denom < 0, denom, -1.0), 0.0)
-    radius = r[j] + np.clip(shift, -0.5, 0.5) * step
-    return np.asarray(np.where(valid, radius, np.nan))
+    gain = np.clip(slope / contrast[:, None, None], 0.0, None)
+    # Every mm of fluid-bright samples the contour would enclose on a ray costs as much as a full edge.
+    enclosed = np.cumsum(above, axis=2) * step
+    gain = np.where(index >= inner, gain - FLUID_COST * enclosed, -np.inf)
+    radii = _closed_path(gain, r, step)
+    fraction = crosses.mean(axis=1)
+    radii[(fraction < MIN_FLUID_RAYS) | (fluid <= core)] = np.nan
+    return radii, fraction
+
+
+def _closed_path(gain: np.ndarray, r: np.ndarray, step: float) -> np.ndarray:
+    """Per slice the path over angles (wrapped 1.5 times round) maximising gain minus the step penalty."""
+    nz, n_angles, n = gain.shape
+    reach = max(1, int(np.floor(MAX_STEP_MM / step + 1e-9)))
+    shifts = np.arange(-reach, reach + 1)
+    penalty = STEP_COST * (shifts * step) ** 2
+    order = np.concatenate([np.arange(n_angles), np.arange(n_angles), np.arange(n_angles // 2)])
+    total = gain[:, order[0]].copy()
+    back = np.zeros((len(order), nz, n), dtype=np.int8)
+    for t in range(1, len(order)):
+        best = np.full((nz, n), -np.inf)
+        arg = np.zeros((nz, n), dtype=np.int8)
+        for s, cost in zip(shifts, penalty, strict=True):
+            # Arrive at radius index i from i - s on the previous ray.
+            moved = np.full((nz, n), -np.inf)
+            if s >= 0:
+                moved[:, s:] = total[:, : n - s]
+            else:
+                moved[:, :s] = total[:, -s:]
+            moved -= cost
+            better = moved > best
+            best = np.where(better, moved, best)
+            arg = np.where(better, s, arg)
+        back[t] = arg
+        total = best + gain[:, order[t]]
+    # Trace back from the best end state; keep the middle turn (angles visited in the second pass).
+    state = np.argmax(total, axis=1)
+    path = np.zeros((len(order), nz), dtype=int)
+    path[-1] = state
+    for t in range(len(order) - 1, 0, -1):
+        state = state - back[t, np.arange(nz), state]
+        path[t - 1] = state
+    middle = path[n_angles : 2 * n_angles].T  # (nz, n_angles), angle order 0..n_angles-1
+    radii = r[np.clip(middle, 0, n - 1)].astype(float)
+    dead = ~np.isfinite(total.max(axis=1))
+    radii[dead] = np.nan
+    return np.asarray(radii)
 
 
 def regularise(radii: np.ndarray) -> np.ndarray:

@@ -11,6 +11,10 @@
    :data:`MIDLINE_REACH_MM` from it are dropped.
 4. **Centre line.** Dynamic programming (Viterbi) over the per-slice candidate maxima picks the path that
    scores best with a penalty on the in-plane displacement per mm of z; the path is then smoothed.
+5. **Same tissue on every slice.** With thick slices the displacement penalty is weak, and on some slices a
+   structure beside the canal that is darker than the cord (ligament, bone, a vessel) can outscore it. The
+   cord's own level is the median core intensity on the first path; candidates far darker than that
+   (below :data:`DARKER_THAN_CORD` of it) are down-weighted and the path is tracked again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ CLOSING_RADIUS_MM = 8.0  # wider than the widest cord half-width (RL, cervical e
 MIDLINE_REACH_MM = 12.0  # how far the cord may lie from the mirror axis of the slice
 N_CANDIDATES = 8
 STEP_PENALTY = 0.05  # score units per (mm of in-plane displacement per mm of z) squared
+DARKER_THAN_CORD = 0.6  # a candidate's core below this fraction of the path's typical core is not cord
+DARKER_WEIGHT = 0.1  # what such a candidate's score is multiplied by on the second pass
 
 
 class Polarity(StrEnum):
@@ -130,14 +136,17 @@ def _candidates(scores: np.ndarray, midline_x: np.ndarray, sx: float) -> tuple[l
     return cands, vals
 
 
-def enclosure(image: np.ndarray, spacing: tuple[float, float, float], cands: list[np.ndarray]) -> list[np.ndarray]:
-    """For each candidate: the fraction of 24 rays on which the dark core gives way to fluid within 1-10 mm
+def enclosure(
+    image: np.ndarray, spacing: tuple[float, float, float], cands: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(enclosure, core level) per slice and candidate. Core level: the mean within 2 mm. Enclosure: for each
+    candidate: the fraction of 24 rays on which the dark core gives way to fluid within 1-10 mm
     and the fluid gives way again to darker tissue (the canal wall) within 16 mm: a cord inside its canal
     scores near 1, a dark structure merely touching fluid on one side scores low."""
     _, sy, sx = spacing
     angles = np.arange(24) * 2 * np.pi / 24
     r = np.arange(0.0, 16.0 + 1e-9, 0.5)
-    out = []
+    out, cores = [], []
     for k, c in enumerate(cands):
         y = c[:, 0, None, None] + np.sin(angles)[None, :, None] * r[None, None, :] / sy
         x = c[:, 1, None, None] + np.cos(angles)[None, :, None] * r[None, None, :] / sx
@@ -155,7 +164,8 @@ def enclosure(image: np.ndarray, spacing: tuple[float, float, float], cands: lis
         later = np.arange(len(r))[None, None, :] > first[:, :, None]
         falls = (~bright & later).any(axis=2)
         out.append(np.where(fluid > core, (rises & falls).mean(axis=1), 0.0))
-    return out
+        cores.append(core)
+    return out, cores
 
 
 def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[float, float, float]) -> np.ndarray:
@@ -180,9 +190,15 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
     scores = canal_scores(norm, spacing)
     midline = mirror_axis(norm)
     cands, vals = _candidates(scores, midline, spacing[2])
-    closed = enclosure(norm, spacing, cands)
+    closed, cores = enclosure(norm, spacing, cands)
     vals = [v * e for v, e in zip(vals, closed, strict=True)]
     path = _viterbi(cands, vals, spacing)
+    if len(cands) >= 3:
+        chosen = [int(np.argmin(np.abs(c - p).sum(axis=1))) for c, p in zip(cands, path, strict=True)]
+        typical = float(np.median([core[i] for core, i in zip(cores, chosen, strict=True)]))
+        weights = [np.where(core < DARKER_THAN_CORD * typical, DARKER_WEIGHT, 1.0) for core in cores]
+        vals = [np.where(v > 0, v * w, v) for v, w in zip(vals, weights, strict=True)]
+        path = _viterbi(cands, vals, spacing)
     on_path = np.array([scores[k, int(p[0]), int(p[1])] for k, p in enumerate(path)])
     best = np.array([float(np.max(s[np.isfinite(s)])) if np.isfinite(s).any() else -1.0 for s in scores])
     return Centreline(path, on_path, midline, polarity, best)

@@ -4,12 +4,19 @@ Every check looks at the segmentation itself, never at a reference: is there a c
 a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's. The first
 failing check gives the reason; several failing checks are all named.
+
+Two checks are made slice by slice: the outline's median intensity against that of the outlines of the
+neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
+onto a darker structure beside the canal, a ligament, bone or a vessel, is far darker than the series' own
+cord), and the slice's area against the physiological range. Failing slices are left out: the other checks and
+every measurement use the remaining slices, and the verdict names the slices left out. When more than
+:data:`MAX_EXCLUDED` of the found slices fail, the series is unreliable, with the slices named.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -23,9 +30,12 @@ MIN_FOUND_FRACTION = 0.5  # below: no cord in the field
 MIN_CONTRAST = 0.10  # fluid ring minus cord, fraction of the intensity range
 MAX_BRIGHT_INSIDE = 0.25  # fraction of the contour brighter than half-way to the fluid
 MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the body's plane of symmetry
-MAX_OUT_OF_RANGE = 0.2  # fraction of slices whose area is outside the physiological range
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
+DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
+NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
+MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
+MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 
 
 @dataclass(frozen=True)
@@ -41,17 +51,50 @@ class CordQcFigures:
     csa_out_of_range: float
     ap_rl: float
     area_jump: float
+    darker_slices: tuple[int, ...] = ()  # slices (view index) whose outline is far darker than the cord
+    out_of_range_slices: tuple[int, ...] = ()  # slices (view index) whose area is outside the human range
+    n_found: int = 0
+    area_step: float = 1.0  # largest ratio of the areas of two consecutive kept slices
+
+    @property
+    def excluded(self) -> tuple[int, ...]:
+        """Slices left out of the measurements (view indices, ascending)."""
+        return tuple(sorted(set(self.darker_slices) | set(self.out_of_range_slices)))
+
+
+def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
+    """Found slices whose outline (median intensity) is below :data:`DARKER_THAN_CORD` times the median of
+    the outlines of the found slices within :data:`NEIGHBOURS_MM` along z: outlines on a darker structure."""
+    sz = seg.view.spacing[0]
+    levels = {int(k): float(np.median(image[k][seg.mask[k]])) for k in np.nonzero(seg.found)[0] if seg.mask[k].any()}
+    if len(levels) < 3:  # no series' cord to compare with
+        return ()
+    ks = np.array(list(levels))
+    values = np.array(list(levels.values()))
+    out = []
+    for k, v in levels.items():
+        near = np.abs(ks - k) * sz <= max(NEIGHBOURS_MM, 2.5 * sz)
+        typical = float(np.median(values[near])) if near.sum() >= 3 else float(np.median(values))
+        if v < DARKER_THAN_CORD * typical:
+            out.append(k)
+    return tuple(out)
 
 
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
-    """The QC figures of ``seg`` and its per-slice morphometry."""
+    """The QC figures of ``seg`` and its per-slice morphometry. The slice checks (darker outline, area out of
+    range) are made on every found slice; the series checks on the slices that pass them."""
     view = seg.view
     sz, sy, sx = view.spacing
     nz = view.array.shape[0]
-    found = np.nonzero(seg.found)[0]
-    if found.size == 0:
+    if not seg.found.any():
         return CordQcFigures(nz, 0.0, 0.0, 1.0, float("inf"), 0.0, 1.0, float("nan"), 0.0)
     image = normalised(view.array, seg.polarity)
+    low, high = csa_range_mm2()
+    out_of_range = tuple(s.slice_index for s in slices if not (low <= s.csa_mm2 <= high))
+    darker = darker_slices(seg, image)
+    left_out = set(out_of_range) | set(darker)
+    kept_slices = [s for s in slices if s.slice_index not in left_out] or list(slices)
+    found = np.array([k for k in np.nonzero(seg.found)[0] if k not in left_out] or np.nonzero(seg.found)[0])
     contrasts, bright = [], []
     ring_px = max(1, int(round(2.0 / min(sy, sx))))
     for k in found:
@@ -70,21 +113,42 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     steps = np.hypot(*(np.diff(path, axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
     gaps = np.diff(found) if found.size > 1 else np.zeros(0)
     steps = steps[gaps == 1] if steps.size else steps
-    low, high = csa_range_mm2()
-    csa = np.array([s.csa_mm2 for s in slices]) if slices else np.zeros(0)
-    ratio = float(np.median([s.ap_mm / s.rl_mm for s in slices if s.rl_mm > 0])) if slices else float("nan")
+    csa = np.array([s.csa_mm2 for s in kept_slices]) if kept_slices else np.zeros(0)
+    ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
+    ratio = float(np.median(ratios)) if ratios else float("nan")
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
+    # Consecutive kept slices, across the slices left out: those are no evidence of the cord's area.
+    ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:]) if csa.size > 1 else np.ones(1)
     return CordQcFigures(
         n_slices=nz,
-        found_fraction=float(found.size / nz),
+        found_fraction=float(seg.found.sum() / nz),
         contrast=float(np.median(contrasts)) if contrasts else 0.0,
         bright_inside=float(np.median(bright)) if bright else 1.0,
         midline_offset_mm=offset,
         max_step_mm=float(steps.max()) if steps.size else 0.0,
-        csa_out_of_range=float(np.mean((csa < low) | (csa > high))) if csa.size else 1.0,
+        csa_out_of_range=len(out_of_range) / len(slices) if slices else 1.0,
         ap_rl=ratio,
         area_jump=jump,
+        darker_slices=darker,
+        out_of_range_slices=out_of_range,
+        n_found=int(seg.found.sum()),
+        area_step=float(ratios_z.max()),
     )
+
+
+def trimmed(
+    seg: CordSegmentation, slices: Sequence[SliceMorphometry], fig: CordQcFigures
+) -> tuple[CordSegmentation, list[SliceMorphometry]]:
+    """``seg`` and ``slices`` without the slices the QC left out (no mask, no centre, no measurement there)."""
+    if not fig.excluded:
+        return seg, list(slices)
+    out = np.array(fig.excluded)
+    found, mask, centres = seg.found.copy(), seg.mask.copy(), seg.centres.copy()
+    found[out] = False
+    mask[out] = False
+    centres[out] = np.nan
+    kept = [s for s in slices if s.slice_index not in set(fig.excluded)]
+    return replace(seg, found=found, mask=mask, centres=centres), kept
 
 
 def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm: float) -> QcVerdict:
@@ -111,9 +175,16 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         )
     if fig.midline_offset_mm > MAX_MIDLINE_MM:
         reasons.append(f"mask off the canal centre ({fig.midline_offset_mm:.0f} mm from the body's midline)")
+    many_left_out = len(fig.excluded) > MAX_EXCLUDED * max(fig.n_found, 1)
+    if fig.darker_slices and many_left_out:
+        n = len(fig.darker_slices)
+        reasons.append(
+            f"the outline is on a structure darker than the cord on {n} of {fig.n_slices} slices "
+            f"(slice{'s' if n > 1 else ''} {slice_list(fig.darker_slices)})"
+        )
     if fig.max_step_mm > max(3.0, slice_spacing_mm):
         reasons.append(f"broken centre line (jumps {fig.max_step_mm:.0f} mm between neighbouring slices)")
-    if fig.csa_out_of_range > MAX_OUT_OF_RANGE:
+    if fig.out_of_range_slices and many_left_out:
         low, high = csa_range_mm2()
         reasons.append(
             f"cord area outside the physiological range {low:.0f}-{high:.0f} mm2 on "
@@ -123,14 +194,56 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append(f"implausible shape (AP/RL ratio {fig.ap_rl:.2f})")
     if fig.area_jump > MAX_AREA_JUMP:
         reasons.append(f"implausible shape (area changes by {100 * fig.area_jump:.0f} % between slices)")
+    if fig.area_step > MAX_AREA_STEP:
+        reasons.append(
+            f"implausible shape (the area changes by a factor of {fig.area_step:.1f} between neighbouring slices)"
+        )
     if reasons:
         return make(QcStatus.UNRELIABLE, reasons)
-    return make(QcStatus.OK, [])
+    return make(QcStatus.OK, [left_out(fig)] if fig.excluded else [])
+
+
+def left_out(fig: CordQcFigures) -> str:
+    """The slices left out of the measurements of a series that stays ok, and why, as a person reads it."""
+    why = []
+    if fig.out_of_range_slices:
+        why.append(
+            f"cord area outside the physiological range on slice{'s' * (len(fig.out_of_range_slices) > 1)} "
+            f"{slice_list(fig.out_of_range_slices)}"
+        )
+    if fig.darker_slices:
+        why.append(
+            f"outline on a structure darker than the cord on slice{'s' * (len(fig.darker_slices) > 1)} "
+            f"{slice_list(fig.darker_slices)}"
+        )
+    n = len(fig.excluded)
+    return f"measured on {fig.n_found - n} of {fig.n_found} slices with a cord, {n} left out ({'; '.join(why)})"
+
+
+def slice_list(indices: Sequence[int], most: int = 4) -> str:
+    """View slice indices as a person reads them (1-based, runs joined): '6-7, 12' or '6-7, 12 and 3 more'."""
+    runs: list[list[int]] = []
+    for k in sorted(indices):
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    words = [f"{r[0] + 1}-{r[-1] + 1}" if len(r) > 1 else f"{r[0] + 1}" for r in runs]
+    return ", ".join(words[:most]) + (f" and {len(words) - most} more" if len(words) > most else "")
 
 
 def assess(analyser: str, series_uid: str, seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> QcVerdict:
     """The verdict on ``seg`` for ``analyser`` on series ``series_uid``."""
-    return verdict(analyser, series_uid, figures(seg, slices), seg.view.spacing[0])
+    return review(analyser, series_uid, seg, slices)[0]
+
+
+def review(
+    analyser: str, series_uid: str, seg: CordSegmentation, slices: Sequence[SliceMorphometry]
+) -> tuple[QcVerdict, CordSegmentation, list[SliceMorphometry]]:
+    """The verdict on ``seg``, and ``seg`` and ``slices`` without the slices it leaves out."""
+    fig = figures(seg, slices)
+    kept, kept_slices = trimmed(seg, slices, fig)
+    return verdict(analyser, series_uid, fig, seg.view.spacing[0]), kept, kept_slices
 
 
 def failed(analyser: str, series_uid: str, reason: str) -> QcVerdict:

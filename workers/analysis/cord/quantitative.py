@@ -5,7 +5,8 @@ cord mask comes from :func:`segment_cord` on the mean b = 0 image (T2-weighted: 
 FA outside the range of healthy and diseased cord (0.5-0.85 in the mask) makes the output unreliable.
 MTR = 100 x (M0 - Msat) / M0 from an MT-off / MT-on pair on one grid: the cord is segmented on the MT-off
 image (the better cord/CSF contrast), MT-on is registered onto MT-off (rigid, in-plane, per slice), and the
-MTR is averaged in the cord mask. Both carry the cord segmentation's QC verdict.
+MTR is averaged in the cord mask eroded in-plane by :data:`ERODE_MM` (the outermost pixels hold CSF by partial
+volume, whose MTR is far lower than cord's). Both carry the cord segmentation's QC verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from scipy import ndimage
 
 from workers.analysis.base import (
     FA_CODE,
@@ -37,9 +39,22 @@ from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import GeometryError, Volume, load_volume
 from workers.inventory.diffusion import b_value_of, gradient_of
 
-VERSION = "2.0"
+VERSION = "2.2"
 FA_RANGE = (0.5, 0.85)  # mean FA in a cord mask: lower is CSF or noise in the mask, higher is noise
 MTR_RANGE = (15.0, 65.0)  # percent; cord MTR is ~30-50 % depending on the MT pulse
+ERODE_MM = 1.0  # in-plane erosion of the automatic cord mask before averaging MTR (at least one pixel)
+
+
+def eroded(view: AxialView, mask: np.ndarray) -> np.ndarray:
+    """``mask`` (on the view grid) eroded slice by slice by :data:`ERODE_MM` (at least one pixel); a slice that
+    the erosion would empty keeps its mask."""
+    _, sy, sx = view.spacing
+    iterations = max(1, int(round(ERODE_MM / min(sy, sx))))
+    out = np.zeros_like(mask)
+    for k, plane in enumerate(mask):
+        inner = ndimage.binary_erosion(plane, iterations=iterations)
+        out[k] = inner if inner.any() else plane
+    return out
 
 
 def _with_value_check(base: QcVerdict, name: str, value: float, limits: tuple[float, float], what: str) -> QcVerdict:
@@ -131,7 +146,7 @@ class DtiAnalyser:
             return result
         b0 = diff.data[..., diff.bvals < 50].mean(axis=-1)
         seg = segment_cord(AxialView.of(diff.grid.with_array(b0.astype(np.float32))), polarity=Polarity.CSF_BRIGHT)
-        verdict = qc.assess(self.name, inputs.series_uid, seg, slice_morphometry(seg))
+        verdict, seg, _ = qc.review(self.name, inputs.series_uid, seg, slice_morphometry(seg))
         mask = AxialView.of(diff.grid).to_source(seg.mask)
         if mask.sum() == 0:
             result.qc.append(verdict)
@@ -213,10 +228,10 @@ class MtrAnalyser:
             for image in (off, on_registered):
                 view = AxialView.of(image)
                 seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
-                v = qc.assess(self.name, series_uid, seg, slice_morphometry(seg))
+                v, seg, _ = qc.review(self.name, series_uid, seg, slice_morphometry(seg))
                 rank = 0 if v.ok else (1 if v.status is QcStatus.UNRELIABLE else 2) * 100 + v.reason.count(";")
                 if best is None or rank < best[0]:
-                    best = (rank, view.to_source(seg.mask), v)
+                    best = (rank, view.to_source(eroded(view, seg.mask)), v)
             assert best is not None
             _, mask, verdict = best
         else:
@@ -238,7 +253,7 @@ class MtrAnalyser:
                 sd=float(values.std()),
                 voxels=int(mask.sum()),
                 rule="CORD-MT-1",
-                method="100 (M0 - Msat) / M0, MT-on registered onto MT-off, in the cord mask of MT-off",
+                method="100 (M0 - Msat) / M0, MT-on registered onto MT-off, in the eroded cord mask",
                 series_instance_uid=inputs[1].series_uid,
                 sop_instance_uids=on.sop_instance_uids,
             )

@@ -6,11 +6,12 @@ simpler, fully deterministic form:
 1. **Canal and centre line** (:mod:`workers.analysis.cord.centreline`): a "dark core wholly inside brighter
    fluid" score, the cord/CSF polarity detected from the data, the body's mid-sagittal plane as a prior, and
    dynamic programming across slices for the most continuous path, then smoothed.
-2. **Boundary** (:mod:`workers.analysis.cord.boundary`): on rays every 360/N degrees from the centre, the
-   steepest rise between the cord and the fluid met on that ray (sub-sample).
-3. **Tube regularisation.** Radii are median-filtered across angles and slices; rays without fluid (cord
-   touching the canal wall) take the value of their neighbours. The centre is re-estimated from the
-   contour and the boundary search repeated.
+2. **Boundary** (:mod:`workers.analysis.cord.boundary`): on rays every 360/N degrees from the centre, one
+   closed smooth path through the polar image that follows the cord-to-fluid rise around the whole outline
+   (dynamic programming over the angles), so that a ray without fluid (cord touching the canal wall)
+   follows its neighbours instead of the next edge outside the cord.
+3. **Tube regularisation.** Radii are median-filtered across angles and slices. The centre is re-estimated
+   from the contour and the boundary search repeated.
 
 Output is a contour per slice (radius per angle), a binary mask on the view grid and the centre line.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.boundary import R_MAX_MM, R_STEP_MM, boundaries, profiles, rasterise, regularise
+from workers.analysis.cord.boundary import R_MAX_MM, R_STEP_MM, polar_contour, profiles, rasterise, regularise
 from workers.analysis.cord.centreline import Polarity, normalised, smooth_line, track_centreline
 
 N_ANGLES = 72
@@ -105,10 +106,10 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
     step = max(R_STEP_MM, min(sy, sx) / 5.0)  # sub-pixel sampling of the rays; the boundary is refined further
     r = np.arange(0.0, R_MAX_MM + 1e-9, step)
     radii = np.full((len(centres), n_angles), np.nan)
-    raw = radii
+    fluid_rays = np.zeros(len(centres))
     for iteration in range(3):
-        raw = boundaries(profiles(image, view.spacing, centres, angles, r), r, min(sy, sx))
-        radii = regularise(raw)
+        contour, fluid_rays = polar_contour(profiles(image, view.spacing, centres, angles, r), r, min(sy, sx))
+        radii = regularise(contour)
         if iteration == 2:
             break
         ok = np.isfinite(radii).all(axis=1)
@@ -129,6 +130,6 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         polarity=line.polarity,
         path_scores=line.scores,
         best_scores=line.score_map_max,
-        ray_fraction=np.isfinite(raw).mean(axis=1),
+        ray_fraction=fluid_rays,
         raw_path=line.path,
     )

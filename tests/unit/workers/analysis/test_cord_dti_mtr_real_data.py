@@ -78,3 +78,20 @@ def test_mtr_map_rejects_different_grids(wrap) -> None:
     b = Volume(a.array, a.row_direction, a.column_direction, a.positions + 5.0, a.pixel_spacing, a.sop_instance_uids)
     with pytest.raises(ValueError, match="one grid"):
         mtr_map(a, b)
+
+
+def test_mtr_in_the_automatic_eroded_mask_within_3_points_of_the_reference(wrap) -> None:
+    off = SeriesInput({"series_uid": "off", "sequence": "MT", "plane": "axial"}, wrap("mt/mt0.nii.gz", "axial"))
+    on_ds = wrap("mt/mt1.nii.gz", "axial")
+    for ds in on_ds:
+        ds.SequenceVariant = ["SP", "MTC"]
+    on = SeriesInput({"series_uid": "on", "sequence": "MT", "plane": "axial"}, on_ds)
+    result = MtrAnalyser().run((off, on), {})
+    ref = load_volume(wrap("mt/mtr.nii.gz", "axial")).array
+    mask_on = load_volume(wrap("mt/mt1_seg.nii.gz", "axial")).array > 0.5
+    reference = float(np.mean(ref[mask_on & np.isfinite(ref)]))
+    measured = result.measurements[0].value
+    assert abs(measured - reference) <= 3.0, (measured, reference)
+    # The eroded mask is smaller than the contour but keeps every slice of it.
+    mask = result.details["mask"]
+    assert 0 < mask.sum() and all(mask[k].any() for k in range(mask.shape[0]))

@@ -7,6 +7,7 @@ between two halves of a stack), the defect is put into the headers or the pixel 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,15 @@ import pydicom
 import pytest
 
 from workers.analysis.base import QcStatus, SeriesInput
+from workers.analysis.cord import qc
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
+from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import Polarity
+from workers.analysis.cord.morphometry import slice_morphometry
+from workers.analysis.cord.qc import slice_list
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
+from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.volume import load_volume
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 
@@ -92,6 +100,90 @@ def test_motion_between_two_halves_breaks_the_centre_line(wrap) -> None:
     assert "broken centre line" in result.qc[0].reason
 
 
+def test_outline_moved_onto_the_tissue_behind_the_canal_makes_the_series_unreliable(wrap) -> None:
+    # The real T2* crop, segmented; then the outline of slices 5-6 is moved 6 mm back, onto the dark tissue
+    # behind the canal (where a single-pass tracker once put it: Dice 0.43 and 0.04 against the expert mask).
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial"))
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    fine = qc.figures(seg, slice_morphometry(seg))
+    assert fine.darker_slices == ()
+    shift = int(round(6.0 / seg.view.spacing[1]))
+    mask, centres = seg.mask.copy(), seg.centres.copy()
+    assert seg.found[4] and seg.found[5]
+    for k in (4, 5):
+        mask[k] = np.roll(seg.mask[k], shift, axis=0)
+        centres[k, 0] += shift
+    moved = replace(seg, mask=mask, centres=centres)
+    figures = qc.figures(moved, slice_morphometry(moved))
+    assert figures.darker_slices == (4, 5)
+    verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "darker than the cord on 2 of 9 slices (slices 5-6)" in verdict.reason
+
+
+def test_one_slice_on_the_tissue_behind_the_canal_is_left_out_and_the_series_stays_ok(wrap) -> None:
+    # The real T2* crop without its top slice (8 slices, all in the human range); then the outline of one
+    # slice is moved 6 mm back onto the dark tissue behind the canal: 1 of 8 slices is at most the 20 % that
+    # may be left out, so the series stays ok without that slice.
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial")[1:])
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    assert qc.figures(seg, slice_morphometry(seg)).excluded == ()
+    shift = int(round(6.0 / seg.view.spacing[1]))
+    mask, centres = seg.mask.copy(), seg.centres.copy()
+    assert seg.found[3]
+    mask[3] = np.roll(seg.mask[3], shift, axis=0)
+    centres[3, 0] += shift
+    moved = replace(seg, mask=mask, centres=centres)
+    slices = slice_morphometry(moved)
+    figures = qc.figures(moved, slices)
+    assert figures.excluded == (3,) and figures.darker_slices == (3,)
+    verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert "1 left out" in verdict.reason and "darker than the cord on slice 4" in verdict.reason
+    kept, kept_slices = qc.trimmed(moved, slices, figures)
+    assert not kept.found[3] and not kept.mask[3].any() and kept.mask[2].any()
+    assert [s.slice_index for s in kept_slices] == [s.slice_index for s in slices if s.slice_index != 3]
+
+
+def test_slice_with_an_area_outside_the_range_is_left_out_of_the_measurements(wrap) -> None:
+    # The real T2* crop: its top slice is outlined too large (the cord meets the cisterna there); that slice
+    # is left out, the series stays ok and the mean CSA of the other slices is that of the expert mask.
+    datasets = wrap("t2s/t2s.nii.gz", "axial")
+    result = _cord(datasets, "T2STAR")
+    verdict = result.qc[0]
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert "left out" in verdict.reason and "physiological range on slice 1" in verdict.reason
+    slices = result.details["slices"]
+    assert 0 not in [s.slice_index for s in slices] and not result.details["segmentation"].mask[0].any()
+    manual = AxialView.of(load_volume(wrap("t2s/t2s_seg.nii.gz", "axial"))).array > 0.5
+    _, sy, sx = result.details["segmentation"].view.spacing
+    manual_csa = np.mean([manual[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg)) for s in slices])
+    ours = next(m.value for m in result.measurements if m.name == "cord CSA (mean)")
+    assert abs(ours / manual_csa - 1.0) <= 0.05, (ours, manual_csa)
+
+
+def test_area_halving_between_neighbouring_slices_makes_the_series_unreliable(wrap) -> None:
+    # The real T2* crop, segmented; then the contours of its lower slices shrunk to 0.6 of their radii (0.36 of
+    # their area, still within the human range), as when an outline lands on a smaller structure: not ok.
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial"))
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    assert qc.figures(seg, slice_morphometry(seg)).area_step < qc.MAX_AREA_STEP
+    radii = seg.radii.copy()
+    radii[5:] *= 0.6
+    shrunk = replace(seg, radii=radii)
+    figures = qc.figures(shrunk, slice_morphometry(shrunk))
+    assert figures.area_step > qc.MAX_AREA_STEP and figures.excluded == (0,)
+    verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "between neighbouring slices" in verdict.reason
+
+
+def test_slices_are_named_as_a_person_reads_them() -> None:
+    assert slice_list([5, 6]) == "6-7"
+    assert slice_list([0]) == "1"
+    assert slice_list([1, 2, 3, 10, 20, 22, 30, 31]) == "2-4, 11, 21, 23 and 1 more"
+
+
 def test_wrong_structure_on_mt_off_is_not_ok(wrap) -> None:
     # On this MT-off crop the outline lands beside the cord (Dice 0.24 against the expert mask): not ok.
     result = _cord(wrap("mt/mt0.nii.gz", "axial"), "MT")
@@ -112,9 +204,22 @@ def test_mtr_with_the_automatic_mask_carries_a_verdict(wrap) -> None:
     result = MtrAnalyser().run(_mt_pair(wrap), {})
     verdict = result.qc[0]
     assert verdict.analyser == "cord_mtr" and verdict.series_uid == "on"
-    # The automatic mask of this pair has cord areas outside the human range: the MTR is not presented as ok.
-    assert verdict.status is QcStatus.UNRELIABLE and verdict.reason
+    # The automatic mask of this pair is on the cord with a human area on every slice: ok, no reason.
+    assert verdict.status is QcStatus.OK and verdict.reason == ""
     assert len(result.details["registration"]) == 5
+
+
+def test_mtr_outside_the_cord_range_is_unreliable(wrap) -> None:
+    # The same real pair with MT-on and MT-off swapped: the cord is found, the MTR comes out negative.
+    off, on = _mt_pair(wrap)
+    swapped = (
+        SeriesInput(dict(on.inventory, series_uid="off"), list(on.datasets)),
+        SeriesInput(dict(off.inventory, series_uid="on"), list(off.datasets)),
+    )
+    result = MtrAnalyser().run(swapped, {})
+    assert result.measurements and result.measurements[0].value < 0
+    assert result.qc[0].status is QcStatus.UNRELIABLE
+    assert "MTR" in result.qc[0].reason and "outside the range expected in the cord" in result.qc[0].reason
 
 
 def test_mtr_on_pairs_of_different_grids_fails(wrap) -> None:

@@ -1,7 +1,9 @@
 """Cord segmentation on real MRI (sct_testing_data, wrapped as DICOM: real pixels, synthetic headers) against
-the expert manual masks. T2: Dice >= 0.93 and mean CSA within 10 % in both wrapped planes (no constant of the
-method was set on this volume's mask any more); T1 (CSF dark): Dice >= 0.85; T2* GRE: Dice >= 0.65 (below the
-0.90 target: the method is not there yet on this contrast, the test keeps it from getting worse)."""
+the expert manual masks. No constant of the method was set against these masks; the bounds sit a little
+below what the method gives (2026-12-01, closed polar contour) so that they catch a regression:
+T2: Dice >= 0.97 and mean CSA within 5 % in both wrapped planes (measured 0.985, +0.1 %); T1 (CSF dark):
+Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.85 (0.882; one of its 9 slices has no cord found); thick-slice
+MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays)."""
 
 from __future__ import annotations
 
@@ -34,20 +36,29 @@ def _dice_and_csa(wrap, image: str, mask: str, plane: str, sequence: str) -> tup
 @pytest.mark.parametrize("plane", ["sagittal", "axial"])
 def test_t2_cord_mask_matches_manual_mask(plane: str, wrap) -> None:
     dice, csa_error, n = _dice_and_csa(wrap, "t2/t2.nii.gz", "t2/t2_seg-manual.nii.gz", plane, "T2")
-    assert dice >= 0.93, dice
-    assert abs(csa_error) <= 0.10, csa_error
+    assert dice >= 0.97, dice
+    assert abs(csa_error) <= 0.05, csa_error
     assert n == 55
 
 
 def test_t1_cord_with_dark_csf(wrap) -> None:
     assert polarity_of("T1") is Polarity.CSF_DARK
     dice, _, _ = _dice_and_csa(wrap, "t1/t1w.nii.gz", "t1/t1w_seg-manual.nii.gz", "sagittal", "T1")
-    assert dice >= 0.85, dice
+    assert dice >= 0.90, dice
 
 
 def test_t2star_cord(wrap) -> None:
     dice, _, _ = _dice_and_csa(wrap, "t2s/t2s.nii.gz", "t2s/t2s_seg.nii.gz", "axial", "T2STAR")
-    assert dice >= 0.65, dice
+    assert dice >= 0.85, dice
+
+
+def test_thick_slice_mt_on_cord_is_not_overgrown(wrap) -> None:
+    # 17 mm slices where little CSF separates the cord from the canal wall behind it: the outline must not
+    # run on to the next edge outside the cord.
+    dice, csa_error, n = _dice_and_csa(wrap, "mt/mt1.nii.gz", "mt/mt1_seg.nii.gz", "axial", "MT")
+    assert dice >= 0.92, dice
+    assert abs(csa_error) <= 0.10, csa_error
+    assert n == 5
 
 
 def test_centre_line_on_t2_within_a_millimetre(wrap) -> None:
