@@ -85,9 +85,10 @@ class Node:
         raise RuntimeError("no VmHWM")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the serve process so far (all its threads)."""
+        """User + system CPU of the serve process so far (all its threads, and its ended children: the
+        analysis pool's workers)."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.terminate()

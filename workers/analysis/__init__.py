@@ -33,6 +33,7 @@ from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
 from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.ri import RiCisternographyAnalyser
+from workers.analysis.segmentations import analysis_run
 
 __all__ = [
     "ANALYSERS",
@@ -67,12 +68,25 @@ def run_analysers(
     *,
     levels: Mapping[str, tuple[float, float]] | None = None,
     analysers: Sequence[Analyser] = ANALYSERS,
+    workers: int | None = None,
 ) -> AnalysisOutput:
     """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
 
     ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known. When not
     given they are estimated from the sagittal T1/T2 (:mod:`workers.analysis.levels`), when a landmark allows.
+    ``workers``: processes that segment the cord of independent series side by side (default: one per
+    available core; 1: all in this process). Each series' segmentation is computed once for all analysers
+    (:mod:`workers.analysis.segmentations`); the output is the same whatever the number.
     """
+    with analysis_run(workers):
+        return _run(series, levels, analysers)
+
+
+def _run(
+    series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]],
+    levels: Mapping[str, tuple[float, float]] | None,
+    analysers: Sequence[Analyser],
+) -> AnalysisOutput:
     inputs = [SeriesInput(inv, list(dss)) for inv, dss in series]
     output = AnalysisOutput()
     if levels is None:

@@ -24,11 +24,17 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from workers.analysis.base import AnalyserResult, CandidateFinding, SeriesInput
+from workers.analysis.base import AnalyserResult, CandidateFinding, QcVerdict, SeriesInput
 from workers.analysis.cord import qc as cord_qc
-from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.morphometry import slice_morphometry
-from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.cord.segmentation import CordSegmentation
+from workers.analysis.segmentations import (
+    Key,
+    cord_segmentation,
+    map_series,
+    remember_segmentation,
+    segmentation_key,
+)
 from workers.analysis.volume import load_volume
 
 VERSION = "1.0"
@@ -164,6 +170,30 @@ def _extent(
     )
 
 
+@dataclass(frozen=True)
+class _SeriesOutcome:
+    verdict: QcVerdict
+    cord_mask: tuple[str, np.ndarray, tuple[str, ...]]  # series, mask on the source grid, its SOPs
+    segmentation_key: Key
+    segmentation: CordSegmentation
+    fluid: SliceExtent | None
+    horn: SliceExtent | None
+
+
+def _analyse_series(args: tuple[str, SeriesInput, Mapping[str, tuple[float, float]]]) -> _SeriesOutcome:
+    """One axial T2: its cord verdict and mask, and its fluid and horn extents when the verdict is ok."""
+    name, s, levels = args
+    volume = load_volume(s.datasets)
+    seg = cord_segmentation(volume)
+    verdict = cord_qc.assess(name, s.series_uid, seg, slice_morphometry(seg))
+    mask = (s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids)
+    fluid = horn = None
+    if verdict.ok:  # rays from a wrong centre find "fluid" anywhere
+        fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)
+        horn = _extent(seg, anterior_horn_slices(seg), levels, volume, min_slices=2)
+    return _SeriesOutcome(verdict, mask, segmentation_key(volume), seg, fluid, horn)
+
+
 class CanalAnalyser:
     """Ventral epidural fluid and anterior-horn hyperintensity on axial T2 series."""
 
@@ -181,20 +211,17 @@ class CanalAnalyser:
         horns: list[SliceExtent] = []
         cord_masks: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
         result.details["cord_masks"] = cord_masks
-        for s in inputs:
-            volume = load_volume(s.datasets)
-            seg = segment_cord(AxialView.of(volume))
-            verdict = cord_qc.assess(self.name, s.series_uid, seg, slice_morphometry(seg))
-            result.qc.append(verdict)
-            cord_masks.append((s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids))
-            if not verdict.ok:  # rays from a wrong centre find "fluid" anywhere
-                continue
-            found_fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)
-            if found_fluid is not None:
-                fluid.append(found_fluid)
-            found_horn = _extent(seg, anterior_horn_slices(seg), levels, volume, min_slices=2)
-            if found_horn is not None:
-                horns.append(found_horn)
+        # Independent series, on every core; the first that failed fails the analyser, as one by one.
+        for outcome in map_series(_analyse_series, [(self.name, s, levels) for s in inputs]):
+            if isinstance(outcome, Exception):
+                raise outcome
+            result.qc.append(outcome.verdict)
+            cord_masks.append(outcome.cord_mask)
+            remember_segmentation(outcome.segmentation_key, outcome.segmentation)
+            if outcome.fluid is not None:
+                fluid.append(outcome.fluid)
+            if outcome.horn is not None:
+                horns.append(outcome.horn)
         result.details["epidural_fluid"] = fluid
         result.details["anterior_horn"] = horns
         for ext in fluid:

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
-from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.marrow.bodies import sample_at
+from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 
 SPINE: tuple[str, ...] = (
@@ -66,7 +65,7 @@ class LevelEstimate:
 
 def canal_line(t2: Volume) -> np.ndarray:
     """Points (N x 3, patient mm, ascending z) of the cord centre line on a sagittal T2."""
-    seg = segment_cord(AxialView.of(t2))
+    seg = cord_segmentation(t2)
     found = np.nonzero(seg.found)[0]
     if len(found) < 2:
         raise ValueError("cord centre line not found on the sagittal T2")

@@ -24,8 +24,8 @@ from workers.analysis.cord import qc
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.centreline import polarity_of
 from workers.analysis.cord.morphometry import by_level, compression_summary, load_normative, slice_morphometry
-from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.render import csa_plot, outline
+from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import GeometryError, load_volume
 from workers.results.roi_outline import mask_outline
 from workers.results.section import KeyImage, RoiValue
@@ -64,7 +64,7 @@ class CordMorphometryAnalyser:
             result.qc.append(qc.failed(self.name, inputs.series_uid, f"geometry that cannot be trusted: {exc}"))
             return result
         view = AxialView.of(volume)
-        seg = segment_cord(view, polarity=polarity_of(inputs.sequence))
+        seg = cord_segmentation(volume, polarity=polarity_of(inputs.sequence))
         slices = slice_morphometry(seg)
         figures = qc.figures(seg, slices)
         verdict = qc.verdict(self.name, inputs.series_uid, figures, view.spacing[0])

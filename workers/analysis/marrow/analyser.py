@@ -20,8 +20,6 @@ from workers.analysis.base import (
     SeriesInput,
     vertebra_code,
 )
-from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.marrow.bodies import (
     MarrowRoi,
     candidate_rois,
@@ -31,6 +29,7 @@ from workers.analysis.marrow.bodies import (
     roi_stats,
 )
 from workers.analysis.render import roi_key_image
+from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 from workers.criteria.rules_quant import classify_vb_adc, vb_signal_differential
 from workers.results.section import RoiValue
@@ -101,7 +100,7 @@ class MarrowAdcAnalyser:
             if s is not None:
                 anat[key] = load_volume(s.datasets)
         if "T1" in anat and "T2" in anat:
-            seg = segment_cord(AxialView.of(anat["T2"]))
+            seg = cord_segmentation(anat["T2"])
             found = np.nonzero(seg.found)[0]
             canal = seg.view.to_patient(np.column_stack([found, seg.centres[found]]))
             labels, bodies = find_vertebral_bodies(anat["T1"], canal, levels)

@@ -1,0 +1,62 @@
+"""The per-run memo of cord segmentations and the per-series process pool (workers.analysis.segmentations)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.segmentations import analysis_run, cord_segmentation, map_series
+from workers.analysis.volume import load_volume
+from workers.phantom import write_phantom
+
+
+def _square_or_fail(x: int) -> tuple[int, int]:
+    if x == 3:
+        raise ValueError("three is refused")
+    return (x * x, os.getpid())
+
+
+def test_map_series_on_two_workers_keeps_order_and_hands_back_exceptions() -> None:
+    with analysis_run(workers=2):
+        out = map_series(_square_or_fail, [1, 2, 3, 4, 5, 6])
+    assert [o if isinstance(o, Exception) else o[0] for o in out][:2] == [1, 4]
+    assert isinstance(out[2], ValueError) and str(out[2]) == "three is refused"
+    assert [o[0] for o in out[3:] if not isinstance(o, Exception)] == [16, 25, 36]
+    pids = {o[1] for o in out if not isinstance(o, Exception)}
+    assert os.getpid() not in pids  # computed in the pool's processes
+
+
+def test_map_series_with_one_worker_runs_here() -> None:
+    with analysis_run(workers=1):
+        out = map_series(_square_or_fail, [2, 3])
+    assert not isinstance(out[0], Exception) and out[0] == (4, os.getpid())
+    assert isinstance(out[1], ValueError)
+
+
+@pytest.fixture(scope="module")
+def axial_volume(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from pydicom import dcmread
+
+    folder = tmp_path_factory.mktemp("phantom")
+    write_phantom(folder, "cord_compression", seed=0)
+    for series in sorted(p for p in folder.iterdir() if p.is_dir()):
+        datasets = [dcmread(f) for f in sorted(series.glob("*.dcm"))]
+        volume = load_volume(datasets)
+        if AxialView.of(volume).axes[0] == 0:  # slices are axial
+            return volume
+    raise AssertionError("the phantom has no axial series")
+
+
+def test_one_segmentation_per_run_equal_to_segment_cord(axial_volume) -> None:  # type: ignore[no-untyped-def]
+    expected = segment_cord(AxialView.of(axial_volume))
+    with analysis_run(workers=1):
+        first = cord_segmentation(axial_volume)
+        again = cord_segmentation(axial_volume)
+    assert again is first  # computed once, shared
+    assert np.array_equal(first.mask, expected.mask) and np.array_equal(first.found, expected.found)
+    outside = cord_segmentation(axial_volume)
+    assert outside is not first  # nothing outlives the run

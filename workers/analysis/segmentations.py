@@ -1,0 +1,159 @@
+"""The cord segmentations of one analysis run, each computed once, and independent series on every core.
+
+Several analysers segment the cord of the same series (the canal analyser every axial T2, the cord analyser
+the best of them, the levels and the marrow analyser the sagittal T2). Within :func:`analysis_run` (what
+:func:`workers.analysis.run_analysers` opens around its analysers) :func:`cord_segmentation` computes each
+segmentation once, keyed by the images of the volume (SOP Instance UIDs, shape, affine) and the polarity,
+and hands the same result to every later caller. :func:`map_series` runs one function over independent series
+on a process pool (:func:`analysis_workers`: one worker per available core, forked from the job's process)
+and returns the results in order; the segmentations made there join the run's memo. Results are the same, by
+value, as a serial run gives, and an exception is raised again, unchanged, where the serial run raises it.
+Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
+pool belong to the :func:`analysis_run` that made them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
+
+import numpy as np
+
+from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.centreline import Polarity
+from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.volume import Volume
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+Key = tuple[tuple[str, ...], tuple[int, ...], bytes, Polarity | None]
+
+
+def analysis_workers() -> int:
+    """``SPINENODE_ANALYSIS_WORKERS`` when set (1: everything in the job's process), else the cores this
+    process may run on."""
+    value = os.environ.get("SPINENODE_ANALYSIS_WORKERS", "").strip()
+    if value:
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _outcome(fn: Callable[[T], R], item: T) -> R | Exception:
+    try:
+        return fn(item)
+    except Exception as exc:  # handed back, raised again by the caller where a serial run raises it
+        return exc
+
+
+def _segment(view: AxialView, polarity: Polarity | None) -> CordSegmentation:
+    return segment_cord(view, polarity=polarity)
+
+
+class CordSegmentations:
+    """The segmentations of one run, by volume and polarity, and the run's process pool."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._done: dict[Key, CordSegmentation | Exception] = {}
+        self._pool: Executor | None = None
+
+    def get(self, volume: Volume, polarity: Polarity | None) -> CordSegmentation:
+        key = segmentation_key(volume, polarity)
+        if key not in self._done:
+            self._done[key] = _outcome(lambda v: _segment(AxialView.of(v), polarity), volume)
+        found = self._done[key]
+        if isinstance(found, Exception):
+            raise found  # as a serial run raises it, at the same call
+        return found
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
+        """``fn`` over ``items`` on the pool (in this process for fewer than two items or one worker)."""
+        pool = self._executor() if len(items) > 1 and self.workers > 1 else None
+        if pool is None:
+            return [_outcome(fn, item) for item in items]
+        futures = [pool.submit(_outcome, fn, item) for item in items]
+        out: list[R | Exception] = []
+        for item, future in zip(items, futures, strict=True):
+            try:
+                out.append(future.result())
+            except BrokenProcessPool:  # a worker died (e.g. killed): computed here instead
+                log.warning("analysis pool broken; this series analysed in the job's process")
+                out.append(_outcome(fn, item))
+        return out
+
+    def store(self, key: Key, seg: CordSegmentation) -> None:
+        """A segmentation made elsewhere (a pool worker), for the later callers of this run."""
+        self._done.setdefault(key, seg)
+
+    def _executor(self) -> Executor | None:
+        if self._pool is None:
+            try:
+                # fork: the workers start at once, with this process's modules (forkserver and spawn would
+                # import the job's main module again in each worker, seconds of CPU per run).
+                context = multiprocessing.get_context("fork")
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            except (OSError, ValueError, AssertionError) as exc:  # no processes here (e.g. a daemon): serial
+                log.warning("analysis in one process: %s", exc)
+                self.workers = 1
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_RUN: ContextVar[CordSegmentations | None] = ContextVar("cord_segmentations", default=None)
+
+
+@contextmanager
+def analysis_run(workers: int | None = None) -> Iterator[CordSegmentations]:
+    """The memo (and pool) of one analysis run, for :func:`cord_segmentation` within the block."""
+    run = CordSegmentations(analysis_workers() if workers is None else max(1, workers))
+    token = _RUN.set(run)
+    try:
+        yield run
+    finally:
+        _RUN.reset(token)
+        run.close()
+
+
+def cord_segmentation(volume: Volume, *, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> CordSegmentation:
+    """``segment_cord(AxialView.of(volume), polarity=polarity)``, once per run for each volume and polarity."""
+    run = _RUN.get()
+    if run is None:
+        return _segment(AxialView.of(volume), polarity)
+    return run.get(volume, polarity)
+
+
+def map_series(fn: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
+    """``[fn(item) for item in items]`` on the run's pool (outside a run: here), each result or the exception
+    it raised, in order. ``fn`` must be a module-level function; its results are pickled back."""
+    run = _RUN.get()
+    if run is None:
+        return [_outcome(fn, item) for item in items]
+    return run.map(fn, items)
+
+
+def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
+    """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
+    return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
+
+
+def remember_segmentation(key: Key, seg: CordSegmentation) -> None:
+    """Keep ``seg`` (made in a pool worker, for the volume and polarity of ``key``) for the run's later callers."""
+    run = _RUN.get()
+    if run is not None:
+        run.store(key, seg)
