@@ -53,37 +53,40 @@ def sample(volume: Volume, array: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.asarray(values).reshape(points.shape[:-1])
 
 
-def _response(image: np.ndarray) -> np.ndarray:
-    a = np.nan_to_num(image, nan=0.0)
-    positive = a[a > 0]
-    a = a / (float(np.percentile(positive, 99)) if positive.size else 1.0)
-    core = ndimage.uniform_filter1d(a, CORE_MM, axis=1, mode="nearest")
-    flank = ndimage.uniform_filter1d(a, FLANK_MM, axis=1, mode="nearest")
-    return np.asarray(core - 0.5 * (np.roll(flank, FLANK_AT_MM, axis=1) + np.roll(flank, -FLANK_AT_MM, axis=1)))
+def _response(images: np.ndarray) -> np.ndarray:
+    """Canal response of a stack of images (slice, row, column), each scaled by its 99th percentile."""
+    a = np.nan_to_num(images, nan=0.0)
+    scale = np.array([float(np.percentile(im[im > 0], 99)) if (im > 0).any() else 1.0 for im in a])
+    a = a / scale[:, None, None]
+    core = ndimage.uniform_filter1d(a, CORE_MM, axis=2, mode="nearest")
+    flank = ndimage.uniform_filter1d(a, FLANK_MM, axis=2, mode="nearest")
+    return np.asarray(core - 0.5 * (np.roll(flank, FLANK_AT_MM, axis=2) + np.roll(flank, -FLANK_AT_MM, axis=2)))
 
 
-def track(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """Column index of the canal in each row of ``image`` (rows top to bottom) and the path's score."""
-    response = _response(image)
-    rows, cols = response.shape
-    score = response[0].copy()
-    back = np.zeros((rows, cols), dtype=int)
+def track(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column of the canal in each row of each image (slice, row, column; rows top to bottom), and the
+    score of each slice's path."""
+    response = _response(images)
+    n, rows, cols = response.shape
+    score = response[:, 0].copy()
+    back = np.zeros((n, rows, cols), dtype=np.int8)
     shifts = np.arange(-MAX_STEP, MAX_STEP + 1)
+    options = np.empty((len(shifts), n, cols))
     for i in range(1, rows):
-        options = np.full((len(shifts), cols), -np.inf)
+        options.fill(-np.inf)
         for j, s in enumerate(shifts):
             if s >= 0:
-                options[j, s:] = score[: cols - s] - STEP_PENALTY * abs(s)
+                options[j, :, s:] = score[:, : cols - s] - STEP_PENALTY * abs(s)
             else:
-                options[j, :s] = score[-s:] - STEP_PENALTY * abs(s)
+                options[j, :, :s] = score[:, -s:] - STEP_PENALTY * abs(s)
         best = np.argmax(options, axis=0)
-        back[i] = shifts[best]
-        score = options[best, np.arange(cols)] + response[i]
-    path = np.zeros(rows, dtype=int)
-    path[-1] = int(np.argmax(score))
+        back[:, i] = shifts[best]
+        score = np.take_along_axis(options, best[None], axis=0)[0] + response[:, i]
+    paths = np.zeros((n, rows), dtype=int)
+    paths[:, -1] = np.argmax(score, axis=1)
     for i in range(rows - 1, 0, -1):
-        path[i - 1] = path[i] - back[i, path[i]]
-    return path, float(score.max())
+        paths[:, i - 1] = paths[:, i] - back[np.arange(n), i, paths[:, i]]
+    return paths, score.max(axis=1)
 
 
 def find_canal(volume: Volume) -> SagittalCanal:
@@ -98,26 +101,33 @@ def find_canal(volume: Volume) -> SagittalCanal:
     array = volume.array.astype(np.float32)
     xs = np.array([float(p[0]) for p in volume.positions])
     z_grid, y_grid = np.meshgrid(zs, ys, indexing="ij")
+    # The grid projected on the slices' own planes (one in-plane mapping for the parallel slices).
+    index = volume.to_index(np.stack([np.full(z_grid.size, xs[0]), y_grid.ravel(), z_grid.ravel()], axis=1))
+    rc = index[:, 1:].T
 
-    def image_at(x: float) -> np.ndarray:
-        points = np.stack([np.full_like(z_grid, x), y_grid, z_grid], axis=-1)
-        return sample(volume, array, points)
+    def image_at(k: float) -> np.ndarray:
+        """The slice at fractional slice index ``k`` (linear between neighbouring slices), on the grid."""
+        below = int(np.clip(np.floor(k), 0, len(xs) - 1))
+        above = min(below + 1, len(xs) - 1)
+        w = float(np.clip(k - below, 0.0, 1.0))
+        planes = [ndimage.map_coordinates(array[i], rc, order=1, mode="constant", cval=np.nan) for i in {below, above}]
+        value = planes[0] if len(planes) == 1 else (1 - w) * planes[0] + w * planes[1]
+        return np.asarray(value).reshape(z_grid.shape)
 
-    paths = []
-    for x in xs:
-        path, score = track(image_at(float(x)))
-        paths.append((float(np.median(ys[path])), score))
-    best = int(np.argmax([s for _, s in paths]))
-    same = [abs(y - paths[best][0]) <= SAME_CANAL_MM for y, _ in paths]
+    stack = np.array([image_at(k) for k in range(len(xs))])
+    paths, scores = track(stack)
+    centres = np.median(ys[paths], axis=1)
+    best = int(np.argmax(scores))
+    same = np.abs(centres - centres[best]) <= SAME_CANAL_MM
     first = last = best
     while first > 0 and same[first - 1]:
         first -= 1
     while last < len(xs) - 1 and same[last + 1]:
         last += 1
-    x_mid = float(0.5 * (xs[first] + xs[last]))
-    step = float(np.median(np.abs(np.diff(xs)))) if len(xs) > 1 else 1.0
-    slab = np.nanmean([image_at(x_mid + d * step) for d in (-1, 0, 1)], axis=0)
-    path, _ = track(slab)
+    k_mid = 0.5 * (first + last)
+    x_mid = float(np.interp(k_mid, np.arange(len(xs)), xs))
+    slab = np.nanmean([image_at(k_mid + d) for d in (-1, 0, 1)], axis=0)
+    path = track(slab[None])[0][0]
     rows = np.nonzero(np.isfinite(slab[np.arange(len(zs)), path]))[0]
     if len(rows) < 30:
         raise ValueError("no canal followed over 30 mm")
