@@ -1,6 +1,7 @@
 """Vertebral level accuracy on real sagittal T2 against expert level labels (benchmark only).
 
-Volumes: ``shared/data/sct_testing_data/t2`` and, when they have been fetched onto this machine, the public
+Volumes: ``shared/data/sct_testing_data/t2``, the PAM50 T2 template of ``sct_testing_data/template`` (an
+average of healthy scans, brainstem to L2, resampled to 1 mm in z; disc labels C2 ... L2) and, when they have been fetched onto this machine, the public
 ``spinalcordtoolbox/sct_example_data`` (full-field cervico-thoracic T2, ``t2/labels.nii.gz``: value 3 = C3 ...
 11 = T4, mid-body points; two crops of it in the history) and ``spinalcordtoolbox/sct_tutorial_data``
 (``t2_lumbar``, no labels). The fetched data stay outside the repository; nothing here is used by the tests.
@@ -8,7 +9,9 @@ Each volume is wrapped as DICOM (real pixels, synthetic headers: the description
 
 Per volume: the levels named (or why none), and for every labelled vertebra the level our ranges give at
 its mid-body height and the distance from our body centre in vertebrae. A name is wrong when it differs
-from the label or when its centre lies more than half a vertebra from the labelled point.
+from the label or when its centre lies more than half a vertebra from the labelled point. When no level is
+named, the bodies found are still measured: the distance of each labelled point from the nearest body centre,
+and whether the bodies between two labelled points are as many as the labels say.
 Cord compression on the same healthy volumes: the cord analyser's verdict, its normalised MSCC and whether
 it proposed "cord narrowed", once with the levels the node named and once with the expert levels (each
 labelled mid-body point +/- half the labelled pitch), which must give no candidate either.
@@ -17,6 +20,7 @@ Run: ``python benchmarks/accuracy_levels.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -26,11 +30,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from pydicom.uid import generate_uid
+from scipy import ndimage
 
 from workers.analysis import run_analysers
 from workers.analysis.base import SeriesInput
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
-from workers.analysis.levels import SPINE, estimate_levels, levels_verdict
+from workers.analysis.levels import SPINE, LevelEstimate, estimate_levels, levels_verdict
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
@@ -52,7 +57,15 @@ class Case:
     body_part: str
 
 
+TEMPLATE = SCT / "template/template"
 CASES = (
+    Case(
+        "PAM50 T2 template (z resampled to 1 mm)",
+        str(TEMPLATE / "PAM50_small_t2.nii.gz"),
+        str(TEMPLATE / "PAM50_small_label_disc.nii.gz"),
+        "Sag T2",
+        "SPINE",
+    ),
     Case("sct_testing t2 (55 mm crop)", str(SCT / "t2/t2.nii.gz"), str(SCT / "t2/labels.nii.gz"), "Sag T2", "SPINE"),
     Case(
         "example t2 full field (c73718d)",
@@ -88,6 +101,15 @@ CASES = (
 )
 
 
+def _square(image: nib.Nifti1Image) -> nib.Nifti1Image:
+    """Linear resampling to 1 mm along the axes coarser than 1 mm (sagittal pixels must be square)."""
+    zooms = np.array(image.header.get_zooms()[:3], dtype=float)
+    if np.allclose(zooms, 1.0):
+        return image
+    data = ndimage.zoom(np.asanyarray(image.dataobj).astype(np.float32), zooms, order=1)
+    return nib.Nifti1Image(data, image.affine @ np.diag([*(1.0 / zooms), 1.0]))
+
+
 def _load(spec: str, tmp: Path) -> nib.Nifti1Image | None:
     if ":" not in spec:
         return nib.Nifti1Image.from_filename(spec) if Path(spec).exists() else None
@@ -103,12 +125,36 @@ def _load(spec: str, tmp: Path) -> nib.Nifti1Image | None:
 
 
 def _label_points(image: nib.Nifti1Image) -> dict[str, float]:
+    """Level name -> z of its labelled point: the mid-body point, or for disc labels (value N at the top of
+    vertebra N) the middle between the top of N and the top of N + 1 (only on the cord centre line)."""
     data = np.asanyarray(image.dataobj)
-    out = {}
+    points = {}
     for index in np.argwhere(data > 0):
-        value = int(data[tuple(index)])
-        out[SPINE[value - 1]] = float(nib.affines.apply_affine(image.affine, index)[2])
-    return out
+        point = nib.affines.apply_affine(image.affine, index)
+        if "disc" in str(image.get_filename()) and abs(point[1]) > 1e-6:
+            continue  # the posterior disc points of the template
+        points[int(data[tuple(index)])] = float(point[2])
+    if "disc" not in str(image.get_filename()):
+        return {SPINE[value - 1]: z for value, z in points.items()}
+    return {SPINE[v - 1]: 0.5 * (points[v] + points[v + 1]) for v in points if v + 1 in points}
+
+
+def _disc_errors(estimate: LevelEstimate, points: dict[str, float]) -> str:
+    """For bodies found but not named: the distance (mm) of each labelled point from the nearest body
+    centre, and whether the count of bodies between labelled points is right."""
+    centres = np.array([0.5 * (top + bottom) for top, bottom in estimate.bodies])
+    if centres.size == 0 or not points:
+        return "no bodies found"
+    ordered = sorted(points.items(), key=lambda kv: -kv[1])
+    nearest = [int(np.argmin(np.abs(centres - z))) for _, z in ordered]
+    errors = [abs(float(centres[i]) - z) for i, (_, z) in zip(nearest, ordered, strict=True)]
+    steps = [b - a for a, b in zip(nearest, nearest[1:], strict=False)]
+    expected = [SPINE.index(n2) - SPINE.index(n1) for (n1, _), (n2, _) in zip(ordered, ordered[1:], strict=False)]
+    count = sum(s == e for s, e in zip(steps, expected, strict=True))
+    return (
+        f"bodies found: labelled points {np.median(errors):.1f} mm (max {max(errors):.1f}) from a body centre; "
+        f"{count}/{len(expected)} spans between labelled points hold the right number of bodies"
+    )
 
 
 def _expert_levels(points: dict[str, float]) -> dict[str, tuple[float, float]]:
@@ -133,6 +179,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         for case in CASES:
             image = _load(case.image, tmp)
+            if image is not None:
+                image = _square(image)
             if image is None:
                 print(f"{case.name:46s}  not available here")
                 continue
@@ -161,12 +209,16 @@ def main() -> None:
                     bad = named != truth or error > 0.5
                     wrong += bad
                     cells.append(f"{truth}->{named} ({error:.2f}{' WRONG' if bad else ''})")
+                if not estimate.levels:
+                    cells.append(_disc_errors(estimate, _label_points(labels)))
             else:
                 names = list(estimate.levels)
                 cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))
             anchor = f"{verdict.status.value}: {verdict.reason}"
             print(f"{case.name:46s} {seconds:5.2f}  {', '.join(cells)}\n    levels {anchor}")
             expert = _expert_levels(_label_points(labels)) if labels is not None else {}
+            if case.image.endswith("PAM50_small_t2.nii.gz"):
+                continue  # a template: no cord compression to assess
             for source, levels in (("named", dict(estimate.levels)), ("expert", expert)):
                 if source == "expert" and not expert:
                     continue
@@ -182,7 +234,7 @@ def main() -> None:
                     f"    cord with {source} levels: {out.qc[0].status.value} {out.qc[0].reason}; {mscc}; "
                     f"{'CANDIDATE' if narrowed else 'no candidate'}"
                 )
-    print(f"level names off by more than half a vertebra: {wrong}")
+    print(f"level names off by more than half a vertebra: {wrong}; load average {os.getloadavg()[0]:.1f}")
     print(f"cord compression candidates on these healthy scans: {false_candidates}")
 
 
