@@ -1,10 +1,11 @@
 """Vertebral level accuracy on real sagittal T2 against expert level labels (benchmark only).
 
 Volumes: ``shared/data/sct_testing_data/t2``, the PAM50 T2 template of ``sct_testing_data/template`` (an
-average of healthy scans, brainstem to L2, resampled to 1 mm in z; disc labels C2 ... L2) and, when they have been fetched onto this machine, the public
-``spinalcordtoolbox/sct_example_data`` (full-field cervico-thoracic T2, ``t2/labels.nii.gz``: value 3 = C3 ...
-11 = T4, mid-body points; two crops of it in the history) and ``spinalcordtoolbox/sct_tutorial_data``
-(``t2_lumbar``, no labels). The fetched data stay outside the repository; nothing here is used by the tests.
+average of healthy scans, brainstem to L2, resampled to 1 mm in z; disc labels C2 ... L2) and, when they
+have been fetched onto this machine, the public ``spinalcordtoolbox/sct_example_data`` (full-field
+cervico-thoracic T2, ``t2/labels.nii.gz``: value 3 = C3 ... 11 = T4, mid-body points; two crops of it in
+the history) and ``spinalcordtoolbox/sct_tutorial_data`` (``t2_lumbar``, no labels). The fetched data stay
+outside the repository; nothing here is used by the tests.
 Each volume is wrapped as DICOM (real pixels, synthetic headers: the description and body part below).
 
 Per volume: the levels named (or why none), and for every labelled vertebra the level our ranges give at
@@ -24,6 +25,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +37,9 @@ from scipy import ndimage
 from workers.analysis import run_analysers
 from workers.analysis.base import SeriesInput
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
-from workers.analysis.levels import SPINE, LevelEstimate, estimate_levels, levels_verdict
+from workers.analysis.levels import SPINE, estimate_levels, levels_verdict
+from workers.analysis.levels.from_discs import name_from_discs
+from workers.analysis.volume import load_volume
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
@@ -139,10 +143,10 @@ def _label_points(image: nib.Nifti1Image) -> dict[str, float]:
     return {SPINE[v - 1]: 0.5 * (points[v] + points[v + 1]) for v in points if v + 1 in points}
 
 
-def _disc_errors(estimate: LevelEstimate, points: dict[str, float]) -> str:
+def _disc_errors(bodies: Sequence[tuple[float, float]], points: dict[str, float]) -> str:
     """For bodies found but not named: the distance (mm) of each labelled point from the nearest body
     centre, and whether the count of bodies between labelled points is right."""
-    centres = np.array([0.5 * (top + bottom) for top, bottom in estimate.bodies])
+    centres = np.array([0.5 * (top + bottom) for top, bottom in bodies])
     if centres.size == 0 or not points:
         return "no bodies found"
     ordered = sorted(points.items(), key=lambda kv: -kv[1])
@@ -209,8 +213,11 @@ def main() -> None:
                     bad = named != truth or error > 0.5
                     wrong += bad
                     cells.append(f"{truth}->{named} ({error:.2f}{' WRONG' if bad else ''})")
-                if not estimate.levels:
-                    cells.append(_disc_errors(estimate, _label_points(labels)))
+                by_discs = name_from_discs(load_volume(datasets), f"{case.body_part} {case.description}")
+                cells.append(
+                    f"\n    {by_discs.discs} discs along the canal; "
+                    + _disc_errors(by_discs.bodies, _label_points(labels))
+                )
             else:
                 names = list(estimate.levels)
                 cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))

@@ -236,7 +236,7 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     )
     dens = dens_ratio(volume, canal, bodies[0]) if bodies else None
     naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
-    by_discs = name_from_discs(t2_volume, description)
+    by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body))
     uid = source.series_uid
     if naming.names and by_discs.naming.names:
         doubt = disagreement(by_discs.bodies, by_discs.naming.names, bodies, naming.names)
@@ -248,9 +248,10 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     if not naming.names:
         # An anchor contradicted by a second cue is said first; else the disc chain says more about why no
         # level is named when the column was seen there.
-        doubted = [n for n in (naming, by_discs.naming) if n.status is QcStatus.UNRELIABLE]
-        reason = doubted[0] if doubted else by_discs.naming if by_discs.discs >= 3 else naming
-        return LevelEstimate({}, tuple(bodies), reason.anchor, uid, status=reason.status)
+        ways = [(naming, bodies), (by_discs.naming, by_discs.bodies)]
+        doubted = [way for way in ways if way[0].status is QcStatus.UNRELIABLE]
+        reason, seen = doubted[0] if doubted else ways[1] if by_discs.discs >= 3 else ways[0]
+        return LevelEstimate({}, tuple(seen), reason.anchor, uid, status=reason.status)
     levels = level_ranges(bodies, naming.names)
     return LevelEstimate(levels, tuple(bodies), naming.anchor, uid, status=naming.status)
 

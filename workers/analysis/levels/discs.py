@@ -36,8 +36,8 @@ WALL_SEARCH_MM = (2.0, 20.0)
 DETREND_MM = 21
 SMOOTH_MM = 2.0
 SPACING_MM = (11.0, 45.0)
-PITCH_SIGMA = 0.2
-MISSED_COST = 0.5  # a disc inferred between two found twice the pitch apart
+PITCH_SIGMA = 0.25
+MISSED_COST = 1.0  # a disc inferred between two found twice the pitch apart
 DISC_FRACTION = 0.25
 MARROW_DEVIATION = 0.35
 NOT_MARROW_MM = 4.0
@@ -99,7 +99,9 @@ def disc_signal(profile: np.ndarray) -> np.ndarray:
     """Smoothed squared departure of the band from its moving average, in units of its median."""
     finite = np.isfinite(profile)
     filled = np.where(finite, profile, np.nanmedian(profile))
-    detrended = filled - ndimage.uniform_filter1d(filled, DETREND_MM, mode="nearest")
+    # Relative to the moving average: the coil's fall-off at the ends of the field does not hide the discs.
+    trend = ndimage.uniform_filter1d(filled, DETREND_MM, mode="nearest")
+    detrended = filled / np.where(trend > 0, trend, np.inf) - 1.0
     scale = float(np.median(np.abs(detrended))) or 1.0
     energy = ndimage.gaussian_filter1d((detrended / scale) ** 2, SMOOTH_MM, mode="nearest")
     return np.where(finite, energy, 0.0)

@@ -9,7 +9,7 @@ body of the body of the same name in the other); otherwise no level is named and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +30,12 @@ class DiscNaming:
     discs: int
 
 
-def name_from_discs(t2: Volume, description: str, dens: object = None) -> DiscNaming:
-    """Find the canal and discs on the sagittal T2 and name the bodies between them (or say why not)."""
+DensRatio = Callable[[np.ndarray, tuple[float, float]], "float | None"]
+
+
+def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = None) -> DiscNaming:
+    """Find the canal and discs on the sagittal T2 and name the bodies between them (or say why not).
+    ``dens_of(canal line, top bone)`` gives the dens ratio of the top bone (:func:`..dens_ratio`)."""
     try:
         canal = find_canal(t2)
     except ValueError as exc:
@@ -45,7 +49,8 @@ def name_from_discs(t2: Volume, description: str, dens: object = None) -> DiscNa
     # The field as name_bodies reads it: a complete end bone has signal unlike marrow beyond it.
     z_high = bodies[0][0] + (2 * STEP_MM if chain.top_complete else 0.0)
     z_low = bodies[-1][1] - (2 * STEP_MM if chain.bottom_complete else 0.0)
-    naming = name_bodies(bodies, (z_low, z_high), description)
+    dens = dens_of(canal.as_line(), bodies[0]) if dens_of is not None and chain.top_complete else None
+    naming = name_bodies(bodies, (z_low, z_high), description, dens)
     if naming.names is None and naming.status is QcStatus.FAILED:
         cut = [
             end for end, complete in (("top", chain.top_complete), ("bottom", chain.bottom_complete)) if not complete
