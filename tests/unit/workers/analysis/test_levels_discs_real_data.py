@@ -13,6 +13,7 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset
 from scipy import ndimage
 
 from tests.unit.workers.analysis.conftest import SCT, header
@@ -27,13 +28,13 @@ from workers.phantom.nifti import WrapSpec, wrap_nifti
 TEMPLATE = SCT / "template" / "template"
 
 
-def _template() -> tuple[list, dict[int, float]]:
+def _template() -> tuple[list[Dataset], dict[int, float]]:
     if not (TEMPLATE / "PAM50_small_t2.nii.gz").exists():
         pytest.skip("real data not available")
-    image = nib.load(TEMPLATE / "PAM50_small_t2.nii.gz")
+    image = nib.Nifti1Image.from_filename(TEMPLATE / "PAM50_small_t2.nii.gz")
     data = ndimage.zoom(np.asanyarray(image.dataobj).astype(np.float32), (1, 1, 2), order=1)
     square = nib.Nifti1Image(data, image.affine @ np.diag([1.0, 1.0, 0.5, 1.0]))
-    labels = nib.load(TEMPLATE / "PAM50_small_label_disc.nii.gz")
+    labels = nib.Nifti1Image.from_filename(TEMPLATE / "PAM50_small_label_disc.nii.gz")
     values = np.asanyarray(labels.dataobj)
     discs = {}
     for index in np.argwhere(values > 0):
