@@ -1,6 +1,18 @@
 """Vertebral levels from a sagittal T1 or T2 series, without a radiologist's labels.
 
-Classical method:
+Two classical ways find the vertebral bodies, and both are named by the same anchors and cues:
+
+- the **marrow profile** along the cord centre line (steps 1-3 below), and
+- the **discs along the canal** (:mod:`.canal`, :mod:`.discs`, :mod:`.from_discs`): the canal followed on
+  its own on the sagittal T2, the disc signal in a band in front of it, the most regular chain of discs,
+  and the bodies between them.
+
+When both name levels they must agree (:func:`.from_discs.disagreement`: every body within half a body of
+the body of the same name), else no level is named; when only one names them, its names are kept; when
+neither does, the verdict gives the reason of the way that saw the most (an anchor contradicted by a second
+cue first, then the disc chain).
+
+The marrow profile:
 
 1. **Canal line.** The cord centre line of the sagittal T2 (:func:`segment_cord`) gives the canal.
 2. **Body profile.** Along the canal, lines 10-18 mm in front of it run through the vertebral bodies. At each
