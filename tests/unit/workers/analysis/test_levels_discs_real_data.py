@@ -6,6 +6,9 @@ labels (``PAM50_small_label_disc``: value N at the top of vertebra N, C2 ... L2)
 the smallest cervical pitch). The field holds no dens tip that stands out (the template's C1/C2 region is an
 average; the tallest bone at the top of the field lies in the skull base), so no level may be named: the
 bone taken for C2 there is caught by the heights of the bodies below it, and the verdict says so.
+Other branches: two ways naming the same bodies differently disagree (bodies of the template); the
+sct_testing_data t2 crop, cut by the field at both ends, names no level and says the bones are cut; the
+disc chain drops a marrow spot between two discs and infers one disc it did not see (candidate lists).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.levels import estimate_levels
 from workers.analysis.levels.canal import find_canal
-from workers.analysis.levels.discs import find_discs, to_z
-from workers.analysis.levels.from_discs import disagreement
+from workers.analysis.levels.discs import chain, find_discs, to_z
+from workers.analysis.levels.from_discs import disagreement, name_from_discs
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
@@ -75,3 +78,25 @@ def test_two_ways_that_name_the_same_bodies_differently_disagree() -> None:
     shifted = disagreement(z_bodies, names, z_bodies, ["C4", "C5", "C6", "C7", "T1"])
     assert "apart" in shifted
     assert "in common" in disagreement(z_bodies, names, z_bodies, ["T1", "T2", "T3", "T4", "T5"])
+
+
+def test_crop_cut_at_both_ends_names_no_level_and_says_the_bones_are_cut() -> None:
+    if not (SCT / "t2/t2.nii.gz").exists():
+        pytest.skip("real data not available")
+    image = nib.Nifti1Image.from_filename(SCT / "t2/t2.nii.gz")
+    volume = load_volume(wrap_nifti(image, WrapSpec("Sag T2", "sagittal"), header()))
+    found = name_from_discs(volume, "SPINE Sag T2")
+    assert found.naming.names is None and found.naming.status is QcStatus.FAILED
+    assert found.discs >= 2
+    assert "edge of the field" in found.naming.anchor and "no anchor" in found.naming.anchor
+
+
+def test_chain_drops_a_marrow_spot_and_infers_one_missed_disc() -> None:
+    regular = [(float(a), 4.0) for a in range(10, 200, 18)]
+    spot = [(37.0, 3.0)]  # half way between two discs: two short spacings
+    kept = chain(sorted(regular + spot))
+    assert 37.0 not in kept
+    assert kept == [a for a, _ in regular]
+    missing = [c for c in regular if c[0] != 100.0]  # one disc not seen: twice the pitch between 82 and 118
+    inferred = chain(missing)
+    assert 100.0 in inferred and len(inferred) == len(regular)
