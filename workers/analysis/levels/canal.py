@@ -99,6 +99,8 @@ def find_canal(volume: Volume) -> SagittalCanal:
     if len(zs) < 30 or len(ys) < 3 * CORE_MM:
         raise ValueError(f"the field ({len(ys)} x {len(zs)} mm) is too small to follow the canal")
     array = volume.array.astype(np.float32)
+    if not np.isfinite(array).any() or float(np.nanmax(array)) <= float(np.nanmin(array)):
+        raise ValueError("the series holds no signal")
     xs = np.array([float(p[0]) for p in volume.positions])
     z_grid, y_grid = np.meshgrid(zs, ys, indexing="ij")
     # The grid projected on the slices' own planes (one in-plane mapping for the parallel slices).

@@ -83,7 +83,11 @@ def band_profile(image: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # offsets outside the field: NaN
         across = np.nanmedian(image, axis=0)
+    if not np.isfinite(across).any():
+        raise ValueError("no signal in front of the canal")
     near = (offsets >= 0) & (offsets <= WALL_SEARCH_MM[1] / 2)
+    if not np.isfinite(across[near]).any():
+        raise ValueError("the canal lies outside the field")
     peak = int(np.nonzero(near)[0][int(np.nanargmax(across[near]))])  # the CSF in front of the cord
     bone_level = float(np.nanmedian(across[(offsets >= 12) & (offsets <= 30)]))
     half = 0.5 * (float(across[peak]) + bone_level)

@@ -38,9 +38,9 @@ def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = No
     ``dens_of(canal line, top bone)`` gives the dens ratio of the top bone (:func:`..dens_ratio`)."""
     try:
         canal = find_canal(t2)
-    except ValueError as exc:
+        chain: DiscChain = find_discs(t2, canal)
+    except (ValueError, IndexError, ArithmeticError) as exc:
         return DiscNaming([], Naming(None, f"canal not followed: {exc}", QcStatus.FAILED), 0)
-    chain: DiscChain = find_discs(t2, canal)
     arcs = chain.bodies()
     bodies = [(to_z(canal, top), to_z(canal, bottom)) for top, bottom in arcs]
     if len(chain.discs) < 3:
@@ -55,7 +55,11 @@ def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = No
         cut = [
             end for end, complete in (("top", chain.top_complete), ("bottom", chain.bottom_complete)) if not complete
         ]
-        where = f"; the {' and '.join(cut)} bone runs to the edge of the field" if cut else ""
+        where = {
+            0: "",
+            1: f"; the {''.join(cut)} bone runs to the edge of the field",
+            2: "; the top and bottom bones run to the edges of the field",
+        }[len(cut)]
         naming = Naming(
             None,
             f"{len(chain.discs)} discs found along the canal, but {naming.anchor}{where}",

@@ -88,7 +88,7 @@ def test_crop_cut_at_both_ends_names_no_level_and_says_the_bones_are_cut() -> No
     found = name_from_discs(volume, "SPINE Sag T2")
     assert found.naming.names is None and found.naming.status is QcStatus.FAILED
     assert found.discs >= 2
-    assert "edge of the field" in found.naming.anchor and "no anchor" in found.naming.anchor
+    assert "edges of the field" in found.naming.anchor and "no anchor" in found.naming.anchor
 
 
 def test_chain_drops_a_marrow_spot_and_infers_one_missed_disc() -> None:
