@@ -41,6 +41,7 @@ MISSED_COST = 1.0  # a disc inferred between two found twice the pitch apart
 DISC_FRACTION = 0.25
 MARROW_DEVIATION = 0.35
 NOT_MARROW_MM = 4.0
+EDGE_MM = 3
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class DiscChain:
     top_complete: bool
     bottom_complete: bool
     length: float  # arc length of the canal followed
+    field_top: float = 0.0  # arc of the first position with signal in the band (the top edge of the field)
+    # The strongest disc-like signal in the bone above the first disc, over the typical disc of the chain:
+    # well below 1 when no disc was missed there.
+    signal_above: float = float("inf")
 
     def bodies(self) -> list[tuple[float, float]]:
         """(arc top, arc bottom) of each bone, top to bottom: the top bone, bodies between discs, the bottom."""
@@ -188,7 +193,8 @@ def find_discs(volume: Volume, canal: SagittalCanal) -> DiscChain:
     """The disc chain of a sagittal series along its canal."""
     offsets = np.arange(-5.0, 40.0, 1.0)
     profile = band_profile(straightened(volume, canal, offsets), offsets)
-    discs = chain(candidates(disc_signal(profile)))
+    signal = disc_signal(profile)
+    discs = chain(candidates(signal))
     length = float(len(profile))
     if len(discs) < 2:
         return DiscChain(tuple(discs), (0.0, 0.0), (0.0, 0.0), False, False, length)
@@ -204,6 +210,8 @@ def find_discs(volume: Volume, canal: SagittalCanal) -> DiscChain:
     bottom_start = min(len(profile) - 1, int(discs[-1] + half) + 1)
     top_end, top_complete = _bone_end(smooth, top_start, -1)
     bottom_end, bottom_complete = _bone_end(smooth, bottom_start, 1)
+    finite = np.nonzero(np.isfinite(profile))[0]
+    field_top = float(finite[0]) if finite.size else 0.0
     return DiscChain(
         tuple(discs),
         (float(top_end), discs[0] - half),
@@ -211,7 +219,19 @@ def find_discs(volume: Volume, canal: SagittalCanal) -> DiscChain:
         top_complete,
         bottom_complete,
         length,
+        field_top,
+        _signal_above(signal, discs, field_top, half),
     )
+
+
+def _signal_above(signal: np.ndarray, discs: list[float], field_top: float, half: float) -> float:
+    """Strongest disc signal between the top edge (+ EDGE_MM: the edge's own step) and the first disc's
+    upper half thickness, over the median disc of the chain."""
+    typical = float(np.median([float(signal[int(round(d))]) for d in discs]))
+    start, stop = int(field_top + EDGE_MM), int(discs[0] - 2 * half)
+    if stop <= start or typical <= 0:
+        return float("inf") if typical <= 0 else 0.0
+    return float(np.max(signal[start:stop])) / typical
 
 
 def to_z(canal: SagittalCanal, arc: float) -> float:

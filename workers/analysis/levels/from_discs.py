@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from workers.analysis.base import QcStatus
-from workers.analysis.levels.canal import find_canal
+from workers.analysis.levels.canal import SagittalCanal, find_canal
 from workers.analysis.levels.discs import DiscChain, find_discs, to_z
-from workers.analysis.levels.naming import STEP_MM, Naming, name_bodies
+from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
 from workers.analysis.volume import Volume
 
 
@@ -33,11 +33,13 @@ class DiscNaming:
 DensRatio = Callable[[np.ndarray, tuple[float, float]], "float | None"]
 
 
-def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = None) -> DiscNaming:
-    """Find the canal and discs on the sagittal T2 and name the bodies between them (or say why not).
-    ``dens_of(canal line, top bone)`` gives the dens ratio of the top bone (:func:`..dens_ratio`)."""
+def name_from_discs(
+    t2: Volume, description: str, dens_of: DensRatio | None = None, canal: SagittalCanal | None = None
+) -> DiscNaming:
+    """Find the canal (unless given) and discs on the sagittal T2 and name the bodies between them (or say
+    why not). ``dens_of(canal line, top bone)`` gives the dens ratio of the top bone (:func:`..dens_ratio`)."""
     try:
-        canal = find_canal(t2)
+        canal = canal or find_canal(t2)
         chain: DiscChain = find_discs(t2, canal)
     except (ValueError, IndexError, ArithmeticError) as exc:
         return DiscNaming([], Naming(None, f"canal not followed: {exc}", QcStatus.FAILED), 0)
@@ -51,6 +53,17 @@ def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = No
     z_low = bodies[-1][1] - (2 * STEP_MM if chain.bottom_complete else 0.0)
     dens = dens_of(canal.as_line(), bodies[0]) if dens_of is not None and chain.top_complete else None
     naming = name_bodies(bodies, (z_low, z_high), description, dens)
+    if naming.names is None and naming.status is QcStatus.FAILED:
+        column = c2_column(chain)
+        if column.found:
+            top = (to_z(canal, chain.field_top), bodies[0][1])
+            named = [top, *bodies[1:]]
+            naming = confirm(named, _from_c2(len(named)), C2_COLUMN_ANCHOR, "cervical", description)
+            if naming.names is not None:
+                return DiscNaming(named, naming, len(chain.discs))
+            return DiscNaming(bodies, naming, len(chain.discs))
+        if column.why and region_of(description) != "lumbar":
+            naming = Naming(None, f"{naming.anchor}; {column.why}", QcStatus.FAILED)
     if naming.names is None and naming.status is QcStatus.FAILED:
         cut = [
             end for end, complete in (("top", chain.top_complete), ("bottom", chain.bottom_complete)) if not complete
@@ -66,6 +79,49 @@ def name_from_discs(t2: Volume, description: str, dens_of: DensRatio | None = No
             QcStatus.FAILED,
         )
     return DiscNaming(bodies, naming, len(chain.discs))
+
+
+C2_COLUMN_ANCHOR = "C2 (the tall bone without a disc above the first disc, up to the top of the field)"
+#: The bone above the first disc, cut by the top edge, is C2 (body and dens) when it is taller than any
+#: vertebra below C2 could be inside the field: at least COLUMN_BODIES times the bodies below it and at
+#: least one pitch (body + disc; a cut subaxial bone is at most one body, about 0.8 pitch), with no disc in it.
+COLUMN_BODIES = 1.3
+COLUMN_PITCHES = 1.0
+#: ... and the spacing of the discs below it is cervical: C3-C7 bodies are 12-16 mm with 4-6 mm discs in
+#: adults (upper thoracic 20-24 mm, lumbar 30-40 mm).
+CERVICAL_PITCH_MM = 21.0
+NO_DISC = 0.5  # the strongest disc-like signal in the bone, over the median disc of the chain
+
+
+@dataclass(frozen=True)
+class C2Column:
+    found: bool
+    why: str  # why the top bone is not taken for C2 (empty when found, or when there is nothing to say)
+
+
+def c2_column(chain: DiscChain) -> C2Column:
+    """Whether the bone above the first disc, up to the top edge of the field, can only be C2."""
+    if len(chain.discs) < 4:
+        return C2Column(False, "")
+    spacings = np.diff(chain.discs[:5])
+    pitch = float(np.median(spacings))
+    below = [b - a for a, b in chain.bodies()[1:5]]
+    column = chain.top_bone[1] - chain.field_top
+    if column < COLUMN_BODIES * float(np.median(below)) or column < COLUMN_PITCHES * pitch:
+        why = (
+            f"the bone above the first disc runs {column:.0f} mm to the top edge of the field, "
+            f"no taller than a vertebra below C2 could be ({pitch:.0f} mm apart below it)"
+        )
+        return C2Column(False, why)
+    if chain.signal_above >= NO_DISC:
+        return C2Column(False, "the tall bone at the top of the field may hold a disc that was not found")
+    if pitch > CERVICAL_PITCH_MM:
+        return C2Column(False, f"the discs below the tall top bone are {pitch:.0f} mm apart, not cervical")
+    return C2Column(True, "")
+
+
+def _from_c2(n: int) -> list[str] | None:
+    return list(SPINE[1 : 1 + n]) if 1 + n <= len(SPINE) else None
 
 
 def disagreement(

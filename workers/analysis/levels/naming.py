@@ -133,6 +133,20 @@ def name_bodies(
         )
     if names is None:
         return Naming(None, "no anchor in the field (neither C2 with the dens nor the sacrum)", QcStatus.FAILED)
+    return confirm(bodies, names, anchor, region, description, dens_ratio)
+
+
+def confirm(
+    bodies: Sequence[tuple[float, float]],
+    names: list[str] | None,
+    anchor: str,
+    region: str,
+    description: str = "",
+    dens_ratio: float | None = None,
+) -> Naming:
+    """The names given by ``anchor`` (``region``: cervical or lumbar) if every second cue agrees, else why not."""
+    if names is None:
+        return Naming(None, f"{anchor} found, but the bodies below it are more than the spine holds", QcStatus.UNRELIABLE)
     doubt = _regular(bodies) or heights_consistent(
         bodies[1:] if region == "cervical" else bodies[:-1], names[1:] if region == "cervical" else names[:-1]
     )
