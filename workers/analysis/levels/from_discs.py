@@ -111,6 +111,8 @@ def c2_column(chain: DiscChain) -> C2Column:
         why = (
             f"the bone above the first disc runs {column:.0f} mm to the top edge of the field, "
             f"no taller than a vertebra below C2 could be ({pitch:.0f} mm apart below it)"
+            if column >= 1.0
+            else "the first disc lies at the top edge of the field"
         )
         return C2Column(False, why)
     if chain.signal_above >= NO_DISC:

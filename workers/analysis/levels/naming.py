@@ -146,7 +146,9 @@ def confirm(
 ) -> Naming:
     """The names given by ``anchor`` (``region``: cervical or lumbar) if every second cue agrees, else why not."""
     if names is None:
-        return Naming(None, f"{anchor} found, but the bodies below it are more than the spine holds", QcStatus.UNRELIABLE)
+        return Naming(
+            None, f"{anchor} found, but the bodies below it are more than the spine holds", QcStatus.UNRELIABLE
+        )
     doubt = _regular(bodies) or heights_consistent(
         bodies[1:] if region == "cervical" else bodies[:-1], names[1:] if region == "cervical" else names[:-1]
     )
