@@ -43,6 +43,7 @@ import numpy as np
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.levels.canal import sample
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
@@ -54,7 +55,6 @@ from workers.analysis.levels.naming import (
     name_bodies,
     region_of,
 )
-from workers.analysis.marrow.bodies import sample_at
 from workers.analysis.volume import Volume, load_volume
 
 BAND_MM = (10.0, 18.0)
@@ -93,7 +93,7 @@ def body_profile(volume: Volume, canal: np.ndarray) -> tuple[np.ndarray, np.ndar
     z = np.arange(canal[0, 2], canal[-1, 2] + 1e-6, STEP_MM)
     cy = np.interp(z, canal[:, 2], canal[:, 1])
     cx = np.interp(z, canal[:, 2], canal[:, 0])
-    lines = np.array([sample_at(volume, np.column_stack([cx, cy - d, z])) for d in np.arange(*BAND_MM, 1.0)])
+    lines = _lines(volume, cx, cy, z, np.arange(*BAND_MM, 1.0))
     marrow = _mode(lines[np.isfinite(lines)])
     if not np.isfinite(marrow) or marrow <= 0:
         raise ValueError("no signal in front of the canal")
@@ -113,7 +113,7 @@ def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> 
             return None
         cy = np.interp(zs, canal[:, 2], canal[:, 1])
         cx = np.interp(zs, canal[:, 2], canal[:, 0])
-        lines = np.array([sample_at(volume, np.column_stack([cx, cy - d, zs])) for d in depths])  # (depth, z)
+        lines = _lines(volume, cx, cy, zs, depths)  # (depth, z)
         values = lines[np.isfinite(lines)]
         marrow = _mode(values) if values.size else float("nan")
         if not np.isfinite(marrow) or marrow <= 0:
@@ -126,6 +126,14 @@ def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> 
     if upper is None or lower is None or lower <= 0:
         return None
     return upper / lower
+
+
+def _lines(volume: Volume, cx: np.ndarray, cy: np.ndarray, z: np.ndarray, depths: np.ndarray) -> np.ndarray:
+    """(depth, z) trilinear samples on the lines ``depths`` mm in front of the canal points; NaN outside
+    (the volume converted once, all lines in one call)."""
+    points = np.stack([np.broadcast_to(cx, (len(depths), len(z))), cy[None, :] - depths[:, None],
+                       np.broadcast_to(z, (len(depths), len(z)))], axis=-1)  # fmt: skip
+    return sample(volume, volume.array.astype(float), points)
 
 
 def _mode(values: np.ndarray) -> float:
