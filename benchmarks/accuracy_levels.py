@@ -175,6 +175,32 @@ def _expert_levels(points: dict[str, float]) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _top_cut_sweep(image: nib.Nifti1Image, labels: nib.Nifti1Image, header: StudyHeader) -> str:
+    """The disc chain's naming with the top of the field cut by 0-32 mm (the C2 column shrinks): each cut
+    is named right (every labelled point in the body of its name), named wrong, or not named."""
+    data = np.asanyarray(image.dataobj)
+    axis = int(np.argmax(np.abs(image.affine[2, :3])))
+    points = _label_points(labels)
+    tally = {"right": 0, "wrong": 0, "none": 0}
+    for cut in (0, 1, 2, 4, 6, 8, 10, 12, 16, 20, 26, 32):
+        keep = [slice(None)] * 3
+        size = data.shape[axis]
+        keep[axis] = slice(0, size - cut) if image.affine[2, axis] > 0 else slice(cut, size)
+        offset = image.affine[:3, :3] @ np.array([(s.start or 0) for s in keep])
+        affine = image.affine.copy()
+        affine[:3, 3] += offset
+        cropped = nib.Nifti1Image(np.ascontiguousarray(data[tuple(keep)]), affine)
+        volume = load_volume(wrap_nifti(cropped, WrapSpec("Sag T2", "sagittal"), header))
+        found = name_from_discs(volume, "SPINE Sag T2")
+        if not found.naming.names:
+            tally["none"] += 1
+            continue
+        named = dict(zip(found.naming.names, found.bodies, strict=True))
+        right = all(n in named and named[n][1] <= z <= named[n][0] for n, z in points.items())
+        tally["right" if right else "wrong"] += 1
+    return ", ".join(f"{k} {v}" for k, v in tally.items())
+
+
 def main() -> None:
     print(f"{'volume':46s} {'s':>5s}  labelled -> named (error, vertebrae)")
     wrong = 0
@@ -223,6 +249,9 @@ def main() -> None:
                 cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))
             anchor = f"{verdict.status.value}: {verdict.reason}"
             print(f"{case.name:46s} {seconds:5.2f}  {', '.join(cells)}\n    levels {anchor}")
+            if case.name == "example t2 full field (c73718d)" and labels is not None:
+                sweep = _top_cut_sweep(image, labels, header)
+                print(f"    top of the field cut by 0-32 mm (12 cuts), disc chain: {sweep}")
             expert = _expert_levels(_label_points(labels)) if labels is not None else {}
             if case.image.endswith("PAM50_small_t2.nii.gz"):
                 continue  # a template: no cord compression to assess

@@ -55,6 +55,7 @@ class DiscChain:
     bottom_complete: bool
     length: float  # arc length of the canal followed
     field_top: float = 0.0  # arc of the first position with signal in the band (the top edge of the field)
+    # (signal within EDGE_MM of it is the edge's own step: no disc is looked for there)
     # The strongest disc-like signal in the bone above the first disc, over the typical disc of the chain:
     # well below 1 when no disc was missed there.
     signal_above: float = float("inf")
@@ -194,7 +195,13 @@ def find_discs(volume: Volume, canal: SagittalCanal) -> DiscChain:
     offsets = np.arange(-5.0, 40.0, 1.0)
     profile = band_profile(straightened(volume, canal, offsets), offsets)
     signal = disc_signal(profile)
-    discs = chain(candidates(signal))
+    finite = np.nonzero(np.isfinite(profile))[0]
+    if finite.size == 0:
+        raise ValueError("no signal in front of the canal")
+    field_top, field_bottom = float(finite[0]), float(finite[-1])
+    # A peak within EDGE_MM of an edge of the field is the edge's own step, not a disc seen between bodies.
+    found = [(a, w) for a, w in candidates(signal) if field_top + EDGE_MM <= a <= field_bottom - EDGE_MM]
+    discs = chain(found)
     length = float(len(profile))
     if len(discs) < 2:
         return DiscChain(tuple(discs), (0.0, 0.0), (0.0, 0.0), False, False, length)
@@ -210,8 +217,6 @@ def find_discs(volume: Volume, canal: SagittalCanal) -> DiscChain:
     bottom_start = min(len(profile) - 1, int(discs[-1] + half) + 1)
     top_end, top_complete = _bone_end(smooth, top_start, -1)
     bottom_end, bottom_complete = _bone_end(smooth, bottom_start, 1)
-    finite = np.nonzero(np.isfinite(profile))[0]
-    field_top = float(finite[0]) if finite.size else 0.0
     return DiscChain(
         tuple(discs),
         (float(top_end), discs[0] - half),

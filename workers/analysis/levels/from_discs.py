@@ -16,7 +16,7 @@ import numpy as np
 
 from workers.analysis.base import QcStatus
 from workers.analysis.levels.canal import SagittalCanal, find_canal
-from workers.analysis.levels.discs import DiscChain, find_discs, to_z
+from workers.analysis.levels.discs import EDGE_MM, DiscChain, find_discs, to_z
 from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
 from workers.analysis.volume import Volume
 
@@ -106,7 +106,7 @@ def c2_column(chain: DiscChain) -> C2Column:
     spacings = np.diff(chain.discs[:5])
     pitch = float(np.median(spacings))
     below = [b - a for a, b in chain.bodies()[1:5]]
-    column = chain.top_bone[1] - chain.field_top
+    column = chain.top_bone[1] - (chain.field_top + EDGE_MM)  # the part where a disc would have been seen
     if column < COLUMN_BODIES * float(np.median(below)) or column < COLUMN_PITCHES * pitch:
         why = (
             f"the bone above the first disc runs {column:.0f} mm to the top edge of the field, "
