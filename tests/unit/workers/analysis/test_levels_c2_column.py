@@ -68,7 +68,7 @@ def test_tall_disc_free_top_bone_at_cervical_spacing_is_c2() -> None:
 def test_top_bone_with_disc_like_signal_or_lumbar_spacing_or_short_is_not_c2() -> None:
     missed = c2_column(_chain([24.0, 41.0, 58.0, 75.0, 92.0], 0.7))
     assert not missed.found and "may hold a disc" in missed.why
-    lumbar = c2_column(_chain([40.0, 74.0, 108.0, 142.0, 176.0], 0.2))
+    lumbar = c2_column(_chain([50.0, 84.0, 118.0, 152.0, 186.0], 0.2))
     assert not lumbar.found and "not cervical" in lumbar.why
     short = c2_column(_chain([14.0, 31.0, 48.0, 65.0, 82.0], 0.2))
     assert not short.found and "no taller than a vertebra below C2" in short.why
