@@ -108,6 +108,8 @@ def c2_column(chain: DiscChain) -> C2Column:
     below = [b - a for a, b in chain.bodies()[1:5]]
     column = chain.top_bone[1] - (chain.field_top + EDGE_MM)  # the part where a disc would have been seen
     if column < COLUMN_BODIES * float(np.median(below)) or column < COLUMN_PITCHES * pitch:
+        if pitch > CERVICAL_PITCH_MM:
+            return C2Column(False, "")  # not a cervical spacing: nothing to say about C2
         why = (
             f"the bone above the first disc runs {column:.0f} mm to the top edge of the field, "
             f"no taller than a vertebra below C2 could be ({pitch:.0f} mm apart below it)"

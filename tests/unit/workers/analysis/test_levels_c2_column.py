@@ -72,3 +72,5 @@ def test_top_bone_with_disc_like_signal_or_lumbar_spacing_or_short_is_not_c2() -
     assert not lumbar.found and "not cervical" in lumbar.why
     short = c2_column(_chain([14.0, 31.0, 48.0, 65.0, 82.0], 0.2))
     assert not short.found and "no taller than a vertebra below C2" in short.why
+    short_lumbar = c2_column(_chain([20.0, 54.0, 88.0, 122.0, 156.0], 0.2))
+    assert not short_lumbar.found and short_lumbar.why == ""  # nothing said about C2 at a lumbar spacing
