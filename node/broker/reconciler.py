@@ -8,8 +8,6 @@ are :mod:`node.archive.housekeeping`.)
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from node.broker.liveness import worker_dead
 from node.broker.watch import RedisBrokerWatch
 from node.broker.workers import lost_by_worker
 from node.daemon.loop import PeriodicLoop
@@ -28,21 +27,6 @@ log = logging.getLogger(__name__)
 
 REQUEUE_AFTER = timedelta(minutes=5)
 RUNNING_LEASE = timedelta(minutes=30)
-
-
-def _pid_alive(worker: str | None) -> bool:
-    if not worker or ":" not in worker:
-        return True
-    host, _, pid = worker.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another host: rely on the lease
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def jobs_to_send(session: Session) -> list[int]:
@@ -58,7 +42,7 @@ def jobs_to_send(session: Session) -> list[int]:
     for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING)):
         worker = job.worker
         expired = job.started_at is not None and job.started_at < now - RUNNING_LEASE
-        if expired or (worker is not None and (not _pid_alive(worker) or lost_by_worker(session, job, now))):
+        if expired or (worker is not None and (worker_dead(worker) or lost_by_worker(session, job, now))):
             if requeue_lost(session, job):
                 log.warning("job %d: worker gone or lease expired; queued again", job.id)
                 ids.append(job.id)

@@ -10,8 +10,6 @@ beating (so it is that worker that went away, not the registry that was out of r
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,10 +107,6 @@ class Heartbeat:
             self.beat(stopped=True)
         except Exception:
             log.warning("could not record this worker's stop", exc_info=True)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
