@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -201,6 +202,26 @@ def withdraw_form(
     return _back(study_uid, "withdrawn")
 
 
+def _settle_form(
+    request: Request,
+    session: Session,
+    user: User,
+    study_uid: str,
+    action: str,
+    settle: Callable[[Study], object],
+    done: str,
+) -> Response:
+    """Confirm or reject something on a study page (a candidate or a coded finding): one page adapter."""
+    if action not in fs.CANDIDATE_ACTIONS:
+        raise HTTPException(404, f"unknown action {action!r}")
+    study = study_or_404(session, study_uid)
+    try:
+        settle(study)
+    except (fs.NotFound, fs.Conflict) as exc:
+        return _study_response(request, session, study, user, error=str(exc), status=409)
+    return _back(study_uid, f"{done}confirmed" if action == "confirm" else f"{done}rejected")
+
+
 @router.post("/studies/{study_uid}/candidates/{index}/{action}")
 def candidate_form(
     study_uid: str,
@@ -212,14 +233,15 @@ def candidate_form(
     user: User = Depends(page_user),
 ) -> Response:
     check_form_csrf(request, user, csrf)
-    if action not in fs.CANDIDATE_ACTIONS:
-        raise HTTPException(404, f"unknown action {action!r}")
-    study = study_or_404(session, study_uid)
-    try:
-        fs.settle_candidate(session, study, index, action, user.name)
-    except (fs.NotFound, fs.Conflict) as exc:
-        return _study_response(request, session, study, user, error=str(exc), status=409)
-    return _back(study_uid, "confirmed" if action == "confirm" else "rejected")
+    return _settle_form(
+        request,
+        session,
+        user,
+        study_uid,
+        action,
+        lambda study: fs.settle_candidate(session, study, index, action, user.name),
+        "",
+    )
 
 
 @router.post("/studies/{study_uid}/coded/{key}/{action}")
@@ -233,14 +255,15 @@ def coded_finding_form(
     user: User = Depends(page_user),
 ) -> Response:
     check_form_csrf(request, user, csrf)
-    if action not in ("confirm", "reject"):
-        raise HTTPException(404, f"unknown action {action!r}")
-    study = study_or_404(session, study_uid)
-    try:
-        review(session, study, key, action, user.name)
-    except (fs.NotFound, fs.Conflict) as exc:
-        return _study_response(request, session, study, user, error=str(exc), status=409)
-    return _back(study_uid, "finding-confirmed" if action == "confirm" else "finding-rejected")
+    return _settle_form(
+        request,
+        session,
+        user,
+        study_uid,
+        action,
+        lambda study: review(session, study, key, action, user.name),
+        "finding-",
+    )
 
 
 @router.post("/studies/{study_uid}/deliveries/{delivery_id}/retry")
