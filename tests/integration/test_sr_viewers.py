@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import highdicom as hd
 import pytest
+from phantom_pipeline import run_phantom
 from pydicom import dcmread
 
-from workers.phantom import write_phantom
-from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.pipeline import PipelineContext
 from workers.results.validate import dciodvfy_errors
 
 pytestmark = pytest.mark.integration
@@ -25,20 +24,7 @@ JS = Path(__file__).resolve().parents[1] / "js"
 
 
 def _run(root: Path, scenario: str) -> PipelineContext:
-    study = write_phantom(root / "study", scenario)
-    by_series: dict[str, list[Path]] = {}
-    for f in sorted(study.files):
-        by_series.setdefault(str(dcmread(f, stop_before_pixels=True).SeriesInstanceUID), []).append(f)
-    ctx = PipelineContext(
-        study_uid=study.study_instance_uid,
-        revision=1,
-        series=[SeriesFiles(uid, tuple(paths)) for uid, paths in by_series.items()],
-        content_datetime=datetime(2026, 11, 23, 12, 0, 0),
-        output_dir=root / "out",
-    )
-    for name in ("inventory", "analysis", "criteria", "results"):
-        STEPS[name](ctx)
-    return ctx
+    return run_phantom(root, scenario)
 
 
 @pytest.fixture(scope="module")

@@ -3,32 +3,21 @@ the study its report."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+from phantom_pipeline import phantom_context
 from pydicom import dcmread
 
 from workers.analysis.contract import measurement_json
-from workers.phantom import write_phantom
-from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+from workers.pipeline import STEPS, PipelineContext
 from workers.pipeline.candidates import candidates_json
 from workers.pipeline.steps import result_uids
 from workers.results.validate import dciodvfy_errors
 
 
 def _context(tmp_path: Path, scenario: str) -> PipelineContext:
-    study = write_phantom(tmp_path / "study", scenario)
-    by_series: dict[str, list[Path]] = {}
-    for f in sorted(study.files):
-        by_series.setdefault(str(dcmread(f, stop_before_pixels=True).SeriesInstanceUID), []).append(f)
-    return PipelineContext(
-        study_uid=study.study_instance_uid,
-        revision=1,
-        series=[SeriesFiles(uid, tuple(paths)) for uid, paths in by_series.items()],
-        content_datetime=datetime(2026, 11, 23, 12, 0, 0),
-        output_dir=tmp_path / "out",
-    )
+    return phantom_context(tmp_path, scenario)
 
 
 def test_epidural_fluid_phantom_gives_an_automated_grade_needing_confirmation(tmp_path: Path) -> None:
