@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from metric_samples import samples
 
 from node.metrics import NodeMetrics
 from node.metrics.feed import MetricsFeed
@@ -16,14 +16,6 @@ from node.registry.db import Registry
 from node.registry.models import Attempt, Delivery, DeliveryState, Job, JobState, Study, StudyState
 
 T0 = datetime(2026, 12, 1, 9, 0, 0)
-
-
-def samples(metrics: NodeMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    out = {}
-    for family in text_string_to_metric_families(metrics.render().decode()):
-        for sample in family.samples:
-            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return out
 
 
 @pytest.fixture
