@@ -282,6 +282,21 @@ class _ServingQueue(_WakingQueue):
         super().put(item, block, timeout)
 
 
+class _Checkpoint(threading.Event):
+    """The reactor's pause checkpoint; clearing it wakes the reactor, so that a ``send_*`` method waiting
+    for the reactor to pause waits for a thread switch, not for the loop's :data:`SAFETY_WAIT`."""
+
+    def __init__(self, wake: Any, *, set_: bool) -> None:
+        super().__init__()
+        self._wake_reactor = wake
+        if set_:
+            self.set()
+
+    def clear(self) -> None:
+        super().clear()
+        self._wake_reactor()
+
+
 class WakingAssociation(Association):
     """An association whose reactor waits on an event set when there is something for it to do."""
 
@@ -290,6 +305,7 @@ class WakingAssociation(Association):
 
     def _install(self) -> None:
         self._work = threading.Event()
+        self._reactor_checkpoint = _Checkpoint(self._wake, set_=self._reactor_checkpoint.is_set())
         dul = self.dul
         dul.__class__ = WakingDUL
         cast(WakingDUL, dul)._install(self._wake)
@@ -345,6 +361,22 @@ class WakingAssociation(Association):
             timeout = max(0.0, min(timeout, idle.remaining))
         cast(threading.Event, self._work).wait(timeout)
 
+    def _pause_while_checkpoint_cleared(self) -> None:
+        """Wait at the checkpoint while a ``send_*`` method holds it cleared.
+
+        The stock loop sets ``_is_paused`` back to False only once it has run again after the checkpoint
+        was set. A ``send_*`` called in that window (the next C-STORE right after the last one returned)
+        clears the checkpoint, sees the stale True and sends; the loop then takes the peer's response off
+        the DIMSE queue ("Received unexpected C-STORE service message") and the sender waits for it until
+        the DIMSE timeout aborts the association. Here the loop looks at the checkpoint again after
+        saying it runs, and pauses again if it was cleared meanwhile."""
+        while True:
+            self._is_paused = True
+            self._reactor_checkpoint.wait()
+            self._is_paused = False
+            if self._reactor_checkpoint.is_set():
+                return
+
     def _run_reactor(self) -> None:
         # pynetdicom 3.0.4 Association._run_reactor; ``time.sleep(0.001)`` became a wait for work,
         # skipped after an iteration that served a message (another may be queued behind it).
@@ -355,9 +387,7 @@ class WakingAssociation(Association):
             if idle:
                 self._wait_for_work()
             work.clear()
-            self._is_paused = True
-            self._reactor_checkpoint.wait()
-            self._is_paused = False
+            self._pause_while_checkpoint_cleared()
 
             context_id, msg = self.dimse.get_msg(block=False)
             idle = msg is None

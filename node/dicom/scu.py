@@ -16,10 +16,11 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, evt
+from pynetdicom import evt
 from pynetdicom.presentation import build_context
 
 from node.dicom.contexts import VERIFICATION
+from node.dicom.requestor import WakingAE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def parse_destination(text: str) -> tuple[str, str, int]:
 
 
 def echo(ae_title: str, host: str, port: int, *, calling_aet: str = "SPINENODE", timeout: float = 10) -> bool:
-    ae = AE(ae_title=calling_aet)
+    ae = WakingAE(ae_title=calling_aet)
     ae.acse_timeout = ae.network_timeout = timeout
     ae.add_requested_context(VERIFICATION)
     assoc = ae.associate(host, port, ae_title=ae_title)
@@ -134,7 +135,7 @@ def send_files(
         ts = str(ds.file_meta.TransferSyntaxUID)
         headers.append((path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), ts))
         contexts[(str(ds.SOPClassUID), ts)] = None
-    ae = AE(ae_title=calling_aet)
+    ae = WakingAE(ae_title=calling_aet)
     ae.acse_timeout = ae.network_timeout = ae.dimse_timeout = timeout
     ae.maximum_pdu_size = 0
     # Per SOP class: one context per stored syntax (so each file goes as it is stored) and one

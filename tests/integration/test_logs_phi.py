@@ -11,10 +11,10 @@ from pathlib import Path
 
 from peers import NodeProcess, wait_until
 from pydicom import dcmread
-from pynetdicom import AE
 from pynetdicom import _config as pynetdicom_config
 from test_scp_malformed import body_offset, file_bytes, relabel, source_dataset
 
+from node.dicom.requestor import WakingAE
 from node.logs.phi import install, redact, remember
 
 NAMES = ["KAWAGUCHI^SHIGERU", "MORIOKA^AYAKO", "OYABU^TETSUO"]
@@ -48,7 +48,7 @@ def test_fuzz_run_leaves_no_name_or_id_in_any_log(tmp_path: Path) -> None:
     node = NodeProcess(tmp_path / "node", stable_seconds=1.0).start()
     try:
         pynetdicom_config.STORE_SEND_CHUNKED_DATASET = True
-        ae = AE(ae_title="FUZZSCU")
+        ae = WakingAE(ae_title="FUZZSCU")
         ae.add_requested_context("1.2.840.10008.5.1.4.1.1.4", ["1.2.840.10008.1.2.1"])
         ae.add_requested_context("1.2.840.10008.5.1.4.1.1.4", ["1.2.840.10008.1.2"])
         assoc = ae.associate("127.0.0.1", node.port, ae_title="SPINENODE")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from node.dicom import reactors
 from node.dicom.guard import PeerLimits, start_guarded_server
+from node.dicom.requestor import WakingAE
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 
@@ -173,3 +175,54 @@ def test_a_request_failing_in_the_dul_thread_aborts_the_association_without_a_de
     again = ae.associate("127.0.0.1", port)
     assert again.is_established and again.send_c_echo().Status == 0
     again.release()
+
+
+def test_the_nodes_sender_runs_the_waking_loops_and_never_polls(
+    counting: CountingTime, echo_server: tuple[int, list[tuple[Any, set[int]]]]
+) -> None:
+    port, _served = echo_server
+    ae = WakingAE(ae_title="SCU")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", port)
+    assert assoc.is_established
+    assert isinstance(assoc, reactors.WakingAssociation) and isinstance(assoc.dul, reactors.WakingDUL)
+    assert type(assoc.dul.socket) is reactors.WholeReadSocket
+    assert all(assoc.send_c_echo().Status == 0 for _ in range(200))
+    slept = sum(counting.sleeps[t] for t in (assoc.ident, assoc.dul.ident) if t is not None)
+    # a send after a pause: the reactor idles in its wait; clearing the checkpoint wakes it at once
+    # instead of the send waiting for SAFETY_WAIT to run out (about 25 ms on average without the wake)
+    after_idle = []
+    for _ in range(10):
+        time.sleep(reactors.SAFETY_WAIT * 2.5)
+        started = time.monotonic()
+        assert assoc.send_c_echo().Status == 0
+        after_idle.append(time.monotonic() - started)
+    assoc.release()
+    assert slept == 0
+    assert statistics.median(after_idle) < reactors.SAFETY_WAIT / 4, after_idle
+
+
+class _SetThenClearedAtOnce(threading.Event):
+    """A checkpoint set and cleared again by the next ``send_*`` before the woken reactor ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        if self.waits == 2:
+            self.set()  # the sender is done: the reactor may run
+        return True
+
+
+def test_a_reactor_woken_after_the_next_send_cleared_the_checkpoint_pauses_again() -> None:
+    assoc = pynetdicom_association.Association(AE(), "requestor")
+    assert reactors.wake_on_data(assoc)
+    waking = assoc if isinstance(assoc, reactors.WakingAssociation) else None
+    assert waking is not None
+    checkpoint = _SetThenClearedAtOnce()
+    waking._reactor_checkpoint = checkpoint
+    waking._pause_while_checkpoint_cleared()
+    assert checkpoint.waits == 2, "the first wake-up found the checkpoint cleared: it must pause again"
+    assert waking._is_paused is False
