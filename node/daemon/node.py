@@ -29,6 +29,16 @@ from node.stability import StabilityWatch
 log = logging.getLogger(__name__)
 
 
+def _start_fork_server() -> None:
+    """The analysis pool's fork server, started off the start-up path (the first study need not wait)."""
+    from workers.analysis.segmentations import start_fork_server
+
+    try:
+        start_fork_server()
+    except (OSError, ValueError) as exc:  # no processes here: the pool falls back to one process
+        log.warning("analysis fork server not started: %s", exc)
+
+
 def send_job(job_id: int) -> None:
     from workers.tasks import analyse_study
 
@@ -137,6 +147,7 @@ class Node:
         self.reconciler.start()
         self.housekeeping.start()
         if self.worker:
+            threading.Thread(target=_start_fork_server, name="fork-server", daemon=True).start()
             self.worker.start()
         if self.heartbeat:
             self.heartbeat.start()

@@ -5,7 +5,7 @@ the best of them, the levels and the marrow analyser the sagittal T2). Within :f
 :func:`workers.analysis.run_analysers` opens around its analysers) :func:`cord_segmentation` computes each
 segmentation once, keyed by the images of the volume (SOP Instance UIDs, shape, affine) and the polarity,
 and hands the same result to every later caller. :func:`map_series` runs one function over independent series
-on a process pool (:func:`analysis_workers`: one worker per available core, forked from the job's process)
+on a process pool (:func:`analysis_workers`: one worker per available core, see :func:`pool_context`)
 and returns the results in order; the segmentations made there join the run's memo. Results are the same, by
 value, as a serial run gives, and an exception is raised again, unchanged, where the serial run raises it.
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -100,10 +102,7 @@ class CordSegmentations:
     def _executor(self) -> Executor | None:
         if self._pool is None:
             try:
-                # fork: the workers start at once, with this process's modules (forkserver and spawn would
-                # import the job's main module again in each worker, seconds of CPU per run).
-                context = multiprocessing.get_context("fork")
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=pool_context())
             except (OSError, ValueError, AssertionError) as exc:  # no processes here (e.g. a daemon): serial
                 log.warning("analysis in one process: %s", exc)
                 self.workers = 1
@@ -113,6 +112,33 @@ class CordSegmentations:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+#: Modules the fork server imports once, so that each worker it forks starts with them.
+FORKSERVER_PRELOAD = ["numpy", "scipy.ndimage", "workers.analysis.segmentations"]
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """How the pool's workers start: forked from this process while it runs one thread (``spinenode analyse``,
+    a Celery worker's child: at once, with this process's modules), else forked from a fork server.
+
+    A process with other threads (``serve``: the DICOM server, the registry, the web app) cannot be forked
+    safely: a lock another thread holds at that moment (a stream's, a library's) stays held in the child for
+    ever, and the job waits on that child for ever. The fork server is a fresh single-threaded interpreter
+    started once per process, with :data:`FORKSERVER_PRELOAD` imported; its children start in milliseconds."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, with its modules, so that the first study's pool does not wait for it
+    (about 2 s on 2 cores); for a process that will run jobs beside other threads (``serve``)."""
+    if analysis_workers() > 1:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+        multiprocessing.forkserver.ensure_running()
 
 
 _RUN: ContextVar[CordSegmentations | None] = ContextVar("cord_segmentations", default=None)

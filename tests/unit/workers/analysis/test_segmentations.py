@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.segmentations import analysis_run, cord_segmentation, map_series
+from workers.analysis.segmentations import analysis_run, cord_segmentation, map_series, pool_context
 from workers.analysis.volume import load_volume
 from workers.phantom import write_phantom
 
@@ -35,6 +38,29 @@ def test_map_series_with_one_worker_runs_here() -> None:
         out = map_series(_square_or_fail, [2, 3])
     assert not isinstance(out[0], Exception) and out[0] == (4, os.getpid())
     assert isinstance(out[1], ValueError)
+
+
+def test_a_process_with_other_threads_forks_its_workers_from_the_fork_server() -> None:
+    """``serve`` runs jobs beside the DICOM server's and the web app's threads: forking it could copy a lock
+    another thread holds, and the child would wait on it for ever."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert pool_context().get_start_method() == "forkserver"
+        with analysis_run(workers=2):
+            out = map_series(_square_or_fail, [5, 6, 7])
+        assert [o[0] for o in out if not isinstance(o, Exception)] == [25, 36, 49]
+        assert os.getpid() not in {o[1] for o in out if not isinstance(o, Exception)}
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_single_threaded_process_forks_its_workers_directly() -> None:
+    code = "from workers.analysis.segmentations import pool_context; print(pool_context().get_start_method())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "fork"
 
 
 @pytest.fixture(scope="module")
