@@ -28,6 +28,7 @@ from scipy import ndimage
 CORE_RADIUS_MM = 2.5  # the smallest cord half-width (AP) in adults
 THIN_MM = 1.5  # dark structures thinner than twice this are not cord
 CLOSING_RADIUS_MM = 8.0  # wider than the widest cord half-width (RL, cervical enlargement)
+CANAL_RADIUS_MM = 12.0  # wider than the widest canal half-width (cord and CSF)
 MIDLINE_REACH_MM = 12.0  # how far the cord may lie from the mirror axis of the slice
 N_CANDIDATES = 8
 STEP_PENALTY = 0.05  # score units per (mm of in-plane displacement per mm of z) squared
@@ -94,6 +95,25 @@ def canal_scores(image: np.ndarray, spacing: tuple[float, float, float]) -> np.n
     scores[:, :cy] = scores[:, -cy:] = -np.inf
     scores[:, :, :cx] = scores[:, :, -cx:] = -np.inf
     return scores
+
+
+def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """How much brighter than the canal wall each pixel of a normalised (CSF bright) volume is: the white
+    top-hat (the image minus its grey opening by a square wider than the canal) averaged over the cord core.
+    Cord and CSF together fill the canal, brighter than the bone and ligaments around it: the cord scores
+    its own level above the wall; a dark structure outside the canal (ligament, vessel, bone) scores ~0."""
+    _, sy, sx = spacing
+    wide = (2 * int(np.ceil(CANAL_RADIUS_MM / sy)) + 1, 2 * int(np.ceil(CANAL_RADIUS_MM / sx)) + 1)
+    cy, cx = int(np.ceil(CORE_RADIUS_MM / sy)), int(np.ceil(CORE_RADIUS_MM / sx))
+    yy, xx = np.mgrid[-cy : cy + 1, -cx : cx + 1]
+    core = (np.hypot(yy * sy, xx * sx) <= CORE_RADIUS_MM).astype(np.float32)
+    core /= core.sum()
+    out = np.empty(image.shape, dtype=np.float32)
+    for k, plane in enumerate(image):
+        img = ndimage.gaussian_filter(plane, 0.5)
+        opened = ndimage.grey_opening(img, size=wide, mode="nearest")
+        out[k] = ndimage.correlate(img - opened, core, mode="nearest")
+    return out
 
 
 def mirror_axis(image: np.ndarray) -> np.ndarray:
@@ -191,7 +211,9 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
     midline = mirror_axis(norm)
     cands, vals = _candidates(scores, midline, spacing[2])
     closed, cores = enclosure(norm, spacing, cands)
-    vals = [v * e for v, e in zip(vals, closed, strict=True)]
+    interior = canal_interior(norm, spacing)
+    inside = [interior[k, c[:, 0].astype(int), c[:, 1].astype(int)] for k, c in enumerate(cands)]
+    vals = [np.minimum(v, np.maximum(i, 0.0)) * e for v, e, i in zip(vals, closed, inside, strict=True)]
     path = _viterbi(cands, vals, spacing)
     if len(cands) >= 3:
         chosen = [int(np.argmin(np.abs(c - p).sum(axis=1))) for c, p in zip(cands, path, strict=True)]
