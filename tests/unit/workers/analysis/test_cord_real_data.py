@@ -3,7 +3,11 @@ the expert manual masks. No constant of the method was set against these masks; 
 below what the method gives (2026-12-01, closed polar contour) so that they catch a regression:
 T2: Dice >= 0.97 and mean CSA within 5 % in both wrapped planes (measured 0.985, +0.1 %); T1 (CSF dark):
 Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.85 (0.882; one of its 9 slices has no cord found); thick-slice
-MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays)."""
+MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays); thick-slice
+MT-off: Dice >= 0.88 and CSA within 10 % (0.920, +3 %; 0.41 before the candidates had to lie inside the canal).
+
+The canal-interior score is also checked on a drawn slice: a grey cord in a bright CSF ring inside a dark
+wall, and a darker line behind the ring."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import numpy as np
 import pytest
 
 from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.centreline import Polarity, polarity_of
+from workers.analysis.cord.centreline import Polarity, canal_interior, canal_scores, polarity_of
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume
@@ -72,3 +76,29 @@ def test_centre_line_on_t2_within_a_millimetre(wrap) -> None:
         if manual[k].any() and seg.found[k]
     ]
     assert np.median(errors) <= 1.0 and len(errors) == 55
+
+
+def test_thick_slice_mt_off_cord_is_not_the_dark_line_behind_the_canal(wrap) -> None:
+    dice, csa_error, n = _dice_and_csa(wrap, "mt/mt0.nii.gz", "mt/mt0_seg.nii.gz", "axial", "MT")
+    assert dice >= 0.88, dice
+    assert abs(csa_error) <= 0.10, csa_error
+    assert n == 5
+
+
+def test_canal_interior_scores_the_cord_and_not_a_darker_line_outside_the_canal() -> None:
+    # One drawn 0.5 mm slice: dark wall (0.1), a bright CSF canal (1.0, 8 mm radius) holding a grey cord (0.5,
+    # 4 mm), and behind the canal a darker band (0.0, 3 mm wide) between the wall and brighter muscle (0.6).
+    yy, xx = np.mgrid[0:80, 0:80] * 0.5
+    image = np.full((80, 80), 0.1, np.float32)
+    image[yy > 30] = 0.6
+    image[(yy > 26) & (yy <= 29) & (np.abs(xx - 20) < 6)] = 0.0
+    canal = np.hypot(yy - 16, xx - 20)
+    image[canal <= 8] = 1.0
+    image[canal <= 4] = 0.5
+    volume, spacing = image[None], (1.0, 0.5, 0.5)
+    interior = canal_interior(volume, spacing)[0]
+    cord, line = interior[32, 40], interior[55, 40]
+    assert cord >= 0.3 and line <= 0.05, (cord, line)
+    # The black top-hat alone prefers the darker line: that is why the interior score is needed.
+    tophat = canal_scores(volume, spacing)[0]
+    assert tophat[55, 40] > tophat[32, 40]
