@@ -2,7 +2,8 @@
 the expert manual masks. No constant of the method was set against these masks; the bounds sit a little
 below what the method gives (2026-12-01, closed polar contour) so that they catch a regression:
 T2: Dice >= 0.97 and mean CSA within 5 % in both wrapped planes (measured 0.985, +0.1 %); T1 (CSF dark):
-Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.85 (0.882; one of its 9 slices has no cord found); thick-slice
+Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.88 (0.905 with its top slice, left out by the QC; 0.859 before the slice
+where the cord touches the canal wall behind it was found from its contour); thick-slice
 MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays); thick-slice
 MT-off: Dice >= 0.88 and CSA within 10 % (0.920, +3 %; 0.41 before the candidates had to lie inside the canal).
 
@@ -53,7 +54,19 @@ def test_t1_cord_with_dark_csf(wrap) -> None:
 
 def test_t2star_cord(wrap) -> None:
     dice, _, _ = _dice_and_csa(wrap, "t2s/t2s.nii.gz", "t2s/t2s_seg.nii.gz", "axial", "T2STAR")
-    assert dice >= 0.85, dice
+    assert dice >= 0.88, dice
+
+
+def test_t2star_slice_where_the_cord_touches_the_canal_wall_is_found(wrap) -> None:
+    # On slice 7 no fluid lies behind the cord, so its canal score is below the threshold; it lies between
+    # found slices and its contour is darker than the fluid around it: found, and on the cord.
+    volume = load_volume(wrap("t2s/t2s.nii.gz", "axial"))
+    view = AxialView.of(volume)
+    manual = AxialView.of(load_volume(wrap("t2s/t2s_seg.nii.gz", "axial"))).array > 0.5
+    seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
+    assert seg.path_scores[6] < 0.08 and seg.found.all()
+    dice = 2 * (seg.mask[6] & manual[6]).sum() / (seg.mask[6].sum() + manual[6].sum())
+    assert dice >= 0.85, dice  # measured 0.878
 
 
 def test_thick_slice_mt_on_cord_is_not_overgrown(wrap) -> None:
