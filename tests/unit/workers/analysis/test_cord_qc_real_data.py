@@ -179,6 +179,22 @@ def test_area_halving_between_neighbouring_slices_makes_the_series_unreliable(wr
     assert "between neighbouring slices" in verdict.reason
 
 
+def test_a_jump_hidden_by_slices_without_a_cord_breaks_the_centre_line(wrap) -> None:
+    # The real T2 segmentation with four slices marked not found and the path below them moved 15 mm: across
+    # 4 mm of z the cord moves at most ~4 mm, so the jump must be seen although no two neighbouring slices
+    # show it.
+    seg = segment_cord(AxialView.of(load_volume(wrap("t2/t2.nii.gz", "sagittal"))), polarity=Polarity.CSF_BRIGHT)
+    assert seg.view.spacing[0] == pytest.approx(1.0, abs=0.05)
+    intact = qc.figures(seg, slice_morphometry(seg)).max_step_mm
+    found, raw = seg.found.copy(), seg.raw_path.copy()
+    found[30:34] = False
+    raw[34:, 0] += 15.0 / seg.view.spacing[1]
+    moved = replace(seg, found=found, raw_path=raw)
+    fig = qc.figures(moved, slice_morphometry(moved))
+    assert intact < 3.0 and fig.max_step_mm >= 10.0, (intact, fig.max_step_mm)
+    assert "broken centre line" in qc.verdict("cord_morphometry", "1.2.3", fig, 1.0).reason
+
+
 def test_slices_are_named_as_a_person_reads_them() -> None:
     assert slice_list([5, 6]) == "6-7"
     assert slice_list([0]) == "1"

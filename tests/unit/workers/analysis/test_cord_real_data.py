@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.centreline import Polarity, canal_interior, canal_scores, polarity_of
+from workers.analysis.cord.centreline import Polarity, _viterbi, canal_interior, canal_scores, polarity_of
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume
@@ -115,3 +115,13 @@ def test_canal_interior_scores_the_cord_and_not_a_darker_line_outside_the_canal(
     # The black top-hat alone prefers the darker line: that is why the interior score is needed.
     tophat = canal_scores(volume, spacing)[0]
     assert tophat[55, 40] > tophat[32, 40]
+
+
+def test_centre_line_is_not_charged_for_a_peak_jittering_by_a_pixel_across_thick_columns() -> None:
+    # Sagittal 3 mm slices seen axially: a cord spanning three columns has its score peak on column 6 or 7
+    # from slice to slice (score 0.3); a weaker structure (0.05) lies still on column 7 far behind it. The
+    # path must stay on the cord: a one-pixel jitter is the peak's localisation, not a displacement.
+    cands = [np.array([[150.0, 6.0 + (k % 2)], [190.0, 7.0]]) for k in range(40)]
+    vals = [np.array([0.3, 0.05]) for _ in range(40)]
+    path = _viterbi(cands, vals, (1.0, 1.0, 3.0))
+    assert np.all(path[:, 0] == 150.0)
