@@ -187,4 +187,3 @@ class CordMorphometryAnalyser:
             roi_label="Spinal cord cross-section",
             values=(RoiValue(AREA_CODE, round(float(target.csa_mm2), 1), "mm2"),),
         )
-
