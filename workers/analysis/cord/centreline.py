@@ -9,8 +9,12 @@
 3. **Mid-sagittal plane.** The cord lies in the body's plane of left-right symmetry. Per slice, the mirror
    axis is where the image best matches its own left-right mirror image; candidates farther than
    :data:`MIDLINE_REACH_MM` from it are dropped.
+   Where CSF is bright (not T1), a candidate must also lie inside the canal: cord and CSF together are
+   brighter than the bone and ligaments around them (:func:`canal_interior`); the candidates are ranked by the
+   smaller of the two scores, so that a dark line behind the posterior CSF, or air, is not taken for the cord.
 4. **Centre line.** Dynamic programming (Viterbi) over the per-slice candidate maxima picks the path that
-   scores best with a penalty on the in-plane displacement per mm of z; the path is then smoothed.
+   scores best with a penalty on the in-plane displacement per mm of z (less one pixel per axis, the
+   localisation of a peak on the grid); the path is then smoothed.
 5. **Same tissue on every slice.** With thick slices the displacement penalty is weak, and on some slices a
    structure beside the canal that is darker than the cord (ligament, bone, a vessel) can outscore it. The
    cord's own level is the median core intensity on the first path; candidates far darker than that
@@ -28,8 +32,9 @@ from scipy import ndimage
 CORE_RADIUS_MM = 2.5  # the smallest cord half-width (AP) in adults
 THIN_MM = 1.5  # dark structures thinner than twice this are not cord
 CLOSING_RADIUS_MM = 8.0  # wider than the widest cord half-width (RL, cervical enlargement)
+CANAL_RADIUS_MM = 12.0  # wider than the widest canal half-width (cord and CSF)
 MIDLINE_REACH_MM = 12.0  # how far the cord may lie from the mirror axis of the slice
-N_CANDIDATES = 8
+N_CANDIDATES = 16  # a full field holds many dark structures enclosed by brighter tissue
 STEP_PENALTY = 0.05  # score units per (mm of in-plane displacement per mm of z) squared
 DARKER_THAN_CORD = 0.6  # a candidate's core below this fraction of the path's typical core is not cord
 DARKER_WEIGHT = 0.1  # what such a candidate's score is multiplied by on the second pass
@@ -96,6 +101,25 @@ def canal_scores(image: np.ndarray, spacing: tuple[float, float, float]) -> np.n
     return scores
 
 
+def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """How much brighter than the canal wall each pixel of a normalised (CSF bright) volume is: the white
+    top-hat (the image minus its grey opening by a square wider than the canal) averaged over the cord core.
+    Cord and CSF together fill the canal, brighter than the bone and ligaments around it: the cord scores
+    its own level above the wall; a dark structure outside the canal (ligament, vessel, bone) scores ~0."""
+    _, sy, sx = spacing
+    wide = (2 * int(np.ceil(CANAL_RADIUS_MM / sy)) + 1, 2 * int(np.ceil(CANAL_RADIUS_MM / sx)) + 1)
+    cy, cx = int(np.ceil(CORE_RADIUS_MM / sy)), int(np.ceil(CORE_RADIUS_MM / sx))
+    yy, xx = np.mgrid[-cy : cy + 1, -cx : cx + 1]
+    core = (np.hypot(yy * sy, xx * sx) <= CORE_RADIUS_MM).astype(np.float32)
+    core /= core.sum()
+    out = np.empty(image.shape, dtype=np.float32)
+    for k, plane in enumerate(image):
+        img = ndimage.gaussian_filter(plane, 0.5)
+        opened = ndimage.grey_opening(img, size=wide, mode="nearest")
+        out[k] = ndimage.correlate(img - opened, core, mode="nearest")
+    return out
+
+
 def mirror_axis(image: np.ndarray) -> np.ndarray:
     """Per slice, the column (fractional) about which the slice best matches its left-right mirror image."""
     nz, _, nx = image.shape
@@ -117,7 +141,11 @@ def mirror_axis(image: np.ndarray) -> np.ndarray:
     return np.asarray(ndimage.median_filter(out, size=min(nz, 5), mode="nearest"))
 
 
-def _candidates(scores: np.ndarray, midline_x: np.ndarray, sx: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _candidates(
+    scores: np.ndarray, rank: np.ndarray, midline_x: np.ndarray, sx: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per slice, up to :data:`N_CANDIDATES` local maxima of ``scores`` near the mirror axis, the best by
+    ``rank`` first, and their ``rank`` values."""
     cands, vals = [], []
     reach = MIDLINE_REACH_MM / sx
     for k, s in enumerate(scores):
@@ -126,7 +154,7 @@ def _candidates(scores: np.ndarray, midline_x: np.ndarray, sx: float) -> tuple[l
         near = np.abs(idx[:, 1] - midline_x[k]) <= reach
         if near.any():
             idx = idx[near]
-        v = s[idx[:, 0], idx[:, 1]] if len(idx) else np.array([])
+        v = rank[k][idx[:, 0], idx[:, 1]] if len(idx) else np.array([])
         if len(idx) == 0:  # nothing finite in the slice: a dummy candidate at the centre
             idx = np.array([[s.shape[0] // 2, s.shape[1] // 2]])
             v = np.array([-1.0])
@@ -173,7 +201,10 @@ def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[flo
     total = vals[0].copy()
     back: list[np.ndarray] = []
     for k in range(1, len(cands)):
-        d2 = (((cands[k][:, None, :] - cands[k - 1][None, :, :]) * [sy, sx]) ** 2).sum(-1) / (sz * sz)
+        # A peak on the pixel grid is placed to within a pixel (any pixel of a plateau): one pixel per axis is
+        # free, so that a cord spanning a few thick-slice columns is not charged for its peak's jitter.
+        moved = np.maximum(np.abs(cands[k][:, None, :] - cands[k - 1][None, :, :]) - 1.0, 0.0)
+        d2 = ((moved * [sy, sx]) ** 2).sum(-1) / (sz * sz)
         trans = total[None, :] - STEP_PENALTY * d2
         best = np.argmax(trans, axis=1)
         back.append(best)
@@ -189,7 +220,13 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
     norm = normalised(image, polarity)
     scores = canal_scores(norm, spacing)
     midline = mirror_axis(norm)
-    cands, vals = _candidates(scores, midline, spacing[2])
+    # Candidates: darker than the fluid around them (black top-hat) and, where CSF is bright, inside the canal,
+    # brighter than its wall (white top-hat at canal scale): a dark line outside the canal, or air, scores ~0.
+    # With CSF dark (T1) the cord is as bright as fat and marrow, so the canal is not brighter than its wall.
+    inside = scores
+    if polarity is Polarity.CSF_BRIGHT:
+        inside = np.minimum(scores, np.maximum(canal_interior(norm, spacing), 0.0))
+    cands, vals = _candidates(scores, inside, midline, spacing[2])
     closed, cores = enclosure(norm, spacing, cands)
     vals = [v * e for v, e in zip(vals, closed, strict=True)]
     path = _viterbi(cands, vals, spacing)

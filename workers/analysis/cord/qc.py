@@ -35,6 +35,7 @@ MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slic
 DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
 NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
+MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's course can take (45 degrees)
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 
 
@@ -112,7 +113,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")
     steps = np.hypot(*(np.diff(path, axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
     gaps = np.diff(found) if found.size > 1 else np.zeros(0)
-    steps = steps[gaps == 1] if steps.size else steps
+    # Across slices left out the cord may have moved, by at most about 1 mm per mm of z (a 45 degree course):
+    # a larger step is a jump to another structure, hidden by the slices between.
+    steps = np.maximum(steps - (gaps - 1) * sz * MAX_COURSE_SLOPE, 0.0) if steps.size else steps
     csa = np.array([s.csa_mm2 for s in kept_slices]) if kept_slices else np.zeros(0)
     ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
     ratio = float(np.median(ratios)) if ratios else float("nan")

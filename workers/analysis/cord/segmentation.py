@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.boundary import R_MAX_MM, R_STEP_MM, polar_contour, profiles, rasterise, regularise
@@ -119,6 +120,7 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         shift = np.stack([np.where(ok, dy, 0.0), np.where(ok, dx, 0.0)], 1)
         centres = smooth_line(centres + shift, sigma_mm=2.0, sz=sz)
     found &= np.isfinite(radii).all(axis=1)
+    found |= _gap_slices_with_a_cord(image, view.spacing, centres, radii, found, min_contrast)
     mask = rasterise(view.array.shape, view.spacing, centres, radii, found)
     centres = np.where(found[:, None], centres, np.nan)
     return CordSegmentation(
@@ -133,3 +135,34 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         ray_fraction=fluid_rays,
         raw_path=line.path,
     )
+
+
+def _gap_slices_with_a_cord(
+    image: np.ndarray,
+    spacing: tuple[float, float, float],
+    centres: np.ndarray,
+    radii: np.ndarray,
+    found: np.ndarray,
+    min_contrast: float,
+) -> np.ndarray:
+    """Slices between two found slices whose canal score was too low (the cord touching the canal wall on
+    one side, so that no fluid lies beyond it there) but whose contour is still darker, by ``min_contrast``,
+    than the fluid within 2 mm outside it: the cord is there. Slices outside the found run are never added."""
+    _, sy, sx = spacing
+    idx = np.nonzero(found)[0]
+    out = np.zeros_like(found)
+    if idx.size < 2:
+        return out
+    gaps = np.array([k for k in range(idx[0] + 1, idx[-1]) if not found[k] and np.isfinite(radii[k]).all()], int)
+    if gaps.size == 0:
+        return out
+    take = np.zeros_like(found)
+    take[gaps] = True
+    masks = rasterise(image.shape, spacing, centres, radii, take)
+    ring_px = max(1, int(round(2.0 / min(sy, sx))))
+    for k in gaps:
+        inside = masks[k]
+        ring = ndimage.binary_dilation(inside, iterations=ring_px) & ~inside
+        if inside.any() and ring.any():
+            out[k] = float(np.percentile(image[k][ring], 75)) - float(np.median(image[k][inside])) >= min_contrast
+    return out
