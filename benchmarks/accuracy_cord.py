@@ -82,8 +82,11 @@ def cord_volumes() -> None:
         mview = AxialView.of(volume.with_array(manual.astype(np.float32))).array > 0.5
         _, sy, sx = view.spacing
         both = [s for s in slices if mview[s.slice_index].any()]
-        manual_csa = float(np.mean([mview[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg))
-                                    for s in both])) if both else float("nan")
+        manual_csa = (
+            float(np.mean([mview[s.slice_index].sum() * sy * sx * np.cos(np.radians(s.angle_deg)) for s in both]))
+            if both
+            else float("nan")
+        )
         ours_both = float(np.mean([s.csa_mm2 for s in both])) if both else float("nan")
         print(
             f"| {case.name} | {case.contrast} | {dice:.3f} | {ours_both:.1f} / {manual_csa:.1f} | "
@@ -151,8 +154,10 @@ def dti() -> None:
         seconds = time.perf_counter() - start
         fa = next((m.value for m in result.measurements if m.name == "cord FA"), float("nan"))
         verdict = result.qc[0]
-        print(f"DTI {name}: FA {fa:.2f} in {int(result.details.get('mask', np.zeros(1)).sum())} voxels, QC "
-              f"{verdict.status.value} {verdict.reason}  {seconds:.2f} s")
+        print(
+            f"DTI {name}: FA {fa:.2f} in {int(result.details.get('mask', np.zeros(1)).sum())} voxels, QC "
+            f"{verdict.status.value} {verdict.reason}  {seconds:.2f} s"
+        )
 
 
 def marrow_phantom() -> None:

@@ -112,9 +112,7 @@ def test_due_and_stale_deliveries_are_sent_again(registry: Registry, tmp_path: P
         study = s.scalar(select(Study))
         assert study is not None
         due = Delivery(study_id=study.id, revision=1, destination="pacs")
-        later = Delivery(
-            study_id=study.id, revision=1, destination="b", next_attempt_at=utcnow() + timedelta(hours=1)
-        )
+        later = Delivery(study_id=study.id, revision=1, destination="b", next_attempt_at=utcnow() + timedelta(hours=1))
         stale = Delivery(
             study_id=study.id,
             revision=1,
