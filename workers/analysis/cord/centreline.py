@@ -77,17 +77,28 @@ def normalised(array: np.ndarray, polarity: Polarity) -> np.ndarray:
     return out if polarity is Polarity.CSF_BRIGHT else 1.0 - out
 
 
+def _square(radius_mm: float, sy: float, sx: float) -> tuple[int, int]:
+    """The size (rows, columns) of a square structuring element reaching ``radius_mm`` from its centre."""
+    return 2 * int(np.ceil(radius_mm / sy)) + 1, 2 * int(np.ceil(radius_mm / sx)) + 1
+
+
+def _core_kernel(sy: float, sx: float) -> np.ndarray:
+    """The mean over a disc of :data:`CORE_RADIUS_MM` (the cord's core), as a correlation kernel."""
+    cy, cx = int(np.ceil(CORE_RADIUS_MM / sy)), int(np.ceil(CORE_RADIUS_MM / sx))
+    yy, xx = np.mgrid[-cy : cy + 1, -cx : cx + 1]
+    core = (np.hypot(yy * sy, xx * sx) <= CORE_RADIUS_MM).astype(np.float32)
+    return core / core.sum()
+
+
 def canal_scores(image: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
     """Canal score of every pixel of a normalised (CSF bright) volume: the black top-hat (grey closing with a
     square wider than any cord, minus the image) averaged over the cord core. High inside a dark structure
     narrower than :data:`CLOSING_RADIUS_MM` and enclosed by brighter tissue; -inf near the borders."""
     _, sy, sx = spacing
-    wide = (2 * int(np.ceil(CLOSING_RADIUS_MM / sy)) + 1, 2 * int(np.ceil(CLOSING_RADIUS_MM / sx)) + 1)
-    thin = (2 * int(np.ceil(THIN_MM / sy)) + 1, 2 * int(np.ceil(THIN_MM / sx)) + 1)
-    cy, cx = int(np.ceil(CORE_RADIUS_MM / sy)), int(np.ceil(CORE_RADIUS_MM / sx))
-    yy, xx = np.mgrid[-cy : cy + 1, -cx : cx + 1]
-    core = (np.hypot(yy * sy, xx * sx) <= CORE_RADIUS_MM).astype(np.float32)
-    core /= core.sum()
+    wide = _square(CLOSING_RADIUS_MM, sy, sx)
+    thin = _square(THIN_MM, sy, sx)
+    core = _core_kernel(sy, sx)
+    cy, cx = core.shape[0] // 2, core.shape[1] // 2
     scores = np.empty(image.shape, dtype=np.float32)
     for k, plane in enumerate(image):
         img = ndimage.gaussian_filter(plane, 0.5)
@@ -107,11 +118,8 @@ def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np
     Cord and CSF together fill the canal, brighter than the bone and ligaments around it: the cord scores
     its own level above the wall; a dark structure outside the canal (ligament, vessel, bone) scores ~0."""
     _, sy, sx = spacing
-    wide = (2 * int(np.ceil(CANAL_RADIUS_MM / sy)) + 1, 2 * int(np.ceil(CANAL_RADIUS_MM / sx)) + 1)
-    cy, cx = int(np.ceil(CORE_RADIUS_MM / sy)), int(np.ceil(CORE_RADIUS_MM / sx))
-    yy, xx = np.mgrid[-cy : cy + 1, -cx : cx + 1]
-    core = (np.hypot(yy * sy, xx * sx) <= CORE_RADIUS_MM).astype(np.float32)
-    core /= core.sum()
+    wide = _square(CANAL_RADIUS_MM, sy, sx)
+    core = _core_kernel(sy, sx)
     out = np.empty(image.shape, dtype=np.float32)
     for k, plane in enumerate(image):
         img = ndimage.gaussian_filter(plane, 0.5)
