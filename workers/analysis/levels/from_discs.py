@@ -4,8 +4,9 @@ The bodies between the discs found along the canal (:mod:`.discs`) are named by 
 cues as the bodies of the marrow profile (:func:`.naming.name_bodies`): C2 is the bone above the first disc
 when it is much taller than the bodies below it and its top (the dens tip) lies inside the field; the
 sacrum likewise at the bottom. A C2 cut by the top edge (:func:`c2_column`) must be tall, free of disc-like
-signal, above cervical spacing and marrow-like over at least half its height. When both ways name levels they must agree (every body of one within half a
-body of the body of the same name in the other); otherwise no level is named and the verdict says so.
+signal, above cervical spacing and marrow-like over at least half its height. When both ways name levels
+they must agree (every body of one within half a body of the body of the same name in the other); otherwise
+no level is named and the verdict says so.
 """
 
 from __future__ import annotations
