@@ -13,6 +13,8 @@ its mid-body height and the distance from our body centre in vertebrae. A name i
 from the label or when its centre lies more than half a vertebra from the labelled point. When no level is
 named, the bodies found are still measured: the distance of each labelled point from the nearest body centre,
 and whether the bodies between two labelled points are as many as the labels say.
+The full-field scan and the template are also cut from the top by 0-32 mm (12 cuts) and named by the disc
+chain alone; a cut named wrong counts among the wrong names.
 Cord compression on the same healthy volumes: the cord analyser's verdict, its normalised MSCC and whether
 it proposed "cord narrowed", once with the levels the node named and once with the expert levels (each
 labelled mid-body point +/- half the labelled pitch), which must give no candidate either.
@@ -105,6 +107,11 @@ CASES = (
 )
 
 
+#: Cut from the top by 0-32 mm: the full field (its C2 column shrinks) and the template (brainstem to lumbar:
+#: its top edge moves down the skull base, above a C2 that has a disc-like C1/C2 junction above it).
+SWEPT = ("example t2 full field (c73718d)", "PAM50 T2 template (z resampled to 1 mm)")
+
+
 def _square(image: nib.Nifti1Image) -> nib.Nifti1Image:
     """Linear resampling to 1 mm along the axes coarser than 1 mm (sagittal pixels must be square)."""
     zooms = np.array(image.header.get_zooms()[:3], dtype=float)
@@ -175,8 +182,8 @@ def _expert_levels(points: dict[str, float]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _top_cut_sweep(image: nib.Nifti1Image, labels: nib.Nifti1Image, header: StudyHeader) -> str:
-    """The disc chain's naming with the top of the field cut by 0-32 mm (the C2 column shrinks): each cut
+def _top_cut_sweep(image: nib.Nifti1Image, labels: nib.Nifti1Image, header: StudyHeader) -> tuple[str, int]:
+    """The disc chain's naming with the top of the field cut by 0-32 mm: each cut
     is named right (every labelled point in the body of its name), named wrong, or not named."""
     data = np.asanyarray(image.dataobj)
     axis = int(np.argmax(np.abs(image.affine[2, :3])))
@@ -198,12 +205,13 @@ def _top_cut_sweep(image: nib.Nifti1Image, labels: nib.Nifti1Image, header: Stud
         named = dict(zip(found.naming.names, found.bodies, strict=True))
         right = all(n in named and named[n][1] <= z <= named[n][0] for n, z in points.items())
         tally["right" if right else "wrong"] += 1
-    return ", ".join(f"{k} {v}" for k, v in tally.items())
+    return ", ".join(f"{k} {v}" for k, v in tally.items()), tally["wrong"]
 
 
 def main() -> None:
     print(f"{'volume':46s} {'s':>5s}  labelled -> named (error, vertebrae)")
     wrong = 0
+    swept_wrong = 0  # of them, cuts named wrong
     false_candidates = 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -249,8 +257,10 @@ def main() -> None:
                 cells.append("no labels; named " + (f"{names[0]}..{names[-1]}" if names else "none"))
             anchor = f"{verdict.status.value}: {verdict.reason}"
             print(f"{case.name:46s} {seconds:5.2f}  {', '.join(cells)}\n    levels {anchor}")
-            if case.name == "example t2 full field (c73718d)" and labels is not None:
-                sweep = _top_cut_sweep(image, labels, header)
+            if case.name in SWEPT and labels is not None:
+                sweep, wrong_cuts = _top_cut_sweep(image, labels, header)
+                wrong += wrong_cuts
+                swept_wrong += wrong_cuts
                 print(f"    top of the field cut by 0-32 mm (12 cuts), disc chain: {sweep}")
             expert = _expert_levels(_label_points(labels)) if labels is not None else {}
             if case.image.endswith("PAM50_small_t2.nii.gz"):
@@ -270,7 +280,10 @@ def main() -> None:
                     f"    cord with {source} levels: {out.qc[0].status.value} {out.qc[0].reason}; {mscc}; "
                     f"{'CANDIDATE' if narrowed else 'no candidate'}"
                 )
-    print(f"level names off by more than half a vertebra: {wrong}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"level names off by more than half a vertebra: {wrong} (top-cut sweeps: {swept_wrong} cuts named wrong); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"cord compression candidates on these healthy scans: {false_candidates}")
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
-from workers.analysis.levels.canal import sample
+from workers.analysis.levels.canal import sample, voxels
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
@@ -87,12 +87,13 @@ def canal_line(t2: Volume) -> np.ndarray:
     return np.asarray(points[np.argsort(points[:, 2])])
 
 
-def body_profile(volume: Volume, canal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Heights z (ascending, mm) and the marrow deviation profile in front of the canal."""
+def body_profile(volume: Volume, canal: np.ndarray, array: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Heights z (ascending, mm) and the marrow deviation profile in front of the canal (``array``: the
+    volume's :func:`voxels`, when the caller has them)."""
     z = np.arange(canal[0, 2], canal[-1, 2] + 1e-6, STEP_MM)
     cy = np.interp(z, canal[:, 2], canal[:, 1])
     cx = np.interp(z, canal[:, 2], canal[:, 0])
-    lines = _lines(volume, cx, cy, z, np.arange(*BAND_MM, 1.0))
+    lines = _lines(volume, voxels(volume) if array is None else array, cx, cy, z, np.arange(*BAND_MM, 1.0))
     marrow = _mode(lines[np.isfinite(lines)])
     if not np.isfinite(marrow) or marrow <= 0:
         raise ValueError("no signal in front of the canal")
@@ -100,9 +101,13 @@ def body_profile(volume: Volume, canal: np.ndarray) -> tuple[np.ndarray, np.ndar
     return z, np.where(np.isfinite(deviation), deviation, 1.0)
 
 
-def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> float | None:
-    """AP extent of marrow-like signal in front of the canal, upper third of ``body`` over its lower third."""
+def dens_ratio(
+    volume: Volume, canal: np.ndarray, body: tuple[float, float], array: np.ndarray | None = None
+) -> float | None:
+    """AP extent of marrow-like signal in front of the canal, upper third of ``body`` over its lower third
+    (``array``: the volume's :func:`voxels`, when the caller has them)."""
     top, bottom = body
+    samples = voxels(volume) if array is None else array
     third = (top - bottom) / 3.0
     depths = np.arange(2.0, 30.0, 0.5)
 
@@ -112,7 +117,7 @@ def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> 
             return None
         cy = np.interp(zs, canal[:, 2], canal[:, 1])
         cx = np.interp(zs, canal[:, 2], canal[:, 0])
-        lines = _lines(volume, cx, cy, zs, depths)  # (depth, z)
+        lines = _lines(volume, samples, cx, cy, zs, depths)  # (depth, z)
         values = lines[np.isfinite(lines)]
         marrow = _mode(values) if values.size else float("nan")
         if not np.isfinite(marrow) or marrow <= 0:
@@ -127,12 +132,14 @@ def dens_ratio(volume: Volume, canal: np.ndarray, body: tuple[float, float]) -> 
     return upper / lower
 
 
-def _lines(volume: Volume, cx: np.ndarray, cy: np.ndarray, z: np.ndarray, depths: np.ndarray) -> np.ndarray:
-    """(depth, z) trilinear samples on the lines ``depths`` mm in front of the canal points; NaN outside
-    (the volume converted once, all lines in one call)."""
+def _lines(
+    volume: Volume, array: np.ndarray, cx: np.ndarray, cy: np.ndarray, z: np.ndarray, depths: np.ndarray
+) -> np.ndarray:
+    """(depth, z) trilinear samples of ``array`` (the volume's :func:`voxels`) on the lines ``depths`` mm in
+    front of the canal points; NaN outside (all lines in one call)."""
     points = np.stack([np.broadcast_to(cx, (len(depths), len(z))), cy[None, :] - depths[:, None],
                        np.broadcast_to(z, (len(depths), len(z)))], axis=-1)  # fmt: skip
-    return sample(volume, volume.array.astype(float), points)
+    return sample(volume, array, points)
 
 
 def _mode(values: np.ndarray) -> float:
@@ -243,7 +250,8 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         t2_volume = load_volume(t2.datasets)
         volume = t2_volume if source is t2 else load_volume(source.datasets)
         canal = canal_line(t2_volume)
-        z, deviation = body_profile(volume, canal)
+        array = voxels(volume)  # once for every sampling of the series
+        z, deviation = body_profile(volume, canal, array)
     except (ValueError, ArithmeticError) as exc:
         return LevelEstimate({}, (), f"vertebral column not seen: {exc}", source.series_uid, status=QcStatus.FAILED)
     bodies = find_bodies(z, deviation)
@@ -253,9 +261,9 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         + " "
         + str(source.inventory.get("region") or "")
     )
-    dens = dens_ratio(volume, canal, bodies[0]) if bodies else None
+    dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
     naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
-    by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body))
+    by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body, array))
     uid = source.series_uid
     if naming.names and by_discs.naming.names:
         doubt = disagreement(by_discs.bodies, by_discs.naming.names, bodies, naming.names)

@@ -46,6 +46,12 @@ def field_bounds(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
     return points.min(axis=0), points.max(axis=0)
 
 
+def voxels(volume: Volume) -> np.ndarray:
+    """The volume's voxels as float32, the form every sampling of the levels takes (no copy when the
+    volume already holds float32, as :func:`workers.analysis.volume.load_volume` gives it)."""
+    return np.asarray(volume.array, dtype=np.float32)
+
+
 def sample(volume: Volume, array: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Linear samples of ``array`` (the volume's voxels as float) at patient points (..., 3); NaN outside."""
     flat = points.reshape(-1, 3)
@@ -60,7 +66,15 @@ def _response(images: np.ndarray) -> np.ndarray:
     a = a / scale[:, None, None]
     core = ndimage.uniform_filter1d(a, CORE_MM, axis=2, mode="nearest")
     flank = ndimage.uniform_filter1d(a, FLANK_MM, axis=2, mode="nearest")
-    return np.asarray(core - 0.5 * (np.roll(flank, FLANK_AT_MM, axis=2) + np.roll(flank, -FLANK_AT_MM, axis=2)))
+    # The flanks FLANK_AT_MM to either side (wrapping round, as np.roll does), summed in place.
+    s = FLANK_AT_MM
+    sides = np.empty_like(flank)
+    sides[..., s:], sides[..., :s] = flank[..., :-s], flank[..., -s:]
+    sides[..., :-s] += flank[..., s:]
+    sides[..., -s:] += flank[..., :s]
+    sides *= 0.5
+    core -= sides
+    return np.asarray(core)
 
 
 def track(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +112,7 @@ def find_canal(volume: Volume) -> SagittalCanal:
     ys = np.arange(low[1], high[1], GRID_MM)
     if len(zs) < 30 or len(ys) < 3 * CORE_MM:
         raise ValueError(f"the field ({len(ys)} x {len(zs)} mm) is too small to follow the canal")
-    array = volume.array.astype(np.float32)
+    array = voxels(volume)
     if not np.isfinite(array).any() or float(np.nanmax(array)) <= float(np.nanmin(array)):
         raise ValueError("the series holds no signal")
     xs = np.array([float(p[0]) for p in volume.positions])
@@ -112,8 +126,11 @@ def find_canal(volume: Volume) -> SagittalCanal:
         below = int(np.clip(np.floor(k), 0, len(xs) - 1))
         above = min(below + 1, len(xs) - 1)
         w = float(np.clip(k - below, 0.0, 1.0))
-        planes = [ndimage.map_coordinates(array[i], rc, order=1, mode="constant", cval=np.nan) for i in {below, above}]
-        value = planes[0] if len(planes) == 1 else (1 - w) * planes[0] + w * planes[1]
+        # A whole slice (w = 0) is read alone: the grid falls outside the field at the same pixels on
+        # every slice, so its neighbour would only add zeros.
+        used = [i for i, weight in ((below, 1 - w), (above, w)) if weight > 0 or i == below]
+        planes = [ndimage.map_coordinates(array[i], rc, order=1, mode="constant", cval=np.nan) for i in used]
+        value = planes[0] if len(planes) == 1 or below == above else (1 - w) * planes[0] + w * planes[1]
         return np.asarray(value).reshape(z_grid.shape)
 
     stack = np.array([image_at(k) for k in range(len(xs))])

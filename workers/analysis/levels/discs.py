@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from workers.analysis.levels.canal import SagittalCanal, sample
+from workers.analysis.levels.canal import SagittalCanal, sample, voxels
 from workers.analysis.volume import Volume
 
 BAND_FROM_WALL_MM = (2.0, 16.0)
@@ -72,7 +72,7 @@ class DiscChain:
 
 def straightened(volume: Volume, canal: SagittalCanal, offsets: np.ndarray) -> np.ndarray:
     """(arc, offset) image: a 3 mm slab around the mid-sagittal plane, offsets in mm to the front."""
-    array = volume.array.astype(np.float32)
+    array = voxels(volume)
     step = float(np.median(np.abs(np.diff(volume.positions[:, 0])))) if len(volume.positions) > 1 else 1.0
     planes = []
     for d in (-1.0, 0.0, 1.0):

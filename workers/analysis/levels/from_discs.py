@@ -3,8 +3,10 @@
 The bodies between the discs found along the canal (:mod:`.discs`) are named by the same anchors and second
 cues as the bodies of the marrow profile (:func:`.naming.name_bodies`): C2 is the bone above the first disc
 when it is much taller than the bodies below it and its top (the dens tip) lies inside the field; the
-sacrum likewise at the bottom. When both ways name levels they must agree (every body of one within half a
-body of the body of the same name in the other); otherwise no level is named and the verdict says so.
+sacrum likewise at the bottom. A C2 cut by the top edge (:func:`c2_column`) must be tall, free of disc-like
+signal, above cervical spacing and marrow-like over at least half its height. When both ways name levels
+they must agree (every body of one within half a body of the body of the same name in the other); otherwise
+no level is named and the verdict says so.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ COLUMN_PITCHES = 1.0
 #: adults (upper thoracic 20-24 mm, lumbar 30-40 mm).
 CERVICAL_PITCH_MM = 21.0
 NO_DISC = 0.5  # the strongest disc-like signal in the bone, over the median disc of the chain
+#: ... and it is bone: the band in front of the canal looks like the marrow of the bodies below over at least
+#: this fraction of the column (the C2 body; the dens above it is narrower, the band there holds soft tissue).
+#: The skull base and brainstem above a spurious disc (a field cut through the skull base) are not.
+COLUMN_MARROW = 0.5
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,13 @@ def c2_column(chain: DiscChain) -> C2Column:
         return C2Column(False, "the tall bone at the top of the field may hold a disc that was not found")
     if pitch > CERVICAL_PITCH_MM:
         return C2Column(False, f"the discs below the tall top bone are {pitch:.0f} mm apart, not cervical")
+    marrow = chain.top_bone[1] - chain.top_bone[0]  # marrow-like from the first disc up
+    if marrow < COLUMN_MARROW * column:
+        return C2Column(
+            False,
+            f"the tall region above the first disc looks like vertebral marrow over only {marrow:.0f} of its "
+            f"{column:.0f} mm: it may be the skull base, not C2",
+        )
     return C2Column(True, "")
 
 
