@@ -1,7 +1,8 @@
 """The Celery application.
 
 Broker: Redis when ``broker.url`` is set, otherwise kombu's filesystem transport under
-``data_dir/broker`` (no server needed; works across processes on one host or a shared folder).
+``data_dir/broker`` (no server needed; works across processes on one host or a shared folder), with each
+message written whole before a worker can take it (:mod:`workers.embedded_broker`).
 Tasks take registry IDs, reload their state, are idempotent, ``acks_late`` with prefetch 1. The
 registry, not the broker, is the source of truth: the reconciler re-sends what is unfinished.
 """
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+from workers import embedded_broker
 
 ANALYSIS_QUEUE = "analysis"
 DELIVERY_QUEUE = "delivery"
@@ -26,6 +30,8 @@ FILESYSTEM_POLLING_INTERVAL = 0.05
 """Seconds between two looks at the embedded broker's queue folder when it was empty: the most a task waits
 there before a worker has it (one listing of a small folder per look; benchmarks/broker_hop.py measures the
 hop)."""
+
+TRANSPORT_ALIASES.setdefault(embedded_broker.ALIAS, "workers.embedded_broker:Transport")
 
 app = Celery("spinenode", include=["workers.tasks", "node.delivery.tasks"])
 
@@ -48,7 +54,7 @@ def broker_options(broker_url: str, data_dir: Path) -> dict[str, Any]:
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
-        "broker_url": "filesystem://",
+        "broker_url": f"{embedded_broker.ALIAS}://",
         "broker_transport_options": {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
