@@ -5,8 +5,6 @@ report. The job's sequence itself is in :mod:`node.jobs.run`."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.archive.index import grades_of, index_new_results
+from node.broker.liveness import current_worker
 from node.delivery.rows import (
     create_forward_deliveries,
     create_report_deliveries,
@@ -41,8 +40,6 @@ from workers.pipeline import PipelineContext, SeriesFiles
 from workers.pipeline.candidates import candidate_key, candidates_json
 
 log = logging.getLogger(__name__)
-
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class JobTakenOver(RuntimeError):
 
 
 # The claim a thread holds, job ID -> the job's attempt number when this thread claimed it. Per thread: two
-# threads of one worker process share WORKER_ID, so the attempt number is what tells their claims apart.
+# threads of one worker process share current_worker(), so the attempt number is what tells their claims apart.
 _claims = threading.local()
 
 
@@ -108,7 +105,7 @@ def claim_job(registry: Registry, job_id: int) -> bool:
                 attempts=attempt,
                 error=None,
                 step="claimed",
-                worker=WORKER_ID,
+                worker=current_worker(),
             )
             .execution_options(synchronize_session=False)
         )
@@ -132,7 +129,7 @@ def _fenced(session: Session, job_id: int) -> Job | None:
         .where(
             Job.id == job_id,
             Job.state == JobState.RUNNING,
-            Job.worker == WORKER_ID,
+            Job.worker == current_worker(),
             Job.attempts == (attempt if attempt is not None else -1),
         )
         .values(step=Job.step)

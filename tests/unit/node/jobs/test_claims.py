@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from postgres import registry_on
 
+from node.broker.liveness import current_worker
 from node.broker.reconciler import requeue_lost
 from node.jobs import store
 from node.registry.db import Registry
@@ -107,12 +108,12 @@ def test_a_run_taken_over_by_another_thread_of_the_same_worker_records_nothing(r
     thread.start()
     assert claims["old"].wait(60)
     assert _requeue(registry, job_id)
-    assert _in_thread(store.claim_job, registry, job_id) is True  # the same WORKER_ID, a second claim
+    assert _in_thread(store.claim_job, registry, job_id) is True  # the same worker (host:pid), a second claim
     claims["resume"].set()
     thread.join(60)
     assert len(old_outcome) == 1 and isinstance(old_outcome[0], store.JobTakenOver)
     job = _job(registry, job_id)
-    assert (job.state, job.attempts, job.error, job.worker) == (JobState.RUNNING, 2, None, store.WORKER_ID)
+    assert (job.state, job.attempts, job.error, job.worker) == (JobState.RUNNING, 2, None, current_worker())
     _in_thread(store.finish_without_report, registry, job_id, "routine", "a thread that claimed nothing")
     assert _job(registry, job_id).state == JobState.RUNNING, "a thread that holds no claim records nothing"
 
