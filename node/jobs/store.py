@@ -35,6 +35,7 @@ from node.registry.models import (
     StudyState,
     utcnow,
 )
+from node.routing.rules import Priority
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
 from workers.pipeline.candidates import candidate_key, candidates_json
@@ -221,7 +222,7 @@ def save_outcome(
     ctx: PipelineContext,
     *,
     results_to: list[str] | None = None,
-    priority: str | None = None,
+    priority: Priority | None = None,
 ) -> list[int]:
     """Store inventory, results and grades; create result deliveries (to ``results_to``, default: every
     destination with ``results`` enabled). Returns the new delivery IDs."""
@@ -325,7 +326,7 @@ def forward_originals(registry: Registry, job: JobStudy, destinations: list[str]
         return [d.id for d in create_forward_deliveries(session, job.study_id, job.revision, destinations, paths)]
 
 
-def finish_without_report(registry: Registry, job_id: int, priority: str, reason: str) -> None:
+def finish_without_report(registry: Registry, job_id: int, priority: Priority, reason: str) -> None:
     with registry.session() as session:
         job = _fenced(session, job_id)
         if job is None:

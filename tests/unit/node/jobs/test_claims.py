@@ -17,6 +17,7 @@ from node.broker.reconciler import requeue_lost
 from node.jobs import store
 from node.registry.db import Registry
 from node.registry.models import Job, JobState, Study, StudyState
+from node.routing.rules import Priority
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -102,7 +103,7 @@ def test_a_run_taken_over_by_another_thread_of_the_same_worker_records_nothing(r
         except store.JobTakenOver as exc:
             old_outcome.append(exc)
         store.fail_job(registry, job_id, "late error of the run taken for lost")
-        store.finish_without_report(registry, job_id, "routine", "late outcome of the run taken for lost")
+        store.finish_without_report(registry, job_id, Priority.ROUTINE, "late outcome of the run taken for lost")
 
     thread = threading.Thread(target=old)
     thread.start()
@@ -124,7 +125,7 @@ def test_the_current_claim_records_its_outcome(registry: Registry) -> None:
     def run() -> None:
         assert store.claim_job(registry, job_id)
         store.set_step(registry, job_id, "inventory")
-        store.finish_without_report(registry, job_id, "routine", "routing selected no pipeline")
+        store.finish_without_report(registry, job_id, Priority.ROUTINE, "routing selected no pipeline")
 
     _in_thread(run)
     job = _job(registry, job_id)
@@ -138,7 +139,7 @@ def test_a_job_that_finished_since_it_was_read_is_not_queued_again(registry: Reg
         seen = session.get(Job, job_id)
         assert seen is not None
         session.expunge(seen)
-    store.finish_without_report(registry, job_id, "routine", "routing selected no pipeline")  # ... it finished
+    store.finish_without_report(registry, job_id, Priority.ROUTINE, "routing selected no pipeline")  # ... it finished
     with registry.session() as session:
         assert requeue_lost(session, seen) is False
     assert _job(registry, job_id).state == JobState.DONE
