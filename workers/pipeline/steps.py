@@ -94,7 +94,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     analysers = [a for a in ANALYSERS if a.name in names]
     if not analysers:
         return
-    series = [(ctx.inventory[uid].to_json(), ctx.analysis_series(uid, ctx.inventory[uid].modality)) for uid in wanted]
+    series = [(ctx.inventory[uid], ctx.analysis_series(uid, ctx.inventory[uid].modality)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
     ctx.analysis = output
     ctx.measurements = output.measurements

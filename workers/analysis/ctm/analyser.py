@@ -45,7 +45,7 @@ class CtMyelographyAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> tuple[SeriesInput, ...] | None:
-        ct = tuple(s for s in series if str(s.inventory.get("modality", "")).upper() == "CT")
+        ct = tuple(s for s in series if s.inventory.modality.upper() == "CT")
         return ct or None
 
     def run(self, inputs: tuple[SeriesInput, ...], context: Mapping[str, Any]) -> AnalyserResult:

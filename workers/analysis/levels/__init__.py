@@ -251,7 +251,7 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     description = (
         " ".join(str(header.get(k, "") or "") for k in ("BodyPartExamined", "SeriesDescription", "ProtocolName"))
         + " "
-        + str(source.inventory.get("region") or "")
+        + (source.inventory.region or "")
     )
     dens = dens_ratio(volume, canal, bodies[0]) if bodies else None
     naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
