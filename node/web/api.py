@@ -72,14 +72,10 @@ def get_coded_findings(study_uid: str, session: Session = Depends(db), _user: Us
 def review_coded_finding(
     study_uid: str, key: str, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
 ) -> dict[str, Any]:
-    if action not in ("confirm", "reject"):
+    if action not in fs.CANDIDATE_ACTIONS:
         raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
-    try:
+    with _answers():
         return review(session, study_or_404(session, study_uid), key, action, user.name)
-    except fs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except fs.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/studies/{study_uid}/findings")
