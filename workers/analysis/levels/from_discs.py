@@ -146,8 +146,3 @@ def disagreement(
             )
     shared = set(first_names) & set(second_names)
     return "" if shared else "the discs along the canal and the marrow profile name no level in common"
-
-
-def median_pitch(bodies: Sequence[tuple[float, float]]) -> float:
-    tops = [t for t, _ in bodies]
-    return float(np.median(-np.diff(tops))) if len(tops) > 1 else 0.0
