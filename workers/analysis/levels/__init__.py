@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
-from workers.analysis.levels.canal import sample
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
@@ -53,6 +52,7 @@ from workers.analysis.levels.naming import (
     name_bodies,
     region_of,
 )
+from workers.analysis.levels.sagittal_canal import sample
 from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 

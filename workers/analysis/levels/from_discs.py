@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from workers.analysis.base import QcStatus
-from workers.analysis.levels.canal import SagittalCanal, find_canal
 from workers.analysis.levels.discs import EDGE_MM, DiscChain, find_discs, to_z
 from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
+from workers.analysis.levels.sagittal_canal import SagittalCanal, find_canal
 from workers.analysis.volume import Volume
 
 

@@ -23,9 +23,9 @@ from series_inputs import series_input
 from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis.base import QcStatus
 from workers.analysis.levels import estimate_levels
-from workers.analysis.levels.canal import find_canal
 from workers.analysis.levels.discs import chain, find_discs, to_z
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
+from workers.analysis.levels.sagittal_canal import find_canal
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
