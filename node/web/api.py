@@ -17,7 +17,7 @@ from node.archive.index import sr_path
 from node.delivery.rows import retry_now
 from node.findings import workflow as fs
 from node.findings.review import latest_report, review
-from node.registry.models import Delivery
+from node.registry.models import Delivery, DeliveryState
 from node.registry.views import list_studies, results_of, study_row
 from node.web.auth import User
 from node.web.deps import api_user, api_writer, db, study_or_404
@@ -119,7 +119,7 @@ def retry_delivery(delivery_id: int, session: Session = Depends(db), _user: User
         raise HTTPException(404, f"no delivery {delivery_id}")
     if not retry_now(session, delivery_id):
         raise HTTPException(409, f"delivery {delivery_id} is delivered or being sent: nothing to retry")
-    return {"id": delivery_id, "state": "pending"}
+    return {"id": delivery_id, "state": DeliveryState.PENDING.value}
 
 
 @router.get("/studies/{study_uid}/card.png")
