@@ -57,7 +57,9 @@ def _blob(repo: str, path: str) -> Path | None:
         return target
     revs = subprocess.run(
         ["git", f"--git-dir={git_dir}", "log", "--all", "--format=%H", "--", path],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
     for rev in revs:
         out = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{rev}:{path}"], capture_output=True, check=False)
@@ -84,36 +86,72 @@ def resolve(ref: str | None) -> Path | None:
 
 CORD_CASES = (
     CordCase("sct_testing t2", "T2 (sag)", "shared:t2/t2.nii.gz", "shared:t2/t2_seg-manual.nii.gz", "sagittal", "T2"),
-    CordCase("sct_testing t2 as axial", "T2 (ax)", "shared:t2/t2.nii.gz", "shared:t2/t2_seg-manual.nii.gz", "axial",
-             "T2"),
+    CordCase(
+        "sct_testing t2 as axial", "T2 (ax)", "shared:t2/t2.nii.gz", "shared:t2/t2_seg-manual.nii.gz", "axial", "T2"
+    ),
     CordCase("sct_testing t2s", "T2* GRE", "shared:t2s/t2s.nii.gz", "shared:t2s/t2s_seg.nii.gz", "axial", "T2STAR"),
     CordCase("sct_testing t1", "T1", "shared:t1/t1w.nii.gz", "shared:t1/t1w_seg-manual.nii.gz", "sagittal", "T1"),
     CordCase("sct_testing mt0", "MT-off", "shared:mt/mt0.nii.gz", "shared:mt/mt0_seg.nii.gz", "axial", "MT"),
     CordCase("sct_testing mt1", "MT-on", "shared:mt/mt1.nii.gz", "shared:mt/mt1_seg.nii.gz", "axial", "MT"),
-    CordCase("tutorial sub-05 MT-on", "MT-on", f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS.nii.gz",
-             f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS_seg.nii.gz", "axial", "MT"),
+    CordCase(
+        "tutorial sub-05 MT-on",
+        "MT-on",
+        f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS.nii.gz",
+        f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS_seg.nii.gz",
+        "axial",
+        "MT",
+    ),
     CordCase("example t2 full field", "T2 (sag)", "example:t2/t2.nii.gz", None, "sagittal", "T2"),
     CordCase("example mt0", "MT-off", "example:mt/mt0.nii.gz", None, "axial", "MT"),
     CordCase("tutorial t2_ms", "T2 (ax)", "tutorial:single_subject/data/t2_ms/t2.nii.gz", None, "axial", "T2"),
-    CordCase("tutorial t2_lumbar", "T2 (sag)", "tutorial:single_subject/data/t2_lumbar/t2_lumbar.nii.gz", None,
-             "sagittal", "T2"),
-    CordCase("tutorial sub-01 MT-off", "MT-off", f"tutorial:{MULTI}/sub-01/anat/sub-01_acq-MToff_MTS.nii.gz", None,
-             "axial", "MT"),
-    CordCase("tutorial sub-03 MT-off", "MT-off", f"tutorial:{MULTI}/sub-03/anat/sub-03_acq-MToff_MTS.nii.gz", None,
-             "axial", "MT"),
+    CordCase(
+        "tutorial t2_lumbar",
+        "T2 (sag)",
+        "tutorial:single_subject/data/t2_lumbar/t2_lumbar.nii.gz",
+        None,
+        "sagittal",
+        "T2",
+    ),
+    CordCase(
+        "tutorial sub-01 MT-off",
+        "MT-off",
+        f"tutorial:{MULTI}/sub-01/anat/sub-01_acq-MToff_MTS.nii.gz",
+        None,
+        "axial",
+        "MT",
+    ),
+    CordCase(
+        "tutorial sub-03 MT-off",
+        "MT-off",
+        f"tutorial:{MULTI}/sub-03/anat/sub-03_acq-MToff_MTS.nii.gz",
+        None,
+        "axial",
+        "MT",
+    ),
 )
 
 MT_CASES = (
-    MtCase("sct_testing mt", "shared:mt/mt0.nii.gz", "shared:mt/mt1.nii.gz", "shared:mt/mt0_seg.nii.gz",
-           "shared:mt/mt1_seg.nii.gz", "shared:mt/mtr.nii.gz"),
+    MtCase(
+        "sct_testing mt",
+        "shared:mt/mt0.nii.gz",
+        "shared:mt/mt1.nii.gz",
+        "shared:mt/mt0_seg.nii.gz",
+        "shared:mt/mt1_seg.nii.gz",
+        "shared:mt/mtr.nii.gz",
+    ),
     MtCase("example mt", "example:mt/mt0.nii.gz", "example:mt/mt1.nii.gz"),
     *(
-        MtCase(f"tutorial sub-{n}", f"tutorial:{MULTI}/sub-{n}/anat/sub-{n}_acq-MToff_MTS.nii.gz",
-               f"tutorial:{MULTI}/sub-{n}/anat/sub-{n}_acq-MTon_MTS.nii.gz",
-               mask_on=f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS_seg.nii.gz" if n == "05" else None)
+        MtCase(
+            f"tutorial sub-{n}",
+            f"tutorial:{MULTI}/sub-{n}/anat/sub-{n}_acq-MToff_MTS.nii.gz",
+            f"tutorial:{MULTI}/sub-{n}/anat/sub-{n}_acq-MTon_MTS.nii.gz",
+            mask_on=f"tutorial:{MULTI}/sub-05/anat/sub-05_acq-MTon_MTS_seg.nii.gz" if n == "05" else None,
+        )
         for n in ("01", "03", "05")
     ),
 )
 
-DTI_CASES = (("sct_testing dmri", "shared:dmri/dmri.nii.gz", "shared:dmri/bvals.txt", "shared:dmri/bvecs.txt"),
-             ("example dmri", "example:dmri/dmri.nii.gz", "example:dmri/bvals.txt", "example:dmri/bvecs.txt"))
+DTI_CASES = (
+    ("sct_testing dmri", "shared:dmri/dmri.nii.gz", "shared:dmri/bvals.txt", "shared:dmri/bvecs.txt"),
+    ("example dmri", "example:dmri/dmri.nii.gz", "example:dmri/bvals.txt", "example:dmri/bvecs.txt"),
+)

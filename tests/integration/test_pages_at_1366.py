@@ -25,8 +25,15 @@ from node.web.app import create_app  # noqa: E402
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1366
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:

@@ -16,7 +16,12 @@ SERIES = "1.2.3.4"
 def _cord(percent: float, status: QcStatus = QcStatus.OK, reason: str = "") -> AnalyserResult:
     result = AnalyserResult("cord_morphometry", "1")
     result.details["compression"] = CompressionSummary(
-        z_mm=0.0, level="C5", min_ap_mm=4.3, min_csa_mm2=40.0, compression_ratio=0.4, reference_ap_mm=7.8,
+        z_mm=0.0,
+        level="C5",
+        min_ap_mm=4.3,
+        min_csa_mm2=40.0,
+        compression_ratio=0.4,
+        reference_ap_mm=7.8,
         mscc_percent=percent,
     )
     result.findings.append(
