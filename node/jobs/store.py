@@ -253,7 +253,7 @@ def save_outcome(
                 Result(
                     study_id=study.id,
                     revision=job.revision,
-                    kind=ResultKind(obj.kind),
+                    kind=obj.kind,
                     sop_class_uid=obj.sop_class_uid,
                     sop_instance_uid=obj.sop_instance_uid,
                     series_uid=obj.series_instance_uid,

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from node.routing.rules import Priority
+from workers.pipeline_names import ResultKind as ResultKind
 
 
 def utcnow() -> datetime:
@@ -57,14 +58,6 @@ class DeliveryKind(enum.StrEnum):
     RESULTS = "results"
     ORIGINALS = "originals"
     RIS = "ris"
-
-
-class ResultKind(enum.StrEnum):
-    """A DICOM object the node issues for a study revision."""
-
-    SR = "SR"
-    SC = "SC"
-    SEG = "SEG"
 
 
 class EntrySource(enum.StrEnum):
