@@ -25,7 +25,7 @@ from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.levels import body_profile, canal_line, estimate_levels, find_bodies
 from workers.analysis.volume import load_volume
-from workers.inventory.series import classify_series
+from workers.inventory.series import SeriesInventory, classify_series
 from workers.phantom import write_phantom
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
@@ -101,7 +101,7 @@ def _mt_series(path: Path, uid: str, on: bool) -> SeriesInput:
     if on:
         for ds in datasets:
             ds.SequenceVariant = ["SP", "MTC"]
-    return SeriesInput({"series_uid": uid, "sequence": "MT", "plane": "axial"}, datasets)
+    return SeriesInput(SeriesInventory(uid, "", "", len(datasets), plane="axial", sequence="MT"), datasets)
 
 
 def mtr() -> None:
@@ -148,7 +148,7 @@ def dti() -> None:
             continue
         image, bvals, bvecs = (p for p in paths if p is not None)
         datasets = _wrap_path(image, "axial", b_values=np.loadtxt(bvals), b_vectors=np.loadtxt(bvecs))
-        series = SeriesInput({"series_uid": "dti", "sequence": "DTI", "plane": "axial"}, datasets)
+        series = SeriesInput(SeriesInventory("dti", "", "", len(datasets), plane="axial", sequence="DTI"), datasets)
         start = time.perf_counter()
         result = DtiAnalyser().run(series, {})
         seconds = time.perf_counter() - start
@@ -167,7 +167,7 @@ def marrow_phantom() -> None:
         for p in study.files:
             ds = pydicom.dcmread(p)
             groups.setdefault(ds.SeriesInstanceUID, []).append(ds)
-        series = [(classify_series(d).to_json(), d) for d in groups.values()]
+        series = [(classify_series(d), d) for d in groups.values()]
         levels = {lv["name"]: (lv["z_top_mm"], lv["z_bottom_mm"] - 5.0) for lv in study.truth["levels"]}
         start = time.perf_counter()
         out = run_analysers(series, levels=levels)
@@ -189,7 +189,7 @@ def _phantom_series(tmp: str, scenario: str, seed: int) -> tuple[Any, list[Any]]
     for p in study.files:
         ds = pydicom.dcmread(p)
         groups.setdefault(ds.SeriesInstanceUID, []).append(ds)
-    return study, [(classify_series(d).to_json(), d) for d in groups.values()]
+    return study, [(classify_series(d), d) for d in groups.values()]
 
 
 def levels() -> None:
@@ -230,11 +230,12 @@ def levels() -> None:
 def annotation_rois() -> None:
     """ADC in radiologist ROIs (SR circle, GSPS ellipse and polygon) drawn inside the phantom lesions."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     from tests.unit.workers.analysis.test_annotation_rois import _gsps, _pixel, _sr
 
     with tempfile.TemporaryDirectory() as tmp:
         study, series = _phantom_series(tmp, "marrow_lesion", 11)
-        dwi = next(dss for inv, dss in series if inv.get("sequence") == "DWI")
+        dwi = next(dss for inv, dss in series if inv.sequence == "DWI")
         b0 = [ds for ds in dwi if float(ds.get("DiffusionBValue", 0) or 0) == 0.0]
         extra = []
         truth = {}
@@ -243,7 +244,8 @@ def annotation_rois() -> None:
             image = min(b0, key=lambda ds: abs(float(ds.ImagePositionPatient[0]) - centre[0]))
             px = _pixel(image, centre)
             ann = _sr(image, px, radius_px=2.2) if i == 0 else _gsps(image, px, half_px=2.0)
-            extra.append(({"modality": "SR" if i == 0 else "PR", "series_uid": str(ann.SeriesInstanceUID)}, [ann]))
+            modality = "SR" if i == 0 else "PR"
+            extra.append((SeriesInventory(str(ann.SeriesInstanceUID), modality, "", 1), [ann]))
             truth[lesion["level"]] = lesion["adc_mm2_s"]
         out = run_analysers(series + extra)
     result = next(r for r in out.results if r.analyser == "marrow_adc")

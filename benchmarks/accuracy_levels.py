@@ -42,6 +42,7 @@ from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.levels import SPINE, estimate_levels, levels_verdict
 from workers.analysis.levels.from_discs import name_from_discs
 from workers.analysis.volume import load_volume
+from workers.inventory.series import SeriesInventory
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
@@ -226,7 +227,9 @@ def main() -> None:
             datasets = wrap_nifti(image, WrapSpec(case.description, "sagittal"), header)
             for ds in datasets:
                 ds.BodyPartExamined = case.body_part
-            series = SeriesInput({"sequence": "T2", "plane": "sagittal", "series_uid": "bench"}, datasets)
+            series = SeriesInput(
+                SeriesInventory("bench", "", "", len(datasets), plane="sagittal", sequence="T2"), datasets
+            )
             start = time.perf_counter()
             estimate = estimate_levels([series])
             seconds = time.perf_counter() - start

@@ -26,7 +26,7 @@ from workers.analysis.base import SeriesInput
 from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.ri import RiCisternographyAnalyser
 from workers.criteria.levels import LevelRange, parse_level
-from workers.inventory import classify_series
+from workers.inventory import SeriesInventory, classify_series
 from workers.phantom import write_phantom
 from workers.phantom.exams import EXAM_SCENARIOS
 
@@ -38,7 +38,7 @@ def _span(levels: list[str]) -> LevelRange:
     return LevelRange(parse_level(levels[0])[0], parse_level(levels[-1])[1])
 
 
-def _read(folder: Path) -> tuple[list[tuple[dict[str, Any], list[pydicom.Dataset]]], float, int]:
+def _read(folder: Path) -> tuple[list[tuple[SeriesInventory, list[pydicom.Dataset]]], float, int]:
     start = time.perf_counter()
     groups: dict[str, list[pydicom.Dataset]] = {}
     count = 0
@@ -47,7 +47,7 @@ def _read(folder: Path) -> tuple[list[tuple[dict[str, Any], list[pydicom.Dataset
         _ = ds.pixel_array
         groups.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
         count += 1
-    series = [(classify_series(g).to_json(), g) for g in groups.values()]
+    series = [(classify_series(g), g) for g in groups.values()]
     return series, time.perf_counter() - start, count
 
 

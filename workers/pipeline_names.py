@@ -1,7 +1,9 @@
-"""The names of the pipelines routing can select, in the order they run.
+"""The names the pipeline shares with routing and the registry: the pipelines routing can select, in the
+order they run, and the kinds of DICOM object the results step issues.
 
-Kept apart from :mod:`workers.pipeline` so that the settings (``[routing]`` rules name pipelines) can be
-read without importing the pipeline's steps and their DICOM and imaging libraries.
+Kept apart from :mod:`workers.pipeline` so that the settings (``[routing]`` rules name pipelines) and the
+registry (its result rows) can be read without importing the pipeline's steps and their DICOM and imaging
+libraries.
 """
 
 from __future__ import annotations
@@ -20,3 +22,11 @@ class Pipeline(StrEnum):
 
 #: Every pipeline, in order: what runs when no rule chooses.
 PIPELINES: tuple[Pipeline, ...] = tuple(Pipeline)
+
+
+class ResultKind(StrEnum):
+    """A DICOM object the node issues for a study revision."""
+
+    SR = "SR"
+    SC = "SC"
+    SEG = "SEG"

@@ -217,5 +217,7 @@ def search(session: Session, query: ArchiveQuery) -> list[dict[str, Any]]:
 
 def sr_path(session: Session, sop_instance_uid: str) -> Path | None:
     """The file of an issued SR, or None when the node issued no SR with that UID."""
-    path = session.scalar(select(Result.path).where(Result.sop_instance_uid == sop_instance_uid, Result.kind == "SR"))
+    path = session.scalar(
+        select(Result.path).where(Result.sop_instance_uid == sop_instance_uid, Result.kind == ResultKind.SR)
+    )
     return Path(path) if path else None

@@ -27,11 +27,11 @@ def run(args: argparse.Namespace) -> int:
 
     rt = runtime.install(runtime.Runtime.create(settings))
     log_studies_of_tasks(rt)
+    from node.broker.liveness import current_worker
     from node.broker.workers import Heartbeat
-    from node.jobs.store import WORKER_ID
     from workers.celery_app import app
 
-    heartbeat = Heartbeat(rt.registry, WORKER_ID, args.queues).start()
+    heartbeat = Heartbeat(rt.registry, current_worker(), args.queues).start()
     try:
         _celery_worker(app, args)
     finally:

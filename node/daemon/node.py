@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from node.archive.housekeeping import Housekeeping
+from node.broker.liveness import current_worker
 from node.broker.reconciler import Reconciler
 from node.broker.watch import broker_watch_for
 from node.broker.workers import Heartbeat
@@ -22,7 +23,6 @@ from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.dicom.tls import server_context
 from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
-from node.jobs.store import WORKER_ID
 from node.runtime import Runtime
 from node.stability import StabilityWatch
 
@@ -127,7 +127,7 @@ class Node:
         )
         self.housekeeping = Housekeeping(runtime.registry, retention_days=s.node.retention_days)
         self.worker = InProcessWorker() if with_worker else None
-        self.heartbeat = Heartbeat(runtime.registry, WORKER_ID, "analysis,delivery") if with_worker else None
+        self.heartbeat = Heartbeat(runtime.registry, current_worker(), "analysis,delivery") if with_worker else None
         self.web: Any = None
         self.with_web = with_web
         self._stopped = threading.Event()

@@ -20,7 +20,6 @@ from node.registry.db import Registry
 from node.registry.models import Attempt, Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.ris.delivery import RisDeliveryError, send_report
 from node.ris.summary import GRADES, ReportSummary
-from node.routing.rules import Priority
 from node.settings import DestinationSettings, Settings
 
 
@@ -112,7 +111,7 @@ def summary_from_registry(session: Session, delivery: Delivery) -> ReportSummary
         study_date=study_date,
         grades={k: v for k, v in (study.grades or {}).items() if isinstance(v, str) and v in GRADES},
         flags=[f for f in (study.flags or []) if isinstance(f, str) and f],
-        priority=Priority(study.priority),
+        priority=study.priority,
         sr_sop_instance_uid=sr.sop_instance_uid if sr else "",
         amended=bool(sr and sr.predecessor_uid),
         patient_id=study.patient_id or "",

@@ -116,10 +116,10 @@ def analyse(rt: Runtime, job_id: int) -> tuple[str, list[int]]:
     _notify(rules, ctx.study_uid, decision)
     by_findings = ctx.findings_report.priority if ctx.findings_report is not None else None
     candidates = [arrival.priority, decision.priority] + ([Priority(by_findings)] if by_findings else [])
-    priority = min(candidates, key=lambda p: Priority(p).rank)
+    priority = min(candidates, key=lambda p: p.rank)
     started = time.perf_counter()
     delivery_ids = store.save_outcome(
-        rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=str(priority)
+        rt.registry, settings, job_id, ctx, results_to=decision.results_to, priority=priority
     )
     more = store.forward_originals(rt.registry, study, decision.forward_to)
     log.info("job %d: done in %s", job_id, step_times(ctx.stage_seconds, save=time.perf_counter() - started))

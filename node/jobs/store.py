@@ -5,8 +5,6 @@ report. The job's sequence itself is in :mod:`node.jobs.run`."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from node.archive.index import grades_of, index_new_results
+from node.broker.liveness import current_worker
 from node.delivery.rows import (
     create_forward_deliveries,
     create_report_deliveries,
@@ -36,13 +35,12 @@ from node.registry.models import (
     StudyState,
     utcnow,
 )
+from node.routing.rules import Priority
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
 from workers.pipeline.candidates import candidate_key, candidates_json
 
 log = logging.getLogger(__name__)
-
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class JobTakenOver(RuntimeError):
 
 
 # The claim a thread holds, job ID -> the job's attempt number when this thread claimed it. Per thread: two
-# threads of one worker process share WORKER_ID, so the attempt number is what tells their claims apart.
+# threads of one worker process share current_worker(), so the attempt number is what tells their claims apart.
 _claims = threading.local()
 
 
@@ -108,7 +106,7 @@ def claim_job(registry: Registry, job_id: int) -> bool:
                 attempts=attempt,
                 error=None,
                 step="claimed",
-                worker=WORKER_ID,
+                worker=current_worker(),
             )
             .execution_options(synchronize_session=False)
         )
@@ -132,7 +130,7 @@ def _fenced(session: Session, job_id: int) -> Job | None:
         .where(
             Job.id == job_id,
             Job.state == JobState.RUNNING,
-            Job.worker == WORKER_ID,
+            Job.worker == current_worker(),
             Job.attempts == (attempt if attempt is not None else -1),
         )
         .values(step=Job.step)
@@ -224,7 +222,7 @@ def save_outcome(
     ctx: PipelineContext,
     *,
     results_to: list[str] | None = None,
-    priority: str | None = None,
+    priority: Priority | None = None,
 ) -> list[int]:
     """Store inventory, results and grades; create result deliveries (to ``results_to``, default: every
     destination with ``results`` enabled). Returns the new delivery IDs."""
@@ -255,7 +253,7 @@ def save_outcome(
                 Result(
                     study_id=study.id,
                     revision=job.revision,
-                    kind=ResultKind(obj.kind),
+                    kind=obj.kind,
                     sop_class_uid=obj.sop_class_uid,
                     sop_instance_uid=obj.sop_instance_uid,
                     series_uid=obj.series_instance_uid,
@@ -328,7 +326,7 @@ def forward_originals(registry: Registry, job: JobStudy, destinations: list[str]
         return [d.id for d in create_forward_deliveries(session, job.study_id, job.revision, destinations, paths)]
 
 
-def finish_without_report(registry: Registry, job_id: int, priority: str, reason: str) -> None:
+def finish_without_report(registry: Registry, job_id: int, priority: Priority, reason: str) -> None:
     with registry.session() as session:
         job = _fenced(session, job_id)
         if job is None:

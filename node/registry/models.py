@@ -15,6 +15,9 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from node.routing.rules import Priority
+from workers.pipeline_names import ResultKind as ResultKind
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -57,14 +60,6 @@ class DeliveryKind(enum.StrEnum):
     RIS = "ris"
 
 
-class ResultKind(enum.StrEnum):
-    """A DICOM object the node issues for a study revision."""
-
-    SR = "SR"
-    SC = "SC"
-    SEG = "SEG"
-
-
 class EntrySource(enum.StrEnum):
     """Who or what made a findings entry: a finding's source in the findings contract, the clinical
     context of a findings document, or a radiologist's review of a coded finding."""
@@ -103,7 +98,7 @@ class Study(Base):
     institution_name: Mapped[str | None] = mapped_column(String(256), default=None)
     calling_aet: Mapped[str | None] = mapped_column(String(16), default=None)
     called_aet: Mapped[str | None] = mapped_column(String(16), default=None)
-    priority: Mapped[str] = mapped_column(String(16), default="routine")
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.ROUTINE)
     flags: Mapped[list[Any]] = mapped_column(default=list)
     grades: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -37,7 +37,7 @@ def study_row(session: Session, study: Study, *, with_phi: bool = False) -> dict
         "state": study.state.value,
         "reason": study.reason,
         "revision": study.revision,
-        "priority": study.priority,
+        "priority": str(study.priority),
         "patient_key": study.patient_key,
         "study_date": study.study_date,
         "description": study.study_description,

@@ -17,7 +17,7 @@ from node.archive.index import sr_path
 from node.delivery.rows import retry_now
 from node.findings import workflow as fs
 from node.findings.review import latest_report, review
-from node.registry.models import Delivery
+from node.registry.models import Delivery, DeliveryState
 from node.registry.views import list_studies, results_of, study_row
 from node.web.auth import User
 from node.web.deps import api_user, api_writer, db, study_or_404
@@ -72,14 +72,10 @@ def get_coded_findings(study_uid: str, session: Session = Depends(db), _user: Us
 def review_coded_finding(
     study_uid: str, key: str, action: str, session: Session = Depends(db), user: User = Depends(api_writer)
 ) -> dict[str, Any]:
-    if action not in ("confirm", "reject"):
+    if action not in fs.CANDIDATE_ACTIONS:
         raise HTTPException(404, f"unknown action {action!r}: confirm or reject")
-    try:
+    with _answers():
         return review(session, study_or_404(session, study_uid), key, action, user.name)
-    except fs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except fs.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/studies/{study_uid}/findings")
@@ -123,7 +119,7 @@ def retry_delivery(delivery_id: int, session: Session = Depends(db), _user: User
         raise HTTPException(404, f"no delivery {delivery_id}")
     if not retry_now(session, delivery_id):
         raise HTTPException(409, f"delivery {delivery_id} is delivered or being sent: nothing to retry")
-    return {"id": delivery_id, "state": "pending"}
+    return {"id": delivery_id, "state": DeliveryState.PENDING.value}
 
 
 @router.get("/studies/{study_uid}/card.png")

@@ -108,8 +108,13 @@ def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
     if not current:
         return {"text": "—" if not row["deliveries"] else "earlier revision only", "class": "none"}
     states = sorted({d["state"] for d in current})
-    cls = {"delivered": "ok", "dead": "severe", "pending": "moderate", "sending": "info"}
-    worst = next((s for s in ("dead", "pending", "sending", "delivered") if s in states), states[0])
+    cls = {  # the worst state first
+        DeliveryState.DEAD: "severe",
+        DeliveryState.PENDING: "moderate",
+        DeliveryState.SENDING: "info",
+        DeliveryState.DELIVERED: "ok",
+    }
+    worst = next((s for s in cls if s in states), states[0])
     return {"text": ", ".join(f"{d['destination']}: {d['state']}" for d in current), "class": cls.get(worst, "info")}
 
 
@@ -209,7 +214,7 @@ def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
             "last_attempt_at": iso_time(d.attempts[-1].started_at) if d.attempts else None,
             "next_attempt_at": iso_time(d.next_attempt_at) if d.state == DeliveryState.PENDING else None,
             "delivered_at": iso_time(d.delivered_at),
-            "can_retry": d.state.value in ("pending", "dead"),
+            "can_retry": d.state in (DeliveryState.PENDING, DeliveryState.DEAD),
         }
         for d in rows
     ]

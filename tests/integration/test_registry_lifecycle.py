@@ -10,11 +10,12 @@ import pytest
 from postgres import registry_on
 from sqlalchemy import select
 
+from node.broker.liveness import current_worker
 from node.broker.reconciler import deliveries_to_send, jobs_to_send
 from node.dicom.headers import InstanceHeader
 from node.dicom.received import Received
 from node.ingest.recorder import PatientKeyer, record_instances
-from node.jobs.store import WORKER_ID, claim_job
+from node.jobs.store import claim_job
 from node.registry.db import Registry
 from node.registry.models import Delivery, DeliveryState, Job, JobState, Study, StudyState, utcnow
 from node.stability import mark_stable
@@ -72,7 +73,7 @@ def test_lifecycle_stable_job_claim_and_late_instance(registry: Registry, tmp_pa
     assert claim_job(registry, job_ids[0]) is False, "a job is claimed once"
     with registry.session() as s:
         job = s.get(Job, job_ids[0])
-        assert job is not None and job.state == JobState.RUNNING and job.worker == WORKER_ID
+        assert job is not None and job.state == JobState.RUNNING and job.worker == current_worker()
         study = s.scalar(select(Study))
         assert study is not None and study.state == StudyState.ANALYSING
         study.state = StudyState.REPORTED
@@ -97,9 +98,9 @@ def test_running_job_of_a_dead_worker_is_queued_again(registry: Registry, tmp_pa
             revision=1,
             state=JobState.RUNNING,
             started_at=utcnow(),
-            worker=f"{WORKER_ID.split(':')[0]}:999999999",
+            worker=f"{current_worker().split(':')[0]}:999999999",
         )
-        alive = Job(study_id=study.id, revision=2, state=JobState.RUNNING, started_at=utcnow(), worker=WORKER_ID)
+        alive = Job(study_id=study.id, revision=2, state=JobState.RUNNING, started_at=utcnow(), worker=current_worker())
         s.add_all([job, alive])
         s.flush()
         assert jobs_to_send(s) == [job.id]

@@ -6,28 +6,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 from peers import NodeProcess, Orthanc, storescu, wait_until
+from postgres import database_url, fresh_database
 
 from workers.phantom import write_phantom
 
 pytestmark = pytest.mark.integration
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def test_redis_broker_postgresql_registry_separate_worker(tmp_path: Path, orthanc: Orthanc) -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
-    name = f"spinenode_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    db_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    with fresh_database() as db_url:
+        _serve_and_work(tmp_path, orthanc, db_url)
+
+
+def _serve_and_work(tmp_path: Path, orthanc: Orthanc, db_url: str) -> None:
     study = write_phantom(tmp_path / "study", "simple")
     node = NodeProcess(
         tmp_path / "node",
@@ -46,7 +46,7 @@ def test_redis_broker_postgresql_registry_separate_worker(tmp_path: Path, orthan
         found = orthanc.instances_by_modality()
         assert any(t["StudyInstanceUID"] == study.study_instance_uid for t in found.get("SR", []))
         # the registry really is the PostgreSQL database
-        with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}") as con:
+        with psycopg.connect(database_url(db_url.rsplit("/", 1)[1], driver="")) as con:
             state = con.execute("SELECT state FROM study").fetchone()
         assert state == ("delivered",)
         # the serving process ran no analysis itself: the worker did
@@ -56,5 +56,3 @@ def test_redis_broker_postgresql_registry_separate_worker(tmp_path: Path, orthan
         worker.terminate()
         worker.wait(timeout=30)
         node.stop()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
-            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,6 +1,6 @@
 """Quantitative analysers: vertebral marrow ADC; spinal cord morphometry, DTI and MTR.
 
-The pipeline calls :func:`run_analysers` with every series of a study (inventory dict + datasets) and
+The pipeline calls :func:`run_analysers` with every series of a study (inventory + datasets) and
 hands the result to :func:`analysis_sections` for the report. Every analyser whose inputs exist runs;
 one that fails is recorded as skipped with the reason and a ``failed`` verdict, and the others still run.
 Every output carries a QC verdict; :func:`workers.analysis.qc.enforce` (here, the one place) withholds the
@@ -34,6 +34,7 @@ from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.ri import RiCisternographyAnalyser
 from workers.analysis.segmentations import analysis_run
+from workers.inventory.series import SeriesInventory
 
 __all__ = [
     "ANALYSERS",
@@ -64,13 +65,13 @@ ANALYSERS: tuple[Analyser, ...] = (
 
 
 def run_analysers(
-    series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]],
+    series: Sequence[tuple[SeriesInventory, Sequence[Dataset]]],
     *,
     levels: Mapping[str, tuple[float, float]] | None = None,
     analysers: Sequence[Analyser] = ANALYSERS,
     workers: int | None = None,
 ) -> AnalysisOutput:
-    """Run every analyser whose inputs exist among ``series`` (inventory dict, datasets of that series).
+    """Run every analyser whose inputs exist among ``series`` (inventory, datasets of that series).
 
     ``levels`` (optional): vertebral level name -> (z_top, z_bottom) in patient mm, when known. When not
     given they are estimated from the sagittal T1/T2 (:mod:`workers.analysis.levels`), when a landmark allows.
@@ -83,7 +84,7 @@ def run_analysers(
 
 
 def _run(
-    series: Sequence[tuple[Mapping[str, Any], Sequence[Dataset]]],
+    series: Sequence[tuple[SeriesInventory, Sequence[Dataset]]],
     levels: Mapping[str, tuple[float, float]] | None,
     analysers: Sequence[Analyser],
 ) -> AnalysisOutput:

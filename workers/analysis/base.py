@@ -1,9 +1,9 @@
 """What analysers take and return.
 
-An analyser looks at the classified series of a study (inventory dict + datasets, see
-``shared/spec/architecture.md`` for the inventory keys), says which it needs (``select``), and computes
-(``run``) measurements, candidate findings and key images. Analysers are pure: no database, no Celery,
-no network.
+An analyser looks at the classified series of a study (:class:`~workers.inventory.series.SeriesInventory`
+and datasets; the inventory's JSON, the contract of ``shared/spec/architecture.md``, is made only at the
+edges), says which it needs (``select``), and computes (``run``) measurements, candidate findings and key
+images. Analysers are pure: no database, no Celery, no network.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
+from workers.inventory.series import SeriesInventory
 from workers.results.codes import PRIVATE_SCHEME
 from workers.results.section import KeyImage
 
@@ -25,30 +26,28 @@ SOURCE = "automated"
 
 @dataclass(frozen=True)
 class SeriesInput:
-    """One classified series: its inventory dict and all its datasets."""
+    """One classified series: its inventory and all its datasets."""
 
-    inventory: Mapping[str, Any]
+    inventory: SeriesInventory
     datasets: Sequence[Dataset]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.inventory, Mapping):
-            raise TypeError(f"inventory must be a mapping, got {type(self.inventory).__name__}")
+        if not isinstance(self.inventory, SeriesInventory):
+            raise TypeError(f"inventory must be a SeriesInventory, got {type(self.inventory).__name__}")
         if not self.datasets:
-            raise ValueError(f"series {self.inventory.get('series_uid')!r} has no datasets")
+            raise ValueError(f"series {self.inventory.series_uid!r} has no datasets")
 
     @property
     def sequence(self) -> str | None:
-        value = self.inventory.get("sequence")
-        return None if value is None else str(value)
+        return self.inventory.sequence
 
     @property
     def plane(self) -> str | None:
-        value = self.inventory.get("plane")
-        return None if value is None else str(value)
+        return self.inventory.plane
 
     @property
     def series_uid(self) -> str:
-        return str(self.inventory.get("series_uid") or self.datasets[0].get("SeriesInstanceUID", ""))
+        return self.inventory.series_uid
 
 
 class QcStatus(StrEnum):

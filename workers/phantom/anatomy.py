@@ -189,13 +189,6 @@ class SpineModel:
         """Cross-sectional area of the cord perpendicular to its axis at height z (analytic)."""
         return float(math.pi * self.cord_rl_semi_axis_mm * float(self.cord_ap_semi_axis(z)))
 
-    def level_at(self, z: float) -> str | None:
-        """Name of the vertebra whose body, or the disc below it, contains height z."""
-        for lv in self.levels:
-            if lv.z_bottom - disc_height(lv.name) < z <= lv.z_top:
-                return lv.name
-        return None
-
 
 def disc_height(name: str) -> float:
     return 5.0 if name.startswith("C") else 6.0 if name.startswith("T") else 10.0

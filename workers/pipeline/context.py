@@ -15,6 +15,7 @@ from pydicom import Dataset, dcmread
 
 from workers.pipeline_names import PIPELINES as PIPELINES  # re-exported: the pipeline names live apart
 from workers.pipeline_names import Pipeline as Pipeline
+from workers.pipeline_names import ResultKind as ResultKind
 from workers.results.section import KeyImage, ReportSection
 
 if TYPE_CHECKING:
@@ -36,9 +37,9 @@ class SeriesFiles:
 
 @dataclass(frozen=True)
 class ResultObject:
-    """A DICOM object the results step wrote: its kind (``SR``, ``SC`` or ``SEG``), file and UIDs."""
+    """A DICOM object the results step wrote: its kind, file and UIDs."""
 
-    kind: str
+    kind: ResultKind
     path: Path
     sop_class_uid: str
     sop_instance_uid: str

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from workers import __version__
-from workers.pipeline.context import Pipeline, PipelineContext, ResultObject
+from workers.pipeline.context import Pipeline, PipelineContext, ResultKind, ResultObject
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
@@ -94,7 +94,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     analysers = [a for a in ANALYSERS if a.name in names]
     if not analysers:
         return
-    series = [(ctx.inventory[uid].to_json(), ctx.analysis_series(uid, ctx.inventory[uid].modality)) for uid in wanted]
+    series = [(ctx.inventory[uid], ctx.analysis_series(uid, ctx.inventory[uid].modality)) for uid in wanted]
     output = run_analysers(series, analysers=analysers)
     ctx.analysis = output
     ctx.measurements = output.measurements
@@ -230,14 +230,14 @@ def step_results(ctx: PipelineContext) -> None:
     for index, seg in enumerate(segmentations, start=1):
         key = "SEG" if index == 1 else f"SEG{index}"
         ctx.result_objects[key] = ResultObject(
-            "SEG", seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
+            ResultKind.SEG, seg.path, seg.sop_class_uid, seg.sop_instance_uid, seg.series_instance_uid
         )
-    for kind, ds in (("SR", sr), ("SC", sc)):
+    for kind, ds in ((ResultKind.SR, sr), (ResultKind.SC, sc)):
         path = ctx.output_dir / f"{kind.lower()}-r{ctx.revision}.dcm"
         tmp = path.with_suffix(".tmp")
         ds.save_as(tmp, enforce_file_format=True)
         tmp.replace(path)
-        ctx.result_objects[kind] = ResultObject(
+        ctx.result_objects[kind.value] = ResultObject(
             kind, path, str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID)
         )
     ctx.flags = findings_step.study_flags(report, ctx.sections)

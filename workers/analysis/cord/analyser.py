@@ -51,7 +51,7 @@ class CordMorphometryAnalyser:
 
         # Thin axial slices measure the cross-section best; otherwise the sagittal series.
         def rank(s: SeriesInput) -> tuple[int, float]:
-            thickness = float(s.inventory.get("slice_thickness_mm") or 99.0)
+            thickness = float(s.inventory.slice_thickness_mm or 99.0)
             return (0 if s.plane == "axial" and len(s.datasets) >= 5 else 1, thickness)
 
         return sorted(candidates, key=rank)[0]

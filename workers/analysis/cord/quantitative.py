@@ -264,7 +264,7 @@ class MtrAnalyser:
 def _mt_on(s: SeriesInput) -> bool:
     ds = s.datasets[0]
     variants = [str(v) for v in (ds.get("SequenceVariant") or [])]
-    description = str(s.inventory.get("description") or ds.get("SeriesDescription", "")).lower()
+    description = str(s.inventory.description or ds.get("SeriesDescription", "")).lower()
     if "MTC" in variants:
         return True
     off_words = ("mt0", "mt off", "mt_off", "nomt", "no mt", "mtoff", "without mt")

@@ -28,8 +28,8 @@ from workers.analysis.base import (
     SeriesInput,
 )
 from workers.analysis.ctm.contrast import SacReading, read_sac
+from workers.analysis.ctm.ct_volume import CtVolume, header_problems, load_ct
 from workers.analysis.ctm.levels import CtLevels, name_levels
-from workers.analysis.ctm.volume import CtVolume, header_problems, load_ct
 from workers.analysis.exam_codes import CTM_EXTENT, CTM_HU, DURAL_SAC, EPIDURAL_SPACE, SUBDURAL_SPACE
 
 VERSION = "1.0"
@@ -45,7 +45,7 @@ class CtMyelographyAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> tuple[SeriesInput, ...] | None:
-        ct = tuple(s for s in series if str(s.inventory.get("modality", "")).upper() == "CT")
+        ct = tuple(s for s in series if s.inventory.modality.upper() == "CT")
         return ct or None
 
     def run(self, inputs: tuple[SeriesInput, ...], context: Mapping[str, Any]) -> AnalyserResult:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from workers.analysis.ctm.volume import CtVolume
+from workers.analysis.ctm.ct_volume import CtVolume
 
 CONTRAST_HU = (300.0, 1300.0)
 FAT_HU = -30.0

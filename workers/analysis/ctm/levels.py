@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workers.analysis.ctm.contrast import SacReading
-from workers.analysis.ctm.volume import CtVolume
+from workers.analysis.ctm.ct_volume import CtVolume
 
 SPINE = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", *(f"T{i}" for i in range(1, 13)), "L1", "L2", "L3", "L4", "L5", "S1")
 BONE_HU = 150.0

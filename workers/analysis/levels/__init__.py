@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
-from workers.analysis.levels.canal import sample, voxels
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
@@ -53,6 +52,7 @@ from workers.analysis.levels.naming import (
     name_bodies,
     region_of,
 )
+from workers.analysis.levels.sagittal_canal import sample, voxels
 from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 
@@ -259,7 +259,7 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     description = (
         " ".join(str(header.get(k, "") or "") for k in ("BodyPartExamined", "SeriesDescription", "ProtocolName"))
         + " "
-        + str(source.inventory.get("region") or "")
+        + (source.inventory.region or "")
     )
     dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
     naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)

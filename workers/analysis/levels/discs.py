@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from workers.analysis.levels.canal import SagittalCanal, sample, voxels
+from workers.analysis.levels.sagittal_canal import SagittalCanal, sample, voxels
 from workers.analysis.volume import Volume
 
 BAND_FROM_WALL_MM = (2.0, 16.0)

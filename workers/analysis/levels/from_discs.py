@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from workers.analysis.base import QcStatus
-from workers.analysis.levels.canal import SagittalCanal, find_canal
 from workers.analysis.levels.discs import EDGE_MM, DiscChain, find_discs, to_z
 from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
+from workers.analysis.levels.sagittal_canal import SagittalCanal, find_canal
 from workers.analysis.volume import Volume
 
 
@@ -159,8 +159,3 @@ def disagreement(
             )
     shared = set(first_names) & set(second_names)
     return "" if shared else "the discs along the canal and the marrow profile name no level in common"
-
-
-def median_pitch(bodies: Sequence[tuple[float, float]]) -> float:
-    tops = [t for t, _ in bodies]
-    return float(np.median(-np.diff(tops))) if len(tops) > 1 else 0.0

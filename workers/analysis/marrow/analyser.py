@@ -62,11 +62,11 @@ class MarrowAdcAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> MarrowInputs | None:
-        dwi = next((s for s in series if s.sequence == "DWI" and len(s.inventory.get("b_values") or []) >= 2), None)
+        dwi = next((s for s in series if s.sequence == "DWI" and len(s.inventory.b_values) >= 2), None)
         adc = _first(series, "ADC")
         if dwi is None and adc is None:
             return None
-        annotations = tuple(s for s in series if str(s.inventory.get("modality")) in ("SR", "PR"))
+        annotations = tuple(s for s in series if s.inventory.modality in ("SR", "PR"))
         return MarrowInputs(
             dwi,
             adc,
@@ -83,7 +83,7 @@ class MarrowAdcAnalyser:
             source = inputs.diffusion
             result.notes.append(
                 "ADC: mono-exponential log-linear least-squares fit over "
-                f"b = {', '.join(f'{b:g}' for b in inputs.diffusion.inventory['b_values'])}"
+                f"b = {', '.join(f'{round(b, 3):g}' for b in inputs.diffusion.inventory.b_values)}"
             )
         else:
             assert inputs.adc_map is not None

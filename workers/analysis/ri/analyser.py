@@ -71,7 +71,7 @@ class RiCisternographyAnalyser:
     version = VERSION
 
     def select(self, series: Sequence[SeriesInput]) -> tuple[SeriesInput, ...] | None:
-        nm = tuple(s for s in series if str(s.inventory.get("modality", "")).upper() == "NM")
+        nm = tuple(s for s in series if s.inventory.modality.upper() == "NM")
         return nm or None
 
     def run(self, inputs: tuple[SeriesInput, ...], context: Mapping[str, Any]) -> AnalyserResult:

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from postgres import registry_on
 
+from node.broker.liveness import current_worker
 from node.broker.reconciler import requeue_lost
 from node.jobs import store
 from node.registry.db import Registry
 from node.registry.models import Job, JobState, Study, StudyState
+from node.routing.rules import Priority
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,18 +103,18 @@ def test_a_run_taken_over_by_another_thread_of_the_same_worker_records_nothing(r
         except store.JobTakenOver as exc:
             old_outcome.append(exc)
         store.fail_job(registry, job_id, "late error of the run taken for lost")
-        store.finish_without_report(registry, job_id, "routine", "late outcome of the run taken for lost")
+        store.finish_without_report(registry, job_id, Priority.ROUTINE, "late outcome of the run taken for lost")
 
     thread = threading.Thread(target=old)
     thread.start()
     assert claims["old"].wait(60)
     assert _requeue(registry, job_id)
-    assert _in_thread(store.claim_job, registry, job_id) is True  # the same WORKER_ID, a second claim
+    assert _in_thread(store.claim_job, registry, job_id) is True  # the same worker (host:pid), a second claim
     claims["resume"].set()
     thread.join(60)
     assert len(old_outcome) == 1 and isinstance(old_outcome[0], store.JobTakenOver)
     job = _job(registry, job_id)
-    assert (job.state, job.attempts, job.error, job.worker) == (JobState.RUNNING, 2, None, store.WORKER_ID)
+    assert (job.state, job.attempts, job.error, job.worker) == (JobState.RUNNING, 2, None, current_worker())
     _in_thread(store.finish_without_report, registry, job_id, "routine", "a thread that claimed nothing")
     assert _job(registry, job_id).state == JobState.RUNNING, "a thread that holds no claim records nothing"
 
@@ -123,7 +125,7 @@ def test_the_current_claim_records_its_outcome(registry: Registry) -> None:
     def run() -> None:
         assert store.claim_job(registry, job_id)
         store.set_step(registry, job_id, "inventory")
-        store.finish_without_report(registry, job_id, "routine", "routing selected no pipeline")
+        store.finish_without_report(registry, job_id, Priority.ROUTINE, "routing selected no pipeline")
 
     _in_thread(run)
     job = _job(registry, job_id)
@@ -137,7 +139,7 @@ def test_a_job_that_finished_since_it_was_read_is_not_queued_again(registry: Reg
         seen = session.get(Job, job_id)
         assert seen is not None
         session.expunge(seen)
-    store.finish_without_report(registry, job_id, "routine", "routing selected no pipeline")  # ... it finished
+    store.finish_without_report(registry, job_id, Priority.ROUTINE, "routing selected no pipeline")  # ... it finished
     with registry.session() as session:
         assert requeue_lost(session, seen) is False
     assert _job(registry, job_id).state == JobState.DONE

@@ -80,7 +80,7 @@ def test_the_context_splits_entries_into_findings_reviews_clinical_and_settled_c
 
 def _outcome(ctx: PipelineContext, sr: Path) -> None:
     sr.write_bytes(b"not read by the store")
-    ctx.result_objects["SR"] = ResultObject("SR", sr, "1.2.840.10008.5.1.4.1.1.88.22", "1.2.3.9.1", "1.2.3.9")
+    ctx.result_objects["SR"] = ResultObject(ResultKind.SR, sr, "1.2.840.10008.5.1.4.1.1.88.22", "1.2.3.9.1", "1.2.3.9")
     ctx.candidate_findings.append(CandidateFinding("fluid C7 to T2", 0.61234, dict(FLUID), series_instance_uid="1.2"))
     ctx.flags.append("epidural fluid")
     ctx.stage_seconds["inventory"] = 0.12345

@@ -13,6 +13,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
+from series_inputs import stated_inventory
 
 from workers.analysis import run_analysers
 from workers.inventory.series import classify_series
@@ -100,12 +101,12 @@ def study(tmp_path_factory: pytest.TempPathFactory):
     for path in study.files:
         ds = pydicom.dcmread(path)
         by_series.setdefault(ds.SeriesInstanceUID, []).append(ds)
-    return study, [(classify_series(dss).to_json(), dss) for dss in by_series.values()]
+    return study, [(classify_series(dss), dss) for dss in by_series.values()]
 
 
 def test_sr_and_gsps_rois_give_the_lesion_adc(study) -> None:
     truth, series = study
-    dwi = next(dss for inv, dss in series if inv.get("sequence") == "DWI")
+    dwi = next(dss for inv, dss in series if inv.sequence == "DWI")
     b0 = [ds for ds in dwi if float(ds.get("DiffusionBValue", 0) or 0) == 0.0]
     expected = {}
     extra = []
@@ -114,9 +115,7 @@ def test_sr_and_gsps_rois_give_the_lesion_adc(study) -> None:
         image = min(b0, key=lambda ds: abs(float(ds.ImagePositionPatient[0]) - centre[0]))
         px = _pixel(image, centre)
         annotation = _sr(image, px, radius_px=2.2) if i == 0 else _gsps(image, px, half_px=2.0)
-        extra.append(
-            ({"modality": "SR" if i == 0 else "PR", "series_uid": str(annotation.SeriesInstanceUID)}, [annotation])
-        )
+        extra.append((stated_inventory([annotation], modality="SR" if i == 0 else "PR"), [annotation]))
         expected[lesion["level"]] = lesion["adc_mm2_s"]
     output = run_analysers(series + extra)
     result = next(r for r in output.results if r.analyser == "marrow_adc")

@@ -25,7 +25,7 @@ def _run(tmp: Path, scenario: str):
     for path in study.files:
         ds = pydicom.dcmread(path)
         by_series.setdefault(ds.SeriesInstanceUID, []).append(ds)
-    series = [(classify_series(dss).to_json(), dss) for dss in by_series.values()]
+    series = [(classify_series(dss), dss) for dss in by_series.values()]
     return study, run_analysers(series)  # no levels given: they are estimated
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from dipy.core.gradients import gradient_table
 from dipy.reconst.dti import TensorModel
+from series_inputs import series_input
 
-from workers.analysis.base import SeriesInput
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser, load_diffusion, mtr_map
 from workers.analysis.volume import Volume, load_volume
@@ -23,7 +23,7 @@ def test_dti_fa_md_match_dipy_on_the_nifti(wrap) -> None:
     bvals = np.loadtxt(SCT + "dmri/bvals.txt")
     bvecs = np.loadtxt(SCT + "dmri/bvecs.txt")
     datasets = wrap("dmri/dmri.nii.gz", "axial", b_values=bvals, b_vectors=bvecs)
-    series = SeriesInput({"series_uid": "x", "sequence": "DTI", "plane": "axial"}, datasets)
+    series = series_input(datasets, series_uid="x", sequence="DTI", plane="axial")
     analyser = DtiAnalyser()
     assert analyser.select([series]) is series
     result = analyser.run(series, {})
@@ -52,14 +52,13 @@ def test_dti_fa_md_match_dipy_on_the_nifti(wrap) -> None:
 
 
 def test_mtr_in_reference_cord_mask_within_2_points(wrap) -> None:
-    off = SeriesInput(
-        {"series_uid": "off", "sequence": "MT", "plane": "axial", "description": "mt0"},
-        wrap("mt/mt0.nii.gz", "axial"),
+    off = series_input(
+        wrap("mt/mt0.nii.gz", "axial"), series_uid="off", sequence="MT", plane="axial", description="mt0"
     )
     on_ds = wrap("mt/mt1.nii.gz", "axial")
     for ds in on_ds:
         ds.SequenceVariant = ["SP", "MTC"]
-    on = SeriesInput({"series_uid": "on", "sequence": "MT", "plane": "axial", "description": "mt1"}, on_ds)
+    on = series_input(on_ds, series_uid="on", sequence="MT", plane="axial", description="mt1")
     analyser = MtrAnalyser()
     assert analyser.select([off, on]) == (off, on)
     # The reference map is on the MT-on grid (MT-off registered onto it) with its mask mt1_seg; ours is on the
@@ -81,11 +80,11 @@ def test_mtr_map_rejects_different_grids(wrap) -> None:
 
 
 def test_mtr_in_the_automatic_eroded_mask_within_3_points_of_the_reference(wrap) -> None:
-    off = SeriesInput({"series_uid": "off", "sequence": "MT", "plane": "axial"}, wrap("mt/mt0.nii.gz", "axial"))
+    off = series_input(wrap("mt/mt0.nii.gz", "axial"), series_uid="off", sequence="MT", plane="axial")
     on_ds = wrap("mt/mt1.nii.gz", "axial")
     for ds in on_ds:
         ds.SequenceVariant = ["SP", "MTC"]
-    on = SeriesInput({"series_uid": "on", "sequence": "MT", "plane": "axial"}, on_ds)
+    on = series_input(on_ds, series_uid="on", sequence="MT", plane="axial")
     result = MtrAnalyser().run((off, on), {})
     ref = load_volume(wrap("mt/mtr.nii.gz", "axial")).array
     mask_on = load_volume(wrap("mt/mt1_seg.nii.gz", "axial")).array > 0.5

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from series_inputs import series_input
 
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.cord import qc
@@ -30,7 +31,7 @@ SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 
 
 def _series(datasets: list[pydicom.Dataset], sequence: str = "T2", plane: str = "axial") -> SeriesInput:
-    return SeriesInput({"series_uid": "1.2.3", "sequence": sequence, "plane": plane}, datasets)
+    return series_input(datasets, series_uid="1.2.3", sequence=sequence, plane=plane)
 
 
 def _cord(datasets: list[pydicom.Dataset], sequence: str = "T2", plane: str = "axial") -> object:
@@ -231,11 +232,11 @@ def test_outline_moved_onto_the_structure_behind_the_canal_is_not_ok(wrap) -> No
 
 
 def _mt_pair(wrap) -> tuple[SeriesInput, SeriesInput]:
-    off = SeriesInput({"series_uid": "off", "sequence": "MT", "plane": "axial"}, wrap("mt/mt0.nii.gz", "axial"))
+    off = series_input(wrap("mt/mt0.nii.gz", "axial"), series_uid="off", sequence="MT", plane="axial")
     on_ds = wrap("mt/mt1.nii.gz", "axial")
     for ds in on_ds:
         ds.SequenceVariant = ["SP", "MTC"]
-    return off, SeriesInput({"series_uid": "on", "sequence": "MT", "plane": "axial"}, on_ds)
+    return off, series_input(on_ds, series_uid="on", sequence="MT", plane="axial")
 
 
 def test_mtr_with_the_automatic_mask_carries_a_verdict(wrap) -> None:
@@ -251,8 +252,8 @@ def test_mtr_outside_the_cord_range_is_unreliable(wrap) -> None:
     # The same real pair with MT-on and MT-off swapped: the cord is found, the MTR comes out negative.
     off, on = _mt_pair(wrap)
     swapped = (
-        SeriesInput(dict(on.inventory, series_uid="off"), list(on.datasets)),
-        SeriesInput(dict(off.inventory, series_uid="on"), list(off.datasets)),
+        SeriesInput(replace(on.inventory, series_uid="off"), list(on.datasets)),
+        SeriesInput(replace(off.inventory, series_uid="on"), list(off.datasets)),
     )
     result = MtrAnalyser().run(swapped, {})
     assert result.measurements and result.measurements[0].value < 0
@@ -262,7 +263,7 @@ def test_mtr_outside_the_cord_range_is_unreliable(wrap) -> None:
 
 def test_mtr_on_pairs_of_different_grids_fails(wrap) -> None:
     off, on = _mt_pair(wrap)
-    on = SeriesInput(dict(on.inventory), list(on.datasets)[:4])
+    on = SeriesInput(replace(on.inventory), list(on.datasets)[:4])
     result = MtrAnalyser().run((off, on), {})
     assert result.qc[0].status is QcStatus.FAILED and "one grid" in result.qc[0].reason
     assert result.measurements == []
@@ -278,7 +279,7 @@ def test_dti_fa_outside_the_cord_range_is_unreliable(wrap) -> None:
         b_values=np.loadtxt(sct / "dmri/bvals.txt"),
         b_vectors=np.loadtxt(sct / "dmri/bvecs.txt"),
     )
-    result = DtiAnalyser().run(SeriesInput({"series_uid": "d", "sequence": "DTI", "plane": "axial"}, datasets), {})
+    result = DtiAnalyser().run(series_input(datasets, series_uid="d", sequence="DTI", plane="axial"), {})
     verdict = result.qc[0]
     fa = next(m.value for m in result.measurements if m.name == "cord FA")
     assert fa > 0.85  # noisy 7-volume test data: FA ~0.94, not a cord value

@@ -11,19 +11,19 @@ import pytest
 from workers.analysis import ANALYSERS, run_analysers
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.ctm import CtMyelographyAnalyser
-from workers.inventory import classify_series
+from workers.inventory import SeriesInventory, classify_series
 from workers.phantom import write_phantom
 
 PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 GANTRY_TILT = Path("/work/shared/data/dicom/dicom2nifti/failing/gantrytilting/001")
 
 
-def _series(folder: Path) -> tuple[dict, list[pydicom.Dataset]]:
+def _series(folder: Path) -> tuple[SeriesInventory, list[pydicom.Dataset]]:
     datasets = [pydicom.dcmread(f) for f in sorted(folder.rglob("*.dcm"))]
-    return classify_series(datasets).to_json(), datasets
+    return classify_series(datasets), datasets
 
 
-def _run(series: tuple[dict, list[pydicom.Dataset]]):
+def _run(series: tuple[SeriesInventory, list[pydicom.Dataset]]):
     return CtMyelographyAnalyser().run((SeriesInput(*series),), {})
 
 
@@ -78,7 +78,7 @@ def test_levels_come_from_anchors_that_agree(studies) -> None:
 
 def test_real_single_ct_slice_from_pydicom_is_not_a_myelogram() -> None:
     ds = pydicom.dcmread(PYDICOM_TEST_FILES / "CT_small.dcm")
-    output = run_analysers([(classify_series([ds]).to_json(), [ds])], levels={})
+    output = run_analysers([(classify_series([ds]), [ds])], levels={})
     verdict = next(v for v in output.qc if v.analyser == "ct_myelography")
     assert verdict.status is QcStatus.FAILED and "axial volume" in verdict.reason
     assert output.candidate_findings == []
@@ -87,7 +87,7 @@ def test_real_single_ct_slice_from_pydicom_is_not_a_myelogram() -> None:
 @pytest.mark.skipif(not GANTRY_TILT.is_dir(), reason="shared/data/dicom not present on this machine")
 def test_real_gantry_tilted_ct_gets_a_verdict() -> None:
     datasets = [pydicom.dcmread(f) for f in sorted(GANTRY_TILT.iterdir())]
-    result = CtMyelographyAnalyser().run((SeriesInput(classify_series(datasets).to_json(), datasets),), {})
+    result = CtMyelographyAnalyser().run((SeriesInput(classify_series(datasets), datasets),), {})
     assert result.findings == [] and result.qc[0].status is QcStatus.FAILED  # too few slices to read at all
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workers.analysis.levels.canal import find_canal
+from workers.analysis.levels.sagittal_canal import find_canal
 from workers.analysis.volume import Volume
 
 

@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 from scipy import ndimage
+from series_inputs import series_input
 
 from tests.unit.workers.analysis.conftest import SCT, header
-from workers.analysis.base import QcStatus, SeriesInput
+from workers.analysis.base import QcStatus
 from workers.analysis.levels import estimate_levels
-from workers.analysis.levels.canal import find_canal
 from workers.analysis.levels.discs import chain, find_discs, to_z
 from workers.analysis.levels.from_discs import disagreement, name_from_discs
+from workers.analysis.levels.sagittal_canal import find_canal
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 
@@ -60,7 +61,7 @@ def test_discs_along_the_canal_of_the_real_template_match_the_expert_labels() ->
 
 def test_template_whose_top_bone_is_no_c2_is_not_named_and_says_why() -> None:
     datasets, _ = _template()
-    series = SeriesInput({"sequence": "T2", "plane": "sagittal", "series_uid": "t"}, datasets)
+    series = series_input(datasets, sequence="T2", plane="sagittal", series_uid="t")
     estimate = estimate_levels([series])
     assert estimate is not None and estimate.levels == {}
     assert estimate.status is QcStatus.UNRELIABLE

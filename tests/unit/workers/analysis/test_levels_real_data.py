@@ -16,9 +16,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from series_inputs import series_input
 
 from tests.unit.workers.analysis.conftest import SCT, header
-from workers.analysis.base import SeriesInput
 from workers.analysis.levels import body_profile, canal_line, estimate_levels, find_bodies
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
@@ -55,7 +55,7 @@ def test_bodies_and_levels_on_real_t2() -> None:
     assert len(found_discs) == len(inside)
     for ours, truth in zip(found_discs, sorted(inside, reverse=True), strict=True):
         assert ours == pytest.approx(truth, abs=4.0)
-    estimate = estimate_levels([SeriesInput({"sequence": "T2", "plane": "sagittal"}, datasets)])
+    estimate = estimate_levels([series_input(datasets, sequence="T2", plane="sagittal")])
     assert estimate is not None and estimate.levels == {}
     assert estimate.status.value == "failed" and "no anchor" in estimate.anchor
     assert len(mids) == 2  # the expert points (C3, C5) exist; naming them would need an anchor in the field

@@ -22,7 +22,7 @@ def _study(tmp: Path, scenario: str):
     for path in study.files:
         ds = pydicom.dcmread(path)
         by_series.setdefault(ds.SeriesInstanceUID, []).append(ds)
-    series = [(classify_series(dss).to_json(), dss) for dss in by_series.values()]
+    series = [(classify_series(dss), dss) for dss in by_series.values()]
     levels = {lv["name"]: (lv["z_top_mm"], lv["z_bottom_mm"] - 5.0) for lv in study.truth["levels"]}
     return study, series, levels
 

@@ -12,11 +12,13 @@ compression candidate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import nibabel as nib
 import numpy as np
 import pytest
+from series_inputs import series_input, stated_inventory
 
 from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis import run_analysers
@@ -38,7 +40,7 @@ def _image(path: str) -> nib.Nifti1Image:
 def _series(image: nib.Nifti1Image, plane: str, sequence: str = "T2", **kwargs: Any) -> SeriesInput:
     datasets = wrap_nifti(image, WrapSpec(f"{plane} {sequence}", plane), header(), **kwargs)
     uid = str(datasets[0].SeriesInstanceUID)
-    return SeriesInput({"series_uid": uid, "sequence": sequence, "plane": plane, "modality": "MR"}, datasets)
+    return series_input(datasets, series_uid=uid, sequence=sequence, plane=plane, modality="MR")
 
 
 def _verdict(output: Any, analyser: str) -> QcVerdict:
@@ -98,7 +100,7 @@ def test_marrow_adc_without_anatomy_fails_with_a_reason() -> None:
     bvals = np.loadtxt(SCT / "dmri/bvals.txt")
     bvecs = np.loadtxt(SCT / "dmri/bvecs.txt")
     series = _series(image, "axial", "DWI", b_values=bvals, b_vectors=bvecs)
-    series = SeriesInput({**series.inventory, "b_values": sorted(set(bvals.tolist()))}, series.datasets)
+    series = SeriesInput(replace(series.inventory, b_values=sorted(set(bvals.tolist()))), series.datasets)
     output = run_analysers([(series.inventory, series.datasets)], levels={}, analysers=[MarrowAdcAnalyser()])
     verdict = _verdict(output, "marrow_adc")
     assert verdict.status is QcStatus.FAILED
@@ -162,7 +164,7 @@ class _Analyser:
 
 def test_only_ok_outputs_give_candidates(wrap: Any) -> None:
     datasets = wrap("t2/t2.nii.gz", "axial")
-    series = [({"series_uid": str(datasets[0].SeriesInstanceUID), "sequence": "T2", "plane": "axial"}, datasets)]
+    series = [(stated_inventory(datasets, sequence="T2", plane="axial"), datasets)]
     ok = run_analysers(series, levels={}, analysers=[_Analyser("a", QcStatus.OK)])
     assert len(ok.candidate_findings) == 1
     for status in (QcStatus.UNRELIABLE, QcStatus.FAILED):

@@ -12,21 +12,21 @@ from workers.analysis import ANALYSERS, run_analysers
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.ri import RiCisternographyAnalyser
 from workers.criteria.levels import LevelRange, parse_level
-from workers.inventory import classify_series
+from workers.inventory import SeriesInventory, classify_series
 from workers.phantom import write_phantom
 
 PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
 
-def _series(folder: Path) -> list[tuple[dict, list[pydicom.Dataset]]]:
+def _series(folder: Path) -> list[tuple[SeriesInventory, list[pydicom.Dataset]]]:
     groups: dict[str, list[pydicom.Dataset]] = {}
     for f in sorted(folder.rglob("*.dcm")):
         ds = pydicom.dcmread(f)
         groups.setdefault(str(ds.SeriesInstanceUID), []).append(ds)
-    return [(classify_series(g).to_json(), g) for g in groups.values()]
+    return [(classify_series(g), g) for g in groups.values()]
 
 
-def _run(series: list[tuple[dict, list[pydicom.Dataset]]]):
+def _run(series: list[tuple[SeriesInventory, list[pydicom.Dataset]]]):
     return RiCisternographyAnalyser().run(tuple(SeriesInput(inv, dss) for inv, dss in series), {})
 
 
@@ -125,7 +125,7 @@ def test_real_whole_body_bone_scan_from_pydicom_is_refused_with_its_reason() -> 
     # pydicom's own test file (read from the package folder): an NM whole-body bone scan, secondary capture.
     ds = pydicom.dcmread(PYDICOM_TEST_FILES / "JPEG-lossy.dcm")
     assert ds.Modality == "NM"
-    output = run_analysers([(classify_series([ds]).to_json(), [ds])], levels={})
+    output = run_analysers([(classify_series([ds]), [ds])], levels={})
     verdicts = [v for v in output.qc if v.analyser == "ri_cisternography"]
     assert len(verdicts) == 1 and verdicts[0].status is QcStatus.FAILED
     assert verdicts[0].reason == "not a cisternography: WHOLE BODY BONE"

@@ -15,6 +15,7 @@ from workers.analysis.marrow.bodies import find_vertebral_bodies, otsu
 from workers.analysis.render import csa_plot, outline
 from workers.analysis.sections import _unit
 from workers.analysis.volume import GeometryError, Volume, load_volume
+from workers.inventory.series import SeriesInventory
 
 
 def _volume(n: int = 3, shape: tuple[int, int] = (8, 8), value: float = 1.0) -> Volume:
@@ -96,8 +97,10 @@ def test_adc_units_scale_from_magnitude_and_rwvm() -> None:
 def test_analysis_types_validate() -> None:
     with pytest.raises(TypeError, match="inventory"):
         SeriesInput([], [Dataset()])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="SeriesInventory"):
+        SeriesInput({"series_uid": "1"}, [Dataset()])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no datasets"):
-        SeriesInput({"series_uid": "1"}, [])
+        SeriesInput(SeriesInventory("1", "MR", "", 1), [])
     with pytest.raises(ValueError, match="NaN"):
         Measurement("x", ADC_CODE, float("nan"), "mm2/s", SPINAL_CORD)
     with pytest.raises(ValueError, match="unit"):

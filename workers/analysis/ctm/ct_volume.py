@@ -23,10 +23,6 @@ class CtVolume:
     pixel_mm: tuple[float, float]  # (row spacing along y, column spacing along x)
     sop_instance_uids: tuple[str, ...]
 
-    def xy(self, row: float, column: float) -> tuple[float, float]:
-        """Patient (x, y) of a pixel position (axial image, rows along +y, columns along +x)."""
-        return self.origin_xy[0] + column * self.pixel_mm[1], self.origin_xy[1] + row * self.pixel_mm[0]
-
     @property
     def slice_mm(self) -> float:
         return float(np.median(np.abs(np.diff(self.z)))) if len(self.z) > 1 else 0.0
