@@ -106,7 +106,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         fluid_level = float(np.percentile(image[k][ring], 75)) if ring.any() else core_level
         contrasts.append(fluid_level - core_level)
         bright.append(float(np.mean(image[k][inside] > 0.5 * (core_level + fluid_level))))
-    midline = mirror_axis(image)
+    # The tracker's mirror axis is that of this same normalised image: computed once per series.
+    midline = seg.midline_x if seg.midline_x.shape == (nz,) else mirror_axis(image)
     offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
     # Jumps of the tracked path, after a 5-slice median that removes single-slice detours but keeps a step.
     path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")
