@@ -124,10 +124,18 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
     nz = view.array.shape[0]
     for k in np.nonzero(seg.found)[0]:
         # Bright foci are cut out of the contour like CSF; the neighbouring slices' cord restores the outline.
-        mask = ndimage.binary_erosion(seg.mask[max(0, k - 3) : min(nz, k + 4)].any(axis=0))
+        outline = np.asarray(seg.mask[max(0, k - 3) : min(nz, k + 4)].any(axis=0))
+        if not outline.any():
+            continue
+        # Everything below lies inside the outline: computed in its bounding box with a margin of two pixels
+        # (erosion, propagation and labels see the same neighbours as on the whole slice).
+        rows, cols = np.nonzero(outline.any(axis=1))[0], np.nonzero(outline.any(axis=0))[0]
+        y0, x0 = max(0, int(rows[0]) - 2), max(0, int(cols[0]) - 2)
+        y1, x1 = int(rows[-1]) + 3, int(cols[-1]) + 3
+        mask = ndimage.binary_erosion(outline[y0:y1, x0:x1])
         if mask.sum() < 10:
             continue
-        image = view.array[k].astype(float)
+        image = view.array[k, y0:y1, x0:x1].astype(float)
         median = float(np.median(image[mask]))
         # Foci touching the outline are CSF partial volume, not grey matter.
         rim = mask & ~ndimage.binary_erosion(mask)
@@ -138,6 +146,7 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
         sides = set()
         for lab in range(1, count + 1):
             ys, xs = np.nonzero(labels == lab)
+            ys, xs = ys + y0, xs + x0
             if ys.size < 2:
                 continue
             if forward * (ys.mean() - cy) > 0:  # anterior half
