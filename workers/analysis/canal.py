@@ -100,9 +100,13 @@ def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_
     for k in np.nonzero(seg.found)[0]:
         image = view.array[k].astype(float)
         cy, cx = seg.centres[k]
-        yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+        # The pixels within 10 mm of the centre, found in a window around it (two pixels wider; the same
+        # pixels, in the same order, as on the whole slice).
+        y0, y1 = max(0, int(np.floor(cy - 10.0 / sy)) - 2), max(0, int(np.ceil(cy + 10.0 / sy)) + 3)
+        x0, x1 = max(0, int(np.floor(cx - 10.0 / sx)) - 2), max(0, int(np.ceil(cx + 10.0 / sx)) + 3)
+        yy, xx = np.mgrid[y0 : min(y1, image.shape[0]), x0 : min(x1, image.shape[1])]
         near = ((yy - cy) * sy) ** 2 + ((xx - cx) * sx) ** 2 <= 10.0**2
-        csf = float(np.percentile(image[near], 95))
+        csf = float(np.percentile(image[yy[near], xx[near]], 95))
         if csf <= 0:
             continue
         hits = 0
