@@ -7,9 +7,10 @@ import errno
 import logging
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from node.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:  # the settings models (pydantic) load when a command reads its settings, not for --help
+    from node.settings import Settings
 
 EXIT_FAILED = 1  # the command ran and something failed (a peer, a port, a file)
 EXIT_USAGE = 2  # what was asked cannot be done as written (arguments, settings, input documents)
@@ -28,6 +29,8 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_or_exit(args: argparse.Namespace) -> Settings:
+    from node.settings import SettingsError, load_settings
+
     try:
         return load_settings(getattr(args, "config", None))
     except SettingsError as exc:

@@ -100,9 +100,13 @@ def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_
     for k in np.nonzero(seg.found)[0]:
         image = view.array[k].astype(float)
         cy, cx = seg.centres[k]
-        yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+        # The pixels within 10 mm of the centre, found in a window around it (two pixels wider; the same
+        # pixels, in the same order, as on the whole slice).
+        y0, y1 = max(0, int(np.floor(cy - 10.0 / sy)) - 2), max(0, int(np.ceil(cy + 10.0 / sy)) + 3)
+        x0, x1 = max(0, int(np.floor(cx - 10.0 / sx)) - 2), max(0, int(np.ceil(cx + 10.0 / sx)) + 3)
+        yy, xx = np.mgrid[y0 : min(y1, image.shape[0]), x0 : min(x1, image.shape[1])]
         near = ((yy - cy) * sy) ** 2 + ((xx - cx) * sx) ** 2 <= 10.0**2
-        csf = float(np.percentile(image[near], 95))
+        csf = float(np.percentile(image[yy[near], xx[near]], 95))
         if csf <= 0:
             continue
         hits = 0
@@ -124,10 +128,18 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
     nz = view.array.shape[0]
     for k in np.nonzero(seg.found)[0]:
         # Bright foci are cut out of the contour like CSF; the neighbouring slices' cord restores the outline.
-        mask = ndimage.binary_erosion(seg.mask[max(0, k - 3) : min(nz, k + 4)].any(axis=0))
+        outline = np.asarray(seg.mask[max(0, k - 3) : min(nz, k + 4)].any(axis=0))
+        if not outline.any():
+            continue
+        # Everything below lies inside the outline: computed in its bounding box with a margin of two pixels
+        # (erosion, propagation and labels see the same neighbours as on the whole slice).
+        rows, cols = np.nonzero(outline.any(axis=1))[0], np.nonzero(outline.any(axis=0))[0]
+        y0, x0 = max(0, int(rows[0]) - 2), max(0, int(cols[0]) - 2)
+        y1, x1 = int(rows[-1]) + 3, int(cols[-1]) + 3
+        mask = ndimage.binary_erosion(outline[y0:y1, x0:x1])
         if mask.sum() < 10:
             continue
-        image = view.array[k].astype(float)
+        image = view.array[k, y0:y1, x0:x1].astype(float)
         median = float(np.median(image[mask]))
         # Foci touching the outline are CSF partial volume, not grey matter.
         rim = mask & ~ndimage.binary_erosion(mask)
@@ -138,6 +150,7 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
         sides = set()
         for lab in range(1, count + 1):
             ys, xs = np.nonzero(labels == lab)
+            ys, xs = ys + y0, xs + x0
             if ys.size < 2:
                 continue
             if forward * (ys.mean() - cy) > 0:  # anterior half

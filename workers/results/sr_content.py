@@ -41,8 +41,10 @@ MeasurementGroup = (
 )
 
 
+@lru_cache(maxsize=64)
 def coded_modality(modality: str) -> Code | None:
-    """The CID 29 (Acquisition Modality) code whose value is ``modality`` ("MR", "CT", …), if any."""
+    """The CID 29 (Acquisition Modality) code whose value is ``modality`` ("MR", "CT", …), if any. Cached:
+    the lookup builds every code of the context group, and an SR asks once per series twice over."""
     for code in codes.cid29.concepts.values():
         if code.value == modality:
             return code

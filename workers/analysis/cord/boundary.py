@@ -138,18 +138,29 @@ def rasterise(
     radii: np.ndarray,
     found: np.ndarray,
 ) -> np.ndarray:
-    """Binary mask (nz, ny, nx) of the star-shaped contours of the found slices."""
+    """Binary mask (nz, ny, nx) of the star-shaped contours of the found slices.
+
+    Only the pixels within the largest radius of a slice's contour (and two pixels more) are tested: a pixel
+    farther out lies outside every radius, and each pixel inside is computed as on the whole grid."""
     nz, ny, nx = shape
     _, sy, sx = spacing
     n_angles = radii.shape[1]
     mask = np.zeros((nz, ny, nx), dtype=bool)
-    yy, xx = np.mgrid[0:ny, 0:nx]
+    a = np.arange(n_angles + 1)
     for k in np.nonzero(found)[0]:
-        dy = (yy - centres[k, 0]) * sy
-        dx = (xx - centres[k, 1]) * sx
+        if not np.isfinite(radii[k]).any() or not np.isfinite(centres[k]).all():
+            continue  # no finite radius (or no centre): no pixel is inside
+        reach = float(np.nanmax(radii[k]))
+        cy, cx = centres[k]
+        y0, y1 = (int(np.clip(v, 0, ny)) for v in (np.floor(cy - reach / sy) - 2, np.ceil(cy + reach / sy) + 3))
+        x0, x1 = (int(np.clip(v, 0, nx)) for v in (np.floor(cx - reach / sx) - 2, np.ceil(cx + reach / sx) + 3))
+        if y0 >= y1 or x0 >= x1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        dy = (yy - cy) * sy
+        dx = (xx - cx) * sx
         rr = np.hypot(dy, dx)
         theta = np.mod(np.arctan2(dy, dx), 2 * np.pi) * n_angles / (2 * np.pi)
-        a = np.arange(n_angles + 1)
         limit = np.interp(theta, a, np.append(radii[k], radii[k, 0]))
-        mask[k] = rr <= limit
+        mask[k, y0:y1, x0:x1] = rr <= limit
     return mask

@@ -61,13 +61,16 @@ def polarity_of(sequence: str | None) -> Polarity | None:
 
 @dataclass(frozen=True)
 class Centreline:
-    """The tracked path: pixel centres (nz, 2) (y, x), the canal score on the path, the mirror axis (x)."""
+    """The tracked path: pixel centres (nz, 2) (y, x), the canal score on the path, the mirror axis (x), and
+    the normalised image it was tracked on (:func:`normalised` with its polarity), which the boundary search
+    reads instead of computing it again."""
 
     path: np.ndarray
     scores: np.ndarray
     midline_x: np.ndarray
     polarity: Polarity
     score_map_max: np.ndarray  # (nz,) best score anywhere in the slice (is the path the best structure?)
+    image: np.ndarray | None = None
 
 
 def normalised(array: np.ndarray, polarity: Polarity) -> np.ndarray:
@@ -246,7 +249,7 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
         path = _viterbi(cands, vals, spacing)
     on_path = np.array([scores[k, int(p[0]), int(p[1])] for k, p in enumerate(path)])
     best = np.array([float(np.max(s[np.isfinite(s)])) if np.isfinite(s).any() else -1.0 for s in scores])
-    return Centreline(path, on_path, midline, polarity, best)
+    return Centreline(path, on_path, midline, polarity, best, norm)
 
 
 def track_centreline(

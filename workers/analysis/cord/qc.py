@@ -99,15 +99,22 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     contrasts, bright = [], []
     ring_px = max(1, int(round(2.0 / min(sy, sx))))
     for k in found:
-        inside = seg.mask[k]
-        if not inside.any():
+        if not seg.mask[k].any():
             continue
+        # The ring around the outline, in the outline's bounding box widened by the ring and a pixel (the
+        # same pixels, in the same order, as on the whole slice).
+        rows, cols = np.nonzero(seg.mask[k].any(axis=1))[0], np.nonzero(seg.mask[k].any(axis=0))[0]
+        margin = ring_px + 1
+        y0, x0 = max(0, int(rows[0]) - margin), max(0, int(cols[0]) - margin)
+        box = (slice(y0, int(rows[-1]) + margin + 1), slice(x0, int(cols[-1]) + margin + 1))
+        inside, plane = seg.mask[k][box], image[k][box]
         ring = ndimage.binary_dilation(inside, iterations=ring_px) & ~inside
-        core_level = float(np.median(image[k][inside]))
-        fluid_level = float(np.percentile(image[k][ring], 75)) if ring.any() else core_level
+        core_level = float(np.median(plane[inside]))
+        fluid_level = float(np.percentile(plane[ring], 75)) if ring.any() else core_level
         contrasts.append(fluid_level - core_level)
-        bright.append(float(np.mean(image[k][inside] > 0.5 * (core_level + fluid_level))))
-    midline = mirror_axis(image)
+        bright.append(float(np.mean(plane[inside] > 0.5 * (core_level + fluid_level))))
+    # The tracker's mirror axis is that of this same normalised image: computed once per series.
+    midline = seg.midline_x if seg.midline_x.shape == (nz,) else mirror_axis(image)
     offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
     # Jumps of the tracked path, after a 5-slice median that removes single-slice detours but keeps a step.
     path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")

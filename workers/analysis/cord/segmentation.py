@@ -45,6 +45,7 @@ class CordSegmentation:
     best_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) best score in each slice
     ray_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) rays that met fluid
     raw_path: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (nz, 2) unsmoothed path
+    midline_x: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) mirror axis (x) of each slice
 
     @property
     def angles(self) -> np.ndarray:
@@ -100,7 +101,7 @@ def csa_range_mm2() -> tuple[float, float]:
 def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Polarity) -> CordSegmentation:
     sz, sy, sx = view.spacing
     line = track_centreline(view.array, view.spacing, polarity)
-    image = normalised(view.array, line.polarity)
+    image = line.image if line.image is not None else normalised(view.array, line.polarity)
     found = line.scores >= min_contrast
     centres = smooth_line(line.path, sigma_mm=4.0, sz=sz)
     angles = np.arange(n_angles) * 2 * np.pi / n_angles
@@ -134,6 +135,7 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         best_scores=line.score_map_max,
         ray_fraction=fluid_rays,
         raw_path=line.path,
+        midline_x=line.midline_x,
     )
 
 

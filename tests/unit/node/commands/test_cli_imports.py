@@ -73,6 +73,7 @@ def test_help_imports_nothing_heavy(tmp_path: Path, argv: tuple[str, ...]) -> No
     assert code == 0
     assert _heavy(modules) == []
     assert "sqlalchemy" not in modules
+    assert "pydantic" not in modules  # the settings models load when a command reads its settings
 
 
 def test_criteria_imports_nothing_heavy(tmp_path: Path) -> None:
@@ -94,3 +95,4 @@ def test_studies_reads_the_registry_without_heavy_imports(tmp_path: Path) -> Non
     assert code == 0
     assert _heavy(modules) == []
     assert "sqlalchemy" in modules  # it did read the registry
+    assert "alembic" not in modules  # the schema is at the newest revision: one query says so

@@ -284,3 +284,19 @@ def test_dti_fa_outside_the_cord_range_is_unreliable(wrap) -> None:
     fa = next(m.value for m in result.measurements if m.name == "cord FA")
     assert fa > 0.85  # noisy 7-volume test data: FA ~0.94, not a cord value
     assert verdict.status is QcStatus.UNRELIABLE and "FA" in verdict.reason
+
+
+def test_the_qc_reads_the_trackers_mirror_axis_which_is_that_of_the_normalised_view(wrap) -> None:
+    # The QC's midline offset uses the axis the tracker found instead of computing it again: the two must be
+    # the same numbers, and the tracker's normalised image must be the one the boundary search would compute.
+    from workers.analysis.cord.centreline import mirror_axis, normalised, track_centreline
+
+    seg = segment_cord(AxialView.of(load_volume(wrap("t2s/t2s.nii.gz", "axial"))), polarity=Polarity.CSF_BRIGHT)
+    image = normalised(seg.view.array, seg.polarity)
+    assert seg.midline_x.shape == (seg.view.array.shape[0],)
+    np.testing.assert_array_equal(seg.midline_x, mirror_axis(image))
+    line = track_centreline(seg.view.array, seg.view.spacing, seg.polarity)
+    assert line.image is not None
+    np.testing.assert_array_equal(line.image, image)
+    fresh = qc.figures(replace(seg, midline_x=np.zeros(0)), slice_morphometry(seg))  # computes the axis again
+    assert qc.figures(seg, slice_morphometry(seg)) == fresh
