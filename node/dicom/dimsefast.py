@@ -19,20 +19,37 @@ message object). Otherwise pynetdicom's own code runs.
 
 from __future__ import annotations
 
+import logging
 import struct
+import threading
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from pynetdicom import evt
 from pynetdicom._handlers import standard_pdu_recv_handler
 from pynetdicom.dimse import DIMSEServiceProvider
-from pynetdicom.dimse_messages import DIMSEMessage
-from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dimse_messages import C_STORE_RQ, DIMSEMessage
+from pynetdicom.dimse_primitives import C_CANCEL, C_STORE, N_EVENT_REPORT
 from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_items import PresentationDataValueItem
 from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.utils import make_target
+
+log = logging.getLogger(__name__)
 
 _PDV_LENGTH = struct.Struct(">I")
+_ELEMENT = struct.Struct("<HHI")
+#: C-STORE-RQ command elements -> the primitive's parameter; the US ones; the ones not copied to it
+_RQ_PARAMETERS = {
+    0x0002: "AffectedSOPClassUID",
+    0x0110: "MessageID",
+    0x0700: "Priority",
+    0x1000: "AffectedSOPInstanceUID",
+    0x1030: "MoveOriginatorApplicationEntityTitle",
+    0x1031: "MoveOriginatorMessageID",
+}
+_RQ_US = frozenset({0x0110, 0x0700, 0x1031})
+_RQ_SKIPPED = frozenset({0x0000, 0x0100, 0x0800})
 _US = struct.Struct("<HHIH")  # group, element, length 2, value
 _C_STORE_RSP = 0x8001
 _NO_DATASET = 0x0101
@@ -163,15 +180,82 @@ def store_response(rsp: Any) -> bytes | None:
     return struct.pack("<HHII", 0, 0, 4, len(body)) + body
 
 
+def store_request(message: Any) -> C_STORE | None:
+    """The C-STORE primitive of a decoded C-STORE-RQ message, read from its encoded command set as
+    pynetdicom's ``message_to_primitive`` reads it (the same parameter setters and their checks);
+    None for anything unusual (an element it does not know, a multi-valued one, a dataset on file)."""
+    if type(message) is not C_STORE_RQ or message._data_set_path or message._data_set_file:
+        return None
+    data = message.encoded_command_set.getvalue()
+    values: dict[str, Any] = {}
+    pos, end = 0, len(data)
+    while pos < end:
+        if pos + 8 > end:
+            return None
+        group, element, length = _ELEMENT.unpack_from(data, pos)
+        start, pos = pos + 8, pos + 8 + length
+        if group != 0 or pos > end:
+            return None
+        if element in _RQ_SKIPPED:
+            continue
+        name = _RQ_PARAMETERS.get(element)
+        if name is None or length == 0:
+            return None
+        if element in _RQ_US:
+            if length != 2:
+                return None
+            values[name] = data[start] | data[start + 1] << 8
+            continue
+        raw = data[start:pos]
+        if b"\\" in raw:
+            return None
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        values[name] = text.strip() if element == 0x1030 else text.rstrip("\0 ")
+    primitive = C_STORE()
+    for name, value in values.items():
+        setattr(primitive, name, value)
+    primitive.DataSet = message.data_set
+    primitive._context_id = message.context_id
+    primitive._dataset_path = None
+    primitive._dataset_file = None
+    return primitive
+
+
 class FastDIMSE(DIMSEServiceProvider):
     """pynetdicom's DIMSE provider, collecting datasets as :class:`Fragments` and sending plain C-STORE
     responses encoded by :func:`store_response`."""
 
     def receive_primitive(self, primitive: P_DATA) -> None:
+        # pynetdicom 3.0.4 DIMSEServiceProvider.receive_primitive; the message's dataset is collected as
+        # Fragments and a C-STORE request is converted by store_request.
         if self.message is None:
             self.message = DIMSEMessage()
             self.message.data_set = Fragments()
-        super().receive_primitive(primitive)
+        if self.message.decode_msg(primitive, self.assoc):
+            evt.trigger(self.assoc, evt.EVT_DIMSE_RECV, {"message": self.message})
+            context_id = cast(int, self.message.context_id)
+            try:
+                d_primitive = store_request(self.message) or self.message.message_to_primitive()
+            except Exception as exc:
+                log.error("Received an invalid DIMSE message")
+                log.exception(exc)
+                self.dul.event_queue.put("Evt19")
+                return
+            if isinstance(d_primitive, C_CANCEL) and len(self.cancel_req) < 10:
+                self.cancel_req[d_primitive.MessageIDBeingRespondedTo] = d_primitive  # type: ignore[index]
+            elif isinstance(d_primitive, N_EVENT_REPORT) and d_primitive.is_valid_request:
+                t = threading.Thread(target=make_target(self.assoc._serve_request), args=(d_primitive, context_id))
+                t.start()
+            else:
+                self.msg_queue.put((context_id, cast(Any, d_primitive)))
+            self.message.encoded_command_set = BytesIO()
+            self.message.data_set = BytesIO()
+            self.message._data_set_file = None
+            self.message._data_set_path = None
+            self.message = None
 
     def send_msg(self, primitive: Any, context_id: int) -> None:
         encoded = None if self.assoc.get_handlers(evt.EVT_DIMSE_SENT) else store_response(primitive)

@@ -16,12 +16,14 @@ primitive or the DUL's end arrives (capped by the idle timer). Each wait is also
 Its socket also reads each PDU into one buffer (:class:`WholeReadSocket`) instead of 4 KiB at a time, and
 a C-STORE or C-ECHO request is served in the DUL thread that decoded it (:class:`_ServingQueue`), so an
 instance crosses no thread boundary between its last PDU and its response. A P-DATA-TF is decoded where
-the socket read it and the C-STORE response is encoded without pydicom (:mod:`node.dicom.dimsefast`).
+the socket read it, a C-STORE request read and its response encoded without pydicom
+(:mod:`node.dicom.dimsefast`).
 
 The loops are copies of pynetdicom's with only the wait changed, so the hook is installed only for the
 pynetdicom whose loop sources it was written against (the SHA-256 of each stock loop's source, and of
-the pynetdicom functions :mod:`node.dicom.dimsefast` relies on, is checked at start-up); any other version runs pynetdicom's own loops, with one warning in the log. One place uses
-it: :class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
+the pynetdicom functions :mod:`node.dicom.dimsefast` copies or relies on, is checked at start-up); any
+other version runs pynetdicom's own loops, with one warning in the log. One place uses it:
+:class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
 :func:`wake_on_data` before it starts. The same change, offered upstream: ``docs/upstream-pynetdicom.md``.
 """
 

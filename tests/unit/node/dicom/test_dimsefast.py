@@ -15,13 +15,13 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.dimse_messages import C_STORE_RSP
+from pynetdicom.dimse_messages import C_STORE_RQ, C_STORE_RSP, DIMSEMessage
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode
 from pynetdicom.pdu import P_DATA_TF
 
-from node.dicom import reactors
-from node.dicom.dimsefast import FastDIMSE, Fragments, ReceivedPDU, p_data_tf, store_response
+from node.dicom import dimsefast, reactors
+from node.dicom.dimsefast import FastDIMSE, Fragments, ReceivedPDU, p_data_tf, store_request, store_response
 from node.dicom.guard import PeerLimits, start_guarded_server
 from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
@@ -161,8 +161,17 @@ def test_the_stored_bytes_are_the_same_with_pynetdicoms_own_receive_path(
         return p_data_tf(body)
 
     monkeypatch.setattr(reactors, "p_data_tf", counting_p_data_tf)
+    requests: list[object] = []
+
+    def counting_store_request(message: object) -> C_STORE | None:
+        primitive = store_request(message)
+        requests.append(primitive)
+        return primitive
+
+    monkeypatch.setattr(dimsefast, "store_request", counting_store_request)
     sent, received = _store_over_small_pdus(tmp_path / "fast", 2)
     assert served == [FastDIMSE]
+    assert len(requests) == 2 and None not in requests, "both requests were read without pydicom"
     assert len(decoded) > 2 * 64 * 64 * 2 // 4096, "every P-DATA-TF went through the copy-free decoder"
     assert [r.path.read_bytes()[-len(d) :] for r, d in zip(received, sent, strict=True)] == sent
     decoded_fast = len(decoded)
@@ -199,3 +208,41 @@ def test_a_handler_watching_received_bytes_gets_pynetdicoms_decoder(tmp_path: Pa
         server.shutdown()
     assert any(n < 0 for n in seen), "EVT_DATA_RECV saw the PDUs' bytes"
     assert [n for n in seen if n > 0] and min(n for n in seen if n > 0) > 16 * 16 * 2
+
+
+def _decoded_request(rq: C_STORE) -> C_STORE_RQ:
+    message = C_STORE_RQ()
+    message.primitive_to_message(rq)
+    received = DIMSEMessage()
+    for pdata in message.encode_msg(1, 0):
+        received.decode_msg(pdata)
+    return received
+
+
+@pytest.mark.parametrize("move", [False, True])
+@pytest.mark.parametrize("instance_uid", ["1.2.3", "1.2.34"])
+def test_a_store_request_is_read_as_pynetdicom_reads_it(move: bool, instance_uid: str) -> None:
+    rq = C_STORE()
+    rq.MessageID, rq.Priority = 7, 2
+    rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = MRImageStorage, instance_uid
+    rq.DataSet = BytesIO(b"\x08\x00\x18\x00")
+    if move:
+        rq.MoveOriginatorApplicationEntityTitle, rq.MoveOriginatorMessageID = "MOVER", 65535
+    fast, stock = store_request(_decoded_request(rq)), _decoded_request(rq).message_to_primitive()
+    assert fast is not None
+    for name in [*(k for k in C_STORE.REQUEST_KEYWORDS if k != "DataSet"), "_context_id"]:
+        assert getattr(fast, name) == getattr(stock, name), name
+    assert fast.DataSet.getvalue() == stock.DataSet.getvalue() == b"\x08\x00\x18\x00"
+
+
+def test_a_request_with_an_unknown_command_element_is_left_to_pynetdicom() -> None:
+    rq = C_STORE()
+    rq.MessageID, rq.Priority = 7, 0
+    rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = MRImageStorage, "1.2.3"
+    rq.DataSet = BytesIO(b"\x08\x00\x18\x00")
+    message = _decoded_request(rq)
+    data = message.encoded_command_set.getvalue()
+    message.encoded_command_set = BytesIO(data + struct.pack("<HHI", 0, 0x0901, 2) + b"\x01\x00")
+    assert store_request(message) is None
+    message.encoded_command_set = BytesIO(data[:-3])  # truncated
+    assert store_request(message) is None
