@@ -59,6 +59,9 @@ from node.dicom.dimsefast import FastDIMSE, ReceivedPDU, p_data_tf, watches_rece
 
 log = logging.getLogger(__name__)
 
+#: The largest buffer a PDU read starts with; it grows only as the PDU's bytes arrive.
+FIRST_READ_BYTES = 1 << 20
+
 #: Longest wait of either loop when nothing signals it (seconds).
 SAFETY_WAIT = 0.05
 
@@ -168,16 +171,20 @@ class WholeReadSocket(AssociationSocket):
     as many small copies for one 512 KiB PDU, most of the DUL thread's system time."""
 
     def recv(self, nr_bytes: int) -> ReceivedPDU:
+        """The buffer starts at :data:`FIRST_READ_BYTES` at most and doubles as bytes arrive, so a PDU
+        length a peer only claims costs no memory (the stock reader grows with the data, too)."""
         sock = cast(socket.socket, self.socket)
-        buffer = ReceivedPDU(nr_bytes)
+        buffer = ReceivedPDU(min(nr_bytes, FIRST_READ_BYTES))
         nr_read = 0
-        with memoryview(buffer) as view:
-            while nr_read < nr_bytes:
-                got = sock.recv_into(view[nr_read:], nr_bytes - nr_read)
-                if not got:  # connection broken: what arrived so far, as pynetdicom returns it
-                    break
-                nr_read += got
-        if nr_read < nr_bytes:
+        while nr_read < nr_bytes:
+            if nr_read == len(buffer):
+                buffer.extend(bytes(min(len(buffer), nr_bytes - nr_read)))
+            with memoryview(buffer) as view:
+                got = sock.recv_into(view[nr_read:], len(buffer) - nr_read)
+            if not got:  # connection broken: what arrived so far, as pynetdicom returns it
+                break
+            nr_read += got
+        if nr_read < len(buffer):
             del buffer[nr_read:]
         return buffer
 

@@ -8,6 +8,7 @@ in many fragments), with the fast paths installed and with pynetdicom's stock co
 from __future__ import annotations
 
 import struct
+import threading
 from io import BytesIO
 from pathlib import Path
 
@@ -246,3 +247,29 @@ def test_a_request_with_an_unknown_command_element_is_left_to_pynetdicom() -> No
     assert store_request(message) is None
     message.encoded_command_set = BytesIO(data[:-3])  # truncated
     assert store_request(message) is None
+
+
+def test_a_claimed_pdu_length_costs_only_the_bytes_that_arrive() -> None:
+    """A peer may announce a 4 GiB PDU and send ten bytes: the read returns those ten, having grown its
+    buffer only with them (a buffer of the claimed size would be a MemoryError or 4 GiB resident)."""
+    import socket
+
+    ours, peer = socket.socketpair()
+    try:
+        reader = reactors.WholeReadSocket.__new__(reactors.WholeReadSocket)
+        reader.socket = ours
+        peer.sendall(b"0123456789")
+        peer.close()
+        got = reader.recv(0xFFFFFFFF)
+        assert got == b"0123456789" and type(got) is ReceivedPDU
+        peer2, ours2 = socket.socketpair()
+        reader.socket = ours2
+        whole = bytes(range(256)) * (3 * reactors.FIRST_READ_BYTES // 256 + 1)
+        sender = threading.Thread(target=peer2.sendall, args=(whole,))
+        sender.start()
+        assert reader.recv(len(whole)) == whole  # grown twice past the first read
+        sender.join()
+        peer2.close()
+        ours2.close()
+    finally:
+        ours.close()
