@@ -49,7 +49,8 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, buffers: list[bytes]) -> None:
+def write_all(fd: int, buffers: list[bytes]) -> None:
+    """Write every buffer, in order, with as few ``writev`` calls as the kernel allows."""
     views = [memoryview(b) for b in buffers if len(b)]
     while views:
         written = os.writev(fd, views)
@@ -83,7 +84,7 @@ class Segment:
             crc = zlib.crc32(chunk, crc)
         length = sum(len(c) for c in chunks)
         try:
-            _write_all(self.fd, [_HEAD.pack(MAGIC, len(name), length, crc), name, *chunks])
+            write_all(self.fd, [_HEAD.pack(MAGIC, len(name), length, crc), name, *chunks])
             os.fdatasync(self.fd)
         except OSError:
             try:  # no torn record may stay in front of later ones

@@ -15,12 +15,15 @@ primitive or the DUL's end arrives (capped by the idle timer). Each wait is also
 
 Its socket also reads each PDU into one buffer (:class:`WholeReadSocket`) instead of 4 KiB at a time, and
 a C-STORE or C-ECHO request is served in the DUL thread that decoded it (:class:`_ServingQueue`), so an
-instance crosses no thread boundary between its last PDU and its response.
+instance crosses no thread boundary between its last PDU and its response. A P-DATA-TF is decoded where
+the socket read it, a C-STORE request read and its response encoded without pydicom
+(:mod:`node.dicom.dimsefast`).
 
 The loops are copies of pynetdicom's with only the wait changed, so the hook is installed only for the
-pynetdicom whose loop sources it was written against (the SHA-256 of each stock loop's source is checked
-at start-up); any other version runs pynetdicom's own loops, with one warning in the log. One place uses
-it: :class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
+pynetdicom whose loop sources it was written against (the SHA-256 of each stock loop's source, and of
+the pynetdicom functions :mod:`node.dicom.dimsefast` copies or relies on, is checked at start-up); any
+other version runs pynetdicom's own loops, with one warning in the log. One place uses it:
+:class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
 :func:`wake_on_data` before it starts. The same change, offered upstream: ``docs/upstream-pynetdicom.md``.
 """
 
@@ -34,6 +37,7 @@ import queue
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from typing import Any, cast
@@ -41,15 +45,22 @@ from typing import Any, cast
 import pynetdicom
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dimse_messages import DIMSEMessage
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 from pynetdicom.dul import DULServiceProvider
-from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.pdu import A_ABORT_RQ, P_DATA_TF
 from pynetdicom.service_class import StorageServiceClass, VerificationServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 from pynetdicom.transport import AssociationSocket
 from pynetdicom.utils import make_target
 
+from node.dicom.dimsefast import FastDIMSE, ReceivedPDU, p_data_tf, watches_received_bytes
+
 log = logging.getLogger(__name__)
+
+#: The largest buffer a PDU read starts with; it grows only as the PDU's bytes arrive.
+FIRST_READ_BYTES = 1 << 20
 
 #: Longest wait of either loop when nothing signals it (seconds).
 SAFETY_WAIT = 0.05
@@ -59,6 +70,19 @@ STOCK_LOOP_SOURCES = {
     "DULServiceProvider.run_reactor": "e3a10eb3a0931e4854af33b9496e92d9679522aca26b0e04da8967559b9e2803",
     "Association._run_reactor": "f28838c5559e462a563750cfc9f3790027f4bb7e2223baf42c9f5d682c359dee",
     "AssociationSocket.recv": "6bc20a33b1b7cfe76d4ad4407ca242563bc6206fde4b4e1cf7a2fbb1f11d621d",
+    # copied: WakingDUL._read_pdu_data
+    "DULServiceProvider._read_pdu_data": "19f2d4e38c13c83586365d93dd5cd96a0c7c665cb37251054b3e1f246e9f431b",
+    # not copied, but relied on by node.dicom.dimsefast (what they call on the objects it replaces)
+    "DULServiceProvider._decode_pdu": "fc71dd1bf853e1ce79d29b11731a26a4f6ee9eb697026ad611f8fc91f8aa69c9",
+    "P_DATA_TF._generate_items": "55a5deea47745b72b787b1115d198e20ba355947da2ccda92987fd372967a141",
+    "P_DATA_TF.to_primitive": "3cba1cd31f03fdf07cab0cdaec8eb85ae5368020e87adf46f46c375ae4ded6b8",
+    "DIMSEServiceProvider.receive_primitive": "5f99c86b14a15cefa87d914cda3591ec4d636d4c53a982e945ec9c1828c6e43f",
+    "DIMSEServiceProvider.send_msg": "a839cf2fb46976d9da29cf06fea41c04416b38d14fab612af12e5d869bd5b3f0",
+    "DIMSEMessage.decode_msg": "f51c777e841a76beeaadfe3015bd4f4a68387229a72f13f3a3b7846d01d72284",
+    "DIMSEMessage.message_to_primitive": "f8f43d34e43450efa31bd308677b85b370f8ca7600c0e067e854f8095ce665ac",
+    "DIMSEMessage.primitive_to_message": "71fd61d5997f0f0c38abc2d383c4c6457f9c770468288aab04eb82a04d00ce00",
+    "DIMSEMessage.encode_msg": "73000c902c52832dab302ddb3bc274ea93d205a810a197225dd87d4c1212ba57",
+    "DIMSEMessage._set_command_group_length": "c3057c97344d5db3dc7a084ca5520ff7e04bbc8a07f3738295362c97718e3085",
 }
 
 
@@ -67,6 +91,17 @@ def _stock_loops() -> dict[str, Any]:
         "DULServiceProvider.run_reactor": DULServiceProvider.run_reactor,
         "Association._run_reactor": Association._run_reactor,
         "AssociationSocket.recv": AssociationSocket.recv,
+        "DULServiceProvider._read_pdu_data": DULServiceProvider._read_pdu_data,
+        "DULServiceProvider._decode_pdu": DULServiceProvider._decode_pdu,
+        "P_DATA_TF._generate_items": P_DATA_TF._generate_items,
+        "P_DATA_TF.to_primitive": P_DATA_TF.to_primitive,
+        "DIMSEServiceProvider.receive_primitive": DIMSEServiceProvider.receive_primitive,
+        "DIMSEServiceProvider.send_msg": DIMSEServiceProvider.send_msg,
+        "DIMSEMessage.decode_msg": DIMSEMessage.decode_msg,
+        "DIMSEMessage.message_to_primitive": DIMSEMessage.message_to_primitive,
+        "DIMSEMessage.primitive_to_message": DIMSEMessage.primitive_to_message,
+        "DIMSEMessage.encode_msg": DIMSEMessage.encode_msg,
+        "DIMSEMessage._set_command_group_length": DIMSEMessage._set_command_group_length,
     }
 
 
@@ -135,17 +170,21 @@ class WholeReadSocket(AssociationSocket):
     pynetdicom 3.0.4 reads 4096 bytes per ``recv`` and extends a bytearray with each: 128 system calls and
     as many small copies for one 512 KiB PDU, most of the DUL thread's system time."""
 
-    def recv(self, nr_bytes: int) -> bytearray:
+    def recv(self, nr_bytes: int) -> ReceivedPDU:
+        """The buffer starts at :data:`FIRST_READ_BYTES` at most and doubles as bytes arrive, so a PDU
+        length a peer only claims costs no memory (the stock reader grows with the data, too)."""
         sock = cast(socket.socket, self.socket)
-        buffer = bytearray(nr_bytes)
+        buffer = ReceivedPDU(min(nr_bytes, FIRST_READ_BYTES))
         nr_read = 0
-        with memoryview(buffer) as view:
-            while nr_read < nr_bytes:
-                got = sock.recv_into(view[nr_read:], nr_bytes - nr_read)
-                if not got:  # connection broken: what arrived so far, as pynetdicom returns it
-                    break
-                nr_read += got
-        if nr_read < nr_bytes:
+        while nr_read < nr_bytes:
+            if nr_read == len(buffer):
+                buffer.extend(bytes(min(len(buffer), nr_bytes - nr_read)))
+            with memoryview(buffer) as view:
+                got = sock.recv_into(view[nr_read:], len(buffer) - nr_read)
+            if not got:  # connection broken: what arrived so far, as pynetdicom returns it
+                break
+            nr_read += got
+        if nr_read < len(buffer):
             del buffer[nr_read:]
         return buffer
 
@@ -215,6 +254,56 @@ class WakingDUL(DULServiceProvider):
                     pass
             except OSError:  # drained
                 pass
+
+    def _read_pdu_data(self) -> None:
+        """pynetdicom 3.0.4 ``_read_pdu_data``: a P-DATA-TF body is decoded where the socket read it
+        (:func:`node.dicom.dimsefast.p_data_tf`), with no copies; every other PDU, and any PDU while a
+        handler watches received bytes, is decoded by pynetdicom as before."""
+        transport = self.socket
+        if type(transport) is not WholeReadSocket or watches_received_bytes(self.assoc):
+            super()._read_pdu_data()
+            return
+        try:
+            header = transport.recv(6)
+        except (OSError, TimeoutError) as exc:
+            log.error("Connection closed before the entire PDU was received")
+            log.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        try:
+            pdu_type, _, pdu_length = struct.unpack(">BBL", header)
+        except struct.error:
+            self.event_queue.put("Evt17")
+            return
+        if pdu_type not in (0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07):
+            log.error(f"Unknown PDU type received '0x{pdu_type:02X}'")
+            self.event_queue.put("Evt19")
+            return
+        try:
+            body = transport.recv(pdu_length)
+        except (OSError, TimeoutError) as exc:
+            log.error("Connection closed before the entire PDU was received")
+            log.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        if len(body) != pdu_length:
+            log.error(f"The received PDU is shorter than expected ({6 + len(body)} of {6 + pdu_length} bytes received)")
+            self.event_queue.put("Evt17")
+            return
+        try:
+            if pdu_type == 0x04:
+                pdu: Any = p_data_tf(body)
+                evt.trigger(self.assoc, evt.EVT_PDU_RECV, {"pdu": pdu})
+                event = "Evt10"
+            else:
+                pdu, event = self._decode_pdu(header + body)
+            self.event_queue.put(event)
+        except Exception as exc:
+            log.error("Unable to decode the received PDU data")
+            log.exception(exc)
+            self.event_queue.put("Evt19")
+            return
+        self._recv_pdu.put(pdu)
 
     def run_reactor(self) -> None:
         try:
@@ -310,6 +399,8 @@ class WakingAssociation(Association):
         dul.__class__ = WakingDUL
         cast(WakingDUL, dul)._install(self._wake)
         self.dimse.msg_queue = _ServingQueue(self, self.dimse.msg_queue)
+        if type(self.dimse) is DIMSEServiceProvider:
+            self.dimse.__class__ = FastDIMSE
 
     def _serves_inline(self, item: Any) -> bool:
         """Whether a decoded request is served in the DUL thread: only C-STORE and C-ECHO on an accepted

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.dicom.journal import Checkpointer, Journal, fsync_dir, recover
+from node.dicom.journal import Checkpointer, Journal, fsync_dir, recover, write_all
 from node.dicom.uids import check_uid
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,7 @@ class Spool:
             self._ensure_dir(path.parent)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+            write_all(fd, chunks)  # file meta and dataset in one writev
             if durable:
                 os.fsync(fd)
         except BaseException:

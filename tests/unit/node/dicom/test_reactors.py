@@ -103,15 +103,18 @@ def test_serving_sleeps_not_at_all_with_the_hook_and_every_loop_without(
     assert type(served[-1][0]) is pynetdicom_association.Association
 
 
+@pytest.mark.parametrize(
+    "changed", ["Association._run_reactor", "DULServiceProvider._read_pdu_data", "DIMSEMessage.decode_msg"]
+)
 def test_a_changed_stock_loop_falls_back_to_pynetdicoms_own(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, changed: str
 ) -> None:
     reactors.supported.cache_clear()
-    monkeypatch.setitem(reactors.STOCK_LOOP_SOURCES, "Association._run_reactor", "0" * 64)
+    monkeypatch.setitem(reactors.STOCK_LOOP_SOURCES, changed, "0" * 64)
     try:
         with caplog.at_level(logging.WARNING, logger="node.dicom.reactors"):
             assert not reactors.supported()
-        assert "Association._run_reactor" in caplog.text
+        assert changed in caplog.text
         assoc = pynetdicom_association.Association(AE(), "acceptor")
         assert not reactors.wake_on_data(assoc) and type(assoc) is pynetdicom_association.Association
     finally:
