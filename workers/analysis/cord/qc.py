@@ -2,8 +2,9 @@
 
 Every check looks at the segmentation itself, never at a reference: is there a cord at all, is the contour
 a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
-mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's. The first
-failing check gives the reason; several failing checks are all named.
+mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's, are there enough
+slices to compare (:data:`MIN_MEASURED_SLICES`). The first failing check gives the reason; several failing
+checks are all named.
 
 Two checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
@@ -37,6 +38,9 @@ NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): 
 MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
 MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's course can take (45 degrees)
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
+#: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
+#: the area step, the centre line's jumps) have too few neighbours to be made: a check not made is not passed.
+MIN_MEASURED_SLICES = 3
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,14 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
             [f"no cord in most of the field (found on {100 * fig.found_fraction:.0f} % of the slices)"],
         )
     reasons = []
+    measured = fig.n_found - len(fig.excluded)
     if fig.n_slices == 1:
         reasons.append("a single slice: the cord's angle to the slice and its continuity cannot be checked")
+    elif measured < MIN_MEASURED_SLICES:
+        reasons.append(
+            f"the cord is measured on only {measured} slice{'s' * (measured != 1)}: its continuity and its "
+            "signal against neighbouring slices cannot be checked"
+        )
     if fig.contrast < MIN_CONTRAST:
         reasons.append("the outlined structure is not clearly set off from the fluid around it (weak contrast)")
     if fig.bright_inside > MAX_BRIGHT_INSIDE:

@@ -8,7 +8,9 @@ Two classical ways find the vertebral bodies, and both are named by the same anc
   and the bodies between them.
 
 When both name levels they must agree (:func:`.from_discs.disagreement`: every body within half a body of
-the body of the same name), else no level is named; when only one names them, its names are kept; when
+the body of the same name), and whenever the disc chain holds three discs or more, none of the bones the
+marrow profile names may hold two of them (:func:`.from_discs.discs_inside`: vertebrae merged into one tall
+bone, taken for C2 or the sacrum), else no level is named; when only one names them, its names are kept; when
 neither does, the verdict gives the reason of the way that saw the most (an anchor contradicted by a second
 cue first, then the disc chain).
 
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
-from workers.analysis.levels.from_discs import disagreement, name_from_discs
+from workers.analysis.levels.from_discs import disagreement, discs_inside, name_from_discs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
     SPINE,
@@ -265,8 +267,10 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
     by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body, array))
     uid = source.series_uid
-    if naming.names and by_discs.naming.names:
-        doubt = disagreement(by_discs.bodies, by_discs.naming.names, bodies, naming.names)
+    if naming.names and by_discs.discs >= 3:
+        doubt = discs_inside(by_discs.bodies, bodies, naming.names)
+        if not doubt and by_discs.naming.names:
+            doubt = disagreement(by_discs.bodies, by_discs.naming.names, bodies, naming.names)
         if doubt:
             why = f"{naming.anchor} found, but {doubt}"
             return LevelEstimate({}, tuple(bodies), why, uid, status=QcStatus.UNRELIABLE)

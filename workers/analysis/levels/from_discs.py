@@ -159,3 +159,26 @@ def disagreement(
             )
     shared = set(first_names) & set(second_names)
     return "" if shared else "the discs along the canal and the marrow profile name no level in common"
+
+
+#: A disc of the chain counts as inside a named body when it lies this far (mm) from both of its ends.
+INSIDE_MARGIN_MM = 3.0
+#: A named bone may hold one disc of the chain (a transitional S1-S2 disc in the sacrum); two or more are
+#: bodies the marrow profile merged into one.
+MAX_DISCS_INSIDE = 1
+
+
+def discs_inside(
+    chain: Sequence[tuple[float, float]], bodies: Sequence[tuple[float, float]], names: Sequence[str]
+) -> str:
+    """Empty unless the discs along the canal (between the bodies ``chain`` of the disc chain) fall inside one
+    body the marrow profile named: several vertebrae taken for one bone (an anchor that is not one)."""
+    discs = [0.5 * (chain[i][1] + chain[i + 1][0]) for i in range(len(chain) - 1)]
+    for (top, bottom), name in zip(bodies, names, strict=True):
+        inside = [d for d in discs if bottom + INSIDE_MARGIN_MM < d < top - INSIDE_MARGIN_MM]
+        if len(inside) > MAX_DISCS_INSIDE:
+            return (
+                f"the discs along the canal find {len(inside)} discs inside the bone taken for {name} "
+                f"({top - bottom:.0f} mm): the two ways do not see the same vertebrae"
+            )
+    return ""

@@ -83,6 +83,20 @@ def test_single_slice_is_unreliable(wrap) -> None:
     assert result.findings == []
 
 
+def test_two_slices_are_unreliable_three_stay_ok(wrap) -> None:
+    # Two slices of the axial t2 outline the cord well, but with two slices the checks against neighbouring
+    # slices cannot be made: not ok (a 3-slice stack of 37 mm slabs of another subject was outlined on a
+    # 13 mm2 piece of its cord on two slices and passed). Three slices are enough to compare.
+    datasets = wrap("t2/t2.nii.gz", "axial")
+    middle = len(datasets) // 2
+    two = _cord(datasets[middle - 1 : middle + 1])
+    assert two.qc[0].status is QcStatus.UNRELIABLE
+    assert "only 2 slices" in two.qc[0].reason
+    assert two.findings == []
+    three = _cord(datasets[middle - 1 : middle + 2])
+    assert three.qc[0].status is QcStatus.OK, three.qc[0].reason
+
+
 def test_wrong_pixel_spacing_gives_an_area_outside_the_physiological_range(wrap) -> None:
     datasets = wrap("t2/t2.nii.gz", "sagittal")
     for ds in datasets:
