@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,7 @@ from workers.analysis.volume import load_volume  # noqa: E402
 from workers.phantom.dicom import StudyHeader  # noqa: E402
 from workers.phantom.nifti import WrapSpec, wrap_nifti  # noqa: E402
 from workers.pipeline.candidates import candidates_json  # noqa: E402
-from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles  # noqa: E402
-from workers.pipeline.steps import STEPS  # noqa: E402
+from workers.pipeline.offline import run_steps  # noqa: E402
 
 SCT = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "sct_testing_data")
 GRE = {"scanning_sequence": "GR", "sequence_variant": "SP", "repetition_time_ms": 500, "echo_time_ms": 15}
@@ -358,19 +356,7 @@ def analyse(dss) -> tuple[dict[str, Any], Any]:
         for i, ds in enumerate(dss):
             ds.save_as(Path(tmp) / f"im{i:04d}.dcm", enforce_file_format=True)
         studies, _ = collect(Path(tmp))
-        study = next(iter(studies.values()))
-        ctx = PipelineContext(
-            study_uid=study.study_uid,
-            revision=1,
-            series=[SeriesFiles(uid, tuple(paths)) for uid, paths in study.series.items()],
-            content_datetime=datetime.now(),
-            pipelines=PIPELINES,
-        )
-        for name in ("inventory", "analysis", "criteria"):
-            try:
-                STEPS[name](ctx)
-            except Exception as exc:
-                ctx.errors.append(f"{name} failed: {type(exc).__name__}: {exc}")
+        ctx = run_steps(next(iter(studies.values())))
         mask = None
         if ctx.analysis is not None:
             for r in ctx.analysis.results:

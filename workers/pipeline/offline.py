@@ -32,8 +32,8 @@ class StudyFiles:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str, Any]:
-    """The analysis output of one study (the ``spinenode analyse --json`` object)."""
+def run_steps(study: StudyFiles) -> PipelineContext:
+    """The pipeline's inventory, analysis and criteria steps over one study's files, as a job runs them."""
     ctx = PipelineContext(
         study_uid=study.study_uid,
         revision=1,
@@ -47,6 +47,12 @@ def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str
         except Exception as exc:  # as in node.jobs.run: one step that fails is reported, not fatal
             log.exception("%s failed", name)
             ctx.errors.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+    return ctx
+
+
+def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str, Any]:
+    """The analysis output of one study (the ``spinenode analyse --json`` object)."""
+    ctx = run_steps(study)
     segmentations = write_segmentations(ctx, seg_dir) if seg_dir is not None else []
     out: dict[str, Any] = {
         "study_uid": study.study_uid,
