@@ -197,12 +197,20 @@ def _analyse_series(args: tuple[str, SeriesInput, Mapping[str, tuple[float, floa
     """One axial T2: its cord verdict and mask, and its fluid and horn extents when the verdict is ok."""
     name, s, levels = args
     volume = load_volume(s.datasets)
-    seg = cord_segmentation(volume)
-    verdict = cord_qc.assess(name, s.series_uid, seg, slice_morphometry(seg))
-    mask = (s.series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids)
+    return _outcome(name, s.series_uid, volume, cord_segmentation(volume), levels)
+
+
+def _outcome(
+    name: str, series_uid: str, volume: Any, seg: CordSegmentation, levels: Mapping[str, tuple[float, float]]
+) -> _SeriesOutcome:
+    """The verdict on ``seg`` of ``volume``, and the fluid and horn extents when it is ok. Fluid is looked for
+    only on the slices the cord QC kept: on a slice left out the centre is no cord's, and its rays find
+    "fluid" anywhere."""
+    verdict, kept, _ = cord_qc.review(name, series_uid, seg, slice_morphometry(seg))
+    mask = (series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids)
     fluid = horn = None
     if verdict.ok:  # rays from a wrong centre find "fluid" anywhere
-        fluid = _extent(seg, epidural_fluid_slices(seg), levels, volume, min_slices=2)
+        fluid = _extent(kept, epidural_fluid_slices(kept), levels, volume, min_slices=2)
         horn = _extent(seg, anterior_horn_slices(seg), levels, volume, min_slices=2)
     return _SeriesOutcome(verdict, mask, segmentation_key(volume), seg, fluid, horn)
 

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from workers.analysis.base import QcStatus, QcVerdict
-from workers.analysis.cord.centreline import mirror_axis, normalised
+from workers.analysis.cord.centreline import CANAL_RADIUS_MM, mirror_axis, normalised
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
 
@@ -41,6 +41,8 @@ MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a ser
 #: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
 #: the area step, the centre line's jumps) have too few neighbours to be made: a check not made is not passed.
 MIN_MEASURED_SLICES = 3
+#: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
+MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class CordQcFigures:
     out_of_range_slices: tuple[int, ...] = ()  # slices (view index) whose area is outside the human range
     n_found: int = 0
     area_step: float = 1.0  # largest ratio of the areas of two consecutive kept slices
+    sagittal_slices: int = 0  # slices of a sagittal acquisition (the view's R-L axis); 0 for other planes
+    across_mm: float = float("inf")  # R-L extent of a sagittal acquisition
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -91,8 +95,14 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     view = seg.view
     sz, sy, sx = view.spacing
     nz = view.array.shape[0]
+    # The view's R-L axis is the source's slice axis: a sagittal acquisition, its slices side by side.
+    sagittal = view.axes[2] == 0
+    n_across = view.array.shape[2] if sagittal else 0
+    across = n_across * sx if sagittal else float("inf")
     if not seg.found.any():
-        return CordQcFigures(nz, 0.0, 0.0, 1.0, float("inf"), 0.0, 1.0, float("nan"), 0.0)
+        return CordQcFigures(
+            nz, 0.0, 0.0, 1.0, float("inf"), 0.0, 1.0, float("nan"), 0.0, sagittal_slices=n_across, across_mm=across
+        )
     image = normalised(view.array, seg.polarity)
     low, high = csa_range_mm2()
     out_of_range = tuple(s.slice_index for s in slices if not (low <= s.csa_mm2 <= high))
@@ -147,6 +157,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         out_of_range_slices=out_of_range,
         n_found=int(seg.found.sum()),
         area_step=float(ratios_z.max()),
+        sagittal_slices=n_across,
+        across_mm=across,
     )
 
 
@@ -171,6 +183,16 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
     def make(status: QcStatus, reasons: list[str]) -> QcVerdict:
         return QcVerdict(analyser, series_uid, status, "; ".join(reasons))
 
+    if fig.found_fraction == 0.0 and fig.across_mm < MIN_ACROSS_MM:
+        # Not evidence that there is no cord: too narrow a slab to outline it.
+        n = fig.sagittal_slices
+        return make(
+            QcStatus.FAILED,
+            [
+                f"too few sagittal slices ({n}, {fig.across_mm:.0f} mm from side to side) to outline the cord "
+                f"across it (at least {MIN_ACROSS_MM:.0f} mm needed)"
+            ],
+        )
     if fig.found_fraction == 0.0:
         return make(QcStatus.FAILED, ["no cord found in the field of view"])
     if fig.found_fraction < MIN_FOUND_FRACTION:

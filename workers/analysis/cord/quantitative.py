@@ -36,6 +36,7 @@ from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.registration import apply, register_in_plane
 from workers.analysis.cord.segmentation import segment_cord
+from workers.analysis.philips_scale import carries_scale, floating_point
 from workers.analysis.volume import GeometryError, Volume, load_volume
 from workers.inventory.diffusion import b_value_of, gradient_of
 
@@ -217,6 +218,7 @@ class MtrAnalyser:
         except (GeometryError, ValueError) as exc:
             result.qc.append(qc.failed(self.name, series_uid, f"geometry that cannot be trusted: {exc}"))
             return result
+        off, on, scale_problem = _one_scale(off, on, inputs)
         transforms = register_in_plane(off.array, on.array)
         on_registered = on.with_array(apply(on.array, transforms).astype(np.float32))
         mtr = mtr_map(off, on_registered)
@@ -236,6 +238,10 @@ class MtrAnalyser:
             _, mask, verdict = best
         else:
             verdict = QcVerdict(self.name, series_uid, QcStatus.OK)
+        if scale_problem and verdict.status is not QcStatus.FAILED:
+            verdict = QcVerdict(
+                self.name, series_uid, QcStatus.UNRELIABLE, f"{verdict.reason}; {scale_problem}".strip("; ")
+            )
         result.details.update({"mtr": mtr, "mask": mask, "registration": transforms})
         if not np.any(mask):
             result.qc.append(verdict)
@@ -259,6 +265,26 @@ class MtrAnalyser:
             )
         )
         return result
+
+
+def _one_scale(off: Volume, on: Volume, inputs: tuple[SeriesInput, SeriesInput]) -> tuple[Volume, Volume, str]:
+    """MT-off and MT-on on one scale: both as Philips floating-point values when both carry the private scale
+    slope; unchanged otherwise, with the reason when only one carries it (their scales cannot be reconciled)."""
+    off_fp, on_fp = floating_point(off, inputs[0].datasets), floating_point(on, inputs[1].datasets)
+    if off_fp is not None and on_fp is not None:
+        return off_fp, on_fp, ""
+    carried = [name for name, s in zip(("MT-off", "MT-on"), inputs, strict=True) if carries_scale(s.datasets)]
+    if not carried:
+        return off, on, ""
+    return (
+        off,
+        on,
+        (
+            f"MT-off and MT-on may be on different intensity scales: the Philips private scale slope is on "
+            f"{' and '.join(carried)} {'only' if len(carried) == 1 else 'but not on every slice'}, so the MTR "
+            "cannot be put on one scale"
+        ),
+    )
 
 
 def _mt_on(s: SeriesInput) -> bool:

@@ -54,7 +54,8 @@ def test_no_cord_in_a_brain_series_fails() -> None:
     datasets = [pydicom.dcmread(p) for p in sorted(folder.rglob("*")) if p.is_file()]
     result = _cord(datasets, "T1", "sagittal")
     assert result.qc[0].status is QcStatus.FAILED
-    assert "no cord" in result.qc[0].reason
+    # This brain series is a thin sagittal slab (a few 1 mm slices): too narrow to tell, which the reason says.
+    assert "no cord" in result.qc[0].reason or "too few sagittal slices" in result.qc[0].reason
     assert result.measurements == [] and result.findings == []
 
 
@@ -95,6 +96,20 @@ def test_two_slices_are_unreliable_three_stay_ok(wrap) -> None:
     assert two.findings == []
     three = _cord(datasets[middle - 1 : middle + 2])
     assert three.qc[0].status is QcStatus.OK, three.qc[0].reason
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_thin_sagittal_slab_says_it_is_too_thin_not_that_there_is_no_cord(wrap, n: int) -> None:
+    # The middle 1-3 slices of the sagittal t2 hold the cord, but a slab a few mm wide cannot show it
+    # outlined from side to side: the verdict says so instead of "no cord".
+    datasets = wrap("t2/t2.nii.gz", "sagittal")
+    middle = len(datasets) // 2
+    result = _cord(datasets[middle - n // 2 : middle - n // 2 + n], plane="sagittal")
+    verdict = result.qc[0]
+    assert verdict.status is QcStatus.FAILED
+    assert f"too few sagittal slices ({n}," in verdict.reason
+    assert "no cord" not in verdict.reason
+    assert result.measurements == [] and result.findings == []
 
 
 def test_wrong_pixel_spacing_gives_an_area_outside_the_physiological_range(wrap) -> None:
