@@ -6,12 +6,15 @@ mid-sagittal plane, is the centre line continuous, is the area human, is the sha
 slices to compare (:data:`MIN_MEASURED_SLICES`). The first failing check gives the reason; several failing
 checks are all named.
 
-Two checks are made slice by slice: the outline's median intensity against that of the outlines of the
+Three checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
 onto a darker structure beside the canal, a ligament, bone or a vessel, is far darker than the series' own
-cord), and the slice's area against the physiological range. Failing slices are left out: the other checks and
-every measurement use the remaining slices, and the verdict names the slices left out. When more than
-:data:`MAX_EXCLUDED` of the found slices fail, the series is unreliable, with the slices named.
+cord), the slice's area against the physiological range, and partial volume: how far the cord's course carries
+it sideways within the slice's thickness, against the cord's radius (a thick slice across an oblique cord
+averages cord and fluid side by side, and its outline's area is not the cord's). Failing slices are left
+out: the other checks and every measurement use the remaining slices, and the verdict names the slices left
+out. When more than :data:`MAX_EXCLUDED` of the found slices fail, the series is unreliable, with the slices
+named.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its ne
 NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
 MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's course can take (45 degrees)
+#: Partial volume: a slice averages the cord over its thickness. Where the cord's course carries its centre
+#: further than its own radius (that of the series' median area) within one slice, the slice holds cord and
+#: fluid side by side across most of the outline, and the outline's area is not the cord's.
+MAX_SMEAR_RADII = 1.0
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 #: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
 #: the area step, the centre line's jumps) have too few neighbours to be made: a check not made is not passed.
@@ -60,6 +67,7 @@ class CordQcFigures:
     area_jump: float
     darker_slices: tuple[int, ...] = ()  # slices (view index) whose outline is far darker than the cord
     out_of_range_slices: tuple[int, ...] = ()  # slices (view index) whose area is outside the human range
+    smeared_slices: tuple[int, ...] = ()  # slices (view index) across which the cord moves more than its radius
     n_found: int = 0
     area_step: float = 1.0  # largest ratio of the areas of two consecutive kept slices
     sagittal_slices: int = 0  # slices of a sagittal acquisition (the view's R-L axis); 0 for other planes
@@ -68,7 +76,7 @@ class CordQcFigures:
     @property
     def excluded(self) -> tuple[int, ...]:
         """Slices left out of the measurements (view indices, ascending)."""
-        return tuple(sorted(set(self.darker_slices) | set(self.out_of_range_slices)))
+        return tuple(sorted(set(self.darker_slices) | set(self.out_of_range_slices) | set(self.smeared_slices)))
 
 
 def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
@@ -89,9 +97,27 @@ def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
     return tuple(out)
 
 
+def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
+    """Found slices across whose thickness (the slice spacing) the outline's centre moves, at the slope of the
+    cord's course there, by more than :data:`MAX_SMEAR_RADII` times the cord's radius: partial volume.
+
+    The slope at a slice is the smaller of those to the outlines before and after it: a cord running obliquely
+    through the slice moves on both sides, while an outline off the course moves its own slice, not its
+    neighbours. The first and last slices have one side only, which cannot tell the two apart: not judged."""
+    sz, sy, sx = seg.view.spacing
+    ks = [s.slice_index for s in slices if seg.mask[s.slice_index].any()]
+    if len(ks) < 3:  # no slice with a course on both sides
+        return ()
+    centres = np.array([ndimage.center_of_mass(seg.mask[k]) for k in ks]) * [sy, sx]
+    slopes = np.hypot(*np.diff(centres, axis=0).T) / (np.diff(ks) * sz)  # in-plane mm per mm of z
+    at_slice = np.minimum(slopes[:-1], slopes[1:])  # slices ks[1:-1]
+    radius = float(np.sqrt(np.median([s.csa_mm2 for s in slices]) / np.pi))
+    return tuple(k for k, slope in zip(ks[1:-1], at_slice, strict=True) if slope * sz > MAX_SMEAR_RADII * radius)
+
+
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
     """The QC figures of ``seg`` and its per-slice morphometry. The slice checks (darker outline, area out of
-    range) are made on every found slice; the series checks on the slices that pass them."""
+    range, partial volume) are made on every found slice; the series checks on the slices that pass them."""
     view = seg.view
     sz, sy, sx = view.spacing
     nz = view.array.shape[0]
@@ -107,7 +133,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     low, high = csa_range_mm2()
     out_of_range = tuple(s.slice_index for s in slices if not (low <= s.csa_mm2 <= high))
     darker = darker_slices(seg, image)
-    left_out = set(out_of_range) | set(darker)
+    smeared = smeared_slices(seg, slices)
+    left_out = set(out_of_range) | set(darker) | set(smeared)
     kept_slices = [s for s in slices if s.slice_index not in left_out] or list(slices)
     found = np.array([k for k in np.nonzero(seg.found)[0] if k not in left_out] or np.nonzero(seg.found)[0])
     contrasts, bright = [], []
@@ -155,6 +182,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         area_jump=jump,
         darker_slices=darker,
         out_of_range_slices=out_of_range,
+        smeared_slices=smeared,
         n_found=int(seg.found.sum()),
         area_step=float(ratios_z.max()),
         sagittal_slices=n_across,
@@ -224,6 +252,13 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
             f"the outline is on a structure darker than the cord on {n} of {fig.n_slices} slices "
             f"(slice{'s' if n > 1 else ''} {slice_list(fig.darker_slices)})"
         )
+    if fig.smeared_slices and many_left_out:
+        n = len(fig.smeared_slices)
+        reasons.append(
+            f"the cord moves by more than its radius within one slice on {n} of {fig.n_slices} slices "
+            f"(slice{'s' if n > 1 else ''} {slice_list(fig.smeared_slices)}): partial volume, its area is not "
+            "the cord's"
+        )
     if fig.max_step_mm > max(3.0, slice_spacing_mm):
         reasons.append(f"broken centre line (jumps {fig.max_step_mm:.0f} mm between neighbouring slices)")
     if fig.out_of_range_slices and many_left_out:
@@ -257,6 +292,11 @@ def left_out(fig: CordQcFigures) -> str:
         why.append(
             f"outline on a structure darker than the cord on slice{'s' * (len(fig.darker_slices) > 1)} "
             f"{slice_list(fig.darker_slices)}"
+        )
+    if fig.smeared_slices:
+        why.append(
+            f"cord moving by more than its radius within slice{'s' * (len(fig.smeared_slices) > 1)} "
+            f"{slice_list(fig.smeared_slices)}"
         )
     n = len(fig.excluded)
     return f"measured on {fig.n_found - n} of {fig.n_found} slices with a cord, {n} left out ({'; '.join(why)})"

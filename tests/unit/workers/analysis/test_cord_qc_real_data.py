@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
 from series_inputs import series_input
 
+from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.cord import qc
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
@@ -26,6 +28,7 @@ from workers.analysis.cord.qc import slice_list
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume
+from workers.phantom.nifti import WrapSpec, wrap_nifti
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 
@@ -207,6 +210,42 @@ def test_area_halving_between_neighbouring_slices_makes_the_series_unreliable(wr
     verdict = qc.verdict("cord_morphometry", "1.2.3", figures, seg.view.spacing[0])
     assert verdict.status is QcStatus.UNRELIABLE
     assert "between neighbouring slices" in verdict.reason
+
+
+def _oblique_slabs(slope: float, slab: int) -> list[pydicom.Dataset]:
+    """The real T2 (1 mm isotropic) as an axial series whose cord runs obliquely, ``slope`` mm to the side per
+    mm of z (each 1 mm axial slice moved sideways, its own area unchanged), averaged into ``slab`` mm slabs."""
+    if not (SCT / "t2/t2.nii.gz").exists():
+        pytest.skip("real data t2/t2.nii.gz not available")
+    image = nib.load(SCT / "t2/t2.nii.gz")
+    codes = nib.aff2axcodes(image.affine)
+    si, rl = codes.index("S"), codes.index("R")
+    data = np.moveaxis(np.asanyarray(image.dataobj).astype(np.float32), (si, rl), (0, 1))
+    data = np.pad(data, ((0, 0), (0, int(np.ceil(slope * data.shape[0]))), (0, 0)), mode="edge")
+    for z in range(data.shape[0]):
+        data[z] = np.roll(data[z], int(round(slope * z)), axis=0)
+    n = data.shape[0] // slab * slab
+    data = data[:n].reshape(n // slab, slab, *data.shape[1:]).mean(axis=1)
+    affine = image.affine.copy()
+    affine[:3, si] *= slab
+    slabs = nib.Nifti1Image(np.moveaxis(data, (0, 1), (si, rl)), affine)
+    return wrap_nifti(slabs, WrapSpec("Ax T2 slabs", "axial"), header())
+
+
+def test_a_cord_crossing_more_than_its_radius_within_one_slab_is_unreliable() -> None:
+    # 15 mm slabs of the real T2 with the cord running 0.4 mm sideways per mm (22 degrees): within one slab
+    # the cord moves 6 mm, more than its radius (5 mm), and the slab's outline is a third too small (partial
+    # volume). The same slabs of the straight cord stay ok: the slab alone is no reason.
+    straight = _cord(_oblique_slabs(0.0, 15))
+    assert straight.qc[0].status is QcStatus.OK, straight.qc[0].reason
+    oblique = _cord(_oblique_slabs(0.4, 15))
+    verdict = oblique.qc[0]
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "moves by more than its radius within one slice" in verdict.reason
+    volume = load_volume(_oblique_slabs(0.4, 15))
+    seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
+    slices = slice_morphometry(seg)
+    assert qc.smeared_slices(seg, slices) == tuple(s.slice_index for s in slices[1:-1])  # the ends: one side
 
 
 def test_a_jump_hidden_by_slices_without_a_cord_breaks_the_centre_line(wrap) -> None:
