@@ -59,7 +59,9 @@ def test_an_empty_message_file_is_dropped_with_a_log_line_not_raised(
     folder = tmp_path / "broker" / "queue"
     with _connection(tmp_path) as conn:
         channel = conn.default_channel
-        (folder / "1_empty.analysis.msg").write_bytes(b"")  # what kombu's own _put shows before it writes
+        # what kombu's own _put shows before it writes; "0_" sorts before every real name (milliseconds of
+        # uptime), so the channel meets it first, whatever the machine's uptime
+        (folder / "0_empty.analysis.msg").write_bytes(b"")
         channel._put("analysis", {"job": 2})
         with caplog.at_level(logging.ERROR, logger="workers.embedded_broker"):
             assert channel._get("analysis") == {"job": 2}
@@ -73,6 +75,6 @@ def test_kombus_own_channel_raises_on_the_same_empty_file(tmp_path: Path) -> Non
     folder = tmp_path / "broker" / "queue"
     options = celery_app.broker_options("", tmp_path)
     with Connection("filesystem://", transport_options=options["broker_transport_options"]) as conn:
-        (folder / "1_empty.analysis.msg").write_bytes(b"")
+        (folder / "0_empty.analysis.msg").write_bytes(b"")
         with pytest.raises(ValueError):
             conn.default_channel._get("analysis")
