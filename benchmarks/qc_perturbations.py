@@ -200,34 +200,31 @@ def _set_px(ds, arr):
     ds.PixelData = arr.tobytes()
 
 
-def flip_cols(dss):
+def _flip(dss, *, columns: bool):
+    """Each image mirrored left-right (columns) or top-bottom (rows), its geometry changed to match."""
     out = []
     for ds in dss:
         ds = copy.deepcopy(ds)
         r, c, p, (sr, sc) = _ds_geom(ds)
         px = ds.pixel_array
-        ncol = px.shape[1]
-        p2 = p + r * sc * (ncol - 1)
-        ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*(-r), *c)]
-        ds.ImagePositionPatient = [f"{x:.4f}" for x in p2]
-        _set_px(ds, px[:, ::-1])
+        if columns:
+            ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*(-r), *c)]
+            ds.ImagePositionPatient = [f"{x:.4f}" for x in p + r * sc * (px.shape[1] - 1)]
+            _set_px(ds, px[:, ::-1])
+        else:
+            ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*r, *(-c))]
+            ds.ImagePositionPatient = [f"{x:.4f}" for x in p + c * sr * (px.shape[0] - 1)]
+            _set_px(ds, px[::-1, :])
         out.append(ds)
     return out
+
+
+def flip_cols(dss):
+    return _flip(dss, columns=True)
 
 
 def flip_rows(dss):
-    out = []
-    for ds in dss:
-        ds = copy.deepcopy(ds)
-        r, c, p, (sr, sc) = _ds_geom(ds)
-        px = ds.pixel_array
-        nrow = px.shape[0]
-        p2 = p + c * sr * (nrow - 1)
-        ds.ImageOrientationPatient = [f"{x:.6f}" for x in (*r, *(-c))]
-        ds.ImagePositionPatient = [f"{x:.4f}" for x in p2]
-        _set_px(ds, px[::-1, :])
-        out.append(ds)
-    return out
+    return _flip(dss, columns=False)
 
 
 def transpose(dss):
