@@ -28,6 +28,7 @@ from workers.analysis.base import AnalyserResult, CandidateFinding, QcVerdict, S
 from workers.analysis.cord import qc as cord_qc
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import CordSegmentation
+from workers.analysis.cord.window import around, bounding_box
 from workers.analysis.segmentations import (
     Key,
     cord_segmentation,
@@ -102,9 +103,7 @@ def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_
         cy, cx = seg.centres[k]
         # The pixels within 10 mm of the centre, found in a window around it (two pixels wider; the same
         # pixels, in the same order, as on the whole slice).
-        y0, y1 = max(0, int(np.floor(cy - 10.0 / sy)) - 2), max(0, int(np.ceil(cy + 10.0 / sy)) + 3)
-        x0, x1 = max(0, int(np.floor(cx - 10.0 / sx)) - 2), max(0, int(np.ceil(cx + 10.0 / sx)) + 3)
-        yy, xx = np.mgrid[y0 : min(y1, image.shape[0]), x0 : min(x1, image.shape[1])]
+        yy, xx = np.mgrid[around((cy, cx), 10.0, (sy, sx), image.shape)]
         near = ((yy - cy) * sy) ** 2 + ((xx - cx) * sx) ** 2 <= 10.0**2
         csf = float(np.percentile(image[yy[near], xx[near]], 95))
         if csf <= 0:
@@ -133,13 +132,12 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
             continue
         # Everything below lies inside the outline: computed in its bounding box with a margin of two pixels
         # (erosion, propagation and labels see the same neighbours as on the whole slice).
-        rows, cols = np.nonzero(outline.any(axis=1))[0], np.nonzero(outline.any(axis=0))[0]
-        y0, x0 = max(0, int(rows[0]) - 2), max(0, int(cols[0]) - 2)
-        y1, x1 = int(rows[-1]) + 3, int(cols[-1]) + 3
-        mask = ndimage.binary_erosion(outline[y0:y1, x0:x1])
+        box = bounding_box(outline, 2)
+        y0, x0 = box[0].start, box[1].start
+        mask = ndimage.binary_erosion(outline[box])
         if mask.sum() < 10:
             continue
-        image = view.array[k, y0:y1, x0:x1].astype(float)
+        image = view.array[k][box].astype(float)
         median = float(np.median(image[mask]))
         # Foci touching the outline are CSF partial volume, not grey matter.
         rim = mask & ~ndimage.binary_erosion(mask)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from workers.analysis.cord.window import around
+
 R_MAX_MM = 12.0
 R_STEP_MM = 0.1
 INNER_MM = 1.0  # the boundary is never closer to the centre than this
@@ -152,15 +154,14 @@ def rasterise(
             continue  # no finite radius (or no centre): no pixel is inside
         reach = float(np.nanmax(radii[k]))
         cy, cx = centres[k]
-        y0, y1 = (int(np.clip(v, 0, ny)) for v in (np.floor(cy - reach / sy) - 2, np.ceil(cy + reach / sy) + 3))
-        x0, x1 = (int(np.clip(v, 0, nx)) for v in (np.floor(cx - reach / sx) - 2, np.ceil(cx + reach / sx) + 3))
-        if y0 >= y1 or x0 >= x1:
+        rows, cols = around((cy, cx), reach, (sy, sx), (ny, nx))
+        if rows.start >= rows.stop or cols.start >= cols.stop:
             continue
-        yy, xx = np.mgrid[y0:y1, x0:x1]
+        yy, xx = np.mgrid[rows, cols]
         dy = (yy - cy) * sy
         dx = (xx - cx) * sx
         rr = np.hypot(dy, dx)
         theta = np.mod(np.arctan2(dy, dx), 2 * np.pi) * n_angles / (2 * np.pi)
         limit = np.interp(theta, a, np.append(radii[k], radii[k, 0]))
-        mask[k, y0:y1, x0:x1] = rr <= limit
+        mask[k, rows, cols] = rr <= limit
     return mask

@@ -29,6 +29,7 @@ from workers.analysis.base import QcStatus, QcVerdict
 from workers.analysis.cord.centreline import CANAL_RADIUS_MM, mirror_axis, normalised
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
+from workers.analysis.cord.window import bounding_box
 
 MIN_FOUND_FRACTION = 0.5  # below: no cord in the field
 MIN_CONTRAST = 0.10  # fluid ring minus cord, fraction of the intensity range
@@ -144,10 +145,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
             continue
         # The ring around the outline, in the outline's bounding box widened by the ring and a pixel (the
         # same pixels, in the same order, as on the whole slice).
-        rows, cols = np.nonzero(seg.mask[k].any(axis=1))[0], np.nonzero(seg.mask[k].any(axis=0))[0]
-        margin = ring_px + 1
-        y0, x0 = max(0, int(rows[0]) - margin), max(0, int(cols[0]) - margin)
-        box = (slice(y0, int(rows[-1]) + margin + 1), slice(x0, int(cols[-1]) + margin + 1))
+        box = bounding_box(seg.mask[k], ring_px + 1)
         inside, plane = seg.mask[k][box], image[k][box]
         ring = ndimage.binary_dilation(inside, iterations=ring_px) & ~inside
         core_level = float(np.median(plane[inside]))
