@@ -128,6 +128,11 @@ def pool_context() -> multiprocessing.context.BaseContext:
     started once per process, with :data:`FORKSERVER_PRELOAD` imported; its children start in milliseconds."""
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
+    return _fork_server()
+
+
+def _fork_server() -> multiprocessing.context.BaseContext:
+    """The fork-server context, its preload set (only effective before the server starts)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(FORKSERVER_PRELOAD)
     return context
@@ -137,7 +142,7 @@ def start_fork_server() -> None:
     """Start the fork server now, with its modules, so that the first study's pool does not wait for it
     (about 2 s on 2 cores); for a process that will run jobs beside other threads (``serve``)."""
     if analysis_workers() > 1:
-        multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+        _fork_server()
         multiprocessing.forkserver.ensure_running()
 
 
