@@ -53,6 +53,7 @@ from workers.analysis.levels.naming import (
     heights_consistent,
     name_bodies,
     region_of,
+    without_end_fragments,
 )
 from workers.analysis.levels.sagittal_canal import sample, voxels
 from workers.analysis.segmentations import cord_segmentation
@@ -237,6 +238,7 @@ __all__ = [
     "levels_verdict",
     "name_bodies",
     "region_of",
+    "without_end_fragments",
 ]
 
 
@@ -283,7 +285,8 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         doubted = [way for way in ways if way[0].status is QcStatus.UNRELIABLE]
         reason, seen = doubted[0] if doubted else ways[1] if by_discs.discs >= 3 else ways[0]
         return LevelEstimate({}, tuple(seen), reason.anchor, uid, status=reason.status)
-    levels = level_ranges(bodies, naming.names)
+    named_bodies, names = without_end_fragments(bodies, naming.names)
+    levels = level_ranges(named_bodies, names)
     return LevelEstimate(levels, tuple(bodies), naming.anchor, uid, status=naming.status)
 
 

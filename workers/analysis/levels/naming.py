@@ -33,6 +33,13 @@ BODY_TOLERANCE = (0.6, 1.6)  # each body against the scaled typical height
 DENS_MAX_RATIO = 0.85  # the dens (about 10 mm AP) is narrower than the C2 body (about 15 mm)
 _CERVICAL_WORDS = ("cspine", "c-spine", "cervical", "neck", "c spine", "hals")
 _LUMBAR_WORDS = ("lspine", "l-spine", "lumbar", "sacrum", "l spine", "lws")
+_HEAD_WORDS = ("head", "brain", "skull", "kopf")
+#: A brain field (about 240 mm, centred on the brain) ends in the upper cervical spine: a header saying head
+#: or brain contradicts names below this level.
+HEAD_LOWEST = "C4"
+#: An end bone shorter than this fraction of the median body is a piece cut by the field (or an edge taken
+#: for bone), not a body whose level extent can be given: it is left unnamed.
+FRAGMENT = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,32 @@ def _regular(bodies: Sequence[tuple[float, float]]) -> str:
 
 
 def region_of(text: str) -> str | None:
-    """``cervical`` or ``lumbar`` when the body part, series description or inventory region says so."""
+    """``cervical``, ``lumbar`` or ``head`` when the body part, series description or inventory region says
+    so (only one of them; none when they are mixed or absent)."""
     low = text.lower()
-    cervical = any(w in low for w in _CERVICAL_WORDS)
-    lumbar = any(w in low for w in _LUMBAR_WORDS)
-    if cervical == lumbar:
-        return None
-    return "cervical" if cervical else "lumbar"
+    said = [
+        region
+        for region, words in (("cervical", _CERVICAL_WORDS), ("lumbar", _LUMBAR_WORDS), ("head", _HEAD_WORDS))
+        if any(w in low for w in words)
+    ]
+    return said[0] if len(said) == 1 else None
+
+
+def without_end_fragments(
+    bodies: Sequence[tuple[float, float]], names: Sequence[str]
+) -> tuple[list[tuple[float, float]], list[str]]:
+    """``bodies`` and their ``names`` without an end bone that is only a fragment (:data:`FRAGMENT`); the
+    anchor's end (C2 at the top, S1 at the bottom) is kept."""
+    kept, named = list(bodies), list(names)
+    heights = [top - bottom for top, bottom in kept]
+    if len(kept) < 3:
+        return kept, named
+    typical = float(np.median(heights))
+    if named[0] != "C2" and heights[0] < FRAGMENT * typical:
+        kept, named = kept[1:], named[1:]
+    if named[-1] != "S1" and kept[-1][0] - kept[-1][1] < FRAGMENT * typical:
+        kept, named = kept[:-1], named[:-1]
+    return kept, named
 
 
 def name_bodies(
@@ -158,7 +184,12 @@ def confirm(
             "it may be two bodies taken for one"
         )
     stated = region_of(description)
-    if not doubt and stated is not None and stated != region:
+    if not doubt and stated == "head" and names[-1] in SPINE and SPINE.index(names[-1]) > SPINE.index(HEAD_LOWEST):
+        doubt = (
+            f"the header says head ({description.strip()}), whose field ends near {HEAD_LOWEST}, "
+            f"but the bodies found run to {names[-1]}"
+        )
+    elif not doubt and stated is not None and stated != "head" and stated != region:
         doubt = (
             f"the {anchor.split(' ')[0]} anchor contradicts the {stated} region in the header ({description.strip()})"
         )
