@@ -40,6 +40,10 @@ HEAD_LOWEST = "C4"
 #: An end bone shorter than this fraction of the median body is a piece cut by the field (or an edge taken
 #: for bone), not a body whose level extent can be given: it is left unnamed.
 FRAGMENT = 0.5
+#: The bodies above a sacrum are lumbar: 25-30 mm with 8-12 mm discs in adults, 33-42 mm apart (top to top),
+#: still about 24 mm at the smallest patient scale (0.6-0.7); cervical bodies are 16-19 mm apart, upper
+#: thoracic ones 20-24 mm. A tall bottom bone under bodies closer than this is not a sacrum.
+LUMBAR_PITCH_MM = 24.0
 
 
 @dataclass(frozen=True)
@@ -132,10 +136,12 @@ def name_bodies(
     """Name ``bodies`` (top to bottom) from an anchor really in the field, cross-checked by second cues.
 
     Anchors: C2 (the tallest bone at the top of the field: body and dens, its top inside the field) or the
-    sacrum (the tallest bone at the bottom, its bottom inside the field). Second cues, all of which must
+    sacrum (the tallest bone at the bottom, its bottom inside the field, under bodies at lumbar spacing:
+    :data:`LUMBAR_PITCH_MM`). Second cues, all of which must
     agree: the bodies look like a vertebral column (discs thinner than bodies); every body has the height of
     its level (one scale factor for the patient); the region named by the body part or description (cervical,
-    lumbar) is the region of the anchor; a level range in the description ("C2-C5") matches the names; for
+    lumbar) is the region of the anchor, and a head/brain header has no names below :data:`HEAD_LOWEST`;
+    a level range in the description ("C2-C5") matches the names; for
     C2, ``dens_ratio`` (AP width of the bone's upper third over its lower third, :func:`dens_ratio`) shows the
     narrower dens on top (two bodies merged into one tall piece have no dens).
     """
@@ -159,6 +165,15 @@ def name_bodies(
         )
     if names is None:
         return Naming(None, "no anchor in the field (neither C2 with the dens nor the sacrum)", QcStatus.FAILED)
+    if region == "lumbar":
+        tops = [top for top, _ in bodies[-5:]]
+        pitch = float(np.median(-np.diff(tops)))
+        if pitch < LUMBAR_PITCH_MM:
+            why = (
+                f"{anchor} found, but the bodies above it are {pitch:.0f} mm apart, closer than lumbar vertebrae "
+                f"(at least {LUMBAR_PITCH_MM:.0f} mm): it is not a sacrum"
+            )
+            return Naming(None, why, QcStatus.UNRELIABLE)
     return confirm(bodies, names, anchor, region, description, dens_ratio)
 
 
