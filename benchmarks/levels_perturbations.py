@@ -1,20 +1,24 @@
 """Confident wrong level names under perturbations of real sagittal T2 (benchmark only).
 
-Volumes (fetched onto this machine; nothing here is used by the tests): the full-field cervico-thoracic T2 of
-``sct_example_data`` (c73718d, labels C3 and T4 at mid-body), the PAM50 T2 template of ``sct_testing_data``
-(brainstem to L2, disc labels) and ``sct_tutorial_data`` ``t2_lumbar`` (no labels, no sacrum in the field:
-any name is a wrong name). Each perturbation is applied to the image and its labels alike, so the truth
-follows the pixels:
+Volumes (the fetched ones stay outside the repository; nothing here is used by the tests): the full-field
+cervico-thoracic T2 of ``sct_example_data`` (c73718d, labels C3 and T4 at mid-body), the PAM50 T2 template of
+``sct_testing_data`` (brainstem to L2, disc labels), ``sct_tutorial_data`` ``t2_lumbar`` (no labels, no sacrum
+in the field: any name is a wrong name) and the 77 mm sagittal T1 crop of ``sct_testing_data`` (CSF dark; no
+labels, passed as the sagittal T2 the levels need: a name there is unchecked). Each perturbation is applied to
+the image and its labels alike, so the truth follows the pixels:
 
-- ``top N``/``bottom N``: the field cut by N mm at its top / bottom; ``window A-B``: both;
+- ``top N``/``bottom N``: the field cut by N mm at its top (1-60 mm) / bottom (every 5 mm up to 70 % of
+  the field, every 15 mm on the template); ``window A/B``: both;
 - ``flip head-foot``/``flip AP``: the pixels reversed along z / y, the geometry kept (the header says the
   other way: the anatomy is upside down or back to front in patient space);
 - ``T1-like``: intensities inverted inside the body (CSF dark, marrow brighter than the discs' nucleus);
 - ``thick N``: sagittal slices N mm thick (means of 1 mm slices, then one slice every N mm);
+- ``pixels 2 mm``: the sagittal plane resampled to 2 mm pixels (a localiser); ``Rician noise N``;
 - ``header X``: BodyPartExamined / SeriesDescription X (contradicting or confirming the image).
 
 A case counts as wrong when a level is named and any labelled point lies outside the level of its name (or,
-for the unlabelled lumbar field, whenever a level is named). Run: ``python benchmarks/levels_perturbations.py``.
+for the unlabelled lumbar field, whenever a level is named). Run: ``python benchmarks/levels_perturbations.py
+[VOLUME ...]`` (``LEVELS_FAMILIES=flip,thick`` for some families only).
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from pydicom.uid import generate_uid
+from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_levels import CASES, _label_points, _load, _square  # noqa: E402
+from accuracy_levels import CASES, SCT, Case, _label_points, _load, _square  # noqa: E402
 
 from workers.analysis.base import SeriesInput  # noqa: E402
 from workers.analysis.levels import estimate_levels, levels_verdict  # noqa: E402
@@ -42,10 +47,12 @@ from workers.phantom.nifti import WrapSpec, wrap_nifti  # noqa: E402
 
 Pair = tuple[nib.Nifti1Image, nib.Nifti1Image | None]
 Perturb = Callable[[Pair], Pair]
+T1_CROP = Case("sct_testing t1 (77 mm crop)", str(SCT / "t1/t1w.nii.gz"), None, "Sag T1", "SPINE")
 VOLUMES = {
     "example t2 full field": "example t2 full field (c73718d)",
     "PAM50 T2 template": "PAM50 T2 template (z resampled to 1 mm)",
     "tutorial t2_lumbar": "tutorial t2_lumbar",
+    "sct_testing t1 crop": T1_CROP.name,
 }
 
 
@@ -106,16 +113,46 @@ def _thick(mm: int) -> Perturb:
     return run
 
 
+def _coarse(mm: int) -> Perturb:
+    """Pixels ``mm`` mm square in the sagittal plane (a low-resolution localiser); slices kept."""
+
+    def run(pair: Pair) -> Pair:
+        image, labels = pair
+        data = np.asanyarray(image.dataobj).astype(np.float32)
+        factors = [1.0 if k == _axis(image, 0) else 1.0 / mm for k in range(3)]
+        out = ndimage.zoom(data, factors, order=1)
+        scale = np.array([1.0 / f for f in factors])
+        affine = image.affine.copy()
+        affine[:3, :3] = image.affine[:3, :3] * scale[None, :]
+        return nib.Nifti1Image(out, affine), labels  # the labels are read in patient z
+
+    return run
+
+
+def _noise(fraction: float) -> Perturb:
+    """Rician noise of ``fraction`` of the 99th percentile signal (fixed seed)."""
+
+    def run(pair: Pair) -> Pair:
+        image, labels = pair
+        data = np.asanyarray(image.dataobj).astype(np.float32)
+        sigma = fraction * float(np.percentile(data, 99))
+        rng = np.random.default_rng(7)
+        noisy = np.hypot(data + rng.normal(0, sigma, data.shape), rng.normal(0, sigma, data.shape))
+        return nib.Nifti1Image(noisy.astype(np.float32), image.affine), labels
+
+    return run
+
+
 def perturbations(extent_mm: float) -> Iterator[tuple[str, str, Perturb, tuple[str, str]]]:
     """(family, name, perturbation, (body part, description))."""
     plain = ("SPINE", "Sag T2")
     yield "none", "as fetched", lambda pair: pair, plain
-    for mm in range(2, 62, 4):
+    for mm in (1, 2, 3, *range(4, 62, 4)):
         yield "top cut", f"top {mm}", _both(lambda im, mm=mm: _crop(im, 2, mm, 0)), plain
-    for mm in range(10, int(extent_mm * 0.7), 15):
+    for mm in range(5, int(extent_mm * 0.7), 5 if extent_mm < 250 else 15):
         yield "bottom cut", f"bottom {mm}", _both(lambda im, mm=mm: _crop(im, 2, 0, mm)), plain
-    for top in (4, 12, 24):
-        for bottom in (20, 60):
+    for top in (0, 4, 12, 24):
+        for bottom in (20, 60, 100):
             if top + bottom < extent_mm * 0.6:
                 yield "window", f"window {top}/{bottom}", _both(lambda im, t=top, b=bottom: _crop(im, 2, t, b)), plain
     yield "flip", "flip head-foot", _both(_flip(2)), plain
@@ -123,6 +160,9 @@ def perturbations(extent_mm: float) -> Iterator[tuple[str, str, Perturb, tuple[s
     yield "contrast", "T1-like", _t1_like, plain
     for mm in (3, 4, 5):
         yield "thick", f"thick {mm}", _thick(mm), plain
+    yield "coarse", "pixels 2 mm", _coarse(2), plain
+    for fraction in (0.05, 0.1):
+        yield "noise", f"Rician noise {fraction:.0%}", _noise(fraction), plain
     for part, description in (
         ("CSPINE", "Sag T2 C-spine"),
         ("LSPINE", "Sag T2 L-spine"),
@@ -153,6 +193,7 @@ def _judge(levels: dict[str, tuple[float, float]], labels: nib.Nifti1Image | Non
 
 def main() -> None:
     wanted = set(sys.argv[1:]) or set(VOLUMES)
+    families = set(filter(None, os.environ.get("LEVELS_FAMILIES", "").split(",")))
     tally: dict[str, Counter[str]] = {}
     wrong_cases: list[str] = []
     load_start = os.getloadavg()[0]
@@ -162,7 +203,7 @@ def main() -> None:
         for short, full in VOLUMES.items():
             if short not in wanted:
                 continue
-            case = next(c for c in CASES if c.name == full)
+            case = next(c for c in (*CASES, T1_CROP) if c.name == full)
             image = _load(case.image, tmp)
             if image is None:
                 print(f"{short}: not available here")
@@ -171,6 +212,8 @@ def main() -> None:
             labels = _load(case.labels, tmp) if case.labels else None
             extent = float(np.asanyarray(image.dataobj).shape[_axis(image, 2)] * abs(image.affine[2, _axis(image, 2)]))
             for family, name, perturb, (part, description) in perturbations(extent):
+                if families and family not in families:
+                    continue
                 moved, moved_labels = perturb((image, labels))
                 header = StudyHeader("BENCH^LEVELS", "B1", str(generate_uid()), str(generate_uid()), "B1", "bench")
                 datasets = wrap_nifti(moved, WrapSpec(description, "sagittal"), header)
