@@ -202,7 +202,7 @@ def confirm(
     if not doubt and stated == "head" and names[-1] in SPINE and SPINE.index(names[-1]) > SPINE.index(HEAD_LOWEST):
         doubt = (
             f"the header says head ({description.strip()}), whose field ends near {HEAD_LOWEST}, "
-            f"but the bodies found run to {names[-1]}"
+            f"while the bodies found run to {names[-1]}"
         )
     elif not doubt and stated is not None and stated != "head" and stated != region:
         doubt = (
