@@ -26,10 +26,12 @@ The marrow profile:
    gap as long as a body plus two discs (a whole body replaced) gets an inferred body in its middle.
 4. **Naming, never silently wrong.** Only from an anchor really in the field: C2 (the tallest bone at the top
    of the field, body and dens, >= 1.6 times the typical body) or the sacrum (the tallest bone at the bottom,
-   the body above it is L5). The names must then agree with every second cue (:func:`name_bodies`): the
-   bodies look like a vertebral column, each body has the height of its level, the cervical/lumbar region
-   in the body part or series description is the anchor's, and a level range in the description ("C2-C5")
-   lies among the names. Otherwise no level is named and the QC verdict (:func:`levels_verdict`) says why.
+   the body above it is L5, the bodies above it at lumbar spacing). The names must then agree with every
+   second cue (:func:`name_bodies`): the bodies look like a vertebral column, each body has the height of its
+   level, the cervical/lumbar region in the body part or series description is the anchor's (a head/brain
+   header: no names below C4), and a level range in the description ("C2-C5") lies among the names.
+   Otherwise no level is named and the QC verdict (:func:`levels_verdict`) says why. An end bone that is
+   only a fragment cut by the field is left unnamed (:func:`without_end_fragments`).
 
 Each level spans from the top of its body to the top of the next body (the disc below belongs to it), in
 patient z (mm, superior positive), as ``levels[name] = (z_top, z_bottom)``.
@@ -53,6 +55,7 @@ from workers.analysis.levels.naming import (
     heights_consistent,
     name_bodies,
     region_of,
+    without_end_fragments,
 )
 from workers.analysis.levels.sagittal_canal import sample, voxels
 from workers.analysis.segmentations import cord_segmentation
@@ -237,6 +240,7 @@ __all__ = [
     "levels_verdict",
     "name_bodies",
     "region_of",
+    "without_end_fragments",
 ]
 
 
@@ -283,7 +287,8 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         doubted = [way for way in ways if way[0].status is QcStatus.UNRELIABLE]
         reason, seen = doubted[0] if doubted else ways[1] if by_discs.discs >= 3 else ways[0]
         return LevelEstimate({}, tuple(seen), reason.anchor, uid, status=reason.status)
-    levels = level_ranges(bodies, naming.names)
+    named_bodies, names = without_end_fragments(bodies, naming.names)
+    levels = level_ranges(named_bodies, names)
     return LevelEstimate(levels, tuple(bodies), naming.anchor, uid, status=naming.status)
 
 

@@ -3,8 +3,9 @@
 The bodies between the discs found along the canal (:mod:`.discs`) are named by the same anchors and second
 cues as the bodies of the marrow profile (:func:`.naming.name_bodies`): C2 is the bone above the first disc
 when it is much taller than the bodies below it and its top (the dens tip) lies inside the field; the
-sacrum likewise at the bottom. A C2 cut by the top edge (:func:`c2_column`) must be tall, free of disc-like
-signal, above cervical spacing and marrow-like over at least half its height. When both ways name levels
+sacrum likewise at the bottom. A C2 cut by the top edge (:func:`c2_column`) must be tall but no taller than
+C2 with its dens, free of disc-like signal, above cervical spacing and marrow-like over at least half its
+height. When both ways name levels
 they must agree (every body of one within half a body of the body of the same name in the other); otherwise
 no level is named and the verdict says so.
 """
@@ -92,6 +93,10 @@ COLUMN_PITCHES = 1.0
 #: ... and the spacing of the discs below it is cervical: C3-C7 bodies are 12-16 mm with 4-6 mm discs in
 #: adults (upper thoracic 20-24 mm, lumbar 30-40 mm).
 CERVICAL_PITCH_MM = 21.0
+#: ... but no taller than C2 itself: body and dens together are about 35-40 mm in adults against 13-15 mm for
+#: the C3-C5 bodies (at most about 2.9 times); a taller column holds more than C2 (the skull base, the clivus,
+#: or bodies whose discs were not seen).
+COLUMN_MAX_BODIES = 3.0
 NO_DISC = 0.5  # the strongest disc-like signal in the bone, over the median disc of the chain
 #: ... and it is bone: the band in front of the canal looks like the marrow of the bodies below over at least
 #: this fraction of the column (the C2 body; the dens above it is narrower, the band there holds soft tissue).
@@ -123,6 +128,12 @@ def c2_column(chain: DiscChain) -> C2Column:
             else "the first disc lies at the top edge of the field"
         )
         return C2Column(False, why)
+    if column > COLUMN_MAX_BODIES * float(np.median(below)):
+        return C2Column(
+            False,
+            f"the bone above the first disc runs {column:.0f} mm to the top edge of the field, taller than C2 "
+            f"with its dens could be ({COLUMN_MAX_BODIES:.0f} times the {np.median(below):.0f} mm bodies below it)",
+        )
     if chain.signal_above >= NO_DISC:
         return C2Column(False, "the tall bone at the top of the field may hold a disc that was not found")
     if pitch > CERVICAL_PITCH_MM:

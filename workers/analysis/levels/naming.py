@@ -33,6 +33,17 @@ BODY_TOLERANCE = (0.6, 1.6)  # each body against the scaled typical height
 DENS_MAX_RATIO = 0.85  # the dens (about 10 mm AP) is narrower than the C2 body (about 15 mm)
 _CERVICAL_WORDS = ("cspine", "c-spine", "cervical", "neck", "c spine", "hals")
 _LUMBAR_WORDS = ("lspine", "l-spine", "lumbar", "sacrum", "l spine", "lws")
+_HEAD_WORDS = ("head", "brain", "skull", "kopf")
+#: A brain field (about 240 mm, centred on the brain) ends in the upper cervical spine: a header saying head
+#: or brain contradicts names below this level.
+HEAD_LOWEST = "C4"
+#: An end bone shorter than this fraction of the median body is a piece cut by the field (or an edge taken
+#: for bone), not a body whose level extent can be given: it is left unnamed.
+FRAGMENT = 0.5
+#: The bodies above a sacrum are lumbar: 25-30 mm with 8-12 mm discs in adults, 33-42 mm apart (top to top),
+#: still about 24 mm at the smallest patient scale (0.6-0.7); cervical bodies are 16-19 mm apart, upper
+#: thoracic ones 20-24 mm. A tall bottom bone under bodies closer than this is not a sacrum.
+LUMBAR_PITCH_MM = 24.0
 
 
 @dataclass(frozen=True)
@@ -88,13 +99,32 @@ def _regular(bodies: Sequence[tuple[float, float]]) -> str:
 
 
 def region_of(text: str) -> str | None:
-    """``cervical`` or ``lumbar`` when the body part, series description or inventory region says so."""
+    """``cervical``, ``lumbar`` or ``head`` when the body part, series description or inventory region says
+    so (only one of them; none when they are mixed or absent)."""
     low = text.lower()
-    cervical = any(w in low for w in _CERVICAL_WORDS)
-    lumbar = any(w in low for w in _LUMBAR_WORDS)
-    if cervical == lumbar:
-        return None
-    return "cervical" if cervical else "lumbar"
+    said = [
+        region
+        for region, words in (("cervical", _CERVICAL_WORDS), ("lumbar", _LUMBAR_WORDS), ("head", _HEAD_WORDS))
+        if any(w in low for w in words)
+    ]
+    return said[0] if len(said) == 1 else None
+
+
+def without_end_fragments(
+    bodies: Sequence[tuple[float, float]], names: Sequence[str]
+) -> tuple[list[tuple[float, float]], list[str]]:
+    """``bodies`` and their ``names`` without an end bone that is only a fragment (:data:`FRAGMENT`); the
+    anchor's end (C2 at the top, S1 at the bottom) is kept."""
+    kept, named = list(bodies), list(names)
+    heights = [top - bottom for top, bottom in kept]
+    if len(kept) < 3:
+        return kept, named
+    typical = float(np.median(heights))
+    if named[0] != "C2" and heights[0] < FRAGMENT * typical:
+        kept, named = kept[1:], named[1:]
+    if named[-1] != "S1" and kept[-1][0] - kept[-1][1] < FRAGMENT * typical:
+        kept, named = kept[:-1], named[:-1]
+    return kept, named
 
 
 def name_bodies(
@@ -106,10 +136,12 @@ def name_bodies(
     """Name ``bodies`` (top to bottom) from an anchor really in the field, cross-checked by second cues.
 
     Anchors: C2 (the tallest bone at the top of the field: body and dens, its top inside the field) or the
-    sacrum (the tallest bone at the bottom, its bottom inside the field). Second cues, all of which must
+    sacrum (the tallest bone at the bottom, its bottom inside the field, under bodies at lumbar spacing:
+    :data:`LUMBAR_PITCH_MM`). Second cues, all of which must
     agree: the bodies look like a vertebral column (discs thinner than bodies); every body has the height of
     its level (one scale factor for the patient); the region named by the body part or description (cervical,
-    lumbar) is the region of the anchor; a level range in the description ("C2-C5") matches the names; for
+    lumbar) is the region of the anchor, and a head/brain header has no names below :data:`HEAD_LOWEST`;
+    a level range in the description ("C2-C5") matches the names; for
     C2, ``dens_ratio`` (AP width of the bone's upper third over its lower third, :func:`dens_ratio`) shows the
     narrower dens on top (two bodies merged into one tall piece have no dens).
     """
@@ -133,6 +165,15 @@ def name_bodies(
         )
     if names is None:
         return Naming(None, "no anchor in the field (neither C2 with the dens nor the sacrum)", QcStatus.FAILED)
+    if region == "lumbar":
+        tops = [top for top, _ in bodies[-5:]]
+        pitch = float(np.median(-np.diff(tops)))
+        if pitch < LUMBAR_PITCH_MM:
+            why = (
+                f"{anchor} found, but the bodies above it are {pitch:.0f} mm apart, closer than lumbar vertebrae "
+                f"(at least {LUMBAR_PITCH_MM:.0f} mm): it is not a sacrum"
+            )
+            return Naming(None, why, QcStatus.UNRELIABLE)
     return confirm(bodies, names, anchor, region, description, dens_ratio)
 
 
@@ -158,7 +199,12 @@ def confirm(
             "it may be two bodies taken for one"
         )
     stated = region_of(description)
-    if not doubt and stated is not None and stated != region:
+    if not doubt and stated == "head" and names[-1] in SPINE and SPINE.index(names[-1]) > SPINE.index(HEAD_LOWEST):
+        doubt = (
+            f"the header says head ({description.strip()}), whose field ends near {HEAD_LOWEST}, "
+            f"while the bodies found run to {names[-1]}"
+        )
+    elif not doubt and stated is not None and stated != "head" and stated != region:
         doubt = (
             f"the {anchor.split(' ')[0]} anchor contradicts the {stated} region in the header ({description.strip()})"
         )
