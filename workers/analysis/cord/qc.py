@@ -4,7 +4,8 @@ Every check looks at the segmentation itself, never at a reference: is there a c
 a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's, are there enough
 slices to compare (:data:`MIN_MEASURED_SLICES`), is the cord-to-fluid contrast well above the image's own noise
-(:data:`MIN_CNR`). The first failing check gives the reason; several failing checks are all named.
+(:data:`MIN_CNR`), are the pixels fine enough for the cord's size (:data:`MIN_PIXELS_ACROSS`). The first failing
+check gives the reason; several failing checks are all named.
 
 Three checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
@@ -55,6 +56,12 @@ MIN_MEASURED_SLICES = 5
 #: the image noise (Rose's criterion for telling a structure from noise), noise moves the outline by pixels and
 #: its area is not the cord's. The series' median over its slices, so that one noisy slice does not decide.
 MIN_CNR = 5.0
+#: The outline is placed on the rise from cord to fluid, which a pixel spreads over its own width on either side:
+#: on a cord a few pixels across, the thin CSF around it is averaged with cord and bone, the rise no longer reaches
+#: the fluid's level, and the outline falls inside the cord. On the real T2, T2* and T2 (MS) volumes resampled to
+#: coarser pixels, the CSA was within 2 % at 8 or more pixels across the cord's AP and RL diameters and 12-71 %
+#: low at 3-5 (``benchmarks/qc_perturbations.py``, README): below this many the area is not the cord's.
+MIN_PIXELS_ACROSS = 6.0
 #: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
 MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
@@ -80,6 +87,8 @@ class CordQcFigures:
     sagittal_slices: int = 0  # slices of a sagittal acquisition (the view's R-L axis); 0 for other planes
     across_mm: float = float("inf")  # R-L extent of a sagittal acquisition
     cnr: float = float("inf")  # median over slices of (fluid ring - outline) / noise SD inside the outline
+    pixels_ap: float = float("inf")  # the cord's median AP diameter over the pixel size along AP
+    pixels_rl: float = float("inf")  # the cord's median RL diameter over the pixel size along RL
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -190,6 +199,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     # a larger step is a jump to another structure, hidden by the slices between.
     steps = np.maximum(steps - (gaps - 1) * sz * MAX_COURSE_SLOPE, 0.0) if steps.size else steps
     csa = np.array([s.csa_mm2 for s in kept_slices]) if kept_slices else np.zeros(0)
+    # The view's y axis runs front to back and its x axis side to side (an axial view of any acquisition).
+    pixels_ap = float(np.median([s.ap_mm for s in kept_slices])) / sy if kept_slices else float("inf")
+    pixels_rl = float(np.median([s.rl_mm for s in kept_slices])) / sx if kept_slices else float("inf")
     ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
     ratio = float(np.median(ratios)) if ratios else float("nan")
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
@@ -213,6 +225,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         sagittal_slices=n_across,
         across_mm=across,
         cnr=float(np.median(cnrs)) if cnrs else float("inf"),
+        pixels_ap=pixels_ap,
+        pixels_rl=pixels_rl,
     )
 
 
@@ -269,6 +283,17 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append(
             f"too noisy to outline the cord: the cord-to-fluid contrast is {fig.cnr:.1f} times the image noise "
             f"(at least {MIN_CNR:.0f} needed)"
+        )
+    coarse = [
+        (n, way)
+        for n, way in ((fig.pixels_ap, "front to back"), (fig.pixels_rl, "side to side"))
+        if n < MIN_PIXELS_ACROSS
+    ]
+    if coarse:
+        across, way = min(coarse)
+        reasons.append(
+            f"pixels too coarse to outline the cord: {across:.1f} pixels across it {way} (at least "
+            f"{MIN_PIXELS_ACROSS:.0f} needed)"
         )
     if fig.bright_inside > MAX_BRIGHT_INSIDE:
         reasons.append(

@@ -160,6 +160,40 @@ def test_the_noise_sd_is_that_of_the_noise_added_to_the_real_cord(wrap) -> None:
         assert qc.noise_sd(noisy, inside) == pytest.approx(np.hypot(base, sd), rel=0.2)
 
 
+def _binned_t2(k: int) -> list[pydicom.Dataset]:
+    """The real T2 (1 mm isotropic) as an axial series whose in-plane pixels are ``k`` x ``k`` averaged."""
+    if not (SCT / "t2/t2.nii.gz").exists():
+        pytest.skip("real data t2/t2.nii.gz not available")
+    image = nib.load(SCT / "t2/t2.nii.gz")
+    codes = nib.aff2axcodes(image.affine)
+    data = np.asanyarray(image.dataobj).astype(np.float32)
+    affine = image.affine.copy()
+    for axis in (codes.index("P"), codes.index("R")):  # the axial plane: front-back and side-side
+        n = data.shape[axis] // k * k
+        data = np.take(data, range(n), axis=axis)
+        shape = list(data.shape)
+        shape[axis : axis + 1] = [n // k, k]
+        data = data.reshape(shape).mean(axis=axis + 1)
+        affine[:3, 3] += affine[:3, axis] * (k - 1) / 2
+        affine[:3, axis] *= k
+    return wrap_nifti(nib.Nifti1Image(data, affine), WrapSpec("Ax T2", "axial"), header())
+
+
+def test_pixels_too_coarse_for_the_cord_make_the_series_unreliable() -> None:
+    # The real T2 at its own 1 mm pixels has the cord 8 pixels from front to back and is ok (CSA +0.1 %); in
+    # 2 mm pixels it is about 3 pixels across, the thin CSF around it is averaged away and the outline falls
+    # inside the cord (CSA about 30 % low): unreliable, and the reason says why.
+    fine = _cord(_binned_t2(1))
+    assert fine.qc[0].status is QcStatus.OK, fine.qc[0].reason
+    assert fine.details["qc_figures"].pixels_ap >= qc.MIN_PIXELS_ACROSS
+    coarse = _cord(_binned_t2(2))
+    verdict = coarse.qc[0]
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "pixels too coarse to outline the cord" in verdict.reason and "front to back" in verdict.reason
+    assert coarse.details["qc_figures"].pixels_ap < qc.MIN_PIXELS_ACROSS
+    assert coarse.findings == []
+
+
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_a_thin_sagittal_slab_says_it_is_too_thin_not_that_there_is_no_cord(wrap, n: int) -> None:
     # The middle 1-3 slices of the sagittal t2 hold the cord, but a slab a few mm wide cannot show it
