@@ -3,9 +3,10 @@
 Each real volume (``shared/data/sct_testing_data``, the PAM50 template, and the fetched sct_example_data /
 sct_tutorial_data volumes of :mod:`cord_volumes` when present) is wrapped as DICOM (real pixels, synthetic
 headers) and perturbed: crops of the field (top, bottom, sides), thicker slabs and gapped slices, Rician
-noise, inverted intensities, flipped / rotated pixels with a consistent ImageOrientationPatient, reversed or
-shuffled instances, a duplicated slice, another RescaleSlope/Intercept, a missing or wrong SeriesDescription
-and BodyPartExamined, a series of 1-3 slices. Every study goes through the inventory, analysis and criteria
+noise, inverted intensities, coarser or interpolated in-plane pixels, an intensity ramp, a motion ghost,
+flipped / rotated pixels with a consistent ImageOrientationPatient, reversed or shuffled instances, a
+duplicated slice, another RescaleSlope/Intercept, a missing or wrong SeriesDescription and BodyPartExamined, a
+series of 1-3 slices. Every study goes through the inventory, analysis and criteria
 steps (:data:`workers.pipeline.STEPS`) as ``spinenode analyse`` runs them.
 
 Per case: the cord verdict, Dice against the expert mask (where there is one, perturbed alike), the mean
@@ -186,6 +187,97 @@ NIFTI_PERTURB: dict[str, Callable] = {
 }
 #: Resamples that would make the in-plane pixels of the display plane non-square (the wrap needs square ones).
 IN_PLANE = {"sagittal": ("along S-I",), "axial": ("along R-L",)}
+#: The slice axis of each display plane (the two other axes are the image's rows and columns).
+SLICE_AXIS = {"sagittal": "R", "axial": "S"}
+
+
+def _in_plane(im: nib.Nifti1Image, plane: str) -> list[int]:
+    s = _axis(im, SLICE_AXIS[plane])
+    return [a for a in range(3) if a != s]
+
+
+def binned(k: int) -> Callable:
+    """In-plane pixels k x k averaged (a coarser matrix over the same field), mask alike."""
+
+    def f(im, m, plane):
+        out = []
+        for x in (im, m):
+            if x is None:
+                out.append(None)
+                continue
+            d = np.asanyarray(x.dataobj).astype(np.float32)
+            aff = x.affine.copy()
+            for ax in _in_plane(x, plane):
+                n = d.shape[ax] // k * k
+                d = np.take(d, range(n), axis=ax)
+                shp = list(d.shape)
+                shp[ax : ax + 1] = [n // k, k]
+                d = d.reshape(shp).mean(axis=ax + 1)
+                aff[:3, 3] += aff[:3, ax] * (k - 1) / 2
+                aff[:3, ax] *= k
+            out.append(nib.Nifti1Image(d, aff))
+        return out[0], out[1]
+
+    return f
+
+
+def interpolated(k: int) -> Callable:
+    """In-plane pixels interpolated k times finer (linear; as a scanner's zero-filled reconstruction), mask alike."""
+
+    def f(im, m, plane):
+        from scipy import ndimage
+
+        out = []
+        for x in (im, m):
+            if x is None:
+                out.append(None)
+                continue
+            axes = _in_plane(x, plane)
+            zoom = [float(k) if a in axes else 1.0 for a in range(3)]
+            d = ndimage.zoom(np.asanyarray(x.dataobj).astype(np.float32), zoom, order=1)
+            aff = x.affine.copy()
+            for ax in axes:
+                aff[:3, 3] -= aff[:3, ax] * (k - 1) / (2 * k)
+                aff[:3, ax] /= k
+            out.append(nib.Nifti1Image(d, aff))
+        return out[0], out[1]
+
+    return f
+
+
+def bias(strength: float) -> Callable:
+    """A coil-sensitivity ramp across the image rows, 1 - strength to 1 + strength."""
+
+    def f(im, m, plane):
+        d = np.asanyarray(im.dataobj).astype(np.float32)
+        ax = _in_plane(im, plane)[0]
+        shape = [1, 1, 1]
+        shape[ax] = -1
+        ramp = np.linspace(1 - strength, 1 + strength, d.shape[ax]).reshape(shape)
+        return nib.Nifti1Image(d * ramp, im.affine), m
+
+    return f
+
+
+def ghost(fraction: float) -> Callable:
+    """A motion ghost: the image added to itself shifted by half the field along the columns, at ``fraction``."""
+
+    def f(im, m, plane):
+        d = np.asanyarray(im.dataobj).astype(np.float32)
+        ax = _in_plane(im, plane)[1]
+        return nib.Nifti1Image(d + fraction * np.roll(d, d.shape[ax] // 2, axis=ax), im.affine), m
+
+    return f
+
+
+#: Perturbations of the display plane's pixels (need the plane to know which axes are in-plane).
+PLANE_PERTURB: dict[str, Callable] = {
+    "pixels 2x2 coarser": binned(2),
+    "pixels 3x3 coarser": binned(3),
+    "pixels interpolated 2x finer": interpolated(2),
+    "intensity ramp +-50%": bias(0.5),
+    "motion ghost 30%": ghost(0.3),
+}
 
 
 # ---- DICOM-level perturbations (list of datasets) -> list
@@ -431,6 +523,9 @@ def main() -> None:
                 print("perturb failed", name, pn, exc)
                 continue
             cases.append((pn, pi, pm, None))
+        for pn, f in PLANE_PERTURB.items():
+            pi, pm = f(im, m, plane)
+            cases.append((pn, pi, pm, None))
         for pn, f in DICOM_PERTURB.items():
             cases.append((pn, im, m, f))
         for pn, pi, pm, df in cases:
@@ -468,7 +563,7 @@ def flags(row: dict[str, Any], base: dict[str, Any]) -> list[str]:
         out.append("finding from a non-ok output")
     if row["cord"] == "ok" and row["dice"] is not None and row["dice"] < 0.8:
         out.append(f"ok with Dice {row['dice']}")
-    resampled = row["pert"].startswith(("slabs", "every", "noise", "RescaleSlope"))
+    resampled = row["pert"].startswith(("slabs", "every", "noise", "RescaleSlope", "pixels", "intensity", "motion"))
     same_anatomy = resampled or row["pert"] in ONLY_GEOM_PRESERVING - {"1 slice", "2 slices", "3 slices"}
     if row["cord"] == "ok" and same_anatomy and base.get("cord") == "ok" and base.get("csa") and row["csa"]:
         if abs(row["csa"] / base["csa"] - 1) > 0.10:

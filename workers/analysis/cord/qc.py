@@ -3,8 +3,9 @@
 Every check looks at the segmentation itself, never at a reference: is there a cord at all, is the contour
 a uniform structure clearly darker (CSF-bright polarity) than the fluid right around it, does it lie on the
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's, are there enough
-slices to compare (:data:`MIN_MEASURED_SLICES`). The first failing check gives the reason; several failing
-checks are all named.
+slices to compare (:data:`MIN_MEASURED_SLICES`), is the cord-to-fluid contrast well above the image's own noise
+(:data:`MIN_CNR`), are the pixels fine enough for the cord's size (:data:`MIN_PIXELS_ACROSS`). The first failing
+check gives the reason; several failing checks are all named.
 
 Three checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
@@ -47,8 +48,20 @@ MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's cou
 MAX_SMEAR_RADII = 1.0
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 #: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
-#: the area step, the centre line's jumps) have too few neighbours to be made: a check not made is not passed.
-MIN_MEASURED_SLICES = 3
+#: the area step, the centre line's jumps) cannot out-vote wrong slices: each slice is judged against a median
+#: of the series, and a median out-votes two wrong slices (one thick slab made of two, or two neighbouring
+#: slices on the same wrong structure) only from five slices on. A check not made is not passed.
+MIN_MEASURED_SLICES = 5
+#: The outline is placed on the rise from cord to fluid pixel by pixel: where that rise is less than five times
+#: the image noise (Rose's criterion for telling a structure from noise), noise moves the outline by pixels and
+#: its area is not the cord's. The series' median over its slices, so that one noisy slice does not decide.
+MIN_CNR = 5.0
+#: The outline is placed on the rise from cord to fluid, which a pixel spreads over its own width on either side:
+#: on a cord a few pixels across, the thin CSF around it is averaged with cord and bone, the rise no longer reaches
+#: the fluid's level, and the outline falls inside the cord. On the real T2, T2* and T2 (MS) volumes resampled to
+#: coarser pixels, the CSA was within 2 % at 8 or more pixels across the cord's AP and RL diameters and 12-71 %
+#: low at 3-5 (``benchmarks/qc_perturbations.py``, README): below this many the area is not the cord's.
+MIN_PIXELS_ACROSS = 6.0
 #: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
 MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
@@ -73,6 +86,9 @@ class CordQcFigures:
     area_step: float = 1.0  # largest ratio of the areas of two consecutive kept slices
     sagittal_slices: int = 0  # slices of a sagittal acquisition (the view's R-L axis); 0 for other planes
     across_mm: float = float("inf")  # R-L extent of a sagittal acquisition
+    cnr: float = float("inf")  # median over slices of (fluid ring - outline) / noise SD inside the outline
+    pixels_ap: float = float("inf")  # the cord's median AP diameter over the pixel size along AP
+    pixels_rl: float = float("inf")  # the cord's median RL diameter over the pixel size along RL
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -96,6 +112,23 @@ def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
         if v < DARKER_THAN_CORD * typical:
             out.append(k)
     return tuple(out)
+
+
+def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
+    """The noise SD of ``plane`` inside the outline ``inside``, from the differences between neighbouring pixels
+    of the outline eroded by one pixel (the cord's own grey/white texture changes slowly from pixel to pixel;
+    noise does not): a robust SD (1.4826 x median absolute deviation) of the differences, over sqrt(2).
+    NaN when the outline holds too few pixel pairs. Interpolated images (noise correlated between pixels) give
+    a lower SD, which makes the check lenient, never stricter."""
+    core = ndimage.binary_erosion(inside)
+    pairs = [
+        (plane[:, 1:] - plane[:, :-1])[core[:, 1:] & core[:, :-1]],
+        (plane[1:, :] - plane[:-1, :])[core[1:, :] & core[:-1, :]],
+    ]
+    diffs = np.concatenate(pairs)
+    if diffs.size < 8:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
 
 
 def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
@@ -138,7 +171,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     left_out = set(out_of_range) | set(darker) | set(smeared)
     kept_slices = [s for s in slices if s.slice_index not in left_out] or list(slices)
     found = np.array([k for k in np.nonzero(seg.found)[0] if k not in left_out] or np.nonzero(seg.found)[0])
-    contrasts, bright = [], []
+    contrasts, bright, cnrs = [], [], []
     ring_px = max(1, int(round(2.0 / min(sy, sx))))
     for k in found:
         if not seg.mask[k].any():
@@ -151,6 +184,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         core_level = float(np.median(plane[inside]))
         fluid_level = float(np.percentile(plane[ring], 75)) if ring.any() else core_level
         contrasts.append(fluid_level - core_level)
+        sd = noise_sd(plane, inside)
+        if np.isfinite(sd):
+            cnrs.append((fluid_level - core_level) / max(sd, 1e-6))
         bright.append(float(np.mean(plane[inside] > 0.5 * (core_level + fluid_level))))
     # The tracker's mirror axis is that of this same normalised image: computed once per series.
     midline = seg.midline_x if seg.midline_x.shape == (nz,) else mirror_axis(image)
@@ -163,6 +199,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     # a larger step is a jump to another structure, hidden by the slices between.
     steps = np.maximum(steps - (gaps - 1) * sz * MAX_COURSE_SLOPE, 0.0) if steps.size else steps
     csa = np.array([s.csa_mm2 for s in kept_slices]) if kept_slices else np.zeros(0)
+    # The view's y axis runs front to back and its x axis side to side (an axial view of any acquisition).
+    pixels_ap = float(np.median([s.ap_mm for s in kept_slices])) / sy if kept_slices else float("inf")
+    pixels_rl = float(np.median([s.rl_mm for s in kept_slices])) / sx if kept_slices else float("inf")
     ratios = [s.ap_mm / s.rl_mm for s in kept_slices if s.rl_mm > 0]
     ratio = float(np.median(ratios)) if ratios else float("nan")
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
@@ -185,6 +224,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         area_step=float(ratios_z.max()),
         sagittal_slices=n_across,
         across_mm=across,
+        cnr=float(np.median(cnrs)) if cnrs else float("inf"),
+        pixels_ap=pixels_ap,
+        pixels_rl=pixels_rl,
     )
 
 
@@ -232,11 +274,27 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append("a single slice: the cord's angle to the slice and its continuity cannot be checked")
     elif measured < MIN_MEASURED_SLICES:
         reasons.append(
-            f"the cord is measured on only {measured} slice{'s' * (measured != 1)}: its continuity and its "
-            "signal against neighbouring slices cannot be checked"
+            f"the cord is measured on only {measured} slice{'s' * (measured != 1)}: too few to check its "
+            f"continuity and each slice against the others (at least {MIN_MEASURED_SLICES} needed)"
         )
     if fig.contrast < MIN_CONTRAST:
         reasons.append("the outlined structure is not clearly set off from the fluid around it (weak contrast)")
+    if fig.contrast >= MIN_CONTRAST and fig.cnr < MIN_CNR:
+        reasons.append(
+            f"too noisy to outline the cord: the cord-to-fluid contrast is {fig.cnr:.1f} times the image noise "
+            f"(at least {MIN_CNR:.0f} needed)"
+        )
+    coarse = [
+        (n, way)
+        for n, way in ((fig.pixels_ap, "front to back"), (fig.pixels_rl, "side to side"))
+        if n < MIN_PIXELS_ACROSS
+    ]
+    if coarse:
+        across, way = min(coarse)
+        reasons.append(
+            f"pixels too coarse to outline the cord: {across:.1f} pixels across it {way} (at least "
+            f"{MIN_PIXELS_ACROSS:.0f} needed)"
+        )
     if fig.bright_inside > MAX_BRIGHT_INSIDE:
         reasons.append(
             f"the outline is not a uniform cord ({100 * fig.bright_inside:.0f} % of it as bright as the fluid)"
