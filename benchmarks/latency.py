@@ -9,8 +9,9 @@ the node's registry once every result is delivered:
   (``study.delivered_at``, set when the C-STORE of the last result came back as a success);
 - per step: waiting for a worker, inventory, analysis, criteria, results (``stage_seconds`` of the report),
   saving the outcome, waiting for the delivery worker, delivery;
-- **CPU s**: the serve process's CPU time from the first image sent to the last result delivered (receiving
-  included), the figure to compare on a loaded machine;
+- **CPU s**: the CPU time of the serve process and every process under it (the analysis pool's fork server
+  and workers) from the first image sent to the last result delivered (receiving included), the figure to
+  compare on a loaded machine;
 - **peak RSS** of the serve process (``VmHWM``; the node is new for every study, so it is that study's peak).
 
 ``--code NAME=DIR`` (repeatable) runs the node from another checkout (``PYTHONPATH=DIR``), e.g. a worktree of
@@ -41,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import OrthancReceiver, free_port, wait_port  # noqa: E402
+from latency_cpu import tree_cpu  # noqa: E402
 from latency_study import build_study  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
@@ -85,10 +87,10 @@ class Node:
         raise RuntimeError("no VmHWM")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the serve process so far (all its threads, and its ended children: the
-        analysis pool's workers)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU of the serve process so far (all its threads) and of every process under it:
+        the fork server and the analysis pool's workers, live or ended (an ended worker is counted in the
+        fork server's children's CPU, the fork server being alive)."""
+        return tree_cpu(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()

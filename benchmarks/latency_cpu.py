@@ -34,8 +34,9 @@ from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles  # 
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu() -> float:
-    """User + system CPU of this process, its reaped children and every live descendant."""
+def tree_cpu(root: int | None = None) -> float:
+    """User + system CPU of process ``root`` (default: this one), its reaped children and every live
+    descendant (and theirs)."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -47,7 +48,7 @@ def tree_cpu() -> float:
     children = defaultdict(list)
     for pid, (ppid, _) in stats.items():
         children[ppid].append(pid)
-    total, todo = 0.0, [os.getpid()]
+    total, todo = 0.0, [os.getpid() if root is None else root]
     while todo:
         pid = todo.pop()
         total += stats.get(pid, (0, 0.0))[1]

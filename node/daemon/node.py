@@ -29,14 +29,17 @@ from node.stability import StabilityWatch
 log = logging.getLogger(__name__)
 
 
-def _start_fork_server() -> None:
-    """The analysis pool's fork server, started off the start-up path (the first study need not wait)."""
+def _prepare_for_studies() -> None:
+    """The analysis pool's fork server started and the steps' modules and tables loaded, off the start-up
+    path (the first study need not wait for either)."""
     from workers.analysis.segmentations import start_fork_server
+    from workers.pipeline.warm import warm_up
 
     try:
         start_fork_server()
     except (OSError, ValueError) as exc:  # no processes here: the pool falls back to one process
         log.warning("analysis fork server not started: %s", exc)
+    warm_up()
 
 
 def send_job(job_id: int) -> None:
@@ -147,7 +150,7 @@ class Node:
         self.reconciler.start()
         self.housekeeping.start()
         if self.worker:
-            threading.Thread(target=_start_fork_server, name="fork-server", daemon=True).start()
+            threading.Thread(target=_prepare_for_studies, name="prepare-for-studies", daemon=True).start()
             self.worker.start()
         if self.heartbeat:
             self.heartbeat.start()

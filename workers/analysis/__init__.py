@@ -21,6 +21,7 @@ from workers.analysis.base import (
     AnalyserResult,
     AnalysisOutput,
     CandidateFinding,
+    EarlyStart,
     Measurement,
     SeriesInput,
 )
@@ -90,6 +91,11 @@ def _run(
 ) -> AnalysisOutput:
     inputs = [SeriesInput(inv, list(dss)) for inv, dss in series]
     output = AnalysisOutput()
+    # Work that needs no levels (the canal analyser's axial series) begins on the pool, beside the levels
+    # estimate and the analysers before it in this process.
+    for analyser in analysers:
+        if isinstance(analyser, EarlyStart) and (selected := analyser.select(inputs)) is not None:
+            analyser.start(selected)
     if levels is None:
         _estimate_levels(inputs, output)
     else:

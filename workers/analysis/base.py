@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
@@ -220,6 +220,15 @@ class Analyser(Protocol):
 
     def run(self, inputs: Any, context: Mapping[str, Any]) -> AnalyserResult:
         """Compute from the selected inputs; ``context`` may carry known vertebral levels."""
+        ...
+
+
+@runtime_checkable
+class EarlyStart(Protocol):
+    """An analyser whose work on its inputs can begin before the vertebral levels are known."""
+
+    def start(self, inputs: Any) -> None:
+        """Begin the work on the selected inputs (on the run's pool); :meth:`Analyser.run` collects it."""
         ...
 
 

@@ -18,7 +18,7 @@ Both are candidates for a radiologist to confirm (the criteria engine marks them
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from workers.analysis.segmentations import (
     map_series,
     remember_segmentation,
     segmentation_key,
+    start_series,
 )
 from workers.analysis.volume import load_volume
 
@@ -157,10 +158,8 @@ def anterior_horn_slices(seg: CordSegmentation) -> np.ndarray:
     return out
 
 
-def _extent(
-    seg: CordSegmentation, flags: np.ndarray, levels: Mapping[str, tuple[float, float]], volume: Any, min_slices: int
-) -> SliceExtent | None:
-    """The longest run of flagged slices (at least ``min_slices``), with its levels."""
+def _extent(seg: CordSegmentation, flags: np.ndarray, volume: Any, min_slices: int) -> SliceExtent | None:
+    """The longest run of flagged slices (at least ``min_slices``), its levels not named (:func:`_named`)."""
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
     runs = list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True))
     if not runs:
@@ -170,15 +169,15 @@ def _extent(
         return None
     ks = np.arange(a, b)
     z = seg.view.to_patient(np.column_stack([ks, np.zeros(len(ks)), np.zeros(len(ks))]))[:, 2]
-    top, bottom = float(z.max()), float(z.min())
     sops = tuple(volume.sop_instance_uids[int(k)] for k in ks) if seg.view.axes[0] == 0 else ()
-    return SliceExtent(
-        tuple(float(v) for v in sorted(z, reverse=True)),
-        level_of(top, levels),
-        level_of(bottom, levels),
-        volume.series_instance_uid,
-        sops,
-    )
+    return SliceExtent(tuple(float(v) for v in sorted(z, reverse=True)), None, None, volume.series_instance_uid, sops)
+
+
+def _named(extent: SliceExtent | None, levels: Mapping[str, tuple[float, float]]) -> SliceExtent | None:
+    """``extent`` with the levels its top and bottom slice fall in."""
+    if extent is None:
+        return None
+    return replace(extent, upper=level_of(extent.z_mm[0], levels), lower=level_of(extent.z_mm[-1], levels))
 
 
 @dataclass(frozen=True)
@@ -191,16 +190,15 @@ class _SeriesOutcome:
     horn: SliceExtent | None
 
 
-def _analyse_series(args: tuple[str, SeriesInput, Mapping[str, tuple[float, float]]]) -> _SeriesOutcome:
-    """One axial T2: its cord verdict and mask, and its fluid and horn extents when the verdict is ok."""
-    name, s, levels = args
+def _analyse_series(args: tuple[str, SeriesInput]) -> _SeriesOutcome:
+    """One axial T2: its cord verdict and mask, and its fluid and horn extents (levels not yet named) when the
+    verdict is ok."""
+    name, s = args
     volume = load_volume(s.datasets)
-    return _outcome(name, s.series_uid, volume, cord_segmentation(volume), levels)
+    return _outcome(name, s.series_uid, volume, cord_segmentation(volume))
 
 
-def _outcome(
-    name: str, series_uid: str, volume: Any, seg: CordSegmentation, levels: Mapping[str, tuple[float, float]]
-) -> _SeriesOutcome:
+def _outcome(name: str, series_uid: str, volume: Any, seg: CordSegmentation) -> _SeriesOutcome:
     """The verdict on ``seg`` of ``volume``, and the fluid and horn extents when it is ok. Fluid is looked for
     only on the slices the cord QC kept: on a slice left out the centre is no cord's, and its rays find
     "fluid" anywhere."""
@@ -208,8 +206,8 @@ def _outcome(
     mask = (series_uid, seg.view.to_source(seg.mask), volume.sop_instance_uids)
     fluid = horn = None
     if verdict.ok:  # rays from a wrong centre find "fluid" anywhere
-        fluid = _extent(kept, epidural_fluid_slices(kept), levels, volume, min_slices=2)
-        horn = _extent(seg, anterior_horn_slices(seg), levels, volume, min_slices=2)
+        fluid = _extent(kept, epidural_fluid_slices(kept), volume, min_slices=2)
+        horn = _extent(seg, anterior_horn_slices(seg), volume, min_slices=2)
     return _SeriesOutcome(verdict, mask, segmentation_key(volume), seg, fluid, horn)
 
 
@@ -223,6 +221,13 @@ class CanalAnalyser:
         axial = tuple(s for s in series if s.sequence == "T2" and s.plane == "axial" and len(s.datasets) >= 3)
         return axial or None
 
+    def start(self, inputs: tuple[SeriesInput, ...]) -> None:
+        """Begin the series on the pool before the levels are known: they name the extents only, in :meth:`run`."""
+        start_series(self._tag(inputs), _analyse_series, [(self.name, s) for s in inputs])
+
+    def _tag(self, inputs: tuple[SeriesInput, ...]) -> tuple[str, tuple[str, ...]]:
+        return (self.name, tuple(s.series_uid for s in inputs))
+
     def run(self, inputs: tuple[SeriesInput, ...], context: Mapping[str, Any]) -> AnalyserResult:
         result = AnalyserResult(self.name, self.version)
         levels: Mapping[str, tuple[float, float]] = context.get("levels") or {}
@@ -231,16 +236,16 @@ class CanalAnalyser:
         cord_masks: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
         result.details["cord_masks"] = cord_masks
         # Independent series, on every core; the first that failed fails the analyser, as one by one.
-        for outcome in map_series(_analyse_series, [(self.name, s, levels) for s in inputs]):
+        for outcome in map_series(_analyse_series, [(self.name, s) for s in inputs], tag=self._tag(inputs)):
             if isinstance(outcome, Exception):
                 raise outcome
             result.qc.append(outcome.verdict)
             cord_masks.append(outcome.cord_mask)
             remember_segmentation(outcome.segmentation_key, outcome.segmentation)
-            if outcome.fluid is not None:
-                fluid.append(outcome.fluid)
-            if outcome.horn is not None:
-                horns.append(outcome.horn)
+            if (extent := _named(outcome.fluid, levels)) is not None:
+                fluid.append(extent)
+            if (extent := _named(outcome.horn, levels)) is not None:
+                horns.append(extent)
         result.details["epidural_fluid"] = fluid
         result.details["anterior_horn"] = horns
         for ext in fluid:

@@ -19,12 +19,12 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -70,6 +70,7 @@ class CordSegmentations:
         self.workers = workers
         self._done: dict[Key, CordSegmentation | Exception] = {}
         self._pool: Executor | None = None
+        self._started: dict[Hashable, list[Future[Any]]] = {}
 
     def get(self, volume: Volume, polarity: Polarity | None) -> CordSegmentation:
         key = segmentation_key(volume, polarity)
@@ -80,12 +81,22 @@ class CordSegmentations:
             raise found  # as a serial run raises it, at the same call
         return found
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
-        """``fn`` over ``items`` on the pool (in this process for fewer than two items or one worker)."""
+    def start(self, tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+        """Submit ``fn`` over ``items`` to the pool now (when :meth:`map` would use one), for the caller of
+        :meth:`map` with the same ``tag`` (and the same ``fn`` and ``items``) to collect."""
         pool = self._executor() if len(items) > 1 and self.workers > 1 else None
-        if pool is None:
-            return [_outcome(fn, item) for item in items]
-        futures = [pool.submit(_outcome, fn, item) for item in items]
+        if pool is not None and tag not in self._started:
+            self._started[tag] = [pool.submit(_outcome, fn, item) for item in items]
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], tag: Hashable = None) -> list[R | Exception]:
+        """``fn`` over ``items`` on the pool (in this process for fewer than two items or one worker); what
+        :meth:`start` began under ``tag`` is collected instead of submitted again."""
+        futures = self._started.pop(tag, None) if tag is not None else None
+        if futures is None:
+            pool = self._executor() if len(items) > 1 and self.workers > 1 else None
+            if pool is None:
+                return [_outcome(fn, item) for item in items]
+            futures = [pool.submit(_outcome, fn, item) for item in items]
         out: list[R | Exception] = []
         for item, future in zip(items, futures, strict=True):
             try:
@@ -169,13 +180,22 @@ def cord_segmentation(volume: Volume, *, polarity: Polarity | None = Polarity.CS
     return run.get(volume, polarity)
 
 
-def map_series(fn: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
+def map_series(fn: Callable[[T], R], items: Sequence[T], *, tag: Hashable = None) -> list[R | Exception]:
     """``[fn(item) for item in items]`` on the run's pool (outside a run: here), each result or the exception
-    it raised, in order. ``fn`` must be a module-level function; its results are pickled back."""
+    it raised, in order. ``fn`` must be a module-level function; its results are pickled back. With ``tag``:
+    what :func:`start_series` began under it, collected."""
     run = _RUN.get()
     if run is None:
         return [_outcome(fn, item) for item in items]
-    return run.map(fn, items)
+    return run.map(fn, items, tag)
+
+
+def start_series(tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+    """Begin ``map_series(fn, items, tag=tag)`` on the run's pool now, so that it runs beside what this
+    process does until it is asked for (nothing outside a run or without a pool: then it runs when asked)."""
+    run = _RUN.get()
+    if run is not None:
+        run.start(tag, fn, items)
 
 
 def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:

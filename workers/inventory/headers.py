@@ -126,9 +126,10 @@ _VENDOR_OF_CREATOR: dict[str, tuple[str, ...]] = {
 def private_block(ds: Dataset, group: int, creator: str) -> int | None:
     """The block number (0x10..0xFF) reserved by ``creator`` in ``group``, or None."""
     wanted = creator.strip().upper()
-    first, last = Tag(group, 0x10), Tag(group, 0xFF)
-    # The creators present, lowest block first (a scan of the dataset's tags, not of 240 possible blocks).
-    for tag in sorted(t for t in ds.keys() if first <= t <= last):
+    first, last = (group << 16) | 0x10, (group << 16) | 0xFF
+    # The creators present, lowest block first (a scan of the dataset's tags, not of 240 possible blocks; the
+    # tags compared as plain integers: pydicom's Tag comparisons are Python calls, ~0.3 us each).
+    for tag in sorted(t for t in ds.keys() if first <= int(t) <= last):
         block = tag.element
         value = ds[tag].value
         if isinstance(value, bytes):

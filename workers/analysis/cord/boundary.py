@@ -74,23 +74,20 @@ def _closed_path(gain: np.ndarray, r: np.ndarray, step: float) -> np.ndarray:
     shifts = np.arange(-reach, reach + 1)
     penalty = STEP_COST * (shifts * step) ** 2
     order = np.concatenate([np.arange(n_angles), np.arange(n_angles), np.arange(n_angles // 2)])
-    total = gain[:, order[0]].copy()
     back = np.zeros((len(order), nz, n), dtype=np.int8)
+    # The previous ray's totals, -inf beyond both ends: arriving at radius index i by shift s reads index
+    # i - s, column reach + i - s of ``padded``.
+    padded = np.full((nz, n + 2 * reach), -np.inf)
+    total = gain[:, order[0]]
+    moved = np.empty((len(shifts), nz, n))
     for t in range(1, len(order)):
-        best = np.full((nz, n), -np.inf)
-        arg = np.zeros((nz, n), dtype=np.int8)
-        for s, cost in zip(shifts, penalty, strict=True):
-            # Arrive at radius index i from i - s on the previous ray.
-            moved = np.full((nz, n), -np.inf)
-            if s >= 0:
-                moved[:, s:] = total[:, : n - s]
-            else:
-                moved[:, :s] = total[:, -s:]
-            moved -= cost
-            better = moved > best
-            best = np.where(better, moved, best)
-            arg = np.where(better, s, arg)
-        back[t] = arg
+        padded[:, reach : reach + n] = total
+        for m, (s, cost) in enumerate(zip(shifts, penalty, strict=True)):
+            np.subtract(padded[:, reach - s : reach - s + n], cost, out=moved[m])
+        best = moved.max(axis=0)
+        # The first shift reaching the best (a later one only as good does not replace it); 0 where none
+        # arrives at all.
+        back[t] = np.where(best == -np.inf, 0, shifts[moved.argmax(axis=0)])
         total = best + gain[:, order[t]]
     # Trace back from the best end state; keep the middle turn (angles visited in the second pass).
     state = np.argmax(total, axis=1)

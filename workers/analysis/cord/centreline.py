@@ -29,11 +29,15 @@ from enum import StrEnum
 import numpy as np
 from scipy import ndimage
 
+from workers.analysis.cord.window import within
+
 CORE_RADIUS_MM = 2.5  # the smallest cord half-width (AP) in adults
 THIN_MM = 1.5  # dark structures thinner than twice this are not cord
 CLOSING_RADIUS_MM = 8.0  # wider than the widest cord half-width (RL, cervical enlargement)
 CANAL_RADIUS_MM = 12.0  # wider than the widest canal half-width (cord and CSF)
 MIDLINE_REACH_MM = 12.0  # how far the cord may lie from the mirror axis of the slice
+_SMOOTH_SIGMA = 0.5  # pixels: the noise smoothing before the top-hats
+_SMOOTH_REACH = int(4.0 * _SMOOTH_SIGMA + 0.5)  # how far scipy's Gaussian reaches (its truncate, 4 sigma)
 N_CANDIDATES = 16  # a full field holds many dark structures enclosed by brighter tissue
 STEP_PENALTY = 0.05  # score units per (mm of in-plane displacement per mm of z) squared
 DARKER_THAN_CORD = 0.6  # a candidate's core below this fraction of the path's typical core is not cord
@@ -69,7 +73,6 @@ class Centreline:
     scores: np.ndarray
     midline_x: np.ndarray
     polarity: Polarity
-    score_map_max: np.ndarray  # (nz,) best score anywhere in the slice (is the path the best structure?)
     image: np.ndarray | None = None
 
 
@@ -97,22 +100,7 @@ def canal_scores(image: np.ndarray, spacing: tuple[float, float, float]) -> np.n
     """Canal score of every pixel of a normalised (CSF bright) volume: the black top-hat (grey closing with a
     square wider than any cord, minus the image) averaged over the cord core. High inside a dark structure
     narrower than :data:`CLOSING_RADIUS_MM` and enclosed by brighter tissue; -inf near the borders."""
-    _, sy, sx = spacing
-    wide = _square(CLOSING_RADIUS_MM, sy, sx)
-    thin = _square(THIN_MM, sy, sx)
-    core = _core_kernel(sy, sx)
-    cy, cx = core.shape[0] // 2, core.shape[1] // 2
-    scores = np.empty(image.shape, dtype=np.float32)
-    for k, plane in enumerate(image):
-        img = ndimage.gaussian_filter(plane, 0.5)
-        # Square structuring elements (separable, fast). Outside the field is no fluid: mode constant 0.
-        closed = ndimage.grey_closing(img, size=wide, mode="constant", cval=0.0)
-        # Dark lines narrower than any cord (ligaments, vessels, noise) are closed first and do not count.
-        solid = ndimage.grey_closing(img, size=thin)
-        scores[k] = ndimage.correlate(closed - solid, core, mode="nearest")
-    scores[:, :cy] = scores[:, -cy:] = -np.inf
-    scores[:, :, :cx] = scores[:, :, -cx:] = -np.inf
-    return scores
+    return np.stack([_plane_scores(plane, spacing, slice(0, plane.shape[1])) for plane in image])
 
 
 def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -120,15 +108,45 @@ def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np
     top-hat (the image minus its grey opening by a square wider than the canal) averaged over the cord core.
     Cord and CSF together fill the canal, brighter than the bone and ligaments around it: the cord scores
     its own level above the wall; a dark structure outside the canal (ligament, vessel, bone) scores ~0."""
+    return np.stack([_plane_interior(plane, spacing, slice(0, plane.shape[1])) for plane in image])
+
+
+def _reaching(plane: np.ndarray, cols: slice, reach: int) -> tuple[np.ndarray, slice]:
+    """The smoothed columns of ``plane`` that filters reaching ``reach`` columns need to give ``cols`` exactly
+    as on the whole plane (the plane's own edges, where the boundary modes apply, are kept), and where
+    ``cols`` lie in them. Every filter here computes each pixel from its neighbours alone, in the same order
+    wherever it lies, so the result is the same to the bit."""
+    lo, hi = max(0, cols.start - reach - _SMOOTH_REACH), min(plane.shape[1], cols.stop + reach + _SMOOTH_REACH)
+    return ndimage.gaussian_filter(plane[:, lo:hi], _SMOOTH_SIGMA), slice(cols.start - lo, cols.stop - lo)
+
+
+def _plane_scores(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> np.ndarray:
+    """:func:`canal_scores` of the columns ``cols`` of one plane (every row)."""
+    _, sy, sx = spacing
+    wide = _square(CLOSING_RADIUS_MM, sy, sx)
+    thin = _square(THIN_MM, sy, sx)
+    core = _core_kernel(sy, sx)
+    cy, cx = core.shape[0] // 2, core.shape[1] // 2
+    img, inner = _reaching(plane, cols, cx + 2 * (wide[1] // 2))
+    # Square structuring elements (separable, fast). Outside the field is no fluid: mode constant 0.
+    closed = ndimage.grey_closing(img, size=wide, mode="constant", cval=0.0)
+    # Dark lines narrower than any cord (ligaments, vessels, noise) are closed first and do not count.
+    solid = ndimage.grey_closing(img, size=thin)
+    scores = ndimage.correlate(closed - solid, core, mode="nearest")[:, inner]
+    scores[:cy] = scores[-cy:] = -np.inf
+    x = np.arange(cols.start, cols.stop)
+    scores[:, (x < cx) | (x >= plane.shape[1] - cx)] = -np.inf
+    return scores
+
+
+def _plane_interior(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> np.ndarray:
+    """:func:`canal_interior` of the columns ``cols`` of one plane (every row)."""
     _, sy, sx = spacing
     wide = _square(CANAL_RADIUS_MM, sy, sx)
     core = _core_kernel(sy, sx)
-    out = np.empty(image.shape, dtype=np.float32)
-    for k, plane in enumerate(image):
-        img = ndimage.gaussian_filter(plane, 0.5)
-        opened = ndimage.grey_opening(img, size=wide, mode="nearest")
-        out[k] = ndimage.correlate(img - opened, core, mode="nearest")
-    return out
+    img, inner = _reaching(plane, cols, core.shape[1] // 2 + 2 * (wide[1] // 2))
+    opened = ndimage.grey_opening(img, size=wide, mode="nearest")
+    return np.asarray(ndimage.correlate(img - opened, core, mode="nearest")[:, inner])
 
 
 def mirror_axis(image: np.ndarray) -> np.ndarray:
@@ -153,26 +171,52 @@ def mirror_axis(image: np.ndarray) -> np.ndarray:
 
 
 def _candidates(
-    scores: np.ndarray, rank: np.ndarray, midline_x: np.ndarray, sx: float
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per slice, up to :data:`N_CANDIDATES` local maxima of ``scores`` near the mirror axis, the best by
-    ``rank`` first, and their ``rank`` values."""
-    cands, vals = [], []
+    image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity, midline_x: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per slice of a normalised volume, up to :data:`N_CANDIDATES` local maxima of the canal score near the
+    mirror axis, the best by rank first, and their ranks; and the canal score (-inf where not computed).
+
+    Rank: the canal score, and where CSF is bright the smaller of it and the canal interior: a candidate must
+    be darker than the fluid around it (black top-hat) and inside the canal, brighter than its wall (white
+    top-hat at canal scale), so that a dark line outside the canal, or air, scores ~0. With CSF dark (T1) the
+    cord is as bright as fat and marrow, so the canal is not brighter than its wall.
+    Both are computed only in the columns within reach of the axis (and on the whole slice when no maximum
+    lies there): the same candidates and ranks as from the whole slice, at a fraction of the cost."""
+    _, _, sx = spacing
     reach = MIDLINE_REACH_MM / sx
-    for k, s in enumerate(scores):
-        peaks = (s == ndimage.maximum_filter(s, size=5)) & np.isfinite(s)
-        idx = np.argwhere(peaks)
+    scores = np.full(image.shape, -np.inf, dtype=np.float32)
+    cands, vals = [], []
+    for k, plane in enumerate(image):
+        cols = within(float(midline_x[k]), reach, plane.shape[1])
+        idx, s = _maxima(plane, spacing, cols)
         near = np.abs(idx[:, 1] - midline_x[k]) <= reach
+        if not near.any():
+            cols = slice(0, plane.shape[1])
+            idx, s = _maxima(plane, spacing, cols)
+            near = np.abs(idx[:, 1] - midline_x[k]) <= reach
         if near.any():
             idx = idx[near]
-        v = rank[k][idx[:, 0], idx[:, 1]] if len(idx) else np.array([])
+        scores[k][:, cols] = s
+        v = s[idx[:, 0], idx[:, 1] - cols.start] if len(idx) else np.array([])
+        if len(idx) and polarity is Polarity.CSF_BRIGHT:
+            interior = _plane_interior(plane, spacing, cols)[idx[:, 0], idx[:, 1] - cols.start]
+            v = np.minimum(v, np.maximum(interior, 0.0))
         if len(idx) == 0:  # nothing finite in the slice: a dummy candidate at the centre
-            idx = np.array([[s.shape[0] // 2, s.shape[1] // 2]])
+            idx = np.array([[plane.shape[0] // 2, plane.shape[1] // 2]])
             v = np.array([-1.0])
         order = np.argsort(-v)[:N_CANDIDATES]
         cands.append(idx[order].astype(float))
         vals.append(v[order].astype(float))
-    return cands, vals
+    return cands, vals, scores
+
+
+def _maxima(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> tuple[np.ndarray, np.ndarray]:
+    """The local maxima (row, column of the plane) of the canal score in ``cols``, and the score of ``cols``.
+    A maximum in the two outermost columns of ``cols`` (but at the plane's edges) may be one only within
+    ``cols``: its 5-pixel neighbourhood leaves them."""
+    s = _plane_scores(plane, spacing, cols)
+    idx = np.argwhere((s == ndimage.maximum_filter(s, size=5)) & np.isfinite(s))
+    return idx + [0, cols.start], s
 
 
 def enclosure(
@@ -229,15 +273,8 @@ def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[flo
 
 def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity) -> Centreline:
     norm = normalised(image, polarity)
-    scores = canal_scores(norm, spacing)
     midline = mirror_axis(norm)
-    # Candidates: darker than the fluid around them (black top-hat) and, where CSF is bright, inside the canal,
-    # brighter than its wall (white top-hat at canal scale): a dark line outside the canal, or air, scores ~0.
-    # With CSF dark (T1) the cord is as bright as fat and marrow, so the canal is not brighter than its wall.
-    inside = scores
-    if polarity is Polarity.CSF_BRIGHT:
-        inside = np.minimum(scores, np.maximum(canal_interior(norm, spacing), 0.0))
-    cands, vals = _candidates(scores, inside, midline, spacing[2])
+    cands, vals, scores = _candidates(norm, spacing, polarity, midline)
     closed, cores = enclosure(norm, spacing, cands)
     vals = [v * e for v, e in zip(vals, closed, strict=True)]
     path = _viterbi(cands, vals, spacing)
@@ -247,9 +284,9 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
         weights = [np.where(core < DARKER_THAN_CORD * typical, DARKER_WEIGHT, 1.0) for core in cores]
         vals = [np.where(v > 0, v * w, v) for v, w in zip(vals, weights, strict=True)]
         path = _viterbi(cands, vals, spacing)
+    # The path runs through candidates, whose scores were computed.
     on_path = np.array([scores[k, int(p[0]), int(p[1])] for k, p in enumerate(path)])
-    best = np.array([float(np.max(s[np.isfinite(s)])) if np.isfinite(s).any() else -1.0 for s in scores])
-    return Centreline(path, on_path, midline, polarity, best, norm)
+    return Centreline(path, on_path, midline, polarity, norm)
 
 
 def track_centreline(

@@ -42,7 +42,6 @@ class CordSegmentation:
     mask: np.ndarray  # (nz, ny, nx) bool, on the view grid
     polarity: Polarity = Polarity.CSF_BRIGHT
     path_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) canal score on the path
-    best_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) best score in each slice
     ray_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) rays that met fluid
     raw_path: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (nz, 2) unsmoothed path
     midline_x: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) mirror axis (x) of each slice
@@ -132,7 +131,6 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         mask=mask,
         polarity=line.polarity,
         path_scores=line.scores,
-        best_scores=line.score_map_max,
         ray_fraction=fluid_rays,
         raw_path=line.path,
         midline_x=line.midline_x,

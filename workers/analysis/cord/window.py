@@ -11,9 +11,14 @@ def around(
 ) -> tuple[slice, slice]:
     """Rows and columns within ``reach_mm`` of ``centre`` (pixels), two pixels wider, clipped to ``shape``."""
     (cy, cx), (sy, sx), (ny, nx) = centre, spacing, shape
-    y0, y1 = (int(np.clip(v, 0, ny)) for v in (np.floor(cy - reach_mm / sy) - 2, np.ceil(cy + reach_mm / sy) + 3))
-    x0, x1 = (int(np.clip(v, 0, nx)) for v in (np.floor(cx - reach_mm / sx) - 2, np.ceil(cx + reach_mm / sx) + 3))
-    return slice(y0, y1), slice(x0, x1)
+    return within(cy, reach_mm / sy, ny), within(cx, reach_mm / sx, nx)
+
+
+def within(centre: float, reach: float, n: int) -> slice:
+    """The indices along one axis within ``reach`` (pixels) of ``centre``, two wider each side (a 5-pixel
+    filter at the last index within reach sees only indices inside), clipped to ``0..n``."""
+    lo, hi = (int(np.clip(v, 0, n)) for v in (np.floor(centre - reach) - 2, np.ceil(centre + reach) + 3))
+    return slice(lo, hi)
 
 
 def bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:

@@ -66,7 +66,7 @@ def test_a_left_out_slice_yields_no_fluid() -> None:
     volume, seg = _synthetic()
     seen = np.nonzero(epidural_fluid_slices(seg))[0].tolist()
     assert seen == list(FLUID)  # the rays see the layer on every slice that has it, the left-out ones too
-    outcome = _outcome("canal_fluid", "1.2.3", volume, seg, {})
+    outcome = _outcome("canal_fluid", "1.2.3", volume, seg)
     assert outcome.verdict.ok, outcome.verdict.reason
     assert "left out" in outcome.verdict.reason  # the dark-cord slices, named
     assert outcome.fluid is not None

@@ -6,13 +6,20 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.segmentation import segment_cord
-from workers.analysis.segmentations import analysis_run, cord_segmentation, map_series, pool_context
+from workers.analysis.segmentations import (
+    analysis_run,
+    cord_segmentation,
+    map_series,
+    pool_context,
+    start_series,
+)
 from workers.analysis.volume import load_volume
 from workers.phantom import write_phantom
 
@@ -38,6 +45,31 @@ def test_map_series_with_one_worker_runs_here() -> None:
         out = map_series(_square_or_fail, [2, 3])
     assert not isinstance(out[0], Exception) and out[0] == (4, os.getpid())
     assert isinstance(out[1], ValueError)
+
+
+def _began_at(x: int) -> tuple[int, float, int]:
+    return (x * x, time.monotonic(), os.getpid())
+
+
+def test_series_started_early_run_on_the_pool_before_they_are_asked_for() -> None:
+    with analysis_run(workers=2):
+        start_series("squares", _began_at, [1, 2, 3])
+        time.sleep(2.0)  # this process busy elsewhere (the levels estimate)
+        asked = time.monotonic()
+        out = map_series(_began_at, [1, 2, 3], tag="squares")
+        again = map_series(_began_at, [1, 2, 3], tag="squares")  # collected once: computed anew
+    assert [o[0] for o in out if not isinstance(o, Exception)] == [1, 4, 9]
+    assert all(not isinstance(o, Exception) and o[1] < asked and o[2] != os.getpid() for o in out)
+    assert all(not isinstance(o, Exception) and o[1] > asked for o in again)
+
+
+def test_series_started_early_with_one_worker_run_when_asked_for() -> None:
+    with analysis_run(workers=1):
+        start_series("squares", _began_at, [1, 2])
+        asked = time.monotonic()
+        out = map_series(_began_at, [1, 2], tag="squares")
+    assert all(not isinstance(o, Exception) and o[1] >= asked and o[2] == os.getpid() for o in out)
+    assert [o[0] for o in out if not isinstance(o, Exception)] == [1, 4]
 
 
 def test_a_process_with_other_threads_forks_its_workers_from_the_fork_server() -> None:

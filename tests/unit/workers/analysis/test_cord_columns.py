@@ -1,0 +1,68 @@
+"""The canal score and interior computed on a few columns of a slice equal, to the bit, those of the whole
+slice; the centre line tracked from them is the one the whole-slice scores give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from workers.analysis.cord import centreline
+from workers.analysis.cord.centreline import Polarity, canal_interior, canal_scores
+from workers.analysis.cord.window import within
+
+
+def _slices(seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return ndimage.gaussian_filter(rng.random((2, 90, 120), dtype=np.float32), 1.5).astype(np.float32)
+
+
+@pytest.mark.parametrize("spacing", [(3.0, 0.5, 0.5), (4.0, 0.8, 0.6)])
+@pytest.mark.parametrize("cols", [slice(0, 9), slice(40, 61), slice(100, 120), slice(0, 120), slice(57, 58)])
+def test_columns_score_as_the_whole_slice(spacing: tuple[float, float, float], cols: slice) -> None:
+    image = _slices()
+    full_scores, full_interior = canal_scores(image, spacing), canal_interior(image, spacing)
+    for k, plane in enumerate(image):
+        np.testing.assert_array_equal(centreline._plane_scores(plane, spacing, cols), full_scores[k][:, cols])
+        np.testing.assert_array_equal(centreline._plane_interior(plane, spacing, cols), full_interior[k][:, cols])
+
+
+def test_within_reaches_two_columns_past_the_reach_and_stops_at_the_edges() -> None:
+    assert within(50.0, 10.0, 120) == slice(38, 63)
+    assert within(50.5, 10.0, 120) == slice(38, 64)
+    assert within(3.0, 10.0, 120) == slice(0, 16)
+    assert within(115.0, 10.0, 120) == slice(103, 120)
+
+
+def _whole_slice_candidates(
+    image: np.ndarray, spacing: tuple[float, float, float], midline: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The candidates as ranked from the canal score and interior of every pixel."""
+    scores = canal_scores(image, spacing)
+    rank = np.minimum(scores, np.maximum(canal_interior(image, spacing), 0.0))
+    reach = centreline.MIDLINE_REACH_MM / spacing[2]
+    cands, vals = [], []
+    for k, s in enumerate(scores):
+        idx = np.argwhere((s == ndimage.maximum_filter(s, size=5)) & np.isfinite(s))
+        near = np.abs(idx[:, 1] - midline[k]) <= reach
+        idx = idx[near] if near.any() else idx
+        v = rank[k][idx[:, 0], idx[:, 1]]
+        order = np.argsort(-v)[: centreline.N_CANDIDATES]
+        cands.append(idx[order].astype(float))
+        vals.append(v[order].astype(float))
+    return cands, vals
+
+
+@pytest.mark.parametrize("axis", [60.3, 2.0, 400.0])  # mid-field, at the edge, far outside (no maximum near)
+def test_candidates_are_those_of_the_whole_slice(axis: float) -> None:
+    image, spacing = _slices(), (3.0, 0.5, 0.5)
+    midline = np.full(len(image), axis)
+    cands, vals, scores = centreline._candidates(image, spacing, Polarity.CSF_BRIGHT, midline)
+    want_cands, want_vals = _whole_slice_candidates(image, spacing, midline)
+    for got, want in zip(cands + vals, want_cands + want_vals, strict=True):
+        np.testing.assert_array_equal(got, want)
+    full = canal_scores(image, spacing)
+    for k, c in enumerate(cands):
+        np.testing.assert_array_equal(
+            scores[k][c[:, 0].astype(int), c[:, 1].astype(int)], full[k][tuple(c.T.astype(int))]
+        )
