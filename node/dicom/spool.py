@@ -3,10 +3,11 @@
 Layout: ``<spool>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``. Paths are built only
 from UIDs that pass :func:`node.dicom.uids.is_valid_uid`. Once :meth:`Spool.store` returns, the instance
 survives a crash or power loss. With a :class:`~node.dicom.journal.Journal` (the SCP opens one per
-association) that takes one ``fdatasync`` of the association's journal segment, and the instance file is
-written and renamed into place unsynced, synced later by the journal's checkpoint; without one, the file
-is written to a temporary name, fsynced, renamed into place and its directory fsynced. :meth:`iter_files`
-(the start-up rescan) first replays what a crash left in the journal.
+association) that takes one ``fdatasync`` of the association's journal segment (data only, no metadata),
+and the instance file is written and renamed into place unsynced, synced later by the journal's
+checkpoint; without one, the file is written to a temporary name, fsynced, renamed into place and its
+directory fsynced. :meth:`iter_files` (the start-up rescan) first replays what a crash left in the
+journal.
 """
 
 from __future__ import annotations
@@ -51,9 +52,19 @@ class Spool:
         """A writer for one association: one sync per instance (see :mod:`node.dicom.journal`)."""
         return Journal(self.journal_dir, self._checkpointer)
 
+    def prepare_journal(self) -> None:
+        """Write out a spare journal segment in the background, so that the first association's records
+        already land in allocated blocks (see :mod:`node.dicom.journal`)."""
+        self._checkpointer.prepare(self.journal_dir)
+
     def wait_for_checkpoints(self) -> None:
-        """Block until every closed journal segment is checkpointed (its files synced, itself deleted)."""
+        """Block until every closed journal segment is checkpointed (its files synced, itself emptied)."""
         self._checkpointer.join()
+
+    def close_journal(self) -> None:
+        """Wait for the checkpoints, then delete the spare segments (the spool stays usable)."""
+        self._checkpointer.join()
+        self._checkpointer.drop_spares()
 
     def path_for(self, study_uid: str, series_uid: str, sop_instance_uid: str) -> Path:
         check_uid(study_uid, "StudyInstanceUID")

@@ -1,12 +1,20 @@
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
 from node.dicom import journal as journal_module
-from node.dicom.journal import Journal
+from node.dicom.journal import Journal, records
 from node.dicom.spool import Spool, SpoolFull
 from node.dicom.uids import check_uid, is_valid_uid
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spare segments of 1 MiB, not 64 (taking a spare writes out the next one in the background)."""
+    monkeypatch.setattr(journal_module, "SEGMENT_BYTES", 1 << 20)
 
 
 @pytest.mark.parametrize("uid", ["1.2.3", "1.2.840.10008.5.1.4.1.1.4", "0.1", "2.25.1234567890"])
@@ -78,6 +86,8 @@ def test_journaled_store_is_in_place_at_once_and_checkpointed_when_closed(tmp_pa
     assert len(segments) == 1 and segments[0].stat().st_size > 3000  # the durable copy, until checkpointed
     journal.close()
     spool.wait_for_checkpoints()
+    assert [list(records(s.read_bytes())) for s in spool.journal_dir.glob("*.seg")] == [[]]  # emptied, kept
+    spool.close_journal()
     assert list(spool.journal_dir.glob("*.seg")) == []
     assert sorted(spool.iter_files()) == sorted(paths)
 
@@ -167,7 +177,7 @@ def test_a_failed_journal_write_starts_a_new_segment(tmp_path: Path, monkeypatch
     later = _journaled(spool, "1.2.3.4.3", b"c" * 100, journal)
     assert journal._segment is not first and later.exists()
     journal.close()
-    spool.wait_for_checkpoints()
+    spool.close_journal()
     assert list(spool.journal_dir.glob("*.seg")) == []
 
 
@@ -188,4 +198,73 @@ def test_without_syncfs_the_checkpoint_syncs_each_file(tmp_path: Path, monkeypat
     journal.close()
     spool.wait_for_checkpoints()
     assert len(synced) == 4  # three files and their one folder
+    assert [list(records(s.read_bytes())) for s in spool.journal_dir.glob("*.seg")] == [[]]
+
+
+def test_a_reused_segment_replays_only_its_new_records(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    first = spool.journal()
+    old = [_journaled(spool, f"1.2.3.4.{i}", bytes([i]) * 5000, first) for i in range(1, 4)]
+    segment = first._segment
+    assert segment is not None
+    first.close()
+    spool.wait_for_checkpoints()
+    size = segment.path.stat().st_size
+    second = spool.journal()
+    new = _journaled(spool, "1.2.3.4.9", b"n" * 5000, second)
+    assert second._segment is segment  # the emptied segment, written over from its start
+    assert segment.path.stat().st_size == size  # into the blocks it had: no metadata to sync
+    _crash(second)
+    # Retention removed an old instance whose record is still in the segment, behind the new one (same
+    # length, so it starts where a next record would); the new instance's unsynced file was lost.
+    old[1].unlink()
+    new.unlink()
+    assert sorted(Spool(tmp_path).iter_files()) == sorted([old[0], old[2], new])
+    assert new.read_bytes() == b"DICM" + b"n" * 5000
+
+
+def test_a_prepared_segment_is_written_out_before_use(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.prepare_journal()
+    spool.wait_for_checkpoints()
+    (spare,) = spool.journal_dir.glob("*.seg")
+    stat = spare.stat()
+    assert stat.st_size == 1 << 20 and stat.st_blocks * 512 >= stat.st_size  # no holes
+    journal = spool.journal()
+    paths = [_journaled(spool, f"1.2.3.4.{i}", bytes([i]) * 100_000, journal) for i in range(1, 4)]
+    assert journal._segment is not None and journal._segment.path == spare
+    assert spare.stat().st_size == 1 << 20
+    _crash(journal)
+    for path in paths:
+        path.unlink()
+    assert sorted(Spool(tmp_path).iter_files()) == sorted(paths)
+    spool.close_journal()
+
+
+def test_a_full_segment_is_checkpointed_and_the_next_record_goes_to_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "SEGMENT_BYTES", 250_000)
+    spool = Spool(tmp_path)
+    journal = spool.journal()
+    paths = [_journaled(spool, f"1.2.3.4.{i}", bytes([i]) * 100_000, journal) for i in range(1, 6)]
+    spool.wait_for_checkpoints()  # the full segments' files synced, the segments emptied
+    segment = journal._segment
+    assert segment is not None
+    assert [len(list(records(s.read_bytes()))) for s in sorted(spool.journal_dir.glob("*.seg"))].count(1) == 1
+    _crash(journal)
+    paths[4].unlink()
+    assert sorted(Spool(tmp_path).iter_files()) == sorted(paths)
+    spool.close_journal()
+
+
+def test_a_segment_left_by_the_node_before_reuse_is_replayed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.journal_dir.mkdir()
+    body = b"DICM" + b"z" * 3000
+    name = b"1.2.3/1.2.3.4/1.2.3.4.7.dcm"
+    head = struct.pack("<4sHQI", b"SNJ1", len(name), len(body), zlib.crc32(body, zlib.crc32(name)))
+    (spool.journal_dir / "1-0.seg").write_bytes(head + name + body)
+    assert spool.iter_files() == [spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.7")]
+    assert spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.7").read_bytes() == body
     assert list(spool.journal_dir.glob("*.seg")) == []
