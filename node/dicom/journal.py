@@ -1,13 +1,15 @@
-"""The spool's journal: one sync per received instance, and no metadata to commit, before it is acknowledged.
+"""The spool's journal: one sync per received instance, and no metadata to commit, before it is
+acknowledged.
 
 Writing an instance file durably takes two syncs: the file (data and inode), then its directory (the
 rename into place). An association instead writes each instance into its own segment file,
 ``<spool>/.journal/<pid>-<n>.seg``, whose directory entry was made durable once when it was created: a
-record is the instance's spool path, its bytes and a CRC-32 of both, and one ``fdatasync`` of the
-segment makes it durable. The instance file is then written and renamed into place without a sync, so
-readers find it at once. Later (when a segment is full, or its association ends) a background checkpoint
-syncs those files and their directories (one ``syncfs`` of the spool's filesystem, or each file and folder
-where there is none); only then is the segment emptied for reuse (or deleted).
+record is the instance's spool path, its bytes and a CRC-32 of both, and one ``fdatasync`` of the segment
+makes it durable. The instance file is written meanwhile (by another thread, unsynced) and renamed into
+place once the record is durable, so readers find it at once. Later (when a segment is full, or its
+association ends) a background checkpoint syncs those files and their directories (one ``syncfs`` of the
+spool's filesystem, or each file and folder where there is none); only then is the segment emptied for
+reuse (or deleted).
 
 Segments are written over, not appended to: a spare segment is written out in full (zeros) and synced
 before it is used, and an emptied one keeps its blocks, so a record lands in blocks the filesystem has

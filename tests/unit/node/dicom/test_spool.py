@@ -174,6 +174,7 @@ def test_a_failed_journal_write_starts_a_new_segment(tmp_path: Path, monkeypatch
         _journaled(spool, "1.2.3.4.2", b"b" * 100, journal)
     monkeypatch.setattr(os, "fdatasync", real)
     assert not spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.2").exists()
+    assert not list(spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.2").parent.glob(".*.tmp"))
     later = _journaled(spool, "1.2.3.4.3", b"c" * 100, journal)
     assert journal._segment is not first and later.exists()
     journal.close()
@@ -268,3 +269,24 @@ def test_a_segment_left_by_the_node_before_reuse_is_replayed(tmp_path: Path) -> 
     assert spool.iter_files() == [spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.7")]
     assert spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.7").read_bytes() == body
     assert list(spool.journal_dir.glob("*.seg")) == []
+
+
+def test_an_instance_file_is_in_place_only_once_its_record_is_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path)
+    journal = spool.journal()
+    path = spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.1")
+    real = os.fdatasync
+    seen: list[bool] = []
+
+    def fdatasync(fd: int) -> None:
+        seen.append(path.exists())
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    assert _journaled(spool, "1.2.3.4.1", b"a" * 200_000, journal) == path
+    assert seen == [False] and path.read_bytes() == b"DICM" + b"a" * 200_000
+    assert not list(path.parent.glob(".*.tmp"))
+    journal.close()
+    spool.close_journal()
