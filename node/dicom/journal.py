@@ -56,7 +56,10 @@ RECORDS_START = 512
 _HEAD = struct.Struct("<4sQHQI")
 _LEGACY_HEAD = struct.Struct("<4sHQI")
 #: A segment is checkpointed, and the next record goes to another one, once a record would end past this.
-SEGMENT_BYTES = 64 << 20
+SEGMENT_BYTES = 256 << 20
+#: How much of a new spare segment is written out ahead; past it, records extend the segment (a metadata
+#: commit each) until it is emptied and reused, written out as far as its first use went.
+SPARE_BYTES = 64 << 20
 #: Emptied segments kept for reuse per journal folder; more are deleted.
 SPARE_SEGMENTS = 2
 _ZEROS = bytes(1 << 20)
@@ -221,7 +224,8 @@ class Checkpointer:
         self._submit(lambda: self._prepare(directory))
 
     def take(self, directory: Path) -> Segment:
-        """A spare segment of ``directory`` (another is then prepared), else a new one written as it goes."""
+        """A spare segment of ``directory``, else a new one written as it goes (and a spare is prepared for
+        the next time: more associations at once than spares; one at a time reuses its predecessor's)."""
         with self._lock:
             spares = self._spares.get(directory, [])
             segment = None
@@ -231,8 +235,8 @@ class Checkpointer:
                     os.close(segment.fd)
                     segment = None
         if segment is None:
+            self.prepare(directory)
             return Segment(directory)
-        self.prepare(directory)
         return segment
 
     def join(self) -> None:
@@ -290,7 +294,7 @@ class Checkpointer:
             if self._spares.get(directory):
                 return
         try:
-            segment = Segment(directory, prewrite=SEGMENT_BYTES)
+            segment = Segment(directory, prewrite=SPARE_BYTES)
         except OSError:  # (ENOSPC) journals then start segments that grow as they are written
             log.exception("spool journal: no spare segment written")
             return

@@ -80,7 +80,7 @@ def test_kill9_with_a_reused_segment_keeps_what_was_acknowledged_and_nothing_ret
     )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        _wait(lambda: [len(d) for d in _segments(root)] == [journal.SEGMENT_BYTES], "the spare segment")
+        _wait(lambda: [len(d) for d in _segments(root)] == [journal.SPARE_BYTES], "the spare segment")
         ae = AE(ae_title="CRASHSCU")
         ae.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
         first, second = _study(6), _study(3)
