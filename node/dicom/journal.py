@@ -119,6 +119,7 @@ class Segment:
             raise
         self.size = RECORDS_START
         self.files: list[Path] = []
+        self.failed = False  # a write or sync failed: checkpointed, then deleted, never reused
 
     @property
     def empty(self) -> bool:
@@ -136,6 +137,7 @@ class Segment:
             write_all(self.fd, [head, name, *chunks], self.size)
             os.fdatasync(self.fd)
         except OSError:
+            self.failed = True
             try:  # no torn record may be taken for a whole one (the segment is not written to again)
                 os.pwrite(self.fd, bytes(len(head)), self.size)
             except OSError:
@@ -274,7 +276,7 @@ class Checkpointer:
             return
         directory = segment.path.parent
         with self._lock:
-            keep = len(self._spares.get(directory, ())) < SPARE_SEGMENTS
+            keep = not segment.failed and len(self._spares.get(directory, ())) < SPARE_SEGMENTS
         if keep:
             try:
                 segment.reset()

@@ -180,6 +180,8 @@ def test_a_failed_journal_write_starts_a_new_segment(tmp_path: Path, monkeypatch
     monkeypatch.setattr(os, "fdatasync", real)
     assert not spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.2").exists()
     assert not list(spool.path_for("1.2.3", "1.2.3.4", "1.2.3.4.2").parent.glob(".*.tmp"))
+    spool.wait_for_checkpoints()  # the failed segment: checkpointed, then deleted rather than reused
+    assert first is not None and not first.path.exists()
     later = _journaled(spool, "1.2.3.4.3", b"c" * 100, journal)
     assert journal._segment is not first and later.exists()
     journal.close()
