@@ -5,8 +5,11 @@ round writes ``--instances`` payloads of ``--size`` bytes per strategy after an 
 
 - ``file fsync + folder fsync`` (the node before its journal): temporary file, fsync, rename, folder fsync;
 - ``file fdatasync + folder fsync``: the same with fdatasync;
-- ``journal (the node)``: :class:`node.dicom.journal.Journal` append (one fdatasync, no folder sync) plus
-  the instance file renamed into place unsynced, as :meth:`node.dicom.spool.Spool.store` does with one;
+- ``journal, prepared segment (the node)``: :class:`node.dicom.journal.Journal` append (one fdatasync,
+  no folder sync) plus the instance file renamed into place unsynced, as :meth:`node.dicom.spool.Spool.store`
+  does with one, into a spare segment written out before the round (as the SCP prepares one at start);
+- ``journal, growing segment``: the same into a new segment that grows with each record (the journal
+  before its segments were written out ahead: each fdatasync also commits the file's new size);
 - ``file fdatasync, no folder sync`` and ``no sync``: references only, not durable (a crash can lose the
   rename, or everything).
 
@@ -57,7 +60,7 @@ def main() -> int:
     journals: dict[Path, Journal] = {}
 
     def journaled(folder: Path, i: int, data: bytes) -> None:
-        journal = journals.setdefault(folder, Journal(folder / ".journal", checkpointer))
+        journal = journals[folder]
         path = folder / f"{i}.dcm"
         journal.append(path.name, [data])
         _file(path, data, None)
@@ -74,7 +77,8 @@ def main() -> int:
     strategies: dict[str, Strategy] = {
         "file fsync + folder fsync": fsynced,
         "file fdatasync + folder fsync": fdatasynced,
-        "journal (the node)": journaled,
+        "journal, prepared segment (the node)": journaled,
+        "journal, growing segment": journaled,
         "file fdatasync, no folder sync": lambda d, i, b: _file(d / f"{i}.dcm", b, os.fdatasync),
         "no sync": lambda d, i, b: _file(d / f"{i}.dcm", b, None),
     }
@@ -87,6 +91,15 @@ def main() -> int:
             for name in names:
                 folder = root / f"{rnd}-{len(results[name])}-{names.index(name)}"
                 folder.mkdir()
+                if name.startswith("journal"):
+                    journal = journals[folder] = Journal(folder / ".journal", checkpointer)
+                    if "prepared" in name:
+                        checkpointer.prepare(folder / ".journal")
+                        checkpointer.join()
+                    # One small record first, untimed: the segment is taken (a spare, or a new one, and then
+                    # a spare written out in the background, waited for here).
+                    journal.append("first", [b"x"])
+                    checkpointer.join()
                 os.sync()
                 started = time.perf_counter()
                 for i in range(args.instances):
@@ -96,6 +109,7 @@ def main() -> int:
                 if journal is not None:  # the checkpoint runs after the timing, as after an association
                     journal.close()
                     checkpointer.join()
+                    checkpointer.drop_spares()
                 shutil.rmtree(folder)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -104,7 +118,7 @@ def main() -> int:
     print("load average before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
     for name, values in results.items():
         rounds = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{name:32} {statistics.median(values):7.2f} ms/instance  (rounds {rounds})")
+        print(f"{name:38} {statistics.median(values):7.2f} ms/instance  (rounds {rounds})")
     return 0
 
 

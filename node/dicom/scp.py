@@ -131,6 +131,7 @@ class StorageSCP:
             listener=self.listener,
         )
         self._server = server
+        self.spool.prepare_journal()
         self.port = int(server.server_address[1])
         log.info("SCP %s listening on %s:%d", self.ae.ae_title, self.host, self.port)
 
@@ -141,7 +142,7 @@ class StorageSCP:
         for journal in list(self._journals.values()):
             journal.close()
         self._journals.clear()
-        self.spool.wait_for_checkpoints()
+        self.spool.close_journal()
 
     # handlers -----------------------------------------------------------------------------------
     def _on_conn_open(self, event: Event) -> None:
