@@ -241,7 +241,11 @@ def one_round(workers: int, studies: list[list[Path]], folder: Path, broker: str
                 return (session.scalar(select(func.count(WorkerHeartbeat.id))) or 0) >= workers
 
         wait("worker heartbeats", alive, 180)
-        time.sleep(3)  # the Celery consumers start after the heartbeat thread
+        from workers.celery_app import app
+
+        # The Celery consumers start after the heartbeat thread, and a loaded machine can make that seconds:
+        # the round starts once every worker answers a ping (it consumes), so none idles for want of starting.
+        wait("workers consuming", lambda: len(app.control.ping(timeout=1.0)) >= workers, 180)
         for files in studies:
             record(registry, data, files)
         with registry.session() as session:
