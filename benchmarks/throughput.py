@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,7 @@ class Round:
     cpu_seconds: float
     jobs_per_worker: list[int]
     idle_wait_seconds: float  # the longest a job waited while a worker was idle
+    handoffs: list[float]  # seconds from a job's finish to the start of the same worker's next job
     job_seconds: float  # wall seconds of the jobs, summed
     on_core: float  # seconds the workers' threads ran (schedstat)
     run_queue: float  # seconds they were ready but waited for a core
@@ -198,6 +200,15 @@ def idle_wait(jobs: list[tuple[str, datetime, datetime]], workers: int, sent: da
         (sum((min(b, j[1]) - a).total_seconds() for a, b in idle if a < j[1]) for j in jobs),
         default=0.0,
     )
+
+
+def handoffs(jobs: list[tuple[str, datetime, datetime]]) -> list[float]:
+    """Per worker, the seconds from the finish of each job to the start of its next one (the registry's times)."""
+    out = []
+    for worker in {j[0] for j in jobs}:
+        mine = sorted((j for j in jobs if j[0] == worker), key=lambda j: j[1])
+        out += [(b[1] - a[2]).total_seconds() for a, b in zip(mine, mine[1:], strict=False)]
+    return sorted(out)
 
 
 def record(registry: Registry, folder: Path, files: list[Path]) -> None:
@@ -288,6 +299,7 @@ def one_round(workers: int, studies: list[list[Path]], folder: Path, broker: str
             cpu_seconds,
             per_worker,
             idle_wait(runs, workers, sent),
+            handoffs(runs),
             sum((r[2] - r[1]).total_seconds() for r in runs),
             on_core,
             run_queue,
@@ -313,7 +325,8 @@ def describe(n: int, r: Round, studies: int, speedup: float, cores: int) -> str:
         f"x{speedup:4.2f} over one; per core in use {speedup / min(n, cores):4.2f}; "
         f"CPU {r.cpu_seconds / studies:5.1f} s/study, {r.cpu_seconds / r.seconds:4.2f} of {cores} cores busy; "
         f"jobs per worker {'/'.join(map(str, r.jobs_per_worker))}, "
-        f"longest wait beside an idle worker {r.idle_wait_seconds:.1f} s; "
+        f"longest wait beside an idle worker {r.idle_wait_seconds:.1f} s, hand-off to the next job median "
+        f"{statistics.median(r.handoffs or [0.0]):.2f} s, max {max(r.handoffs or [0.0]):.2f} s; "
         f"jobs' wall {r.job_seconds:.1f} s: threads on a core {r.on_core:.1f} s, waiting for a core "
         f"{r.run_queue:.1f} s; {r.check}; load {r.load_start:.2f} -> {r.load_end:.2f}"
     )
