@@ -35,6 +35,7 @@ from workers.celery_app import broker_options  # noqa: E402
 CONSUMER = """
 import json, sys, time
 from kombu import Connection
+import workers.celery_app  # registers the embedded broker's transport alias with kombu
 options, count = json.loads(sys.argv[1]), int(sys.argv[2])
 with Connection(options["broker_url"], transport_options=options["broker_transport_options"]) as conn:
     queue = conn.SimpleQueue("hop")
@@ -70,6 +71,7 @@ def main() -> None:
                 [sys.executable, "-c", CONSUMER, json.dumps(options), str(opts.messages)],
                 stdout=subprocess.PIPE,
                 text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
             )
             assert consumers[name].stdout is not None and consumers[name].stdout.readline().strip() == "ready"
             conn = Connection(options["broker_url"], transport_options=options["broker_transport_options"])

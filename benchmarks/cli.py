@@ -3,7 +3,8 @@
 
     python benchmarks/cli.py [--rounds 7] [--compare OTHER_CHECKOUT]
 
-Prints the median wall time of each command, the reference, and what the command adds over it; with
+Prints the median wall time and CPU seconds (user + system, of the command's process) of each command, the
+reference, and what the command adds over it; with
 ``--compare`` the same commands of another checkout (e.g. the code before a change) run in the same rounds. The registry
 read by ``studies`` is an empty one made here (migrated once, before timing); the findings document is a
 small one of the criteria contract. Bytecode is cached (in a folder of the run, ``PYTHONPYCACHEPREFIX``) as
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,10 +37,15 @@ FINDINGS = {
 }
 
 
-def wall(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+def wall(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds of one run, and the CPU seconds (user + system) the command itself used: on a shared
+    machine the wall time also holds the waits for a core, the CPU time does not."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -77,16 +84,27 @@ def main() -> None:
             commands[f"spinenode criteria FILE{tag}"] = ([*node, "criteria", str(findings)], here)
         for argv, here in commands.values():  # warm the page cache and the bytecode
             wall(argv, here, folder)
+        load_before = os.getloadavg()
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(opts.rounds):
             for name, (argv, here) in commands.items():
-                times[name].append(wall(argv, here, folder))
+                seconds, used = wall(argv, here, folder)
+                times[name].append(seconds)
+                cpu[name].append(used)
     reference = statistics.median(times["python -c pass"])
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; median of {opts.rounds} rounds")
-    print(f"{'command':<34} {'wall s':>7} {'over python -c pass':>20} {'ratio':>6}")
+    cpu_reference = statistics.median(cpu["python -c pass"])
+    print(
+        f"load average {' '.join(f'{x:.2f}' for x in load_before)} at the start, "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end; median of {opts.rounds} rounds"
+    )
+    print(f"{'command':<34} {'wall s':>7} {'over pass':>9} {'ratio':>6} {'CPU s':>7} {'over pass':>9} {'ratio':>6}")
     for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<34} {median:7.3f} {median - reference:20.3f} {median / reference:6.2f}")
+        median, used = statistics.median(values), statistics.median(cpu[name])
+        print(
+            f"{name:<34} {median:7.3f} {median - reference:9.3f} {median / reference:6.2f} "
+            f"{used:7.3f} {used - cpu_reference:9.3f} {used / cpu_reference:6.2f}"
+        )
 
 
 if __name__ == "__main__":

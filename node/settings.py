@@ -166,7 +166,9 @@ class Settings(_Section):
         raise KeyError(f"no destination named {name!r}")
 
 
-ENV_NOT_SETTINGS = frozenset({"CONFIG", "LOG_LEVEL", "LOG_FORMAT"})  # read by the command line itself
+ENV_NOT_SETTINGS = frozenset({"CONFIG", "LOG_LEVEL", "LOG_FORMAT", "ANALYSIS_WORKERS"})
+"""Variables of the prefix that are not settings: read by the command line itself (the settings file, the log
+level and format) and by the analysis (its process pool, ``workers.analysis.segmentations``)."""
 
 
 def _parse_env_value(raw: str) -> Any:

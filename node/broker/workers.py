@@ -13,16 +13,33 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from node.registry import listing
 from node.registry.db import Registry
-from node.registry.models import Delivery, DeliveryState, Job, JobState, WorkerHeartbeat, utcnow
-from node.registry.views import iso_time
+from node.registry.listing import GONE_AFTER, SHOWN_FOR, RunningJob, WorkerSeen, format_workers
+from node.registry.models import Job, WorkerHeartbeat, utcnow
+from node.registry.views import driver_connection
+
+__all__ = [
+    "GONE_AFTER",
+    "SHOWN_FOR",
+    "Heartbeat",
+    "RunningJob",
+    "WorkerSeen",
+    "WorkersCollector",
+    "format_workers",
+    "holding",
+    "in_hand",
+    "is_gone",
+    "lost_by_worker",
+    "queue_waiting",
+    "workers_seen",
+]
 
 if TYPE_CHECKING:
     from prometheus_client.core import GaugeMetricFamily
@@ -30,10 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 5.0
-GONE_AFTER = timedelta(seconds=30)
-"""A worker silent this long, while another one kept beating, is taken for gone: its jobs run elsewhere."""
-SHOWN_FOR = timedelta(hours=24)
-"""Workers seen within this time are listed (stopped ones too, so a worker that vanished stays visible)."""
 
 
 _in_hand: set[int] = set()
@@ -109,68 +122,9 @@ class Heartbeat:
             log.warning("could not record this worker's stop", exc_info=True)
 
 
-@dataclass(frozen=True)
-class RunningJob:
-    job_id: int
-    study_id: int
-    step: str | None
-    seconds: float
-
-
-@dataclass(frozen=True)
-class WorkerSeen:
-    worker: str
-    hostname: str
-    queues: str
-    started_at: datetime
-    last_seen_at: datetime
-    silent_seconds: float
-    status: str  # alive | gone | stopped
-    running: list[RunningJob] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "worker": self.worker,
-            "hostname": self.hostname,
-            "queues": self.queues.split(","),
-            "status": self.status,
-            "last_seen_seconds_ago": round(self.silent_seconds, 1),
-            "started_at": iso_time(self.started_at),
-            "running": [{"job": r.job_id, "step": r.step, "seconds": round(r.seconds)} for r in self.running],
-        }
-
-
-def _status(row: WorkerHeartbeat, now: datetime) -> str:
-    if row.stopped_at is not None:
-        return "stopped"
-    return "gone" if now - row.last_seen_at > GONE_AFTER else "alive"
-
-
 def workers_seen(session: Session, now: datetime | None = None) -> list[WorkerSeen]:
     """Workers seen within ``SHOWN_FOR``, most recently seen first, with the jobs each is running."""
-    now = now or utcnow()
-    rows = session.scalars(
-        select(WorkerHeartbeat)
-        .where(WorkerHeartbeat.last_seen_at >= now - SHOWN_FOR)
-        .order_by(WorkerHeartbeat.last_seen_at.desc())
-    ).all()
-    running: dict[str, list[RunningJob]] = {}
-    for job in session.scalars(select(Job).where(Job.state == JobState.RUNNING).order_by(Job.id)):
-        seconds = (now - job.started_at).total_seconds() if job.started_at else 0.0
-        running.setdefault(job.worker or "", []).append(RunningJob(job.id, job.study_id, job.step, seconds))
-    return [
-        WorkerSeen(
-            worker=r.worker,
-            hostname=r.hostname,
-            queues=r.queues,
-            started_at=r.started_at,
-            last_seen_at=r.last_seen_at,
-            silent_seconds=max(0.0, (now - r.last_seen_at).total_seconds()),
-            status=_status(r, now),
-            running=running.get(r.worker, []),
-        )
-        for r in rows
-    ]
+    return listing.workers_seen(driver_connection(session), now or utcnow())
 
 
 def is_gone(session: Session, worker: str | None, now: datetime | None = None) -> bool:
@@ -204,37 +158,7 @@ def lost_by_worker(session: Session, job: Job, now: datetime | None = None) -> b
 
 def queue_waiting(session: Session) -> dict[str, int]:
     """Work the registry says waits for any worker, by queue: queued jobs and due pending deliveries."""
-    now = utcnow()
-    jobs = session.scalar(select(func.count(Job.id)).where(Job.state == JobState.QUEUED)) or 0
-    deliveries = (
-        session.scalar(
-            select(func.count(Delivery.id)).where(
-                Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now
-            )
-        )
-        or 0
-    )
-    return {"analysis": int(jobs), "delivery": int(deliveries)}
-
-
-def format_workers(seen: list[WorkerSeen], waiting: dict[str, int]) -> str:
-    """The workers block of ``spinenode studies``: one line per worker, then what waits for any of them."""
-    lines = ["workers seen in the last 24 h: " + (f"{len(seen)}" if seen else "none")]
-    for w in seen:
-        when = (
-            f"seen {w.silent_seconds:.0f} s ago"
-            if w.status == "alive"
-            else f"silent for {w.silent_seconds:.0f} s"
-            if w.status == "gone"
-            else f"stopped {w.silent_seconds:.0f} s ago"
-        )
-        jobs = "; ".join(f"job {r.job_id} at {r.step or 'start'} for {r.seconds:.0f} s" for r in w.running)
-        doing = f"running {jobs}" if jobs else "idle"
-        if w.status == "gone" and w.running:
-            doing += " (will run on another worker)"
-        lines.append(f"  {w.status:<8} {w.worker:<32} {w.queues:<20} {when:<22} {doing}")
-    lines.append("waiting for any worker: " + ", ".join(f"{q} {n}" for q, n in waiting.items()))
-    return "\n".join(lines)
+    return listing.queue_waiting(driver_connection(session), utcnow())
 
 
 class WorkersCollector:

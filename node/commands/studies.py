@@ -43,36 +43,34 @@ def format_table(rows: list[dict]) -> str:
 
 def describe_registry(settings: Settings, config: str | None) -> str:
     """Which registry a command reads, and where that choice came from, in one line."""
-    from sqlalchemy.engine import make_url
+    from node.registry.dbapi import hide_password
 
     origin = f"settings {config}" if config else "the defaults (no --config, no SPINENODE_CONFIG)"
-    url = make_url(settings.database_url).render_as_string(hide_password=True)
-    return f"registry {url} (data folder {settings.data_dir}, from {origin})"
+    return f"registry {hide_password(settings.database_url)} (data folder {settings.data_dir}, from {origin})"
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_exit(args)
+    settings = settings_or_exit(args)  # all of them: an unknown key is an error here too
     config = args.config or os.environ.get("SPINENODE_CONFIG")
     where = describe_registry(settings, config)
-    from sqlalchemy.engine import make_url
+    from node.registry.dbapi import reading, sqlite_path
 
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+    path = sqlite_path(settings.database_url)
+    if path is not None and not Path(path).is_file():
         raise CommandError(
-            f"no registry here: {url.database} does not exist ({where}); "
+            f"no registry here: {path} does not exist ({where}); "
             "give the node's settings with --config FILE or SPINENODE_CONFIG",
             EXIT_FAILED,
         )
     print(f"spinenode studies: {where}", file=sys.stderr)
-    from node.broker.workers import format_workers, queue_waiting, workers_seen
-    from node.registry.db import Registry
-    from node.registry.views import list_studies
+    from node.registry.clock import utcnow
+    from node.registry.listing import format_workers, list_studies, queue_waiting, workers_seen
 
-    registry = Registry(settings.database_url)
-    with registry.session() as session:
-        rows = [] if args.workers else list_studies(session)
-        seen = workers_seen(session)
-        waiting = queue_waiting(session)
+    now = utcnow()
+    with reading(settings.database_url) as connection:
+        rows = [] if args.workers else list_studies(connection)
+        seen = workers_seen(connection, now)
+        waiting = queue_waiting(connection, now)
     if args.workers and args.json:
         print(json.dumps({"workers": [w.as_dict() for w in seen], "waiting": waiting}, indent=2))
     elif args.workers:

@@ -7,11 +7,8 @@ is not even imported: it costs a command such as ``spinenode studies`` about a q
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,23 +16,12 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from node.registry.dbapi import POSTGRESQL_CONNECT_ARGS
 from node.registry.migrate_lock import migration_lock
+from node.registry.revisions import MIGRATIONS, head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+?)\s*$", re.MULTILINE)
-POSTGRESQL_CONNECT_ARGS = {
-    "connect_timeout": 10,  # seconds; without it a connect to a host cut off waits for TCP (about 2 min)
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 30000,  # ms: a query whose packets go unanswered fails instead of hanging ~15 min
-}
-"""libpq options: a registry behind a cut link is noticed in seconds, so a worker's heartbeat and the
-reconciler's passes fail and retry instead of hanging."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -66,30 +52,6 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-@lru_cache(maxsize=1)
-def head_revision() -> str | None:
-    """The newest revision of the migration scripts, read from their ``revision`` and ``down_revision``
-    lines without importing Alembic; None unless they form one line of revisions with one head (then only
-    Alembic can say, and :func:`migrate` asks it)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("*.py"):
-        lines = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
-        if "revision" not in lines:
-            continue
-        try:
-            revisions.add(str(ast.literal_eval(lines["revision"])))
-            parent = ast.literal_eval(lines.get("down_revision", "None"))
-        except ValueError:
-            return None
-        if parent is not None:
-            if not isinstance(parent, str):  # a merge point: a tuple of parents
-                return None
-            parents.add(parent)
-    heads = revisions - parents
-    return next(iter(heads)) if len(heads) == 1 else None
 
 
 def schema_revisions(engine: Engine) -> list[str] | None:

@@ -9,18 +9,15 @@ is re-analysed and an amended SR (Predecessor Documents Sequence -> the previous
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from node.registry.clock import utcnow as utcnow
 from node.routing.rules import Priority
 from workers.pipeline_names import ResultKind as ResultKind
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

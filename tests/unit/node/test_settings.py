@@ -27,6 +27,18 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
         s.destination("nowhere")
 
 
+def test_the_variables_read_outside_the_settings_are_not_taken_for_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPINENODE_ANALYSIS_WORKERS sizes the analysis pool; a command that reads its settings beside it runs."""
+    from workers.analysis.segmentations import analysis_workers
+
+    env = {"SPINENODE_ANALYSIS_WORKERS": "1", "SPINENODE_LOG_LEVEL": "DEBUG", "SPINENODE_NODE__PORT": "11113"}
+    assert load_settings(environ=env).node.port == 11113
+    monkeypatch.setenv("SPINENODE_ANALYSIS_WORKERS", "1")
+    assert analysis_workers() == 1  # the name the analysis reads
+    with pytest.raises(SettingsError, match="no settings section"):
+        load_settings(environ={"SPINENODE_ANALYSIS_WORKRES": "1"})  # a misspelt one is still an error
+
+
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     cfg = tmp_path / "n.toml"
     cfg.write_text("[web]\nport = 9999\n")

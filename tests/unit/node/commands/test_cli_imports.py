@@ -94,5 +94,21 @@ def test_studies_reads_the_registry_without_heavy_imports(tmp_path: Path) -> Non
     code, modules = _loaded(tmp_path, "studies", "--config", str(config))
     assert code == 0
     assert _heavy(modules) == []
-    assert "sqlalchemy" in modules  # it did read the registry
+    assert "sqlite3" in modules  # it did read the registry, through the driver itself
+    assert "sqlalchemy" not in modules
     assert "alembic" not in modules  # the schema is at the newest revision: one query says so
+
+
+def test_studies_on_a_registry_never_migrated_migrates_it(tmp_path: Path) -> None:
+    """The check can fail: a registry not at the newest revision is opened the usual way (SQLAlchemy,
+    Alembic), and then it is."""
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "spinenode.sqlite").touch()
+    config = tmp_path / "node.toml"
+    config.write_text(f'[node]\ndata_dir = "{tmp_path / "var"}"\n')
+    code, modules = _loaded(tmp_path, "studies", "--config", str(config))
+    assert code == 0
+    assert {"sqlalchemy", "alembic"} <= modules
+    code, modules = _loaded(tmp_path, "studies", "--config", str(config))
+    assert code == 0
+    assert "sqlalchemy" not in modules
