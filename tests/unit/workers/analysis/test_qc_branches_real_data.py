@@ -35,8 +35,10 @@ from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.qc import enforce
+from workers.analysis.ri import RiCisternographyAnalyser
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 from workers.pipeline import STEPS, PipelineContext, SeriesFiles
@@ -181,6 +183,21 @@ def test_an_outline_alternating_in_size_from_slice_to_slice_is_an_implausible_sh
     assert re.search(r"implausible shape \(area changes by \d+ % between slices\)", verdict.reason), verdict.reason
     assert "factor of" not in verdict.reason  # not the halving check: no neighbour halves
     assert_readable(verdict)
+
+
+def test_an_ap_rl_ratio_no_cord_has_is_an_implausible_shape() -> None:
+    # The real T2's own figures with the AP/RL ratio alone changed: no perturbation of the real volumes tried
+    # (outlines squeezed or stretched, pixel spacing stated wrong along one axis) moves the ratio past 0.35 or
+    # 1.25 without an earlier check (area, pixels across, continuity) firing first.
+    seg = _real_t2_segmentation()
+    figures = qc.figures(seg, slice_morphometry(seg))
+    assert qc.AP_RL_RANGE[0] <= figures.ap_rl <= qc.AP_RL_RANGE[1]
+    for ratio in (0.3, 1.4):
+        verdict = qc.verdict("cord_morphometry", "1.2.3", replace(figures, ap_rl=ratio), seg.view.spacing[0])
+        assert (
+            verdict.status is QcStatus.UNRELIABLE and verdict.reason == f"implausible shape (AP/RL ratio {ratio:.2f})"
+        )
+        assert_readable(verdict)
 
 
 # --- geometry that cannot be trusted (workers/analysis/volume.py, via the cord analyser) ----------------------
@@ -335,6 +352,100 @@ def test_marrow_adc_on_diffusion_with_a_missing_slice_fails_with_what_is_wrong()
     assert verdict.reason.startswith("the analysis could not be completed: slice spacing is not uniform (")
     assert_readable(verdict)
     assert output.measurements == []
+    _not_graded(output)
+
+
+def _sagittal_anatomy_and_dwi(t2: np.ndarray | None = None, b_scale: float = 1.0) -> list[tuple[Any, Any]]:
+    """The real sagittal T1 and T2 and the real DWI as one study (``t2``: other T2 pixels, P, S, R; ``b_scale``:
+    the b-values the DWI header states, times the true ones)."""
+    t1_image, t2_image, dwi_image = _image("t1/t1w.nii.gz"), _image("t2/t2.nii.gz"), _image("dmri/dmri.nii.gz")
+    study = header()
+    t1 = wrap_nifti(t1_image, WrapSpec("Sag T1", "sagittal"), study)
+    t2_pixels = np.asanyarray(t2_image.dataobj) if t2 is None else t2
+    t2s = wrap_nifti(nib.Nifti1Image(t2_pixels, t2_image.affine), WrapSpec("Sag T2", "sagittal"), study)
+    bvals = np.loadtxt(SCT / "dmri/bvals.txt") * b_scale
+    dwi = wrap_nifti(
+        dwi_image, WrapSpec("Ax DWI", "axial"), study, b_values=bvals, b_vectors=np.loadtxt(SCT / "dmri/bvecs.txt")
+    )
+    return [
+        (stated_inventory(t1, sequence="T1", plane="sagittal", modality="MR"), t1),
+        (stated_inventory(t2s, sequence="T2", plane="sagittal", modality="MR"), t2s),
+        (stated_inventory(dwi, sequence="DWI", plane="axial", modality="MR", b_values=sorted(set(bvals))), dwi),
+    ]
+
+
+def test_marrow_adc_with_no_canal_on_the_sagittal_t2_fails_saying_where_the_bodies_were_looked_for() -> None:
+    # The sagittal T2 cropped to its 14 rightmost mm (no canal): the bodies are looked for in front of the canal.
+    data, _ = _t2()
+    output = run_analysers(_sagittal_anatomy_and_dwi(t2=data[..., :14]), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == (
+        "no spinal canal found on the sagittal T2 to find the vertebral bodies from, and no radiologist ROI"
+    )
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_marrow_adc_from_understated_b_values_is_outside_the_physiological_range() -> None:
+    # The real DWI with its b = 750 stated as 250 in the header: every ADC is three times too high, and the
+    # marrow the bodies give (1.1 x10^-3 mm2/s at the stated b = 750, at the top of the range) leaves it.
+    output = run_analysers(_sagittal_anatomy_and_dwi(b_scale=1 / 3), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert re.fullmatch(
+        r"normal marrow ADC \d\.\d\d x10\^-3 mm2/s is outside the physiological range \(0\.1-1\.2\): the ADC map "
+        r"or the bodies found cannot be trusted",
+        verdict.reason,
+    ), verdict.reason
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+# --- CT myelography and RI cisternography: real images under another label (ctm/, ri/) ------------------------
+
+
+def _t2_labelled_ct(plane: str) -> tuple[Any, list[pydicom.Dataset]]:
+    data, affine = _t2()
+    datasets = _wrapped(data, affine, plane)
+    for ds in datasets:
+        ds.Modality = "CT"
+    return stated_inventory(datasets, sequence="OTHER", plane=plane, modality="CT"), datasets
+
+
+@pytest.mark.parametrize(
+    ("plane", "defect", "words"),
+    [
+        # An MR volume's pixels are never as dark as fat: its CSF would pass for contrast in the sac.
+        ("axial", None, "the pixel values are not CT numbers: nothing in the field is as dark as fat or air"),
+        ("sagittal", None, "not an axial series"),
+        ("axial", "ImageOrientationPatient", "no image orientation: the slices cannot be placed"),
+    ],
+)
+def test_a_real_mr_volume_labelled_ct_is_not_read_as_a_myelogram(plane: str, defect: str | None, words: str) -> None:
+    inventory, datasets = _t2_labelled_ct(plane)
+    for ds in datasets if defect else ():
+        del ds[defect]
+    output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()])
+    verdict = _only_verdict(output, "ct_myelography")
+    assert verdict.status is QcStatus.FAILED and verdict.reason.startswith(words), verdict.reason
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_a_real_bone_scan_described_as_a_cisternography_is_refused_as_a_secondary_capture() -> None:
+    # pydicom's NM whole-body bone scan with its study description changed: the tracer check is passed by the
+    # words, but a secondary capture holds no counts.
+    ds = pydicom.dcmread(Path(pydicom.__file__).parent / "data" / "test_files" / "JPEG-lossy.dcm")
+    ds.StudyDescription = "In-111 DTPA cisternography"
+    inventory = stated_inventory([ds], modality="NM")
+    output = run_analysers([(inventory, [ds])], levels={}, analysers=[RiCisternographyAnalyser()])
+    verdict = _only_verdict(output, "ri_cisternography")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "not NM Image Storage (a secondary capture): counts cannot be measured"
+    assert_readable(verdict)
     _not_graded(output)
 
 
