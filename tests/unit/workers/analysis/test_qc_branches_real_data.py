@@ -355,12 +355,15 @@ def test_marrow_adc_on_diffusion_with_a_missing_slice_fails_with_what_is_wrong()
     _not_graded(output)
 
 
-def _sagittal_anatomy_and_dwi(t2: np.ndarray | None = None, b_scale: float = 1.0) -> list[tuple[Any, Any]]:
+def _sagittal_anatomy_and_dwi(
+    t2: np.ndarray | None = None, b_scale: float = 1.0, t1_rows: slice = slice(None)
+) -> list[tuple[Any, Any]]:
     """The real sagittal T1 and T2 and the real DWI as one study (``t2``: other T2 pixels, P, S, R; ``b_scale``:
-    the b-values the DWI header states, times the true ones)."""
+    the b-values the DWI header states, times the true ones; ``t1_rows``: the T1 cropped from back to front)."""
     t1_image, t2_image, dwi_image = _image("t1/t1w.nii.gz"), _image("t2/t2.nii.gz"), _image("dmri/dmri.nii.gz")
     study = header()
-    t1 = wrap_nifti(t1_image, WrapSpec("Sag T1", "sagittal"), study)
+    t1_pixels = np.asanyarray(t1_image.dataobj)[:, t1_rows]  # R, A, S: the first rows are the back of the neck
+    t1 = wrap_nifti(nib.Nifti1Image(t1_pixels, t1_image.affine), WrapSpec("Sag T1", "sagittal"), study)
     t2_pixels = np.asanyarray(t2_image.dataobj) if t2 is None else t2
     t2s = wrap_nifti(nib.Nifti1Image(t2_pixels, t2_image.affine), WrapSpec("Sag T2", "sagittal"), study)
     bvals = np.loadtxt(SCT / "dmri/bvals.txt") * b_scale
@@ -383,6 +386,18 @@ def test_marrow_adc_with_no_canal_on_the_sagittal_t2_fails_saying_where_the_bodi
     assert verdict.reason == (
         "no spinal canal found on the sagittal T2 to find the vertebral bodies from, and no radiologist ROI"
     )
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_marrow_adc_with_a_t1_that_shows_no_vertebral_body_fails() -> None:
+    # The sagittal T1 cropped to its 30 most posterior mm (the canal and the back of the neck, no body in
+    # front of the canal the T2 shows).
+    output = run_analysers(_sagittal_anatomy_and_dwi(t1_rows=slice(0, 30)), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "no vertebral body found, and no radiologist ROI"
     assert_readable(verdict)
     assert output.measurements == []
     _not_graded(output)
