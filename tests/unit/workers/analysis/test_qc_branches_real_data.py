@@ -222,9 +222,19 @@ def _other_matrix(datasets: list[pydicom.Dataset]) -> None:
     ds.PixelData = pixels.tobytes()
 
 
+def _no_position(datasets: list[pydicom.Dataset]) -> None:
+    del datasets[3].ImagePositionPatient
+
+
+def _no_pixels(datasets: list[pydicom.Dataset]) -> None:
+    del datasets[3].PixelData  # a header without its pixels and without a file to read them from
+
+
 @pytest.mark.parametrize(
     ("defect", "words"),
     [
+        (_no_position, "the image position is missing on a slice"),
+        (_no_pixels, "a slice has no pixel data and no file to read it from"),
         (_mixed_orientation, "the slices are not all in one orientation (mixed orientations in one series)"),
         (_duplicate_position, "two slices are at the same position"),
         (_other_pixel_spacing, "the slices do not all have one pixel spacing (0.9 x 0.9 mm against 1 x 1 mm)"),
