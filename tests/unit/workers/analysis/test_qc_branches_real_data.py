@@ -328,6 +328,36 @@ def test_dti_with_a_missing_slice_fails_on_geometry() -> None:
     _not_graded(output)
 
 
+def test_dti_with_an_image_without_its_b_value_fails_in_words() -> None:
+    datasets = _dmri()
+    del datasets[9].DiffusionBValue
+    for keyword in ("DiffusionGradientOrientation", "MRDiffusionSequence"):
+        if keyword in datasets[9]:
+            delattr(datasets[9], keyword)
+    output = _run(datasets, DtiAnalyser(), sequence="DTI")
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "geometry that cannot be trusted: an image of the diffusion series has no b-value"
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+def test_dti_with_one_volume_short_of_a_slice_fails_in_words() -> None:
+    datasets = _dmri()
+    b750 = [ds for ds in datasets if float(ds.DiffusionBValue) > 0]
+    datasets.remove(b750[-1])  # the last slice of the last direction
+    output = _run(datasets, DtiAnalyser(), sequence="DTI")
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED
+    assert re.fullmatch(
+        r"geometry that cannot be trusted: the b = 750 images of one direction hold 4 slices of \d+ x \d+ pixels, "
+        r"the first volume 5 of \d+ x \d+",
+        verdict.reason,
+    ), verdict.reason
+    assert_readable(verdict)
+    _not_graded(output)
+
+
 def _mt(name: str, crop: slice, uid: str, mt_on: bool) -> SeriesInput:
     image = _image(f"mt/{name}.nii.gz")
     datasets = _wrapped(np.asanyarray(image.dataobj).astype(np.float32)[crop], image.affine)
