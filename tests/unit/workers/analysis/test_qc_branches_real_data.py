@@ -469,19 +469,25 @@ def _t2_labelled_ct(plane: str) -> tuple[Any, list[pydicom.Dataset]]:
     return stated_inventory(datasets, sequence="OTHER", plane=plane, modality="CT"), datasets
 
 
+def _no_orientation(datasets: list[pydicom.Dataset]) -> None:
+    for ds in datasets:
+        del ds.ImageOrientationPatient
+
+
 @pytest.mark.parametrize(
     ("plane", "defect", "words"),
     [
         # An MR volume's pixels are never as dark as fat: its CSF would pass for contrast in the sac.
         ("axial", None, "the pixel values are not CT numbers: nothing in the field is as dark as fat or air"),
         ("sagittal", None, "not an axial series"),
-        ("axial", "ImageOrientationPatient", "no image orientation: the slices cannot be placed"),
+        ("axial", _no_orientation, "no image orientation: the slices cannot be placed"),
+        ("axial", _other_matrix, "the analysis could not be completed: the CT slices are not all of one size (58 x 52"),
     ],
 )
-def test_a_real_mr_volume_labelled_ct_is_not_read_as_a_myelogram(plane: str, defect: str | None, words: str) -> None:
+def test_a_real_mr_volume_labelled_ct_is_not_read_as_a_myelogram(plane: str, defect: Any, words: str) -> None:
     inventory, datasets = _t2_labelled_ct(plane)
-    for ds in datasets if defect else ():
-        del ds[defect]
+    if defect is not None:
+        defect(datasets)
     output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()])
     verdict = _only_verdict(output, "ct_myelography")
     assert verdict.status is QcStatus.FAILED and verdict.reason.startswith(words), verdict.reason
