@@ -18,13 +18,13 @@ def fit_adc(volumes: dict[float, Volume], *, min_signal: float = 1.0) -> Volume:
     ``min_signal`` get ADC 0. Needs at least two distinct b-values.
     """
     if len(volumes) < 2:
-        raise ValueError(f"volumes must hold at least two b-values, got {sorted(volumes)}")
+        raise ValueError(f"an ADC needs at least two b-values, the series has {len(volumes)}")
     b = np.array(sorted(volumes), dtype=float)
     ref = volumes[b[0]]
     for value in b[1:]:
         vol = volumes[value]
         if vol.array.shape != ref.array.shape or not np.allclose(vol.positions, ref.positions, atol=0.01):
-            raise ValueError(f"b={value:g} volume is not on the grid of b={b[0]:g}")
+            raise ValueError(f"the b = {value:g} images are not on the grid of the b = {b[0]:g} images")
     stack = np.stack([volumes[v].array.astype(np.float64) for v in b])  # (nb, ...)
     valid = np.all(stack >= min_signal, axis=0)
     logs = np.log(np.maximum(stack, min_signal))
@@ -40,14 +40,16 @@ def diffusion_volumes(datasets: Sequence[Dataset]) -> dict[float, Volume]:
     for ds in datasets:
         b = b_value_of(ds)
         if b is None:
-            raise ValueError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no b-value")
+            raise ValueError("an image of the diffusion series has no b-value")
         groups.setdefault(round(b, 1), []).append(ds)
     out = {}
     for b, members in groups.items():
         positions: dict[tuple[float, ...], list[Dataset]] = {}
         for ds in members:
             if "ImagePositionPatient" not in ds:  # e.g. an enhanced multi-frame image: positions are per frame
-                raise ValueError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no Image Position (Patient)")
+                raise ValueError(
+                    "an image of the diffusion series has no position of its own (an enhanced multi-frame image)"
+                )
             key = tuple(round(float(v), 2) for v in ds.ImagePositionPatient)
             positions.setdefault(key, []).append(ds)
         if all(len(v) == 1 for v in positions.values()):

@@ -108,10 +108,18 @@ class Volume:
         )
 
 
+#: The geometry attributes in the words a reason gives them (a reason is read on the card and in the SR).
+_IN_WORDS = {
+    "ImageOrientationPatient": "image orientation",
+    "ImagePositionPatient": "image position",
+    "PixelSpacing": "pixel spacing",
+}
+
+
 def _floats(ds: Dataset, keyword: str) -> list[float]:
     value = ds.get(keyword)
     if value is None:
-        raise GeometryError(f"{keyword} is missing in SOP instance {ds.get('SOPInstanceUID', '?')}")
+        raise GeometryError(f"the {_IN_WORDS.get(keyword, keyword)} is missing on a slice")
     return [float(v) for v in value]
 
 
@@ -129,7 +137,7 @@ def stored_pixels(ds: Dataset) -> np.ndarray:
     path = getattr(ds, "filename", None)
     if isinstance(path, str | os.PathLike) and os.path.isfile(path):
         return np.asarray(pixel_array(path))
-    raise GeometryError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no pixel data and no file to read it from")
+    raise GeometryError("a slice has no pixel data and no file to read it from")
 
 
 def _rescale(ds: Dataset) -> tuple[float, float]:
@@ -163,11 +171,17 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
     shape = (int(first.Rows), int(first.Columns))
     for ds in datasets[1:]:
         if not np.allclose(_floats(ds, "ImageOrientationPatient"), iop, atol=1e-3):
-            raise GeometryError(f"ImageOrientationPatient differs within the stack: {ds.ImageOrientationPatient}")
+            raise GeometryError("the slices are not all in one orientation (mixed orientations in one series)")
         if (int(ds.Rows), int(ds.Columns)) != shape:
-            raise GeometryError(f"Rows/Columns differ within the stack: {(ds.Rows, ds.Columns)} vs {shape}")
+            raise GeometryError(
+                f"the slices are not all of one size ({ds.Rows} x {ds.Columns} against {shape[0]} x {shape[1]} pixels)"
+            )
         if not np.allclose(_floats(ds, "PixelSpacing"), spacing, rtol=1e-3):
-            raise GeometryError(f"PixelSpacing differs within the stack: {ds.PixelSpacing} vs {spacing}")
+            other = _floats(ds, "PixelSpacing")
+            raise GeometryError(
+                f"the slices do not all have one pixel spacing ({other[0]:g} x {other[1]:g} mm against "
+                f"{spacing[0]:g} x {spacing[1]:g} mm)"
+            )
     normal = np.cross(row_dir, col_dir)
     positions = np.array([_floats(ds, "ImagePositionPatient") for ds in datasets])
     order = np.argsort(positions @ normal)
@@ -175,9 +189,12 @@ def load_volume(datasets: Sequence[Dataset], *, rtol_spacing: float = 0.05) -> V
     if len(positions) > 1:
         steps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
         if np.any(steps < 1e-3):
-            raise GeometryError("two slices share one ImagePositionPatient")
+            raise GeometryError("two slices are at the same position")
         if np.any(np.abs(steps - steps.mean()) > rtol_spacing * steps.mean()):
-            raise GeometryError(f"slice spacing is not uniform: {np.round(steps, 3).tolist()}")
+            raise GeometryError(
+                f"slice spacing is not uniform ({steps.min():.1f} to {steps.max():.1f} mm between neighbouring "
+                "slices: a slice missing or out of place)"
+            )
         step = (positions[-1] - positions[0]) / (len(positions) - 1)
         tilt = np.degrees(np.arccos(min(1.0, abs(float(step @ normal)) / float(np.linalg.norm(step)))))
         if tilt > 30.0:

@@ -233,7 +233,7 @@ def by_level(
     out = []
     for name, (z_top, z_bottom) in levels.items():
         if z_top < z_bottom:
-            raise ValueError(f"level {name}: z_top {z_top} is below z_bottom {z_bottom}")
+            raise ValueError(f"level {name}: its top (z {z_top:.1f} mm) lies below its bottom (z {z_bottom:.1f} mm)")
         sel = [s for s in slices if z_bottom <= s.z_mm <= z_top]
         if not sel:
             continue

@@ -85,7 +85,7 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     for ds in datasets:
         b = b_value_of(ds)
         if b is None:
-            raise ValueError(f"SOP instance {ds.get('SOPInstanceUID', '?')} has no b-value")
+            raise ValueError("an image of the diffusion series has no b-value")
         g = gradient_of(ds)
         key = (round(b, 1), None if g is None or b < 1 else tuple(np.round(g, 5)))
         groups.setdefault(key, []).append(ds)
@@ -93,7 +93,11 @@ def load_diffusion(datasets: Sequence[Dataset]) -> DiffusionData:
     grid = vols[0][1]
     for key, vol in vols:
         if vol.array.shape != grid.array.shape:
-            raise ValueError(f"diffusion volume {key} has shape {vol.array.shape}, expected {grid.array.shape}")
+            raise ValueError(
+                f"the b = {key[0]:g} images{' of one direction' if key[1] else ''} hold {vol.array.shape[0]} "
+                f"slices of {vol.array.shape[1]} x {vol.array.shape[2]} pixels, the first volume "
+                f"{grid.array.shape[0]} of {grid.array.shape[1]} x {grid.array.shape[2]}"
+            )
     data = np.stack([v.array for _, v in vols], axis=-1)
     bvals = np.array([key[0] for key, _ in vols])
     bvecs = np.array([key[1] if key[1] is not None else (0.0, 0.0, 0.0) for key, _ in vols])
@@ -118,7 +122,7 @@ def fit_dti(diff: DiffusionData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     n_dirs = len({tuple(v) for b, v in zip(diff.bvals, diff.bvecs, strict=True) if b > 0})
     if n_dirs < 6:
-        raise ValueError(f"DTI needs >= 6 gradient directions, got {n_dirs}")
+        raise ValueError(f"a tensor needs at least 6 gradient directions, the series has {n_dirs}")
     gtab = gradient_table(diff.bvals, bvecs=diff.bvecs, b0_threshold=50)
     fit = TensorModel(gtab).fit(diff.data, mask=mask)
     return np.asarray(fit.fa), np.asarray(fit.md)

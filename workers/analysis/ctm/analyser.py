@@ -1,7 +1,7 @@
 """CT myelography pre-read: epidural and subdural contrast (CSF-LEAK-CTM-1..4), with a QC verdict per series.
 
-QC first (headers: slices, thickness <= 3 mm, gantry tilt; pixels: metal, contrast in the sac). Only an ``ok``
-series gives candidates. Extra-sac contrast (see :mod:`workers.analysis.ctm.contrast`) on at least two
+QC first (headers: slices, thickness <= 3 mm, gantry tilt; pixels: CT numbers, metal, contrast in the sac). Only
+an ``ok`` series gives candidates. Extra-sac contrast (see :mod:`workers.analysis.ctm.contrast`) on at least two
 neighbouring slices (a gap of one slice bridged) is one finding over its z range:
 
 - ``dural_defect`` and ``continuous_with_subarachnoid`` true where it joins the sac with no wall between;
@@ -35,6 +35,10 @@ from workers.analysis.exam_codes import CTM_EXTENT, CTM_HU, DURAL_SAC, EPIDURAL_
 VERSION = "1.0"
 NAME = "ct_myelography"
 METAL_HU = 2500.0  # denser than any cortical bone (<= ~2000 HU)
+#: Every CT of the spine holds fat (about -100 HU) or air around the body; pixels that are never this dark are
+#: not CT numbers (an MR series labelled CT, or a map on another scale), and their "contrast" is no contrast.
+FAT_HU = -50.0
+MIN_FAT_FRACTION = 0.001
 MIN_SAC_COVERAGE = 0.6
 
 
@@ -63,6 +67,12 @@ class CtMyelographyAnalyser:
             self._verdict(result, s, QcStatus.FAILED, failed)
             return
         vol = load_ct(s.datasets)
+        if np.count_nonzero(vol.hu <= FAT_HU) < MIN_FAT_FRACTION * vol.hu.size:
+            self._verdict(result, s, QcStatus.FAILED, [
+                f"the pixel values are not CT numbers: nothing in the field is as dark as fat or air (at most "
+                f"{FAT_HU:.0f} HU)"
+            ])  # fmt: skip
+            return
         metal = (vol.hu >= METAL_HU).reshape(len(vol.z), -1).sum(axis=1) >= 5
         if metal.any():
             z = vol.z[metal]

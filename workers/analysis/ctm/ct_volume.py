@@ -58,7 +58,8 @@ def load_ct(datasets: Sequence[Dataset]) -> CtVolume:
     images = sorted((ds for ds in datasets if "PixelData" in ds), key=lambda d: -float(d.ImagePositionPatient[2]))
     shapes = {(int(ds.Rows), int(ds.Columns)) for ds in images}
     if len(shapes) != 1:
-        raise ValueError(f"CT slices of different sizes: {sorted(shapes)}")
+        sizes = " and ".join(f"{r} x {c}" for r, c in sorted(shapes))
+        raise ValueError(f"the CT slices are not all of one size ({sizes} pixels)")
     hu = np.empty((len(images), *shapes.pop()), dtype=np.int16)
     for k, ds in enumerate(images):
         slope = float(ds.get("RescaleSlope", 1) or 1)

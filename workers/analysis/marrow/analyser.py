@@ -99,36 +99,42 @@ class MarrowAdcAnalyser:
         for key, s in (("T1", inputs.t1), ("T2", inputs.t2), ("STIR", inputs.stir)):
             if s is not None:
                 anat[key] = load_volume(s.datasets)
+        # Why the bodies could not be looked for (None: they were).
+        not_looked_for: str | None = "no sagittal T1 and T2 to find the vertebral bodies"
         if "T1" in anat and "T2" in anat:
             seg = cord_segmentation(anat["T2"])
             found = np.nonzero(seg.found)[0]
             canal = seg.view.to_patient(np.column_stack([found, seg.centres[found]]))
-            labels, bodies = find_vertebral_bodies(anat["T1"], canal, levels)
-            result.details["vertebral_bodies"] = bodies
-            if bodies and inputs.t1 is not None:
-                result.details["body_mask"] = (inputs.t1.series_uid, labels > 0, anat["T1"].sop_instance_uids)
-            if bodies:
-                body_labels = resample_labels(anat["T1"].with_array(labels.astype(np.float32)), adc)
-                body_mask = body_labels > 0
-                rois, normal = candidate_rois(adc, body_labels, bodies)
-        else:
-            result.notes.append("no sagittal T1 and T2: vertebral bodies and automatic ROIs not available")
+            if len(canal) < 2:  # the bodies are looked for in front of the canal
+                not_looked_for = "no spinal canal found on the sagittal T2 to find the vertebral bodies from"
+            else:
+                not_looked_for = None
+                labels, bodies = find_vertebral_bodies(anat["T1"], canal, levels)
+                result.details["vertebral_bodies"] = bodies
+                if bodies and inputs.t1 is not None:
+                    result.details["body_mask"] = (inputs.t1.series_uid, labels > 0, anat["T1"].sop_instance_uids)
+                if bodies:
+                    body_labels = resample_labels(anat["T1"].with_array(labels.astype(np.float32)), adc)
+                    body_mask = body_labels > 0
+                    rois, normal = candidate_rois(adc, body_labels, bodies)
+        if not_looked_for is not None:
+            result.notes.append(f"{not_looked_for}: no automatic marrow ROI")
         if normal is not None:
             result.details["normal_marrow_adc_mm2_s"] = normal
         rois += self._annotation_rois(result, inputs, adc, levels or {}, body_mask)
         result.details["rois"] = rois
         bodies_found = bool(result.details.get("vertebral_bodies"))
-        result.qc.append(self._verdict(source.series_uid, normal, rois, bodies_found, "T1" in anat and "T2" in anat))
+        result.qc.append(self._verdict(source.series_uid, normal, rois, bodies_found, not_looked_for))
         for roi in rois:
             self._report_roi(result, roi, adc, source, normal, anat, body_mask)
         return result
 
     def _verdict(
-        self, series_uid: str, normal: float | None, rois: list[MarrowRoi], bodies: bool, anatomy: bool
+        self, series_uid: str, normal: float | None, rois: list[MarrowRoi], bodies: bool, not_looked_for: str | None
     ) -> QcVerdict:
         """ok when the bodies (or radiologist ROIs) were found and the normal marrow ADC is physiological."""
         if not rois and not bodies:
-            why = "no vertebral body found" if anatomy else "no sagittal T1 and T2 to find the vertebral bodies"
+            why = not_looked_for or "no vertebral body found"
             return QcVerdict(self.name, series_uid, QcStatus.FAILED, f"{why}, and no radiologist ROI")
         low, high = NORMAL_MARROW_ADC
         if normal is not None and not low <= normal <= high:

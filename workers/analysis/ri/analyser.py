@@ -99,7 +99,8 @@ class RiCisternographyAnalyser:
                                              "orientation or description)"])  # fmt: skip
         untimed = [v for v in views if v.hours is None]
         if untimed:
-            return verdict(QcStatus.FAILED, [f"{len(untimed)} views without a time after the injection"])
+            n = len(untimed)
+            return verdict(QcStatus.FAILED, [f"{n} view{'s' * (n != 1)} without a time after the injection"])
         problems, reading = self._check(views)
         if reading is None or problems:
             return verdict(QcStatus.UNRELIABLE, problems or ["the column could not be followed"])

@@ -11,6 +11,7 @@ import pytest
 from workers.analysis import ANALYSERS, run_analysers
 from workers.analysis.base import QcStatus, SeriesInput
 from workers.analysis.ri import RiCisternographyAnalyser
+from workers.analysis.ri.views import View, view_of
 from workers.criteria.levels import LevelRange, parse_level
 from workers.inventory import SeriesInventory, classify_series
 from workers.phantom import write_phantom
@@ -130,3 +131,33 @@ def test_real_whole_body_bone_scan_from_pydicom_is_refused_with_its_reason() -> 
     assert len(verdicts) == 1 and verdicts[0].status is QcStatus.FAILED
     assert verdicts[0].reason == "not a cisternography: WHOLE BODY BONE"
     assert output.candidate_findings == []
+
+
+def test_a_view_without_its_acquisition_time_fails_the_study(studies) -> None:
+    # Phantom only: no real In-111 views in the shared data. The normal study with one view's times removed.
+    series = _series(studies["ri_normal"])
+    ds = series[0][1][0]
+    for keyword in ("AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", "SeriesDate", "SeriesTime"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    result = _run(series)
+    assert result.findings == [] and {v.status for v in result.qc} == {QcStatus.FAILED}
+    assert all(v.reason == "1 view without a time after the injection" for v in result.qc)
+
+
+def test_a_time_point_without_its_anterior_view_is_unreliable(studies) -> None:
+    # Phantom only. The normal study without the anterior view of its 24-h time point.
+    series = _series(studies["ri_normal"])
+    kept = []
+    for inventory, datasets in series:
+        left = [ds for ds in datasets if not _is_24h_anterior(view_of(ds, inventory.series_uid))]
+        if left:
+            kept.append((inventory, left))
+    assert sum(len(d) for _, d in kept) == sum(len(d) for _, d in series) - 1
+    result = _run(kept)
+    assert result.findings == [] and {v.status for v in result.qc} == {QcStatus.UNRELIABLE}
+    assert all("anterior view missing at the 24 h time point" in v.reason for v in result.qc)
+
+
+def _is_24h_anterior(view: View) -> bool:
+    return view.projection == "anterior" and 18.0 <= float(view.hours or 0.0) <= 30.0

@@ -61,17 +61,17 @@ def _ds(z: float, iop: list[float] | None = None, rows: int = 4) -> Dataset:
 def test_load_volume_refuses_untrustworthy_geometry() -> None:
     with pytest.raises(GeometryError, match="empty"):
         load_volume([])
-    with pytest.raises(GeometryError, match="ImageOrientationPatient"):
+    with pytest.raises(GeometryError, match="not all in one orientation"):
         load_volume([_ds(0), _ds(1, [0, 1, 0, 0, 0, -1])])
-    with pytest.raises(GeometryError, match="Rows/Columns"):
+    with pytest.raises(GeometryError, match="not all of one size"):
         load_volume([_ds(0), _ds(1, rows=5)])
-    with pytest.raises(GeometryError, match="share"):
+    with pytest.raises(GeometryError, match="at the same position"):
         load_volume([_ds(0), _ds(0)])
     with pytest.raises(GeometryError, match="not uniform"):
         load_volume([_ds(0), _ds(1), _ds(3)])
     missing = _ds(0)
     del missing.PixelSpacing
-    with pytest.raises(GeometryError, match="PixelSpacing"):
+    with pytest.raises(GeometryError, match="pixel spacing is missing"):
         load_volume([missing])
 
 

@@ -1,0 +1,561 @@
+"""The QC branches that had no test on real data, each reached by a perturbation of a real volume
+(sct_testing_data wrapped as DICOM: real pixels, SYNTHETIC headers): cropped, relabelled, a slice removed or
+moved, or the real outline widened. Each asserts the verdict, that its reason is words a person reads (no
+rule ID, no field name), and that the output is neither graded nor flagged.
+
+The carry-through test at the end takes one real failed verdict from ``spinenode analyse --json`` through the
+pipeline to the SR (a qualitative evaluation with its reason) and the card's quality line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+from series_inputs import series_input, stated_inventory
+
+from node.cli import main
+from tests.unit.workers.analysis.conftest import SCT, header
+from workers.analysis import run_analysers
+from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
+from workers.analysis.canal import CanalAnalyser
+from workers.analysis.cord import qc
+from workers.analysis.cord.analyser import CordMorphometryAnalyser
+from workers.analysis.cord.axial_view import AxialView
+from workers.analysis.cord.boundary import rasterise
+from workers.analysis.cord.centreline import Polarity
+from workers.analysis.cord.morphometry import slice_morphometry
+from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
+from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.ctm import CtMyelographyAnalyser
+from workers.analysis.marrow.analyser import MarrowAdcAnalyser
+from workers.analysis.qc import enforce
+from workers.analysis.ri import RiCisternographyAnalyser
+from workers.analysis.volume import load_volume
+from workers.phantom.nifti import WrapSpec, wrap_nifti
+from workers.pipeline import STEPS, PipelineContext, SeriesFiles
+
+RULE_ID = re.compile(r"\b[A-Z]{2,}(?:-[A-Z0-9]+)+-\d+\b")  # CORD-MORPH-1, CSF-LEAK-MR-1
+FIELD_NAME = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # found_fraction, z_top, qc_figures
+KEYWORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")  # PixelSpacing, ImagePositionPatient
+
+
+def assert_readable(verdict: QcVerdict) -> None:
+    """The reason is words: not empty, no rule ID, no field name, no Python class name."""
+    assert verdict.reason.strip(), verdict
+    assert not RULE_ID.search(verdict.reason), verdict.reason
+    assert not FIELD_NAME.search(verdict.reason), verdict.reason
+    assert not KEYWORD.search(verdict.reason), verdict.reason
+    assert "Error" not in verdict.reason, verdict.reason
+
+
+def _image(path: str) -> nib.Nifti1Image:
+    if not (SCT / path).exists():
+        pytest.skip(f"real data {SCT / path} not available")
+    return nib.load(SCT / path)
+
+
+def _wrapped(data: np.ndarray, affine: np.ndarray, plane: str = "axial", **kwargs: Any) -> list[pydicom.Dataset]:
+    return wrap_nifti(nib.Nifti1Image(data, affine), WrapSpec(f"{plane} crop", plane), header(), **kwargs)
+
+
+def _t2() -> tuple[np.ndarray, np.ndarray]:
+    """The real T2 (1 mm, axes P, S, R) and its affine."""
+    image = _image("t2/t2.nii.gz")
+    return np.asanyarray(image.dataobj).astype(np.float32), image.affine
+
+
+def _run(datasets: list[pydicom.Dataset], analyser: Any, sequence: str = "T2", **kwargs: Any) -> Any:
+    """``analyser`` through run_analysers (where verdicts are enforced), no levels, in this process."""
+    inventory = stated_inventory(datasets, sequence=sequence, plane="axial", modality="MR", **kwargs)
+    return run_analysers([(inventory, datasets)], levels={}, analysers=[analyser], workers=1)
+
+
+def _only_verdict(output: Any, analyser: str) -> QcVerdict:
+    verdicts = [v for v in output.qc if v.analyser == analyser]
+    assert len(verdicts) == 1, output.qc
+    return verdicts[0]
+
+
+def _not_graded(output: Any) -> None:
+    assert output.findings == [] and output.candidate_findings == []
+    texts = [f.description for r in output.results for f in r.findings] + [n for r in output.results for n in r.notes]
+    assert not any("narrowed" in t for t in texts), texts
+
+
+# --- cord segmentation QC (workers/analysis/cord/qc.py) ---------------------------------------------------
+
+
+def test_a_crop_beside_the_neck_has_no_cord_and_fails() -> None:
+    # The 14 rightmost mm of the real T2: neck muscle, no canal on any slice.
+    data, affine = _t2()
+    output = _run(_wrapped(data[..., :14], affine), CordMorphometryAnalyser())
+    verdict = _only_verdict(output, "cord_morphometry")
+    assert verdict.status is QcStatus.FAILED and verdict.reason == "no cord found in the field of view"
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_a_crop_holding_the_canal_on_a_third_of_its_slices_fails() -> None:
+    # The 25 most anterior mm of the real T2: the vertebral bodies, the canal only at the front edge of a few
+    # slices; what is found there is no evidence of the cord over the series.
+    data, affine = _t2()
+    output = _run(_wrapped(data[:25], affine), CordMorphometryAnalyser())
+    verdict = _only_verdict(output, "cord_morphometry")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason.startswith("no cord in most of the field (found on ") and "% of the slices" in verdict.reason
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_a_t2_read_with_the_t1_polarity_puts_the_mask_off_the_canal_centre_and_is_not_graded() -> None:
+    # The real axial T2 given to the cord analyser as a T1 (CSF dark; select() offers it only T2 and
+    # steady-state series, so the analyser is run directly, and its result enforced as run_analysers does):
+    # the tracker looks for a bright cord in dark fluid and lands beside the canal. With levels given, the
+    # compression check must not run on that output.
+    data, affine = _t2()
+    datasets = _wrapped(data, affine)
+    z = [float(ds.ImagePositionPatient[2]) for ds in datasets]
+    top, bottom = max(z), min(z)
+    step = (top - bottom) / 4
+    levels = {f"C{3 + i}": (top - i * step, top - (i + 1) * step) for i in range(4)}
+    series = series_input(datasets, sequence="T1", plane="axial", modality="MR")
+    result = enforce(CordMorphometryAnalyser().run(series, {"levels": levels}), series)
+    assert len(result.qc) == 1
+    verdict = result.qc[0]
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert "mask off the canal centre (" in verdict.reason and "mm from the body's midline)" in verdict.reason
+    assert_readable(verdict)
+    assert result.details["compression"] is None
+    assert "cord compression not assessed: the cord output is not reliable" in result.notes
+    assert not any(m.name.startswith(("cord compression", "MSCC")) for m in result.measurements)
+    assert result.findings == []
+
+
+def _real_t2_segmentation() -> CordSegmentation:
+    data, affine = _t2()
+    return segment_cord(AxialView.of(load_volume(_wrapped(data, affine))), polarity=Polarity.CSF_BRIGHT)
+
+
+def _outline_scaled(seg: CordSegmentation, factor: np.ndarray | float) -> CordSegmentation:
+    """``seg`` with its contours' radii times ``factor`` (per slice or one number), the mask drawn again."""
+    radii = seg.radii * (np.asarray(factor)[:, None] if np.ndim(factor) else factor)
+    mask = rasterise(seg.view.array.shape, seg.view.spacing, seg.centres, radii, seg.found)
+    return replace(seg, radii=radii, mask=mask)
+
+
+def _verdict_of(seg: CordSegmentation) -> QcVerdict:
+    return qc.assess("cord_morphometry", "1.2.3", seg, slice_morphometry(seg))
+
+
+def test_an_outline_spilling_onto_the_fluid_is_not_a_uniform_cord_and_then_not_set_off_from_it() -> None:
+    # The real T2 outline widened to 1.3 times its radii takes in the CSF ring (as the contour "outside the
+    # cord" of the report did); at 1.5 times the fluid is inside and the ring around it is no brighter.
+    seg = _real_t2_segmentation()
+    assert _verdict_of(seg).status is QcStatus.OK
+    wide = _verdict_of(_outline_scaled(seg, 1.3))
+    assert wide.status is QcStatus.UNRELIABLE
+    assert "the outline is not a uniform cord (" in wide.reason and "as bright as the fluid)" in wide.reason
+    assert_readable(wide)
+    wider = _verdict_of(_outline_scaled(seg, 1.5))
+    assert wider.status is QcStatus.UNRELIABLE
+    assert "not clearly set off from the fluid around it (weak contrast)" in wider.reason
+    assert_readable(wider)
+
+
+def test_an_outline_alternating_in_size_from_slice_to_slice_is_an_implausible_shape() -> None:
+    # Every other real T2 outline shrunk to 0.8 of its radii (0.64 of its area, still a human area and less
+    # than a halving): the median change between neighbours is far above what a cord does.
+    seg = _real_t2_segmentation()
+    factor = np.where(np.arange(seg.radii.shape[0]) % 2 == 0, 0.8, 1.0)
+    verdict = _verdict_of(_outline_scaled(seg, factor))
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert re.search(r"implausible shape \(area changes by \d+ % between slices\)", verdict.reason), verdict.reason
+    assert "factor of" not in verdict.reason  # not the halving check: no neighbour halves
+    assert_readable(verdict)
+
+
+def test_an_ap_rl_ratio_no_cord_has_is_an_implausible_shape() -> None:
+    # The real T2's own figures with the AP/RL ratio alone changed: no perturbation of the real volumes tried
+    # (outlines squeezed or stretched, pixel spacing stated wrong along one axis) moves the ratio past 0.35 or
+    # 1.25 without an earlier check (area, pixels across, continuity) firing first.
+    seg = _real_t2_segmentation()
+    figures = qc.figures(seg, slice_morphometry(seg))
+    assert qc.AP_RL_RANGE[0] <= figures.ap_rl <= qc.AP_RL_RANGE[1]
+    for ratio in (0.3, 1.4):
+        verdict = qc.verdict("cord_morphometry", "1.2.3", replace(figures, ap_rl=ratio), seg.view.spacing[0])
+        assert (
+            verdict.status is QcStatus.UNRELIABLE and verdict.reason == f"implausible shape (AP/RL ratio {ratio:.2f})"
+        )
+        assert_readable(verdict)
+
+
+# --- geometry that cannot be trusted (workers/analysis/volume.py, via the cord analyser) ----------------------
+
+
+def _mixed_orientation(datasets: list[pydicom.Dataset]) -> None:
+    datasets[3].ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0]  # one slice sagittal-ish: coronal
+
+
+def _duplicate_position(datasets: list[pydicom.Dataset]) -> None:
+    datasets[3].ImagePositionPatient = list(datasets[4].ImagePositionPatient)
+
+
+def _other_pixel_spacing(datasets: list[pydicom.Dataset]) -> None:
+    datasets[3].PixelSpacing = [0.9, 0.9]
+
+
+def _other_matrix(datasets: list[pydicom.Dataset]) -> None:
+    ds = datasets[3]
+    pixels = ds.pixel_array[:-2]  # two rows cropped off one slice
+    ds.Rows = pixels.shape[0]
+    ds.PixelData = pixels.tobytes()
+
+
+def _no_position(datasets: list[pydicom.Dataset]) -> None:
+    del datasets[3].ImagePositionPatient
+
+
+def _no_pixels(datasets: list[pydicom.Dataset]) -> None:
+    del datasets[3].PixelData  # a header without its pixels and without a file to read them from
+
+
+@pytest.mark.parametrize(
+    ("defect", "words"),
+    [
+        (_no_position, "the image position is missing on a slice"),
+        (_no_pixels, "a slice has no pixel data and no file to read it from"),
+        (_mixed_orientation, "the slices are not all in one orientation (mixed orientations in one series)"),
+        (_duplicate_position, "two slices are at the same position"),
+        (_other_pixel_spacing, "the slices do not all have one pixel spacing (0.9 x 0.9 mm against 1 x 1 mm)"),
+        (_other_matrix, "the slices are not all of one size (58 x 52 against 60 x 52 pixels)"),
+    ],
+)
+def test_a_stack_whose_geometry_cannot_be_trusted_fails_with_what_is_wrong(defect: Any, words: str) -> None:
+    data, affine = _t2()
+    datasets = _wrapped(data, affine)
+    defect(datasets)
+    output = _run(datasets, CordMorphometryAnalyser())
+    verdict = _only_verdict(output, "cord_morphometry")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == f"geometry that cannot be trusted: {words}"
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_levels_given_upside_down_fail_the_cord_output_in_words() -> None:
+    data, affine = _t2()
+    datasets = _wrapped(data, affine)
+    inventory = stated_inventory(datasets, sequence="T2", plane="axial", modality="MR")
+    output = run_analysers(
+        [(inventory, datasets)], levels={"C3": (-40.0, 0.0)}, analysers=[CordMorphometryAnalyser()], workers=1
+    )
+    verdict = _only_verdict(output, "cord_morphometry")
+    assert verdict.status is QcStatus.FAILED
+    assert "level C3: its top (z -40.0 mm) lies below its bottom (z 0.0 mm)" in verdict.reason
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+# --- canal analyser: a series that raises, on the run's process pool (canal.py, segmentations.py) ----------
+
+
+def test_a_broken_axial_series_beside_an_intact_one_fails_the_canal_output_on_two_workers() -> None:
+    # Two real axial series (T2 and T2*), the second without its fifth slice; each series is analysed in a pool
+    # worker and the broken one's exception is raised again in the run, as one by one, failing the analyser.
+    data, affine = _t2()
+    intact = _wrapped(data, affine)
+    image = _image("t2s/t2s.nii.gz")
+    broken = _wrapped(np.asanyarray(image.dataobj).astype(np.float32), image.affine)
+    del broken[4]
+    series = [(stated_inventory(ds, sequence="T2", plane="axial", modality="MR"), ds) for ds in (intact, broken)]
+    output = run_analysers(series, levels={}, analysers=[CanalAnalyser()], workers=2)
+    verdicts = [v for v in output.qc if v.analyser == "canal_fluid"]
+    assert {v.series_uid for v in verdicts} == {str(intact[0].SeriesInstanceUID), str(broken[0].SeriesInstanceUID)}
+    assert all(v.status is QcStatus.FAILED for v in verdicts)
+    for verdict in verdicts:
+        assert verdict.reason.startswith("the analysis could not be completed: slice spacing is not uniform (")
+        assert_readable(verdict)
+    _not_graded(output)
+
+
+# --- DTI and MTR (workers/analysis/cord/quantitative.py) ----------------------------------------------------
+
+
+def _dmri(crop: slice = slice(None)) -> list[pydicom.Dataset]:
+    image = _image("dmri/dmri.nii.gz")
+    data = np.asanyarray(image.dataobj).astype(np.float32)[crop]
+    return _wrapped(
+        data,
+        image.affine,
+        b_values=np.loadtxt(SCT / "dmri/bvals.txt"),
+        b_vectors=np.loadtxt(SCT / "dmri/bvecs.txt"),
+    )
+
+
+def test_dti_on_a_crop_beside_the_cord_fails_without_a_measurement() -> None:
+    output = _run(_dmri(slice(0, 12)), DtiAnalyser(), sequence="DTI")  # the 10 leftmost mm: no canal
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED and verdict.reason == "no cord found in the field of view"
+    assert_readable(verdict)
+    assert "cord not found on the b = 0 image" in output.results[0].notes
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_dti_with_a_missing_slice_fails_on_geometry() -> None:
+    datasets = _dmri()
+    b0_slices = [ds for ds in datasets if float(ds.DiffusionBValue) == 0.0]
+    datasets.remove(b0_slices[2])
+    output = _run(datasets, DtiAnalyser(), sequence="DTI")
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason.startswith("geometry that cannot be trusted: slice spacing is not uniform (")
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_dti_with_an_image_without_its_b_value_fails_in_words() -> None:
+    datasets = _dmri()
+    del datasets[9].DiffusionBValue
+    for keyword in ("DiffusionGradientOrientation", "MRDiffusionSequence"):
+        if keyword in datasets[9]:
+            delattr(datasets[9], keyword)
+    output = _run(datasets, DtiAnalyser(), sequence="DTI")
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "geometry that cannot be trusted: an image of the diffusion series has no b-value"
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+def test_dti_with_one_volume_short_of_a_slice_fails_in_words() -> None:
+    datasets = _dmri()
+    b750 = [ds for ds in datasets if float(ds.DiffusionBValue) > 0]
+    datasets.remove(b750[-1])  # the last slice of the last direction
+    output = _run(datasets, DtiAnalyser(), sequence="DTI")
+    verdict = _only_verdict(output, "cord_dti")
+    assert verdict.status is QcStatus.FAILED
+    assert re.fullmatch(
+        r"geometry that cannot be trusted: the b = 750 images of one direction hold 4 slices of \d+ x \d+ pixels, "
+        r"the first volume 5 of \d+ x \d+",
+        verdict.reason,
+    ), verdict.reason
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+def _mt(name: str, crop: slice, uid: str, mt_on: bool) -> SeriesInput:
+    image = _image(f"mt/{name}.nii.gz")
+    datasets = _wrapped(np.asanyarray(image.dataobj).astype(np.float32)[crop], image.affine)
+    for ds in datasets:
+        ds.SequenceVariant = ["SP", "MTC"] if mt_on else ["SP"]
+    return series_input(datasets, series_uid=uid, sequence="MT", plane="axial")
+
+
+def test_mtr_on_a_crop_beside_the_cord_fails_without_a_measurement() -> None:
+    crop = slice(0, 10)  # the 8 leftmost mm of the real MT pair: no canal
+    pair = (_mt("mt0", crop, "off", False), _mt("mt1", crop, "on", True))
+    result = enforce(MtrAnalyser().run(pair, {}), pair)
+    verdict = result.qc[0]
+    assert verdict.series_uid == "on" and verdict.status is QcStatus.FAILED
+    assert verdict.reason == "no cord found in the field of view"
+    assert_readable(verdict)
+    assert "cord not found on the MT-off image" in result.notes
+    assert result.measurements == [] and result.findings == []
+
+
+# --- marrow ADC: a diffusion series that cannot be fitted (adc.py, via run_analysers) ------------------------
+
+
+def test_marrow_adc_on_diffusion_with_a_missing_slice_fails_with_what_is_wrong() -> None:
+    datasets = _dmri()
+    b0_slices = [ds for ds in datasets if float(ds.DiffusionBValue) == 0.0]
+    datasets.remove(b0_slices[2])
+    bvals = sorted(set(np.loadtxt(SCT / "dmri/bvals.txt").tolist()))
+    output = _run(datasets, MarrowAdcAnalyser(), sequence="DWI", b_values=bvals)
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason.startswith("the analysis could not be completed: slice spacing is not uniform (")
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def _sagittal_anatomy_and_dwi(
+    t2: np.ndarray | None = None, b_scale: float = 1.0, t1_rows: slice = slice(None)
+) -> list[tuple[Any, Any]]:
+    """The real sagittal T1 and T2 and the real DWI as one study (``t2``: other T2 pixels, P, S, R; ``b_scale``:
+    the b-values the DWI header states, times the true ones; ``t1_rows``: the T1 cropped from back to front)."""
+    t1_image, t2_image, dwi_image = _image("t1/t1w.nii.gz"), _image("t2/t2.nii.gz"), _image("dmri/dmri.nii.gz")
+    study = header()
+    t1_pixels = np.asanyarray(t1_image.dataobj)[:, t1_rows]  # R, A, S: the first rows are the back of the neck
+    t1 = wrap_nifti(nib.Nifti1Image(t1_pixels, t1_image.affine), WrapSpec("Sag T1", "sagittal"), study)
+    t2_pixels = np.asanyarray(t2_image.dataobj) if t2 is None else t2
+    t2s = wrap_nifti(nib.Nifti1Image(t2_pixels, t2_image.affine), WrapSpec("Sag T2", "sagittal"), study)
+    bvals = np.loadtxt(SCT / "dmri/bvals.txt") * b_scale
+    dwi = wrap_nifti(
+        dwi_image, WrapSpec("Ax DWI", "axial"), study, b_values=bvals, b_vectors=np.loadtxt(SCT / "dmri/bvecs.txt")
+    )
+    return [
+        (stated_inventory(t1, sequence="T1", plane="sagittal", modality="MR"), t1),
+        (stated_inventory(t2s, sequence="T2", plane="sagittal", modality="MR"), t2s),
+        (stated_inventory(dwi, sequence="DWI", plane="axial", modality="MR", b_values=sorted(set(bvals))), dwi),
+    ]
+
+
+def test_marrow_adc_with_no_canal_on_the_sagittal_t2_fails_saying_where_the_bodies_were_looked_for() -> None:
+    # The sagittal T2 cropped to its 14 rightmost mm (no canal): the bodies are looked for in front of the canal.
+    data, _ = _t2()
+    output = run_analysers(_sagittal_anatomy_and_dwi(t2=data[..., :14]), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == (
+        "no spinal canal found on the sagittal T2 to find the vertebral bodies from, and no radiologist ROI"
+    )
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_marrow_adc_with_a_t1_that_shows_no_vertebral_body_fails() -> None:
+    # The sagittal T1 cropped to its 30 most posterior mm (the canal and the back of the neck, no body in
+    # front of the canal the T2 shows).
+    output = run_analysers(_sagittal_anatomy_and_dwi(t1_rows=slice(0, 30)), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "no vertebral body found, and no radiologist ROI"
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_marrow_adc_from_understated_b_values_is_outside_the_physiological_range() -> None:
+    # The real DWI with its b = 750 stated as 250 in the header: every ADC is three times too high, and the
+    # marrow the bodies give (1.1 x10^-3 mm2/s at the stated b = 750, at the top of the range) leaves it.
+    output = run_analysers(_sagittal_anatomy_and_dwi(b_scale=1 / 3), levels={}, analysers=[MarrowAdcAnalyser()])
+    verdict = _only_verdict(output, "marrow_adc")
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert re.fullmatch(
+        r"normal marrow ADC \d\.\d\d x10\^-3 mm2/s is outside the physiological range \(0\.1-1\.2\): the ADC map "
+        r"or the bodies found cannot be trusted",
+        verdict.reason,
+    ), verdict.reason
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+# --- CT myelography and RI cisternography: real images under another label (ctm/, ri/) ------------------------
+
+
+def _t2_labelled_ct(plane: str) -> tuple[Any, list[pydicom.Dataset]]:
+    data, affine = _t2()
+    datasets = _wrapped(data, affine, plane)
+    for ds in datasets:
+        ds.Modality = "CT"
+    return stated_inventory(datasets, sequence="OTHER", plane=plane, modality="CT"), datasets
+
+
+def _no_orientation(datasets: list[pydicom.Dataset]) -> None:
+    for ds in datasets:
+        del ds.ImageOrientationPatient
+
+
+@pytest.mark.parametrize(
+    ("plane", "defect", "words"),
+    [
+        # An MR volume's pixels are never as dark as fat: its CSF would pass for contrast in the sac.
+        ("axial", None, "the pixel values are not CT numbers: nothing in the field is as dark as fat or air"),
+        ("sagittal", None, "not an axial series"),
+        ("axial", _no_orientation, "no image orientation: the slices cannot be placed"),
+        ("axial", _other_matrix, "the analysis could not be completed: the CT slices are not all of one size (58 x 52"),
+    ],
+)
+def test_a_real_mr_volume_labelled_ct_is_not_read_as_a_myelogram(plane: str, defect: Any, words: str) -> None:
+    inventory, datasets = _t2_labelled_ct(plane)
+    if defect is not None:
+        defect(datasets)
+    output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()])
+    verdict = _only_verdict(output, "ct_myelography")
+    assert verdict.status is QcStatus.FAILED and verdict.reason.startswith(words), verdict.reason
+    assert_readable(verdict)
+    assert output.measurements == []
+    _not_graded(output)
+
+
+def test_a_real_bone_scan_described_as_a_cisternography_is_refused_as_a_secondary_capture() -> None:
+    # pydicom's NM whole-body bone scan with its study description changed: the tracer check is passed by the
+    # words, but a secondary capture holds no counts.
+    ds = pydicom.dcmread(Path(pydicom.__file__).parent / "data" / "test_files" / "JPEG-lossy.dcm")
+    ds.StudyDescription = "In-111 DTPA cisternography"
+    inventory = stated_inventory([ds], modality="NM")
+    output = run_analysers([(inventory, [ds])], levels={}, analysers=[RiCisternographyAnalyser()])
+    verdict = _only_verdict(output, "ri_cisternography")
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "not NM Image Storage (a secondary capture): counts cannot be measured"
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+# --- carry-through: spinenode analyse --json, the SR and the card ---------------------------------------------
+
+
+def _items(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
+    out = []
+    for item in ds.get("ContentSequence", []):
+        out.append(item)
+        out += _items(item)
+    return out
+
+
+def test_a_real_failed_verdict_reaches_the_json_the_sr_and_the_card(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The real T2's 25 most anterior mm (no cord in most of the field) as an axial T2 study on disk.
+    data, affine = _t2()
+    datasets = _wrapped(data[:25], affine)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for k, ds in enumerate(datasets):
+        ds.SeriesDescription = "Ax T2"
+        paths.append(folder / f"im{k:03d}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    assert main(["analyse", str(folder), "--json"]) == 0
+    item = json.loads(capsys.readouterr().out)[0]
+    cord = [v for v in item["qc"] if v["analyser"] == "cord_morphometry"]
+    assert len(cord) == 1 and cord[0]["status"] == "failed"
+    reason = cord[0]["reason"]
+    assert reason.startswith("no cord in most of the field")
+    assert not any(m["name"].startswith("cord_") for m in item["measurements"])
+    assert not any("narrowed" in str(c) for c in item["candidates"])
+
+    ctx = PipelineContext(
+        study_uid=str(datasets[0].StudyInstanceUID),
+        revision=1,
+        series=[SeriesFiles(str(datasets[0].SeriesInstanceUID), tuple(paths))],
+        content_datetime=datetime(2026, 12, 2, 4, 0, 0),
+        output_dir=tmp_path / "out",
+    )
+    for name in ("inventory", "analysis", "criteria", "results"):
+        STEPS[name](ctx)
+    sr = pydicom.dcmread(ctx.results["SR"])
+    items = _items(sr)
+    codes = [str(i.ConceptCodeSequence[0].CodeValue) for i in items if i.get("ValueType") == "CODE"]
+    texts = [str(i.TextValue) for i in items if i.get("ValueType") == "TEXT"]
+    assert "QC-FAILED" in codes and reason in texts  # the qualitative evaluation and its reason, as JSON says
+    assert f"Quality: failed, not graded: {reason}" in [line for s in ctx.sections for line in s.lines]
+    assert not any("narrowed" in f for f in ctx.flags)
