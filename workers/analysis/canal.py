@@ -202,6 +202,11 @@ def _outcome(name: str, series_uid: str, volume: Any, seg: CordSegmentation) -> 
     return _SeriesOutcome(verdict, mask, fluid, horn)
 
 
+def _images(args: tuple[str, SeriesInput]) -> list[str]:
+    """The SOP Instance UIDs an axial series' volume is built from (what :func:`_analyse_series` segments)."""
+    return [str(ds.SOPInstanceUID) for ds in args[1].datasets]
+
+
 class CanalAnalyser:
     """Ventral epidural fluid and anterior-horn hyperintensity on axial T2 series."""
 
@@ -214,7 +219,7 @@ class CanalAnalyser:
 
     def start(self, inputs: tuple[SeriesInput, ...]) -> None:
         """Begin the series on the pool before the levels are known: they name the extents only, in :meth:`run`."""
-        start_series(self._tag(inputs), _analyse_series, [(self.name, s) for s in inputs])
+        start_series(self._tag(inputs), _analyse_series, [(self.name, s) for s in inputs], images=_images)
 
     def _tag(self, inputs: tuple[SeriesInput, ...]) -> tuple[str, tuple[str, ...]]:
         return (self.name, tuple(s.series_uid for s in inputs))

@@ -20,7 +20,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -81,6 +81,7 @@ class CordSegmentations:
         self._done: dict[Key, CordSegmentation | Exception] = {}
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
+        self._images: dict[Future[Any], frozenset[str]] = {}  # the SOP Instance UIDs a started task reads
 
     def get(self, volume: Volume, polarity: Polarity | None) -> CordSegmentation:
         key = segmentation_key(volume, polarity)
@@ -93,12 +94,23 @@ class CordSegmentations:
             raise found  # as a serial run raises it, at the same call
         return found
 
-    def start(self, tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+    def start(
+        self,
+        tag: Hashable,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        images: Callable[[T], Iterable[str]] | None = None,
+    ) -> None:
         """Submit ``fn`` over ``items`` to the pool now (when :meth:`map` would use one), for the caller of
-        :meth:`map` with the same ``tag`` (and the same ``fn`` and ``items``) to collect."""
+        :meth:`map` with the same ``tag`` (and the same ``fn`` and ``items``) to collect. ``images``: the SOP
+        Instance UIDs an item's volume is built from, so that :meth:`get` waits for the task that segments
+        that volume (and for no other) instead of segmenting it again."""
         pool = self._executor() if len(items) > 1 and self.workers > 1 else None
         if pool is not None and tag not in self._started:
             self._started[tag] = [pool.submit(_pooled, fn, item) for item in items]
+            if images is not None:
+                for item, future in zip(items, self._started[tag], strict=True):
+                    self._images[future] = frozenset(images(item))
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], tag: Hashable = None) -> list[R | Exception]:
         """``fn`` over ``items`` on the pool (in this process for fewer than two items or one worker); what
@@ -130,9 +142,12 @@ class CordSegmentations:
         return result
 
     def _await(self, key: Key) -> None:
-        """Wait for the series begun on the pool (:meth:`start`), as they finish, until one has made the
-        segmentation of ``key`` or none is left: what the pool makes is not made again here."""
-        pending = [f for futures in self._started.values() for f in futures]
+        """Wait for the tasks begun on the pool (:meth:`start`) that read the images of ``key``, as they
+        finish, until one has made its segmentation: what the pool makes is not made again here."""
+        sops = key[0]
+        pending = [
+            f for futures in self._started.values() for f in futures if sops and sops[0] in self._images.get(f, ())
+        ]
         for future in as_completed(pending):
             try:
                 self._collect(future)
@@ -221,12 +236,16 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, tag: Hashable = None
     return run.map(fn, items, tag)
 
 
-def start_series(tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+def start_series(
+    tag: Hashable, fn: Callable[[T], R], items: Sequence[T], *, images: Callable[[T], Iterable[str]] | None = None
+) -> None:
     """Begin ``map_series(fn, items, tag=tag)`` on the run's pool now, so that it runs beside what this
-    process does until it is asked for (nothing outside a run or without a pool: then it runs when asked)."""
+    process does until it is asked for (nothing outside a run or without a pool: then it runs when asked).
+    ``images``: the SOP Instance UIDs of an item's volume, when ``fn`` segments it (see
+    :meth:`CordSegmentations.start`)."""
     run = _RUN.get()
     if run is not None:
-        run.start(tag, fn, items)
+        run.start(tag, fn, items, images)
 
 
 def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:

@@ -167,3 +167,19 @@ def test_each_series_is_segmented_once_per_run_on_two_workers(tmp_path, monkeypa
     assert axial and len(axial[0].qc) >= 2  # both axial series analysed, on the pool
     assert "cord_morphometry" in {r.analyser for r in out.results}
     assert len(segmented) == len(set(segmented)), f"segmented more than once: {sorted(segmented)}"
+
+
+def _slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_segmentation_of_other_images_does_not_wait_for_the_pool(axial_volume) -> None:  # type: ignore[no-untyped-def]
+    """The levels estimate segments the sagittal T2 in the job's process while the axial series run on the
+    pool: it waits only for a task that reads its images."""
+    with analysis_run(workers=2):
+        start_series("other images", _slow, [8.0, 8.0], images=lambda _: ["1.2.3.4"])
+        began = time.monotonic()
+        cord_segmentation(axial_volume)
+        took = time.monotonic() - began
+        assert took < 6.0, f"waited {took:.1f} s for tasks that read other images"
