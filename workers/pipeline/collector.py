@@ -2,7 +2,7 @@
 
 A step builds tens of thousands of small objects that live until the step ends (the headers of every image,
 the SR's content tree, the datasets it writes), and frees them by reference count. With the collector on,
-each full collection walks all of them again: about a quarter of the inventory's and results' CPU at a
+each full collection walks all of them again: about a fifth of the inventory's and results' CPU at a
 thousand images, for next to no garbage (the peak memory is the same without it). The collector resumes
 when the last paused step of the process ends, and collects then as it normally would.
 """
