@@ -29,14 +29,7 @@ from workers.analysis.cord import qc as cord_qc
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import CordSegmentation
 from workers.analysis.cord.window import around, bounding_box
-from workers.analysis.segmentations import (
-    Key,
-    cord_segmentation,
-    map_series,
-    remember_segmentation,
-    segmentation_key,
-    start_series,
-)
+from workers.analysis.segmentations import cord_segmentation, map_series, start_series
 from workers.analysis.volume import load_volume
 
 VERSION = "1.0"
@@ -184,8 +177,6 @@ def _named(extent: SliceExtent | None, levels: Mapping[str, tuple[float, float]]
 class _SeriesOutcome:
     verdict: QcVerdict
     cord_mask: tuple[str, np.ndarray, tuple[str, ...]]  # series, mask on the source grid, its SOPs
-    segmentation_key: Key
-    segmentation: CordSegmentation
     fluid: SliceExtent | None
     horn: SliceExtent | None
 
@@ -208,7 +199,12 @@ def _outcome(name: str, series_uid: str, volume: Any, seg: CordSegmentation) -> 
     if verdict.ok:  # rays from a wrong centre find "fluid" anywhere
         fluid = _extent(kept, epidural_fluid_slices(kept), volume, min_slices=2)
         horn = _extent(seg, anterior_horn_slices(seg), volume, min_slices=2)
-    return _SeriesOutcome(verdict, mask, segmentation_key(volume), seg, fluid, horn)
+    return _SeriesOutcome(verdict, mask, fluid, horn)
+
+
+def _images(args: tuple[str, SeriesInput]) -> list[str]:
+    """The SOP Instance UIDs an axial series' volume is built from (what :func:`_analyse_series` segments)."""
+    return [str(ds.SOPInstanceUID) for ds in args[1].datasets]
 
 
 class CanalAnalyser:
@@ -223,7 +219,7 @@ class CanalAnalyser:
 
     def start(self, inputs: tuple[SeriesInput, ...]) -> None:
         """Begin the series on the pool before the levels are known: they name the extents only, in :meth:`run`."""
-        start_series(self._tag(inputs), _analyse_series, [(self.name, s) for s in inputs])
+        start_series(self._tag(inputs), _analyse_series, [(self.name, s) for s in inputs], images=_images)
 
     def _tag(self, inputs: tuple[SeriesInput, ...]) -> tuple[str, tuple[str, ...]]:
         return (self.name, tuple(s.series_uid for s in inputs))
@@ -241,7 +237,6 @@ class CanalAnalyser:
                 raise outcome
             result.qc.append(outcome.verdict)
             cord_masks.append(outcome.cord_mask)
-            remember_segmentation(outcome.segmentation_key, outcome.segmentation)
             if (extent := _named(outcome.fluid, levels)) is not None:
                 fluid.append(extent)
             if (extent := _named(outcome.horn, levels)) is not None:

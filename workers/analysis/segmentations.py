@@ -6,7 +6,8 @@ the best of them, the levels and the marrow analyser the sagittal T2). Within :f
 segmentation once, keyed by the images of the volume (SOP Instance UIDs, shape, affine) and the polarity,
 and hands the same result to every later caller. :func:`map_series` runs one function over independent series
 on a process pool (:func:`analysis_workers`: one worker per available core, see :func:`pool_context`)
-and returns the results in order; the segmentations made there join the run's memo. Results are the same, by
+and returns the results in order; the segmentations made there join the run's memo, and a caller that asks for
+a segmentation still being made on the pool waits for it instead of making it again. Results are the same, by
 value, as a serial run gives, and an exception is raised again, unchanged, where the serial run raises it.
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
 pool belong to the :func:`analysis_run` that made them.
@@ -19,8 +20,8 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,8 +60,17 @@ def _outcome(fn: Callable[[T], R], item: T) -> R | Exception:
         return exc
 
 
-def _segment(view: AxialView, polarity: Polarity | None) -> CordSegmentation:
-    return segment_cord(view, polarity=polarity)
+def _segment(volume: Volume, polarity: Polarity | None) -> CordSegmentation:
+    return segment_cord(AxialView.of(volume), polarity=polarity)
+
+
+Made = dict[Key, "CordSegmentation | Exception"]
+
+
+def _pooled(fn: Callable[[T], R], item: T) -> tuple[R | Exception, Made]:
+    """``fn(item)`` in a pool worker, with the segmentations it made, for the job's run to keep."""
+    with analysis_run(workers=1) as run:
+        return _outcome(fn, item), run.made()
 
 
 class CordSegmentations:
@@ -71,22 +81,36 @@ class CordSegmentations:
         self._done: dict[Key, CordSegmentation | Exception] = {}
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
+        self._images: dict[Future[Any], frozenset[str]] = {}  # the SOP Instance UIDs a started task reads
 
     def get(self, volume: Volume, polarity: Polarity | None) -> CordSegmentation:
         key = segmentation_key(volume, polarity)
         if key not in self._done:
-            self._done[key] = _outcome(lambda v: _segment(AxialView.of(v), polarity), volume)
+            self._await(key)
+        if key not in self._done:
+            self._done[key] = _outcome(lambda v: _segment(v, polarity), volume)
         found = self._done[key]
         if isinstance(found, Exception):
             raise found  # as a serial run raises it, at the same call
         return found
 
-    def start(self, tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+    def start(
+        self,
+        tag: Hashable,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        images: Callable[[T], Iterable[str]] | None = None,
+    ) -> None:
         """Submit ``fn`` over ``items`` to the pool now (when :meth:`map` would use one), for the caller of
-        :meth:`map` with the same ``tag`` (and the same ``fn`` and ``items``) to collect."""
+        :meth:`map` with the same ``tag`` (and the same ``fn`` and ``items``) to collect. ``images``: the SOP
+        Instance UIDs an item's volume is built from, so that :meth:`get` waits for the task that segments
+        that volume (and for no other) instead of segmenting it again."""
         pool = self._executor() if len(items) > 1 and self.workers > 1 else None
         if pool is not None and tag not in self._started:
-            self._started[tag] = [pool.submit(_outcome, fn, item) for item in items]
+            self._started[tag] = [pool.submit(_pooled, fn, item) for item in items]
+            if images is not None:
+                for item, future in zip(items, self._started[tag], strict=True):
+                    self._images[future] = frozenset(images(item))
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], tag: Hashable = None) -> list[R | Exception]:
         """``fn`` over ``items`` on the pool (in this process for fewer than two items or one worker); what
@@ -96,19 +120,41 @@ class CordSegmentations:
             pool = self._executor() if len(items) > 1 and self.workers > 1 else None
             if pool is None:
                 return [_outcome(fn, item) for item in items]
-            futures = [pool.submit(_outcome, fn, item) for item in items]
+            futures = [pool.submit(_pooled, fn, item) for item in items]
         out: list[R | Exception] = []
         for item, future in zip(items, futures, strict=True):
             try:
-                out.append(future.result())
+                out.append(self._collect(future))
             except BrokenProcessPool:  # a worker died (e.g. killed): computed here instead
                 log.warning("analysis pool broken; this series analysed in the job's process")
                 out.append(_outcome(fn, item))
         return out
 
-    def store(self, key: Key, seg: CordSegmentation) -> None:
-        """A segmentation made elsewhere (a pool worker), for the later callers of this run."""
-        self._done.setdefault(key, seg)
+    def made(self) -> Made:
+        """The segmentations (or the exceptions they raised) made so far in this run."""
+        return dict(self._done)
+
+    def _collect(self, future: Future[tuple[Any, Made]]) -> Any:
+        """The result of a pool task; the segmentations it made join this run's."""
+        result, made = future.result()
+        for key, seg in made.items():
+            self._done.setdefault(key, seg)
+        return result
+
+    def _await(self, key: Key) -> None:
+        """Wait for the tasks begun on the pool (:meth:`start`) that read the images of ``key``, as they
+        finish, until one has made its segmentation: what the pool makes is not made again here."""
+        sops = key[0]
+        pending = [
+            f for futures in self._started.values() for f in futures if sops and sops[0] in self._images.get(f, ())
+        ]
+        for future in as_completed(pending):
+            try:
+                self._collect(future)
+            except BrokenProcessPool:  # made here instead, by the caller
+                return
+            if key in self._done:
+                return
 
     def _executor(self) -> Executor | None:
         if self._pool is None:
@@ -176,7 +222,7 @@ def cord_segmentation(volume: Volume, *, polarity: Polarity | None = Polarity.CS
     """``segment_cord(AxialView.of(volume), polarity=polarity)``, once per run for each volume and polarity."""
     run = _RUN.get()
     if run is None:
-        return _segment(AxialView.of(volume), polarity)
+        return _segment(volume, polarity)
     return run.get(volume, polarity)
 
 
@@ -190,21 +236,18 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, tag: Hashable = None
     return run.map(fn, items, tag)
 
 
-def start_series(tag: Hashable, fn: Callable[[T], R], items: Sequence[T]) -> None:
+def start_series(
+    tag: Hashable, fn: Callable[[T], R], items: Sequence[T], *, images: Callable[[T], Iterable[str]] | None = None
+) -> None:
     """Begin ``map_series(fn, items, tag=tag)`` on the run's pool now, so that it runs beside what this
-    process does until it is asked for (nothing outside a run or without a pool: then it runs when asked)."""
+    process does until it is asked for (nothing outside a run or without a pool: then it runs when asked).
+    ``images``: the SOP Instance UIDs of an item's volume, when ``fn`` segments it (see
+    :meth:`CordSegmentations.start`)."""
     run = _RUN.get()
     if run is not None:
-        run.start(tag, fn, items)
+        run.start(tag, fn, items, images)
 
 
 def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
     """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
     return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
-
-
-def remember_segmentation(key: Key, seg: CordSegmentation) -> None:
-    """Keep ``seg`` (made in a pool worker, for the volume and polarity of ``key``) for the run's later callers."""
-    run = _RUN.get()
-    if run is not None:
-        run.store(key, seg)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from workers import __version__
+from workers.pipeline.collector import without_collector
 from workers.pipeline.context import Pipeline, PipelineContext, ResultKind, ResultObject
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
@@ -245,10 +246,14 @@ def step_results(ctx: PipelineContext) -> None:
 
 Step = Callable[[PipelineContext], None]
 
-#: The steps by name, run in this order by :func:`node.jobs.run.analyse` (with routing in between).
+#: The steps by name, run in this order by :func:`node.jobs.run.analyse` (with routing in between), each with
+#: the cyclic garbage collector paused (:mod:`workers.pipeline.collector`).
 STEPS: dict[str, Step] = {
-    "inventory": step_inventory,
-    "analysis": step_analysis,
-    "criteria": step_criteria,
-    "results": step_results,
+    name: without_collector(step)
+    for name, step in (
+        ("inventory", step_inventory),
+        ("analysis", step_analysis),
+        ("criteria", step_criteria),
+        ("results", step_results),
+    )
 }

@@ -118,3 +118,68 @@ def test_one_segmentation_per_run_equal_to_segment_cord(axial_volume) -> None:  
     assert np.array_equal(first.mask, expected.mask) and np.array_equal(first.found, expected.found)
     outside = cord_segmentation(axial_volume)
     assert outside is not first  # nothing outlives the run
+
+
+def _counting_segment(log_path: str):  # type: ignore[no-untyped-def]
+    """``_segment`` that also writes the series it segments to ``log_path`` (one line a call, any process)."""
+    from workers.analysis import segmentations
+
+    real = segmentations._segment
+
+    def segment(volume, polarity):  # type: ignore[no-untyped-def]
+        with open(log_path, "a") as out:
+            out.write(f"{volume.series_instance_uid}\n")
+        return real(volume, polarity)
+
+    return segment
+
+
+def test_each_series_is_segmented_once_per_run_on_two_workers(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The canal analyser segments every axial T2 on the pool, begun before the cord analyser asks (in this
+    process) for the best of them: that one is waited for, not segmented a second time."""
+    import copy
+    import multiprocessing
+
+    from pydicom import dcmread
+    from pydicom.uid import generate_uid
+
+    from workers.analysis import run_analysers, segmentations
+    from workers.inventory import classify_series
+
+    write_phantom(tmp_path / "study", "cord_compression", seed=0)
+    series = []
+    for folder in sorted(p for p in (tmp_path / "study").iterdir() if p.is_dir()):
+        datasets = [dcmread(f) for f in sorted(folder.glob("*.dcm"))]
+        series.append(datasets)
+        if AxialView.of(load_volume(datasets)).axes[0] == 0:  # a second axial series, as a copy
+            copy_uid = generate_uid()
+            copies = [copy.deepcopy(ds) for ds in datasets]  # a shallow copy shares the elements
+            for ds in copies:
+                ds.SeriesInstanceUID, ds.SOPInstanceUID = copy_uid, generate_uid()
+            series.append(copies)
+    log_path = tmp_path / "segmented.txt"
+    monkeypatch.setattr(segmentations, "_segment", _counting_segment(str(log_path)))
+    # forked workers inherit the counting function (a fork server's would import the module afresh)
+    monkeypatch.setattr(segmentations, "pool_context", lambda: multiprocessing.get_context("fork"))
+    out = run_analysers([(classify_series(dss), dss) for dss in series], workers=2)
+    segmented = log_path.read_text().split()
+    axial = [r for r in out.results if r.analyser == "canal_fluid"]
+    assert axial and len(axial[0].qc) >= 2  # both axial series analysed, on the pool
+    assert "cord_morphometry" in {r.analyser for r in out.results}
+    assert len(segmented) == len(set(segmented)), f"segmented more than once: {sorted(segmented)}"
+
+
+def _slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_segmentation_of_other_images_does_not_wait_for_the_pool(axial_volume) -> None:  # type: ignore[no-untyped-def]
+    """The levels estimate segments the sagittal T2 in the job's process while the axial series run on the
+    pool: it waits only for a task that reads its images."""
+    with analysis_run(workers=2):
+        start_series("other images", _slow, [8.0, 8.0], images=lambda _: ["1.2.3.4"])
+        began = time.monotonic()
+        cord_segmentation(axial_volume)
+        took = time.monotonic() - began
+        assert took < 6.0, f"waited {took:.1f} s for tasks that read other images"
