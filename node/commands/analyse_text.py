@@ -1,0 +1,107 @@
+"""The text that ``spinenode analyse`` prints for a person: the abnormal findings first, in words, then what
+could not be assessed and why, then the grades, quality verdicts and measurements.
+
+The JSON output keeps the contract's names and codes; this view turns them into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workers.results.card_words import plain
+from workers.results.findings import FindingsReport
+
+#: The contract's measurement names (architecture.md) as words, with the unit as a person writes it.
+MEASUREMENT_WORDS = {
+    "cord_csa": ("cord area", "mm²"),
+    "cord_ap_diameter": ("cord AP diameter", "mm"),
+    "cord_rl_diameter": ("cord RL diameter", "mm"),
+    "cord_compression_ratio": ("cord AP/RL ratio", ""),
+    "cord_mscc": ("cord compression (MSCC)", "%"),
+    "cord_fa": ("cord FA", ""),
+    "cord_md": ("cord MD", "×10⁻³ mm²/s"),
+    "cord_mtr": ("cord MTR", "%"),
+    "marrow_adc": ("marrow ADC", "×10⁻³ mm²/s"),
+    "cord_csa_zscore": ("cord area z-score", ""),
+}
+ANALYSER_WORDS = {
+    "vertebral_levels": "vertebral levels",
+    "cord_morphometry": "spinal cord shape and area",
+    "canal_fluid": "epidural fluid and anterior horns",
+    "marrow_adc": "vertebral marrow ADC",
+    "cord_dti": "spinal cord diffusion (DTI)",
+    "cord_mtr": "spinal cord magnetisation transfer",
+}
+GRADE_TITLES = {"csf_leak": "CSF leak", "ich": "Intracranial hypotension", "ich_dx": "ICH diagnosis"}
+EXAM_WORDS = {
+    "spinal_mri": "Spinal MRI",
+    "ri_cisternography": "RI cisternography",
+    "ct_myelography": "CT myelography",
+    "brain_mri": "Brain MRI",
+}
+QC_WORDS = {"ok": "ok", "unreliable": "unreliable", "failed": "failed"}
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _measurement(m: Mapping[str, Any]) -> str:
+    name, unit = MEASUREMENT_WORDS.get(str(m["name"]), (str(m["name"]).replace("_", " "), str(m["unit"])))
+    level = f" at {m['level']}" if m.get("level") else " (whole series)"
+    return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip()
+
+
+def _candidate(c: Mapping[str, Any]) -> str:
+    levels = "–".join(c.get("levels") or [])
+    exam = EXAM_WORDS.get(str(c["exam"]), str(c["exam"]).replace("_", " "))
+    return f"{exam}: {str(c['kind']).replace('_', ' ')}{' ' + levels if levels else ''}"
+
+
+def _findings_lines(report: FindingsReport) -> list[str]:
+    if not report.findings:
+        return ["  No abnormal finding from the automated analysis"]
+    lines = []
+    for f in report.findings:
+        confirm = " — needs confirmation" if f.needs_confirmation else ""
+        lines.append(f"  {f.severity.value.upper()}: {f.label}{confirm}")
+        if f.detail:
+            lines.append(f"      {f.detail}")
+    return lines
+
+
+def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
+    """One study as a person reads it; ``report`` is None when no series could be analysed."""
+    lines = [f"study {study['study_uid']}: {len(study['series'])} series"]
+    if report is not None:
+        lines += ["Findings:", *_findings_lines(report)]
+        if report.not_assessable:
+            lines.append("Not assessable (not graded):")
+            lines += [f"  {n.what}: {n.reason}" for n in report.not_assessable]
+        if report.relevant_notes:
+            lines.append("Protocol notes (not findings):")
+            lines += [f"  {n.text}" for n in report.relevant_notes]
+    grades = [
+        f"  {title}: {plain(str(part['grade']))}"
+        for key, title in GRADE_TITLES.items()
+        if isinstance(part := (study.get("criteria") or {}).get(key), dict) and "grade" in part
+    ]
+    if grades:
+        lines += ["Grades:", *grades]
+    if study["candidates"]:
+        lines.append("Automated candidates:")
+        lines += [f"  {_candidate(c)}" for c in study["candidates"]]
+    if study["qc"]:
+        lines.append("Quality of each output:")
+    for v in study["qc"]:
+        what = ANALYSER_WORDS.get(str(v["analyser"]), str(v["analyser"]).replace("_", " "))
+        reason = f": {v['reason']}" if v["reason"] else ""
+        lines.append(f"  {what} (series …{v['series_uid'][-12:]}): {QC_WORDS.get(v['status'], v['status'])}{reason}")
+    if study["measurements"]:
+        lines.append("Measurements:")
+        lines += [f"  {_measurement(m)}" for m in study["measurements"]]
+    lines += [f"  segmentation: {s['path']}" for s in study["segmentations"]]
+    lines += [f"  error: {e}" for e in study["errors"]]
+    lines += [f"  skipped: {s['path']} ({s['reason']})" for s in study.get("skipped", [])]
+    return "\n".join(lines)
