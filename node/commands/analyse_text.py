@@ -11,6 +11,7 @@ from typing import Any
 
 from workers.results.card_words import plain
 from workers.results.findings import FindingsReport
+from workers.results.findings_build import analyser_words
 
 #: The contract's measurement names (architecture.md) as words, with the unit as a person writes it.
 MEASUREMENT_WORDS = {
@@ -24,14 +25,6 @@ MEASUREMENT_WORDS = {
     "cord_mtr": ("cord MTR", "%"),
     "marrow_adc": ("marrow ADC", "×10⁻³ mm²/s"),
     "cord_csa_zscore": ("cord area z-score", ""),
-}
-ANALYSER_WORDS = {
-    "vertebral_levels": "vertebral levels",
-    "cord_morphometry": "spinal cord shape and area",
-    "canal_fluid": "epidural fluid and anterior horns",
-    "marrow_adc": "vertebral marrow ADC",
-    "cord_dti": "spinal cord diffusion (DTI)",
-    "cord_mtr": "spinal cord magnetisation transfer",
 }
 GRADE_TITLES = {"csf_leak": "CSF leak", "ich": "Intracranial hypotension", "ich_dx": "ICH diagnosis"}
 EXAM_WORDS = {
@@ -95,7 +88,7 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
     if study["qc"]:
         lines.append("Quality of each output:")
     for v in study["qc"]:
-        what = ANALYSER_WORDS.get(str(v["analyser"]), str(v["analyser"]).replace("_", " "))
+        what = analyser_words(str(v["analyser"]))
         reason = f": {v['reason']}" if v["reason"] else ""
         lines.append(f"  {what} (series …{v['series_uid'][-12:]}): {QC_WORDS.get(v['status'], v['status'])}{reason}")
     if study["measurements"]:

@@ -37,6 +37,7 @@ SEVERE_COMPRESSION_PERCENT = 40.0
 ADC_CONCEPT = Code("113041", "DCM", "Apparent Diffusion Coefficient")
 
 ANALYSER_WORDS = {
+    "vertebral_levels": "Vertebral levels",
     "cord_morphometry": "Spinal cord shape and area",
     "marrow_adc": "Vertebral marrow ADC",
     "cord_dti": "Spinal cord diffusion (DTI)",
@@ -274,12 +275,17 @@ def _notes(
     return notes
 
 
+def analyser_words(name: str) -> str:
+    """An analyser as a person names what it measures ("canal_fluid" -> "Epidural fluid and anterior horns")."""
+    return ANALYSER_WORDS.get(name, name.replace("_", " ").capitalize())
+
+
 def _not_assessable(analysis: AnalysisOutput | None, errors: Sequence[str]) -> list[NotAssessable]:
     out = []
     for result in analysis.results if analysis is not None else []:
         for verdict in result.qc:
             if not verdict.ok:
-                what = ANALYSER_WORDS.get(result.analyser, result.analyser.replace("_", " "))
+                what = analyser_words(result.analyser)
                 out.append(NotAssessable(what, verdict.reason, verdict.series_uid))
     for error in errors:
         step, _, why = error.partition(":")

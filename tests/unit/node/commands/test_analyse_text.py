@@ -55,4 +55,4 @@ def test_an_unreliable_output_says_why_and_is_listed_as_not_graded() -> None:
     text = study_text(STUDY, report)
     assert "No abnormal finding from the automated analysis" in text
     assert "Not assessable (not graded):\n  Epidural fluid and anterior horns: motion blur" in text
-    assert "epidural fluid and anterior horns (series …1.2.3.4): unreliable: motion blur" in text
+    assert "Epidural fluid and anterior horns (series …1.2.3.4): unreliable: motion blur" in text

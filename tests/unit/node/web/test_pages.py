@@ -201,4 +201,14 @@ def test_qc_verdicts_in_the_api_the_worklist_and_the_study_page(client: TestClie
     login(client)
     assert "1 output not graded" in client.get("/").text
     page = client.get(f"/studies/{seeded.reported_uid}").text
-    assert "cord morphometry: unreliable (the cord was found on only 3 of 20 slices), not graded" in page
+    assert "Spinal cord shape and area: unreliable (the cord was found on only 3 of 20 slices), not graded" in page
+    assert "cord morphometry" not in page and "cord_morphometry" not in page
+
+
+def test_the_finding_form_shows_choices_in_words_and_posts_their_codes(client: TestClient, seeded: Seeded) -> None:
+    login(client)
+    page = client.get(f"/studies/{seeded.reported_uid}").text
+    assert '<option value="spinal_mri/epidural_fluid" >epidural fluid</option>' in page
+    assert '<option value="not_assessed" >not assessed</option>' in page
+    assert '<option value="symmetric_cervicothoracic" >symmetric cervicothoracic</option>' in page
+    assert ">not_assessed<" not in page and ">unilateral_localized<" not in page
