@@ -30,6 +30,21 @@ _GRADES = {
     "DEFINITE": "definite",
     "CONFIRMED": "confirmed",
 }
+#: Measurement names and UCUM units of the analysers' section lines, as a reader writes them.
+_MEASUREMENTS = (
+    (re.compile(r"\bctm_sac_contrast_hu\b"), "dural sac contrast"),
+    (re.compile(r"\bctm_(epidural|subdural)_contrast_hu\b"), r"\1 contrast"),
+    (re.compile(r"\bctm_(epidural|subdural)_extent\b"), r"\1 contrast extent"),
+    (re.compile(r"\bri_paraspinal_lr_ratio\b"), "paraspinal left/right ratio"),
+    (re.compile(r"\bri_convexity_cistern_ratio\b"), "convexity/cistern ratio"),
+    (re.compile(r"\bri_residual_24h\b"), "activity left at 24 h"),
+    (re.compile(r"\bcord_csa_zscore\b"), "cord area z-score"),
+    (re.compile(r"\[hnsf'U\]"), "HU"),
+    (re.compile(r"\s*\{z-score\}"), ""),
+    (re.compile(r"x10\^-3 mm2/s"), "×10⁻³ mm²/s"),
+    (re.compile(r"\bmm2\b"), "mm²"),
+    (re.compile(r"(: -?\d[\d.]*(?:e-?\d+)?) 1(?= at |;|$)"), r"\1"),  # UCUM "1": a ratio has no unit
+)
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _GRADE = re.compile(r"\b(" + "|".join(_GRADES) + r")\b")
 
@@ -53,6 +68,8 @@ def plain(line: str) -> str:
     text = re.sub(r"^\s*missing:\s*", "not known yet: ", text.strip())
     text = re.sub(r"\[needs confirmation\]", "(needs confirmation)", text)
     text = _GRADE.sub(lambda m: _GRADES[m.group(1)], text)
+    for pattern, words in _MEASUREMENTS:
+        text = pattern.sub(words, text)
     text = _SNAKE.sub(lambda m: m.group(0).replace("_", " ").replace("mri", "MRI"), text)
     return " ".join(text.split())
 

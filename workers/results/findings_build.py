@@ -43,6 +43,8 @@ ANALYSER_WORDS = {
     "cord_dti": "Spinal cord diffusion (DTI)",
     "cord_mtr": "Spinal cord magnetisation transfer",
     "canal_fluid": "Epidural fluid and anterior horns",
+    "ct_myelography": "CT myelography",
+    "ri_cisternography": "RI cisternography",
 }
 GRADE_WORDS = {
     "SUSPECTED": "suspected",
