@@ -71,7 +71,7 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
         lines += ["Findings:", *_findings_lines(report)]
         if report.not_assessable:
             lines.append("Not assessable (not graded):")
-            lines += [f"  {n.what}: {n.reason}" for n in report.not_assessable]
+            lines += [f"  {line}" for line in report.not_assessable_lines]
         if report.relevant_notes:
             lines.append("Protocol notes (not findings):")
             lines += [f"  {n.text}" for n in report.relevant_notes]

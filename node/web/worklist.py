@@ -126,7 +126,7 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> None:
     report = latest_report(session, study)
     kinds = {f.kind.value for f in report.findings}
     row["finding_items"] = finding_items(report)
-    row["not_assessable"] = [n.text for n in report.not_assessable]
+    row["not_assessable"] = report.not_assessable_lines
     row["protocol_notes"] = [n.text for n in report.relevant_notes]
     row["other_notes"] = [n.text for n in report.notes if not n.relevant]
     row["rejected_findings"] = [f.headline for f in report.rejected]

@@ -133,7 +133,7 @@ def test_findings_form_error_is_shown_with_the_field_and_keeps_the_input(client:
     response = client.post(f"/studies/{seeded.reported_uid}/findings", data=form)
     assert response.status_code == 422
     assert "findings[0].pattern: does not apply to spinal_mri/epidural_fluid" in response.text
-    assert "<option selected>asymmetric</option>" in response.text
+    assert '<option value="asymmetric" selected>asymmetric</option>' in response.text
 
 
 def test_withdraw_confirm_reject_and_retry_forms(client: TestClient, seeded: Seeded) -> None:
