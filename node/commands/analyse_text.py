@@ -54,7 +54,7 @@ def _candidate(c: Mapping[str, Any]) -> str:
 
 def _findings_lines(report: FindingsReport) -> list[str]:
     if not report.findings:
-        return ["  No abnormal finding from the automated analysis"]
+        return [f"  {report.no_finding_words}"]
     lines = []
     for f in report.findings:
         confirm = " — needs confirmation" if f.needs_confirmation else ""

@@ -226,7 +226,7 @@ def findings_rows(report: FindingsReport, width: int) -> list[Row]:
         if finding.detail:
             rows += paragraph_rows(finding.detail, detail_font, width, MUTED, 1, indent=chip_w + 8)
     if not report.findings:
-        rows += paragraph_rows("No abnormal finding from the automated analysis", big, width, TEXT, 1)
+        rows += paragraph_rows(report.no_finding_words, big, width, TEXT, 1)
     for line in report.not_assessable_lines:
         rows += paragraph_rows("⚠ " + line, load_font(20, bold=True), width, NOT_ASSESSABLE, 2)
     return rows

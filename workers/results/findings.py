@@ -229,6 +229,14 @@ class FindingsReport:
         return [f.label for f in self.findings]
 
     @property
+    def no_finding_words(self) -> str:
+        """What the views say when nothing abnormal was found: never a plain "no abnormal finding" when some
+        output could not be assessed, since that part of the study was not read."""
+        if self.not_assessable:
+            return "No abnormal finding in the outputs that could be assessed"
+        return "No abnormal finding from the automated analysis"
+
+    @property
     def not_assessable_lines(self) -> list[str]:
         """One line per output and reason: the same verdict on several series (the views of an RI study) is
         said once, with how many series it concerns."""

@@ -53,6 +53,7 @@ def test_no_field_names_raw_grades_or_unrounded_values() -> None:
 def test_an_unreliable_output_says_why_and_is_listed_as_not_graded() -> None:
     report = FindingsReport(not_assessable=(NotAssessable("Epidural fluid and anterior horns", "motion blur"),))
     text = study_text(STUDY, report)
-    assert "No abnormal finding from the automated analysis" in text
+    assert "No abnormal finding in the outputs that could be assessed" in text
+    assert "No abnormal finding from the automated analysis" not in text
     assert "Not assessable (not graded):\n  Epidural fluid and anterior horns: not assessable: motion blur\n" in text
     assert "Epidural fluid and anterior horns (series …1.2.3.4): unreliable: motion blur" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import ImageFont
@@ -64,3 +65,28 @@ def test_font_falls_back_to_pillow_default(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_font_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="size: 0"):
         load_font(0)
+
+
+def test_the_findings_block_never_says_plainly_normal_when_an_output_was_not_assessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workers.results import card
+    from workers.results.findings import FindingsReport, NotAssessable
+
+    said: list[str] = []
+    original = card.paragraph_rows
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
+        said.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "paragraph_rows", recording)
+    low = NotAssessable("RI cisternography", "counts too low")
+    card.findings_rows(FindingsReport(not_assessable=(low,) * 4), 1200)
+    assert said == [
+        "No abnormal finding in the outputs that could be assessed",
+        "⚠ RI cisternography: not assessable: counts too low (4 series)",
+    ]
+    said.clear()
+    card.findings_rows(FindingsReport(), 1200)
+    assert said == ["No abnormal finding from the automated analysis"]
