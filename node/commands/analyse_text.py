@@ -40,10 +40,17 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
-def _measurement(m: Mapping[str, Any]) -> str:
+#: The analyser whose QC verdict covers a measurement (by the contract's measurement name).
+MEASURED_BY = {"cord_fa": "cord_dti", "cord_md": "cord_dti", "cord_mtr": "cord_mtr", "marrow_adc": "marrow_adc"}
+
+
+def _measurement(m: Mapping[str, Any], verdicts: Mapping[tuple[str, str], str]) -> str:
     name, unit = MEASUREMENT_WORDS.get(str(m["name"]), (str(m["name"]).replace("_", " "), str(m["unit"])))
     level = f" at {m['level']}" if m.get("level") else " (whole series)"
-    return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip()
+    analyser = MEASURED_BY.get(str(m["name"]), "cord_morphometry" if str(m["name"]).startswith("cord_") else "")
+    status = verdicts.get((analyser, str(m["series_uid"])), "ok")
+    mark = f" — {status} output, not graded" if status != "ok" else ""
+    return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip() + mark
 
 
 def _candidate(c: Mapping[str, Any]) -> str:
@@ -93,7 +100,8 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
         lines.append(f"  {what} (series …{v['series_uid'][-12:]}): {QC_WORDS.get(v['status'], v['status'])}{reason}")
     if study["measurements"]:
         lines.append("Measurements:")
-        lines += [f"  {_measurement(m)}" for m in study["measurements"]]
+        verdicts = {(str(v["analyser"]), str(v["series_uid"])): str(v["status"]) for v in study["qc"]}
+        lines += [f"  {_measurement(m, verdicts)}" for m in study["measurements"]]
     lines += [f"  segmentation: {s['path']}" for s in study["segmentations"]]
     lines += [f"  error: {e}" for e in study["errors"]]
     lines += [f"  skipped: {s['path']} ({s['reason']})" for s in study.get("skipped", [])]

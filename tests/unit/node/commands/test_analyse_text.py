@@ -57,3 +57,13 @@ def test_an_unreliable_output_says_why_and_is_listed_as_not_graded() -> None:
     assert "No abnormal finding from the automated analysis" not in text
     assert "Not assessable (not graded):\n  Epidural fluid and anterior horns: not assessable: motion blur\n" in text
     assert "Epidural fluid and anterior horns (series …1.2.3.4): unreliable: motion blur" in text
+
+
+def test_a_measurement_of_an_unreliable_output_says_so() -> None:
+    study = {
+        **STUDY,
+        "qc": [{"analyser": "cord_morphometry", "series_uid": "1.2.3.4", "status": "unreliable", "reason": "coarse"}],
+    }
+    text = study_text(study, FindingsReport())
+    assert "cord area at C4: 76.7 mm² — unreliable output, not graded" in text
+    assert "cord compression (MSCC) at C5: 46.2 % — unreliable output, not graded" in text
