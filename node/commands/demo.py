@@ -39,9 +39,14 @@ def report_lines(row: dict[str, Any]) -> list[str]:
     """The study's flags (the findings first) and its grades in words, as the worklist row shows them."""
     from node.web.worklist import grade_items
 
-    flags = [f"    finding: {flag}" for flag in row.get("flags") or []]
+    suffix = ": not assessable"
+    flags = [str(flag) for flag in row.get("flags") or []]
+    unread = [f"    not assessable (not graded): {f.removesuffix(suffix)}" for f in flags if f.endswith(suffix)]
+    found = [f"    finding: {f}" for f in flags if not f.endswith(suffix)]
+    if not found:
+        found = ["    no abnormal finding" + (" in the outputs that could be assessed" if unread else "")]
     grades = "; ".join(f"{g['label']}: {g['grade']}" for g in grade_items(dict(row.get("grades") or {})))
-    return [*(flags or ["    no abnormal finding from the automated analysis"]), f"    grades: {grades or '—'}"]
+    return [*found, *unread, f"    grades: {grades or '—'}"]
 
 
 def _say(text: str) -> None:

@@ -18,6 +18,15 @@ def test_findings_lead_and_grades_are_words() -> None:
 
 def test_no_flag_says_so_in_words() -> None:
     assert report_lines({"flags": [], "grades": {}}) == [
-        "    no abnormal finding from the automated analysis",
+        "    no abnormal finding",
         "    grades: —",
+    ]
+
+
+def test_an_output_not_assessed_is_not_called_a_finding() -> None:
+    lines = report_lines({"flags": ["RI cisternography: not assessable"], "grades": {"csf_leak": "NONE"}})
+    assert lines == [
+        "    no abnormal finding in the outputs that could be assessed",
+        "    not assessable (not graded): RI cisternography",
+        "    grades: CSF leak: none",
     ]
