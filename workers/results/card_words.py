@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from pydicom.valuerep import PersonName
+
 _FIELD_WORDS = {
     "clinical.orthostatic_headache": "orthostatic headache",
     "clinical.opening_pressure_mmh2o": "opening pressure",
@@ -79,3 +81,10 @@ def plain_title(title: str) -> str:
     text = re.sub(r"\s*\((?:[A-Z0-9-]+(?:,\s*)?)+\)\s*$", "", title)
     text = re.sub(r"\s*\([^()]*\b" + _RULE + r"[^()]*\)\s*$", "", text)
     return text.strip() or title
+
+
+def person_words(value: object) -> str:
+    """A DICOM person name as people write it ("DOE^JANE" -> "DOE, JANE"), not with its carets."""
+    name = PersonName(str(value or ""))
+    parts = [p for p in (name.family_name, name.given_name) if p]
+    return ", ".join(parts) if parts else str(value or "")

@@ -74,7 +74,7 @@ def test_delivery_summary_shows_the_worst_state_of_the_current_revision() -> Non
 def test_study_page_shows_grades_candidates_srs_and_deliveries(client: TestClient, seeded: Seeded) -> None:
     login(client)
     html = client.get(f"/studies/{seeded.reported_uid}").text
-    assert "DOE^JANE" in html and "PID-4711" in html
+    assert "DOE, JANE" in html and "PID-4711" in html and "DOE^JANE" not in html, "the name as people write it"
     assert "CSF-LEAK-DX-3" in html and "CSF-LEAK-MR-4" in html and "needs confirmation" in html
     assert f"/studies/{seeded.reported_uid}/candidates/0/confirm" in html
     assert f"/studies/{seeded.reported_uid}/candidates/1/reject" in html
