@@ -8,7 +8,7 @@ from PIL import Image
 from web_support import BEARER, Seeded, csrf_of, login
 
 from node.web.forms import document_from_form
-from node.web.worklist import badge_class, delivery_summary, sort_worklist
+from node.web.worklist import badge_class, delivery_summary, qc_lines, sort_worklist
 from workers.criteria import FindingsError
 
 
@@ -212,3 +212,12 @@ def test_the_finding_form_shows_choices_in_words_and_posts_their_codes(client: T
     assert '<option value="not_assessed" >not assessed</option>' in page
     assert '<option value="symmetric_cervicothoracic" >symmetric cervicothoracic</option>' in page
     assert ">not_assessed<" not in page and ">unilateral_localized<" not in page
+
+
+def test_qc_lines_say_one_verdict_once_with_its_number_of_series() -> None:
+    low = {"analyser": "ri_cisternography", "status": "unreliable", "reason": "counts too low"}
+    ok = {"analyser": "vertebral_levels", "status": "ok", "reason": ""}
+    assert qc_lines([low, low, low, ok]) == [
+        "RI cisternography: unreliable (counts too low), not graded — 3 series",
+        "Vertebral levels: ok",
+    ]
