@@ -221,3 +221,14 @@ def test_qc_lines_say_one_verdict_once_with_its_number_of_series() -> None:
         "RI cisternography: unreliable (counts too low), not graded — 3 series",
         "Vertebral levels: ok",
     ]
+
+
+def test_priority_colours_mark_the_badge_not_the_whole_row() -> None:
+    from pathlib import Path
+
+    import node.web
+
+    css = (Path(node.web.__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
+    rules = [line.split("{")[0].strip() for line in css.splitlines() if "background" in line and "prio-" in line]
+    assert rules, "the priority badges have colours"
+    assert all(selector.startswith(".prio.prio-") for selector in rules), rules
