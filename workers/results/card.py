@@ -329,7 +329,7 @@ def _draw_tiles(canvas: Image.Image, draw: ImageDraw.ImageDraw, tiles: Sequence[
         else:
             picture = _fit(item.pixels, tile - 8)
         canvas.paste(picture, (x + (box_w - picture.width) // 2, top + (tile - picture.height) // 2))
-        for i, text in enumerate(wrap(item.caption, caption_font, box_w, max_lines=2)):
+        for i, text in enumerate(wrap(plain(item.caption), caption_font, box_w, max_lines=2)):
             draw.text(
                 (x, top + tile + 4 + i * line_height(caption_font)),
                 text,

@@ -90,3 +90,23 @@ def test_the_findings_block_never_says_plainly_normal_when_an_output_was_not_ass
     said.clear()
     card.findings_rows(FindingsReport(), 1200)
     assert said == ["No abnormal finding from the automated analysis"]
+
+
+def test_tile_captions_write_units_as_people_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from workers.results import card
+
+    captions: list[str] = []
+    original = card.wrap
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[str]:
+        captions.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "wrap", recording)
+    canvas = Image.new("RGB", (1280, 960))
+    tile = card.Tile(np.zeros((32, 32, 3), dtype=np.uint8), "cord contour, CSA 82.8 mm2, AP 7.9 mm", key_image=True)
+    card._draw_tiles(canvas, ImageDraw.Draw(canvas), [tile], 700)
+    assert captions == ["cord contour, CSA 82.8 mm², AP 7.9 mm"]
