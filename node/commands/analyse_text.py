@@ -74,7 +74,9 @@ def _findings_lines(report: FindingsReport) -> list[str]:
 def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
     """One study as a person reads it; ``report`` is None when no series could be analysed."""
     lines = [f"study {study['study_uid']}: {len(study['series'])} series"]
-    if report is not None:
+    if report is not None and not report.findings and not study["qc"]:
+        lines += ["Findings:", "  None: no automated analysis applies to these series"]
+    elif report is not None:
         lines += ["Findings:", *_findings_lines(report)]
         if report.not_assessable:
             lines.append("Not assessable (not graded):")

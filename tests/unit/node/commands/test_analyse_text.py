@@ -67,3 +67,9 @@ def test_a_measurement_of_an_unreliable_output_says_so() -> None:
     text = study_text(study, FindingsReport())
     assert "cord area at C4: 76.7 mm² — unreliable output, not graded" in text
     assert "cord compression (MSCC) at C5: 46.2 % — unreliable output, not graded" in text
+
+
+def test_a_study_no_analyser_applies_to_is_not_called_normal() -> None:
+    text = study_text({**STUDY, "qc": [], "measurements": [], "candidates": []}, FindingsReport())
+    assert "None: no automated analysis applies to these series" in text
+    assert "No abnormal finding" not in text
