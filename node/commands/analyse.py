@@ -56,24 +56,6 @@ def collect(root: Path) -> tuple[dict[str, StudyFiles], list[str]]:
     return studies, unclaimed
 
 
-def _text(study: dict[str, Any]) -> str:
-    lines = [f"study {study['study_uid']}: {len(study['series'])} series"]
-    for v in study["qc"]:
-        lines.append(f"  {v['analyser']} (series {v['series_uid'][-12:]}): {v['status']} {v['reason']}".rstrip())
-    for m in study["measurements"]:
-        level = f" at {m['level']}" if m["level"] else ""
-        lines.append(f"  {m['name']}{level}: {m['value']:g} {m['unit']}")
-    for c in study["candidates"]:
-        lines.append(f"  candidate: {c['exam']} {c['kind']} {'-'.join(c.get('levels') or [])}")
-    for name, part in (study["criteria"] or {}).items():
-        if isinstance(part, dict) and "grade" in part:
-            lines.append(f"  {name}: {part['grade']}")
-    lines += [f"  segmentation: {s['path']}" for s in study["segmentations"]]
-    lines += [f"  error: {e}" for e in study["errors"]]
-    lines += [f"  skipped: {s['path']} ({s['reason']})" for s in study.get("skipped", [])]
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     root = Path(args.path)
     if not root.exists():
@@ -89,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _analyse(root: Path, args: argparse.Namespace) -> int:
-    from workers.pipeline.offline import analyse_files
+    from node.commands.analyse_text import study_text
+    from workers.pipeline.offline import analysis_output, findings_of, run_steps
+    from workers.results.findings import FindingsReport
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom and numpy warn about every odd value in real-world files
@@ -97,6 +81,7 @@ def _analyse(root: Path, args: argparse.Namespace) -> int:
         for line in unclaimed:
             print(f"spinenode analyse: skipped {line}", file=sys.stderr)
         results: list[dict[str, Any]] = []
+        reports: list[FindingsReport | None] = []
         for study in studies.values():
             if not study.series:
                 results.append(
@@ -114,11 +99,14 @@ def _analyse(root: Path, args: argparse.Namespace) -> int:
                         "skipped": study.skipped,
                     }
                 )
+                reports.append(None)
                 continue
-            results.append(analyse_files(study, seg_dir=args.seg_dir))
+            ctx = run_steps(study)
+            results.append(analysis_output(ctx, study, seg_dir=args.seg_dir))
+            reports.append(findings_of(ctx))
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
-        print("\n".join(_text(s) for s in results) or "no study found")
+        print("\n".join(study_text(s, r) for s, r in zip(results, reports, strict=True)) or "no study found")
     analysed = [s for s in results if s["series"]]
     return 0 if analysed else 2

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from node.commands.common import setup_logging
 
@@ -32,6 +33,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def report_lines(row: dict[str, Any]) -> list[str]:
+    """The study's flags (the findings first) and its grades in words, as the worklist row shows them."""
+    from node.web.worklist import grade_items
+
+    suffix = ": not assessable"
+    flags = [str(flag) for flag in row.get("flags") or []]
+    unread = [f"    not assessable (not graded): {f.removesuffix(suffix)}" for f in flags if f.endswith(suffix)]
+    found = [f"    finding: {f}" for f in flags if not f.endswith(suffix)]
+    if not found:
+        found = ["    no abnormal finding" + (" in the outputs that could be assessed" if unread else "")]
+    grades = "; ".join(f"{g['label']}: {g['grade']}" for g in grade_items(dict(row.get("grades") or {})))
+    return [*found, *unread, f"    grades: {grades or '—'}"]
 
 
 def _say(text: str) -> None:
@@ -93,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
     _say("4/4 report ready:")
     for r in results:
         _say(f"    {r['kind']}: {r['path']}")
-    for flag in row.get("flags") or []:  # type: ignore[attr-defined]
-        _say(f"    flag: {flag}")
-    _say(f"    grades: {row.get('grades')}")
+    for line in report_lines(row):
+        _say(line)
     _say("    validate: dciodvfy <file>   dump the SR: dsrdump <sr file>")
     if args.keep:
         token_file = settings.data_dir / "web-token"

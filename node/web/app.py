@@ -27,6 +27,7 @@ from node.web.deps import LoginRequired
 from node.web.ops import RegistryInstances
 from node.web.worklist import badge_class, grade_words, study_date_words
 from workers import __version__
+from workers.results.card_words import person_words
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -60,6 +61,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.templates.env.filters["badge"] = badge_class
     app.state.templates.env.filters["study_date"] = study_date_words
     app.state.templates.env.filters["words"] = grade_words
+    app.state.templates.env.filters["person"] = person_words
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -12,6 +12,7 @@ from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
 from workers.results.findings import FindingsReport
+from workers.results.findings_build import analyser_words
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 SEVERITY_CLASS = {"severe": "severe", "moderate": "moderate", "mild": "mild"}
@@ -126,7 +127,7 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> None:
     report = latest_report(session, study)
     kinds = {f.kind.value for f in report.findings}
     row["finding_items"] = finding_items(report)
-    row["not_assessable"] = [n.text for n in report.not_assessable]
+    row["not_assessable"] = report.not_assessable_lines
     row["protocol_notes"] = [n.text for n in report.relevant_notes]
     row["other_notes"] = [n.text for n in report.notes if not n.relevant]
     row["rejected_findings"] = [f.headline for f in report.rejected]
@@ -220,6 +221,18 @@ def deliveries(session: Session, study: Study) -> list[dict[str, Any]]:
     ]
 
 
+def qc_lines(verdicts: list[dict[str, Any]]) -> list[str]:
+    """The QC verdicts in words, one line per output, verdict and reason (with how many series it concerns)."""
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        status = str(v.get("status"))
+        text = f"{analyser_words(str(v.get('analyser')))}: {status}"
+        text += f" ({v['reason']})" if v.get("reason") else ""
+        text += ", not graded" if status != "ok" else ""
+        counts[text] = counts.get(text, 0) + 1
+    return [text + (f" — {n} series" if n > 1 else "") for text, n in counts.items()]
+
+
 def study_page(session: Session, study: Study) -> dict[str, Any]:
     row = study_row(session, study, with_phi=True)
     _with_findings(session, study, row)
@@ -227,4 +240,5 @@ def study_page(session: Session, study: Study) -> dict[str, Any]:
     row["srs"] = sr_chain(session, study)
     row["delivery_rows"] = deliveries(session, study)
     row["has_card"] = card_path(session, study) is not None
+    row["qc_lines"] = qc_lines(list(row.get("qc") or []))
     return row

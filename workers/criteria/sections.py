@@ -22,6 +22,7 @@ from workers.criteria.grades import Grade
 from workers.criteria.result import CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import FindingGrade
 from workers.criteria.rules_guidance import ClaimItem
+from workers.results.card_words import field_words, plain
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
@@ -53,7 +54,7 @@ def _supporting_item(
     study_date: str | None,
     institution_name: str | None,
 ) -> hd.sr.TextContentItem:
-    item = _text(cc.SUPPORTING_FINDING, label)
+    item = _text(cc.SUPPORTING_FINDING, plain(label))  # the UIDs below name the finding
     properties: list[hd.sr.ContentItem] = []
     if series_uid is not None:
         properties.append(
@@ -143,7 +144,7 @@ def _csf_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
             grade_or_flag=(cc.GRADE, cc.GRADES[leak.grade]),
             needs_confirmation=confirm,
             rules=[leak.rule],
-            items=[_graded_item(g, result) for g in leak.supporting] + [_text(cc.NOTE, n) for n in leak.notes],
+            items=[_graded_item(g, result) for g in leak.supporting] + [_text(cc.NOTE, plain(n)) for n in leak.notes],
         )
     ]
     for exam, eg in result.per_exam.items():
@@ -171,7 +172,8 @@ def _exam_group(
         needs_confirmation=result.exam_needs_confirmation(exam),
         rules=eg.rules,
         extra_evaluations=[(cc.EXAM, cc.EXAMS[exam])],
-        items=[_graded_item(g, result) for g in eg.supporting + eg.reported] + [_text(cc.NOTE, n) for n in eg.notes],
+        items=[_graded_item(g, result) for g in eg.supporting + eg.reported]
+        + [_text(cc.NOTE, plain(n)) for n in eg.notes],
     )
 
 
@@ -190,10 +192,10 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
         _index_item(i, result, Grade.NONE if not ich.applicable else ich.grade, ich.rules) for i in ich.supporting
     ]
     ich_items += [_index_item(i, result, Grade.NONE, ("exclusion",)) for i in ich.excluded_by]
-    ich_items += [_text(cc.NOTE, n) for n in ich.notes]
+    ich_items += [_text(cc.NOTE, plain(n)) for n in ich.notes]
     dx_items: list[hd.sr.ContentItem] = [_index_item(i, result, dx.grade, dx.rules) for i in dx.supporting]
-    dx_items += [_text(cc.MISSING_INPUT, m) for m in dx.missing]
-    dx_items += [_text(cc.NOTE, n) for n in dx.notes]
+    dx_items += [_text(cc.MISSING_INPUT, field_words(m)) for m in dx.missing]
+    dx_items += [_text(cc.NOTE, plain(n)) for n in dx.notes]
     groups = [
         _group(
             key="ich",
@@ -240,9 +242,9 @@ def _ebp_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
     if ebp.eligible and ebp.claim_missing:
         lines.append(f"  claim items missing: {', '.join(ebp.claim_missing)}")
     items: list[hd.sr.ContentItem] = [_claim_item(c) for c in ebp.claim]
-    items += [_text(cc.MISSING_INPUT, m) for m in ebp.missing]
+    items += [_text(cc.MISSING_INPUT, field_words(m)) for m in ebp.missing]
     items += [_text(cc.MISSING_CLAIM_ITEM, m) for m in ebp.claim_missing]
-    items += [_text(cc.NOTE, n) for n in ebp.notes]
+    items += [_text(cc.NOTE, plain(n)) for n in ebp.notes]
     group = _group(
         key="ebp",
         title="Epidural blood patch eligibility (EBP-1)",

@@ -18,6 +18,8 @@ from workers.analysis.contract import measurement_json
 from workers.pipeline.candidates import candidates_json
 from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles
 from workers.pipeline.steps import ALGORITHM_NAME, STEPS
+from workers.results.findings import FindingsReport
+from workers.results.findings_step import findings_report
 from workers.results.header import deterministic_uid
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,24 @@ def run_steps(study: StudyFiles) -> PipelineContext:
 
 def analyse_files(study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str, Any]:
     """The analysis output of one study (the ``spinenode analyse --json`` object)."""
-    ctx = run_steps(study)
+    return analysis_output(run_steps(study), study, seg_dir=seg_dir)
+
+
+def findings_of(ctx: PipelineContext) -> FindingsReport:
+    """The findings the card and the worklist would show for this study (no review decisions yet)."""
+    return findings_report(
+        analysis=ctx.analysis,
+        criteria=ctx.criteria,
+        checks=ctx.protocol_checks,
+        reviews={},
+        findings_entries=ctx.findings_entries,
+        clinical=ctx.clinical,
+        errors=ctx.errors,
+    )
+
+
+def analysis_output(ctx: PipelineContext, study: StudyFiles, *, seg_dir: Path | None = None) -> dict[str, Any]:
+    """The analysis output of a study whose steps have run in ``ctx``."""
     segmentations = write_segmentations(ctx, seg_dir) if seg_dir is not None else []
     out: dict[str, Any] = {
         "study_uid": study.study_uid,

@@ -226,9 +226,9 @@ def findings_rows(report: FindingsReport, width: int) -> list[Row]:
         if finding.detail:
             rows += paragraph_rows(finding.detail, detail_font, width, MUTED, 1, indent=chip_w + 8)
     if not report.findings:
-        rows += paragraph_rows("No abnormal finding from the automated analysis", big, width, TEXT, 1)
-    for item in report.not_assessable:
-        rows += paragraph_rows("⚠ " + item.text, load_font(20, bold=True), width, NOT_ASSESSABLE, 2)
+        rows += paragraph_rows(report.no_finding_words, big, width, TEXT, 1)
+    for line in report.not_assessable_lines:
+        rows += paragraph_rows("⚠ " + line, load_font(20, bold=True), width, NOT_ASSESSABLE, 2)
     return rows
 
 
@@ -329,7 +329,7 @@ def _draw_tiles(canvas: Image.Image, draw: ImageDraw.ImageDraw, tiles: Sequence[
         else:
             picture = _fit(item.pixels, tile - 8)
         canvas.paste(picture, (x + (box_w - picture.width) // 2, top + (tile - picture.height) // 2))
-        for i, text in enumerate(wrap(item.caption, caption_font, box_w, max_lines=2)):
+        for i, text in enumerate(wrap(plain(item.caption), caption_font, box_w, max_lines=2)):
             draw.text(
                 (x, top + tile + 4 + i * line_height(caption_font)),
                 text,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from pydicom.valuerep import PersonName
+
 _FIELD_WORDS = {
     "clinical.orthostatic_headache": "orthostatic headache",
     "clinical.opening_pressure_mmh2o": "opening pressure",
@@ -30,6 +32,21 @@ _GRADES = {
     "DEFINITE": "definite",
     "CONFIRMED": "confirmed",
 }
+#: Measurement names and UCUM units of the analysers' section lines, as a reader writes them.
+_MEASUREMENTS = (
+    (re.compile(r"\bctm_sac_contrast_hu\b"), "dural sac contrast"),
+    (re.compile(r"\bctm_(epidural|subdural)_contrast_hu\b"), r"\1 contrast"),
+    (re.compile(r"\bctm_(epidural|subdural)_extent\b"), r"\1 contrast extent"),
+    (re.compile(r"\bri_paraspinal_lr_ratio\b"), "paraspinal left/right ratio"),
+    (re.compile(r"\bri_convexity_cistern_ratio\b"), "convexity/cistern ratio"),
+    (re.compile(r"\bri_residual_24h\b"), "activity left at 24 h"),
+    (re.compile(r"\bcord_csa_zscore\b"), "cord area z-score"),
+    (re.compile(r"\[hnsf'U\]"), "HU"),
+    (re.compile(r"\s*\{z-score\}"), ""),
+    (re.compile(r"x10\^-3 mm2/s"), "×10⁻³ mm²/s"),
+    (re.compile(r"\bmm2\b"), "mm²"),
+    (re.compile(r"(: -?\d[\d.]*(?:e-?\d+)?) 1(?= at |;|$)"), r"\1"),  # UCUM "1": a ratio has no unit
+)
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _GRADE = re.compile(r"\b(" + "|".join(_GRADES) + r")\b")
 
@@ -53,6 +70,8 @@ def plain(line: str) -> str:
     text = re.sub(r"^\s*missing:\s*", "not known yet: ", text.strip())
     text = re.sub(r"\[needs confirmation\]", "(needs confirmation)", text)
     text = _GRADE.sub(lambda m: _GRADES[m.group(1)], text)
+    for pattern, words in _MEASUREMENTS:
+        text = pattern.sub(words, text)
     text = _SNAKE.sub(lambda m: m.group(0).replace("_", " ").replace("mri", "MRI"), text)
     return " ".join(text.split())
 
@@ -62,3 +81,10 @@ def plain_title(title: str) -> str:
     text = re.sub(r"\s*\((?:[A-Z0-9-]+(?:,\s*)?)+\)\s*$", "", title)
     text = re.sub(r"\s*\([^()]*\b" + _RULE + r"[^()]*\)\s*$", "", text)
     return text.strip() or title
+
+
+def person_words(value: object) -> str:
+    """A DICOM person name as people write it ("DOE^JANE" -> "DOE, JANE"), not with its carets."""
+    name = PersonName(str(value or ""))
+    parts = [p for p in (name.family_name, name.given_name) if p]
+    return ", ".join(parts) if parts else str(value or "")

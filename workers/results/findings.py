@@ -116,7 +116,9 @@ class ReportedFinding:
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.reviewable and self.review is Review.PENDING
+        """A radiologist has not confirmed it yet, or (when it follows from other findings, ``reviewable`` false)
+        not all the findings it rests on; the views say so beside the headline."""
+        return self.review is Review.PENDING
 
     @property
     def label(self) -> str:
@@ -225,6 +227,23 @@ class FindingsReport:
     def headlines(self) -> list[str]:
         """One line per finding, for flags, routing and the worklist."""
         return [f.label for f in self.findings]
+
+    @property
+    def no_finding_words(self) -> str:
+        """What the views say when nothing abnormal was found: never a plain "no abnormal finding" when some
+        output could not be assessed, since that part of the study was not read."""
+        if self.not_assessable:
+            return "No abnormal finding in the outputs that could be assessed"
+        return "No abnormal finding from the automated analysis"
+
+    @property
+    def not_assessable_lines(self) -> list[str]:
+        """One line per output and reason: the same verdict on several series (the views of an RI study) is
+        said once, with how many series it concerns."""
+        counts: dict[str, int] = {}
+        for item in self.not_assessable:
+            counts[item.text] = counts.get(item.text, 0) + 1
+        return [text + (f" ({n} series)" if n > 1 else "") for text, n in counts.items()]
 
     @property
     def relevant_notes(self) -> list[ProtocolNote]:

@@ -37,11 +37,16 @@ SEVERE_COMPRESSION_PERCENT = 40.0
 ADC_CONCEPT = Code("113041", "DCM", "Apparent Diffusion Coefficient")
 
 ANALYSER_WORDS = {
+    "vertebral_levels": "Vertebral levels",
     "cord_morphometry": "Spinal cord shape and area",
     "marrow_adc": "Vertebral marrow ADC",
     "cord_dti": "Spinal cord diffusion (DTI)",
     "cord_mtr": "Spinal cord magnetisation transfer",
     "canal_fluid": "Epidural fluid and anterior horns",
+    "ct_myelography": "CT myelography",
+    "ri_cisternography": "RI cisternography",
+    "spinal_mri": "Spinal MRI",
+    "brain_mri": "Brain MRI",
 }
 GRADE_WORDS = {
     "SUSPECTED": "suspected",
@@ -198,6 +203,19 @@ def _canal(result: AnalyserResult, confirmed: set[str], candidate_key: Any) -> l
     return out
 
 
+def _leak_basis(criteria: Any) -> str:
+    """The findings a CSF-leak grade rests on, in words ("… from RI cisternography: epidural accumulation
+    (asymmetric)"), so that the reader sees what was abnormal, not only that a grade was reached."""
+    found = []
+    for index in criteria.csf_leak_indices:
+        f = criteria.document.findings[index]
+        exam = ANALYSER_WORDS.get(str(f.exam), str(f.exam).replace("_", " ").replace("mri", "MRI"))
+        pattern = f" ({str(f.pattern).replace('_', ' ')})" if getattr(f, "pattern", None) else ""
+        found.append(f"{exam}: {f.kind.replace('_', ' ')}{pattern}")
+    basis = "; ".join(dict.fromkeys(found))
+    return "by the imaging criteria for a CSF leak" + (f", from {basis}" if basis else "")
+
+
 def _criteria(criteria: Any) -> list[ReportedFinding]:
     from workers.criteria import codes as cc
 
@@ -212,7 +230,7 @@ def _criteria(criteria: Any) -> list[ReportedFinding]:
                 key="csf-leak-grade",
                 kind=FindingKind.CSF_LEAK,
                 headline=f"CSF leak {GRADE_WORDS.get(grade, grade.lower())}",
-                detail="by the imaging criteria for a CSF leak",
+                detail=_leak_basis(criteria),
                 severity=Severity.SEVERE if grade in ("DEFINITE", "CONFIRMED") else Severity.MODERATE,
                 concept=cc.CSF_LEAK,
                 verdict=cc.GRADES[leak.grade],
@@ -233,6 +251,7 @@ def _criteria(criteria: Any) -> list[ReportedFinding]:
                 concept=cc.INTRACRANIAL_HYPOTENSION,
                 verdict=cc.GRADES[ich.grade],
                 rules=ich.rules,
+                review=Review.PENDING if criteria.ich_needs_confirmation else Review.CONFIRMED,
                 reviewable=False,
             )
         )
@@ -274,12 +293,17 @@ def _notes(
     return notes
 
 
+def analyser_words(name: str) -> str:
+    """An analyser as a person names what it measures ("canal_fluid" -> "Epidural fluid and anterior horns")."""
+    return ANALYSER_WORDS.get(name, name.replace("_", " ").capitalize())
+
+
 def _not_assessable(analysis: AnalysisOutput | None, errors: Sequence[str]) -> list[NotAssessable]:
     out = []
     for result in analysis.results if analysis is not None else []:
         for verdict in result.qc:
             if not verdict.ok:
-                what = ANALYSER_WORDS.get(result.analyser, result.analyser.replace("_", " "))
+                what = analyser_words(result.analyser)
                 out.append(NotAssessable(what, verdict.reason, verdict.series_uid))
     for error in errors:
         step, _, why = error.partition(":")

@@ -13,9 +13,10 @@ from datetime import datetime
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.valuerep import DA, TM, PersonName
+from pydicom.valuerep import DA, TM
 
 from workers.results.card import DEFAULT_SIZE, CardHeader, Tile, render_card
+from workers.results.card_words import person_words
 from workers.results.findings import FindingsReport
 from workers.results.header import (
     MANUFACTURER,
@@ -45,12 +46,6 @@ def _time(value: object) -> str:
     return f"{text[:2]}:{text[2:4]}" if len(text) >= 4 and text[:4].isdigit() else ""
 
 
-def _person(value: object) -> str:
-    name = PersonName(str(value or ""))
-    parts = [p for p in (name.family_name, name.given_name) if p]
-    return ", ".join(parts) if parts else str(value or "")
-
-
 def card_header(
     sources: Sequence[Dataset], *, algorithm_name: str, algorithm_version: str, when: datetime
 ) -> CardHeader:
@@ -68,7 +63,7 @@ def card_header(
     if first.get("AccessionNumber"):
         study_parts.append(f"Acc {first.AccessionNumber}")
     patient_parts = [
-        _person(first.get("PatientName")) or "(no name)",
+        person_words(first.get("PatientName")) or "(no name)",
         f"ID {first.get('PatientID', '') or '-'}",
     ]
     if first.get("PatientBirthDate"):

@@ -21,6 +21,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from workers.results import codes as sn
+from workers.results.card_words import plain, plain_title
 from workers.results.findings import FindingsReport
 from workers.results.header import SeriesSummary, deterministic_uid
 from workers.results.section import ReportSection
@@ -206,10 +207,11 @@ def study_summary_group(
 
 
 def section_text(section: ReportSection) -> str:
-    """A section as plain text: title, lines, flags, and the confirmation notice (CR LF separated)."""
-    parts = [section.title, *section.lines]
+    """A section as plain text: title, lines, flags, and the confirmation notice (CR LF separated), in words as
+    on the card; the rule IDs stay in the coded criteria groups, where a viewer shows them as codes."""
+    parts = [plain_title(section.title), *(line for line in map(plain, section.lines) if line)]
     if section.flags:
-        parts.append("Flags: " + "; ".join(section.flags))
+        parts.append("Flags: " + "; ".join(plain(f) for f in section.flags))
     if section.needs_confirmation:
         parts.append("Needs confirmation by a radiologist (automated findings only).")
     return "\r\n".join(parts)

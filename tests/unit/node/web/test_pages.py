@@ -8,7 +8,7 @@ from PIL import Image
 from web_support import BEARER, Seeded, csrf_of, login
 
 from node.web.forms import document_from_form
-from node.web.worklist import badge_class, delivery_summary, sort_worklist
+from node.web.worklist import badge_class, delivery_summary, qc_lines, sort_worklist
 from workers.criteria import FindingsError
 
 
@@ -74,7 +74,7 @@ def test_delivery_summary_shows_the_worst_state_of_the_current_revision() -> Non
 def test_study_page_shows_grades_candidates_srs_and_deliveries(client: TestClient, seeded: Seeded) -> None:
     login(client)
     html = client.get(f"/studies/{seeded.reported_uid}").text
-    assert "DOE^JANE" in html and "PID-4711" in html
+    assert "DOE, JANE" in html and "PID-4711" in html and "DOE^JANE" not in html, "the name as people write it"
     assert "CSF-LEAK-DX-3" in html and "CSF-LEAK-MR-4" in html and "needs confirmation" in html
     assert f"/studies/{seeded.reported_uid}/candidates/0/confirm" in html
     assert f"/studies/{seeded.reported_uid}/candidates/1/reject" in html
@@ -133,7 +133,7 @@ def test_findings_form_error_is_shown_with_the_field_and_keeps_the_input(client:
     response = client.post(f"/studies/{seeded.reported_uid}/findings", data=form)
     assert response.status_code == 422
     assert "findings[0].pattern: does not apply to spinal_mri/epidural_fluid" in response.text
-    assert "<option selected>asymmetric</option>" in response.text
+    assert '<option value="asymmetric" selected>asymmetric</option>' in response.text
 
 
 def test_withdraw_confirm_reject_and_retry_forms(client: TestClient, seeded: Seeded) -> None:
@@ -201,4 +201,34 @@ def test_qc_verdicts_in_the_api_the_worklist_and_the_study_page(client: TestClie
     login(client)
     assert "1 output not graded" in client.get("/").text
     page = client.get(f"/studies/{seeded.reported_uid}").text
-    assert "cord morphometry: unreliable (the cord was found on only 3 of 20 slices), not graded" in page
+    assert "Spinal cord shape and area: unreliable (the cord was found on only 3 of 20 slices), not graded" in page
+    assert "cord morphometry" not in page and "cord_morphometry" not in page
+
+
+def test_the_finding_form_shows_choices_in_words_and_posts_their_codes(client: TestClient, seeded: Seeded) -> None:
+    login(client)
+    page = client.get(f"/studies/{seeded.reported_uid}").text
+    assert '<option value="spinal_mri/epidural_fluid" >epidural fluid</option>' in page
+    assert '<option value="not_assessed" >not assessed</option>' in page
+    assert '<option value="symmetric_cervicothoracic" >symmetric cervicothoracic</option>' in page
+    assert ">not_assessed<" not in page and ">unilateral_localized<" not in page
+
+
+def test_qc_lines_say_one_verdict_once_with_its_number_of_series() -> None:
+    low = {"analyser": "ri_cisternography", "status": "unreliable", "reason": "counts too low"}
+    ok = {"analyser": "vertebral_levels", "status": "ok", "reason": ""}
+    assert qc_lines([low, low, low, ok]) == [
+        "RI cisternography: unreliable (counts too low), not graded — 3 series",
+        "Vertebral levels: ok",
+    ]
+
+
+def test_priority_colours_mark_the_badge_not_the_whole_row() -> None:
+    from pathlib import Path
+
+    import node.web
+
+    css = (Path(node.web.__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
+    rules = [line.split("{")[0].strip() for line in css.splitlines() if "background" in line and "prio-" in line]
+    assert rules, "the priority badges have colours"
+    assert all(selector.startswith(".prio.prio-") for selector in rules), rules

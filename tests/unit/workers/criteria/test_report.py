@@ -6,6 +6,7 @@ with dicom3tools ``dciodvfy``.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -192,3 +193,19 @@ def test_groups_make_a_valid_comprehensive_3d_sr(tmp_path: Path, obj: dict[str, 
     output = run.stdout + run.stderr
     assert "Comprehensive3DSR" in output  # dciodvfy recognised and checked the IOD
     assert [line for line in output.splitlines() if "Error" in line] == []
+
+
+def test_supporting_findings_notes_and_missing_inputs_read_as_words() -> None:
+    result = _result({"findings": FULL["findings"][:1]})
+    sections = criteria_sections(result, study_instance_uid=UID + ".1")
+    groups = [g for s in sections for g in s.sr_groups]
+    support = [t for g in groups for t in _texts(g, cc.SUPPORTING_FINDING)]
+    missing = [t for g in groups for t in _texts(g, cc.MISSING_INPUT)]
+    notes = [t for g in groups for t in _texts(g, cc.NOTE)]
+    assert support and missing and notes
+    assert support[0].startswith("spinal MRI/epidural fluid") and "strongly suspected" in support[0]
+    assert "orthostatic headache" in missing
+    for text in support + missing + notes:
+        assert "findings[" not in text and "clinical." not in text, text
+        assert not re.search(r"\b[A-Z]{2,}(?:-[A-Z]+)*-\d", text), text
+        assert not re.search(r"\b[a-z]+_[a-z]+", text), text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import ImageFont
@@ -64,3 +65,48 @@ def test_font_falls_back_to_pillow_default(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_font_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="size: 0"):
         load_font(0)
+
+
+def test_the_findings_block_never_says_plainly_normal_when_an_output_was_not_assessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workers.results import card
+    from workers.results.findings import FindingsReport, NotAssessable
+
+    said: list[str] = []
+    original = card.paragraph_rows
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
+        said.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "paragraph_rows", recording)
+    low = NotAssessable("RI cisternography", "counts too low")
+    card.findings_rows(FindingsReport(not_assessable=(low,) * 4), 1200)
+    assert said == [
+        "No abnormal finding in the outputs that could be assessed",
+        "⚠ RI cisternography: not assessable: counts too low (4 series)",
+    ]
+    said.clear()
+    card.findings_rows(FindingsReport(), 1200)
+    assert said == ["No abnormal finding from the automated analysis"]
+
+
+def test_tile_captions_write_units_as_people_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from workers.results import card
+
+    captions: list[str] = []
+    original = card.wrap
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[str]:
+        captions.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "wrap", recording)
+    canvas = Image.new("RGB", (1280, 960))
+    tile = card.Tile(np.zeros((32, 32, 3), dtype=np.uint8), "cord contour, CSA 82.8 mm2, AP 7.9 mm", key_image=True)
+    card._draw_tiles(canvas, ImageDraw.Draw(canvas), [tile], 700)
+    assert captions == ["cord contour, CSA 82.8 mm², AP 7.9 mm"]

@@ -45,3 +45,18 @@ def test_plain_title() -> None:
         plain_title("Suggestions (decision support, not a diagnosis)")
         == "Suggestions (decision support, not a diagnosis)"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("ctm_sac_contrast_hu: 536 [hnsf'U]", "dural sac contrast: 536 HU"),
+        ("ctm_epidural_contrast_hu: 432 [hnsf'U] at T1", "epidural contrast: 432 HU at T1"),
+        ("ctm_subdural_extent: 44 mm at T1", "subdural contrast extent: 44 mm at T1"),
+        ("ri_paraspinal_lr_ratio: 1.25 1 at L2", "paraspinal left/right ratio: 1.25 at L2"),
+        ("cord CSA (mean): 72 mm2", "cord CSA (mean): 72 mm²"),
+        ("levels C2 to T1 named from C2", "levels C2 to T1 named from C2"),
+    ],
+)
+def test_measurement_lines_name_the_quantity_and_unit_in_words(line: str, expected: str) -> None:
+    assert plain(line) == expected

@@ -88,3 +88,12 @@ def test_json_round_trip() -> None:
     assert again == report
     with pytest.raises(ValueError, match="confidence"):
         ReportedFinding.from_json({**report.as_json()["findings"][0], "confidence": 2})
+
+
+def test_outputs_that_cannot_be_assessed_are_named_in_words() -> None:
+    from workers.results.findings_build import analyser_words
+
+    assert analyser_words("ct_myelography") == "CT myelography"
+    assert analyser_words("ri_cisternography") == "RI cisternography"
+    assert analyser_words("vertebral_levels") == "Vertebral levels"
+    assert analyser_words("some_new_analyser") == "Some new analyser"

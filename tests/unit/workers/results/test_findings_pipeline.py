@@ -196,3 +196,29 @@ def test_segmentations_join_the_study_next_to_the_sr_and_amend_with_it(
     again = amended.result_objects[seg_keys[0]]
     assert again.series_instance_uid == first.series_instance_uid, "the same series"
     assert again.sop_instance_uid != first.sop_instance_uid, "a new instance for the amendment"
+
+
+def _confirmation_items(group: Dataset) -> list[str]:
+    return [
+        i.ConceptCodeSequence[0].CodeMeaning
+        for i in group.ContentSequence
+        if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeMeaning.startswith("Requires confirmation")
+    ]
+
+
+def test_a_grade_on_automated_findings_names_them_and_needs_confirmation(tmp_path: Path) -> None:
+    ctx = _run(tmp_path, "ri_asymmetric")
+    (leak,) = ctx.findings_report.findings
+    assert leak.label == "CSF leak suspected"
+    assert leak.detail.endswith("from RI cisternography: epidural accumulation (asymmetric)")
+    assert leak.needs_confirmation, "the grade rests on an automated finding nobody has confirmed"
+    (group,) = [g for g in _groups(dcmread(ctx.results["SR"])) if _finding_type(g) == "230744007"][:1]
+    assert _confirmation_items(group) == ["Yes"]
+
+
+def test_one_verdict_on_every_view_of_an_ri_study_is_said_once(tmp_path: Path) -> None:
+    ctx = _run(tmp_path, "ri_low_counts")
+    report = ctx.findings_report
+    assert len(report.not_assessable) == 4
+    (line,) = report.not_assessable_lines
+    assert line.startswith("RI cisternography: not assessable: counts too low") and line.endswith("(4 series)")
