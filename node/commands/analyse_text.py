@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from workers.criteria.words import EXAM_WORDS
 from workers.results.card_words import plain
 from workers.results.findings import FindingsReport
 from workers.results.findings_build import analyser_words
@@ -27,12 +28,6 @@ MEASUREMENT_WORDS = {
     "cord_csa_zscore": ("cord area z-score", ""),
 }
 GRADE_TITLES = {"csf_leak": "CSF leak", "ich": "Intracranial hypotension", "ich_dx": "ICH diagnosis"}
-EXAM_WORDS = {
-    "spinal_mri": "Spinal MRI",
-    "ri_cisternography": "RI cisternography",
-    "ct_myelography": "CT myelography",
-    "brain_mri": "Brain MRI",
-}
 QC_WORDS = {"ok": "ok", "unreliable": "unreliable", "failed": "failed"}
 
 

@@ -11,20 +11,12 @@ from sqlalchemy.orm import Session
 from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
+from workers.criteria.words import grade_words as grade_code_words
 from workers.results.findings import FindingsReport
 from workers.results.findings_build import analyser_words
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 SEVERITY_CLASS = {"severe": "severe", "moderate": "moderate", "mild": "mild"}
-GRADE_WORDS = {
-    "SUSPECTED": "suspected",
-    "STRONGLY_SUSPECTED": "strongly suspected",
-    "DEFINITE": "definite",
-    "CONFIRMED": "confirmed",
-    "REFERENCE": "reference only",
-    "NONE": "none",
-    "ELIGIBLE": "eligible",
-}
 GRADE_LABELS = {
     "csf_leak": "CSF leak",
     "spinal_mri": "Spinal MRI",
@@ -70,7 +62,7 @@ def grade_words(value: Any) -> str:
     """A grade or a boolean as words ("STRONGLY_SUSPECTED" -> "strongly suspected", True -> "yes")."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return GRADE_WORDS.get(str(value), str(value).replace("_", " ").lower())
+    return grade_code_words(str(value))
 
 
 def grade_items(grades: dict[str, Any]) -> list[dict[str, str]]:

@@ -22,19 +22,13 @@ from workers.criteria.grades import Grade
 from workers.criteria.result import CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import FindingGrade
 from workers.criteria.rules_guidance import ClaimItem
+from workers.criteria.words import EXAM_WORDS
 from workers.results.card_words import field_words, plain
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
 
 _CONTAINS = hd.sr.RelationshipTypeValues.CONTAINS
 _HAS_PROPERTIES = hd.sr.RelationshipTypeValues.HAS_PROPERTIES
-
-EXAM_TITLES: dict[str, str] = {
-    "spinal_mri": "Spinal MRI",
-    "ri_cisternography": "RI cisternography",
-    "ct_myelography": "CT myelography",
-    "brain_mri": "Brain MRI",
-}
 
 
 def _uid(study_instance_uid: str | None, key: str) -> str:
@@ -151,7 +145,7 @@ def _csf_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
         if not any(f.exam == exam for f in result.document.findings):
             continue
         groups.append(_exam_group(exam, eg, result, study_uid))
-        lines.append(_grade_line(f"  {EXAM_TITLES[exam]}", eg.grade, eg.rules, result.exam_needs_confirmation(exam)))
+        lines.append(_grade_line(f"  {EXAM_WORDS[exam]}", eg.grade, eg.rules, result.exam_needs_confirmation(exam)))
     lines += [f"  note: {n}" for n in result.notes if "enhancement" in n or "circulation" in n]
     return ReportSection(
         title="CSF leak (CSF-LEAK)", lines=lines, flags=flags, sr_groups=groups, needs_confirmation=confirm
@@ -163,7 +157,7 @@ def _exam_group(
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     return _group(
         key=f"csf-leak-{exam}",
-        title=f"CSF leak, {EXAM_TITLES[exam]}",
+        title=f"CSF leak, {EXAM_WORDS[exam]}",
         result=result,
         study_instance_uid=study_uid,
         finding_type=cc.CSF_LEAK,

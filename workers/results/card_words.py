@@ -9,6 +9,8 @@ import re
 
 from pydicom.valuerep import PersonName
 
+from workers.criteria.words import GRADE_WORDS
+
 _FIELD_WORDS = {
     "clinical.orthostatic_headache": "orthostatic headache",
     "clinical.opening_pressure_mmh2o": "opening pressure",
@@ -24,14 +26,6 @@ _PHRASES = {
 }
 _BARE_RULES = re.compile(rf"\b{_RULE}(?:\s*(?:,|and)\s*{_RULE})*")
 _FIELD = re.compile(r"\bclinical(?:\.[a-z_0-9]+)?\b")
-_GRADES = {
-    "NONE": "none",
-    "REFERENCE": "reference only",
-    "SUSPECTED": "suspected",
-    "STRONGLY_SUSPECTED": "strongly suspected",
-    "DEFINITE": "definite",
-    "CONFIRMED": "confirmed",
-}
 #: Measurement names and UCUM units of the analysers' section lines, as a reader writes them.
 _MEASUREMENTS = (
     (re.compile(r"\bctm_sac_contrast_hu\b"), "dural sac contrast"),
@@ -48,7 +42,7 @@ _MEASUREMENTS = (
     (re.compile(r"(: -?\d[\d.]*(?:e-?\d+)?) 1(?= at |;|$)"), r"\1"),  # UCUM "1": a ratio has no unit
 )
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
-_GRADE = re.compile(r"\b(" + "|".join(_GRADES) + r")\b")
+_GRADE = re.compile(r"\b(" + "|".join(GRADE_WORDS) + r")\b")
 
 
 def field_words(name: str) -> str:
@@ -69,7 +63,7 @@ def plain(line: str) -> str:
     text = _FIELD.sub(lambda m: field_words(m.group(0)), text)
     text = re.sub(r"^\s*missing:\s*", "not known yet: ", text.strip())
     text = re.sub(r"\[needs confirmation\]", "(needs confirmation)", text)
-    text = _GRADE.sub(lambda m: _GRADES[m.group(1)], text)
+    text = _GRADE.sub(lambda m: GRADE_WORDS[m.group(1)], text)
     for pattern, words in _MEASUREMENTS:
         text = pattern.sub(words, text)
     text = _SNAKE.sub(lambda m: m.group(0).replace("_", " ").replace("mri", "MRI"), text)

@@ -20,6 +20,7 @@ from typing import Any
 from pydicom.sr.coding import Code
 
 from workers.analysis.base import MSCC_CODE, AnalyserResult, AnalysisOutput, vertebra_code
+from workers.criteria.words import EXAM_WORDS, grade_words
 from workers.results import codes as rc
 from workers.results.findings import (
     FindingKind,
@@ -43,16 +44,7 @@ ANALYSER_WORDS = {
     "cord_dti": "Spinal cord diffusion (DTI)",
     "cord_mtr": "Spinal cord magnetisation transfer",
     "canal_fluid": "Epidural fluid and anterior horns",
-    "ct_myelography": "CT myelography",
-    "ri_cisternography": "RI cisternography",
-    "spinal_mri": "Spinal MRI",
-    "brain_mri": "Brain MRI",
-}
-GRADE_WORDS = {
-    "SUSPECTED": "suspected",
-    "STRONGLY_SUSPECTED": "strongly suspected",
-    "DEFINITE": "definite",
-    "CONFIRMED": "confirmed",
+    **EXAM_WORDS,
 }
 _PROTOCOL_WORDS = {
     "DURO-PROTO-1": "no thin axial steady-state series over C7–T3 for a dural-defect search",
@@ -229,7 +221,7 @@ def _criteria(criteria: Any) -> list[ReportedFinding]:
             ReportedFinding(
                 key="csf-leak-grade",
                 kind=FindingKind.CSF_LEAK,
-                headline=f"CSF leak {GRADE_WORDS.get(grade, grade.lower())}",
+                headline=f"CSF leak {grade_words(grade)}",
                 detail=_leak_basis(criteria),
                 severity=Severity.SEVERE if grade in ("DEFINITE", "CONFIRMED") else Severity.MODERATE,
                 concept=cc.CSF_LEAK,
@@ -246,7 +238,7 @@ def _criteria(criteria: Any) -> list[ReportedFinding]:
             ReportedFinding(
                 key="ich-grade",
                 kind=FindingKind.INTRACRANIAL_HYPOTENSION,
-                headline=f"Intracranial hypotension {GRADE_WORDS.get(grade, grade.lower())}",
+                headline=f"Intracranial hypotension {grade_words(grade)}",
                 severity=Severity.MODERATE,
                 concept=cc.INTRACRANIAL_HYPOTENSION,
                 verdict=cc.GRADES[ich.grade],
