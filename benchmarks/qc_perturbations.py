@@ -245,6 +245,34 @@ def interpolated(k: int) -> Callable:
     return f
 
 
+def resampled(factor: float) -> Callable:
+    """In-plane pixels 1/``factor`` the size over the same field (linear; the field's first pixel edge kept,
+    as a scanner's reconstruction matrix ``factor`` times as large), mask alike."""
+
+    def f(im, m, plane):
+        from scipy import ndimage
+
+        out = []
+        for x in (im, m):
+            if x is None:
+                out.append(None)
+                continue
+            d = np.asanyarray(x.dataobj).astype(np.float32)
+            aff = x.affine.copy()
+            for ax in _in_plane(x, plane):
+                size = int(d.shape[ax] * factor)  # the field kept to whole new pixels (square ones)
+                ratio = 1.0 / factor  # new pixel size over the old one
+                where = (np.arange(size) + 0.5) * ratio - 0.5
+                coords = np.meshgrid(*[where if a == ax else np.arange(d.shape[a]) for a in range(3)], indexing="ij")
+                d = ndimage.map_coordinates(d, coords, order=1, mode="nearest")
+                aff[:3, 3] += aff[:3, ax] * (0.5 * ratio - 0.5)
+                aff[:3, ax] *= ratio
+            out.append(nib.Nifti1Image(d, aff))
+        return out[0], out[1]
+
+    return f
+
+
 def bias(strength: float) -> Callable:
     """A coil-sensitivity ramp across the image rows, 1 - strength to 1 + strength."""
 
@@ -275,6 +303,8 @@ PLANE_PERTURB: dict[str, Callable] = {
     "pixels 2x2 coarser": binned(2),
     "pixels 3x3 coarser": binned(3),
     "pixels interpolated 2x finer": interpolated(2),
+    "pixels resampled 0.75x (matrix)": resampled(0.75),
+    "pixels resampled 1.5x (matrix)": resampled(1.5),
     "intensity ramp +-50%": bias(0.5),
     "motion ghost 30%": ghost(0.3),
 }

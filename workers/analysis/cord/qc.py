@@ -52,6 +52,11 @@ MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a ser
 #: of the series, and a median out-votes two wrong slices (one thick slab made of two, or two neighbouring
 #: slices on the same wrong structure) only from five slices on. A check not made is not passed.
 MIN_MEASURED_SLICES = 5
+#: The tracked path is a peak of the canal score per slice, which wanders across the cord's own plateau (as
+#: wide as the cord side to side) from slice to slice; a median over this much z removes that wandering and
+#: short detours but keeps a step to another structure. In mm, not slices: the same cord in slices half as
+#: thick wanders over twice as many slices.
+PATH_MEDIAN_MM = 5.0
 #: The outline is placed on the rise from cord to fluid pixel by pixel: where that rise is less than five times
 #: the image noise (Rose's criterion for telling a structure from noise), noise moves the outline by pixels and
 #: its area is not the cord's. The series' median over its slices, so that one noisy slice does not decide.
@@ -112,6 +117,13 @@ def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
         if v < DARKER_THAN_CORD * typical:
             out.append(k)
     return tuple(out)
+
+
+def path_window(sz: float) -> int:
+    """The slices (odd) of the median along z that the centre line's jumps are measured after: at least
+    :data:`MIN_MEASURED_SLICES` (a median out-votes two wrong slices of five) and at least
+    :data:`PATH_MEDIAN_MM` of z, so that thinner slices over the same cord give the same line."""
+    return max(MIN_MEASURED_SLICES, 2 * int(round(0.5 * PATH_MEDIAN_MM / sz)) + 1)
 
 
 def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
@@ -191,8 +203,8 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     # The tracker's mirror axis is that of this same normalised image: computed once per series.
     midline = seg.midline_x if seg.midline_x.shape == (nz,) else mirror_axis(image)
     offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
-    # Jumps of the tracked path, after a 5-slice median that removes single-slice detours but keeps a step.
-    path = ndimage.median_filter(seg.raw_path[found], size=(min(5, found.size), 1), mode="nearest")
+    # Jumps of the tracked path, after a median along z that removes short detours but keeps a step.
+    path = ndimage.median_filter(seg.raw_path[found], size=(min(path_window(sz), found.size), 1), mode="nearest")
     steps = np.hypot(*(np.diff(path, axis=0) * [sy, sx]).T) if found.size > 1 else np.zeros(0)
     gaps = np.diff(found) if found.size > 1 else np.zeros(0)
     # Across slices left out the cord may have moved, by at most about 1 mm per mm of z (a 45 degree course):

@@ -195,6 +195,58 @@ def test_pixels_too_coarse_for_the_cord_make_the_series_unreliable() -> None:
     assert coarse.findings == []
 
 
+def _t2_finer_along_z(k: int) -> list[pydicom.Dataset]:
+    """The real T2 (1 mm isotropic) as an axial series with its slices interpolated ``k`` times finer along
+    S-I (linear, every original slice kept): the same cord sampled by thinner slices."""
+    if not (SCT / "t2/t2.nii.gz").exists():
+        pytest.skip("real data t2/t2.nii.gz not available")
+    image = nib.load(SCT / "t2/t2.nii.gz")
+    axis = nib.aff2axcodes(image.affine).index("S") if "S" in nib.aff2axcodes(image.affine) else 2
+    data = np.asanyarray(image.dataobj).astype(np.float32)
+    n = data.shape[axis]
+    where = np.arange((n - 1) * k + 1) / k
+    lo = np.minimum(where.astype(int), n - 2)
+    w = (where - lo).reshape([-1 if a == axis else 1 for a in range(3)])
+    data = np.take(data, lo, axis=axis) * (1 - w) + np.take(data, lo + 1, axis=axis) * w
+    affine = image.affine.copy()
+    affine[:3, axis] /= k
+    return wrap_nifti(nib.Nifti1Image(data, affine), WrapSpec("Ax T2", "axial"), header())
+
+
+def test_the_centre_line_check_does_not_change_with_thinner_slices() -> None:
+    # The tracked path wanders across the cord's own plateau of the canal score by a few mm from slice to
+    # slice; the median that removes this spans millimetres of z, not slices. The real T2 in slices of 1 mm
+    # and of 0.5 mm (the same cord) must get the same verdict, ok, with the same area.
+    native = _cord(_t2_finer_along_z(1))
+    fine = _cord(_t2_finer_along_z(2))
+    assert native.qc[0].status is QcStatus.OK, native.qc[0].reason
+    assert fine.qc[0].status is QcStatus.OK, fine.qc[0].reason
+    assert fine.details["segmentation"].view.spacing[0] == pytest.approx(0.5, abs=0.01)
+    fig_native, fig_fine = native.details["qc_figures"], fine.details["qc_figures"]
+    assert fig_fine.max_step_mm <= max(3.0, 0.5), fig_fine.max_step_mm
+    csa = [np.mean([s.csa_mm2 for s in r.details["slices"]]) for r in (native, fine)]
+    assert csa[1] == pytest.approx(csa[0], rel=0.05), csa
+    assert fig_native.n_found > 0 and fig_fine.n_found > 1.8 * fig_native.n_found
+    for sz in (0.3, 0.5, 0.75, 1.0, 3.0):
+        assert qc.path_window(sz) % 2 == 1
+        assert qc.path_window(sz) >= qc.MIN_MEASURED_SLICES
+        assert qc.path_window(sz) * sz >= qc.PATH_MEDIAN_MM
+
+
+def test_a_jump_in_thin_slices_still_breaks_the_centre_line() -> None:
+    # The wider median (in slices) of thin slices keeps a step: the path of the 0.5 mm T2 moved 15 mm from
+    # its middle slice on must be seen as a broken line.
+    fine = _cord(_t2_finer_along_z(2))
+    seg = fine.details["segmentation"]
+    raw = seg.raw_path.copy()
+    found = np.nonzero(seg.found)[0]
+    raw[found[len(found) // 2] :, 0] += 15.0 / seg.view.spacing[1]
+    moved = replace(seg, raw_path=raw)
+    fig = qc.figures(moved, slice_morphometry(moved))
+    assert fig.max_step_mm >= 10.0, fig.max_step_mm
+    assert "broken centre line" in qc.verdict("cord_morphometry", "1.2.3", fig, 0.5).reason
+
+
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_a_thin_sagittal_slab_says_it_is_too_thin_not_that_there_is_no_cord(wrap, n: int) -> None:
     # The middle 1-3 slices of the sagittal t2 hold the cord, but a slab a few mm wide cannot show it
