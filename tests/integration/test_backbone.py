@@ -69,7 +69,8 @@ def test_study_from_storescu_reaches_pacs_as_valid_sr_and_sc(tmp_path: Path, ort
             assert dciodvfy_errors(path) == [], f"{name} has dciodvfy errors"
         sc = dcmread(tmp_path / "sc.dcm")
         assert sc.BurnedInAnnotation == "YES"
-        dump = subprocess.run([dcmtk("dsrdump"), str(tmp_path / "sr.dcm")], capture_output=True, text=True)
+        # Long values in full: DCMTK shortens them by bytes, which can cut a UTF-8 character in two.
+        dump = subprocess.run([dcmtk("dsrdump"), "+Pl", str(tmp_path / "sr.dcm")], capture_output=True, text=True)
         assert dump.returncode == 0 and "Imaging Measurement Report" in dump.stdout
         rows = node.studies()
         assert rows[0]["state"] == "delivered"

@@ -202,7 +202,7 @@ def test_duplicate_sources_are_listed_once(mr_sources, new_uids, when, reread) -
 
 def test_dsrdump_reads_the_report(mr_sources, new_uids, when, write) -> None:
     path = write(_build(mr_sources, [_measurement_section()], new_uids, when), "sr.dcm")
-    result = subprocess.run(["dsrdump", str(path)], capture_output=True, text=True, check=False)
+    result = subprocess.run(["dsrdump", "+Pl", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert not [line for line in result.stderr.splitlines() if line.startswith(("E:", "F:"))]
     assert "Imaging Measurement Report" in result.stdout
