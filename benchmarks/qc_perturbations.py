@@ -196,18 +196,24 @@ def _in_plane(im: nib.Nifti1Image, plane: str) -> list[int]:
     return [a for a in range(3) if a != s]
 
 
+def _image_and_mask(im, m, transform: Callable):
+    """``transform(pixels, affine) -> (pixels, affine)`` applied to the image and to its mask (if any) alike."""
+    out = []
+    for x in (im, m):
+        if x is None:
+            out.append(None)
+            continue
+        d, aff = transform(np.asanyarray(x.dataobj).astype(np.float32), x.affine.copy())
+        out.append(nib.Nifti1Image(d, aff))
+    return out[0], out[1]
+
+
 def binned(k: int) -> Callable:
     """In-plane pixels k x k averaged (a coarser matrix over the same field), mask alike."""
 
     def f(im, m, plane):
-        out = []
-        for x in (im, m):
-            if x is None:
-                out.append(None)
-                continue
-            d = np.asanyarray(x.dataobj).astype(np.float32)
-            aff = x.affine.copy()
-            for ax in _in_plane(x, plane):
+        def transform(d, aff):
+            for ax in _in_plane(im, plane):
                 n = d.shape[ax] // k * k
                 d = np.take(d, range(n), axis=ax)
                 shp = list(d.shape)
@@ -215,8 +221,9 @@ def binned(k: int) -> Callable:
                 d = d.reshape(shp).mean(axis=ax + 1)
                 aff[:3, 3] += aff[:3, ax] * (k - 1) / 2
                 aff[:3, ax] *= k
-            out.append(nib.Nifti1Image(d, aff))
-        return out[0], out[1]
+            return d, aff
+
+        return _image_and_mask(im, m, transform)
 
     return f
 
@@ -227,20 +234,16 @@ def interpolated(k: int) -> Callable:
     def f(im, m, plane):
         from scipy import ndimage
 
-        out = []
-        for x in (im, m):
-            if x is None:
-                out.append(None)
-                continue
-            axes = _in_plane(x, plane)
-            zoom = [float(k) if a in axes else 1.0 for a in range(3)]
-            d = ndimage.zoom(np.asanyarray(x.dataobj).astype(np.float32), zoom, order=1)
-            aff = x.affine.copy()
+        axes = _in_plane(im, plane)
+
+        def transform(d, aff):
+            d = ndimage.zoom(d, [float(k) if a in axes else 1.0 for a in range(3)], order=1)
             for ax in axes:
                 aff[:3, 3] -= aff[:3, ax] * (k - 1) / (2 * k)
                 aff[:3, ax] /= k
-            out.append(nib.Nifti1Image(d, aff))
-        return out[0], out[1]
+            return d, aff
+
+        return _image_and_mask(im, m, transform)
 
     return f
 
@@ -252,14 +255,8 @@ def resampled(factor: float) -> Callable:
     def f(im, m, plane):
         from scipy import ndimage
 
-        out = []
-        for x in (im, m):
-            if x is None:
-                out.append(None)
-                continue
-            d = np.asanyarray(x.dataobj).astype(np.float32)
-            aff = x.affine.copy()
-            for ax in _in_plane(x, plane):
+        def transform(d, aff):
+            for ax in _in_plane(im, plane):
                 size = int(d.shape[ax] * factor)  # the field kept to whole new pixels (square ones)
                 ratio = 1.0 / factor  # new pixel size over the old one
                 where = (np.arange(size) + 0.5) * ratio - 0.5
@@ -267,8 +264,9 @@ def resampled(factor: float) -> Callable:
                 d = ndimage.map_coordinates(d, coords, order=1, mode="nearest")
                 aff[:3, 3] += aff[:3, ax] * (0.5 * ratio - 0.5)
                 aff[:3, ax] *= ratio
-            out.append(nib.Nifti1Image(d, aff))
-        return out[0], out[1]
+            return d, aff
+
+        return _image_and_mask(im, m, transform)
 
     return f
 
