@@ -21,6 +21,7 @@ import numpy as np
 import pydicom
 import pytest
 from series_inputs import series_input, stated_inventory
+from verdict_words import assert_readable
 
 from node.cli import main
 from tests.unit.workers.analysis.conftest import SCT, header
@@ -42,19 +43,6 @@ from workers.analysis.ri import RiCisternographyAnalyser
 from workers.analysis.volume import load_volume
 from workers.phantom.nifti import WrapSpec, wrap_nifti
 from workers.pipeline import STEPS, PipelineContext, SeriesFiles
-
-RULE_ID = re.compile(r"\b[A-Z]{2,}(?:-[A-Z0-9]+)+-\d+\b")  # CORD-MORPH-1, CSF-LEAK-MR-1
-FIELD_NAME = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # found_fraction, z_top, qc_figures
-KEYWORD = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")  # PixelSpacing, ImagePositionPatient
-
-
-def assert_readable(verdict: QcVerdict) -> None:
-    """The reason is words: not empty, no rule ID, no field name, no Python class name."""
-    assert verdict.reason.strip(), verdict
-    assert not RULE_ID.search(verdict.reason), verdict.reason
-    assert not FIELD_NAME.search(verdict.reason), verdict.reason
-    assert not KEYWORD.search(verdict.reason), verdict.reason
-    assert "Error" not in verdict.reason, verdict.reason
 
 
 def _image(path: str) -> nib.Nifti1Image:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
+from scipy import ndimage
+from verdict_words import assert_readable
 
 from workers.analysis import ANALYSERS, run_analysers
 from workers.analysis.base import QcStatus, SeriesInput
@@ -15,6 +21,7 @@ from workers.analysis.ri.views import View, view_of
 from workers.criteria.levels import LevelRange, parse_level
 from workers.inventory import SeriesInventory, classify_series
 from workers.phantom import write_phantom
+from workers.phantom.nm_model import Grid
 
 PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -161,3 +168,73 @@ def test_a_time_point_without_its_anterior_view_is_unreliable(studies) -> None:
 
 def _is_24h_anterior(view: View) -> bool:
     return view.projection == "anterior" and 18.0 <= float(view.hours or 0.0) <= 30.0
+
+
+# --- QC branches on the normal study perturbed (phantom only: the shared NM files are secondary captures) ------
+
+
+def _verdicts_of_perturbed(studies, perturb: Callable[[pydicom.Dataset], None]) -> list[Any]:
+    """The normal study with ``perturb`` applied to every view, through run_analysers: one verdict per series,
+    each readable, and nothing graded or flagged."""
+    series = _series(studies["ri_normal"])
+    for _, datasets in series:
+        for ds in datasets:
+            perturb(ds)
+    output = run_analysers(series, levels={}, analysers=[RiCisternographyAnalyser()], workers=1)
+    assert output.findings == [] and output.candidate_findings == []
+    assert all(r.findings == [] and r.measurements == [] for r in output.results)
+    verdicts = [v for v in output.qc if v.analyser == "ri_cisternography"]
+    assert len(verdicts) == len(series) == 4
+    for verdict in verdicts:
+        assert_readable(verdict)
+    return verdicts
+
+
+def _no_tracer_and_no_description(ds: pydicom.Dataset) -> None:
+    info = ds.RadiopharmaceuticalInformationSequence[0]
+    del info.RadionuclideCodeSequence, info.Radiopharmaceutical, info.RadiopharmaceuticalCodeSequence
+    ds.StudyDescription = "NM static"
+    ds.SeriesDescription = "Static"
+
+
+def test_a_study_naming_neither_the_tracer_nor_a_cisternography_fails(studies) -> None:
+    # The injection time stays (the views are still timed): only what says which exam this is goes.
+    verdicts = _verdicts_of_perturbed(studies, _no_tracer_and_no_description)
+    assert {v.status for v in verdicts} == {QcStatus.FAILED}
+    assert {v.reason for v in verdicts} == {
+        "neither the tracer (In-111) nor the description says this is a cisternography"
+    }
+
+
+def _rotated(degrees: float) -> Callable[[pydicom.Dataset], None]:
+    """The patient lying ``degrees`` off the table's axis: one turn in the patient's frame, so the anterior
+    and posterior images (mirrored left to right) turn opposite ways."""
+
+    def perturb(ds: pydicom.Dataset) -> None:
+        sign = 1.0 if ds.PatientOrientation[0] == "L" else -1.0
+        turned = ndimage.rotate(ds.pixel_array.astype(float), sign * degrees, reshape=False, order=1)
+        ds.PixelData = np.rint(turned).clip(0, 65535).astype(np.uint16).tobytes()
+
+    return perturb
+
+
+def test_a_column_tilted_12_degrees_is_oblique_positioning(studies) -> None:
+    verdicts = _verdicts_of_perturbed(studies, _rotated(12.0))
+    assert {v.status for v in verdicts} == {QcStatus.UNRELIABLE}
+    reasons = {v.reason for v in verdicts}
+    assert len(reasons) == 1, reasons
+    match = re.fullmatch(r"oblique positioning: the column is tilted (\d+) degrees", reasons.pop())
+    assert match is not None and 11 <= int(match[1]) <= 13, match
+
+
+def _head_out_of_the_field(ds: pydicom.Dataset) -> None:
+    # every row from the top of the field to 20 mm below the foramen magnum (z = 0) left without counts
+    pixels = ds.pixel_array.copy()
+    pixels[Grid().z >= -20.0] = 0
+    ds.PixelData = pixels.tobytes()
+
+
+def test_views_without_the_head_do_not_show_the_column_ends(studies) -> None:
+    verdicts = _verdicts_of_perturbed(studies, _head_out_of_the_field)
+    assert {v.status for v in verdicts} == {QcStatus.UNRELIABLE}
+    assert {v.reason for v in verdicts} == {"the column's ends (foramen magnum, end of the sac) were not found"}
