@@ -39,7 +39,7 @@ from node.commands.analyse import collect  # noqa: E402
 from workers.analysis.contract import measurement_json  # noqa: E402
 from workers.analysis.volume import load_volume  # noqa: E402
 from workers.phantom.dicom import StudyHeader  # noqa: E402
-from workers.phantom.nifti import WrapSpec, wrap_nifti  # noqa: E402
+from workers.phantom.nifti import WrapSpec, binned_pixels, wrap_nifti  # noqa: E402
 from workers.pipeline.candidates import candidates_json  # noqa: E402
 from workers.pipeline.offline import run_steps  # noqa: E402
 
@@ -212,18 +212,8 @@ def binned(k: int) -> Callable:
     """In-plane pixels k x k averaged (a coarser matrix over the same field), mask alike."""
 
     def f(im, m, plane):
-        def transform(d, aff):
-            for ax in _in_plane(im, plane):
-                n = d.shape[ax] // k * k
-                d = np.take(d, range(n), axis=ax)
-                shp = list(d.shape)
-                shp[ax : ax + 1] = [n // k, k]
-                d = d.reshape(shp).mean(axis=ax + 1)
-                aff[:3, 3] += aff[:3, ax] * (k - 1) / 2
-                aff[:3, ax] *= k
-            return d, aff
-
-        return _image_and_mask(im, m, transform)
+        axes = _in_plane(im, plane)
+        return _image_and_mask(im, m, lambda d, aff: binned_pixels(d, aff, axes, k))
 
     return f
 

@@ -150,3 +150,18 @@ def wrap_nifti(
                 ds.DiffusionDirectionality = "DIRECTIONAL"
             datasets.append(ds)
     return datasets
+
+
+def binned_pixels(data: np.ndarray, affine: np.ndarray, axes: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` with ``k`` x ``k`` pixels averaged along ``axes`` (a coarser matrix over the same field; a
+    remainder of fewer than ``k`` pixels dropped) and its affine, the new pixel centres kept in place."""
+    affine = affine.copy()
+    for axis in axes:
+        n = data.shape[axis] // k * k
+        data = np.take(data, range(n), axis=axis)
+        shape = list(data.shape)
+        shape[axis : axis + 1] = [n // k, k]
+        data = data.reshape(shape).mean(axis=axis + 1)
+        affine[:3, 3] += affine[:3, axis] * (k - 1) / 2
+        affine[:3, axis] *= k
+    return data, affine

@@ -28,7 +28,7 @@ from workers.analysis.cord.qc import slice_list
 from workers.analysis.cord.quantitative import DtiAnalyser, MtrAnalyser
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume
-from workers.phantom.nifti import WrapSpec, wrap_nifti
+from workers.phantom.nifti import WrapSpec, binned_pixels, wrap_nifti
 
 SHARED = Path(__file__).resolve().parents[5] / "shared" / "data"
 
@@ -167,16 +167,8 @@ def _binned_t2(k: int) -> list[pydicom.Dataset]:
         pytest.skip("real data t2/t2.nii.gz not available")
     image = nib.load(SCT / "t2/t2.nii.gz")
     codes = nib.aff2axcodes(image.affine)
-    data = np.asanyarray(image.dataobj).astype(np.float32)
-    affine = image.affine.copy()
-    for axis in (codes.index("P"), codes.index("R")):  # the axial plane: front-back and side-side
-        n = data.shape[axis] // k * k
-        data = np.take(data, range(n), axis=axis)
-        shape = list(data.shape)
-        shape[axis : axis + 1] = [n // k, k]
-        data = data.reshape(shape).mean(axis=axis + 1)
-        affine[:3, 3] += affine[:3, axis] * (k - 1) / 2
-        affine[:3, axis] *= k
+    axial_plane = (codes.index("P"), codes.index("R"))  # front-back and side-side
+    data, affine = binned_pixels(np.asanyarray(image.dataobj).astype(np.float32), image.affine, axial_plane, k)
     return wrap_nifti(nib.Nifti1Image(data, affine), WrapSpec("Ax T2", "axial"), header())
 
 
