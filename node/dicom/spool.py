@@ -4,10 +4,9 @@ Layout: ``<spool>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``.
 from UIDs that pass :func:`node.dicom.uids.is_valid_uid`. Once :meth:`Spool.store` returns, the instance
 survives a crash or power loss. With a :class:`~node.dicom.journal.Journal` (the SCP opens one per
 association) that takes one ``fdatasync`` of the association's journal segment (data only, no metadata),
-and the instance file is written unsynced while that sync runs and renamed into place after it, synced
-later by the journal's checkpoint; without one, the file is written to a temporary name, fsynced, renamed
-into place and its directory fsynced. :meth:`iter_files` (the start-up rescan) first replays what a crash
-left in the journal.
+and the instance file is written and renamed into place unsynced after it, synced later by the journal's
+checkpoint; without one, the file is written to a temporary name, fsynced, renamed into place and its
+directory fsynced. :meth:`iter_files` (the start-up rescan) first replays what a crash left in the journal.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import logging
 import os
 import shutil
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +46,6 @@ class Spool:
         self._known_dirs: set[Path] = set()
         self.journal_dir = self.root / JOURNAL_FOLDER
         self._checkpointer = Checkpointer()
-        self._writer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="spool-write")
 
     def journal(self) -> Journal:
         """A writer for one association: one sync per instance (see :mod:`node.dicom.journal`)."""
@@ -113,36 +110,15 @@ class Spool:
         self._ensure_dir(path.parent)
         if journal is None:
             self._write(path, chunks, durable=True)
-            return StoredInstance(path, size, duplicate=False)
-        # The file is written to its temporary name by another thread while this one syncs the record (the
-        # sync waits for the disk, not the CPU), and renamed into place only once the record is durable.
-        tmp = self._temporary(path)
-        pending = self._writer.submit(self._write_temporary, path, tmp, chunks, durable=False)
-        try:
+        else:
             journal.append(path.relative_to(self.root).as_posix(), chunks)  # durable from here
-        except BaseException:
-            if pending.exception() is None:
-                tmp.unlink(missing_ok=True)
-            raise
-        pending.result()
-        os.replace(tmp, path)
-        journal.written(path)
+            self._write(path, chunks, durable=False)
+            journal.written(path)
         return StoredInstance(path, size, duplicate=False)
 
     def _write(self, path: Path, chunks: list[bytes], *, durable: bool) -> None:
         """Write to a temporary name and rename into place; ``durable``: fsync the file, then its folder."""
-        tmp = self._write_temporary(path, self._temporary(path), chunks, durable=durable)
-        os.replace(tmp, path)
-        if durable:
-            fsync_dir(path.parent)
-
-    @staticmethod
-    def _temporary(path: Path) -> Path:
-        """A name no other store writes at the same time (one store at a time per process and thread)."""
-        return path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-
-    def _write_temporary(self, path: Path, tmp: Path, chunks: list[bytes], *, durable: bool) -> Path:
-        """Write ``tmp`` (``durable``: and fsync it); it is removed again if that fails."""
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         except FileNotFoundError:  # the directory was removed (retention) since we last saw it
@@ -158,7 +134,9 @@ class Spool:
             tmp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        return tmp
+        os.replace(tmp, path)
+        if durable:
+            fsync_dir(path.parent)
 
     def _ensure_dir(self, directory: Path) -> None:
         if directory in self._known_dirs:
