@@ -3,12 +3,15 @@
 The contour is one closed, smooth path r(theta) through the polar image (angle x radius) around the centre,
 not a set of independent rays. It maximises the sum, over the rays, of the outward intensity rise (cord to
 fluid, in units of the slice's cord/fluid contrast) at the path, minus a cost for every mm of fluid-bright
-samples it would enclose, with the radius changing by at most :data:`MAX_STEP_MM` between neighbouring rays
-and a quadratic cost on every change (dynamic programming over the angles, run round the circle one and a half
-times so that the path closes on itself). Where no fluid separates the cord from the canal wall a ray has no
-strong edge of its own, and the path there follows its neighbours instead of running on to the next edge
-outside the cord. Radii are then median-regularised across angles and slices (a deformable tube in spirit,
-PropSeg-like).
+samples it would enclose and, where CSF is bright, for every mm of cord-level samples it would leave outside
+between itself and the fluid (beyond the edge's own ramp, :data:`EDGE_MM`), with the radius changing by at
+most :data:`MAX_STEP_MM` between neighbouring rays and a quadratic cost on every change (dynamic programming
+over the angles, run round the circle one and a half times so that the path closes on itself). Where no fluid
+separates the cord from the canal wall a ray has no strong edge of its own, and the path there follows its
+neighbours instead of running on to the next edge outside the cord; and an edge inside the cord (grey matter
+brighter than white matter on T2*, MT and GRE images, steeper than a cord-to-fluid rise blurred by thick
+slices) does not stop it while cord still lies between it and the fluid. Radii are then median-regularised
+across angles and slices (a deformable tube in spirit, PropSeg-like).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ INNER_MM = 1.0  # the boundary is never closer to the centre than this
 MAX_STEP_MM = 0.5  # largest radius change between neighbouring rays (5 degrees apart on 72 rays)
 STEP_COST = 1.0  # penalty per mm^2 of radius change between neighbouring rays, in units of a full-contrast edge/mm
 FLUID_COST = 1.0  # per mm of fluid-bright samples inside the contour on one ray
+CORD_COST = 1.0  # per mm of cord-level samples left outside the contour, between it and the fluid, on one ray
+EDGE_MM = 2.0  # the widest cord-to-fluid ramp measured (T1, 2 mm): cord-level samples this near the fluid are its own
 MIN_FLUID_RAYS = 1.0 / 3.0  # a slice whose rays meet fluid less often than this has no contour
 
 
@@ -41,7 +46,9 @@ def profiles(
     return np.asarray(values.reshape(nz, len(angles), len(radii)))
 
 
-def polar_contour(prof: np.ndarray, r: np.ndarray, pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def polar_contour(
+    prof: np.ndarray, r: np.ndarray, pixel_mm: float, *, cord_left_out: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """(radii (nz, n_angles) mm, fraction of rays meeting fluid (nz,)) for profiles (nz, n_angles, n_radii)
     of a CSF-bright image; rows of slices without enough fluid around the centre are NaN."""
     nz, n_angles, n = prof.shape
@@ -60,11 +67,33 @@ def polar_contour(prof: np.ndarray, r: np.ndarray, pixel_mm: float) -> tuple[np.
     gain = np.clip(slope / contrast[:, None, None], 0.0, None)
     # Every mm of fluid-bright samples the contour would enclose on a ray costs as much as a full edge.
     enclosed = np.cumsum(above, axis=2) * step
+    if cord_left_out:
+        gain = gain - CORD_COST * _cord_left_out(smooth, above, core, contrast, step)
     gain = np.where(index >= inner, gain - FLUID_COST * enclosed, -np.inf)
     radii = _closed_path(gain, r, step)
     fraction = crosses.mean(axis=1)
     radii[(fraction < MIN_FLUID_RAYS) | (fluid <= core)] = np.nan
     return radii, fraction
+
+
+def _cord_left_out(
+    smooth: np.ndarray, above: np.ndarray, core: np.ndarray, contrast: np.ndarray, step: float
+) -> np.ndarray:
+    """Per sample, the mm of cord-level samples beyond it that run on, unbroken, into fluid, less the
+    :data:`EDGE_MM` of the edge's own ramp: a contour there would leave outside it cord that the fluid still
+    encloses (an outline stopped on an edge inside the cord, such as grey matter brighter than white matter
+    on T2*, MT and GRE images). Cord level: below the half-way level to the fluid and not darker than the
+    cord by as much."""
+    n = smooth.shape[-1]
+    cord = ~above & (smooth >= (core - 0.5 * contrast)[:, None, None])
+    index = np.arange(n)
+    # The first sample beyond each that is not cord level (n where none is), and whether it is fluid.
+    stop = np.where(cord, n, index)
+    beyond = np.minimum.accumulate(stop[..., ::-1], axis=-1)[..., ::-1]
+    beyond = np.concatenate([beyond[..., 1:], np.full(beyond.shape[:-1] + (1,), n)], axis=-1)
+    padded = np.concatenate([above, np.zeros(above.shape[:-1] + (1,), bool)], axis=-1)
+    into_fluid = np.take_along_axis(padded, beyond, axis=-1)
+    return np.where(into_fluid, np.maximum((beyond - index - 1) * step - EDGE_MM, 0.0), 0.0)
 
 
 def _closed_path(gain: np.ndarray, r: np.ndarray, step: float) -> np.ndarray:

@@ -9,7 +9,10 @@ simpler, fully deterministic form:
 2. **Boundary** (:mod:`workers.analysis.cord.boundary`): on rays every 360/N degrees from the centre, one
    closed smooth path through the polar image that follows the cord-to-fluid rise around the whole outline
    (dynamic programming over the angles), so that a ray without fluid (cord touching the canal wall)
-   follows its neighbours instead of the next edge outside the cord.
+   follows its neighbours instead of the next edge outside the cord. Where CSF is bright, cord-level pixels
+   left between the outline and the fluid cost as much as fluid inside it, so that an edge inside the cord
+   (grey matter brighter than white matter) does not stop the outline. Not with CSF dark (T1): there bone,
+   ligament and air are as dark as CSF, and what lies beyond them is not the cord's fluid.
 3. **Tube regularisation.** Radii are median-filtered across angles and slices. The centre is re-estimated
    from the contour and the boundary search repeated.
 
@@ -109,7 +112,12 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
     radii = np.full((len(centres), n_angles), np.nan)
     fluid_rays = np.zeros(len(centres))
     for iteration in range(3):
-        contour, fluid_rays = polar_contour(profiles(image, view.spacing, centres, angles, r), r, min(sy, sx))
+        contour, fluid_rays = polar_contour(
+            profiles(image, view.spacing, centres, angles, r),
+            r,
+            min(sy, sx),
+            cord_left_out=line.polarity is Polarity.CSF_BRIGHT,
+        )
         radii = regularise(contour)
         if iteration == 2:
             break

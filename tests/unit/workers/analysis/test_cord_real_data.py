@@ -5,7 +5,10 @@ T2: Dice >= 0.97 and mean CSA within 5 % in both wrapped planes (measured 0.985,
 Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.88 (0.905 with its top slice, left out by the QC; 0.859 before the slice
 where the cord touches the canal wall behind it was found from its contour); thick-slice
 MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays); thick-slice
-MT-off: Dice >= 0.88 and CSA within 10 % (0.920, +3 %; 0.41 before the candidates had to lie inside the canal).
+MT-off: Dice >= 0.92 and CSA within 15 % (0.941, +12.1 %; 0.920 and +3.2 % when its top slice was outlined on
+half the cord only, below; 0.41 before the candidates had to lie inside the canal). Its expert outline lies at a
+quarter of the rise from cord to fluid, the other volumes' at 35-42 % and ours at 42-45 % on all of them: the
+CSA bound is wider than the others for that reason, not for a wrong structure.
 
 The canal-interior score is also checked on a drawn slice: a grey cord in a bright CSF ring inside a dark
 wall, and a darker line behind the ring."""
@@ -93,9 +96,26 @@ def test_centre_line_on_t2_within_a_millimetre(wrap) -> None:
 
 def test_thick_slice_mt_off_cord_is_not_the_dark_line_behind_the_canal(wrap) -> None:
     dice, csa_error, n = _dice_and_csa(wrap, "mt/mt0.nii.gz", "mt/mt0_seg.nii.gz", "axial", "MT")
-    assert dice >= 0.88, dice
-    assert abs(csa_error) <= 0.10, csa_error
+    assert dice >= 0.92, dice
+    assert abs(csa_error) <= 0.15, csa_error
     assert n == 5
+
+
+def test_outline_is_not_stopped_by_an_edge_inside_the_cord(wrap) -> None:
+    # The top slice of the 17 mm MT-off slices: an edge inside the cord, brighter tissue beyond it and cord
+    # again before the fluid, stopped the outline at half the cord (Dice 0.71, 38 mm2). The cord left outside
+    # between the outline and the fluid now costs what fluid inside it does: the whole cord (measured Dice
+    # 0.87), and the same area as the MT-on image's outline of the same slice on the same grid (69.8 and 69.1).
+    views = {name: AxialView.of(load_volume(wrap(f"mt/{name}.nii.gz", "axial"))) for name in ("mt0", "mt1")}
+    manual = AxialView.of(load_volume(wrap("mt/mt0_seg.nii.gz", "axial"))).array[0] > 0.5
+    areas = {}
+    for name, view in views.items():
+        seg = segment_cord(view, polarity=Polarity.CSF_BRIGHT)
+        areas[name] = float(seg.mask[0].sum()) * view.spacing[1] * view.spacing[2]
+        if name == "mt0":
+            dice = 2 * (seg.mask[0] & manual).sum() / (seg.mask[0].sum() + manual.sum())
+            assert dice >= 0.80, dice
+    assert abs(areas["mt0"] / areas["mt1"] - 1) <= 0.10, areas
 
 
 def test_canal_interior_scores_the_cord_and_not_a_darker_line_outside_the_canal() -> None:
