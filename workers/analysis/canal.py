@@ -102,12 +102,11 @@ def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_
         csf = float(np.percentile(image[yy[near], xx[near]], 95))
         if csf <= 0:
             continue
-        hits = 0
-        for off in offsets:
-            ys = cy + forward * r / sy
-            xs = np.full_like(r, cx + off / sx)
-            profile = ndimage.map_coordinates(image, [ys, xs], order=1, mode="nearest") / csf
-            hits += _ray_has_second_fluid(profile, step_mm)
+        # Every ray at once (each sample is interpolated alone: the values of one ray at a time, to the bit).
+        ys = np.broadcast_to(cy + forward * r / sy, (len(offsets), len(r)))
+        xs = np.broadcast_to((cx + offsets / sx)[:, None], (len(offsets), len(r)))
+        rays = ndimage.map_coordinates(image, [ys, xs], order=1, mode="nearest") / csf
+        hits = sum(_ray_has_second_fluid(profile, step_mm) for profile in rays)
         out[k] = hits * 0.5 >= MIN_WIDTH_MM
     return out
 
