@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -136,41 +137,80 @@ def _inside(cols: slice, outer: slice) -> slice:
 def _closing(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str) -> np.ndarray:
     """``ndimage.grey_closing(img, size=size, mode=mode, cval=0)[:, cols]``: the dilation on the columns the
     erosion reads, the erosion on ``cols`` (each stage reads ``size[1] // 2`` columns either side)."""
-    return _two_stage(img, size, cols, mode, ndimage.grey_dilation, ndimage.grey_erosion)
+    return _two_stage(img, size, cols, mode, np.maximum, np.minimum)
 
 
 def _opening(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str) -> np.ndarray:
     """``ndimage.grey_opening(img, size=size, mode=mode, cval=0)[:, cols]`` (see :func:`_closing`)."""
-    return _two_stage(img, size, cols, mode, ndimage.grey_erosion, ndimage.grey_dilation)
+    return _two_stage(img, size, cols, mode, np.minimum, np.maximum)
 
 
 def _two_stage(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str, first: Any, then: Any) -> np.ndarray:
     half, n = size[1] // 2, img.shape[1]
     outer, middle = _widened(cols, 2 * half, n), _widened(cols, half, n)
-    staged = first(img[:, outer], size=size, mode=mode)[:, _inside(middle, outer)]
-    return np.asarray(then(staged, size=size, mode=mode)[:, _inside(cols, middle)])
+    staged = _rectangle(img[:, outer], size, mode, first)[:, _inside(middle, outer)]
+    return _rectangle(staged, size, mode, then)[:, _inside(cols, middle)]
 
 
-def _taps(core: np.ndarray) -> list[tuple[int, int, float]]:
-    """(row offset, column offset, weight) of the kernel's taps in the order ``ndimage.correlate`` sums them
-    (row by row; weights above the float64 epsilon)."""
-    cy, cx = core.shape[0] // 2, core.shape[1] // 2
-    weights = core.astype(np.float64)
+#: scipy's boundary modes as numpy's padding modes (constant: 0).
+_PADDING = {"constant": "constant", "reflect": "symmetric", "nearest": "edge"}
+
+
+def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> np.ndarray:
+    """The maximum (``pick`` np.maximum) or minimum (np.minimum) over the centred rectangle of odd ``size``
+    around each pixel, the image extended by ``mode``: ``ndimage.maximum_filter`` (``grey_dilation``) or
+    ``minimum_filter`` (``grey_erosion``), the same values (a maximum is exact, whatever the order), one axis
+    at a time, by windows doubling in width (a few whole-array steps instead of a loop over each line)."""
+    out = img
+    if img.size == 0:  # nothing to extend (no column within reach)
+        return np.array(img)
+    for axis, width in enumerate(size):
+        if width % 2 == 0:
+            raise ValueError(f"rectangle sizes must be odd, got {size}")
+        pad = [(0, 0)] * img.ndim
+        pad[axis] = (width // 2, width // 2)
+        out = np.pad(out, pad, mode=_PADDING[mode])  # type: ignore[call-overload]
+        reached = 1
+        while reached < width:
+            step = min(reached, width - reached)
+            n = out.shape[axis]
+            head, tail = [slice(None)] * img.ndim, [slice(None)] * img.ndim
+            head[axis], tail[axis] = slice(0, n - step), slice(step, n)
+            out = pick(out[tuple(head)], out[tuple(tail)])
+            reached += step
+    return np.asarray(out)
+
+
+@dataclass(frozen=True)
+class _Core:
+    """The core kernel (:func:`_core_kernel`) of a pixel spacing: its half sizes and its taps (row offset,
+    column offset, weight) in the order ``ndimage.correlate`` sums them (row by row; weights above the
+    float64 epsilon)."""
+
+    rows: int
+    cols: int
+    taps: tuple[tuple[int, int, float], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _core(sy: float, sx: float) -> _Core:
+    kernel = _core_kernel(sy, sx)
+    cy, cx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    weights = kernel.astype(np.float64)
     keep = np.argwhere(np.abs(weights) > np.finfo(np.float64).eps)
-    return [(int(i) - cy, int(j) - cx, float(weights[i, j])) for i, j in keep]
+    return _Core(cy, cx, tuple((int(i) - cy, int(j) - cx, float(weights[i, j])) for i, j in keep))
 
 
-def _core_sums(values: np.ndarray, core: np.ndarray, at: Any) -> np.ndarray:
-    """``ndimage.correlate(values, core, mode="nearest")`` of a float32 plane (part) at ``at`` (a function
+def _core_sums(values: np.ndarray, core: _Core, at: Any) -> np.ndarray:
+    """``ndimage.correlate(values, kernel, mode="nearest")`` of a float32 plane (part) at ``at`` (a function
     of the edge-padded float64 plane and a tap's offsets giving the tap's values there), to the bit:
     each product is exact in float64 and they are summed from 0 in the kernel's order, then rounded to
     float32, as scipy does; only the pixels asked for are computed."""
-    cy, cx = core.shape[0] // 2, core.shape[1] // 2
+    cy, cx = core.rows, core.cols
     padded = np.pad(values.astype(np.float64), ((cy, cy), (cx, cx)), mode="edge")
-    taps = _taps(core)
-    products = {w: w * padded for w in {w for _, _, w in taps}}
+    products = {w: w * padded for w in {w for _, _, w in core.taps}}
     total = np.zeros_like(at(padded, 0, 0))
-    for dy, dx, w in taps:
+    for dy, dx, w in core.taps:
         total += at(products[w], cy + dy, cx + dx)
     return total.astype(np.float32)
 
@@ -180,8 +220,8 @@ def _plane_scores(smooth: np.ndarray, spacing: tuple[float, float, float], cols:
     _, sy, sx = spacing
     wide = _square(CLOSING_RADIUS_MM, sy, sx)
     thin = _square(THIN_MM, sy, sx)
-    core = _core_kernel(sy, sx)
-    cy, cx = core.shape[0] // 2, core.shape[1] // 2
+    core = _core(sy, sx)
+    cy, cx = core.rows, core.cols
     ny, nx = smooth.shape
     read = _widened(cols, cx, nx)  # the columns the core mean reads
     # Square structuring elements (separable, fast). Outside the field is no fluid: mode constant 0.
@@ -200,10 +240,10 @@ def _plane_interior(smooth: np.ndarray, spacing: tuple[float, float, float], at:
     """:func:`canal_interior` of one smoothed plane at the pixels ``at`` (n, 2: row, column)."""
     _, sy, sx = spacing
     wide = _square(CANAL_RADIUS_MM, sy, sx)
-    core = _core_kernel(sy, sx)
+    core = _core(sy, sx)
     if len(at) == 0:
         return np.zeros(0, dtype=np.float32)
-    read = _widened(slice(int(at[:, 1].min()), int(at[:, 1].max()) + 1), core.shape[1] // 2, smooth.shape[1])
+    read = _widened(slice(int(at[:, 1].min()), int(at[:, 1].max()) + 1), core.cols, smooth.shape[1])
     tophat = smooth[:, read] - _opening(smooth, wide, read, "nearest")
     rows, cols = at[:, 0], at[:, 1] - read.start
     return _core_sums(tophat, core, lambda p, i, j: p[rows + i, cols + j])
@@ -276,7 +316,7 @@ def _maxima(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice)
     A maximum in the two outermost columns of ``cols`` (but at the plane's edges) may be one only within
     ``cols``: its 5-pixel neighbourhood leaves them."""
     s = _plane_scores(plane, spacing, cols)
-    idx = np.argwhere((s == ndimage.maximum_filter(s, size=5)) & np.isfinite(s))
+    idx = np.argwhere((s == _rectangle(s, (5, 5), "reflect", np.maximum)) & np.isfinite(s))
     return idx + [0, cols.start], s
 
 
@@ -290,26 +330,29 @@ def enclosure(
     _, sy, sx = spacing
     angles = np.arange(24) * 2 * np.pi / 24
     r = np.arange(0.0, 16.0 + 1e-9, 0.5)
-    out, cores = [], []
+    # The rays of each slice in its slice, then every candidate of every slice at once (each row alone: the
+    # values of one slice at a time).
+    rays = []
     for k, c in enumerate(cands):
         y = c[:, 0, None, None] + np.sin(angles)[None, :, None] * r[None, None, :] / sy
         x = c[:, 1, None, None] + np.cos(angles)[None, :, None] * r[None, None, :] / sx
         coords = np.stack([y, x]).reshape(2, -1)
         p = ndimage.map_coordinates(image[k], coords, order=1, mode="constant", cval=0.0)
-        p = p.reshape(len(c), len(angles), len(r))
-        core = p[:, :, r <= 2.0].mean(axis=(1, 2))
-        ring = (r >= 3.0) & (r <= 10.0)
-        fluid = np.percentile(p[:, :, ring].reshape(len(c), -1), 90, axis=1)
-        half = (0.5 * (core + fluid))[:, None, None]
-        bright = p > half
-        reach = (r >= 1.0) & (r <= 10.0)
-        rises = bright[:, :, reach].any(axis=2)
-        first = np.where(rises, np.argmax(bright & reach, axis=2), len(r))
-        later = np.arange(len(r))[None, None, :] > first[:, :, None]
-        falls = (~bright & later).any(axis=2)
-        out.append(np.where(fluid > core, (rises & falls).mean(axis=1), 0.0))
-        cores.append(core)
-    return out, cores
+        rays.append(p.reshape(len(c), len(angles), len(r)))
+    p = np.concatenate(rays)
+    core = p[:, :, r <= 2.0].mean(axis=(1, 2))
+    ring = (r >= 3.0) & (r <= 10.0)
+    fluid = np.percentile(p[:, :, ring].reshape(len(p), -1), 90, axis=1)
+    half = (0.5 * (core + fluid))[:, None, None]
+    bright = p > half
+    reach = (r >= 1.0) & (r <= 10.0)
+    rises = bright[:, :, reach].any(axis=2)
+    first = np.where(rises, np.argmax(bright & reach, axis=2), len(r))
+    later = np.arange(len(r))[None, None, :] > first[:, :, None]
+    falls = (~bright & later).any(axis=2)
+    enclosed = np.where(fluid > core, (rises & falls).mean(axis=1), 0.0)
+    splits = np.cumsum([len(c) for c in cands])[:-1]
+    return np.split(enclosed, splits), np.split(core, splits)
 
 
 def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[float, float, float]) -> np.ndarray:

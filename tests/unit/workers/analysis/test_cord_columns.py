@@ -103,3 +103,15 @@ def test_candidates_are_those_of_the_whole_slice(axis: float) -> None:
         np.testing.assert_array_equal(
             scores[k][c[:, 0].astype(int), c[:, 1].astype(int)], full[k][tuple(c.T.astype(int))]
         )
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "nearest"])
+@pytest.mark.parametrize("size", [(5, 5), (7, 3), (27, 27), (41, 41), (1, 9)])
+def test_rectangle_extremes_are_scipys_grey_dilation_and_erosion(mode: str, size: tuple[int, int]) -> None:
+    for image in (_slices()[0], _quantised()[0]):  # the quantised slice: ties in every window
+        np.testing.assert_array_equal(
+            centreline._rectangle(image, size, mode, np.maximum), ndimage.grey_dilation(image, size=size, mode=mode)
+        )
+        np.testing.assert_array_equal(
+            centreline._rectangle(image, size, mode, np.minimum), ndimage.grey_erosion(image, size=size, mode=mode)
+        )
