@@ -61,25 +61,21 @@ def level_of(z: float, levels: Mapping[str, tuple[float, float]]) -> str | None:
     return None
 
 
-def _ray_has_second_fluid(profile: np.ndarray, step_mm: float) -> bool:
-    """bright (CSF), dark (dura), bright again for >= 1.5 mm, the last within 6 mm of the dark line."""
-    bright = profile >= BRIGHT
-    first = np.argmax(bright)
-    if not bright[first]:
-        return False
-    rest = profile[first:]
-    dark_at = np.nonzero(rest <= DARK)[0]
-    if dark_at.size == 0:
-        return False
-    d = int(dark_at[0])
-    after = rest[d : d + int(round(6.0 / step_mm))]
+def _rays_with_second_fluid(rays: np.ndarray, step_mm: float) -> np.ndarray:
+    """Per ray (rows of ``rays``, samples every ``step_mm``): bright (CSF), dark (dura), bright again for >=
+    1.5 mm, the last within 6 mm of the dark line."""
+    bright = rays >= BRIGHT
+    index = np.arange(rays.shape[1])
+    first = np.argmax(bright, axis=1)
+    dark = (rays <= DARK) & (index >= first[:, None])
+    d = np.argmax(dark, axis=1)
+    found = bright.any(axis=1) & dark.any(axis=1)
+    window = (index >= d[:, None]) & (index < d[:, None] + int(round(6.0 / step_mm)))
     need = int(round(1.5 / step_mm))
-    run = 0
-    for value in after >= BRIGHT:
-        run = run + 1 if value else 0
-        if run >= need:
-            return True
-    return False
+    if need <= 0:  # any sample after the dark line will do
+        return np.asarray(found & window.any(axis=1))
+    runs = np.cumsum(np.pad(bright & window, ((0, 0), (1, 0))), axis=1)
+    return np.asarray(found & (runs[:, need:] - runs[:, :-need] >= need).any(axis=1))
 
 
 def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_mm: float = 16.0) -> np.ndarray:
@@ -102,12 +98,11 @@ def epidural_fluid_slices(seg: CordSegmentation, *, step_mm: float = 0.2, reach_
         csf = float(np.percentile(image[yy[near], xx[near]], 95))
         if csf <= 0:
             continue
-        hits = 0
-        for off in offsets:
-            ys = cy + forward * r / sy
-            xs = np.full_like(r, cx + off / sx)
-            profile = ndimage.map_coordinates(image, [ys, xs], order=1, mode="nearest") / csf
-            hits += _ray_has_second_fluid(profile, step_mm)
+        # Every ray at once (each sample is interpolated alone: the values of one ray at a time, to the bit).
+        ys = np.broadcast_to(cy + forward * r / sy, (len(offsets), len(r)))
+        xs = np.broadcast_to((cx + offsets / sx)[:, None], (len(offsets), len(r)))
+        rays = ndimage.map_coordinates(image, [ys, xs], order=1, mode="nearest") / csf
+        hits = int(_rays_with_second_fluid(rays, step_mm).sum())
         out[k] = hits * 0.5 >= MIN_WIDTH_MM
     return out
 

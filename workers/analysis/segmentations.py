@@ -7,7 +7,9 @@ segmentation once, keyed by the images of the volume (SOP Instance UIDs, shape, 
 and hands the same result to every later caller. :func:`map_series` runs one function over independent series
 on a process pool (:func:`analysis_workers`: one worker per available core, see :func:`pool_context`)
 and returns the results in order; the segmentations made there join the run's memo, and a caller that asks for
-a segmentation still being made on the pool waits for it instead of making it again. Results are the same, by
+a segmentation still being made on the pool waits for it instead of making it again. A segmentation comes back
+from the pool without its image (the volume's pixels, which the caller holds and hands to
+:func:`cord_segmentation`): its image is the caller's volume again when it is asked for. Results are the same, by
 value, as a serial run gives, and an exception is raised again, unchanged, where the serial run raises it.
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
 pool belong to the :func:`analysis_run` that made them.
@@ -25,6 +27,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -64,13 +67,32 @@ def _segment(volume: Volume, polarity: Polarity | None) -> CordSegmentation:
     return segment_cord(AxialView.of(volume), polarity=polarity)
 
 
-Made = dict[Key, "CordSegmentation | Exception"]
+@dataclass(frozen=True)
+class _Detached:
+    """A segmentation made on the pool, without its image (an empty array on the view's grid): the job's
+    process holds the volume, whose view it is (the key names its images, shape and affine)."""
+
+    segmentation: CordSegmentation
+
+    @classmethod
+    def of(cls, seg: CordSegmentation) -> _Detached:
+        return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))))
+
+    def on(self, volume: Volume) -> CordSegmentation:
+        """The segmentation with its image: the view of ``volume`` (the volume it was made from)."""
+        return replace(self.segmentation, view=AxialView.of(volume))
+
+
+Made = dict[Key, CordSegmentation | _Detached | Exception]
 
 
 def _pooled(fn: Callable[[T], R], item: T) -> tuple[R | Exception, Made]:
-    """``fn(item)`` in a pool worker, with the segmentations it made, for the job's run to keep."""
+    """``fn(item)`` in a pool worker, with the segmentations it made (without their images: the job's process
+    asks for one with its volume), for the job's run to keep."""
     with analysis_run(workers=1) as run:
-        return _outcome(fn, item), run.made()
+        result = _outcome(fn, item)
+        made = run.made()
+    return result, {key: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for key, seg in made.items()}
 
 
 class CordSegmentations:
@@ -78,7 +100,7 @@ class CordSegmentations:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._done: dict[Key, CordSegmentation | Exception] = {}
+        self._done: Made = {}
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
         self._images: dict[Future[Any], frozenset[str]] = {}  # the SOP Instance UIDs a started task reads
@@ -90,6 +112,8 @@ class CordSegmentations:
         if key not in self._done:
             self._done[key] = _outcome(lambda v: _segment(v, polarity), volume)
         found = self._done[key]
+        if isinstance(found, _Detached):  # made on the pool: its image is this volume
+            found = self._done[key] = found.on(volume)
         if isinstance(found, Exception):
             raise found  # as a serial run raises it, at the same call
         return found

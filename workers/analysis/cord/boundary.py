@@ -37,13 +37,16 @@ def profiles(
 ) -> np.ndarray:
     """Intensities (nz, n_angles, n_radii) along rays from ``centres`` (pixel y, x) of a CSF-bright image."""
     _, sy, sx = spacing
-    nz = len(centres)
-    z = np.broadcast_to(np.arange(nz)[:, None, None], (nz, len(angles), len(radii)))
     y = centres[:, 0, None, None] + np.sin(angles)[None, :, None] * radii[None, None, :] / sy
     x = centres[:, 1, None, None] + np.cos(angles)[None, :, None] * radii[None, None, :] / sx
-    coords = np.stack([z, y, x]).reshape(3, -1)
-    values = ndimage.map_coordinates(image.astype(np.float32), coords, order=1, mode="nearest")
-    return np.asarray(values.reshape(nz, len(angles), len(radii)))
+    # Slice by slice (the rays lie in their slice): the values of one 3-D interpolation, to the bit, at half
+    # the corners.
+    planes = image.astype(np.float32, copy=False)
+    values = [
+        ndimage.map_coordinates(plane, [yk, xk], order=1, mode="nearest")
+        for plane, yk, xk in zip(planes, y, x, strict=True)
+    ]
+    return np.asarray(np.stack(values)) if values else np.zeros((0, len(angles), len(radii)), np.float32)
 
 
 def polar_contour(
@@ -103,27 +106,28 @@ def _closed_path(gain: np.ndarray, r: np.ndarray, step: float) -> np.ndarray:
     shifts = np.arange(-reach, reach + 1)
     penalty = STEP_COST * (shifts * step) ** 2
     order = np.concatenate([np.arange(n_angles), np.arange(n_angles), np.arange(n_angles // 2)])
-    back = np.zeros((len(order), nz, n), dtype=np.int8)
     # The previous ray's totals, -inf beyond both ends: arriving at radius index i by shift s reads index
-    # i - s, column reach + i - s of ``padded``.
-    padded = np.full((nz, n + 2 * reach), -np.inf)
+    # i - s, column reach + i - s of a row of ``previous``. The best arrival is kept for every state; which
+    # shift gave it is found again in the trace back, for the states on the path only.
+    previous = np.full((len(order), nz, n + 2 * reach), -np.inf)
     total = gain[:, order[0]]
-    moved = np.empty((len(shifts), nz, n))
     for t in range(1, len(order)):
+        padded = previous[t]
         padded[:, reach : reach + n] = total
-        for m, (s, cost) in enumerate(zip(shifts, penalty, strict=True)):
-            np.subtract(padded[:, reach - s : reach - s + n], cost, out=moved[m])
-        best = moved.max(axis=0)
-        # The first shift reaching the best (a later one only as good does not replace it); 0 where none
-        # arrives at all.
-        back[t] = np.where(best == -np.inf, 0, shifts[moved.argmax(axis=0)])
+        best = padded[:, reach - shifts[0] : reach - shifts[0] + n] - penalty[0]
+        for s, cost in zip(shifts[1:], penalty[1:], strict=True):
+            np.maximum(best, padded[:, reach - s : reach - s + n] - cost, out=best)
         total = best + gain[:, order[t]]
-    # Trace back from the best end state; keep the middle turn (angles visited in the second pass).
+    # Trace back from the best end state; keep the middle turn (angles visited in the second pass). The
+    # first shift reaching the best arrival (a later one only as good does not replace it); 0 where none
+    # arrives at all.
     state = np.argmax(total, axis=1)
     path = np.zeros((len(order), nz), dtype=int)
     path[-1] = state
+    rows = np.arange(nz)[:, None]
     for t in range(len(order) - 1, 0, -1):
-        state = state - back[t, np.arange(nz), state]
+        moved = previous[t][rows, reach - shifts[None, :] + state[:, None]] - penalty[None, :]
+        state = state - np.where(moved.max(axis=1) == -np.inf, 0, shifts[moved.argmax(axis=1)])
         path[t - 1] = state
     middle = path[n_angles : 2 * n_angles].T  # (nz, n_angles), angle order 0..n_angles-1
     radii = r[np.clip(middle, 0, n - 1)].astype(float)

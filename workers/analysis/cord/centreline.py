@@ -23,8 +23,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -37,7 +39,6 @@ CLOSING_RADIUS_MM = 8.0  # wider than the widest cord half-width (RL, cervical e
 CANAL_RADIUS_MM = 12.0  # wider than the widest canal half-width (cord and CSF)
 MIDLINE_REACH_MM = 12.0  # how far the cord may lie from the mirror axis of the slice
 _SMOOTH_SIGMA = 0.5  # pixels: the noise smoothing before the top-hats
-_SMOOTH_REACH = int(4.0 * _SMOOTH_SIGMA + 0.5)  # how far scipy's Gaussian reaches (its truncate, 4 sigma)
 N_CANDIDATES = 16  # a full field holds many dark structures enclosed by brighter tissue
 STEP_PENALTY = 0.05  # score units per (mm of in-plane displacement per mm of z) squared
 DARKER_THAN_CORD = 0.6  # a candidate's core below this fraction of the path's typical core is not cord
@@ -100,7 +101,7 @@ def canal_scores(image: np.ndarray, spacing: tuple[float, float, float]) -> np.n
     """Canal score of every pixel of a normalised (CSF bright) volume: the black top-hat (grey closing with a
     square wider than any cord, minus the image) averaged over the cord core. High inside a dark structure
     narrower than :data:`CLOSING_RADIUS_MM` and enclosed by brighter tissue; -inf near the borders."""
-    return np.stack([_plane_scores(plane, spacing, slice(0, plane.shape[1])) for plane in image])
+    return np.stack([_plane_scores(plane, spacing, slice(0, plane.shape[1])) for plane in _smoothed(image)])
 
 
 def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -108,45 +109,144 @@ def canal_interior(image: np.ndarray, spacing: tuple[float, float, float]) -> np
     top-hat (the image minus its grey opening by a square wider than the canal) averaged over the cord core.
     Cord and CSF together fill the canal, brighter than the bone and ligaments around it: the cord scores
     its own level above the wall; a dark structure outside the canal (ligament, vessel, bone) scores ~0."""
-    return np.stack([_plane_interior(plane, spacing, slice(0, plane.shape[1])) for plane in image])
+    _, ny, nx = image.shape
+    every = np.argwhere(np.ones((ny, nx), dtype=bool))
+    return np.stack([_plane_interior(plane, spacing, every).reshape(ny, nx) for plane in _smoothed(image)])
 
 
-def _reaching(plane: np.ndarray, cols: slice, reach: int) -> tuple[np.ndarray, slice]:
-    """The smoothed columns of ``plane`` that filters reaching ``reach`` columns need to give ``cols`` exactly
-    as on the whole plane (the plane's own edges, where the boundary modes apply, are kept), and where
-    ``cols`` lie in them. Every filter here computes each pixel from its neighbours alone, in the same order
-    wherever it lies, so the result is the same to the bit."""
-    lo, hi = max(0, cols.start - reach - _SMOOTH_REACH), min(plane.shape[1], cols.stop + reach + _SMOOTH_REACH)
-    return ndimage.gaussian_filter(plane[:, lo:hi], _SMOOTH_SIGMA), slice(cols.start - lo, cols.stop - lo)
+def _smoothed(image: np.ndarray) -> np.ndarray:
+    """The noise smoothing of every plane of ``image`` (each plane as on its own: nothing along z)."""
+    return np.asarray(ndimage.gaussian_filter(image, (0.0, _SMOOTH_SIGMA, _SMOOTH_SIGMA)))
 
 
-def _plane_scores(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> np.ndarray:
-    """:func:`canal_scores` of the columns ``cols`` of one plane (every row)."""
+# Every filter below computes each pixel from its neighbours alone, in the same order wherever it lies: on the
+# columns a result needs, widened by what each stage reads (and stopped at the plane's own edges, where the
+# boundary modes apply), it gives those columns to the bit as on the whole plane, at a fraction of the cost.
+
+
+def _widened(cols: slice, by: int, n: int) -> slice:
+    """``cols`` and ``by`` columns either side, clipped to ``0..n``."""
+    return slice(max(0, cols.start - by), min(n, cols.stop + by))
+
+
+def _inside(cols: slice, outer: slice) -> slice:
+    """``cols`` as columns of the part ``outer`` of a plane."""
+    return slice(cols.start - outer.start, cols.stop - outer.start)
+
+
+def _closing(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str) -> np.ndarray:
+    """``ndimage.grey_closing(img, size=size, mode=mode, cval=0)[:, cols]``: the dilation on the columns the
+    erosion reads, the erosion on ``cols`` (each stage reads ``size[1] // 2`` columns either side)."""
+    return _two_stage(img, size, cols, mode, np.maximum, np.minimum)
+
+
+def _opening(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str) -> np.ndarray:
+    """``ndimage.grey_opening(img, size=size, mode=mode, cval=0)[:, cols]`` (see :func:`_closing`)."""
+    return _two_stage(img, size, cols, mode, np.minimum, np.maximum)
+
+
+def _two_stage(img: np.ndarray, size: tuple[int, int], cols: slice, mode: str, first: Any, then: Any) -> np.ndarray:
+    half, n = size[1] // 2, img.shape[1]
+    outer, middle = _widened(cols, 2 * half, n), _widened(cols, half, n)
+    staged = _rectangle(img[:, outer], size, mode, first)[:, _inside(middle, outer)]
+    return _rectangle(staged, size, mode, then)[:, _inside(cols, middle)]
+
+
+#: scipy's boundary modes as numpy's padding modes (constant: 0).
+_PADDING = {"constant": "constant", "reflect": "symmetric", "nearest": "edge"}
+
+
+def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> np.ndarray:
+    """The maximum (``pick`` np.maximum) or minimum (np.minimum) over the centred rectangle of odd ``size``
+    around each pixel, the image extended by ``mode``: ``ndimage.maximum_filter`` (``grey_dilation``) or
+    ``minimum_filter`` (``grey_erosion``), the same values (a maximum is exact, whatever the order), one axis
+    at a time, by windows doubling in width (a few whole-array steps instead of a loop over each line)."""
+    out = img
+    if img.size == 0:  # nothing to extend (no column within reach)
+        return np.array(img)
+    for axis, width in enumerate(size):
+        if width % 2 == 0:
+            raise ValueError(f"rectangle sizes must be odd, got {size}")
+        pad = [(0, 0)] * img.ndim
+        pad[axis] = (width // 2, width // 2)
+        out = np.pad(out, pad, mode=_PADDING[mode])  # type: ignore[call-overload]
+        reached = 1
+        while reached < width:
+            step = min(reached, width - reached)
+            n = out.shape[axis]
+            head, tail = [slice(None)] * img.ndim, [slice(None)] * img.ndim
+            head[axis], tail[axis] = slice(0, n - step), slice(step, n)
+            out = pick(out[tuple(head)], out[tuple(tail)])
+            reached += step
+    return np.asarray(out)
+
+
+@dataclass(frozen=True)
+class _Core:
+    """The core kernel (:func:`_core_kernel`) of a pixel spacing: its half sizes and its taps (row offset,
+    column offset, weight) in the order ``ndimage.correlate`` sums them (row by row; weights above the
+    float64 epsilon)."""
+
+    rows: int
+    cols: int
+    taps: tuple[tuple[int, int, float], ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _core(sy: float, sx: float) -> _Core:
+    kernel = _core_kernel(sy, sx)
+    cy, cx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    weights = kernel.astype(np.float64)
+    keep = np.argwhere(np.abs(weights) > np.finfo(np.float64).eps)
+    return _Core(cy, cx, tuple((int(i) - cy, int(j) - cx, float(weights[i, j])) for i, j in keep))
+
+
+def _core_sums(values: np.ndarray, core: _Core, at: Any) -> np.ndarray:
+    """``ndimage.correlate(values, kernel, mode="nearest")`` of a float32 plane (part) at ``at`` (a function
+    of the edge-padded float64 plane and a tap's offsets giving the tap's values there), to the bit:
+    each product is exact in float64 and they are summed from 0 in the kernel's order, then rounded to
+    float32, as scipy does; only the pixels asked for are computed."""
+    cy, cx = core.rows, core.cols
+    padded = np.pad(values.astype(np.float64), ((cy, cy), (cx, cx)), mode="edge")
+    products = {w: w * padded for w in {w for _, _, w in core.taps}}
+    total = np.zeros_like(at(padded, 0, 0))
+    for dy, dx, w in core.taps:
+        total += at(products[w], cy + dy, cx + dx)
+    return total.astype(np.float32)
+
+
+def _plane_scores(smooth: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> np.ndarray:
+    """:func:`canal_scores` of the columns ``cols`` of one smoothed plane (every row)."""
     _, sy, sx = spacing
     wide = _square(CLOSING_RADIUS_MM, sy, sx)
     thin = _square(THIN_MM, sy, sx)
-    core = _core_kernel(sy, sx)
-    cy, cx = core.shape[0] // 2, core.shape[1] // 2
-    img, inner = _reaching(plane, cols, cx + 2 * (wide[1] // 2))
+    core = _core(sy, sx)
+    cy, cx = core.rows, core.cols
+    ny, nx = smooth.shape
+    read = _widened(cols, cx, nx)  # the columns the core mean reads
     # Square structuring elements (separable, fast). Outside the field is no fluid: mode constant 0.
-    closed = ndimage.grey_closing(img, size=wide, mode="constant", cval=0.0)
+    closed = _closing(smooth, wide, read, "constant")
     # Dark lines narrower than any cord (ligaments, vessels, noise) are closed first and do not count.
-    solid = ndimage.grey_closing(img, size=thin)
-    scores = ndimage.correlate(closed - solid, core, mode="nearest")[:, inner]
+    solid = _closing(smooth, thin, read, "reflect")
+    inner = _inside(cols, read)
+    scores = _core_sums(closed - solid, core, lambda p, i, j: p[i : i + ny, inner.start + j : inner.stop + j])
     scores[:cy] = scores[-cy:] = -np.inf
     x = np.arange(cols.start, cols.stop)
-    scores[:, (x < cx) | (x >= plane.shape[1] - cx)] = -np.inf
+    scores[:, (x < cx) | (x >= nx - cx)] = -np.inf
     return scores
 
 
-def _plane_interior(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> np.ndarray:
-    """:func:`canal_interior` of the columns ``cols`` of one plane (every row)."""
+def _plane_interior(smooth: np.ndarray, spacing: tuple[float, float, float], at: np.ndarray) -> np.ndarray:
+    """:func:`canal_interior` of one smoothed plane at the pixels ``at`` (n, 2: row, column)."""
     _, sy, sx = spacing
     wide = _square(CANAL_RADIUS_MM, sy, sx)
-    core = _core_kernel(sy, sx)
-    img, inner = _reaching(plane, cols, core.shape[1] // 2 + 2 * (wide[1] // 2))
-    opened = ndimage.grey_opening(img, size=wide, mode="nearest")
-    return np.asarray(ndimage.correlate(img - opened, core, mode="nearest")[:, inner])
+    core = _core(sy, sx)
+    if len(at) == 0:
+        return np.zeros(0, dtype=np.float32)
+    read = _widened(slice(int(at[:, 1].min()), int(at[:, 1].max()) + 1), core.cols, smooth.shape[1])
+    tophat = smooth[:, read] - _opening(smooth, wide, read, "nearest")
+    rows, cols = at[:, 0], at[:, 1] - read.start
+    return _core_sums(tophat, core, lambda p, i, j: p[rows + i, cols + j])
 
 
 def mirror_axis(image: np.ndarray) -> np.ndarray:
@@ -186,7 +286,7 @@ def _candidates(
     reach = MIDLINE_REACH_MM / sx
     scores = np.full(image.shape, -np.inf, dtype=np.float32)
     cands, vals = [], []
-    for k, plane in enumerate(image):
+    for k, plane in enumerate(_smoothed(image)):
         cols = within(float(midline_x[k]), reach, plane.shape[1])
         idx, s = _maxima(plane, spacing, cols)
         near = np.abs(idx[:, 1] - midline_x[k]) <= reach
@@ -199,7 +299,7 @@ def _candidates(
         scores[k][:, cols] = s
         v = s[idx[:, 0], idx[:, 1] - cols.start] if len(idx) else np.array([])
         if len(idx) and polarity is Polarity.CSF_BRIGHT:
-            interior = _plane_interior(plane, spacing, cols)[idx[:, 0], idx[:, 1] - cols.start]
+            interior = _plane_interior(plane, spacing, idx)
             v = np.minimum(v, np.maximum(interior, 0.0))
         if len(idx) == 0:  # nothing finite in the slice: a dummy candidate at the centre
             idx = np.array([[plane.shape[0] // 2, plane.shape[1] // 2]])
@@ -211,11 +311,12 @@ def _candidates(
 
 
 def _maxima(plane: np.ndarray, spacing: tuple[float, float, float], cols: slice) -> tuple[np.ndarray, np.ndarray]:
-    """The local maxima (row, column of the plane) of the canal score in ``cols``, and the score of ``cols``.
+    """The local maxima (row, column of the plane) of the canal score of a smoothed plane in ``cols``, and the
+    score of ``cols``.
     A maximum in the two outermost columns of ``cols`` (but at the plane's edges) may be one only within
     ``cols``: its 5-pixel neighbourhood leaves them."""
     s = _plane_scores(plane, spacing, cols)
-    idx = np.argwhere((s == ndimage.maximum_filter(s, size=5)) & np.isfinite(s))
+    idx = np.argwhere((s == _rectangle(s, (5, 5), "reflect", np.maximum)) & np.isfinite(s))
     return idx + [0, cols.start], s
 
 
@@ -229,26 +330,29 @@ def enclosure(
     _, sy, sx = spacing
     angles = np.arange(24) * 2 * np.pi / 24
     r = np.arange(0.0, 16.0 + 1e-9, 0.5)
-    out, cores = [], []
+    # The rays of each slice in its slice, then every candidate of every slice at once (each row alone: the
+    # values of one slice at a time).
+    rays = []
     for k, c in enumerate(cands):
         y = c[:, 0, None, None] + np.sin(angles)[None, :, None] * r[None, None, :] / sy
         x = c[:, 1, None, None] + np.cos(angles)[None, :, None] * r[None, None, :] / sx
         coords = np.stack([y, x]).reshape(2, -1)
         p = ndimage.map_coordinates(image[k], coords, order=1, mode="constant", cval=0.0)
-        p = p.reshape(len(c), len(angles), len(r))
-        core = p[:, :, r <= 2.0].mean(axis=(1, 2))
-        ring = (r >= 3.0) & (r <= 10.0)
-        fluid = np.percentile(p[:, :, ring].reshape(len(c), -1), 90, axis=1)
-        half = (0.5 * (core + fluid))[:, None, None]
-        bright = p > half
-        reach = (r >= 1.0) & (r <= 10.0)
-        rises = bright[:, :, reach].any(axis=2)
-        first = np.where(rises, np.argmax(bright & reach, axis=2), len(r))
-        later = np.arange(len(r))[None, None, :] > first[:, :, None]
-        falls = (~bright & later).any(axis=2)
-        out.append(np.where(fluid > core, (rises & falls).mean(axis=1), 0.0))
-        cores.append(core)
-    return out, cores
+        rays.append(p.reshape(len(c), len(angles), len(r)))
+    p = np.concatenate(rays)
+    core = p[:, :, r <= 2.0].mean(axis=(1, 2))
+    ring = (r >= 3.0) & (r <= 10.0)
+    fluid = np.percentile(p[:, :, ring].reshape(len(p), -1), 90, axis=1)
+    half = (0.5 * (core + fluid))[:, None, None]
+    bright = p > half
+    reach = (r >= 1.0) & (r <= 10.0)
+    rises = bright[:, :, reach].any(axis=2)
+    first = np.where(rises, np.argmax(bright & reach, axis=2), len(r))
+    later = np.arange(len(r))[None, None, :] > first[:, :, None]
+    falls = (~bright & later).any(axis=2)
+    enclosed = np.where(fluid > core, (rises & falls).mean(axis=1), 0.0)
+    splits = np.cumsum([len(c) for c in cands])[:-1]
+    return np.split(enclosed, splits), np.split(core, splits)
 
 
 def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[float, float, float]) -> np.ndarray:

@@ -183,3 +183,34 @@ def test_a_segmentation_of_other_images_does_not_wait_for_the_pool(axial_volume)
         cord_segmentation(axial_volume)
         took = time.monotonic() - began
         assert took < 6.0, f"waited {took:.1f} s for tasks that read other images"
+
+
+def _segmented_slices(volume) -> int:  # type: ignore[no-untyped-def]
+    return int(cord_segmentation(volume).found.sum())
+
+
+def test_a_segmentation_made_on_the_pool_comes_back_without_its_image_and_gets_the_callers(
+    axial_volume, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The pool sends back what it segmented without the volume's pixels (the job's process holds them): the
+    caller's segmentation is the one segment_cord gives, on the view of the caller's volume."""
+    import multiprocessing
+
+    from workers.analysis import segmentations
+
+    expected = segment_cord(AxialView.of(axial_volume))
+    _, made = segmentations._pooled(_segmented_slices, axial_volume)
+    (detached,) = made.values()
+    assert isinstance(detached, segmentations._Detached) and detached.segmentation.view.array.size == 0
+    monkeypatch.setattr(segmentations, "pool_context", lambda: multiprocessing.get_context("fork"))
+    with analysis_run(workers=2):
+        start_series("axial", _segmented_slices, [axial_volume, axial_volume], images=lambda v: v.sop_instance_uids)
+
+        def refuse(volume, polarity):  # type: ignore[no-untyped-def]
+            raise AssertionError("segmented again in the job's process")
+
+        monkeypatch.setattr(segmentations, "_segment", refuse)  # the workers were forked before this
+        got = cord_segmentation(axial_volume)
+    np.testing.assert_array_equal(got.view.array, AxialView.of(axial_volume).array)
+    for name in ("mask", "centres", "radii", "found", "path_scores", "midline_x"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
