@@ -12,7 +12,10 @@ def test_findings_lead_and_grades_are_words() -> None:
     }
     lines = report_lines(row)
     assert lines[0] == "    finding: Cord compression 46 % at C5"
-    assert lines[-1] == "    grades: CSF leak: none; ICH diagnosis: strongly suspected; EBP eligible: no"
+    assert lines[-1] == (
+        "    grades: CSF leak: none; Intracranial hypotension diagnosis: strongly suspected; "
+        "Epidural blood patch eligible: no"
+    )
     assert not any("{" in line or "NONE" in line or "_" in line for line in lines)
 
 
