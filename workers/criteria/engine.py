@@ -37,7 +37,8 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
     ich = grade_ich(findings)
     ich_dx = grade_ich_dx(doc.clinical, findings, ich)
     ich_graded = ich_grading(ich.grade, ich.applicable, findings, context)
-    ebp = evaluate_ebp(doc, diagnosis, context)
+    leak_grading = csf_grading(diagnosis.grade, findings, context)
+    ebp = evaluate_ebp(doc, diagnosis, context, leak_graded=leak_grading.graded)
     pathway = suggest_pathway(doc, diagnosis, context)
     duro = duro_guidance(graded, context)
     collections = [
@@ -68,7 +69,7 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
         duro_flags=(msam,) if msam else (),
         notes=tuple(notes),
         context=context,
-        csf_leak_grading=csf_grading(diagnosis.grade, findings, context),
+        csf_leak_grading=leak_grading,
         ich_grading=ich_graded,
         ich_dx_grading=ich_dx_grading(ich_dx.grade, ich_graded),
     )

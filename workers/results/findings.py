@@ -268,8 +268,12 @@ class FindingsReport:
         output could not be assessed, since that part of the study was not read, nor any "no abnormal finding"
         when nothing could be assessed at all."""
         if self.nothing_assessed:
-            what = list(dict.fromkeys(n.what for n in self.not_assessable))
-            why = f"{', '.join(what)} could not be assessed" if what else NO_ANALYSIS_WORDS
+            if not self.not_assessable:
+                why = NO_ANALYSIS_WORDS
+            elif any(not n.series_uid for n in self.not_assessable):  # a step failed, not only quality checks
+                why = "the analysis could not be completed"
+            else:
+                why = "no output passed its quality check"
             return f"Nothing could be assessed automatically: {why}"
         if self.not_assessable:
             return "No abnormal finding in the outputs that could be assessed"

@@ -239,4 +239,4 @@ def test_an_exam_that_could_not_be_assessed_is_not_graded_in_json_and_text(
     text = capsys.readouterr().out
     assert f"  CSF leak: not graded ({why}" in text
     assert "CSF leak: none" not in text and "No abnormal finding" not in text
-    assert "Nothing could be assessed automatically:" in text
+    assert "Nothing could be assessed automatically: no output passed its quality check" in text
