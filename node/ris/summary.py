@@ -8,7 +8,7 @@ from datetime import date
 
 from node.routing.conditions import GRADES
 from node.routing.rules import Priority
-from workers.criteria.words import NOT_GRADED_WORDS, result_title
+from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
 
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -85,7 +85,7 @@ class ReportSummary:
             for name, grade in self.grades.items()
             if grade not in ("NONE", "REFERENCE") and name not in self.not_graded
         ]
-        parts += [self.not_graded_text(name) for name in self.not_graded if name in TOP_RESULTS]
+        parts += [self.not_graded_text(name) for name in self.not_graded if name in NOT_GRADED_HEADLINES]
         if not parts:
             parts.append("no abnormal finding")
         parts.append(f"reading priority {self.priority}")
@@ -102,7 +102,3 @@ class ReportSummary:
                 raise ValueError("patient_id: the endpoint sends the DICOM Patient ID, but the study has none")
             return self.patient_id, self.patient_name
         return self.patient_key, ""
-
-
-#: The results whose "not graded" the conclusion says (an exam's would repeat the CSF-leak result's reason).
-TOP_RESULTS = ("csf_leak", "ich")

@@ -11,15 +11,13 @@ from sqlalchemy.orm import Session
 from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
-from workers.criteria.words import NOT_GRADED_WORDS, result_title
+from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
 from workers.criteria.words import grade_words as grade_code_words
 from workers.results.findings import FindingsReport, NotGraded
 from workers.results.findings_build import analyser_words
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 SEVERITY_CLASS = {"severe": "severe", "moderate": "moderate", "mild": "mild"}
-#: The results whose "not graded" the worklist row shows as a badge (their exams' badges would repeat them).
-_NOT_GRADED_BADGES = ("csf_leak", "ich")
 _SEVERE = ("DEFINITE", "CONFIRMED", "≤", "<=")
 _MODERATE = ("SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
 
@@ -129,7 +127,7 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> Findi
     row["rejected_findings"] = [f.headline for f in report.rejected]
     row["grade_items"] = [
         g for g in grade_items(row["grades"]) if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds
-    ] + [not_graded_item(n) for n in report.not_graded if n.result in _NOT_GRADED_BADGES]
+    ] + [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
     row["no_finding_words"] = report.no_finding_words
     return report
 

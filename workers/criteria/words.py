@@ -45,6 +45,9 @@ RESULT_TITLES: Final[Mapping[str, str]] = {
 
 #: How a view says a result that is not graded (the grade code stays ``NONE``; the reason follows).
 NOT_GRADED_WORDS: Final = "not graded"
+#: The results whose "not graded" a one-line view (worklist badge, RIS conclusion) says: an exam's would repeat
+#: the CSF-leak result's reason, ICH-DX's the ICH result's.
+NOT_GRADED_HEADLINES: Final = ("csf_leak", "ich")
 
 
 def result_title(name: str) -> str:
