@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.commands.common import setup_logging
-from workers.criteria.words import NOT_GRADED_WORDS
 
 if TYPE_CHECKING:
     from workers.results.findings import FindingsReport
@@ -43,6 +42,7 @@ def report_lines(row: dict[str, Any], report: FindingsReport | None = None) -> l
     """The study's flags (the findings first) and its grades in words, as the worklist row shows them; with the
     stored findings ``report``, what it says when nothing abnormal was found and which grades are not graded."""
     from node.web.worklist import grade_items
+    from workers.criteria.words import NOT_GRADED_WORDS
 
     suffix = ": not assessable"
     flags = [str(flag) for flag in row.get("flags") or []]
