@@ -40,13 +40,27 @@ def _number(value: float) -> str:
 MEASURED_BY = {"cord_fa": "cord_dti", "cord_md": "cord_dti", "cord_mtr": "cord_mtr", "marrow_adc": "marrow_adc"}
 
 
-def _measurement(m: Mapping[str, Any], verdicts: Mapping[tuple[str, str], str]) -> str:
+def measured_by(name: str) -> str:
+    """The analyser whose QC verdict covers the measurement ``name`` (a contract name)."""
+    return MEASURED_BY.get(name, "cord_morphometry" if name.startswith("cord_") else "")
+
+
+def measurement_words(m: Mapping[str, Any]) -> str:
+    """One measurement (contract JSON) as a person reads it: "cord area at C5: 71.2 mm²"."""
     name, unit = MEASUREMENT_WORDS.get(str(m["name"]), (str(m["name"]).replace("_", " "), str(m["unit"])))
     level = f" at {m['level']}" if m.get("level") else " (whole series)"
-    analyser = MEASURED_BY.get(str(m["name"]), "cord_morphometry" if str(m["name"]).startswith("cord_") else "")
-    status = verdicts.get((analyser, str(m["series_uid"])), "ok")
+    return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip()
+
+
+def measurement_status(m: Mapping[str, Any], verdicts: Mapping[tuple[str, str], str]) -> str:
+    """The QC status of the output a measurement belongs to (``ok`` where no verdict names it)."""
+    return verdicts.get((measured_by(str(m["name"])), str(m["series_uid"])), "ok")
+
+
+def _measurement(m: Mapping[str, Any], verdicts: Mapping[tuple[str, str], str]) -> str:
+    status = measurement_status(m, verdicts)
     mark = f" — {status} output, not graded" if status != "ok" else ""
-    return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip() + mark
+    return measurement_words(m) + mark
 
 
 def _candidate(c: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ from node.registry.models import (
 )
 from node.registry.views import iso_time, latest_result
 from workers.criteria import FindingsError, parse_findings
+from workers.criteria.findings import Problem
 from workers.pipeline.candidates import FINDING_KEYS, candidate_key
 
 
@@ -40,6 +41,8 @@ class Conflict(RuntimeError):
 
 #: What a radiologist can do with an automated candidate finding.
 CANDIDATE_ACTIONS = ("confirm", "reject")
+#: How an error found only together with the stored findings begins (the combined document was checked).
+WITH_ACTIVE = "with the study's active findings"
 
 
 def get_study(session: Session, study_uid: str) -> Study:
@@ -102,7 +105,7 @@ def add_findings(session: Session, study: Study, document: object, author: str |
     try:  # the stored set must stay one valid document (e.g. finding ids unique across entries)
         parse_findings({"findings": combined})
     except FindingsError as exc:
-        raise FindingsError(f"with the study's active findings: {exc}") from None
+        raise FindingsError(f"{WITH_ACTIVE}: {exc}", exc.problems, exc.document) from None
     check_reanalysable(session, study)
     created: list[FindingEntry] = []
     for raw, finding in zip(raw_findings, parsed.findings, strict=True):
@@ -117,7 +120,8 @@ def add_findings(session: Session, study: Study, document: object, author: str |
             )
         )
     if not created:
-        raise FindingsError("document: no clinical object and no findings: nothing to store")
+        nothing = Problem(("form",), "empty", "nothing to store: no finding and no clinical details were given")
+        raise FindingsError("document: no clinical object and no findings: nothing to store", [nothing])
     for entry in created:
         entry.revision = study.revision + 1
         session.add(entry)

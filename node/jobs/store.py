@@ -266,6 +266,7 @@ def save_outcome(
                         "findings": ctx.findings_report.as_json() if ctx.findings_report is not None else None,
                         "stage_seconds": {k: round(v, 3) for k, v in ctx.stage_seconds.items()},
                         "qc": [v.as_json() for v in ctx.qc],
+                        "measurements": ctx.measurements_json(),
                     },
                     predecessor_uid=previous if obj.kind == ResultKind.SR else None,
                 )

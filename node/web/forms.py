@@ -13,7 +13,8 @@ import math
 from typing import Any
 
 from workers.criteria import FindingsError
-from workers.criteria.findings import EXAMS, KINDS
+from workers.criteria.findings import EXAMS, KINDS, Problem
+from workers.criteria.words import EXAM_WORDS
 
 TRISTATE = ("continuous_with_subarachnoid", "continuous_with_puncture_site", "dural_defect", "cisternal_filling_seen")
 CHOICES = ("pattern", "enhancement")
@@ -31,14 +32,20 @@ FORM_FIELDS = (
 )
 
 
-def _tristate(name: str, value: str) -> bool | None:
+def _error(path: tuple[int | str, ...], text: str, value: object = None, document: object = None) -> FindingsError:
+    """An error of the form itself, in the shape :func:`workers.criteria.parse_findings` gives."""
+    name = ".".join(str(p) for p in path if not isinstance(p, int) and p != "findings")
+    return FindingsError(f"{name}: {text}", [Problem(path, "form", text, value)], document)
+
+
+def _tristate(path: tuple[int | str, ...], value: str, document: object = None) -> bool | None:
     if value in ("", "unknown"):
         return None
     if value in ("true", "yes"):
         return True
     if value in ("false", "no"):
         return False
-    raise FindingsError(f"{name}: choose yes, no or unknown, got {value!r}")
+    raise _error(path, f"choose yes, no or unknown, got {value!r}", value, document)
 
 
 def document_from_form(form: dict[str, str]) -> dict[str, Any]:
@@ -48,9 +55,9 @@ def document_from_form(form: dict[str, str]) -> dict[str, Any]:
         try:
             parsed = json.loads(values["raw_json"])
         except json.JSONDecodeError as exc:
-            raise FindingsError(f"raw_json: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise _error(("raw_json",), f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(parsed, dict):
-            raise FindingsError(f"raw_json: must be a JSON object, got {type(parsed).__name__}")
+            raise _error(("raw_json",), f"must be a JSON object, got {type(parsed).__name__}")
         return parsed
     document: dict[str, Any] = {}
     finding = _finding(values)
@@ -60,7 +67,7 @@ def document_from_form(form: dict[str, str]) -> dict[str, Any]:
     if clinical:
         document["clinical"] = clinical
     if not document:
-        raise FindingsError("form: choose an exam and a kind, or give clinical data, or paste a JSON document")
+        raise _error(("form",), "choose an exam and a kind, or give clinical data, or paste a JSON document")
     return document
 
 
@@ -71,12 +78,12 @@ def _finding(values: dict[str, str]) -> dict[str, Any] | None:
     touched = any(values[k] and values[k] != "unknown" for k in ("level_upper", "level_lower", *CHOICES, *TRISTATE))
     if not exam and not kind:
         if touched:
-            raise FindingsError("exam: choose the exam and kind of the finding")
+            raise _error(("exam",), "choose the exam and kind of the finding")
         return None
     if not exam:
-        raise FindingsError(f"exam: choose the exam for kind {kind!r}")
+        raise _error(("exam",), f"choose the exam for kind {kind.replace('_', ' ')!r}", kind)
     if not kind:
-        raise FindingsError(f"kind: choose a kind of finding for exam {exam!r}")
+        raise _error(("kind",), f"choose a kind of finding for exam {EXAM_WORDS.get(exam, exam)!r}", exam)
     if "/" in kind and kind.split("/", 1)[0] == exam:  # the form's kind list is "exam/kind"
         kind = kind.split("/", 1)[1]
     finding: dict[str, Any] = {"exam": exam, "kind": kind}
@@ -87,7 +94,7 @@ def _finding(values: dict[str, str]) -> dict[str, Any] | None:
         if values[name]:
             finding[name] = values[name]
     for name in TRISTATE:
-        flag = _tristate(name, values[name])
+        flag = _tristate(("findings", 0, name), values[name], {"findings": [finding]})
         if flag is not None:
             finding[name] = flag
     finding["source"] = "radiologist"
@@ -96,7 +103,7 @@ def _finding(values: dict[str, str]) -> dict[str, Any] | None:
 
 def _clinical(values: dict[str, str]) -> dict[str, Any]:
     clinical: dict[str, Any] = {}
-    headache = _tristate("clinical.orthostatic_headache", values["orthostatic_headache"])
+    headache = _tristate(("clinical", "orthostatic_headache"), values["orthostatic_headache"])
     if headache is not None:
         clinical["orthostatic_headache"] = headache
     if values["opening_pressure_mmh2o"]:
@@ -104,9 +111,9 @@ def _clinical(values: dict[str, str]) -> dict[str, Any]:
         try:
             pressure = float(raw)
         except ValueError:
-            raise FindingsError(f"clinical.opening_pressure_mmh2o: must be a number, got {raw!r}") from None
+            raise _error(("clinical", "opening_pressure_mmh2o"), f"must be a number, got {raw!r}", raw) from None
         if not math.isfinite(pressure):
-            raise FindingsError(f"clinical.opening_pressure_mmh2o: must be a finite number, got {raw!r}")
+            raise _error(("clinical", "opening_pressure_mmh2o"), f"must be a finite number, got {raw!r}", raw)
         clinical["opening_pressure_mmh2o"] = pressure
     if values["opening_pressure_position"]:
         clinical["opening_pressure_position"] = values["opening_pressure_position"]

@@ -21,6 +21,7 @@ from node.web.archive_rows import readable_rows
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user, study_or_404
 from node.web.entry_words import entry_rows
+from node.web.form_errors import error_words
 from node.web.forms import FORM_FIELDS, document_from_form, form_choices
 from node.web.worklist import study_page, worklist
 from workers.criteria import FindingsError
@@ -177,8 +178,8 @@ async def post_findings_form(
     kept = {k: form.get(k, "") for k in FORM_FIELDS}
     try:
         fs.add_findings(session, study, document_from_form(form), user.name)
-    except FindingsError as exc:
-        return _study_response(request, session, study, user, error=str(exc), form=kept, status=422)
+    except FindingsError as exc:  # in words; the JSON API answers with the machine message
+        return _study_response(request, session, study, user, error=error_words(exc), form=kept, status=422)
     except fs.Conflict as exc:
         return _study_response(request, session, study, user, error=str(exc), form=kept, status=409)
     return _back(study_uid, "saved")

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from node.commands.analyse_text import measurement_status, measurement_words
 from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
+from workers.criteria.rule_words import rule_words
 from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
 from workers.criteria.words import grade_words as grade_code_words
 from workers.results.findings import FindingsReport, NotGraded
@@ -148,25 +150,29 @@ def card_path(session: Session, study: Study) -> Path | None:
 
 
 def criteria_rows(session: Session, study: Study, report: FindingsReport | None = None) -> list[dict[str, Any]]:
-    """Grades with their rule IDs from the latest SR's criteria result; a result the ``report`` says is not
-    graded reads "not graded" with the reason (an exam's only when the CSF-leak grade itself is given)."""
+    """Grades from the latest SR's criteria result, each with what its rules say; abnormal grades first. A result
+    the ``report`` says is not graded reads "not graded" with the reason (an exam's only when the CSF-leak grade
+    itself is given: else that one says it)."""
     result = latest_result(session, study)
     criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
     not_graded = {n.result: n for n in (report.not_graded if report is not None else ())}
     rows = []
-    for key in ("csf_leak", "ich", "ich_dx"):
-        part = criteria.get(key)
-        if isinstance(part, dict):
-            rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
-    for exam, part in (criteria.get("per_exam") or {}).items():
+    leak = criteria.get("csf_leak")
+    if isinstance(leak, dict):
+        rows.append(_criteria_row("csf_leak", str(leak.get("grade")), leak, not_graded.get("csf_leak")))
+    for exam, part in (criteria.get("per_exam") or {}).items():  # the exams the CSF-leak grade rests on
         if isinstance(part, dict) and exam in not_graded and "csf_leak" not in not_graded:
             rows.append(_criteria_row(exam, "NONE", part, not_graded[exam]))
         elif isinstance(part, dict) and part.get("grade") not in (None, "NONE"):
             rows.append(_criteria_row(exam, str(part.get("grade")), part))
+    for key in ("ich", "ich_dx"):
+        part = criteria.get(key)
+        if isinstance(part, dict):
+            rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
     ebp = criteria.get("ebp")
     if isinstance(ebp, dict):
         rows.append(_criteria_row("ebp_eligible", "ELIGIBLE" if ebp.get("eligible") else "NONE", ebp))
-    return rows
+    return sorted(rows, key=lambda row: row["class"] == "none")  # stable: the order above within each part
 
 
 def _criteria_row(key: str, grade: str, part: dict[str, Any], not_graded: NotGraded | None = None) -> dict[str, Any]:
@@ -178,7 +184,7 @@ def _criteria_row(key: str, grade: str, part: dict[str, Any], not_graded: NotGra
         "code": grade,
         "class": badge_class(grade),
         "reason": "",
-        "rules": [r for r in part.get("rules") or [] if r],
+        "rules": [{"id": r, "words": rule_words(r)} for r in dict.fromkeys(part.get("rules") or []) if r],
         "needs_confirmation": bool(part.get("needs_confirmation")),
     }
 
@@ -236,12 +242,25 @@ def qc_lines(verdicts: list[dict[str, Any]]) -> list[str]:
     return [text + (f" — {n} series" if n > 1 else "") for text, n in counts.items()]
 
 
+def ok_measurements(measurements: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> list[str]:
+    """The measurements of outputs whose QC verdict is ok, in words (the others are not shown: not graded)."""
+    status = {(str(v.get("analyser")), str(v.get("series_uid"))): str(v.get("status")) for v in verdicts}
+    return [measurement_words(m) for m in measurements if measurement_status(m, status) == "ok"]
+
+
 def study_page(session: Session, study: Study) -> dict[str, Any]:
+    """The study page, abnormal first: findings, then what could not be assessed and why (``qc_lines``), and
+    only below the grades the outputs that were ok (``qc_ok_lines``) with their measurements."""
     row = study_row(session, study, with_phi=True)
     report = _with_findings(session, study, row)
     row["criteria"] = criteria_rows(session, study, report)
     row["srs"] = sr_chain(session, study)
     row["delivery_rows"] = deliveries(session, study)
     row["has_card"] = card_path(session, study) is not None
-    row["qc_lines"] = qc_lines(list(row.get("qc") or []))
+    verdicts = list(row.get("qc") or [])
+    row["qc_lines"] = qc_lines([v for v in verdicts if v.get("status") != "ok"])
+    row["qc_ok_lines"] = qc_lines([v for v in verdicts if v.get("status") == "ok"])
+    result = latest_result(session, study)
+    measurements = list((result.summary or {}).get("measurements") or []) if result is not None else []
+    row["measurements"] = ok_measurements(measurements, verdicts)
     return row

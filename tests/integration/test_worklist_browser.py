@@ -103,7 +103,11 @@ def test_radiologist_enters_a_finding_and_the_amended_sr_is_delivered(
         # Before the finding the grade was NONE; the radiologist's C7-T2 fluid now gives a CSF-leak grade. (The
         # engine weighs the study's own protocol too: without post-contrast or thin axial SSFP it is not DEFINITE.)
         assert re.search(r"CSF leak (suspected|strongly suspected|definite)", text), "CSF-leak finding"
-        assert re.search(r"CSF-LEAK-MR-[34]", text), "the spinal MRI rule that graded the finding"
+        # the spinal MRI rule that graded the finding, in words, with its ID only as the tooltip
+        rule = page.locator("table.grades span[title^='rule CSF-LEAK-MR-']").first
+        assert rule.get_attribute("title") in ("rule CSF-LEAK-MR-3", "rule CSF-LEAK-MR-4")
+        assert rule.inner_text().startswith("epidural fluid-signal lesion")
+        assert not re.search(r"CSF-LEAK-MR-\d", page.inner_text("table.grades"))
         assert "amended by revision 2" in text
         page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
         page.goto(base + "/")

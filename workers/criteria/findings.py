@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -33,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from workers.criteria.levels import LevelRange, parse_level
 
@@ -78,8 +81,34 @@ APPLIES_TO: dict[str, set[tuple[str, str]]] = {
 REQUIRED: dict[str, set[tuple[str, str]]] = {"pattern": {("ri_cisternography", "epidural_accumulation")}}
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a findings document, for a view that words it (the message stays the machine text).
+
+    ``path``: keys and list indices down to the field (``("findings", 0, "pattern")``); ``kind``: pydantic's
+    error type or one of this module's (``not_applicable``, ``required_for_kind``, ``kind_of_exam``,
+    ``duplicate_id``); ``message``: the text after the path; ``value``: what was given; ``allowed``: the
+    choices, where the field is a choice.
+    """
+
+    path: tuple[int | str, ...]
+    kind: str
+    message: str
+    value: object = None
+    allowed: tuple[str, ...] = ()
+
+
 class FindingsError(ValueError):
-    """An invalid findings document; the message names the field path and the value."""
+    """An invalid findings document; the message names the field path and the value.
+
+    ``problems`` holds the same, one :class:`Problem` per error, and ``document`` the object that was checked
+    (so a view can name a finding by its exam and kind).
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = (), document: object = None) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+        self.document = document
 
 
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
@@ -177,7 +206,11 @@ class Finding(BaseModel):
     def _kind_of_exam(cls, value: str, info: ValidationInfo) -> str:
         exam = info.data.get("exam")
         if exam is not None and value not in KINDS[exam]:
-            raise ValueError(f"{value!r} is not a kind of exam {exam!r} (allowed: {', '.join(KINDS[exam])})")
+            raise PydanticCustomError(
+                "kind_of_exam",
+                "{given} is not a kind of exam {exam_given} (allowed: {allowed})",
+                {"given": repr(value), "exam_given": repr(exam), "exam": exam, "allowed": ", ".join(KINDS[exam])},
+            )
         return value
 
     @field_validator(*APPLIES_TO)
@@ -189,10 +222,16 @@ class Finding(BaseModel):
         where = (exam, kind)
         if value is None:
             if where in REQUIRED.get(info.field_name, set()):
-                raise ValueError(f"required for {exam}/{kind}")
+                raise PydanticCustomError(
+                    "required_for_kind", "required for {exam}/{kind}", {"exam": exam, "kind": kind}
+                )
             return value
         if where not in APPLIES_TO[info.field_name]:
-            raise ValueError(f"does not apply to {exam}/{kind}: {value!r}")
+            raise PydanticCustomError(
+                "not_applicable",
+                "does not apply to {exam}/{kind}: {given}",
+                {"exam": exam, "kind": kind, "given": repr(value)},
+            )
         return value
 
     @field_validator("levels")
@@ -258,50 +297,89 @@ class FindingsDocument(BaseModel):
             if finding.id is None:
                 continue
             if finding.id in seen:
-                raise ValueError(
-                    f"findings[{index}].id: duplicate id {finding.id!r} (also findings[{seen[finding.id]}])"
+                raise PydanticCustomError(
+                    "duplicate_id",
+                    "findings[{index}].id: duplicate id {given} (also findings[{other}])",
+                    {"index": index, "other": seen[finding.id], "given": repr(finding.id), "id": finding.id},
                 )
             seen[finding.id] = index
         return self
 
 
+def _parts(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The keys and indices of an error location, without pydantic's validator and union steps."""
+    skipped = ("function-", "tagged-union", "union[")
+    return tuple(p for p in loc if isinstance(p, int) or not (p.startswith(skipped) or p in {"int", "float"}))
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union", "union[")) or part in {"int", "float"}:
-            continue
-        else:
-            text += f".{part}" if text else part
+    for part in _parts(loc):
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
 
 
-def _message(error: dict[str, Any]) -> str:
+#: This module's own error types: their message is the whole text after the path.
+_OWN_ERRORS = ("value_error", "not_applicable", "required_for_kind", "kind_of_exam", "duplicate_id")
+
+
+def _detail(error: dict[str, Any]) -> str:
+    """The text after the path."""
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    path = _path(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
-        return f"{path}: unknown field (value {error['input']!r})"
+        return f"unknown field (value {error['input']!r})"
     if error["type"] == "missing":
-        return f"{path}: required field is missing"
-    if error["type"] == "value_error":
-        return f"{path}: {msg}" if path else msg
-    return f"{path}: {msg} (value {error['input']!r})"
+        return "required field is missing"
+    if error["type"] in _OWN_ERRORS:
+        return msg
+    return f"{msg} (value {error['input']!r})"
+
+
+def _message(error: dict[str, Any]) -> str:
+    path = _path(tuple(error["loc"]))
+    return f"{path}: {_detail(error)}" if path else _detail(error)
+
+
+def _choices(annotation: object) -> tuple[str, ...]:
+    """The values of a ``Literal`` field (also inside ``X | None``)."""
+    if get_origin(annotation) is Literal:
+        return tuple(str(a) for a in get_args(annotation))
+    return next((_choices(arg) for arg in get_args(annotation) if get_origin(arg) is Literal), ())
+
+
+def _problem(error: dict[str, Any]) -> Problem:
+    loc = _parts(tuple(error["loc"]))
+    ctx = dict(error.get("ctx") or {})
+    kind = str(error["type"])
+    if kind == "duplicate_id":
+        loc, value = ("findings", int(ctx["index"]), "id"), ctx["id"]
+        return Problem(loc, kind, _detail(error).split(": ", 1)[-1], value)
+    allowed: tuple[str, ...] = ()
+    if kind == "kind_of_exam":
+        allowed = KINDS[str(ctx["exam"])]
+    elif kind == "literal_error" and loc and isinstance(loc[-1], str):
+        model = Clinical if loc[0] == "clinical" else Finding
+        field = model.model_fields.get(loc[-1])
+        allowed = _choices(field.annotation) if field is not None else ()
+    return Problem(loc, kind, _detail(error), error.get("input"), allowed)
 
 
 def parse_findings(obj: object) -> FindingsDocument:
     """Validate a decoded JSON object; raise :class:`FindingsError` naming the field and the value."""
     if not isinstance(obj, dict):
-        raise FindingsError(f"document: must be a JSON object, got {type(obj).__name__}")
+        problem = Problem((), "document_type", f"must be a JSON object, got {type(obj).__name__}", obj)
+        raise FindingsError(f"document: {problem.message}", [problem], obj)
     try:
         return FindingsDocument.model_validate(obj)
     except ValidationError as exc:
-        messages = []
+        messages: list[str] = []
+        problems: list[Problem] = []
         for error in exc.errors():
             text = _message(dict(error))
             if text not in messages:
                 messages.append(text)
-        raise FindingsError("; ".join(messages)) from None
+                problems.append(_problem(dict(error)))
+        raise FindingsError("; ".join(messages), problems, obj) from None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydicom import Dataset, dcmread
 
+from workers.analysis.contract import measurement_json
 from workers.pipeline_names import PIPELINES as PIPELINES  # re-exported: the pipeline names live apart
 from workers.pipeline_names import Pipeline as Pipeline
 from workers.pipeline_names import ResultKind as ResultKind
@@ -154,6 +155,10 @@ class PipelineContext:
     def inventory_json(self) -> list[dict[str, Any]]:
         """The series inventory as JSON (``spinenode inventory --json`` items), for routing and the registry."""
         return [inv.to_json() for inv in self.inventory.values()]
+
+    def measurements_json(self) -> list[dict[str, Any]]:
+        """The measurements in the contract shape (``spinenode analyse`` output); concepts it does not name left out."""
+        return [j for m in self.measurements if (j := measurement_json(m)) is not None]
 
     def criteria_json(self) -> dict[str, Any] | None:
         """The criteria result as JSON (``spinenode criteria`` output), or None before the criteria ran."""

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from workers import __version__
-from workers.analysis.contract import measurement_json
 from workers.pipeline.candidates import candidates_json
 from workers.pipeline.context import PIPELINES, PipelineContext, SeriesFiles
 from workers.pipeline.steps import ALGORITHM_NAME, STEPS
@@ -76,7 +75,7 @@ def analysis_output(ctx: PipelineContext, study: StudyFiles, *, seg_dir: Path | 
     out: dict[str, Any] = {
         "study_uid": study.study_uid,
         "series": [inv.to_json() for inv in ctx.inventory.values()],
-        "measurements": [j for m in ctx.measurements if (j := measurement_json(m)) is not None],
+        "measurements": ctx.measurements_json(),
         "candidates": candidates_json(ctx.candidate_findings),
         "qc": [v.as_json() for v in ctx.qc],
         "levels": ctx.levels,

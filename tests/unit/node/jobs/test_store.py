@@ -25,7 +25,7 @@ from node.registry.models import (
     StudyState,
 )
 from node.runtime import Runtime
-from workers.analysis.base import CandidateFinding
+from workers.analysis.base import AREA_CODE, CandidateFinding, Measurement
 from workers.pipeline import PipelineContext
 from workers.pipeline.candidates import candidate_key
 from workers.pipeline.context import ResultObject
@@ -84,6 +84,8 @@ def _outcome(ctx: PipelineContext, sr: Path) -> None:
     ctx.candidate_findings.append(CandidateFinding("fluid C7 to T2", 0.61234, dict(FLUID), series_instance_uid="1.2"))
     ctx.flags.append("epidural fluid")
     ctx.stage_seconds["inventory"] = 0.12345
+    area = Measurement("cord CSA", AREA_CODE, 71.25, "mm2", AREA_CODE, level="C5", series_instance_uid="1.2")
+    ctx.measurements.append(area)
 
 
 def test_a_saved_outcome_reports_the_study_keeps_candidates_as_json_and_asks_for_deliveries_by_kind(
@@ -104,6 +106,10 @@ def test_a_saved_outcome_reports_the_study_keeps_candidates_as_json_and_asks_for
             {**FLUID, "source": "automated", "confidence": 0.612, "series_uid": "1.2"}
         ]
         assert result.summary["stage_seconds"] == {"inventory": 0.123}
+        # the study page shows the measurements of the outputs that passed QC: they are kept with the report
+        assert result.summary["measurements"] == [
+            {"series_uid": "1.2", "name": "cord_csa", "level": "C5", "value": 71.25, "unit": "mm2"}
+        ]
         deliveries = {d.destination: d for d in session.scalars(select(Delivery))}
         assert sorted(d.id for d in deliveries.values()) == sorted(delivery_ids)
         assert deliveries["pacs"].kind == DeliveryKind.RESULTS and deliveries["pacs"].result_ids == [result.id]

@@ -124,7 +124,13 @@ QC = [
     {"analyser": "vertebral_levels", "series_uid": "1.2.5", "status": "ok", "reason": "anchor: C2"},
     {"analyser": "cord_morphometry", "series_uid": "1.2.6", "status": "unreliable",
      "reason": "the cord was found on only 3 of 20 slices"},
+    {"analyser": "marrow_adc", "series_uid": "1.2.7", "status": "ok", "reason": ""},
 ]  # fmt: skip
+#: Measurements of the reported study (contract shape): one of the unreliable cord output, one of the ok ADC.
+MEASUREMENTS = [
+    {"series_uid": "1.2.6", "name": "cord_csa", "level": "C5", "value": 41.5, "unit": "mm2"},
+    {"series_uid": "1.2.7", "name": "marrow_adc", "level": "L2", "value": 0.87, "unit": "10^-3 mm2/s"},
+]
 
 
 @dataclass
@@ -225,6 +231,7 @@ def seed(runtime: Runtime) -> Seeded:
                         "notes": [],
                         "findings": FINDINGS_REPORT.as_json() if rev == 2 else None,
                         "qc": QC,
+                        "measurements": MEASUREMENTS,
                     },
                     predecessor_uid=sr_uids[0] if rev == 2 else None,
                     created_at=datetime(2026, 11, 10 + rev, 9, 0),
