@@ -18,7 +18,11 @@ from node.ris.endpoints import RisEndpointSettings
 from node.ris.fhir import build_diagnostic_report
 from node.ris.hl7 import build_oru_r01
 from node.runtime import Runtime
+from workers.criteria import StudyContext, evaluate, parse_findings
+from workers.criteria.context import ExamNotAssessed
 from workers.pipeline import PipelineContext
+from workers.results.findings import FindingsReport
+from workers.results.findings_build import build_findings
 
 WHY = "CT myelography could not be assessed: metal artefact"
 
@@ -31,21 +35,26 @@ def metal(tmp_path_factory: pytest.TempPathFactory) -> PipelineContext:
 def _store(runtime: Runtime, ctx: PipelineContext) -> tuple[str, int]:
     """The study and its SR result as the job's store writes them (node.jobs.store): summary and grades."""
     assert ctx.findings_report is not None
-    criteria: Any = ctx.criteria_json()
+    return _store_result(runtime, ctx.study_uid, ctx.criteria_json(), ctx.findings_report, ctx.flags, ctx.qc)
+
+
+def _store_result(
+    runtime: Runtime, study_uid: str, criteria: Any, report: FindingsReport, flags: list[str], qc: list[Any]
+) -> tuple[str, int]:
     root = runtime.settings.data_dir
     with runtime.registry.session() as s:
         study = add_study(
             s,
             root,
-            ctx.study_uid,
+            study_uid,
             state=StudyState.REPORTED,
             priority="routine",
             study_description="CT myelography",
-            flags=ctx.flags,
+            flags=flags,
             grades=grades_of(criteria),
         )
         sr_uid = "1.2.826.0.1.3680043.8.498.4242"
-        path = write_sr(root / "results" / ctx.study_uid / "sr-r1.dcm", ctx.study_uid, sr_uid)
+        path = write_sr(root / "results" / study_uid / "sr-r1.dcm", study_uid, sr_uid)
         s.add(
             Result(
                 study_id=study.id,
@@ -56,17 +65,17 @@ def _store(runtime: Runtime, ctx: PipelineContext) -> tuple[str, int]:
                 series_uid="1.2.3",
                 path=str(path),
                 summary={
-                    "flags": ctx.flags,
+                    "flags": flags,
                     "criteria": criteria,
-                    "findings": ctx.findings_report.as_json(),
-                    "qc": [v.as_json() for v in ctx.qc],
+                    "findings": report.as_json(),
+                    "qc": [v.as_json() for v in qc],
                 },
             )
         )
         delivery = Delivery(study_id=study.id, revision=1, destination="ris", kind=DeliveryKind.RIS)
         s.add(delivery)
         s.flush()
-        return ctx.study_uid, delivery.id
+        return study_uid, delivery.id
 
 
 def test_worklist_and_study_page_say_not_graded(client: TestClient, runtime: Runtime, metal: PipelineContext) -> None:
@@ -118,3 +127,23 @@ def test_a_report_stored_before_not_graded_was_known_reads_as_before(runtime: Ru
     assert _not_graded(None) == {}
     old = Result(summary={"findings": {"findings": [], "not_assessable": []}})
     assert _not_graded(old) == {}
+
+
+def test_a_grade_from_the_mri_stays_and_the_page_names_the_exam_not_assessed(
+    client: TestClient, runtime: Runtime
+) -> None:
+    # A radiologist's epidural fluid on spinal MRI (SUSPECTED), the CT myelogram not assessable (metal).
+    doc = parse_findings({"findings": [{"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"]}]})
+    metal = ExamNotAssessed("ct_myelography", "metal artefact on 9 slices")
+    context = StudyContext(exams_performed=frozenset({"spinal_mri", "ct_myelography"}), exams_not_assessed=(metal,))
+    result = evaluate(doc, context)
+    report = build_findings(None, result)
+    uid, _ = _store_result(runtime, "1.2.826.0.1.3680043.8.498.4343", result.to_json(), report, [], [])
+    login(client)
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    grades = grades[: grades.index("</table>")]
+    assert ">suspected</span>" in grades, "the leak grade from the MRI finding stays a grade"
+    row = grades[grades.index("<th>CSF leak on CT myelography</th>") :]
+    assert row[: row.index("</tr>")].count(">not graded</span>") == 1 and metal.text in row
+    assert grades.index("<th>CSF leak</th>") < grades.index("<th>CSF leak on CT myelography</th>")
