@@ -25,7 +25,7 @@ from workers.criteria.grading import Grading
 from workers.criteria.result import CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import FindingGrade
 from workers.criteria.rules_guidance import ClaimItem
-from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS
+from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS, result_title
 from workers.results.card_words import field_words, plain
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
@@ -200,13 +200,13 @@ def _exam_group(
 def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection:
     ich, dx = result.ich, result.ich_dx
     ich_graded, dx_graded = result.ich_grading, result.ich_dx_grading
-    lines = [_grade_line("Intracranial hypotension", ich.grade, ich.rules, result.ich_needs_confirmation, ich_graded)]
+    lines = [_grade_line(result_title("ich"), ich.grade, ich.rules, result.ich_needs_confirmation, ich_graded)]
     if not ich.applicable:
         lines[0] += f"; not applicable (herniation/Chiari recorded; imaging grade {ich.imaging_grade})"
     if dx_graded.graded:
-        lines.append(_grade_line("ICH diagnosis", dx.grade, dx.rules, result.ich_dx_needs_confirmation))
+        lines.append(_grade_line(result_title("ich_dx"), dx.grade, dx.rules, result.ich_dx_needs_confirmation))
     else:  # the same exam as the line above: said once
-        lines.append(f"ICH diagnosis: {NOT_GRADED_WORDS}: the brain MRI could not be assessed")
+        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: the brain MRI could not be assessed")
     if dx.missing:
         lines.append("  missing: " + ", ".join(dx.missing))
     flags = [f"ICH {ich.grade}"] if ich.grade.is_abnormal else []

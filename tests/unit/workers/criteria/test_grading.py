@@ -113,8 +113,8 @@ def test_a_brain_mri_not_assessable_leaves_ich_and_ich_dx_not_graded(run: Run) -
     assert (out["ich_dx"]["grade"], out["ich_dx"]["graded"]) == ("NONE", False)
     assert out["csf_leak"]["graded"] is True, "the CSF-leak exams are not the brain MRI"
     lines = criteria_sections(result)[1].lines
-    assert lines[0] == f"Intracranial hypotension: not graded: {NO_BRAIN_ANALYSIS.text}"
-    assert lines[1].startswith("ICH diagnosis: not graded")
+    assert lines[0] == f"Intracranial hypotension on imaging: not graded: {NO_BRAIN_ANALYSIS.text}"
+    assert lines[1].startswith("Intracranial hypotension diagnosis: not graded")
     grades = [v for n, v in _evaluations(result, "Intracranial hypotension (ICH)") if n == cc.GRADE.value]
     assert grades == [cc.NOT_GRADED.value]
 
