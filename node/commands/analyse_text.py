@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers.criteria.words import EXAM_WORDS
+from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS, result_title
 from workers.results.card_words import plain
-from workers.results.findings import FindingsReport
+from workers.results.findings import FindingsReport, NotGraded
 from workers.results.findings_build import analyser_words
 
 #: The contract's measurement names (architecture.md) as words, with the unit as a person writes it.
@@ -27,7 +27,8 @@ MEASUREMENT_WORDS = {
     "marrow_adc": ("marrow ADC", "×10⁻³ mm²/s"),
     "cord_csa_zscore": ("cord area z-score", ""),
 }
-GRADE_TITLES = {"csf_leak": "CSF leak", "ich": "Intracranial hypotension", "ich_dx": "ICH diagnosis"}
+#: The grades the text lists, in this order (their titles: :data:`workers.criteria.words.RESULT_TITLES`).
+GRADE_KEYS = ("csf_leak", "ich", "ich_dx")
 QC_WORDS = {"ok": "ok", "unreliable": "unreliable", "failed": "failed"}
 
 
@@ -68,6 +69,11 @@ def _candidate(c: Mapping[str, Any]) -> str:
     return f"{exam}: {str(c['kind']).replace('_', ' ')}{' ' + levels if levels else ''}"
 
 
+def _grade(code: str, not_graded: NotGraded | None) -> str:
+    """A grade in words, or "not graded" and why when its exams could not be assessed."""
+    return f"{NOT_GRADED_WORDS} ({not_graded.reason})" if not_graded is not None else plain(code)
+
+
 def _findings_lines(report: FindingsReport) -> list[str]:
     if not report.findings:
         return [f"  {report.no_finding_words}"]
@@ -83,9 +89,7 @@ def _findings_lines(report: FindingsReport) -> list[str]:
 def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
     """One study as a person reads it; ``report`` is None when no series could be analysed."""
     lines = [f"study {study['study_uid']}: {len(study['series'])} series"]
-    if report is not None and not report.findings and not study["qc"]:
-        lines += ["Findings:", "  None: no automated analysis applies to these series"]
-    elif report is not None:
+    if report is not None:
         lines += ["Findings:", *_findings_lines(report)]
         if report.not_assessable:
             lines.append("Not assessable (not graded):")
@@ -94,8 +98,8 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
             lines.append("Protocol notes (not findings):")
             lines += [f"  {n.text}" for n in report.relevant_notes]
     grades = [
-        f"  {title}: {plain(str(part['grade']))}"
-        for key, title in GRADE_TITLES.items()
+        f"  {result_title(key)}: {_grade(str(part['grade']), report.not_graded_of(key) if report else None)}"
+        for key in GRADE_KEYS
         if isinstance(part := (study.get("criteria") or {}).get(key), dict) and "grade" in part
     ]
     if grades:

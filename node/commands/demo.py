@@ -15,9 +15,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from node.commands.common import setup_logging
+
+if TYPE_CHECKING:
+    from workers.results.findings import FindingsReport
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,17 +38,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def report_lines(row: dict[str, Any]) -> list[str]:
-    """The study's flags (the findings first) and its grades in words, as the worklist row shows them."""
+def report_lines(row: dict[str, Any], report: FindingsReport | None = None) -> list[str]:
+    """The study's flags (the findings first) and its grades in words, as the worklist row shows them; with the
+    stored findings ``report``, what it says when nothing abnormal was found and which grades are not graded."""
     from node.web.worklist import grade_items
+    from workers.criteria.words import NOT_GRADED_WORDS
 
     suffix = ": not assessable"
     flags = [str(flag) for flag in row.get("flags") or []]
     unread = [f"    not assessable (not graded): {f.removesuffix(suffix)}" for f in flags if f.endswith(suffix)]
     found = [f"    finding: {f}" for f in flags if not f.endswith(suffix)]
-    if not found:
+    if not found and report is not None:
+        words = report.no_finding_words
+        found = [f"    {words[:1].lower()}{words[1:]}"]
+    elif not found:
         found = ["    no abnormal finding" + (" in the outputs that could be assessed" if unread else "")]
-    grades = "; ".join(f"{g['label']}: {g['grade']}" for g in grade_items(dict(row.get("grades") or {})))
+    not_graded = {n.result for n in report.not_graded} if report is not None else set()
+    items = grade_items(dict(row.get("grades") or {}))
+    grades = "; ".join(f"{g['label']}: {NOT_GRADED_WORDS if g['key'] in not_graded else g['grade']}" for g in items)
     return [*found, *unread, f"    grades: {grades or '—'}"]
 
 
@@ -60,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from node import runtime
     from node.daemon.node import Node
     from node.dicom.scu import send_files
+    from node.findings.review import latest_report
     from node.registry.models import Study
     from node.registry.views import results_of, study_row
     from node.settings import Settings
@@ -83,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout
     row: dict[str, object] = {}
     results: list[dict[str, object]] = []
+    report: FindingsReport | None = None
     last = ""
     while time.monotonic() < deadline:
         with rt.registry.session() as session:
@@ -90,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             if found is not None:
                 row = study_row(session, found)
                 results = results_of(session, found)
+                report = latest_report(session, found)
         job = row.get("job") or {}
         status = f"{row.get('state', 'receiving')}" + (f" ({job.get('step')})" if isinstance(job, dict) and job else "")
         if status != last and sys.stdout.isatty():
@@ -108,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     _say("4/4 report ready:")
     for r in results:
         _say(f"    {r['kind']}: {r['path']}")
-    for line in report_lines(row):
+    for line in report_lines(row, report):
         _say(line)
     _say("    validate: dciodvfy <file>   dump the SR: dsrdump <sr file>")
     if args.keep:

@@ -21,6 +21,7 @@ from node.registry.models import Attempt, Delivery, DeliveryKind, DeliveryState,
 from node.ris.delivery import RisDeliveryError, send_report
 from node.ris.summary import GRADES, ReportSummary
 from node.settings import DestinationSettings, Settings
+from workers.results.findings import FindingsReport
 
 
 def _payload_files(session: Session, delivery: Delivery) -> list[Path]:
@@ -116,4 +117,14 @@ def summary_from_registry(session: Session, delivery: Delivery) -> ReportSummary
         amended=bool(sr and sr.predecessor_uid),
         patient_id=study.patient_id or "",
         patient_name=study.patient_name or "",
+        not_graded=_not_graded(sr),
     )
+
+
+def _not_graded(sr: Result | None) -> dict[str, str]:
+    """The results the SR's findings report says are not graded, with why (none for an older report)."""
+    try:
+        report = FindingsReport.from_json((sr.summary or {}).get("findings") if sr is not None else None)
+    except (KeyError, TypeError, ValueError):  # a report written before findings were stored
+        return {}
+    return {n.result: n.reason for n in report.not_graded}

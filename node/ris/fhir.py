@@ -3,7 +3,8 @@
 ``status`` final/amended; ``code`` LOINC 18748-4 (diagnostic imaging study); ``subject`` by identifier
 (the patient key, or the DICOM Patient ID for endpoints with ``patient_id = "dicom"``); ``effectiveDateTime``
 the study date; ``conclusion`` one readable line (findings first); ``conclusionCode`` one CodeableConcept per
-grade; ``imagingStudy`` a logical reference by the Study Instance UID (``urn:dicom:uid``); identifiers: the
+grade (a result that is not graded has no coding, only the text "… not graded: <why>"); ``imagingStudy`` a
+logical reference by the Study Instance UID (``urn:dicom:uid``); identifiers: the
 report's own (system :data:`REPORT_SYSTEM`, value the Study Instance UID — the same for every amendment), the
 SR SOP Instance UID and the accession number (ACSN).
 
@@ -81,24 +82,20 @@ def build_diagnostic_report(
         "issued": now.isoformat(timespec="seconds"),
         "imagingStudy": [{"type": "ImagingStudy", "identifier": _uid(summary.study_instance_uid)}],
         "conclusion": summary.conclusion(),
-        "conclusionCode": [
-            {
-                "coding": [
-                    {
-                        "system": GRADE_SYSTEM,
-                        "code": f"{name}:{grade}",
-                        "display": f"{result_name(name)}: {_words(grade)}",
-                    }
-                ],
-                "text": f"{result_name(name)}: {_words(grade)}",
-            }
-            for name, grade in summary.grades.items()
-        ],
+        "conclusionCode": [_conclusion_code(summary, name, grade) for name, grade in summary.grades.items()],
         "extension": [{"url": PRIORITY_EXTENSION, "valueCode": str(summary.priority)}],
     }
     if summary.study_date is not None:
         report["effectiveDateTime"] = summary.study_date.isoformat()
     return report
+
+
+def _conclusion_code(summary: ReportSummary, name: str, grade: str) -> dict[str, Any]:
+    """One grade as a CodeableConcept; a result that is not graded carries no grade code, only why in words."""
+    if name in summary.not_graded:
+        return {"text": summary.not_graded_text(name)}
+    words = f"{result_name(name)}: {_words(grade)}"
+    return {"coding": [{"system": GRADE_SYSTEM, "code": f"{name}:{grade}", "display": words}], "text": words}
 
 
 def _words(grade: str) -> str:

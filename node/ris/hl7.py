@@ -4,7 +4,8 @@ Message (valid in hl7apy STRICT): ``MSH`` (UTF-8 declared in MSH-18), ``PID`` (P
 pseudonymous key, type ``PI``, or the DICOM Patient ID, type ``MR``; PID-5 the name, or for a pseudonym the key
 with name type ``S`` "coded pseudo-name"), ``OBR`` (OBR-2/OBR-18 accession number, OBR-3 the filler order number
 — the Study Instance UID, the same for every amendment —, OBR-7 study date, OBR-20 Study Instance UID, OBR-25
-``F`` or ``C`` when amended, OBR-27.6 priority), ``OBX`` per finding (``ST``, in words), per grade (``CWE``), the
+``F`` or ``C`` when amended, OBR-27.6 priority), ``OBX`` per finding (``ST``, in words), per grade (``CWE``; a
+result that is not graded is ``ST`` "not graded: <why>" with OBX-11 ``X``, results cannot be obtained), the
 reading priority and the SR SOP Instance UID, and last ``ZDS`` (Study Instance UID, as IHE scheduled workflow
 carries it; a Z segment between OBR and OBX would break the ORDER_OBSERVATION group). Text is escaped for the
 HL7 delimiters (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``) and line breaks (``\\.br\\``).
@@ -19,14 +20,14 @@ import hl7
 
 from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import MllpError
-from node.ris.summary import GRADE_LABELS, ReportSummary
+from node.ris.summary import ReportSummary
 from node.routing.rules import Priority
+from workers.criteria.words import NOT_GRADED_WORDS, result_title
 
 ENCODING_CHARACTERS = "^~\\&"
 CODING_SYSTEM = "L"
 """Local coding system for the observation identifiers and grade codes."""
 
-RESULT_NAMES: dict[str, str] = GRADE_LABELS
 HL7_PRIORITY: dict[Priority, str] = {
     Priority.STAT: "S",
     Priority.URGENT: "A",
@@ -54,7 +55,8 @@ def escape(text: str) -> str:
 
 
 def result_name(name: str) -> str:
-    return RESULT_NAMES.get(name, name.replace("_", " ").replace(".", " "))
+    """A result name as its title (:data:`workers.criteria.words.RESULT_TITLES`)."""
+    return result_title(name)
 
 
 def _xpn(name: str) -> str:
@@ -139,28 +141,30 @@ def build_oru_r01(
             f"^^^^^{HL7_PRIORITY[summary.priority]}",
         ],
     ]
-    observations: list[tuple[str, str, str]] = []
+    observations: list[tuple[str, str, str, str]] = []  # value type, identifier, value, OBX-11 status
     for flag in summary.flags:
-        observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag)))
+        observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag), status))
     for grade_name, grade in summary.grades.items():
-        observations.append(
-            (
-                "CWE",
-                f"{e(grade_name)}^{e(result_name(grade_name))}^{CODING_SYSTEM}",
-                f"{grade}^{_grade_display(grade)}^{CODING_SYSTEM}",
-            )
-        )
-    observations.append(("ST", f"priority^Reading priority^{CODING_SYSTEM}", str(summary.priority)))
+        identifier = f"{e(grade_name)}^{e(result_name(grade_name))}^{CODING_SYSTEM}"
+        if grade_name in summary.not_graded:
+            why = e(f"{NOT_GRADED_WORDS}: {summary.not_graded[grade_name]}")
+            observations.append(("ST", identifier, why, "X"))  # HL7 0085 X: results cannot be obtained
+        else:
+            observations.append(("CWE", identifier, f"{grade}^{_grade_display(grade)}^{CODING_SYSTEM}", status))
+    observations.append(("ST", f"priority^Reading priority^{CODING_SYSTEM}", str(summary.priority), status))
     if summary.sr_sop_instance_uid:
         observations.append(
             (
                 "ST",
                 f"sr_sop_instance_uid^Structured report (SOP Instance UID)^{CODING_SYSTEM}",
                 summary.sr_sop_instance_uid,
+                status,
             )
         )
-    for index, (value_type, obs_id, value) in enumerate(observations, start=1):
-        segments.append(["OBX", str(index), value_type, obs_id, "", value, "", "", "", "", "", status, "", "", stamp])
+    for index, (value_type, obs_id, value, obs_status) in enumerate(observations, start=1):
+        segments.append(
+            ["OBX", str(index), value_type, obs_id, "", value, "", "", "", "", "", obs_status, "", "", stamp]
+        )
     segments.append(["ZDS", f"{summary.study_instance_uid}^{e(endpoint.sending_application)}^Application^DICOM"])
     text = "\r".join("|".join(fields) for fields in segments) + "\r"
     return hl7.parse(text)

@@ -8,6 +8,7 @@ from datetime import date
 
 from node.routing.conditions import GRADES
 from node.routing.rules import Priority
+from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
 
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -26,6 +27,8 @@ class ReportSummary:
     only to endpoints with ``patient_id = "dicom"``. ``flags``: the findings' headlines first, in words.
     ``grades``: result name -> grade code (``{"csf_leak": "DEFINITE", "ich": "NONE"}``), in report order.
     ``amended``: the report replaces an earlier one (HL7 result status C, FHIR status ``amended``).
+    ``not_graded``: result name -> why it is not graded, in words (its exams could not be assessed: its grade
+    code is NONE, but it is sent as "not graded" with the reason, never as "none").
     """
 
     study_instance_uid: str
@@ -39,6 +42,7 @@ class ReportSummary:
     amended: bool = False
     patient_id: str = ""
     patient_name: str = ""
+    not_graded: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_uid("study_instance_uid", self.study_instance_uid)
@@ -57,6 +61,13 @@ class ReportSummary:
                 raise ValueError(f"grades: result name {name!r} is not lower_snake_case")
             if grade not in GRADES:
                 raise ValueError(f"grades[{name!r}]: {grade!r} is not a grade code {list(GRADES)}")
+        if not isinstance(self.not_graded, dict):
+            raise TypeError(f"not_graded: expected a dict, got {type(self.not_graded).__name__}")
+        for name, reason in self.not_graded.items():
+            if not re.match(r"^[a-z][a-z0-9_.]*$", str(name)):
+                raise ValueError(f"not_graded: result name {name!r} is not lower_snake_case")
+            if not isinstance(reason, str) or not reason.strip():
+                raise ValueError(f"not_graded[{name!r}]: the reason must be words, got {reason!r}")
         if not all(isinstance(flag, str) and flag for flag in self.flags):
             raise ValueError(f"flags: expected non-empty texts, got {self.flags!r}")
         try:
@@ -70,14 +81,19 @@ class ReportSummary:
         """One line a person can read: findings, then abnormal grades, then the priority."""
         parts = list(self.flags)
         parts += [
-            f"{GRADE_LABELS.get(name, name.replace('_', ' '))}: {grade.replace('_', ' ').lower()}"
+            f"{result_title(name)}: {grade.replace('_', ' ').lower()}"
             for name, grade in self.grades.items()
-            if grade not in ("NONE", "REFERENCE")
+            if grade not in ("NONE", "REFERENCE") and name not in self.not_graded
         ]
+        parts += [self.not_graded_text(name) for name in self.not_graded if name in NOT_GRADED_HEADLINES]
         if not parts:
             parts.append("no abnormal finding")
         parts.append(f"reading priority {self.priority}")
         return "; ".join(parts)
+
+    def not_graded_text(self, name: str) -> str:
+        """ "CSF leak: not graded: CT myelography could not be assessed: metal artefact" """
+        return f"{result_title(name)}: {NOT_GRADED_WORDS}: {self.not_graded[name]}"
 
     def identity(self, mode: str) -> tuple[str, str]:
         """(identifier, name) for an endpoint's ``patient_id`` mode; the pseudonym stands for the name too."""
@@ -86,18 +102,3 @@ class ReportSummary:
                 raise ValueError("patient_id: the endpoint sends the DICOM Patient ID, but the study has none")
             return self.patient_id, self.patient_name
         return self.patient_key, ""
-
-
-#: Result names as words (HL7 OBX-3 text, FHIR displays, the conclusion).
-GRADE_LABELS: dict[str, str] = {
-    "csf_leak": "CSF leak",
-    "ich": "Intracranial hypotension, imaging",
-    "ich_dx": "Intracranial hypotension, diagnosis",
-    "per_exam.spinal_mri": "CSF leak on spinal MRI",
-    "per_exam.ri_cisternography": "CSF leak on RI cisternography",
-    "per_exam.ct_myelography": "CSF leak on CT myelography",
-    "per_exam.brain_mri": "Brain MRI signs of CSF loss",
-    "spinal_mri": "CSF leak on spinal MRI",
-    "ri_cisternography": "CSF leak on RI cisternography",
-    "ct_myelography": "CSF leak on CT myelography",
-}

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.registry.models import Study
-from node.web.worklist import GRADE_LABELS, badge_class, grade_words, study_date_words
+from node.web.worklist import badge_class, grade_words, study_date_words
+from workers.criteria.words import result_title
 
 
 def readable_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -25,9 +26,7 @@ def readable_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str
             if value in (None, "NONE", False, "NOT_APPLICABLE"):
                 continue
             code = ("yes" if value else "no") if isinstance(value, bool) else str(value)
-            grades.append(
-                {"label": GRADE_LABELS.get(key, key), "grade": grade_words(value), "class": badge_class(code)}
-            )
+            grades.append({"label": result_title(key), "grade": grade_words(value), "class": badge_class(code)})
         out.append(
             {
                 **row,

@@ -13,21 +13,13 @@ from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
 from workers.criteria.rule_words import rule_words
+from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
 from workers.criteria.words import grade_words as grade_code_words
-from workers.results.findings import FindingsReport
+from workers.results.findings import FindingsReport, NotGraded
 from workers.results.findings_build import analyser_words
 
 PRIORITY_ORDER = {"stat": 0, "urgent": 1, "routine": 2, "low": 3}
 SEVERITY_CLASS = {"severe": "severe", "moderate": "moderate", "mild": "mild"}
-GRADE_LABELS = {
-    "csf_leak": "CSF leak",
-    "spinal_mri": "Spinal MRI",
-    "ri_cisternography": "RI cisternography",
-    "ct_myelography": "CT myelography",
-    "ich": "ICH",
-    "ich_dx": "ICH diagnosis",
-    "ebp_eligible": "EBP eligible",
-}
 _SEVERE = ("DEFINITE", "CONFIRMED", "≤", "<=")
 _MODERATE = ("SUSPECTED", "PROBABLE", "FAIL", "ELIGIBLE")
 
@@ -74,10 +66,20 @@ def grade_items(grades: dict[str, Any]) -> list[dict[str, str]]:
             continue
         code = ("yes" if value else "no") if isinstance(value, bool) else str(value)
         words = grade_words(value)
-        items.append(
-            {"key": key, "label": GRADE_LABELS.get(key, key), "grade": words, "code": code, "class": badge_class(code)}
-        )
+        items.append({"key": key, "label": result_title(key), "grade": words, "code": code, "class": badge_class(code)})
     return items
+
+
+def not_graded_item(item: NotGraded) -> dict[str, str]:
+    """A result that is not graded, as a badge: its title, "not graded" (information, not a finding) and why."""
+    return {
+        "key": item.result,
+        "label": item.title,
+        "grade": NOT_GRADED_WORDS,
+        "code": "NONE",
+        "class": "info",
+        "reason": item.reason,
+    }
 
 
 def finding_items(report: FindingsReport) -> list[dict[str, Any]]:
@@ -117,7 +119,7 @@ def delivery_summary(row: dict[str, Any]) -> dict[str, str]:
 _SHOWN_AS_FINDING = {"csf_leak": "csf_leak", "ich": "intracranial_hypotension"}
 
 
-def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> None:
+def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> FindingsReport:
     report = latest_report(session, study)
     kinds = {f.kind.value for f in report.findings}
     row["finding_items"] = finding_items(report)
@@ -127,7 +129,9 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> None:
     row["rejected_findings"] = [f.headline for f in report.rejected]
     row["grade_items"] = [
         g for g in grade_items(row["grades"]) if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds
-    ]
+    ] + [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
+    row["no_finding_words"] = report.no_finding_words
+    return report
 
 
 def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
@@ -145,33 +149,41 @@ def card_path(session: Session, study: Study) -> Path | None:
     return Path(result.path) if result is not None and Path(result.path).exists() else None
 
 
-def criteria_rows(session: Session, study: Study) -> list[dict[str, Any]]:
-    """Grades from the latest SR's criteria result, each with what its rules say; abnormal grades first."""
+def criteria_rows(session: Session, study: Study, report: FindingsReport | None = None) -> list[dict[str, Any]]:
+    """Grades from the latest SR's criteria result, each with what its rules say; abnormal grades first. A result
+    the ``report`` says is not graded reads "not graded" with the reason (an exam's only when the CSF-leak grade
+    itself is given: else that one says it)."""
     result = latest_result(session, study)
     criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
+    not_graded = {n.result: n for n in (report.not_graded if report is not None else ())}
     rows = []
     leak = criteria.get("csf_leak")
     if isinstance(leak, dict):
-        rows.append(_criteria_row("csf_leak", str(leak.get("grade")), leak))
+        rows.append(_criteria_row("csf_leak", str(leak.get("grade")), leak, not_graded.get("csf_leak")))
     for exam, part in (criteria.get("per_exam") or {}).items():  # the exams the CSF-leak grade rests on
-        if isinstance(part, dict) and part.get("grade") not in (None, "NONE"):
+        if isinstance(part, dict) and exam in not_graded and "csf_leak" not in not_graded:
+            rows.append(_criteria_row(exam, "NONE", part, not_graded[exam]))
+        elif isinstance(part, dict) and part.get("grade") not in (None, "NONE"):
             rows.append(_criteria_row(exam, str(part.get("grade")), part))
     for key in ("ich", "ich_dx"):
         part = criteria.get(key)
         if isinstance(part, dict):
-            rows.append(_criteria_row(key, str(part.get("grade")), part))
+            rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
     ebp = criteria.get("ebp")
     if isinstance(ebp, dict):
         rows.append(_criteria_row("ebp_eligible", "ELIGIBLE" if ebp.get("eligible") else "NONE", ebp))
     return sorted(rows, key=lambda row: row["class"] == "none")  # stable: the order above within each part
 
 
-def _criteria_row(key: str, grade: str, part: dict[str, Any]) -> dict[str, Any]:
+def _criteria_row(key: str, grade: str, part: dict[str, Any], not_graded: NotGraded | None = None) -> dict[str, Any]:
+    if not_graded is not None:
+        return {**not_graded_item(not_graded), "rules": [], "needs_confirmation": False}
     return {
-        "label": GRADE_LABELS.get(key, key),
+        "label": result_title(key),
         "grade": grade_words(grade),
         "code": grade,
         "class": badge_class(grade),
+        "reason": "",
         "rules": [{"id": r, "words": rule_words(r)} for r in dict.fromkeys(part.get("rules") or []) if r],
         "needs_confirmation": bool(part.get("needs_confirmation")),
     }
@@ -240,8 +252,8 @@ def study_page(session: Session, study: Study) -> dict[str, Any]:
     """The study page, abnormal first: findings, then what could not be assessed and why (``qc_lines``), and
     only below the grades the outputs that were ok (``qc_ok_lines``) with their measurements."""
     row = study_row(session, study, with_phi=True)
-    _with_findings(session, study, row)
-    row["criteria"] = criteria_rows(session, study)
+    report = _with_findings(session, study, row)
+    row["criteria"] = criteria_rows(session, study, report)
     row["srs"] = sr_chain(session, study)
     row["delivery_rows"] = deliveries(session, study)
     row["has_card"] = card_path(session, study) is not None

@@ -88,3 +88,23 @@ def test_highdicom_reads_the_coded_findings_with_stable_tracking(reports: dict[s
     evaluations = {e.name.meaning: e.value.meaning for e in lesions[0].get_qualitative_evaluations()}
     assert evaluations["Severity"] == "Severe"
     assert evaluations["Marrow ADC verdict (VB-ADC-1)"].startswith("Suspicious for malignancy")
+
+
+def test_a_leak_not_graded_reads_as_not_graded_in_highdicom_and_dsr2html(tmp_path: Path) -> None:
+    # ctm_metal: the only exam, a CT myelogram, failed its quality check (metal artefact).
+    path = _run(tmp_path, "ctm_metal").results["SR"]
+    assert dciodvfy_errors(path) == []
+    sr = hd.sr.srread(path)
+    leak = [
+        g
+        for g in sr.content.get_image_measurement_groups()
+        if g.finding_type is not None and g.finding_type.value == "230744007"
+    ]
+    assert len(leak) == 2, "the CSF-LEAK-DX group and the CT myelography group"
+    for group in leak:
+        evaluations = {e.name.meaning: e.value.meaning for e in group.get_qualitative_evaluations()}
+        assert evaluations["Criteria grade"] == "Not graded: the examination could not be assessed"
+    html = subprocess.run(["dsr2html", "+U8", str(path)], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "Examination could not be assessed" in html and "metal artefact" in html
+    assert "CSF leak: not graded: CT myelography could not be assessed" in html
+    assert "CSF leak: none" not in html and "CSF leak: NONE" not in html

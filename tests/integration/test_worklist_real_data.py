@@ -93,7 +93,8 @@ def test_real_studies_read_on_the_worklist_and_the_study_page(tmp_path: Path, br
         assert all(m.startswith(("cord area", "cord AP diameter", "cord RL diameter")) for m in measurements)
         assert any(m.startswith("cord area") and m.endswith("mm²") for m in measurements), measurements
         grades = page.inner_text("table.grades")
-        assert "CSF leak" in grades and "no finding that the criteria count" in grades
+        assert "CSF leak" in grades and "not graded" in grades, "no axial T2: nothing looked for epidural fluid"
+        assert "Spinal MRI could not be assessed: no axial T2 series to look for epidural fluid" in grades
         text = page.inner_text("main")
         assert text.index("Vertebral levels: failed") < text.index("Spinal cord shape and area: ok")
         _assert_words(text, "t2 study page")

@@ -43,6 +43,7 @@ EXAM: Final = _private("CRIT-EXAM", "Imaging examination")
 SOP_INSTANCE_UID: Final = _private("CRIT-SOPUID", "SOP Instance UID")
 INSTITUTION_NAME: Final = _private("CRIT-INSTNAME", "Institution Name")
 NOTE: Final = _private("CRIT-NOTE", "Criteria note")
+EXAM_NOT_ASSESSED: Final = _private("CRIT-NOTASSESSED", "Examination could not be assessed")
 
 # Private finding types (no SNOMED CT concept was verified for these).
 INTRACRANIAL_HYPOTENSION: Final = _private("FT-ICH", "Intracranial hypotension")
@@ -63,6 +64,9 @@ GRADES: Final[dict[Grade, Code]] = {
     Grade.DEFINITE: _private("GRD-DEFINITE", "Definite"),
     Grade.CONFIRMED: _private("GRD-CONFIRMED", "Confirmed"),
 }
+#: The value of ``GRADE`` for a result that is not graded: its exams could not be assessed (the JSON grade stays
+#: NONE, with ``graded`` false; :mod:`workers.criteria.grading`).
+NOT_GRADED: Final = _private("GRD-NOTGRADED", "Not graded: the examination could not be assessed")
 
 EXAMS: Final[dict[str, Code]] = {
     "spinal_mri": _private("EXAM-SPINAL-MRI", "Spinal MRI / MR myelography"),

@@ -4,7 +4,9 @@ All fields are optional. ``study_date`` (0008,0020) and ``institution_name`` (00
 items of EBP-1 for findings that do not carry their own. The rest comes from the series inventory and
 the analysers: whether a post-contrast spinal MR series exists (CSF-LEAK-MR-2/4 need one), whether a thin
 axial steady-state series exists and which levels it covers (DURO-PROTO-1), the exams performed
-(PATHWAY), and the extent of anterior-horn T2 hyperintensity when an analyser found one (DURO-MSAM-2).
+(PATHWAY), the extent of anterior-horn T2 hyperintensity when an analyser found one (DURO-MSAM-2), and the
+exams that could not be assessed (:class:`ExamNotAssessed`: a grade NONE that rests on nothing but those is
+"not graded", never "none").
 """
 
 from __future__ import annotations
@@ -15,9 +17,33 @@ from typing import Any
 
 from workers.criteria.findings import EXAMS, _check_text, _parse_da
 from workers.criteria.levels import LevelRange
+from workers.criteria.words import EXAM_WORDS
 
 #: A series counts as thin axial steady state at or below this slice thickness (source: 1 mm).
 THIN_SLICE_MM = 1.5
+
+
+@dataclass(frozen=True)
+class ExamNotAssessed:
+    """An exam of the study that nothing could assess automatically (every output of its analysis failed or was
+    unreliable, or no analysis applies to it), with the reason in words."""
+
+    exam: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.exam not in EXAMS:
+            raise ValueError(f"ExamNotAssessed.exam: unknown exam {self.exam!r}")
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise ValueError(f"ExamNotAssessed.reason: the reason for {self.exam} must be words, got {self.reason!r}")
+
+    @property
+    def text(self) -> str:
+        """ "CT myelography could not be assessed: metal artefact on 9 slices" """
+        return f"{EXAM_WORDS[self.exam]} could not be assessed: {self.reason}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"exam": self.exam, "reason": self.reason, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -31,6 +57,7 @@ class StudyContext:
     thin_axial_ssfp_coverage: tuple[LevelRange, ...] = ()
     exams_performed: frozenset[str] | None = None
     anterior_horn_hyperintensity: LevelRange | None = None
+    exams_not_assessed: tuple[ExamNotAssessed, ...] = ()
 
     def __post_init__(self) -> None:
         if self.study_date is not None:
@@ -67,6 +94,17 @@ class StudyContext:
                 "StudyContext.anterior_horn_hyperintensity: must be a LevelRange, got "
                 f"{self.anterior_horn_hyperintensity!r}"
             )
+
+        if not isinstance(self.exams_not_assessed, tuple) or not all(
+            isinstance(e, ExamNotAssessed) for e in self.exams_not_assessed
+        ):
+            raise ValueError(
+                f"StudyContext.exams_not_assessed: must be a tuple of ExamNotAssessed, got {self.exams_not_assessed!r}"
+            )
+
+    def not_assessed(self, exam: str) -> ExamNotAssessed | None:
+        """Why ``exam`` could not be assessed, or None when it was (or is not known not to be)."""
+        return next((e for e in self.exams_not_assessed if e.exam == exam), None)
 
     @property
     def has_thin_axial_ssfp(self) -> bool | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workers.criteria.context import StudyContext
 from workers.criteria.findings import FindingsDocument
+from workers.criteria.grading import csf_grading, exam_grading, ich_dx_grading, ich_grading
 from workers.criteria.result import CSF_EXAMS, RULESET_VERSION, CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import (
     NOTE_CIRCULATION_NOT_JUDGEABLE,
@@ -32,10 +33,12 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
         if g is not None:
             graded.append(g)
     diagnosis = diagnose_csf_leak(graded)
-    per_exam = {exam: ExamGrade.of(exam, graded) for exam in CSF_EXAMS}
+    per_exam = {exam: ExamGrade.of(exam, graded, exam_grading(exam, findings, context)) for exam in CSF_EXAMS}
     ich = grade_ich(findings)
     ich_dx = grade_ich_dx(doc.clinical, findings, ich)
-    ebp = evaluate_ebp(doc, diagnosis, context)
+    ich_graded = ich_grading(ich.grade, ich.applicable, findings, context)
+    leak_grading = csf_grading(diagnosis.grade, findings, context)
+    ebp = evaluate_ebp(doc, diagnosis, context, leak_graded=leak_grading.graded)
     pathway = suggest_pathway(doc, diagnosis, context)
     duro = duro_guidance(graded, context)
     collections = [
@@ -66,4 +69,7 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
         duro_flags=(msam,) if msam else (),
         notes=tuple(notes),
         context=context,
+        csf_leak_grading=leak_grading,
+        ich_grading=ich_graded,
+        ich_dx_grading=ich_dx_grading(ich_dx.grade, ich_graded),
     )

@@ -3,7 +3,9 @@
 ``to_json()`` gives the contract keys of architecture.md (ruleset, csf_leak, per_exam, ich, ich_dx, ebp)
 and more: every finding with its grade, PATHWAY suggestions, DURO guidance and notes. Every grade lists
 the findings it rests on (``index`` into the document's ``findings`` and the finding's ``id``) and the
-rule IDs; ``needs_confirmation`` is true when any of those findings is automated.
+rule IDs; ``needs_confirmation`` is true when any of those findings is automated. Every grade also says whether
+it is ``graded`` (:mod:`workers.criteria.grading`): false, with ``not_graded_reason`` in words, when its NONE rests
+on nothing but exams that could not be assessed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from workers.criteria.context import StudyContext
 from workers.criteria.findings import Finding, FindingsDocument
 from workers.criteria.grades import Grade, highest
+from workers.criteria.grading import CSF_EXAMS, GRADED, Grading
 from workers.criteria.levels import LevelRange
 from workers.criteria.rules_csf import Diagnosis, FindingGrade
 from workers.criteria.rules_guidance import DuroGuidance, EbpResult, Suggestion
@@ -22,7 +25,7 @@ from workers.criteria.rules_ich import ICH_EXCLUSIONS, ICH_TABLE, IchDxResult, I
 #: Version of the rule set, written into every result and every SR.
 RULESET_VERSION = "spinenode-criteria 1.0.0 (CSF-LEAK/ICH 2011 MHLW; EBP J007-2 2016)"
 
-CSF_EXAMS: tuple[str, ...] = ("spinal_mri", "ri_cisternography", "ct_myelography")
+__all__ = ["CSF_EXAMS", "RULESET_VERSION", "CriteriaResult", "ExamGrade", "Grading"]
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -39,9 +42,10 @@ class ExamGrade:
     supporting: tuple[FindingGrade, ...]
     reported: tuple[FindingGrade, ...]
     notes: tuple[str, ...]
+    grading: Grading = GRADED
 
     @classmethod
-    def of(cls, exam: str, graded: list[FindingGrade]) -> ExamGrade:
+    def of(cls, exam: str, graded: list[FindingGrade], grading: Grading = GRADED) -> ExamGrade:
         mine = [g for g in graded if g.finding.exam == exam]
         top = highest(g.grade for g in mine)
         supporting = tuple(g for g in mine if g.grade == top and top > Grade.NONE)
@@ -51,7 +55,7 @@ class ExamGrade:
         else:  # NONE: the rules whose rows give NONE (subdural, technical failure, circulation)
             rules = tuple(_unique([r for g in reported for r in g.rules]))
         notes = tuple(_unique([f"findings[{g.index}]: {n}" for g in mine for n in g.notes]))
-        return cls(exam, top, rules, supporting, reported, notes)
+        return cls(exam, top, rules, supporting, reported, notes, grading)
 
 
 def _levels(r: LevelRange | None) -> list[str] | None:
@@ -102,6 +106,16 @@ class CriteriaResult:
     duro_flags: tuple[str, ...]
     notes: tuple[str, ...]
     context: StudyContext | None = None
+    csf_leak_grading: Grading = GRADED
+    ich_grading: Grading = GRADED
+    ich_dx_grading: Grading = GRADED
+
+    @property
+    def gradings(self) -> dict[str, Grading]:
+        """Result name (``csf_leak``, ``ich``, ``ich_dx`` and each exam) -> whether it is graded."""
+        out = {"csf_leak": self.csf_leak_grading, "ich": self.ich_grading, "ich_dx": self.ich_dx_grading}
+        out.update((exam, eg.grading) for exam, eg in self.per_exam.items())
+        return out
 
     def _automated(self, indices: list[int]) -> bool:
         return any(self.document.findings[i].source == "automated" for i in indices)
@@ -141,6 +155,7 @@ class CriteriaResult:
                 "needs_confirmation": self.exam_needs_confirmation(exam),
                 "reported": [graded_ref(g) for g in eg.reported],
                 "notes": list(eg.notes),
+                **eg.grading.to_json(),
             }
             for exam, eg in self.per_exam.items()
         }
@@ -152,6 +167,7 @@ class CriteriaResult:
                 "supporting": [graded_ref(g) for g in self.csf_leak.supporting],
                 "needs_confirmation": self.csf_leak_needs_confirmation,
                 "notes": list(self.csf_leak.notes),
+                **self.csf_leak_grading.to_json(),
             },
             "per_exam": per_exam,
             "ich": {
@@ -163,6 +179,7 @@ class CriteriaResult:
                 "excluded_by": self._refs(self.ich.excluded_by),
                 "needs_confirmation": self.ich_needs_confirmation,
                 "notes": list(self.ich.notes),
+                **self.ich_grading.to_json(),
             },
             "ich_dx": {
                 "grade": str(self.ich_dx.grade),
@@ -171,6 +188,7 @@ class CriteriaResult:
                 "supporting": self._refs(self.ich_dx.supporting),
                 "needs_confirmation": self.ich_dx_needs_confirmation,
                 "notes": list(self.ich_dx.notes),
+                **self.ich_dx_grading.to_json(),
             },
             "ebp": {
                 "eligible": self.ebp.eligible,

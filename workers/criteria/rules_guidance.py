@@ -86,8 +86,11 @@ class EbpResult:
         return self.eligible and not self.claim_missing
 
 
-def evaluate_ebp(doc: FindingsDocument, diagnosis: Diagnosis, context: StudyContext | None) -> EbpResult:
-    """EBP-1. ``missing``: the clinical input that is unknown; ``claim_missing``: unknown claim items."""
+def evaluate_ebp(
+    doc: FindingsDocument, diagnosis: Diagnosis, context: StudyContext | None, *, leak_graded: bool = True
+) -> EbpResult:
+    """EBP-1. ``missing``: the clinical input that is unknown; ``claim_missing``: unknown claim items.
+    ``leak_graded`` false: the CSF-leak grade is NONE only because its exams could not be assessed."""
     headache = doc.clinical.orthostatic_headache
     missing = ("clinical.orthostatic_headache",) if headache is None else ()
     leak_ok = diagnosis.grade >= Grade.DEFINITE
@@ -95,7 +98,8 @@ def evaluate_ebp(doc: FindingsDocument, diagnosis: Diagnosis, context: StudyCont
     if headache is False:
         notes.append("orthostatic headache recorded as absent")
     if not leak_ok:
-        notes.append(f"CSF leak {diagnosis.grade} (EBP-1 needs DEFINITE or CONFIRMED under CSF-LEAK-DX)")
+        said = str(diagnosis.grade) if leak_graded else "not graded: its exams could not be assessed"
+        notes.append(f"CSF leak {said} (EBP-1 needs DEFINITE or CONFIRMED under CSF-LEAK-DX)")
     claim: list[ClaimItem] = []
     if leak_ok:
         for g in diagnosis.supporting:

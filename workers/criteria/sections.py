@@ -5,7 +5,9 @@ Each grade becomes one highdicom ``MeasurementsAndQualitativeEvaluations`` group
 type (SCT "Cerebrospinal fluid leak", or a private code), the criteria set as Measurement Method, the grade
 and "requires confirmation" as coded qualitative evaluations, and TEXT items for the rule IDs, the rule-set
 version, missing inputs and the supporting findings (with their Series Instance UID, SOP Instance UIDs,
-Study Date and Institution Name as properties). Codes are documented in ``CODES.md``.
+Study Date and Institution Name as properties). A result that is not graded (its exams could not be assessed,
+:mod:`workers.criteria.grading`) has the grade value "Not graded" and one TEXT item per exam saying why; its line
+says "not graded" with the reason, never "none". Codes are documented in ``CODES.md``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pydicom.uid import generate_uid
 
 from workers.criteria import codes as cc
 from workers.criteria.grades import Grade
+from workers.criteria.grading import Grading
 from workers.criteria.result import CriteriaResult, ExamGrade
 from workers.criteria.rules_csf import FindingGrade
 from workers.criteria.rules_guidance import ClaimItem
-from workers.criteria.words import EXAM_WORDS
+from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS, result_title
 from workers.results.card_words import field_words, plain
 from workers.results.header import deterministic_uid
 from workers.results.section import ReportSection
@@ -117,15 +120,33 @@ def _group(
     return group
 
 
-def _grade_line(name: str, grade: Grade, rules: tuple[str, ...] | list[str], confirm: bool) -> str:
+def _grade_value(grade: Grade, grading: Grading) -> tuple[Code, Code]:
+    """The grade as a coded evaluation: "Not graded" when it is not, never the NONE code."""
+    return (cc.GRADE, cc.GRADES[grade] if grading.graded else cc.NOT_GRADED)
+
+
+def _unassessed_items(grading: Grading) -> list[hd.sr.ContentItem]:
+    return [_text(cc.EXAM_NOT_ASSESSED, u.text) for u in grading.unassessed]
+
+
+def _grade_line(
+    name: str, grade: Grade, rules: tuple[str, ...] | list[str], confirm: bool, grading: Grading | None = None
+) -> str:
+    """ "CSF leak: DEFINITE (CSF-LEAK-DX-2) [needs confirmation]", or "CSF leak: not graded: CT myelography could
+    not be assessed: …" when nothing it needs could be assessed; a grade given while an exam could not be assessed
+    names that exam after it."""
+    if grading is not None and not grading.graded:
+        return f"{name}: {NOT_GRADED_WORDS}: {grading.reason}"
     line = f"{name}: {grade}" + (f" ({', '.join(rules)})" if rules else "")
-    return line + (" [needs confirmation]" if confirm else "")
+    line += " [needs confirmation]" if confirm else ""
+    return line + (f"; {grading.reason}" if grading is not None and grading.unassessed else "")
 
 
 def _csf_section(result: CriteriaResult, study_uid: str | None) -> ReportSection:
     leak = result.csf_leak
     confirm = result.csf_leak_needs_confirmation
-    lines = [_grade_line("CSF leak", leak.grade, [leak.rule], confirm)]
+    grading = result.csf_leak_grading
+    lines = [_grade_line("CSF leak", leak.grade, [leak.rule], confirm, grading)]
     flags = [f"CSF leak {leak.grade}"] if leak.grade.is_abnormal else []
     groups = [
         _group(
@@ -135,17 +156,21 @@ def _csf_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
             study_instance_uid=study_uid,
             finding_type=cc.CSF_LEAK,
             method=cc.METHOD_CSF_LEAK_DX,
-            grade_or_flag=(cc.GRADE, cc.GRADES[leak.grade]),
+            grade_or_flag=_grade_value(leak.grade, grading),
             needs_confirmation=confirm,
-            rules=[leak.rule],
-            items=[_graded_item(g, result) for g in leak.supporting] + [_text(cc.NOTE, plain(n)) for n in leak.notes],
+            rules=[leak.rule] if grading.graded else [],
+            items=[_graded_item(g, result) for g in leak.supporting]
+            + [_text(cc.NOTE, plain(n)) for n in leak.notes]
+            + _unassessed_items(grading),
         )
     ]
     for exam, eg in result.per_exam.items():
-        if not any(f.exam == exam for f in result.document.findings):
+        if eg.grading.graded and not any(f.exam == exam for f in result.document.findings):
             continue
         groups.append(_exam_group(exam, eg, result, study_uid))
-        lines.append(_grade_line(f"  {EXAM_WORDS[exam]}", eg.grade, eg.rules, result.exam_needs_confirmation(exam)))
+        if eg.grading.graded:  # the first line already names every exam that could not be assessed
+            confirm_exam = result.exam_needs_confirmation(exam)
+            lines.append(_grade_line(f"  {EXAM_WORDS[exam]}", eg.grade, eg.rules, confirm_exam))
     lines += [f"  note: {n}" for n in result.notes if "enhancement" in n or "circulation" in n]
     return ReportSection(
         title="CSF leak (CSF-LEAK)", lines=lines, flags=flags, sr_groups=groups, needs_confirmation=confirm
@@ -162,21 +187,26 @@ def _exam_group(
         study_instance_uid=study_uid,
         finding_type=cc.CSF_LEAK,
         method=cc.METHOD_CSF_LEAK_EXAM,
-        grade_or_flag=(cc.GRADE, cc.GRADES[eg.grade]),
+        grade_or_flag=_grade_value(eg.grade, eg.grading),
         needs_confirmation=result.exam_needs_confirmation(exam),
         rules=eg.rules,
         extra_evaluations=[(cc.EXAM, cc.EXAMS[exam])],
         items=[_graded_item(g, result) for g in eg.supporting + eg.reported]
-        + [_text(cc.NOTE, plain(n)) for n in eg.notes],
+        + [_text(cc.NOTE, plain(n)) for n in eg.notes]
+        + _unassessed_items(eg.grading),
     )
 
 
 def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection:
     ich, dx = result.ich, result.ich_dx
-    lines = [_grade_line("Intracranial hypotension", ich.grade, ich.rules, result.ich_needs_confirmation)]
+    ich_graded, dx_graded = result.ich_grading, result.ich_dx_grading
+    lines = [_grade_line(result_title("ich"), ich.grade, ich.rules, result.ich_needs_confirmation, ich_graded)]
     if not ich.applicable:
         lines[0] += f"; not applicable (herniation/Chiari recorded; imaging grade {ich.imaging_grade})"
-    lines.append(_grade_line("ICH diagnosis", dx.grade, dx.rules, result.ich_dx_needs_confirmation))
+    if dx_graded.graded:
+        lines.append(_grade_line(result_title("ich_dx"), dx.grade, dx.rules, result.ich_dx_needs_confirmation))
+    else:  # the same exam as the line above: said once
+        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: the brain MRI could not be assessed")
     if dx.missing:
         lines.append("  missing: " + ", ".join(dx.missing))
     flags = [f"ICH {ich.grade}"] if ich.grade.is_abnormal else []
@@ -198,11 +228,11 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
             study_instance_uid=study_uid,
             finding_type=cc.INTRACRANIAL_HYPOTENSION,
             method=cc.METHOD_ICH,
-            grade_or_flag=(cc.GRADE, cc.GRADES[ich.grade]),
+            grade_or_flag=_grade_value(ich.grade, ich_graded),
             needs_confirmation=result.ich_needs_confirmation,
             rules=ich.rules,
             extra_evaluations=[(cc.APPLICABLE, cc.yes_no(ich.applicable))],
-            items=ich_items,
+            items=ich_items + _unassessed_items(ich_graded),
         ),
         _group(
             key="ich-dx",
@@ -211,10 +241,10 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
             study_instance_uid=study_uid,
             finding_type=cc.INTRACRANIAL_HYPOTENSION,
             method=cc.METHOD_ICH_DX,
-            grade_or_flag=(cc.GRADE, cc.GRADES[dx.grade]),
+            grade_or_flag=_grade_value(dx.grade, dx_graded),
             needs_confirmation=result.ich_dx_needs_confirmation,
             rules=dx.rules,
-            items=dx_items,
+            items=dx_items + _unassessed_items(dx_graded),
         ),
     ]
     confirm = result.ich_needs_confirmation or result.ich_dx_needs_confirmation

@@ -25,6 +25,36 @@ EXAM_WORDS: Final[Mapping[str, str]] = {
 }
 
 
+#: What each result of the criteria is, as its title on the worklist, the study page, the RIS and the analyse text
+#: (the grade follows: "Intracranial hypotension on imaging: suspected"). The keys are the result names of the
+#: criteria JSON (``per_exam`` exams also as ``per_exam.<exam>``, as the RIS names them).
+_TITLES: Final[Mapping[str, str]] = {
+    "csf_leak": "CSF leak",
+    "spinal_mri": "CSF leak on spinal MRI",
+    "ri_cisternography": "CSF leak on RI cisternography",
+    "ct_myelography": "CSF leak on CT myelography",
+    "brain_mri": "Brain MRI signs of CSF loss",
+    "ich": "Intracranial hypotension on imaging",
+    "ich_dx": "Intracranial hypotension diagnosis",
+    "ebp_eligible": "Epidural blood patch eligible",
+}
+RESULT_TITLES: Final[Mapping[str, str]] = {
+    **_TITLES,
+    **{f"per_exam.{exam}": _TITLES[exam] for exam in EXAM_WORDS},
+}
+
+#: How a view says a result that is not graded (the grade code stays ``NONE``; the reason follows).
+NOT_GRADED_WORDS: Final = "not graded"
+#: The results whose "not graded" a one-line view (worklist badge, RIS conclusion) says: an exam's would repeat
+#: the CSF-leak result's reason, ICH-DX's the ICH result's.
+NOT_GRADED_HEADLINES: Final = ("csf_leak", "ich")
+
+
+def result_title(name: str) -> str:
+    """A result name as its title ("ich" -> "Intracranial hypotension on imaging"); an unknown one in words."""
+    return RESULT_TITLES.get(name, name.replace("per_exam.", "").replace("_", " ").replace(".", " "))
+
+
 def grade_words(code: str) -> str:
     """``"STRONGLY_SUSPECTED"`` -> ``"strongly suspected"``; an unknown code in lower case without underscores."""
     return GRADE_WORDS.get(code, code.replace("_", " ").lower())

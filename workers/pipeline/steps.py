@@ -116,9 +116,11 @@ def candidate_findings(findings: Iterable[CandidateFinding]) -> list[CandidateFi
 
 
 def study_context(ctx: PipelineContext) -> StudyContext:
-    """The criteria engine's StudyContext from the first header and the series inventory."""
+    """The criteria engine's StudyContext from the first header, the series inventory and the QC verdicts (the
+    exams that could not be assessed)."""
     from workers.criteria import StudyContext
     from workers.criteria.context import thin_axial_ssfp_in_inventory
+    from workers.pipeline.assessed import exams_not_assessed
 
     first = ctx.sources[0] if ctx.sources else None
     inventory = list(ctx.inventory.values())
@@ -138,6 +140,7 @@ def study_context(ctx: PipelineContext) -> StudyContext:
         spinal_mr_post_contrast=any(i.contrast for i in spinal_mr) if spinal_mr else None,
         thin_axial_ssfp=thin_axial_ssfp_in_inventory(ctx.inventory_json()) if inventory else None,
         exams_performed=frozenset(exams) if inventory else None,
+        exams_not_assessed=exams_not_assessed(exams, ctx.analysis),
         **ctx.analysis_context,
     )
 

@@ -21,6 +21,7 @@ STEP_MODULES = (
     "workers.criteria",
     "workers.criteria.context",
     "workers.criteria.sections",
+    "workers.pipeline.assessed",
     "workers.pipeline.candidates",
     "workers.results",
     "workers.results.sc",

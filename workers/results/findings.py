@@ -6,7 +6,8 @@ verdict, epidural fluid, anterior-horn signal, the MSAM flag, an abnormal criter
 :func:`workers.results.findings_build.build_findings` and then shown unchanged on the card, in the SR, on the
 worklist, the study page and the API. Outputs whose QC verdict is not ``ok`` are never findings: they are
 :class:`NotAssessable` with the reason. :class:`ProtocolNote` is a missing or doubtful acquisition, in words,
-marked ``relevant`` where it matters for what the study is about.
+marked ``relevant`` where it matters for what the study is about. :class:`NotGraded` is a criteria result whose
+exams could not be assessed: the views say "not graded" and why, never "none".
 
 The JSON form (:meth:`FindingsReport.as_json`) is stored with each result and served by the API; it is read
 back with :meth:`FindingsReport.from_json`.
@@ -20,6 +21,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydicom.sr.coding import Code
+
+from workers.criteria.words import NOT_GRADED_WORDS, result_title
 
 
 class Severity(StrEnum):
@@ -51,6 +54,9 @@ class FindingKind(StrEnum):
     CSF_LEAK = "csf_leak"
     INTRACRANIAL_HYPOTENSION = "intracranial_hypotension"
 
+
+#: Why nothing was assessed when no analysis applied at all.
+NO_ANALYSIS_WORDS = "no automated analysis applies to these series"
 
 #: A confidence below this is shown as "low confidence" (and never as severe).
 LOW_CONFIDENCE = 0.55
@@ -203,6 +209,30 @@ class NotAssessable:
 
 
 @dataclass(frozen=True)
+class NotGraded:
+    """A criteria result (``csf_leak``, ``ich``, ``ich_dx`` or an exam) that is not graded, and why in words."""
+
+    result: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not self.result.strip() or not self.reason.strip():
+            raise ValueError(f"not graded needs the result and why, got {self.result!r}, {self.reason!r}")
+
+    @property
+    def title(self) -> str:
+        return result_title(self.result)
+
+    @property
+    def text(self) -> str:
+        """ "CSF leak: not graded: CT myelography could not be assessed: metal artefact on 9 slices" """
+        return f"{self.title}: {NOT_GRADED_WORDS}: {self.reason}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"result": self.result, "reason": self.reason, "text": self.text}
+
+
+@dataclass(frozen=True)
 class ProtocolNote:
     """A protocol gap in plain words; ``relevant`` when it matters for what the study shows or asks."""
 
@@ -222,6 +252,10 @@ class FindingsReport:
     rejected: tuple[ReportedFinding, ...] = ()
     not_assessable: tuple[NotAssessable, ...] = ()
     notes: tuple[ProtocolNote, ...] = field(default_factory=tuple)
+    not_graded: tuple[NotGraded, ...] = ()
+    nothing_assessed: bool = False
+    """No automated output passed its quality check: no analysis applied, or every output failed or was
+    unreliable (a report stored before this was known reads false)."""
 
     @property
     def headlines(self) -> list[str]:
@@ -231,7 +265,16 @@ class FindingsReport:
     @property
     def no_finding_words(self) -> str:
         """What the views say when nothing abnormal was found: never a plain "no abnormal finding" when some
-        output could not be assessed, since that part of the study was not read."""
+        output could not be assessed, since that part of the study was not read, nor any "no abnormal finding"
+        when nothing could be assessed at all."""
+        if self.nothing_assessed:
+            if not self.not_assessable:
+                why = NO_ANALYSIS_WORDS
+            elif any(not n.series_uid for n in self.not_assessable):  # a step failed, not only quality checks
+                why = "the analysis could not be completed"
+            else:
+                why = "no output passed its quality check"
+            return f"Nothing could be assessed automatically: {why}"
         if self.not_assessable:
             return "No abnormal finding in the outputs that could be assessed"
         return "No abnormal finding from the automated analysis"
@@ -244,6 +287,10 @@ class FindingsReport:
         for item in self.not_assessable:
             counts[item.text] = counts.get(item.text, 0) + 1
         return [text + (f" ({n} series)" if n > 1 else "") for text, n in counts.items()]
+
+    def not_graded_of(self, result: str) -> NotGraded | None:
+        """Why ``result`` (``csf_leak``, ``ich``, ...) is not graded, or None when it is."""
+        return next((n for n in self.not_graded if n.result == result), None)
 
     @property
     def relevant_notes(self) -> list[ProtocolNote]:
@@ -262,6 +309,8 @@ class FindingsReport:
             "rejected": [f.as_json() for f in self.rejected],
             "not_assessable": [n.as_json() for n in self.not_assessable],
             "protocol_notes": [n.as_json() for n in self.notes],
+            "not_graded": [n.as_json() for n in self.not_graded],
+            "nothing_assessed": self.nothing_assessed,
         }
 
     @classmethod
@@ -279,6 +328,8 @@ class FindingsReport:
                 ProtocolNote(str(n["rule"]), str(n["text"]), bool(n.get("relevant")))
                 for n in data.get("protocol_notes") or ()
             ),
+            not_graded=tuple(NotGraded(str(n["result"]), str(n["reason"])) for n in data.get("not_graded") or ()),
+            nothing_assessed=bool(data.get("nothing_assessed")),
         )
 
 

@@ -8,6 +8,8 @@ Rules:
   CONFIRMED CSF-leak grade are severe (the study becomes urgent); other abnormal outputs are moderate; an
   ADC that favours benign is mild; a confidence below 0.55 is shown as "low confidence";
 - a finding a radiologist rejected moves to ``rejected``; a confirmed one stays, marked confirmed;
+- a criteria result whose exams could not be assessed is "not graded" with the reason, never "none"; when no
+  automated output passed its quality check the report says that nothing could be assessed;
 - protocol notes are words (no rule IDs), ``relevant`` where they matter: the steady-state series when a
   leak or duropathy is in question, the ADC when a marrow lesion is, contrast when fluid was seen.
 """
@@ -20,6 +22,7 @@ from typing import Any
 from pydicom.sr.coding import Code
 
 from workers.analysis.base import MSCC_CODE, AnalyserResult, AnalysisOutput, vertebra_code
+from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
 from workers.criteria.words import EXAM_WORDS, grade_words
 from workers.results import codes as rc
 from workers.results.findings import (
@@ -27,6 +30,7 @@ from workers.results.findings import (
     FindingsReport,
     FindingValue,
     NotAssessable,
+    NotGraded,
     ProtocolNote,
     ReportedFinding,
     Review,
@@ -303,6 +307,18 @@ def _not_assessable(analysis: AnalysisOutput | None, errors: Sequence[str]) -> l
     return out
 
 
+def _not_graded(criteria: Any) -> list[NotGraded]:
+    if criteria is None:
+        return []
+    return [NotGraded(name, g.reason) for name, g in criteria.gradings.items() if not g.graded]
+
+
+def _nothing_assessed(analysis: AnalysisOutput | None) -> bool:
+    """No analyser output (the vertebral levels aside: they assess nothing by themselves) passed its check."""
+    results = analysis.results if analysis is not None else []
+    return not any(v.ok for r in results if r.analyser != LEVELS_ANALYSER for v in r.qc)
+
+
 def build_findings(
     analysis: AnalysisOutput | None,
     criteria: Any,
@@ -346,6 +362,8 @@ def build_findings(
         rejected=tuple(rejected),
         not_assessable=tuple(_not_assessable(analysis, errors)),
         notes=tuple(_notes(checks, kept, clinical or {})),
+        not_graded=tuple(_not_graded(criteria)),
+        nothing_assessed=_nothing_assessed(analysis),
     )
 
 

@@ -211,3 +211,32 @@ def test_ri_and_ct_myelography_candidates_qc_and_per_exam_grade(
     assert [s["kind"] for s in graded["supporting"]] == [truth["kind"]]
     other = "ct_myelography" if exam == "ri_cisternography" else "ri_cisternography"
     assert per_exam[other]["grade"] == "NONE" and not per_exam[other]["supporting"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exam", "why"),
+    [
+        ("ctm_metal", "ct_myelography", "CT myelography could not be assessed: metal artefact"),
+        ("ri_low_counts", "ri_cisternography", "RI cisternography could not be assessed: counts too low"),
+    ],
+)
+def test_an_exam_that_could_not_be_assessed_is_not_graded_in_json_and_text(
+    scenario: str, exam: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_phantom(tmp_path / "in", scenario)
+    code, out = _analyse(capsys, str(tmp_path / "in"))
+    assert code == 0
+    criteria = out[0]["criteria"]
+    leak, per_exam = criteria["csf_leak"], criteria["per_exam"][exam]
+    assert leak["grade"] == "NONE" and per_exam["grade"] == "NONE", "the contract's grade code stays"
+    assert leak["graded"] is False and per_exam["graded"] is False
+    assert leak["not_graded_reason"].startswith(why) and per_exam["not_graded_reason"].startswith(why)
+    assert [e["exam"] for e in leak["exams_not_assessed"]] == [exam]
+    other = "spinal_mri"
+    assert criteria["per_exam"][other]["graded"] is True, "an exam the study does not hold is not 'not assessed'"
+    assert criteria["ich"]["graded"] is True and criteria["ich"]["not_graded_reason"] == ""
+    assert main(["analyse", str(tmp_path / "in")]) == 0
+    text = capsys.readouterr().out
+    assert f"  CSF leak: not graded ({why}" in text
+    assert "CSF leak: none" not in text and "No abnormal finding" not in text
+    assert "Nothing could be assessed automatically: no output passed its quality check" in text

@@ -7,7 +7,8 @@ import re
 from pydicom.sr.coding import Code
 
 from node.commands.analyse_text import study_text
-from workers.results.findings import FindingKind, FindingsReport, NotAssessable, ReportedFinding, Severity
+from workers.results.findings import FindingKind, FindingsReport, NotAssessable, NotGraded, ReportedFinding, Severity
+from workers.results.findings_build import build_findings
 
 STUDY = {
     "study_uid": "1.2.3",
@@ -45,7 +46,7 @@ def test_no_field_names_raw_grades_or_unrounded_values() -> None:
     text = study_text(STUDY, FindingsReport(findings=(COMPRESSION,)))
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
     assert "NONE" not in text and "STRONGLY_SUSPECTED" not in text
-    assert "ICH diagnosis: strongly suspected" in text
+    assert "Intracranial hypotension diagnosis: strongly suspected" in text
     assert "cord area at C4: 76.7 mm²" in text and "76.6846" not in text
     assert "Spinal MRI: epidural fluid C7–T2" in text
 
@@ -70,6 +71,16 @@ def test_a_measurement_of_an_unreliable_output_says_so() -> None:
 
 
 def test_a_study_no_analyser_applies_to_is_not_called_normal() -> None:
-    text = study_text({**STUDY, "qc": [], "measurements": [], "candidates": []}, FindingsReport())
-    assert "None: no automated analysis applies to these series" in text
+    report = build_findings(None, None)  # what the pipeline builds when no analyser ran
+    text = study_text({**STUDY, "qc": [], "measurements": [], "candidates": []}, report)
+    assert "Nothing could be assessed automatically: no automated analysis applies to these series" in text
     assert "No abnormal finding" not in text
+
+
+def test_a_grade_that_is_not_graded_says_why_not_none() -> None:
+    reason = "CT myelography could not be assessed: metal artefact on 9 slices"
+    report = FindingsReport(not_graded=(NotGraded("csf_leak", reason),), nothing_assessed=True)
+    text = study_text(STUDY, report)
+    assert f"  CSF leak: not graded ({reason})" in text
+    assert "CSF leak: none" not in text
+    assert "Intracranial hypotension diagnosis: strongly suspected" in text, "a given grade stays a grade"

@@ -47,7 +47,7 @@ def test_diagnostic_report_fields() -> None:
     assert [c["code"] for c in codes] == ["csf_leak:DEFINITE", "ich:SUSPECTED"]
     assert {c["system"] for c in codes} == {GRADE_SYSTEM}
     assert report["conclusion"] == (
-        "ADC <= 1.21 at L2; CSF leak: definite; Intracranial hypotension, imaging: suspected; reading priority urgent"
+        "ADC <= 1.21 at L2; CSF leak: definite; Intracranial hypotension on imaging: suspected; reading priority urgent"
     )
     assert report["extension"][0]["valueCode"] == "urgent"
 

@@ -105,3 +105,36 @@ def test_an_endpoint_asking_for_the_dicom_patient_id_of_a_study_without_one_is_a
     endpoint = MLLP.model_copy(update={"patient_id": "dicom"})
     with pytest.raises(RisDeliveryError, match="report not sent: patient_id"):
         send_report(endpoint, ReportSummary(**{**SUMMARY.__dict__, "patient_id": ""}))
+
+
+def test_a_result_not_graded_is_valid_hl7_and_fhir_r4() -> None:
+    why = "CT myelography could not be assessed: metal artefact on 9 slices"
+    summary = ReportSummary(
+        **{
+            **SUMMARY.__dict__,
+            "grades": {"csf_leak": "NONE", "ct_myelography": "NONE", "ich": "NONE"},
+            "flags": ["CT myelography: not assessable"],
+            "not_graded": {"csf_leak": why, "ct_myelography": why},
+        }
+    )
+    text = str(build_oru_r01(summary, MLLP, control_id="C3", now=NOW))
+    message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert message.validate() is True
+    statuses = [
+        obs.OBX.obx_11.value for obs in message.ORU_R01_PATIENT_RESULT.ORU_R01_ORDER_OBSERVATION.ORU_R01_OBSERVATION
+    ]
+    assert statuses.count("X") == 2 and statuses.count("F") == len(statuses) - 2
+    report = build_diagnostic_report(summary, FHIR, now=NOW)
+    done = _validate_r4(report)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [c.get("coding") is None for c in report["conclusionCode"]] == [True, True, False]
+    assert report["conclusion"].startswith(f"CT myelography: not assessable; CSF leak: not graded: {why}")
+
+
+@pytest.mark.parametrize(
+    ("not_graded", "message"),
+    [({"CSF leak": "metal"}, "not lower_snake_case"), ({"csf_leak": " "}, "must be words"), ([], "expected a dict")],
+)
+def test_not_graded_needs_result_names_and_reasons(not_graded: object, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        ReportSummary(**{**SUMMARY.__dict__, "not_graded": not_graded})

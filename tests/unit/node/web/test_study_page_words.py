@@ -57,7 +57,12 @@ def test_grades_say_what_their_rules_say_with_the_id_as_tooltip(client: TestClie
     assert not RULE_ID.search(read), read
     labels = re.findall(r"<tr><th>([^<]+)</th>", grades)
     # the abnormal grades (CSF leak and its spinal MRI grade) lead, the grades that are none follow
-    assert labels[:2] == ["CSF leak", "Spinal MRI"] and set(labels[2:]) == {"ICH", "ICH diagnosis", "EBP eligible"}
+    assert labels[:2] == ["CSF leak", "CSF leak on spinal MRI"]
+    assert set(labels[2:]) == {
+        "Intracranial hypotension on imaging",
+        "Intracranial hypotension diagnosis",
+        "Epidural blood patch eligible",
+    }
 
 
 def test_abnormal_findings_and_what_was_not_assessable_lead_the_normal_outputs(

@@ -77,3 +77,42 @@ def test_ri_and_spinal_mri_at_the_same_site_combine(tmp_path) -> None:
     assert ctx.criteria is not None
     assert ctx.criteria_json()["csf_leak"]["grade"] == "DEFINITE"
     assert "CSF-LEAK-DX-3" in ctx.criteria_json()["csf_leak"]["rules"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "exam", "reason"),
+    [("ctm_metal", "ct_myelography", "metal artefact"), ("ri_low_counts", "ri_cisternography", "counts too low")],
+)
+def test_an_exam_with_no_ok_output_is_passed_to_the_criteria_as_not_assessed(tmp_path, scenario, exam, reason) -> None:
+    from workers.criteria.context import ExamNotAssessed
+
+    ctx = _context(tmp_path, scenario)
+    for name in ("inventory", "analysis", "criteria"):
+        STEPS[name](ctx)
+    assert ctx.criteria is not None and ctx.criteria.context is not None
+    (unassessed,) = ctx.criteria.context.exams_not_assessed
+    assert isinstance(unassessed, ExamNotAssessed)
+    assert unassessed.exam == exam and unassessed.reason.startswith(reason)
+    leak = ctx.criteria_json()["csf_leak"]
+    assert (leak["grade"], leak["graded"]) == ("NONE", False)
+
+
+def test_a_normal_exam_that_was_read_is_a_graded_none(tmp_path) -> None:
+    ctx = _context(tmp_path, "ri_normal")
+    for name in ("inventory", "analysis", "criteria"):
+        STEPS[name](ctx)
+    assert ctx.criteria is not None and ctx.criteria.context is not None
+    assert ctx.criteria.context.exams_not_assessed == ()
+    leak = ctx.criteria_json()["csf_leak"]
+    assert (leak["grade"], leak["graded"], leak["exams_not_assessed"]) == ("NONE", True, [])
+
+
+def test_a_leak_seen_on_mri_stays_graded_when_the_ct_myelogram_was_not_assessable(tmp_path) -> None:
+    ctx = _context(tmp_path, "epidural_fluid", "ctm_metal")
+    for name in ("inventory", "analysis", "criteria"):
+        STEPS[name](ctx)
+    out = ctx.criteria_json()
+    assert out["csf_leak"]["grade"] == "SUSPECTED" and out["csf_leak"]["graded"] is True
+    assert [e["exam"] for e in out["csf_leak"]["exams_not_assessed"]] == ["ct_myelography"]
+    assert out["per_exam"]["ct_myelography"]["graded"] is False
+    assert out["per_exam"]["spinal_mri"]["graded"] is True

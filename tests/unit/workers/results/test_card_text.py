@@ -110,3 +110,26 @@ def test_tile_captions_write_units_as_people_do(monkeypatch: pytest.MonkeyPatch)
     tile = card.Tile(np.zeros((32, 32, 3), dtype=np.uint8), "cord contour, CSA 82.8 mm2, AP 7.9 mm", key_image=True)
     card._draw_tiles(canvas, ImageDraw.Draw(canvas), [tile], 700)
     assert captions == ["cord contour, CSA 82.8 mm², AP 7.9 mm"]
+
+
+def test_the_findings_block_says_when_nothing_could_be_assessed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.results import card
+    from workers.results.findings import NotAssessable
+    from workers.results.findings_build import build_findings
+
+    said: list[str] = []
+    original = card.paragraph_rows
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
+        said.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "paragraph_rows", recording)
+    card.findings_rows(build_findings(None, None), 1200)  # no analysis ran
+    assert said == ["Nothing could be assessed automatically: no automated analysis applies to these series"]
+    said.clear()
+    report = build_findings(None, None, errors=["analysis failed: ValueError: no pixels"])
+    assert report.not_assessable == (NotAssessable("Analysis failed", "ValueError: no pixels"),)
+    card.findings_rows(report, 1200)
+    assert said[0] == "Nothing could be assessed automatically: the analysis could not be completed"
+    assert not any("No abnormal finding" in s for s in said)

@@ -222,3 +222,50 @@ def test_one_verdict_on_every_view_of_an_ri_study_is_said_once(tmp_path: Path) -
     assert len(report.not_assessable) == 4
     (line,) = report.not_assessable_lines
     assert line.startswith("RI cisternography: not assessable: counts too low") and line.endswith("(4 series)")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "why"),
+    [
+        ("ctm_metal", "CT myelography could not be assessed: metal artefact"),
+        ("ri_low_counts", "RI cisternography could not be assessed: counts too low"),
+    ],
+)
+def test_an_exam_not_assessable_is_not_graded_on_the_card_and_in_the_sr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, why: str
+) -> None:
+    import shutil
+    import subprocess
+    from typing import Any
+
+    from workers.results import card
+
+    said: list[str] = []
+    original = card.paragraph_rows
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:  # records what the card writes
+        said.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "paragraph_rows", recording)
+    ctx = _run(tmp_path, scenario)
+    report = ctx.findings_report
+    assert report is not None and report.nothing_assessed
+    assert [n.result for n in report.not_graded][:1] == ["csf_leak"]
+    assert said[0] == report.no_finding_words and said[0].startswith("Nothing could be assessed automatically: ")
+    assert not any("No abnormal finding" in s for s in said), said
+    assert any(s.startswith(f"CSF leak: not graded: {why}") for s in said), said
+    assert not any(s.lower().startswith("csf leak: none") for s in said), said
+    sr = ctx.results["SR"]
+    assert dciodvfy_errors(sr) == [] and dciodvfy_errors(ctx.results["SC"]) == []
+    dump = subprocess.run(["dsrdump", "+Pl", str(sr)], capture_output=True, text=True, check=True).stdout
+    leak_groups = dump.split('"Tracking Identifier")="CSF leak')[1:]
+    assert leak_groups, "the CSF-leak groups are in the SR"
+    for group in leak_groups:
+        head = group.split('"Tracking Identifier")=')[0]
+        assert "GRD-NOTGRADED" in head and "GRD-NONE" not in head, head[:300]
+        assert f'"Examination could not be assessed")="{why}' in head
+    if shutil.which("dsr2html"):
+        html = subprocess.run(["dsr2html", str(sr)], capture_output=True, text=True, check=True).stdout
+        assert "Not graded: the examination could not be assessed" in html
+        assert "CSF leak: none" not in html and "CSF leak: NONE" not in html

@@ -1,0 +1,149 @@
+"""A study whose only exam could not be assessed (phantom ctm_metal, through the real pipeline) on the worklist,
+the study page and what the RIS gets: "not graded" with the reason, never "none"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from phantom_pipeline import run_phantom
+from web_support import SR_CLASS, add_study, login, write_sr
+
+from node.archive.index import grades_of
+from node.delivery.send import summary_from_registry
+from node.registry.models import Delivery, DeliveryKind, Result, StudyState
+from node.ris.endpoints import RisEndpointSettings
+from node.ris.fhir import build_diagnostic_report
+from node.ris.hl7 import build_oru_r01
+from node.runtime import Runtime
+from workers.criteria import StudyContext, evaluate, parse_findings
+from workers.criteria.context import ExamNotAssessed
+from workers.pipeline import PipelineContext
+from workers.results.findings import FindingsReport
+from workers.results.findings_build import build_findings
+
+WHY = "CT myelography could not be assessed: metal artefact"
+
+
+@pytest.fixture(scope="module")
+def metal(tmp_path_factory: pytest.TempPathFactory) -> PipelineContext:
+    return run_phantom(tmp_path_factory.mktemp("metal"), "ctm_metal")
+
+
+def _store(runtime: Runtime, ctx: PipelineContext) -> tuple[str, int]:
+    """The study and its SR result as the job's store writes them (node.jobs.store): summary and grades."""
+    assert ctx.findings_report is not None
+    return _store_result(runtime, ctx.study_uid, ctx.criteria_json(), ctx.findings_report, ctx.flags, ctx.qc)
+
+
+def _store_result(
+    runtime: Runtime, study_uid: str, criteria: Any, report: FindingsReport, flags: list[str], qc: list[Any]
+) -> tuple[str, int]:
+    root = runtime.settings.data_dir
+    with runtime.registry.session() as s:
+        study = add_study(
+            s,
+            root,
+            study_uid,
+            state=StudyState.REPORTED,
+            priority="routine",
+            study_description="CT myelography",
+            flags=flags,
+            grades=grades_of(criteria),
+        )
+        sr_uid = "1.2.826.0.1.3680043.8.498.4242"
+        path = write_sr(root / "results" / study_uid / "sr-r1.dcm", study_uid, sr_uid)
+        s.add(
+            Result(
+                study_id=study.id,
+                revision=1,
+                kind="SR",
+                sop_class_uid=SR_CLASS,
+                sop_instance_uid=sr_uid,
+                series_uid="1.2.3",
+                path=str(path),
+                summary={
+                    "flags": flags,
+                    "criteria": criteria,
+                    "findings": report.as_json(),
+                    "qc": [v.as_json() for v in qc],
+                },
+            )
+        )
+        delivery = Delivery(study_id=study.id, revision=1, destination="ris", kind=DeliveryKind.RIS)
+        s.add(delivery)
+        s.flush()
+        return study_uid, delivery.id
+
+
+def test_worklist_and_study_page_say_not_graded(client: TestClient, runtime: Runtime, metal: PipelineContext) -> None:
+    uid, _ = _store(runtime, metal)
+    login(client)
+    html = client.get("/").text
+    row = html[html.index(f"/studies/{uid}") :]
+    row = row[: row.index("</tr>")]
+    assert "⚠ CT myelography: not assessable: metal artefact" in row
+    assert 'class="badge info" title="' + WHY in row and ">CSF leak: not graded</span>" in row
+    assert "CSF leak: none" not in row and "no abnormal finding" not in row.lower()
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    grades = grades[: grades.index("</table>")]
+    assert "<th>CSF leak</th>" in grades and ">not graded</span>" in grades and WHY in grades
+    assert "<th>Intracranial hypotension on imaging</th>" in grades and "<th>ICH</th>" not in grades
+
+
+def test_the_ris_gets_not_graded_with_the_reason(runtime: Runtime, metal: PipelineContext) -> None:
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.parser import parse_message
+
+    _, delivery_id = _store(runtime, metal)
+    with runtime.registry.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None
+        summary = summary_from_registry(s, delivery)
+    assert summary.grades["csf_leak"] == "NONE" and summary.not_graded["csf_leak"].startswith(WHY)
+    conclusion = summary.conclusion()
+    assert f"CSF leak: not graded: {WHY}" in conclusion and "no abnormal finding" not in conclusion
+    endpoint = RisEndpointSettings(name="ris", kind="hl7_mllp", host="127.0.0.1", port=2575)
+    text = str(build_oru_r01(summary, endpoint, control_id="C9"))
+    message = parse_message(text, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
+    assert message.validate() is True
+    (leak,) = [s for s in text.split("\r") if s.startswith("OBX") and "|csf_leak^CSF leak^L|" in s]
+    fields = leak.split("|")
+    assert fields[2] == "ST" and fields[5].startswith(f"not graded: {WHY}") and fields[11] == "X"
+    assert "NONE" not in leak
+    fhir = build_diagnostic_report(summary, RisEndpointSettings(name="f", kind="fhir", url="http://127.0.0.1:1/r4"))
+    codes = {c["text"].split(":")[0]: c for c in fhir["conclusionCode"]}
+    assert codes["CSF leak"] == {"text": summary.not_graded_text("csf_leak")}, "no grade code, only why"
+    assert codes["CSF leak on CT myelography"] == {"text": summary.not_graded_text("ct_myelography")}
+    assert codes["Intracranial hypotension on imaging"]["coding"][0]["code"] == "ich:NONE", "a graded none stays"
+
+
+def test_a_report_stored_before_not_graded_was_known_reads_as_before(runtime: Runtime, tmp_path: Path) -> None:
+    from node.delivery.send import _not_graded
+
+    assert _not_graded(None) == {}
+    old = Result(summary={"findings": {"findings": [], "not_assessable": []}})
+    assert _not_graded(old) == {}
+
+
+def test_a_grade_from_the_mri_stays_and_the_page_names_the_exam_not_assessed(
+    client: TestClient, runtime: Runtime
+) -> None:
+    # A radiologist's epidural fluid on spinal MRI (SUSPECTED), the CT myelogram not assessable (metal).
+    doc = parse_findings({"findings": [{"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"]}]})
+    metal = ExamNotAssessed("ct_myelography", "metal artefact on 9 slices")
+    context = StudyContext(exams_performed=frozenset({"spinal_mri", "ct_myelography"}), exams_not_assessed=(metal,))
+    result = evaluate(doc, context)
+    report = build_findings(None, result)
+    uid, _ = _store_result(runtime, "1.2.826.0.1.3680043.8.498.4343", result.to_json(), report, [], [])
+    login(client)
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    grades = grades[: grades.index("</table>")]
+    assert ">suspected</span>" in grades, "the leak grade from the MRI finding stays a grade"
+    row = grades[grades.index("<th>CSF leak on CT myelography</th>") :]
+    assert row[: row.index("</tr>")].count(">not graded</span>") == 1 and metal.text in row
+    assert grades.index("<th>CSF leak</th>") < grades.index("<th>CSF leak on CT myelography</th>")

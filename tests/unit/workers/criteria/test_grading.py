@@ -1,0 +1,156 @@
+"""Not graded: a NONE that rests only on exams that could not be assessed is said as such, never as "none"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from workers.criteria import CriteriaResult, StudyContext
+from workers.criteria import codes as cc
+from workers.criteria.context import ExamNotAssessed
+from workers.criteria.sections import criteria_sections
+
+Run = Callable[..., CriteriaResult]
+METAL = ExamNotAssessed("ct_myelography", "metal artefact on 9 slices")
+LOW_COUNTS = ExamNotAssessed("ri_cisternography", "counts too low")
+NO_BRAIN_ANALYSIS = ExamNotAssessed("brain_mri", "the node does not analyse brain MRI")
+CTM_ONLY = StudyContext(exams_performed=frozenset({"ct_myelography"}), exams_not_assessed=(METAL,))
+
+
+def _ctx(performed: set[str], *unassessed: ExamNotAssessed) -> StudyContext:
+    return StudyContext(exams_performed=frozenset(performed), exams_not_assessed=unassessed)
+
+
+def _evaluations(result: CriteriaResult, title: str) -> list[tuple[str, str]]:
+    """(concept name, value) of every CODE item of the SR group whose tracking identifier is ``title``."""
+    for section in criteria_sections(result, "1.2.3"):
+        for group in section.sr_groups:
+            items = list(group[0].ContentSequence)
+            ident = [i.TextValue for i in items if getattr(i, "ValueType", "") == "TEXT" and i.TextValue == title]
+            if ident:
+                return [
+                    (i.ConceptNameCodeSequence[0].CodeValue, i.ConceptCodeSequence[0].CodeValue)
+                    for i in items
+                    if i.ValueType == "CODE"
+                ]
+    raise AssertionError(f"no SR group {title!r}")
+
+
+def _texts(result: CriteriaResult, concept: str) -> list[str]:
+    return [
+        str(i.TextValue)
+        for s in criteria_sections(result, "1.2.3")
+        for g in s.sr_groups
+        for i in g[0].ContentSequence
+        if i.ValueType == "TEXT" and i.ConceptNameCodeSequence[0].CodeValue == concept
+    ]
+
+
+def test_the_only_exam_not_assessable_leaves_the_leak_not_graded(run: Run) -> None:
+    result = run(context=CTM_ONLY)
+    out = result.to_json()
+    leak, exam = out["csf_leak"], out["per_exam"]["ct_myelography"]
+    assert leak["grade"] == "NONE" and exam["grade"] == "NONE", "the contract's grade code stays NONE"
+    assert (leak["graded"], exam["graded"]) == (False, False)
+    why = "CT myelography could not be assessed: metal artefact on 9 slices"
+    assert leak["not_graded_reason"] == why and exam["not_graded_reason"] == why
+    assert leak["exams_not_assessed"] == [{"exam": "ct_myelography", "reason": METAL.reason, "text": why}]
+    assert out["per_exam"]["spinal_mri"]["graded"] is True, "an exam the study does not hold is not 'not assessed'"
+    lines = criteria_sections(result)[0].lines
+    assert lines == [f"CSF leak: not graded: {why}"]
+    assert any("CSF leak not graded" in n for n in out["ebp"]["notes"])
+    assert not any("CSF leak NONE" in n for n in out["ebp"]["notes"])
+
+
+def test_the_sr_grade_of_a_result_not_graded_is_not_the_none_code(run: Run) -> None:
+    result = run(context=CTM_ONLY)
+    for title in ("CSF leak (CSF-LEAK-DX)", "CSF leak, CT myelography"):
+        grades = [v for n, v in _evaluations(result, title) if n == cc.GRADE.value]
+        assert grades == [cc.NOT_GRADED.value], title
+    assert _texts(result, cc.EXAM_NOT_ASSESSED.value) == [METAL.text, METAL.text]
+    graded = run(context=_ctx({"ct_myelography"}))
+    assert [v for n, v in _evaluations(graded, "CSF leak (CSF-LEAK-DX)") if n == cc.GRADE.value] == ["GRD-NONE"]
+
+
+def test_a_radiologist_finding_of_the_exam_keeps_its_grade(run: Run) -> None:
+    # CSF-LEAK-CTM-3: contrast continuous with the puncture site, NONE but read by a person.
+    puncture = {"exam": "ct_myelography", "kind": "epidural_contrast", "levels": ["L3", "L4"]}
+    puncture["continuous_with_puncture_site"] = True
+    out = run(puncture, context=CTM_ONLY).to_json()
+    assert out["csf_leak"]["grade"] == "NONE" and out["csf_leak"]["graded"] is True
+    assert out["per_exam"]["ct_myelography"]["graded"] is True
+    assert out["csf_leak"]["exams_not_assessed"] == []
+    leak = {"exam": "ct_myelography", "kind": "epidural_contrast", "levels": ["T4", "T5"], "dural_defect": True}
+    confirmed = run(leak, context=CTM_ONLY).to_json()["csf_leak"]
+    assert (confirmed["grade"], confirmed["graded"], confirmed["not_graded_reason"]) == ("CONFIRMED", True, "")
+
+
+def test_a_grade_from_another_exam_stays_and_names_the_exam_not_assessed(run: Run) -> None:
+    result = run(context=_ctx({"spinal_mri", "ct_myelography"}, METAL))
+    out = result.to_json()
+    assert out["csf_leak"]["graded"] is True and out["csf_leak"]["not_graded_reason"] == ""
+    assert [e["exam"] for e in out["csf_leak"]["exams_not_assessed"]] == ["ct_myelography"]
+    assert out["per_exam"]["ct_myelography"]["graded"] is False
+    assert out["per_exam"]["spinal_mri"]["graded"] is True
+    (first,) = criteria_sections(result)[0].lines[:1]
+    assert first.startswith("CSF leak: NONE") and first.endswith(f"; {METAL.text}")
+
+
+def test_two_exams_not_assessable_are_both_named(run: Run) -> None:
+    out = run(context=_ctx({"ct_myelography", "ri_cisternography"}, LOW_COUNTS, METAL)).to_json()
+    assert out["csf_leak"]["graded"] is False
+    assert out["csf_leak"]["not_graded_reason"] == f"{LOW_COUNTS.text}; {METAL.text}"
+
+
+def test_a_brain_mri_not_assessable_leaves_ich_and_ich_dx_not_graded(run: Run) -> None:
+    context = _ctx({"brain_mri"}, NO_BRAIN_ANALYSIS)
+    result = run(context=context)
+    out = result.to_json()
+    assert (out["ich"]["grade"], out["ich"]["graded"]) == ("NONE", False)
+    assert out["ich"]["not_graded_reason"] == "Brain MRI could not be assessed: the node does not analyse brain MRI"
+    assert (out["ich_dx"]["grade"], out["ich_dx"]["graded"]) == ("NONE", False)
+    assert out["csf_leak"]["graded"] is True, "the CSF-leak exams are not the brain MRI"
+    lines = criteria_sections(result)[1].lines
+    assert lines[0] == f"Intracranial hypotension on imaging: not graded: {NO_BRAIN_ANALYSIS.text}"
+    assert lines[1].startswith("Intracranial hypotension diagnosis: not graded")
+    grades = [v for n, v in _evaluations(result, "Intracranial hypotension (ICH)") if n == cc.GRADE.value]
+    assert grades == [cc.NOT_GRADED.value]
+
+
+def test_ich_stays_graded_from_a_brain_finding_or_a_clinical_diagnosis(run: Run) -> None:
+    context = _ctx({"brain_mri"}, NO_BRAIN_ANALYSIS)
+    effusion = run({"exam": "brain_mri", "kind": "subdural_effusion"}, context=context).to_json()
+    assert (effusion["ich"]["grade"], effusion["ich"]["graded"]) == ("REFERENCE", True)
+    # ICH-DX-2: orthostatic headache and an opening pressure of 60 mmH2O or less, with no imaging grade.
+    clinical = run(context=context, orthostatic_headache=True, opening_pressure_mmh2o=50).to_json()
+    assert clinical["ich"]["graded"] is False
+    assert (clinical["ich_dx"]["grade"], clinical["ich_dx"]["graded"]) == ("DEFINITE", True)
+
+
+def test_without_context_every_grade_is_graded(run: Run) -> None:
+    out = run().to_json()
+    for key in ("csf_leak", "ich", "ich_dx", *out["per_exam"]):
+        part = out[key] if key in out else out["per_exam"][key]
+        assert (part["graded"], part["not_graded_reason"], part["exams_not_assessed"]) == (True, "", []), key
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exam": "knee_mri", "reason": "x"}, "unknown exam"),
+        ({"exam": "ct_myelography", "reason": " "}, "must be words"),
+    ],
+)
+def test_an_exam_not_assessed_needs_a_known_exam_and_a_reason(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ExamNotAssessed(**kwargs)
+
+
+def test_the_context_takes_only_typed_exams_not_assessed() -> None:
+    with pytest.raises(ValueError, match="exams_not_assessed"):
+        StudyContext(exams_not_assessed=({"exam": "ct_myelography", "reason": "metal"},))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="exams_not_assessed"):
+        StudyContext(exams_not_assessed=[METAL])  # type: ignore[arg-type]
+    assert CTM_ONLY.not_assessed("ct_myelography") is METAL and CTM_ONLY.not_assessed("spinal_mri") is None

@@ -1,0 +1,95 @@
+"""Whether a grade rests on anything that was assessed.
+
+A grade NONE means "nothing that the rules count". When the only exams it could rest on could not be assessed
+(every automated output failed or was unreliable, or no analysis applies) and nobody entered a finding of them,
+NONE would read as "no leak" although nothing was read: such a result is **not graded**. The grade code stays
+``NONE`` (the contract); :class:`Grading` says ``graded`` false and why, and every view says "not graded" with
+the reason. A grade above NONE, or one that rests on a radiologist's or an imported finding, stays a grade.
+A grade that is given while some exam could not be assessed lists that exam too (``unassessed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from workers.criteria.context import ExamNotAssessed, StudyContext
+from workers.criteria.findings import Finding
+from workers.criteria.grades import Grade
+
+#: The exams the CSF-LEAK criteria grade one by one, and the exam the ICH criteria read.
+CSF_EXAMS: tuple[str, ...] = ("spinal_mri", "ri_cisternography", "ct_myelography")
+ICH_EXAM = "brain_mri"
+
+
+@dataclass(frozen=True)
+class Grading:
+    """``graded`` false: the grade is NONE only because the exams in ``unassessed`` could not be assessed."""
+
+    graded: bool = True
+    unassessed: tuple[ExamNotAssessed, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.graded and not self.unassessed:
+            raise ValueError("a result that is not graded needs the exams that could not be assessed")
+
+    @property
+    def reason(self) -> str:
+        """The exams that could not be assessed, and why, in words ("" when every exam was)."""
+        return "; ".join(u.text for u in self.unassessed)
+
+    def to_json(self) -> dict[str, Any]:
+        """The keys added to a grade of the criteria JSON (its ``grade`` stays the code)."""
+        return {
+            "graded": self.graded,
+            "not_graded_reason": "" if self.graded else self.reason,
+            "exams_not_assessed": [u.to_json() for u in self.unassessed],
+        }
+
+
+GRADED = Grading()
+
+
+def _unassessed(
+    exams: Sequence[str], findings: Sequence[Finding], context: StudyContext | None
+) -> list[ExamNotAssessed]:
+    """The exams among ``exams`` that could not be assessed and of which the document holds no finding (a
+    finding of an exam, from a person or from an output that passed its check, means it was read)."""
+    if context is None:
+        return []
+    read = {f.exam for f in findings}
+    return [u for exam in exams if exam not in read and (u := context.not_assessed(exam)) is not None]
+
+
+def exam_grading(exam: str, findings: Sequence[Finding], context: StudyContext | None) -> Grading:
+    """One exam: not graded when it could not be assessed and nobody recorded a finding of it."""
+    unassessed = _unassessed((exam,), findings, context)
+    return Grading(False, tuple(unassessed)) if unassessed else GRADED
+
+
+def csf_grading(grade: Grade, findings: Sequence[Finding], context: StudyContext | None) -> Grading:
+    """CSF-LEAK-DX: not graded when it is NONE, no CSF-leak exam has a finding, and every CSF-leak exam the study
+    holds could not be assessed."""
+    unassessed = tuple(_unassessed(CSF_EXAMS, findings, context))
+    if not unassessed:
+        return GRADED
+    performed = set(context.exams_performed or ()) if context is not None else set()
+    assessed = (performed & set(CSF_EXAMS)) - {u.exam for u in unassessed}
+    read = any(f.exam in CSF_EXAMS for f in findings)
+    return Grading(grade > Grade.NONE or read or bool(assessed), unassessed)
+
+
+def ich_grading(grade: Grade, applicable: bool, findings: Sequence[Finding], context: StudyContext | None) -> Grading:
+    """ICH: not graded when it is NONE and the brain MRI could not be assessed with no brain finding recorded."""
+    unassessed = tuple(_unassessed((ICH_EXAM,), findings, context))
+    if not unassessed:
+        return GRADED
+    return Grading(grade > Grade.NONE or not applicable, unassessed)
+
+
+def ich_dx_grading(grade: Grade, ich: Grading) -> Grading:
+    """ICH-DX: a NONE is not graded when the imaging grade it needs is not (a clinical premise alone stays)."""
+    if ich.graded:
+        return GRADED
+    return Grading(grade > Grade.NONE, ich.unassessed)
