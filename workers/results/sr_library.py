@@ -179,11 +179,14 @@ class _Descriptors:
         )
 
 
-def mark_encoded(ds: Dataset) -> None:
+def mark_encoded(ds: Dataset) -> bool:
     """Mark ``ds`` as encoded in Explicit VR Little Endian in its own character set, so that pydicom writes
-    its raw elements as they are instead of decoding them to look for ambiguous VRs (there is none in the
-    SR's root or its library: their elements have one VR each)."""
+    its raw elements as they are instead of decoding them to look for ambiguous VRs; only when none of its
+    own elements has one (the SR's root and its library have none). Returns whether it was marked."""
+    if any(" or " in str(elem.VR) for elem in ds.elements()):
+        return False  # pydicom resolves those when it writes (and decodes the raw elements to do so)
     ds.set_original_encoding(False, True, ds._character_set)
+    return True
 
 
 def image_library(

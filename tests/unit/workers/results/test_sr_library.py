@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from io import BytesIO
-from pathlib import Path
 
 import highdicom as hd
 import pydicom
@@ -14,8 +13,9 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
+from workers.results.sr import build_measurement_report
 from workers.results.sr_content import coded_modality
-from workers.results.sr_library import SOURCE, encoded_item, group_descriptors, image_library
+from workers.results.sr_library import SOURCE, encoded_item, group_descriptors, image_library, mark_encoded
 from workers.results.sr_precision import finish_content
 
 from .conftest import SHARED_DICOM
@@ -117,5 +117,43 @@ def test_the_library_reads_back_as_the_images(groups) -> None:
     )
 
 
-def test_shared_data_is_there() -> None:
-    assert Path(SHARED_DICOM).is_dir()
+def test_a_dataset_with_an_ambiguous_vr_is_left_for_pydicom_to_resolve(groups) -> None:
+    library = image_library(groups[:1], {"MR": coded_modality("MR")}, CHARACTER_SET)
+    holder = Dataset()
+    holder.SpecificCharacterSet = CHARACTER_SET
+    holder.ContentSequence = [library]
+    holder.add_new(0x00280106, "US or SS", 0)  # Smallest Image Pixel Value: its VR depends on Pixel Representation
+    holder.PixelRepresentation = 0
+    assert not mark_encoded(holder)
+    buffer = BytesIO()
+    pydicom.dcmwrite(buffer, holder, implicit_vr=False, little_endian=True)
+    read = pydicom.dcmread(BytesIO(buffer.getvalue()), force=True)
+    assert read["SmallestImagePixelValue"].VR == "US"
+    images = [i for group in read.ContentSequence[0].ContentSequence for i in group.ContentSequence]
+    assert sum(i.ValueType == "IMAGE" for i in images) == len(groups[0])
+
+
+def test_the_sr_is_written_with_its_library_as_encoded(mr_sources, new_uids, when, reread) -> None:
+    sr = build_measurement_report(
+        mr_sources,
+        [],
+        series_number=901,
+        instance_number=1,
+        algorithm_name="spinenode",
+        algorithm_version="1",
+        content_datetime=when,
+        **new_uids,
+    )
+    assert sr.original_encoding == (False, True), "the root is marked: pydicom writes the library's bytes as they are"
+    library = next(i for i in sr.ContentSequence if i.ConceptNameCodeSequence[0].CodeMeaning == "Image Library")
+    assert library.get_item(0x0040A730).is_raw
+    read = reread(sr)
+    entries = [
+        entry.ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+        for top in read.ContentSequence
+        if top.ConceptNameCodeSequence[0].CodeMeaning == "Image Library"
+        for group in top.ContentSequence
+        for entry in group.ContentSequence
+        if entry.ValueType == "IMAGE"
+    ]
+    assert entries == [ds.SOPInstanceUID for ds in mr_sources]
