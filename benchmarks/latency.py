@@ -7,8 +7,9 @@ the node's registry once every result is delivered:
 
 - **latency**: from the moment the study is stable (``study.stable_at``) to the last result stored in Orthanc
   (``study.delivered_at``, set when the C-STORE of the last result came back as a success);
-- per step: waiting for a worker, inventory, analysis, criteria, results (``stage_seconds`` of the report),
-  saving the outcome, waiting for the delivery worker, delivery;
+- per step: past ``stable_seconds``, the wait of the quiet study for the stability check that marks it
+  stable (not in the latency: it starts at ``stable_at``), waiting for a worker, inventory, analysis,
+  criteria, results (``stage_seconds`` of the report), saving the outcome, waiting for the delivery worker, delivery;
 - **CPU s**: the CPU time of the serve process and every process under it (the analysis pool's fork server
   and workers) from the first image sent to the last result delivered (receiving included), the figure to
   compare on a loaded machine;
@@ -46,7 +47,17 @@ from latency_cpu import tree_cpu  # noqa: E402
 from latency_study import build_study  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent
-STEPS = ("wait for worker", "inventory", "analysis", "criteria", "results", "save", "to delivery", "delivery")
+STEPS = (
+    "quiet to stable",
+    "wait for worker",
+    "inventory",
+    "analysis",
+    "criteria",
+    "results",
+    "save",
+    "to delivery",
+    "delivery",
+)
 
 
 def _when(value: str | None) -> float:
@@ -59,7 +70,7 @@ class Node:
     """``spinenode serve`` from checkout ``code`` with Orthanc as its one destination."""
 
     def __init__(self, root: Path, code: Path, orthanc_port: int, stable_seconds: float) -> None:
-        self.root, self.code = root, code
+        self.root, self.code, self.stable_seconds = root, code, stable_seconds
         self.port, self.web = free_port(), free_port()
         self.data = root / "node"
         self.config = root / "node.toml"
@@ -116,13 +127,15 @@ class Node:
             if not db.exists():
                 continue
             with sqlite3.connect(db, timeout=5) as con:
-                row = con.execute("SELECT id, state, stable_at, delivered_at FROM study").fetchone()
+                row = con.execute("SELECT id, state, stable_at, delivered_at, last_received_at FROM study").fetchone()
                 if row is None or row[3] is None:
                     failed = con.execute("SELECT error FROM job WHERE state = 'failed'").fetchone()
                     if failed:
                         raise RuntimeError(f"job failed: {failed[0]}")
                     continue
-                return self._steps(con, row[0], _when(row[2]), _when(row[3]))
+                steps = self._steps(con, row[0], _when(row[2]), _when(row[3]))
+                steps["quiet to stable"] = _when(row[2]) - _when(row[4]) - self.stable_seconds
+                return steps
         raise TimeoutError("study not delivered in time")
 
     @staticmethod

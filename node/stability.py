@@ -3,7 +3,8 @@
 A study in ``receiving`` becomes ``stable`` after ``stable_seconds`` with no new instance, no association
 still sending it (:class:`AssociationTracker`, fed by the SCP) and nothing waiting to be recorded (the
 ingest recorder is idle); it then gets a job for its current revision and becomes ``queued``. The
-:class:`StabilityWatch` checks every second and hands the new jobs to the broker at once.
+:class:`StabilityWatch` checks four times a second (:data:`CHECK_INTERVAL`) and hands the new jobs to the broker
+at once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from node.registry.db import Registry
 from node.registry.models import Job, JobState, Study, StudyState, utcnow
 
 log = logging.getLogger(__name__)
+
+CHECK_INTERVAL = 0.25
+"""Seconds between two stability passes: a quiet study waits at most this long past ``stable_seconds`` for its
+job (a second before: half a second on average, now an eighth). An idle pass is one small registry query,
+~0.5 ms of CPU (0.2 % of a core at this rate)."""
 
 
 class AssociationTracker:
@@ -94,7 +100,8 @@ def mark_stable(session: Session, stable_seconds: float, busy: set[str]) -> list
 
 
 class StabilityWatch(PeriodicLoop):
-    """Marks studies stable every ``interval`` seconds on a thread; ``on_queued`` gets the new job IDs."""
+    """Marks studies stable every ``interval`` seconds (:data:`CHECK_INTERVAL`) on a thread; ``on_queued`` gets
+    the new job IDs."""
 
     name = "stability"
 
@@ -106,7 +113,7 @@ class StabilityWatch(PeriodicLoop):
         tracker: AssociationTracker,
         recorder: Recorder,
         on_queued: Callable[[list[int]], None],
-        interval: float = 1.0,
+        interval: float = CHECK_INTERVAL,
     ) -> None:
         self.registry = registry
         self.stable_seconds = stable_seconds

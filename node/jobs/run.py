@@ -1,6 +1,6 @@
 """One analysis job, in order: claim, inventory, arrival rules, the selected pipeline steps, results rules,
-save, hand the deliveries to the broker. No SQL here: every registry read and write is in
-:mod:`node.jobs.store`, every delivery row is created in :mod:`node.delivery.rows`.
+save, hand the deliveries to the broker, index the new SR in the archive. No SQL here: every registry read
+and write is in :mod:`node.jobs.store`, every delivery row is created in :mod:`node.delivery.rows`.
 
 Arrival rules see the DICOM attributes, the calling/called AE and the series inventory: they choose the
 pipelines, forward originals, set the priority and notify. After the report, results rules see the grades
@@ -45,6 +45,10 @@ def run_job(job_id: int, rt: Runtime | None = None) -> str:
     finally:
         store.release(job_id)
     _enqueue(rt, job_id, delivery_ids)
+    try:
+        store.index_results(rt.registry)
+    except Exception:  # the archive index is housekeeping's to complete; the job is done
+        log.exception("job %d: the archive index is not updated now; housekeeping will", job_id)
     return outcome
 
 

@@ -45,8 +45,10 @@ from workers.results.sr_content import (
     device_observer_context,
     image_library,
     section_text_container,
+    series_items,
     study_summary_group,
 )
+from workers.results.sr_library import mark_encoded
 from workers.results.sr_precision import finish_content, stabilise_tracking_uids
 
 DEVICE_OBSERVER_NAME = "SPINENODE"
@@ -121,6 +123,8 @@ def build_measurement_report(
     study_instance_uid = str(ordered[0].StudyInstanceUID)
     _check_predecessor(predecessor, study_instance_uid, sop_instance_uid)
 
+    series = summarize_series(ordered)
+    summary = study_summary_group(study_instance_uid, series, with_series=False)
     observer_uid = device_observer_uid or deterministic_uid("device-observer", DEVICE_OBSERVER_NAME, algorithm_name)
     report = hd.sr.MeasurementReport(
         observation_context=device_observer_context(
@@ -130,16 +134,13 @@ def build_measurement_report(
         imaging_measurements=[
             *(findings_groups(study_instance_uid, findings) if findings is not None else []),
             *planar_roi_groups(study_instance_uid, sections, ordered),
-            study_summary_group(study_instance_uid, summarize_series(ordered)),
+            summary,
             *groups,
         ],
         title=codes.cid7021.ImagingMeasurementReport,
     )
     root_items = report[0].ContentSequence
-    library = image_library(ordered)
-    if library is not None:
-        # TID 1500 row 5 (image library) precedes row 6 (imaging measurements), the last item so far.
-        root_items.insert(len(root_items) - 1, library)
+    library_at = len(root_items) - 1  # TID 1500 row 5 (image library) precedes row 6 (imaging measurements)
     text = section_text_container(sections, findings)
     if text is not None:
         root_items.append(text)
@@ -148,9 +149,11 @@ def build_measurement_report(
     stabilise_tracking_uids(report[0], study_instance_uid)
 
     evidence = [header_source(ordered[0]), *ordered[1:]]
-    # The image library (an entry per image) is most of the content tree; highdicom copies and searches
-    # the whole tree while it builds the document, so the library joins after, at its place in the root.
-    at = _take_out(root_items, library)
+    # The image library (an entry per image) and the study summary's items (a handful per series) are most
+    # of the content tree; highdicom copies and searches the whole tree while it builds the document (for
+    # image references: neither holds one the evidence lacks, the library's are the evidence), so both
+    # join after: the series after the summary's counts, the library, built finished and encoded, at its
+    # place in the root.
     sr = hd.sr.Comprehensive3DSR(
         evidence=evidence,
         content=report,
@@ -175,16 +178,13 @@ def build_measurement_report(
         coding_schemes=[coding_scheme_item()],
         specific_character_set=SPECIFIC_CHARACTER_SET,
     )
+    per_series = series_items(series)
+    for item in per_series:
+        finish_content(item)
+    summary[0].ContentSequence.extend(per_series)  # the SR holds the summary itself, not a copy
+    library = image_library(ordered, SPECIFIC_CHARACTER_SET)
     if library is not None:
-        sr.ContentSequence.insert(at, library)
+        sr.ContentSequence.insert(library_at, library)
+        mark_encoded(sr)  # the library's encoded items are written as they are (workers.results.sr_library)
     pin_creation_datetimes(sr, when)
     return sr
-
-
-def _take_out(items: hd.sr.ContentSequence, item: hd.sr.ContentItem | None) -> int:
-    """Remove ``item`` from ``items`` (by identity); its index, to put it back (0 when there is none)."""
-    if item is None:
-        return 0
-    at = next(i for i, x in enumerate(items) if x is item)
-    del items[at]
-    return at

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import cast
 
 import highdicom as hd
 from highdicom._standard_utils import does_iod_have_pixel_data
@@ -21,6 +20,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from workers.results import codes as sn
+from workers.results import sr_library
 from workers.results.card_words import plain, plain_title
 from workers.results.findings import FindingsReport
 from workers.results.header import SeriesSummary, deterministic_uid
@@ -28,8 +28,6 @@ from workers.results.section import ReportSection
 
 _CONTAINS = RelationshipTypeValues.CONTAINS
 _HAS_PROPERTIES = RelationshipTypeValues.HAS_PROPERTIES
-_HAS_ACQ_CONTEXT = RelationshipTypeValues.HAS_ACQ_CONTEXT
-_PIXELS = Code("{pixels}", "UCUM", "Pixels")
 _MEASUREMENT_GROUP_TYPES = (
     hd.sr.MeasurementsAndQualitativeEvaluations,
     hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations,
@@ -80,76 +78,18 @@ def _is_image(ds: Dataset) -> bool:
     return known if known is not None else ("PixelData" in ds or "Rows" in ds)
 
 
-def _minimal_descriptors(ds: Dataset) -> list[hd.sr.ContentItem]:
-    """TID 1602 descriptors available in any image header (modality, frame of reference, matrix)."""
-    items: list[hd.sr.ContentItem] = []
-    modality = coded_modality(str(ds.get("Modality", "")))
-    if modality is not None:
-        items.append(hd.sr.CodeContentItem(codes.DCM.Modality, modality, relationship_type=_HAS_ACQ_CONTEXT))
-    if ds.get("FrameOfReferenceUID"):
-        items.append(
-            hd.sr.UIDRefContentItem(
-                codes.DCM.FrameOfReferenceUID, ds.FrameOfReferenceUID, relationship_type=_HAS_ACQ_CONTEXT
-            )
-        )
-    for keyword, concept in (("Rows", codes.DCM.PixelDataRows), ("Columns", codes.DCM.PixelDataColumns)):
-        if ds.get(keyword):
-            items.append(
-                hd.sr.NumContentItem(concept, int(ds[keyword].value), _PIXELS, relationship_type=_HAS_ACQ_CONTEXT)
-            )
-    return items
-
-
-def _entry(ds: Dataset) -> hd.sr.ImageContentItem:
-    """TID 1601 Image Library Entry: the image reference (its descriptors are the group's, TID 1600)."""
-    return hd.sr.ImageContentItem(
-        name=Code("260753009", "SCT", "Source"),
-        referenced_sop_class_uid=ds.SOPClassUID,
-        referenced_sop_instance_uid=ds.SOPInstanceUID,
-        relationship_type=_CONTAINS,
-    )
-
-
-def _group_descriptors(first: Dataset) -> list[hd.sr.ContentItem]:
-    """TID 1602 descriptors shared by a series' images, stated once for its Image Library Group: modality,
-    frame of reference and matrix (and, when the header has them, orientation and pixel spacing of the
-    series' first image). Per-image descriptors would cost a content item per attribute per image, which
-    makes a study of a thousand images slow to build and to display."""
-    items = _minimal_descriptors(first)
-    try:
-        template = cast(Sequence[hd.sr.ContentItem], hd.sr.ImageLibraryEntryDescriptors(first))
-    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
-        return items
-    present = {item.ConceptNameCodeSequence[0].CodeValue for item in items}
-    for item in template:
-        code = item.ConceptNameCodeSequence[0].CodeValue
-        if code in present or code in _PER_IMAGE_CODES:
-            continue
-        items.append(item)
-    return items
-
-
-#: Descriptors that differ from image to image (Image Position (Patient) X/Y/Z), not stated for a group.
-_PER_IMAGE_CODES = frozenset({"110901", "110902", "110903"})
-
-
-def image_library(sources: Sequence[Dataset]) -> hd.sr.ContainerContentItem | None:
+def image_library(sources: Sequence[Dataset], character_set: str) -> hd.sr.ContainerContentItem | None:
     """TID 1600 Image Library referencing every source image (non-image sources are left out), one group
-    per series with the descriptors its images share. None when no source is an image."""
+    per series with the descriptors its images share (:mod:`workers.results.sr_library`, which encodes it
+    in ``character_set``, the SR's). None when no source is an image."""
     groups: dict[str, list[Dataset]] = {}
     for ds in sources:
         if _is_image(ds):
             groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
     if not groups:
         return None
-    library = hd.sr.ContainerContentItem(name=codes.DCM.ImageLibrary, relationship_type=_CONTAINS)
-    library.ContentSequence = hd.sr.ContentSequence()
-    for members in groups.values():
-        group = hd.sr.ContainerContentItem(name=codes.DCM.ImageLibraryGroup, relationship_type=_CONTAINS)
-        group.ContentSequence = hd.sr.ContentSequence(_group_descriptors(members[0]))
-        group.ContentSequence.extend(_entry(ds) for ds in members)
-        library.ContentSequence.append(group)
-    return library
+    modalities = {str(ds.get("Modality", "")) for members in groups.values() for ds in members[:1]}
+    return sr_library.image_library(list(groups.values()), {m: coded_modality(m) for m in modalities}, character_set)
 
 
 def series_label(series: SeriesSummary) -> str:
@@ -187,11 +127,12 @@ def _series_item(series: SeriesSummary) -> hd.sr.TextContentItem:
 
 
 def study_summary_group(
-    study_instance_uid: str, series: Sequence[SeriesSummary]
+    study_instance_uid: str, series: Sequence[SeriesSummary], *, with_series: bool = True
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     """TID 1501 group "Study summary": number of series and images, then one TEXT item per series with
     its UID, number, modality, description and image count as properties. The tracking UID depends only
-    on the study, so amended reports keep tracking the same group."""
+    on the study, so amended reports keep tracking the same group. ``with_series=False``: without the
+    items per series (:func:`series_items`, to be added to ``group[0].ContentSequence`` later)."""
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
             uid=deterministic_uid(study_instance_uid, "study-summary"), identifier="Study summary"
@@ -202,8 +143,14 @@ def study_summary_group(
             hd.sr.Measurement(name=sn.NUMBER_OF_IMAGES, value=sum(s.images for s in series), unit=sn.UNIT_IMAGES),
         ],
     )
-    group[0].ContentSequence.extend(_series_item(s) for s in series)
+    if with_series:
+        group[0].ContentSequence.extend(series_items(series))
     return group
+
+
+def series_items(series: Sequence[SeriesSummary]) -> list[hd.sr.TextContentItem]:
+    """The "Study summary" group's item per series (:func:`study_summary_group`)."""
+    return [_series_item(s) for s in series]
 
 
 def section_text(section: ReportSection) -> str:
