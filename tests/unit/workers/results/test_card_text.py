@@ -73,14 +73,7 @@ def test_the_findings_block_never_says_plainly_normal_when_an_output_was_not_ass
     from workers.results import card
     from workers.results.findings import FindingsReport, NotAssessable
 
-    said: list[str] = []
-    original = card.paragraph_rows
-
-    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
-        said.append(text)
-        return original(text, *args, **kwargs)
-
-    monkeypatch.setattr(card, "paragraph_rows", recording)
+    said = _said_paragraphs(monkeypatch)
     low = NotAssessable("RI cisternography", "counts too low")
     card.findings_rows(FindingsReport(not_assessable=(low,) * 4), 1200)
     assert said == [
@@ -117,14 +110,7 @@ def test_the_findings_block_says_when_nothing_could_be_assessed(monkeypatch: pyt
     from workers.results.findings import NotAssessable
     from workers.results.findings_build import build_findings
 
-    said: list[str] = []
-    original = card.paragraph_rows
-
-    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
-        said.append(text)
-        return original(text, *args, **kwargs)
-
-    monkeypatch.setattr(card, "paragraph_rows", recording)
+    said = _said_paragraphs(monkeypatch)
     card.findings_rows(build_findings(None, None), 1200)  # no analysis ran
     assert said == ["Nothing could be assessed automatically: no automated analysis applies to these series"]
     said.clear()
@@ -133,3 +119,18 @@ def test_the_findings_block_says_when_nothing_could_be_assessed(monkeypatch: pyt
     card.findings_rows(report, 1200)
     assert said[0] == "Nothing could be assessed automatically: the analysis could not be completed"
     assert not any("No abnormal finding" in s for s in said)
+
+
+def _said_paragraphs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the card lays out as paragraphs, recorded as :func:`card.paragraph_rows` is called."""
+    from workers.results import card
+
+    said: list[str] = []
+    original = card.paragraph_rows
+
+    def recording(text: str, *args: Any, **kwargs: Any) -> list[card.Row]:
+        said.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(card, "paragraph_rows", recording)
+    return said
