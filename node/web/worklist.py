@@ -242,6 +242,18 @@ def qc_lines(verdicts: list[dict[str, Any]]) -> list[str]:
     return [text + (f" — {n} series" if n > 1 else "") for text, n in counts.items()]
 
 
+def not_assessable_beside(report: FindingsReport, verdicts: list[dict[str, Any]]) -> list[str]:
+    """What could not be assessed that no QC verdict line says (a step that failed): an output whose verdict is not
+    ok is said once, by its verdict line (``qc_lines``), not a second time as "not assessable"."""
+    said = {
+        (analyser_words(str(v.get("analyser"))), str(v.get("reason") or ""))
+        for v in verdicts
+        if v.get("status") != "ok"
+    }
+    rest = FindingsReport(not_assessable=tuple(n for n in report.not_assessable if (n.what, n.reason) not in said))
+    return rest.not_assessable_lines
+
+
 def ok_measurements(measurements: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> list[str]:
     """The measurements of outputs whose QC verdict is ok, in words (the others are not shown: not graded)."""
     status = {(str(v.get("analyser")), str(v.get("series_uid"))): str(v.get("status")) for v in verdicts}
@@ -258,6 +270,7 @@ def study_page(session: Session, study: Study) -> dict[str, Any]:
     row["delivery_rows"] = deliveries(session, study)
     row["has_card"] = card_path(session, study) is not None
     verdicts = list(row.get("qc") or [])
+    row["not_assessable"] = not_assessable_beside(report, verdicts)
     row["qc_lines"] = qc_lines([v for v in verdicts if v.get("status") != "ok"])
     row["qc_ok_lines"] = qc_lines([v for v in verdicts if v.get("status") == "ok"])
     result = latest_result(session, study)

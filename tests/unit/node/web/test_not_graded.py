@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from phantom_pipeline import run_phantom
-from web_support import SR_CLASS, add_study, login, write_sr
+from web_support import add_sr_result, add_study, login
 
 from node.archive.index import grades_of
 from node.delivery.send import summary_from_registry
@@ -53,25 +53,8 @@ def _store_result(
             flags=flags,
             grades=grades_of(criteria),
         )
-        sr_uid = "1.2.826.0.1.3680043.8.498.4242"
-        path = write_sr(root / "results" / study_uid / "sr-r1.dcm", study_uid, sr_uid)
-        s.add(
-            Result(
-                study_id=study.id,
-                revision=1,
-                kind="SR",
-                sop_class_uid=SR_CLASS,
-                sop_instance_uid=sr_uid,
-                series_uid="1.2.3",
-                path=str(path),
-                summary={
-                    "flags": flags,
-                    "criteria": criteria,
-                    "findings": report.as_json(),
-                    "qc": [v.as_json() for v in qc],
-                },
-            )
-        )
+        summary = {"flags": flags, "criteria": criteria, "findings": report.as_json(), "qc": [v.as_json() for v in qc]}
+        add_sr_result(s, root, study, "1.2.826.0.1.3680043.8.498.4242", summary)
         delivery = Delivery(study_id=study.id, revision=1, destination="ris", kind=DeliveryKind.RIS)
         s.add(delivery)
         s.flush()
@@ -147,3 +130,34 @@ def test_a_grade_from_the_mri_stays_and_the_page_names_the_exam_not_assessed(
     row = grades[grades.index("<th>CSF leak on CT myelography</th>") :]
     assert row[: row.index("</tr>")].count(">not graded</span>") == 1 and metal.text in row
     assert grades.index("<th>CSF leak</th>") < grades.index("<th>CSF leak on CT myelography</th>")
+
+
+def _findings_card(page: str) -> str:
+    card = page[page.index('<section class="card" id="findings">') :]
+    return card[: card.index("</section>")]
+
+
+def test_the_study_page_says_nothing_was_assessed_in_words(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    assert metal.findings_report is not None and metal.findings_report.nothing_assessed
+    uid, _ = _store(runtime, metal)
+    login(client)
+    card = _findings_card(client.get(f"/studies/{uid}").text)
+    assert "Nothing could be assessed automatically: no output passed its quality check." in card
+    assert "no abnormal finding" not in card.lower()
+
+
+def test_an_output_not_ok_is_said_once_on_the_study_page_after_the_findings(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    failed = [v for v in metal.qc if v.status != "ok"]
+    assert failed and {v.analyser for v in failed} == {"ct_myelography"}
+    uid, _ = _store(runtime, metal)
+    login(client)
+    card = _findings_card(client.get(f"/studies/{uid}").text)
+    reason = failed[0].reason
+    assert card.count(reason) == 1, card
+    verdict = card.index(f"CT myelography: {failed[0].status} ({reason}), not graded")
+    assert card.index("Nothing could be assessed automatically") < verdict
+    assert "not assessable" not in card, "the verdict line says it: not a second line for the same output"
