@@ -206,7 +206,8 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
     if dx_graded.graded:
         lines.append(_grade_line(result_title("ich_dx"), dx.grade, dx.rules, result.ich_dx_needs_confirmation))
     else:  # the same exam as the line above: said once
-        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: the brain MRI could not be assessed")
+        brief = "; ".join(u.brief for u in dx_graded.unassessed)
+        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: {brief}")
     if dx.missing:
         lines.append("  missing: " + ", ".join(dx.missing))
     flags = [f"ICH {ich.grade}"] if ich.grade.is_abnormal else []

@@ -69,7 +69,8 @@ def test_the_sr_grade_of_a_result_not_graded_is_not_the_none_code(run: Run) -> N
     for title in ("CSF leak (CSF-LEAK-DX)", "CSF leak, CT myelography"):
         grades = [v for n, v in _evaluations(result, title) if n == cc.GRADE.value]
         assert grades == [cc.NOT_GRADED.value], title
-    assert _texts(result, cc.EXAM_NOT_ASSESSED.value) == [METAL.text, METAL.text]
+    no_brain = "no brain MRI in the study"  # the ICH and ICH-DX groups: a CT myelogram only holds no brain MRI
+    assert _texts(result, cc.EXAM_NOT_ASSESSED.value) == [METAL.text, METAL.text, no_brain, no_brain]
     graded = run(context=_ctx({"ct_myelography"}))
     assert [v for n, v in _evaluations(graded, "CSF leak (CSF-LEAK-DX)") if n == cc.GRADE.value] == ["GRD-NONE"]
 
@@ -154,3 +155,26 @@ def test_the_context_takes_only_typed_exams_not_assessed() -> None:
     with pytest.raises(ValueError, match="exams_not_assessed"):
         StudyContext(exams_not_assessed=[METAL])  # type: ignore[arg-type]
     assert CTM_ONLY.not_assessed("ct_myelography") is METAL and CTM_ONLY.not_assessed("spinal_mri") is None
+
+
+def test_a_study_without_a_brain_mri_leaves_ich_not_graded_and_says_why(run: Run) -> None:
+    spine_only = _ctx({"spinal_mri"})
+    result = run(context=spine_only)
+    out = result.to_json()
+    assert (out["ich"]["grade"], out["ich"]["graded"]) == ("NONE", False), "the grade code stays NONE"
+    assert out["ich"]["not_graded_reason"] == "no brain MRI in the study"
+    assert (out["ich_dx"]["grade"], out["ich_dx"]["graded"]) == ("NONE", False)
+    assert out["csf_leak"]["graded"] is True, "the spinal MRI was assessed"
+    lines = criteria_sections(result)[1].lines
+    assert lines[:2] == [
+        "Intracranial hypotension on imaging: not graded: no brain MRI in the study",
+        "Intracranial hypotension diagnosis: not graded: no brain MRI in the study",
+    ]
+    grades = [v for n, v in _evaluations(result, "Intracranial hypotension (ICH)") if n == cc.GRADE.value]
+    assert grades == [cc.NOT_GRADED.value]
+    # a brain finding entered by a radiologist is read: graded; exams not known (no inventory): graded as before
+    entered = run({"exam": "brain_mri", "kind": "subdural_effusion"}, context=spine_only).to_json()
+    assert (entered["ich"]["grade"], entered["ich"]["graded"]) == ("REFERENCE", True)
+    assert run().to_json()["ich"]["graded"] is True
+    with_brain = run(context=_ctx({"spinal_mri", "brain_mri"})).to_json()
+    assert with_brain["ich"]["graded"] is True, "a brain MRI with no 'not assessed' verdict is graded"
