@@ -171,7 +171,8 @@ def criteria_rows(session: Session, study: Study, report: FindingsReport | None 
             rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
     ebp = criteria.get("ebp")
     if isinstance(ebp, dict):
-        rows.append(_criteria_row("ebp_eligible", "ELIGIBLE" if ebp.get("eligible") else "NONE", ebp))
+        grade = "ELIGIBLE" if ebp.get("eligible") else "NONE"
+        rows.append(_criteria_row("ebp_eligible", grade, ebp, not_graded.get("ebp_eligible")))
     return sorted(rows, key=lambda row: row["class"] == "none")  # stable: the order above within each part
 
 
