@@ -127,9 +127,13 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> Findi
     row["protocol_notes"] = [n.text for n in report.relevant_notes]
     row["other_notes"] = [n.text for n in report.notes if not n.relevant]
     row["rejected_findings"] = [f.headline for f in report.rejected]
-    row["grade_items"] = [
-        g for g in grade_items(row["grades"]) if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds
-    ] + [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
+    shown = {n.result for n in report.not_graded}  # a result not graded is said so, never by its NONE code
+    row["grade_items"] = [  # abnormal grades: right after the findings, before what could not be assessed
+        g
+        for g in grade_items(row["grades"])
+        if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds and g["key"] not in shown
+    ]
+    row["not_graded_items"] = [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
     row["no_finding_words"] = report.no_finding_words
     return report
 
