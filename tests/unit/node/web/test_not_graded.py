@@ -226,3 +226,19 @@ def test_the_ris_lists_abnormal_grades_before_none_and_not_graded() -> None:
     assert obx[obx.index("spinal_mri") :][:4] == ["spinal_mri", "ich", "csf_leak", "ich_dx"]
     fhir = build_diagnostic_report(summary, RisEndpointSettings(name="f", kind="fhir", url="http://127.0.0.1:1/r4"))
     assert fhir["conclusionCode"][0]["text"] == "CSF leak on spinal MRI: suspected"
+
+
+def test_the_study_page_says_blood_patch_eligibility_cannot_be_judged(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    ebp = metal.criteria_json()["ebp"]
+    assert (ebp["eligible"], ebp["graded"]) == (False, False) and ebp["not_graded_reason"].startswith(
+        f"the CSF leak was not assessed: {WHY}"
+    )
+    uid, _ = _store(runtime, metal)
+    login(client)
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    row = grades[grades.index("<th>Epidural blood patch eligible</th>") :]
+    row = row[: row.index("</tr>")]
+    assert ">not graded</span>" in row and "the CSF leak was not assessed" in row and ">none</span>" not in row
