@@ -35,7 +35,8 @@ class ArchiveQueryError(ValueError):
 
 
 def grades_of(criteria: dict[str, Any] | None) -> dict[str, Any]:
-    """The grade per key (``csf_leak``, ``ich``, ``ich_dx``, exams, ``ebp_eligible``) from a criteria result."""
+    """The grade per key (``csf_leak``, ``ich``, ``ich_dx``, the exams the study holds, ``ebp_eligible``) from a
+    criteria result."""
     if not criteria:
         return {}
     grades: dict[str, Any] = {}
@@ -44,7 +45,10 @@ def grades_of(criteria: dict[str, Any] | None) -> dict[str, Any]:
             grades[key] = criteria[key].get("grade")
     if isinstance(criteria.get("ebp"), dict):
         grades["ebp_eligible"] = criteria["ebp"].get("eligible")
+    performed = criteria.get("exams_performed")  # the exams the study holds (unknown in an older result: all)
     for exam, value in (criteria.get("per_exam") or {}).items():
+        if isinstance(performed, list) and exam not in performed:
+            continue  # an exam the study does not hold has no result: no line for it on the RIS or in the archive
         if isinstance(value, dict) and value.get("grade"):
             grades[exam] = value["grade"]
     return grades

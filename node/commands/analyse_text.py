@@ -97,11 +97,14 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
         if report.relevant_notes:
             lines.append("Protocol notes (not findings):")
             lines += [f"  {n.text}" for n in report.relevant_notes]
-    grades = [
-        f"  {result_title(key)}: {_grade(str(part['grade']), report.not_graded_of(key) if report else None)}"
+    graded = [
+        (key, str(part["grade"]), report.not_graded_of(key) if report else None)
         for key in GRADE_KEYS
         if isinstance(part := (study.get("criteria") or {}).get(key), dict) and "grade" in part
     ]
+    # abnormal grades first, then those not graded, then the rest (each part in the order above)
+    graded.sort(key=lambda g: 1 if g[2] is not None else 0 if g[1] not in ("NONE", "REFERENCE") else 2)
+    grades = [f"  {result_title(key)}: {_grade(code, why)}" for key, code, why in graded]
     if grades:
         lines += ["Grades:", *grades]
     if study["candidates"]:
@@ -109,7 +112,7 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
         lines += [f"  {_candidate(c)}" for c in study["candidates"]]
     if study["qc"]:
         lines.append("Quality of each output:")
-    for v in study["qc"]:
+    for v in sorted(study["qc"], key=lambda v: v["status"] == "ok"):  # the outputs not ok first
         what = analyser_words(str(v["analyser"]))
         reason = f": {v['reason']}" if v["reason"] else ""
         lines.append(f"  {what} (series …{v['series_uid'][-12:]}): {QC_WORDS.get(v['status'], v['status'])}{reason}")

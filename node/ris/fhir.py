@@ -82,7 +82,7 @@ def build_diagnostic_report(
         "issued": now.isoformat(timespec="seconds"),
         "imagingStudy": [{"type": "ImagingStudy", "identifier": _uid(summary.study_instance_uid)}],
         "conclusion": summary.conclusion(),
-        "conclusionCode": [_conclusion_code(summary, name, grade) for name, grade in summary.grades.items()],
+        "conclusionCode": [_conclusion_code(summary, name, grade) for name, grade in summary.grades_in_reading_order()],
         "extension": [{"url": PRIORITY_EXTENSION, "valueCode": str(summary.priority)}],
     }
     if summary.study_date is not None:

@@ -4,8 +4,8 @@ Message (valid in hl7apy STRICT): ``MSH`` (UTF-8 declared in MSH-18), ``PID`` (P
 pseudonymous key, type ``PI``, or the DICOM Patient ID, type ``MR``; PID-5 the name, or for a pseudonym the key
 with name type ``S`` "coded pseudo-name"), ``OBR`` (OBR-2/OBR-18 accession number, OBR-3 the filler order number
 — the Study Instance UID, the same for every amendment —, OBR-7 study date, OBR-20 Study Instance UID, OBR-25
-``F`` or ``C`` when amended, OBR-27.6 priority), ``OBX`` per finding (``ST``, in words), per grade (``CWE``; a
-result that is not graded is ``ST`` "not graded: <why>" with OBX-11 ``X``, results cannot be obtained), the
+``F`` or ``C`` when amended, OBR-27.6 priority), ``OBX`` per finding (``ST``, in words), per grade, abnormal first
+(``CWE``; a result that is not graded is ``ST`` "not graded: <why>" with OBX-11 ``X``, results cannot be obtained), the
 reading priority and the SR SOP Instance UID, and last ``ZDS`` (Study Instance UID, as IHE scheduled workflow
 carries it; a Z segment between OBR and OBX would break the ORDER_OBSERVATION group). Text is escaped for the
 HL7 delimiters (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``) and line breaks (``\\.br\\``).
@@ -144,7 +144,7 @@ def build_oru_r01(
     observations: list[tuple[str, str, str, str]] = []  # value type, identifier, value, OBX-11 status
     for flag in summary.flags:
         observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag), status))
-    for grade_name, grade in summary.grades.items():
+    for grade_name, grade in summary.grades_in_reading_order():
         identifier = f"{e(grade_name)}^{e(result_name(grade_name))}^{CODING_SYSTEM}"
         if grade_name in summary.not_graded:
             why = e(f"{NOT_GRADED_WORDS}: {summary.not_graded[grade_name]}")

@@ -91,6 +91,18 @@ class ReportSummary:
         parts.append(f"reading priority {self.priority}")
         return "; ".join(parts)
 
+    def grades_in_reading_order(self) -> list[tuple[str, str]]:
+        """(result name, grade code), the abnormal grades first, then those not graded, then the rest, each part
+        in report order: what a reader must act on leads the per-grade lines as it leads the conclusion."""
+
+        def part(item: tuple[str, str]) -> int:
+            name, grade = item
+            if name in self.not_graded:
+                return 1
+            return 0 if grade not in ("NONE", "REFERENCE") else 2
+
+        return sorted(self.grades.items(), key=part)
+
     def not_graded_text(self, name: str) -> str:
         """ "CSF leak: not graded: CT myelography could not be assessed: metal artefact" """
         return f"{result_title(name)}: {NOT_GRADED_WORDS}: {self.not_graded[name]}"

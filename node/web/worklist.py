@@ -127,9 +127,13 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> Findi
     row["protocol_notes"] = [n.text for n in report.relevant_notes]
     row["other_notes"] = [n.text for n in report.notes if not n.relevant]
     row["rejected_findings"] = [f.headline for f in report.rejected]
-    row["grade_items"] = [
-        g for g in grade_items(row["grades"]) if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds
-    ] + [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
+    shown = {n.result for n in report.not_graded}  # a result not graded is said so, never by its NONE code
+    row["grade_items"] = [  # abnormal grades: right after the findings, before what could not be assessed
+        g
+        for g in grade_items(row["grades"])
+        if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds and g["key"] not in shown
+    ]
+    row["not_graded_items"] = [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
     row["no_finding_words"] = report.no_finding_words
     return report
 
@@ -171,7 +175,8 @@ def criteria_rows(session: Session, study: Study, report: FindingsReport | None 
             rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
     ebp = criteria.get("ebp")
     if isinstance(ebp, dict):
-        rows.append(_criteria_row("ebp_eligible", "ELIGIBLE" if ebp.get("eligible") else "NONE", ebp))
+        grade = "ELIGIBLE" if ebp.get("eligible") else "NONE"
+        rows.append(_criteria_row("ebp_eligible", grade, ebp, not_graded.get("ebp_eligible")))
     return sorted(rows, key=lambda row: row["class"] == "none")  # stable: the order above within each part
 
 
@@ -242,6 +247,18 @@ def qc_lines(verdicts: list[dict[str, Any]]) -> list[str]:
     return [text + (f" — {n} series" if n > 1 else "") for text, n in counts.items()]
 
 
+def not_assessable_beside(report: FindingsReport, verdicts: list[dict[str, Any]]) -> list[str]:
+    """What could not be assessed that no QC verdict line says (a step that failed): an output whose verdict is not
+    ok is said once, by its verdict line (``qc_lines``), not a second time as "not assessable"."""
+    said = {
+        (analyser_words(str(v.get("analyser"))), str(v.get("reason") or ""))
+        for v in verdicts
+        if v.get("status") != "ok"
+    }
+    rest = FindingsReport(not_assessable=tuple(n for n in report.not_assessable if (n.what, n.reason) not in said))
+    return rest.not_assessable_lines
+
+
 def ok_measurements(measurements: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> list[str]:
     """The measurements of outputs whose QC verdict is ok, in words (the others are not shown: not graded)."""
     status = {(str(v.get("analyser")), str(v.get("series_uid"))): str(v.get("status")) for v in verdicts}
@@ -258,6 +275,7 @@ def study_page(session: Session, study: Study) -> dict[str, Any]:
     row["delivery_rows"] = deliveries(session, study)
     row["has_card"] = card_path(session, study) is not None
     verdicts = list(row.get("qc") or [])
+    row["not_assessable"] = not_assessable_beside(report, verdicts)
     row["qc_lines"] = qc_lines([v for v in verdicts if v.get("status") != "ok"])
     row["qc_ok_lines"] = qc_lines([v for v in verdicts if v.get("status") == "ok"])
     result = latest_result(session, study)

@@ -95,6 +95,8 @@ def test_real_studies_read_on_the_worklist_and_the_study_page(tmp_path: Path, br
         grades = page.inner_text("table.grades")
         assert "CSF leak" in grades and "not graded" in grades, "no axial T2: nothing looked for epidural fluid"
         assert "Spinal MRI could not be assessed: no axial T2 series to look for epidural fluid" in grades
+        ich = next(line for line in grades.splitlines() if line.startswith("Intracranial hypotension on imaging"))
+        assert "not graded" in ich and "no brain MRI in the study" in ich, "a spine study holds no brain MRI"
         text = page.inner_text("main")
         assert text.index("Vertebral levels: failed") < text.index("Spinal cord shape and area: ok")
         _assert_words(text, "t2 study page")

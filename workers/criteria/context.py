@@ -23,6 +23,12 @@ from workers.criteria.words import EXAM_WORDS
 THIN_SLICE_MM = 1.5
 
 
+def _exam_in_a_sentence(exam: str) -> str:
+    """ "Brain MRI" -> "brain MRI" ("CT myelography" and "RI cisternography" keep their capitals)."""
+    words = EXAM_WORDS[exam]
+    return words if words[:2].isupper() else words[:1].lower() + words[1:]
+
+
 @dataclass(frozen=True)
 class ExamNotAssessed:
     """An exam of the study that nothing could assess automatically (every output of its analysis failed or was
@@ -30,6 +36,8 @@ class ExamNotAssessed:
 
     exam: str
     reason: str
+    in_study: bool = True
+    """False: the study holds no such exam (a spine-only study has no brain MRI to read signs of ICH on)."""
 
     def __post_init__(self) -> None:
         if self.exam not in EXAMS:
@@ -37,10 +45,24 @@ class ExamNotAssessed:
         if not isinstance(self.reason, str) or not self.reason.strip():
             raise ValueError(f"ExamNotAssessed.reason: the reason for {self.exam} must be words, got {self.reason!r}")
 
+    @classmethod
+    def absent(cls, exam: str) -> ExamNotAssessed:
+        """An exam the study does not hold: "no brain MRI in the study"."""
+        return cls(exam, f"no {_exam_in_a_sentence(exam)} in the study", in_study=False)
+
     @property
     def text(self) -> str:
-        """ "CT myelography could not be assessed: metal artefact on 9 slices" """
+        """ "CT myelography could not be assessed: metal artefact on 9 slices"; "no brain MRI in the study" """
+        if not self.in_study:
+            return self.reason
         return f"{EXAM_WORDS[self.exam]} could not be assessed: {self.reason}"
+
+    @property
+    def brief(self) -> str:
+        """The same said short, where a line above gave the reason: "the brain MRI could not be assessed"."""
+        if not self.in_study:
+            return self.reason
+        return f"the {_exam_in_a_sentence(self.exam)} could not be assessed"
 
     def to_json(self) -> dict[str, str]:
         return {"exam": self.exam, "reason": self.reason, "text": self.text}

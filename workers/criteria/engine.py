@@ -38,7 +38,7 @@ def evaluate(doc: FindingsDocument, context: StudyContext | None = None) -> Crit
     ich_dx = grade_ich_dx(doc.clinical, findings, ich)
     ich_graded = ich_grading(ich.grade, ich.applicable, findings, context)
     leak_grading = csf_grading(diagnosis.grade, findings, context)
-    ebp = evaluate_ebp(doc, diagnosis, context, leak_graded=leak_grading.graded)
+    ebp = evaluate_ebp(doc, diagnosis, context, leak_grading=leak_grading)
     pathway = suggest_pathway(doc, diagnosis, context)
     duro = duro_guidance(graded, context)
     collections = [

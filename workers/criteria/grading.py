@@ -81,8 +81,13 @@ def csf_grading(grade: Grade, findings: Sequence[Finding], context: StudyContext
 
 
 def ich_grading(grade: Grade, applicable: bool, findings: Sequence[Finding], context: StudyContext | None) -> Grading:
-    """ICH: not graded when it is NONE and the brain MRI could not be assessed with no brain finding recorded."""
+    """ICH: not graded when it is NONE and the brain MRI could not be assessed, or the study holds none (its exams
+    are known and a brain MRI is not among them), with no brain finding recorded."""
     unassessed = tuple(_unassessed((ICH_EXAM,), findings, context))
+    performed = context.exams_performed if context is not None else None
+    if not unassessed and performed is not None and ICH_EXAM not in performed:
+        if not any(f.exam == ICH_EXAM for f in findings):
+            unassessed = (ExamNotAssessed.absent(ICH_EXAM),)
     if not unassessed:
         return GRADED
     return Grading(grade > Grade.NONE or not applicable, unassessed)

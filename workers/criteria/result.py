@@ -3,7 +3,8 @@
 ``to_json()`` gives the contract keys of architecture.md (ruleset, csf_leak, per_exam, ich, ich_dx, ebp)
 and more: every finding with its grade, PATHWAY suggestions, DURO guidance and notes. Every grade lists
 the findings it rests on (``index`` into the document's ``findings`` and the finding's ``id``) and the
-rule IDs; ``needs_confirmation`` is true when any of those findings is automated. Every grade also says whether
+rule IDs; ``needs_confirmation`` is true when any of those findings is automated. ``exams_performed``: the exams
+the study holds (null when not known), so that a view lists only those exams' grades. Every grade also says whether
 it is ``graded`` (:mod:`workers.criteria.grading`): false, with ``not_graded_reason`` in words, when its NONE rests
 on nothing but exams that could not be assessed.
 """
@@ -112,9 +113,10 @@ class CriteriaResult:
 
     @property
     def gradings(self) -> dict[str, Grading]:
-        """Result name (``csf_leak``, ``ich``, ``ich_dx`` and each exam) -> whether it is graded."""
+        """Result name (``csf_leak``, ``ich``, ``ich_dx``, each exam, ``ebp_eligible``) -> whether it is graded."""
         out = {"csf_leak": self.csf_leak_grading, "ich": self.ich_grading, "ich_dx": self.ich_dx_grading}
         out.update((exam, eg.grading) for exam, eg in self.per_exam.items())
+        out["ebp_eligible"] = self.ebp.grading
         return out
 
     def _automated(self, indices: list[int]) -> bool:
@@ -159,8 +161,10 @@ class CriteriaResult:
             }
             for exam, eg in self.per_exam.items()
         }
+        performed = self.context.exams_performed if self.context is not None else None
         return {
             "ruleset": self.ruleset,
+            "exams_performed": sorted(performed) if performed is not None else None,
             "csf_leak": {
                 "grade": str(self.csf_leak.grade),
                 "rules": [self.csf_leak.rule],
@@ -212,6 +216,8 @@ class CriteriaResult:
                 "claim_missing": list(self.ebp.claim_missing),
                 "needs_confirmation": self.ebp.needs_confirmation,
                 "notes": list(self.ebp.notes),
+                **self.ebp.grading.to_json(),
+                "not_graded_reason": self.ebp.not_judged_reason,
             },
             "pathway": [{"rule": s.rule, "suggestion": s.text} for s in self.pathway],
             "duro": {

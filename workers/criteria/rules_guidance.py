@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from workers.criteria.context import StudyContext
 from workers.criteria.findings import FindingsDocument
 from workers.criteria.grades import Grade
+from workers.criteria.grading import GRADED, Grading
 from workers.criteria.levels import (
     DURO_PRIOR_WINDOW,
     DURO_SECOND_WINDOW,
@@ -80,25 +81,40 @@ class EbpResult:
     claim_missing: tuple[str, ...]
     needs_confirmation: bool
     notes: tuple[str, ...] = ()
+    grading: Grading = GRADED
+    """Not graded: eligibility cannot be judged, as the CSF leak it rests on could not be assessed."""
 
     @property
     def claim_ready(self) -> bool:
         return self.eligible and not self.claim_missing
 
+    @property
+    def not_judged_reason(self) -> str:
+        """Why eligibility cannot be judged, in words ("" when it can)."""
+        if self.grading.graded:
+            return ""
+        return f"the CSF leak was not assessed: {self.grading.reason}"
+
 
 def evaluate_ebp(
-    doc: FindingsDocument, diagnosis: Diagnosis, context: StudyContext | None, *, leak_graded: bool = True
+    doc: FindingsDocument, diagnosis: Diagnosis, context: StudyContext | None, *, leak_grading: Grading = GRADED
 ) -> EbpResult:
     """EBP-1. ``missing``: the clinical input that is unknown; ``claim_missing``: unknown claim items.
-    ``leak_graded`` false: the CSF-leak grade is NONE only because its exams could not be assessed."""
+    ``leak_grading``: whether the CSF-leak grade rests on its exams. When the leak is below DEFINITE while an exam
+    that could have shown it could not be assessed (the leak not graded, or graded from the other exams), and
+    orthostatic headache is not recorded as absent, eligibility is **not graded** (it cannot be judged), never a
+    confident "not eligible": every CSF-leak exam alone can give a DEFINITE leak (CSF-LEAK-MR-4, -RI-6, -CTM-1)."""
     headache = doc.clinical.orthostatic_headache
     missing = ("clinical.orthostatic_headache",) if headache is None else ()
     leak_ok = diagnosis.grade >= Grade.DEFINITE
+    grading = GRADED
+    if not leak_ok and headache is not False and leak_grading.unassessed:
+        grading = Grading(False, leak_grading.unassessed)
     notes: list[str] = []
     if headache is False:
         notes.append("orthostatic headache recorded as absent")
     if not leak_ok:
-        said = str(diagnosis.grade) if leak_graded else "not graded: its exams could not be assessed"
+        said = str(diagnosis.grade) if leak_grading.graded else "not graded: its exams could not be assessed"
         notes.append(f"CSF leak {said} (EBP-1 needs DEFINITE or CONFIRMED under CSF-LEAK-DX)")
     claim: list[ClaimItem] = []
     if leak_ok:
@@ -120,7 +136,7 @@ def evaluate_ebp(
     eligible = headache is True and leak_ok
     claim_missing = tuple(m for item in claim for m in item.missing)
     automated = any(g.finding.source == "automated" for g in diagnosis.supporting) and leak_ok
-    return EbpResult(eligible, ("EBP-1",), missing, tuple(claim), claim_missing, automated, tuple(notes))
+    return EbpResult(eligible, ("EBP-1",), missing, tuple(claim), claim_missing, automated, tuple(notes), grading)
 
 
 @dataclass(frozen=True)

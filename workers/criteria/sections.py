@@ -206,7 +206,8 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
     if dx_graded.graded:
         lines.append(_grade_line(result_title("ich_dx"), dx.grade, dx.rules, result.ich_dx_needs_confirmation))
     else:  # the same exam as the line above: said once
-        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: the brain MRI could not be assessed")
+        brief = "; ".join(u.brief for u in dx_graded.unassessed)
+        lines.append(f"{result_title('ich_dx')}: {NOT_GRADED_WORDS}: {brief}")
     if dx.missing:
         lines.append("  missing: " + ", ".join(dx.missing))
     flags = [f"ICH {ich.grade}"] if ich.grade.is_abnormal else []
@@ -259,8 +260,11 @@ def _ich_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
 
 def _ebp_section(result: CriteriaResult, study_uid: str | None) -> ReportSection:
     ebp = result.ebp
-    line = "Epidural blood patch: " + ("eligible" if ebp.eligible else "not eligible") + " (EBP-1)"
-    lines = [line + (" [needs confirmation]" if ebp.needs_confirmation else "")]
+    if not ebp.grading.graded:  # the leak it rests on was not assessed: cannot be judged, never "not eligible"
+        lines = [f"Epidural blood patch: {NOT_GRADED_WORDS}: {ebp.not_judged_reason}"]
+    else:
+        line = "Epidural blood patch: " + ("eligible" if ebp.eligible else "not eligible") + " (EBP-1)"
+        lines = [line + (" [needs confirmation]" if ebp.needs_confirmation else "")]
     if ebp.missing:
         lines.append("  missing: " + ", ".join(ebp.missing))
     if ebp.eligible and ebp.claim_missing:
@@ -276,10 +280,10 @@ def _ebp_section(result: CriteriaResult, study_uid: str | None) -> ReportSection
         study_instance_uid=study_uid,
         finding_type=cc.EBP_ELIGIBILITY,
         method=cc.METHOD_EBP,
-        grade_or_flag=(cc.ELIGIBLE, cc.yes_no(ebp.eligible)),
+        grade_or_flag=(cc.ELIGIBLE, cc.yes_no(ebp.eligible) if ebp.grading.graded else cc.NOT_GRADED),
         needs_confirmation=ebp.needs_confirmation,
         rules=ebp.rules,
-        items=items,
+        items=items + _unassessed_items(ebp.grading),
     )
     return ReportSection(
         title="Epidural blood patch (EBP-1)",

@@ -51,13 +51,14 @@ def render_table(result: CriteriaResult) -> str:
         )
     )
     ebp = result.ebp
-    detail = "missing: " + (", ".join(ebp.missing) or "none")
+    detail = (f"{ebp.not_judged_reason}; " if not ebp.grading.graded else "") + "missing: "
+    detail += ", ".join(ebp.missing) or "none"
     if ebp.claim_missing:
         detail += f"; claim items missing: {len(ebp.claim_missing)}"
     out.append(
         _row(
             "EBP",
-            "eligible" if ebp.eligible else "not eligible",
+            "eligible" if ebp.eligible else ("not eligible" if ebp.grading.graded else "not graded"),
             ", ".join(ebp.rules),
             detail + _confirm(ebp.needs_confirmation),
         )

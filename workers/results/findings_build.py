@@ -310,7 +310,8 @@ def _not_assessable(analysis: AnalysisOutput | None, errors: Sequence[str]) -> l
 def _not_graded(criteria: Any) -> list[NotGraded]:
     if criteria is None:
         return []
-    return [NotGraded(name, g.reason) for name, g in criteria.gradings.items() if not g.graded]
+    why = {"ebp_eligible": criteria.ebp.not_judged_reason}  # eligibility: the leak it rests on was not assessed
+    return [NotGraded(name, why.get(name) or g.reason) for name, g in criteria.gradings.items() if not g.graded]
 
 
 def _nothing_assessed(analysis: AnalysisOutput | None) -> bool:

@@ -164,13 +164,21 @@ def section_text(section: ReportSection) -> str:
     return "\r\n".join(parts)
 
 
+def findings_text(findings: FindingsReport) -> str:
+    """ "Findings" and one line per finding, severity first, as on the card (CR LF separated)."""
+    lines = [f"{f.severity.value.upper()}: {f.label}" for f in findings.findings] or [findings.no_finding_words]
+    return "\r\n".join(["Findings", *lines])
+
+
 def section_text_container(
     sections: Sequence[ReportSection], findings: FindingsReport | None = None
 ) -> hd.sr.ContainerContentItem | None:
-    """TID 1500 "Qualitative Evaluations" container: the outputs that were not assessable and the protocol
-    notes (in words), then one TEXT item per section that has content."""
+    """TID 1500 "Qualitative Evaluations" container: the findings first (most severe first; or, when there is none,
+    what the views say instead), the outputs that were not assessable and the protocol notes (in words), then one
+    TEXT item per section that has content."""
     items = []
     if findings is not None:
+        items.append(hd.sr.TextContentItem(sn.REPORT_SECTION, findings_text(findings), relationship_type=_CONTAINS))
         items += [
             hd.sr.TextContentItem(sn.NOT_ASSESSABLE, n.text, relationship_type=_CONTAINS)
             for n in findings.not_assessable

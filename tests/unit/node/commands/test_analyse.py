@@ -234,9 +234,11 @@ def test_an_exam_that_could_not_be_assessed_is_not_graded_in_json_and_text(
     assert [e["exam"] for e in leak["exams_not_assessed"]] == [exam]
     other = "spinal_mri"
     assert criteria["per_exam"][other]["graded"] is True, "an exam the study does not hold is not 'not assessed'"
-    assert criteria["ich"]["graded"] is True and criteria["ich"]["not_graded_reason"] == ""
+    ich = criteria["ich"]
+    assert (ich["grade"], ich["graded"], ich["not_graded_reason"]) == ("NONE", False, "no brain MRI in the study")
     assert main(["analyse", str(tmp_path / "in")]) == 0
     text = capsys.readouterr().out
+    assert "  Intracranial hypotension on imaging: not graded (no brain MRI in the study)" in text
     assert f"  CSF leak: not graded ({why}" in text
     assert "CSF leak: none" not in text and "No abnormal finding" not in text
     assert "Nothing could be assessed automatically: no output passed its quality check" in text

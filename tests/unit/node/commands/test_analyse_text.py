@@ -84,3 +84,23 @@ def test_a_grade_that_is_not_graded_says_why_not_none() -> None:
     assert f"  CSF leak: not graded ({reason})" in text
     assert "CSF leak: none" not in text
     assert "Intracranial hypotension diagnosis: strongly suspected" in text, "a given grade stays a grade"
+
+
+def test_abnormal_grades_and_outputs_not_ok_lead_their_lists() -> None:
+    study = {
+        **STUDY,
+        "criteria": {"csf_leak": {"grade": "NONE"}, "ich": {"grade": "NONE"}, "ich_dx": {"grade": "DEFINITE"}},
+        "qc": [
+            {"analyser": "vertebral_levels", "series_uid": "1.2.3.5", "status": "ok", "reason": ""},
+            {"analyser": "canal_fluid", "series_uid": "1.2.3.4", "status": "unreliable", "reason": "motion blur"},
+        ],
+    }
+    report = FindingsReport(not_graded=(NotGraded("ich", "no brain MRI in the study"),))
+    text = study_text(study, report)
+    grades = text[text.index("Grades:") :].splitlines()[1:4]
+    assert grades == [
+        "  Intracranial hypotension diagnosis: definite",
+        "  Intracranial hypotension on imaging: not graded (no brain MRI in the study)",
+        "  CSF leak: none",
+    ]
+    assert text.index("Epidural fluid and anterior horns (series") < text.index("Vertebral levels (series")

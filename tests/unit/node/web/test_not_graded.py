@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from phantom_pipeline import run_phantom
-from web_support import SR_CLASS, add_study, login, write_sr
+from web_support import add_sr_result, add_study, login
 
 from node.archive.index import grades_of
 from node.delivery.send import summary_from_registry
@@ -53,25 +53,8 @@ def _store_result(
             flags=flags,
             grades=grades_of(criteria),
         )
-        sr_uid = "1.2.826.0.1.3680043.8.498.4242"
-        path = write_sr(root / "results" / study_uid / "sr-r1.dcm", study_uid, sr_uid)
-        s.add(
-            Result(
-                study_id=study.id,
-                revision=1,
-                kind="SR",
-                sop_class_uid=SR_CLASS,
-                sop_instance_uid=sr_uid,
-                series_uid="1.2.3",
-                path=str(path),
-                summary={
-                    "flags": flags,
-                    "criteria": criteria,
-                    "findings": report.as_json(),
-                    "qc": [v.as_json() for v in qc],
-                },
-            )
-        )
+        summary = {"flags": flags, "criteria": criteria, "findings": report.as_json(), "qc": [v.as_json() for v in qc]}
+        add_sr_result(s, root, study, "1.2.826.0.1.3680043.8.498.4242", summary)
         delivery = Delivery(study_id=study.id, revision=1, destination="ris", kind=DeliveryKind.RIS)
         s.add(delivery)
         s.flush()
@@ -118,7 +101,7 @@ def test_the_ris_gets_not_graded_with_the_reason(runtime: Runtime, metal: Pipeli
     codes = {c["text"].split(":")[0]: c for c in fhir["conclusionCode"]}
     assert codes["CSF leak"] == {"text": summary.not_graded_text("csf_leak")}, "no grade code, only why"
     assert codes["CSF leak on CT myelography"] == {"text": summary.not_graded_text("ct_myelography")}
-    assert codes["Intracranial hypotension on imaging"]["coding"][0]["code"] == "ich:NONE", "a graded none stays"
+    assert codes["Intracranial hypotension on imaging"] == {"text": summary.not_graded_text("ich")}
 
 
 def test_a_report_stored_before_not_graded_was_known_reads_as_before(runtime: Runtime, tmp_path: Path) -> None:
@@ -147,3 +130,115 @@ def test_a_grade_from_the_mri_stays_and_the_page_names_the_exam_not_assessed(
     row = grades[grades.index("<th>CSF leak on CT myelography</th>") :]
     assert row[: row.index("</tr>")].count(">not graded</span>") == 1 and metal.text in row
     assert grades.index("<th>CSF leak</th>") < grades.index("<th>CSF leak on CT myelography</th>")
+
+
+def _findings_card(page: str) -> str:
+    card = page[page.index('<section class="card" id="findings">') :]
+    return card[: card.index("</section>")]
+
+
+def test_the_study_page_says_nothing_was_assessed_in_words(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    assert metal.findings_report is not None and metal.findings_report.nothing_assessed
+    uid, _ = _store(runtime, metal)
+    login(client)
+    card = _findings_card(client.get(f"/studies/{uid}").text)
+    assert "Nothing could be assessed automatically: no output passed its quality check." in card
+    assert "no abnormal finding" not in card.lower()
+
+
+def test_an_output_not_ok_is_said_once_on_the_study_page_after_the_findings(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    failed = [v for v in metal.qc if v.status != "ok"]
+    assert failed and {v.analyser for v in failed} == {"ct_myelography"}
+    uid, _ = _store(runtime, metal)
+    login(client)
+    card = _findings_card(client.get(f"/studies/{uid}").text)
+    reason = failed[0].reason
+    assert card.count(reason) == 1, card
+    verdict = card.index(f"CT myelography: {failed[0].status} ({reason}), not graded")
+    assert card.index("Nothing could be assessed automatically") < verdict
+    assert "not assessable" not in card, "the verdict line says it: not a second line for the same output"
+
+
+NO_BRAIN = "no brain MRI in the study"
+
+
+def test_ich_reads_not_graded_without_a_brain_mri_in_every_view(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    """The CT myelogram holds no brain MRI: ICH is not graded (code NONE) on the page, the worklist, the SR text and
+    the RIS; the RIS lists only the exam the study holds."""
+    from pydicom import dcmread
+
+    criteria = metal.criteria_json()
+    assert (criteria["ich"]["grade"], criteria["ich"]["graded"]) == ("NONE", False)
+    assert criteria["ich"]["not_graded_reason"] == NO_BRAIN and criteria["exams_performed"] == ["ct_myelography"]
+    uid, delivery_id = _store(runtime, metal)
+    login(client)
+    html = client.get("/").text
+    row = html[html.index(f"/studies/{uid}") :]
+    row = row[: row.index("</tr>")]
+    assert f'title="{NO_BRAIN}">Intracranial hypotension on imaging: not graded</span>' in row
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    ich = grades[grades.index("<th>Intracranial hypotension on imaging</th>") :]
+    ich = ich[: ich.index("</tr>")]
+    assert ">not graded</span>" in ich and NO_BRAIN in ich and ">none</span>" not in ich
+    sr = dcmread(metal.results[next(k for k in metal.results if k.lower() == "sr")])
+    texts = [str(i.TextValue) for i in _walk(sr) if getattr(i, "ValueType", "") == "TEXT"]
+    assert NO_BRAIN in texts
+    with runtime.registry.session() as s:
+        delivery = s.get(Delivery, delivery_id)
+        assert delivery is not None
+        summary = summary_from_registry(s, delivery)
+    assert set(summary.grades) == {"csf_leak", "ich", "ich_dx", "ct_myelography"}, "only the exam the study holds"
+    endpoint = RisEndpointSettings(name="ris", kind="hl7_mllp", host="127.0.0.1", port=2575)
+    obx = [s for s in str(build_oru_r01(summary, endpoint, control_id="C9")).split("\r") if s.startswith("OBX")]
+    assert not any("spinal_mri" in s or "ri_cisternography" in s for s in obx)
+    (ich_obx,) = [s for s in obx if "|ich^Intracranial hypotension on imaging^L|" in s]
+    assert ich_obx.split("|")[5] == f"not graded: {NO_BRAIN}" and ich_obx.split("|")[11] == "X"
+
+
+def _walk(ds: Any) -> Any:
+    for item in ds.get("ContentSequence") or []:
+        yield item
+        yield from _walk(item)
+
+
+def test_the_ris_lists_abnormal_grades_before_none_and_not_graded() -> None:
+    from node.ris.summary import ReportSummary
+
+    summary = ReportSummary(
+        study_instance_uid="1.2.3",
+        accession_number="A1",
+        patient_key="k" * 16,
+        study_date=None,
+        grades={"csf_leak": "NONE", "ich": "NONE", "ich_dx": "NONE", "spinal_mri": "SUSPECTED"},
+        not_graded={"ich": NO_BRAIN},
+    )
+    assert [n for n, _ in summary.grades_in_reading_order()] == ["spinal_mri", "ich", "csf_leak", "ich_dx"]
+    endpoint = RisEndpointSettings(name="ris", kind="hl7_mllp", host="127.0.0.1", port=2575)
+    message = str(build_oru_r01(summary, endpoint, control_id="C1")).split("\r")
+    obx = [s.split("|")[3].split("^")[0] for s in message if s.startswith("OBX")]
+    assert obx[obx.index("spinal_mri") :][:4] == ["spinal_mri", "ich", "csf_leak", "ich_dx"]
+    fhir = build_diagnostic_report(summary, RisEndpointSettings(name="f", kind="fhir", url="http://127.0.0.1:1/r4"))
+    assert fhir["conclusionCode"][0]["text"] == "CSF leak on spinal MRI: suspected"
+
+
+def test_the_study_page_says_blood_patch_eligibility_cannot_be_judged(
+    client: TestClient, runtime: Runtime, metal: PipelineContext
+) -> None:
+    ebp = metal.criteria_json()["ebp"]
+    assert (ebp["eligible"], ebp["graded"]) == (False, False) and ebp["not_graded_reason"].startswith(
+        f"the CSF leak was not assessed: {WHY}"
+    )
+    uid, _ = _store(runtime, metal)
+    login(client)
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    row = grades[grades.index("<th>Epidural blood patch eligible</th>") :]
+    row = row[: row.index("</tr>")]
+    assert ">not graded</span>" in row and "the CSF leak was not assessed" in row and ">none</span>" not in row

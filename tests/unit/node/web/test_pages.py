@@ -264,3 +264,14 @@ def test_priority_colours_mark_the_badge_not_the_whole_row() -> None:
     rules = [line.split("{")[0].strip() for line in css.splitlines() if "background" in line and "prio-" in line]
     assert rules, "the priority badges have colours"
     assert all(selector.startswith(".prio.prio-") for selector in rules), rules
+
+
+def test_the_worklist_row_shows_abnormal_grades_before_what_could_not_be_assessed(
+    client: TestClient, seeded: Seeded
+) -> None:
+    login(client)
+    html = client.get("/").text
+    row = html[html.index(f"/studies/{seeded.reported_uid}") :]
+    row = row[: row.index("</tr>")]
+    finding, grade = row.index("Cord compression 46 % at C5"), row.index(">CSF leak: definite</span>")
+    assert finding < grade < row.index("⚠ Vertebral marrow ADC: not assessable") < row.index("1 output not graded")

@@ -171,6 +171,36 @@ def add_study(session: Any, root: Path, uid: str, **kw: Any) -> Study:
     return study
 
 
+def add_sr_result(
+    session: Any,
+    root: Path,
+    study: Study,
+    sr_uid: str,
+    summary: dict[str, Any],
+    *,
+    revision: int = 1,
+    predecessor_uid: str | None = None,
+    created_at: datetime | None = None,
+) -> Result:
+    """An SR result row of ``study`` as the job's store writes it, with a real SR file under ``root``."""
+    path = write_sr(root / "results" / study.study_uid / f"sr-r{revision}.dcm", study.study_uid, sr_uid)
+    extra: dict[str, Any] = {"created_at": created_at} if created_at is not None else {}
+    result = Result(
+        study_id=study.id,
+        revision=revision,
+        kind="SR",
+        sop_class_uid=SR_CLASS,
+        sop_instance_uid=sr_uid,
+        series_uid="1.2.3",
+        path=str(path),
+        summary=summary,
+        predecessor_uid=predecessor_uid,
+        **extra,
+    )
+    session.add(result)
+    return result
+
+
 def _findings_report() -> FindingsReport:
     """What the pipeline stores with a report: a severe cord compression, a protocol note, a QC verdict."""
     compression = ReportedFinding(
@@ -215,27 +245,23 @@ def seed(runtime: Runtime) -> Seeded:
             reported_at=now - timedelta(days=1),
         )
         for rev, uid in enumerate(sr_uids, start=1):
-            sr = write_sr(root / "results" / reported_uid / f"sr-r{rev}.dcm", reported_uid, uid)
-            s.add(
-                Result(
-                    study_id=rep.id,
-                    revision=rev,
-                    kind="SR",
-                    sop_class_uid=SR_CLASS,
-                    sop_instance_uid=uid,
-                    series_uid="1.2.3",
-                    path=str(sr),
-                    summary={
-                        "flags": ["CSF leak DEFINITE"],
-                        "criteria": CRITERIA_DEFINITE,
-                        "notes": [],
-                        "findings": FINDINGS_REPORT.as_json() if rev == 2 else None,
-                        "qc": QC,
-                        "measurements": MEASUREMENTS,
-                    },
-                    predecessor_uid=sr_uids[0] if rev == 2 else None,
-                    created_at=datetime(2026, 11, 10 + rev, 9, 0),
-                )
+            summary = {
+                "flags": ["CSF leak DEFINITE"],
+                "criteria": CRITERIA_DEFINITE,
+                "notes": [],
+                "findings": FINDINGS_REPORT.as_json() if rev == 2 else None,
+                "qc": QC,
+                "measurements": MEASUREMENTS,
+            }
+            add_sr_result(
+                s,
+                root,
+                rep,
+                uid,
+                summary,
+                revision=rev,
+                predecessor_uid=sr_uids[0] if rev == 2 else None,
+                created_at=datetime(2026, 11, 10 + rev, 9, 0),
             )
             sc_uid = generate_uid()
             sc = write_sc(root / "results" / reported_uid / f"sc-r{rev}.dcm", reported_uid, sc_uid)

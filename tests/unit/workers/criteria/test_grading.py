@@ -69,7 +69,9 @@ def test_the_sr_grade_of_a_result_not_graded_is_not_the_none_code(run: Run) -> N
     for title in ("CSF leak (CSF-LEAK-DX)", "CSF leak, CT myelography"):
         grades = [v for n, v in _evaluations(result, title) if n == cc.GRADE.value]
         assert grades == [cc.NOT_GRADED.value], title
-    assert _texts(result, cc.EXAM_NOT_ASSESSED.value) == [METAL.text, METAL.text]
+    no_brain = "no brain MRI in the study"  # the ICH and ICH-DX groups: a CT myelogram only holds no brain MRI
+    # the leak, its exam, ICH, ICH-DX and the blood-patch eligibility that rests on the leak
+    assert _texts(result, cc.EXAM_NOT_ASSESSED.value) == [METAL.text, METAL.text, no_brain, no_brain, METAL.text]
     graded = run(context=_ctx({"ct_myelography"}))
     assert [v for n, v in _evaluations(graded, "CSF leak (CSF-LEAK-DX)") if n == cc.GRADE.value] == ["GRD-NONE"]
 
@@ -154,3 +156,64 @@ def test_the_context_takes_only_typed_exams_not_assessed() -> None:
     with pytest.raises(ValueError, match="exams_not_assessed"):
         StudyContext(exams_not_assessed=[METAL])  # type: ignore[arg-type]
     assert CTM_ONLY.not_assessed("ct_myelography") is METAL and CTM_ONLY.not_assessed("spinal_mri") is None
+
+
+def test_a_study_without_a_brain_mri_leaves_ich_not_graded_and_says_why(run: Run) -> None:
+    spine_only = _ctx({"spinal_mri"})
+    result = run(context=spine_only)
+    out = result.to_json()
+    assert (out["ich"]["grade"], out["ich"]["graded"]) == ("NONE", False), "the grade code stays NONE"
+    assert out["ich"]["not_graded_reason"] == "no brain MRI in the study"
+    assert (out["ich_dx"]["grade"], out["ich_dx"]["graded"]) == ("NONE", False)
+    assert out["csf_leak"]["graded"] is True, "the spinal MRI was assessed"
+    lines = criteria_sections(result)[1].lines
+    assert lines[:2] == [
+        "Intracranial hypotension on imaging: not graded: no brain MRI in the study",
+        "Intracranial hypotension diagnosis: not graded: no brain MRI in the study",
+    ]
+    grades = [v for n, v in _evaluations(result, "Intracranial hypotension (ICH)") if n == cc.GRADE.value]
+    assert grades == [cc.NOT_GRADED.value]
+    # a brain finding entered by a radiologist is read: graded; exams not known (no inventory): graded as before
+    entered = run({"exam": "brain_mri", "kind": "subdural_effusion"}, context=spine_only).to_json()
+    assert (entered["ich"]["grade"], entered["ich"]["graded"]) == ("REFERENCE", True)
+    assert run().to_json()["ich"]["graded"] is True
+    with_brain = run(context=_ctx({"spinal_mri", "brain_mri"})).to_json()
+    assert with_brain["ich"]["graded"] is True, "a brain MRI with no 'not assessed' verdict is graded"
+
+
+def test_blood_patch_eligibility_is_not_judged_when_the_leak_was_not_assessed(run: Run) -> None:
+    result = run(context=CTM_ONLY, orthostatic_headache=True)
+    ebp = result.to_json()["ebp"]
+    assert ebp["eligible"] is False, "the contract's boolean stays"
+    assert ebp["graded"] is False
+    assert ebp["not_graded_reason"] == f"the CSF leak was not assessed: {METAL.text}"
+    lines = criteria_sections(result)[2].lines
+    assert lines[0] == f"Epidural blood patch: not graded: the CSF leak was not assessed: {METAL.text}"
+    assert not any("not eligible" in line for line in lines)
+    values = [v for n, v in _evaluations(result, "Epidural blood patch eligibility (EBP-1)") if n == "CRIT-ELIGIBLE"]
+    assert values == [cc.NOT_GRADED.value], "neither yes nor no"
+    from workers.criteria.table import render_table
+
+    table = render_table(result)
+    assert "not eligible" not in table and "the CSF leak was not assessed" in table
+
+
+def test_blood_patch_not_eligible_only_when_the_study_can_say_so(run: Run) -> None:
+    # A leak graded from the spinal MRI (suspected) while the CT myelogram could not be assessed: the CT myelogram
+    # alone could have shown a definite leak (CSF-LEAK-CTM-1), so eligibility cannot be judged.
+    fluid = {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"]}
+    partial = run(fluid, context=_ctx({"spinal_mri", "ct_myelography"}, METAL), orthostatic_headache=True)
+    assert partial.to_json()["csf_leak"]["grade"] == "SUSPECTED"
+    assert partial.to_json()["ebp"]["graded"] is False
+    # orthostatic headache recorded as absent: the rule cannot be met whatever the leak (J007-2 needs it)
+    absent = run(context=CTM_ONLY, orthostatic_headache=False).to_json()["ebp"]
+    assert (absent["eligible"], absent["graded"], absent["not_graded_reason"]) == (False, True, "")
+    # every exam assessed, no leak: a confident "not eligible"
+    assessed = run(context=_ctx({"ct_myelography"}), orthostatic_headache=True)
+    assert assessed.to_json()["ebp"]["graded"] is True
+    assert criteria_sections(assessed)[2].lines[0] == "Epidural blood patch: not eligible (EBP-1)"
+    # a definite leak with the headache: eligible, whatever else could not be assessed
+    leak = {"exam": "ct_myelography", "kind": "epidural_contrast", "levels": ["T1", "T2"]}
+    leak["continuous_with_puncture_site"] = False
+    eligible = run(leak, context=_ctx({"ct_myelography", "ri_cisternography"}, LOW_COUNTS), orthostatic_headache=True)
+    assert (eligible.ebp.eligible, eligible.ebp.grading.graded) == (True, True)

@@ -134,3 +134,16 @@ def _said_paragraphs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(card, "paragraph_rows", recording)
     return said
+
+
+def test_the_card_says_ich_not_graded_on_a_study_without_a_brain_mri(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.criteria import StudyContext, evaluate, parse_findings
+    from workers.criteria.sections import criteria_sections
+    from workers.results import card
+
+    said = _said_paragraphs(monkeypatch)
+    result = evaluate(parse_findings({"findings": []}), StudyContext(exams_performed=frozenset({"spinal_mri"})))
+    ich = next(s for s in criteria_sections(result) if s.title.startswith("Intracranial hypotension"))
+    card._section_rows(ich, 1200, compact=True)
+    assert said[0] == "Intracranial hypotension on imaging: not graded: no brain MRI in the study"
+    assert not any(": none" in line.lower() for line in said), said

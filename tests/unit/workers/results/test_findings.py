@@ -97,3 +97,32 @@ def test_outputs_that_cannot_be_assessed_are_named_in_words() -> None:
     assert analyser_words("ri_cisternography") == "RI cisternography"
     assert analyser_words("vertebral_levels") == "Vertebral levels"
     assert analyser_words("some_new_analyser") == "Some new analyser"
+
+
+def test_the_sr_summary_text_opens_with_the_findings_most_severe_first() -> None:
+    from pydicom.sr.coding import Code as _Code
+
+    from workers.results.findings import FindingKind, FindingsReport, NotAssessable, ReportedFinding, Severity
+    from workers.results.findings import ordered as _ordered
+    from workers.results.section import ReportSection
+    from workers.results.sr_content import section_text_container
+
+    def finding(key: str, headline: str, severity: Severity) -> ReportedFinding:
+        concept = _Code("1", "99X", headline)
+        return ReportedFinding(key=key, kind=FindingKind.CORD_COMPRESSION, headline=headline, severity=severity,
+                               concept=concept)  # fmt: skip
+
+    mild = finding("a", "Cord narrowed 22 % at C4", Severity.MILD)
+    severe = finding("b", "Cord compression 46 % at C5", Severity.SEVERE)
+    report = FindingsReport(
+        findings=_ordered([mild, severe]), not_assessable=(NotAssessable("Vertebral marrow ADC", "no sagittal T1"),)
+    )
+    container = section_text_container([ReportSection(title="Criteria", lines=["CSF leak: none"])], report)
+    assert container is not None
+    texts = [str(i.TextValue) for i in container.ContentSequence]
+    assert texts[0].split("\r\n") == ["Findings", f"SEVERE: {severe.label}", f"MILD: {mild.label}"]
+    assert texts[1] == "Vertebral marrow ADC: not assessable: no sagittal T1"
+    assert texts[-1].startswith("Criteria")
+    nothing = section_text_container([], FindingsReport(nothing_assessed=True))
+    assert nothing is not None
+    assert str(nothing.ContentSequence[0].TextValue).split("\r\n")[1].startswith("Nothing could be assessed")
