@@ -133,7 +133,9 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> Findi
         for g in grade_items(row["grades"])
         if g["class"] != "none" and _SHOWN_AS_FINDING.get(g["key"]) not in kinds and g["key"] not in shown
     ]
-    row["not_graded_items"] = [not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES]
+    row["not_graded_items"] = [  # not the ICH of every spine study: a study without a brain MRI has nothing failed
+        not_graded_item(n) for n in report.not_graded if n.result in NOT_GRADED_HEADLINES and not n.exam_absent
+    ]
     row["no_finding_words"] = report.no_finding_words
     return report
 

@@ -39,6 +39,11 @@ class Grading:
         """The exams that could not be assessed, and why, in words ("" when every exam was)."""
         return "; ".join(u.text for u in self.unassessed)
 
+    @property
+    def exam_absent(self) -> bool:
+        """Not graded only because the study holds none of the exams it rests on (a spine study has no brain MRI)."""
+        return not self.graded and all(not u.in_study for u in self.unassessed)
+
     def to_json(self) -> dict[str, Any]:
         """The keys added to a grade of the criteria JSON (its ``grade`` stays the code)."""
         return {

@@ -214,6 +214,8 @@ class NotGraded:
 
     result: str
     reason: str
+    exam_absent: bool = False
+    """True: the study holds none of the exams the result rests on; no failure to flag on a worklist row."""
 
     def __post_init__(self) -> None:
         if not self.result.strip() or not self.reason.strip():
@@ -228,8 +230,8 @@ class NotGraded:
         """ "CSF leak: not graded: CT myelography could not be assessed: metal artefact on 9 slices" """
         return f"{self.title}: {NOT_GRADED_WORDS}: {self.reason}"
 
-    def as_json(self) -> dict[str, str]:
-        return {"result": self.result, "reason": self.reason, "text": self.text}
+    def as_json(self) -> dict[str, str | bool]:
+        return {"result": self.result, "reason": self.reason, "text": self.text, "exam_absent": self.exam_absent}
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,10 @@ class FindingsReport:
                 ProtocolNote(str(n["rule"]), str(n["text"]), bool(n.get("relevant")))
                 for n in data.get("protocol_notes") or ()
             ),
-            not_graded=tuple(NotGraded(str(n["result"]), str(n["reason"])) for n in data.get("not_graded") or ()),
+            not_graded=tuple(
+                NotGraded(str(n["result"]), str(n["reason"]), bool(n.get("exam_absent")))
+                for n in data.get("not_graded") or ()
+            ),
             nothing_assessed=bool(data.get("nothing_assessed")),
         )
 

@@ -311,7 +311,11 @@ def _not_graded(criteria: Any) -> list[NotGraded]:
     if criteria is None:
         return []
     why = {"ebp_eligible": criteria.ebp.not_judged_reason}  # eligibility: the leak it rests on was not assessed
-    return [NotGraded(name, why.get(name) or g.reason) for name, g in criteria.gradings.items() if not g.graded]
+    return [
+        NotGraded(name, why.get(name) or g.reason, g.exam_absent)
+        for name, g in criteria.gradings.items()
+        if not g.graded
+    ]
 
 
 def _nothing_assessed(analysis: AnalysisOutput | None) -> bool:

@@ -217,3 +217,12 @@ def test_blood_patch_not_eligible_only_when_the_study_can_say_so(run: Run) -> No
     leak["continuous_with_puncture_site"] = False
     eligible = run(leak, context=_ctx({"ct_myelography", "ri_cisternography"}, LOW_COUNTS), orthostatic_headache=True)
     assert (eligible.ebp.eligible, eligible.ebp.grading.graded) == (True, True)
+
+
+def test_a_result_not_graded_for_an_exam_the_study_never_held_says_so(run: Run) -> None:
+    """ICH on a CT-myelogram-only study is not graded because no brain MRI exists (nothing failed); the leak is not
+    graded because the myelogram failed: only the first is ``exam_absent`` (the worklist flags only the second)."""
+    gradings = run(context=CTM_ONLY).gradings
+    assert gradings["ich"].exam_absent and gradings["ich_dx"].exam_absent
+    assert not gradings["csf_leak"].graded and not gradings["csf_leak"].exam_absent
+    assert not run(context=_ctx({"ct_myelography"})).gradings["csf_leak"].exam_absent, "graded: nothing absent"
