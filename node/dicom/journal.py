@@ -37,10 +37,14 @@ import os
 import queue
 import struct
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
+
+try:  # the same CRC-32 as zlib's, computed with carry-less multiplication: ~15x fewer instructions
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - zlib-ng is a dependency; without it, zlib's table-driven CRC
+    from zlib import crc32
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +132,9 @@ class Segment:
     def append(self, relpath: str, chunks: list[bytes]) -> None:
         """Write one record after the last and make it durable (one ``fdatasync``)."""
         name = relpath.encode()
-        crc = zlib.crc32(name)
+        crc = crc32(name)
         for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
         length = sum(len(c) for c in chunks)
         head = _HEAD.pack(MAGIC, self.generation, len(name), length, crc)
         try:
@@ -363,7 +367,7 @@ def records(data: bytes) -> Iterator[tuple[str, bytes]]:
         if not wanted or end > len(data):
             return
         name, body = data[start : start + name_len], data[start + name_len : end]
-        if zlib.crc32(body, zlib.crc32(name)) != crc:
+        if crc32(body, crc32(name)) != crc:
             return
         try:
             yield name.decode(), body

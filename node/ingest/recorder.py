@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import queue
 import secrets
 import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -50,43 +48,58 @@ class PatientKeyer:
 
 
 def record_instances(session: Session, items: Iterable[Received], keyer: PatientKeyer) -> set[str]:
-    """Insert instances (idempotent); reopen studies that had left ``receiving``. Returns study UIDs."""
+    """Insert instances (idempotent); reopen studies that had left ``receiving``. Returns study UIDs.
+
+    A batch costs a fixed number of statements, whatever its size: which of its instances are known, its
+    series' IDs (one query each), a study and series row for each one new to the registry, one
+    ``executemany`` of the instance rows and the studies' update at the commit (no flush in between)."""
     items = list(items)
     touched: set[str] = set()
+    if not items:
+        return touched
     now = utcnow()
-    known = set(
-        session.scalars(
-            select(Instance.sop_instance_uid).where(
-                Instance.sop_instance_uid.in_([i.header.sop_instance_uid for i in items])
+    with session.no_autoflush:
+        known = set(
+            session.scalars(
+                select(Instance.sop_instance_uid).where(
+                    Instance.sop_instance_uid.in_({i.header.sop_instance_uid for i in items})
+                )
             )
         )
-    )
-    studies: dict[str, Study] = {}
-    series_ids: dict[str, int] = {}
-    rows: list[dict[str, object]] = []
-    for item in items:
-        h = item.header
-        if h.sop_instance_uid in known:
-            continue
-        known.add(h.sop_instance_uid)
-        study = studies.get(h.study_uid) or _study_for(session, item, keyer, now)
-        studies[h.study_uid] = study
-        study.last_received_at = now
-        if h.series_uid not in series_ids:
-            series_ids[h.series_uid] = _series_for(session, study, h)
-        rows.append(
-            {
-                "series_id": series_ids[h.series_uid],
-                "sop_instance_uid": h.sop_instance_uid,
-                "sop_class_uid": h.sop_class_uid,
-                "transfer_syntax_uid": h.transfer_syntax_uid,
-                "path": str(item.path),
-                "size": item.size,
-                "received_at": now,
-            }
-        )
-        touched.add(h.study_uid)
-    if rows:
+        fresh = [i for i in items if i.header.sop_instance_uid not in known]
+        if not fresh:
+            return touched
+        series_ids: dict[str, int] = {
+            uid: series_id
+            for uid, series_id in session.execute(
+                select(Series.series_uid, Series.id).where(Series.series_uid.in_({i.header.series_uid for i in fresh}))
+            )
+        }
+        studies: dict[str, Study] = {}
+        rows: list[dict[str, object]] = []
+        for item in fresh:
+            h = item.header
+            if h.sop_instance_uid in known:  # twice in this batch
+                continue
+            known.add(h.sop_instance_uid)
+            study = studies.get(h.study_uid)
+            if study is None:
+                study = studies[h.study_uid] = _study_for(session, item, keyer, now)
+                study.last_received_at = now
+            if h.series_uid not in series_ids:
+                series_ids[h.series_uid] = _series_for(session, study, h)
+            rows.append(
+                {
+                    "series_id": series_ids[h.series_uid],
+                    "sop_instance_uid": h.sop_instance_uid,
+                    "sop_class_uid": h.sop_class_uid,
+                    "transfer_syntax_uid": h.transfer_syntax_uid,
+                    "path": str(item.path),
+                    "size": item.size,
+                    "received_at": now,
+                }
+            )
+            touched.add(h.study_uid)
         session.execute(insert(Instance), rows)  # one executemany, not an ORM object per instance
     return touched
 
@@ -125,19 +138,17 @@ def _study_for(session: Session, item: Received, keyer: PatientKeyer, now: datet
 
 
 def _series_for(session: Session, study: Study, h: InstanceHeader) -> int:
-    series_id = session.scalar(select(Series.id).where(Series.series_uid == h.series_uid))
-    if series_id is None:
-        series = Series(
-            study_id=study.id,
-            series_uid=h.series_uid,
-            modality=h.modality,
-            series_number=h.series_number,
-            description=h.series_description,
-        )
-        session.add(series)
-        session.flush()
-        series_id = series.id
-    return series_id
+    """A new series row (the batch's query found none with this UID)."""
+    series = Series(
+        study_id=study.id,
+        series_uid=h.series_uid,
+        modality=h.modality,
+        series_number=h.series_number,
+        description=h.series_description,
+    )
+    session.add(series)
+    session.flush()
+    return series.id
 
 
 class IngestRecorder:
@@ -148,50 +159,55 @@ class IngestRecorder:
         self.keyer = keyer
         self.batch = batch
         self.linger = linger
-        self._queue: queue.Queue[Received | None] = queue.Queue()
+        self._items: list[Received] = []
         self._pending = 0
+        self._stopping = False
         self._lock = threading.Lock()
+        self._arrived = threading.Event()  # set by the first record after the thread took the last batch
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-recorder", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def put(self, item: Received) -> None:
+        """Queue one record (the SCP's thread: a list append; the recorder's thread is woken only by the
+        first record of a batch, not by each one)."""
         with self._lock:
             self._pending += 1
-        self._queue.put(item)
+            self._items.append(item)
+            first = len(self._items) == 1
+        if first:
+            self._arrived.set()
 
     @property
     def pending(self) -> int:
         return self._pending
 
     def stop(self) -> None:
-        self._queue.put(None)
+        self._stopping = True
+        self._stop.set()
+        self._arrived.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            item = self._queue.get()
-            if item is None:
-                break
-            items: list[Received] = [item]
+        while True:
+            self._arrived.wait()
             # Gather what arrives in the next moments: one transaction per batch, not per instance, keeps
-            # this thread's share of the interpreter small while the SCP is busy.
-            deadline = time.monotonic() + self.linger
-            while len(items) < self.batch:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    more = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                items.append(more)
-            self._write(items)
+            # this thread's share of the interpreter small while the SCP is busy. It sleeps meanwhile
+            # instead of waking for every record.
+            self._stop.wait(self.linger)
+            with self._lock:
+                items, self._items = self._items, []
+                self._arrived.clear()
+            for start in range(0, len(items), self.batch):
+                self._write(items[start : start + self.batch])
+            if self._stopping:
+                with self._lock:
+                    left, self._items = self._items, []
+                for start in range(0, len(left), self.batch):
+                    self._write(left[start : start + self.batch])
+                return
 
     def _write(self, items: list[Received]) -> None:
         for attempt in range(5):

@@ -24,6 +24,7 @@ from typing import Any
 MAX_REMEMBERED = 20000
 REDACTED = "[redacted]"
 _MIN_TOKEN = 3
+_RECENT_VALUES = 256
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # A token with a caret and a letter or digit in it; a traceback's ``^^^^`` markers are no name.
@@ -36,9 +37,17 @@ class _Remembered:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: OrderedDict[str, None] = OrderedDict()
+        # The tokens of the values added lately: the same value again (every instance of a study names its
+        # patient) costs a dictionary lookup, not a regular expression; its tokens are refreshed as before.
+        self._recent: dict[str, list[str]] = {}
 
     def add(self, value: str) -> None:
-        tokens = [t.casefold() for t in _TOKEN.findall(value) if len(t) >= _MIN_TOKEN]
+        tokens = self._recent.get(value)
+        if tokens is None:
+            tokens = [t.casefold() for t in _TOKEN.findall(value) if len(t) >= _MIN_TOKEN]
+            if len(self._recent) >= _RECENT_VALUES:
+                self._recent.clear()
+            self._recent[value] = tokens
         if not tokens:
             return
         with self._lock:

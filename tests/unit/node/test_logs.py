@@ -195,3 +195,29 @@ def test_a_task_s_lines_name_its_study_from_the_registry(stream: io.StringIO, tm
         logs._study_lookup.clear()
     (entry,) = (json.loads(line) for line in _lines(stream))
     assert (entry["job"], entry["study"]) == (job_id, "1.2.826.0.1.3680043.8.498.1")
+
+
+def test_a_value_remembered_again_refreshes_its_tokens_without_parsing_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every instance of a study names its patient: the second time, the value's tokens come from the
+    memo, and they are refreshed as the oldest are forgotten, as they were when each time was parsed."""
+    from node.logs import phi
+
+    monkeypatch.setattr(phi, "MAX_REMEMBERED", 4)
+    remembered = phi._Remembered()
+    remembered.add("ALPHA^BRAVO")
+    for value in ("charlie", "delta"):
+        remembered.add(value)
+    findall = phi._TOKEN.findall
+    calls: list[str] = []
+    monkeypatch.setattr(
+        phi, "_TOKEN", type("Counting", (), {"findall": lambda self, v: calls.append(v) or findall(v)})()
+    )
+    remembered.add("ALPHA^BRAVO")  # memo: no parsing; alpha and bravo now the newest
+    assert calls == []
+    remembered.add("echo")
+    remembered.add("foxtrot")
+    assert calls == ["echo", "foxtrot"]
+    assert "alpha" in remembered and "BRAVO" in remembered
+    assert "charlie" not in remembered and "delta" not in remembered
