@@ -2,7 +2,8 @@
 
 The contour is one closed, smooth path r(theta) through the polar image (angle x radius) around the centre,
 not a set of independent rays. It maximises the sum, over the rays, of the outward intensity rise (cord to
-fluid, in units of the slice's cord/fluid contrast) at the path, minus a cost for every mm of fluid-bright
+fluid, in units of the height of the rise it lies on, between a quarter and all of the slice's cord/fluid
+contrast: :func:`_local_rise`) at the path, minus a cost for every mm of fluid-bright
 samples it would enclose and, where CSF is bright, for every mm of cord-level samples it would leave outside
 between itself and the fluid (beyond the edge's own ramp, :data:`EDGE_MM`), with the radius changing by at
 most :data:`MAX_STEP_MM` between neighbouring rays and a quadratic cost on every change (dynamic programming
@@ -29,6 +30,7 @@ STEP_COST = 1.0  # penalty per mm^2 of radius change between neighbouring rays, 
 FLUID_COST = 1.0  # per mm of fluid-bright samples inside the contour on one ray
 CORD_COST = 1.0  # per mm of cord-level samples left outside the contour, between it and the fluid, on one ray
 EDGE_MM = 2.0  # the widest cord-to-fluid ramp measured (T1, 2 mm): cord-level samples this near the fluid are its own
+RISE_FLOOR = 0.25  # a local rise below this share of the slice's cord-to-fluid contrast is weighed as this share
 MIN_FLUID_RAYS = 1.0 / 3.0  # a slice whose rays meet fluid less often than this has no contour
 
 
@@ -67,7 +69,7 @@ def polar_contour(
     inner = int(np.searchsorted(r, INNER_MM))
     above = (smooth > (core + 0.5 * contrast)[:, None, None]) & (index >= inner)
     crosses = above.any(axis=2)
-    gain = np.clip(slope / contrast[:, None, None], 0.0, None)
+    gain = np.clip(slope / _local_rise(smooth, contrast, step), 0.0, None)
     # Every mm of fluid-bright samples the contour would enclose on a ray costs as much as a full edge.
     enclosed = np.cumsum(above, axis=2) * step
     if cord_left_out:
@@ -77,6 +79,22 @@ def polar_contour(
     fraction = crosses.mean(axis=1)
     radii[(fraction < MIN_FLUID_RAYS) | (fluid <= core)] = np.nan
     return radii, fraction
+
+
+def _local_rise(smooth: np.ndarray, contrast: np.ndarray, step: float) -> np.ndarray:
+    """Per sample, the height of the rise it lies on: the highest level within :data:`EDGE_MM` outside it less
+    the lowest within :data:`EDGE_MM` inside it, between :data:`RISE_FLOOR` and 1 times the slice's contrast.
+
+    The slope is read in units of this local rise, not of the slice's cord-to-fluid contrast: where the fluid
+    beside the cord is a thin layer (the cord near the canal wall, the layer thinner than the in-plane blur) its
+    peak is lower than the slice's fluid, and a rise onto it as steep, relative to its height, as a full one
+    weighed only that fraction of an edge, so that the path's smoothness took it on past the rise (onto the
+    layer itself) from its neighbours. The floor keeps a rise of the noise's size from counting as a full edge."""
+    w = max(1, int(round(EDGE_MM / step)))
+    behind = ndimage.minimum_filter1d(smooth, size=w + 1, axis=2, origin=w // 2, mode="nearest")
+    ahead = ndimage.maximum_filter1d(smooth[..., ::-1], size=w + 1, axis=2, origin=w // 2, mode="nearest")[..., ::-1]
+    full = contrast[:, None, None]
+    return np.asarray(np.clip(ahead - behind, RISE_FLOOR * full, full))
 
 
 def _cord_left_out(

@@ -5,10 +5,11 @@ T2: Dice >= 0.97 and mean CSA within 5 % in both wrapped planes (measured 0.985,
 Dice >= 0.90 (0.926); T2* GRE: Dice >= 0.88 (0.905 with its top slice, left out by the QC; 0.859 before the slice
 where the cord touches the canal wall behind it was found from its contour); thick-slice
 MT-on: Dice >= 0.92 and CSA within 10 % (0.949, +4 %; it was 0.85 and +33 % with independent rays); thick-slice
-MT-off: Dice >= 0.92 and CSA within 15 % (0.941, +12.1 %; 0.920 and +3.2 % when its top slice was outlined on
-half the cord only, below; 0.41 before the candidates had to lie inside the canal). Its expert outline lies at a
-quarter of the rise from cord to fluid, the other volumes' at 35-42 % and ours at 42-45 % on all of them: the
-CSA bound is wider than the others for that reason, not for a wrong structure.
+MT-off: Dice >= 0.92 and CSA within 12 % (0.948, +10.1 % since the slope is read against the local rise; 0.941
+and +12.1 % before; 0.920 and +3.2 % when its top slice was outlined on half the cord only, below; 0.41 before
+the candidates had to lie inside the canal). Its expert outline lies at a quarter of the rise from cord to
+fluid, the other volumes' at 35-42 % and ours at 42-45 % on all of them: the CSA bound is wider than the others
+for that reason, not for a wrong structure.
 
 The canal-interior score is also checked on a drawn slice: a grey cord in a bright CSF ring inside a dark
 wall, and a darker line behind the ring."""
@@ -97,7 +98,7 @@ def test_centre_line_on_t2_within_a_millimetre(wrap) -> None:
 def test_thick_slice_mt_off_cord_is_not_the_dark_line_behind_the_canal(wrap) -> None:
     dice, csa_error, n = _dice_and_csa(wrap, "mt/mt0.nii.gz", "mt/mt0_seg.nii.gz", "axial", "MT")
     assert dice >= 0.92, dice
-    assert abs(csa_error) <= 0.15, csa_error
+    assert abs(csa_error) <= 0.12, csa_error
     assert n == 5
 
 
