@@ -2,8 +2,8 @@
 
 :class:`EarlyWork` looks at the registry every :data:`CHECK_INTERVAL` seconds. A series of a study in
 ``receiving`` whose last instance was recorded at least :data:`QUIET_SECONDS` ago, and that has not been handed
-on with this many instances, goes to one worker process (forked from the analysis fork server, at a lower CPU
-priority) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
+on with this many instances, goes to one worker process (forked from the analysis fork server; it takes at most
+one core) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
 sagittal T2s only the first in the study's order (series number, then arrival), the one the levels estimate
 uses, is segmented when it is known. The segmentations go to the data folder's cache, where the job's analysis
 finds them (:class:`workers.analysis.segmentations.SegmentationCache`).
@@ -65,9 +65,9 @@ class _Study:
 
 def _default_executor() -> Executor:
     from workers.analysis.segmentations import pool_context
-    from workers.pipeline.early import lower_priority
+    from workers.pipeline.early import prepare_worker
 
-    return ProcessPoolExecutor(max_workers=1, mp_context=pool_context(), initializer=lower_priority)
+    return ProcessPoolExecutor(max_workers=1, mp_context=pool_context(), initializer=prepare_worker)
 
 
 class EarlyWork(PeriodicLoop):
@@ -94,6 +94,17 @@ class EarlyWork(PeriodicLoop):
         self._found: list[tuple[int, int, int, str | None]] = []  # (study, series, instances, kind) from workers
         self._lock = threading.Lock()
         self._pruned = 0.0
+
+    def start(self) -> None:
+        """Start the loop and the worker process (its modules imported before the first series is quiet)."""
+        from workers.pipeline.early import ready
+
+        super().start()
+        try:
+            self._executor = self._make_executor()
+            self._executor.submit(ready)
+        except (OSError, ValueError) as exc:  # no processes here: no early work
+            log.warning("early work not started: %s", exc)
 
     def run_once(self) -> int:
         """One look; returns how many series were handed on."""

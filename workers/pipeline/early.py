@@ -10,8 +10,8 @@ This never changes a result, only when it is ready: a segmentation is filed unde
 computed from (the code, the volume's images, geometry and polarity, and each image file's path, size,
 modification time and inode), and the job looks it up with the digest of the volume it builds itself. When
 more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
-the digests differ and the job segments that series itself, as without the cache. The early work runs at a
-lower CPU priority than the node's own processes, so that receiving and jobs go first.
+the digests differ and the job segments that series itself, as without the cache. The early work is one
+process: it takes at most one core, and receiving keeps the others.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-#: Nice increment of the early-work process: it yields the cores to receiving and to running jobs.
-NICENESS = 10
+#: Nice increment of the early-work process (0: the node's own priority). A higher one would leave the cores
+#: to the node's receiving and jobs first, but on a machine shared with other work it starves the early work:
+#: a study is then stable before its series are segmented.
+NICENESS = 0
 #: Seconds an entry of the cache is kept (a study's job normally runs within seconds of its early work).
 KEEP_SECONDS = 3600.0
 
@@ -54,10 +56,25 @@ def segmented_as(sequence: str | None, plane: str | None, images: int) -> str | 
 def lower_priority() -> None:
     """Make this process (the early-work worker) yield the CPU to the node's other processes; once."""
     try:
-        if os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
+        if NICENESS and os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
             os.nice(NICENESS)
     except OSError:  # not permitted here: it runs at the node's priority
         pass
+
+
+def prepare_worker() -> None:
+    """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
+    before the first series arrives."""
+    lower_priority()
+    import workers.analysis.segmentations  # noqa: F401
+    import workers.analysis.volume  # noqa: F401
+    import workers.inventory  # noqa: F401
+    import workers.pipeline.context  # noqa: F401
+
+
+def ready() -> bool:
+    """Nothing: a task whose running starts the worker process (and :func:`prepare_worker`)."""
+    return True
 
 
 def segment_early(paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool = False) -> tuple[str | None, int]:
