@@ -4,8 +4,9 @@
 ``receiving`` whose last instance was recorded at least :data:`QUIET_SECONDS` ago, and that has not been handed
 on with this many instances, goes to one worker process (forked from the analysis fork server; it takes at most
 one core) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
-sagittal T2s only the first in the study's order (series number, then arrival), the one the levels estimate
-uses, is segmented when it is known. The segmentations go to the data folder's cache, where the job's analysis
+sagittal T2s the first to arrive is segmented at once, and the first in the study's order (series number, then
+arrival; the one the levels estimate uses) once it is known, when it is another (a series already segmented is
+found in the cache, not segmented again). The segmentations go to the data folder's cache, where the job's analysis
 finds them (:class:`workers.analysis.segmentations.SegmentationCache`).
 
 The work is speculative and never changes a result: a series that grows after it was segmented is simply
@@ -133,7 +134,7 @@ class EarlyWork(PeriodicLoop):
                 order[series_id] = (number if number is not None else 1 << 30, series_id)
                 if study.handed.get(series_id) != count:
                     study.handed[series_id] = count
-                    handed += self._hand_on(session, study_id, series_id, count, sagittal=False)
+                    handed += self._hand_on(session, study_id, series_id, count, sagittal=None)
             for study_id, study in self._studies.items():
                 quiet = {s: c for s, c in study.sagittal.items() if s in order and study.handed.get(s) == c}
                 if quiet:
@@ -143,7 +144,7 @@ class EarlyWork(PeriodicLoop):
                         handed += self._hand_on(session, study_id, first, quiet[first], sagittal=True)
         return handed
 
-    def _hand_on(self, session: Any, study_id: int, series_id: int, count: int, *, sagittal: bool) -> int:
+    def _hand_on(self, session: Any, study_id: int, series_id: int, count: int, *, sagittal: bool | None) -> int:
         from workers.pipeline.early import segment_early
 
         study = self._studies[study_id]

@@ -87,8 +87,11 @@ def run_analysers(
     found = None
     if cache is not None:
         found = SegmentationCache(cache, identities_of(ds for _, dss in series for ds in dss))
-    with analysis_run(workers, cache=found):
-        return _run(series, levels, analysers)
+    with analysis_run(workers, cache=found) as run:
+        output = _run(series, levels, analysers)
+        if found is not None:
+            log.info("segmentations: %d, of them %d made while the study arrived", len(run.made()), run.cached)
+        return output
 
 
 def _run(

@@ -98,13 +98,15 @@ class _Detached:
 Made = dict[Key, CordSegmentation | _Detached | Exception]
 
 
-def _pooled(fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None) -> tuple[R | Exception, Made]:
+def _pooled(fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None) -> tuple[R | Exception, Made, int]:
     """``fn(item)`` in a pool worker, with the segmentations it made (without their images: the job's process
-    asks for one with its volume), for the job's run to keep; ``cache``: the job run's."""
+    asks for one with its volume), for the job's run to keep, and how many of them came from ``cache`` (the
+    job run's)."""
     with analysis_run(workers=1, cache=cache) as run:
         result = _outcome(fn, item)
         made = run.made()
-    return result, {key: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for key, seg in made.items()}
+    detached: Made = {k: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()}
+    return result, detached, run.cached
 
 
 class CordSegmentations:
@@ -113,6 +115,7 @@ class CordSegmentations:
     def __init__(self, workers: int, cache: SegmentationCache | None = None) -> None:
         self.workers = workers
         self.cache = cache
+        self.cached = 0  # segmentations taken from the cache (this process's and its pool tasks')
         self._done: Made = {}
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
@@ -126,6 +129,7 @@ class CordSegmentations:
             cached = self.cache.get(key)
             if cached is not None:
                 self._done[key] = cached
+                self.cached += 1
         if key not in self._done:
             self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
             if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
@@ -177,9 +181,10 @@ class CordSegmentations:
         """The segmentations (or the exceptions they raised) made so far in this run."""
         return dict(self._done)
 
-    def _collect(self, future: Future[tuple[Any, Made]]) -> Any:
+    def _collect(self, future: Future[tuple[Any, Made, int]]) -> Any:
         """The result of a pool task; the segmentations it made join this run's."""
-        result, made = future.result()
+        result, made, cached = future.result()
+        self.cached += cached
         for key, seg in made.items():
             self._done.setdefault(key, seg)
         return result

@@ -16,6 +16,7 @@ process: it takes at most one core, and receiving keeps the others.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -77,9 +78,25 @@ def ready() -> bool:
     return True
 
 
-def segment_early(paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool = False) -> tuple[str | None, int]:
+def _first_sagittal(folder: Path, study_uid: str) -> bool:
+    """Whether this is the first sagittal T2 of the study to be segmented early (a marker file claimed once)."""
+    marker = folder / f"sagittal-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}.claim"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return False
+    return True
+
+
+def segment_early(
+    paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool | None = False
+) -> tuple[str | None, int]:
     """Read the headers of one series (``paths``), classify it and, when it is an axial T2 a job segments
-    (or a sagittal T2 and ``sagittal``), segment its cord now and file the segmentation in ``folder``.
+    (or a sagittal T2 and ``sagittal``; ``None``: when it is the first sagittal T2 of the study to come here,
+    the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
     series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
     from workers.analysis.segmentations import SegmentationCache, analysis_run, cord_segmentation, identities_of
@@ -96,7 +113,9 @@ def segment_early(paths: Sequence[str], study_uid: str, folder: Path, sagittal: 
     except Exception:  # the job's inventory reports it
         return None, 0
     kind = segmented_as(inventory.sequence, inventory.plane, len(headers)) if inventory.modality == "MR" else None
-    if kind is None or (kind == SAGITTAL_T2 and not sagittal):
+    if kind is None:
+        return kind, 0
+    if kind == SAGITTAL_T2 and not (sagittal or (sagittal is None and _first_sagittal(folder, study_uid))):
         return kind, 0
     cache = SegmentationCache(folder, identities_of(headers), keep=True)
     started = time.process_time()

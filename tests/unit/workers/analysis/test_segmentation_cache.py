@@ -139,3 +139,17 @@ def test_only_a_sagittal_t2_asked_for_is_segmented_early(study: tuple[str, list[
     found = [segment_early([str(f) for f in files], study[0], tmp_path / "cache") for files in study[1]]
     assert sorted(found, key=str) == sorted([(AXIAL_T2, 1), (SAGITTAL_T2, 0)], key=str)
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 1
+
+
+def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(
+    study: tuple[str, list[list[Path]]], tmp_path: Path
+) -> None:
+    sagittal = next(
+        files for files in study[1] if segment_early([str(f) for f in files], study[0], tmp_path)[0] == SAGITTAL_T2
+    )
+    paths = [str(f) for f in sagittal]
+    assert segment_early(paths, study[0], tmp_path / "cache", sagittal=None) == (SAGITTAL_T2, 1)
+    again = paths[:-1]  # another sagittal T2 of the study (here: the same less one image)
+    assert segment_early(again, study[0], tmp_path / "cache", sagittal=None) == (SAGITTAL_T2, 0)
+    assert segment_early(again, study[0], tmp_path / "cache", sagittal=True) == (SAGITTAL_T2, 1)
+    assert len(list((tmp_path / "cache").glob("*.seg"))) == 2
