@@ -2,7 +2,8 @@
 and (by default) an in-process Celery worker, composed around one :class:`~node.runtime.Runtime`.
 
 One study's path: the SCP spools it and hands :class:`~node.dicom.received.Received` records to the
-recorder; :class:`~node.stability.StabilityWatch` turns a quiet study into a queued job and sends it; a
+recorder; :class:`~node.early.EarlyWork` segments each series as soon as it is quiet, while the rest arrives;
+:class:`~node.stability.StabilityWatch` turns a quiet study into a queued job and sends it; a
 worker runs :func:`node.jobs.run.run_job`; its deliveries go out through :mod:`node.delivery`; the
 reconciler re-sends whatever the registry says is unfinished."""
 
@@ -22,6 +23,8 @@ from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.dicom.tls import server_context
+from node.early import EarlyWork
+from node.early import enabled as early_work_enabled
 from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
 from node.runtime import Runtime
 from node.stability import StabilityWatch
@@ -129,6 +132,11 @@ class Node:
             on_queued=self.reconciler.send_jobs,
         )
         self.housekeeping = Housekeeping(runtime.registry, retention_days=s.node.retention_days)
+        self.early = None
+        if with_worker and early_work_enabled():  # the jobs run here and read this data folder's cache
+            from workers.pipeline.early import cache_folder
+
+            self.early = EarlyWork(runtime.registry, cache_folder(s.data_dir))
         self.worker = InProcessWorker() if with_worker else None
         self.heartbeat = Heartbeat(runtime.registry, current_worker(), "analysis,delivery") if with_worker else None
         self.web: Any = None
@@ -149,6 +157,8 @@ class Node:
         self.stability.start()
         self.reconciler.start()
         self.housekeeping.start()
+        if self.early:
+            self.early.start()
         if self.worker:
             threading.Thread(target=_prepare_for_studies, name="prepare-for-studies", daemon=True).start()
             self.worker.start()
@@ -170,6 +180,8 @@ class Node:
         self.stability.stop()
         self.reconciler.stop()
         self.housekeeping.stop()
+        if self.early:
+            self.early.stop()
         if self.web:
             self.web.stop()
         if self.worker:

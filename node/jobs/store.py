@@ -39,6 +39,7 @@ from node.routing.rules import Priority
 from node.settings import Settings
 from workers.pipeline import PipelineContext, SeriesFiles
 from workers.pipeline.candidates import candidate_key, candidates_json
+from workers.pipeline.early import cache_folder
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def build_context(registry: Registry, settings: Settings, job_id: int) -> Pipeli
             clinical=clinical,
             previous_sr_path=Path(previous.path) if previous and Path(previous.path).exists() else None,
             output_dir=settings.results_dir / study.study_uid,
+            segmentation_cache=cache_folder(settings.data_dir),
             settled_candidates=settled,
             finding_reviews=reviews,
         )

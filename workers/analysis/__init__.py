@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -34,7 +35,7 @@ from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
 from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.ri import RiCisternographyAnalyser
-from workers.analysis.segmentations import analysis_run
+from workers.analysis.segmentations import SegmentationCache, analysis_run, identities_of
 from workers.inventory.series import SeriesInventory
 
 __all__ = [
@@ -71,6 +72,7 @@ def run_analysers(
     levels: Mapping[str, tuple[float, float]] | None = None,
     analysers: Sequence[Analyser] = ANALYSERS,
     workers: int | None = None,
+    cache: Path | None = None,
 ) -> AnalysisOutput:
     """Run every analyser whose inputs exist among ``series`` (inventory, datasets of that series).
 
@@ -78,10 +80,18 @@ def run_analysers(
     given they are estimated from the sagittal T1/T2 (:mod:`workers.analysis.levels`), when a landmark allows.
     ``workers``: processes that segment the cord of independent series side by side (default: one per
     available core; 1: all in this process). Each series' segmentation is computed once for all analysers
-    (:mod:`workers.analysis.segmentations`); the output is the same whatever the number.
+    (:mod:`workers.analysis.segmentations`); the output is the same whatever the number. ``cache``: a folder of
+    segmentations made before from the same files (:class:`~workers.analysis.segmentations.SegmentationCache`,
+    filled while the study arrived); the output is the same with or without it.
     """
-    with analysis_run(workers):
-        return _run(series, levels, analysers)
+    found = None
+    if cache is not None:
+        found = SegmentationCache(cache, identities_of(ds for _, dss in series for ds in dss))
+    with analysis_run(workers, cache=found) as run:
+        output = _run(series, levels, analysers)
+        if found is not None:
+            log.info("segmentations: %d, of them %d made while the study arrived", len(run.made()), run.cached)
+        return output
 
 
 def _run(

@@ -13,24 +13,36 @@ from the pool without its image (the volume's pixels, which the caller holds and
 value, as a serial run gives, and an exception is raised again, unchanged, where the serial run raises it.
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
 pool belong to the :func:`analysis_run` that made them.
+
+A run may also be given a :class:`SegmentationCache`: a folder of segmentations made before, each filed under a
+digest of everything it is computed from (the code of the segmentation, numpy's and scipy's versions, the
+volume's images, shape, affine and polarity, and the identity of each image's file: path, size, modification
+time and inode). A segmentation found there is the one :func:`segment_cord` would make again, so the run takes
+it instead; any change to an input is another digest, and the segmentation is made anew. The node fills the
+cache while a study is still arriving (:mod:`workers.pipeline.early`), so that the job finds the series already
+segmented.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import pickle
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import scipy
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.centreline import Polarity
@@ -86,20 +98,24 @@ class _Detached:
 Made = dict[Key, CordSegmentation | _Detached | Exception]
 
 
-def _pooled(fn: Callable[[T], R], item: T) -> tuple[R | Exception, Made]:
+def _pooled(fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None) -> tuple[R | Exception, Made, int]:
     """``fn(item)`` in a pool worker, with the segmentations it made (without their images: the job's process
-    asks for one with its volume), for the job's run to keep."""
-    with analysis_run(workers=1) as run:
+    asks for one with its volume), for the job's run to keep, and how many of them came from ``cache`` (the
+    job run's)."""
+    with analysis_run(workers=1, cache=cache) as run:
         result = _outcome(fn, item)
         made = run.made()
-    return result, {key: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for key, seg in made.items()}
+    detached: Made = {k: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()}
+    return result, detached, run.cached
 
 
 class CordSegmentations:
     """The segmentations of one run, by volume and polarity, and the run's process pool."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, cache: SegmentationCache | None = None) -> None:
         self.workers = workers
+        self.cache = cache
+        self.cached = 0  # segmentations taken from the cache (this process's and its pool tasks')
         self._done: Made = {}
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
@@ -109,8 +125,15 @@ class CordSegmentations:
         key = segmentation_key(volume, polarity)
         if key not in self._done:
             self._await(key)
+        if key not in self._done and self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self._done[key] = cached
+                self.cached += 1
         if key not in self._done:
-            self._done[key] = _outcome(lambda v: _segment(v, polarity), volume)
+            self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
+            if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
+                self.cache.put(key, made)
         found = self._done[key]
         if isinstance(found, _Detached):  # made on the pool: its image is this volume
             found = self._done[key] = found.on(volume)
@@ -131,7 +154,7 @@ class CordSegmentations:
         that volume (and for no other) instead of segmenting it again."""
         pool = self._executor() if len(items) > 1 and self.workers > 1 else None
         if pool is not None and tag not in self._started:
-            self._started[tag] = [pool.submit(_pooled, fn, item) for item in items]
+            self._started[tag] = [pool.submit(_pooled, fn, item, self.cache) for item in items]
             if images is not None:
                 for item, future in zip(items, self._started[tag], strict=True):
                     self._images[future] = frozenset(images(item))
@@ -144,7 +167,7 @@ class CordSegmentations:
             pool = self._executor() if len(items) > 1 and self.workers > 1 else None
             if pool is None:
                 return [_outcome(fn, item) for item in items]
-            futures = [pool.submit(_pooled, fn, item) for item in items]
+            futures = [pool.submit(_pooled, fn, item, self.cache) for item in items]
         out: list[R | Exception] = []
         for item, future in zip(items, futures, strict=True):
             try:
@@ -158,9 +181,10 @@ class CordSegmentations:
         """The segmentations (or the exceptions they raised) made so far in this run."""
         return dict(self._done)
 
-    def _collect(self, future: Future[tuple[Any, Made]]) -> Any:
+    def _collect(self, future: Future[tuple[Any, Made, int]]) -> Any:
         """The result of a pool task; the segmentations it made join this run's."""
-        result, made = future.result()
+        result, made, cached = future.result()
+        self.cached += cached
         for key, seg in made.items():
             self._done.setdefault(key, seg)
         return result
@@ -231,9 +255,10 @@ _RUN: ContextVar[CordSegmentations | None] = ContextVar("cord_segmentations", de
 
 
 @contextmanager
-def analysis_run(workers: int | None = None) -> Iterator[CordSegmentations]:
-    """The memo (and pool) of one analysis run, for :func:`cord_segmentation` within the block."""
-    run = CordSegmentations(analysis_workers() if workers is None else max(1, workers))
+def analysis_run(workers: int | None = None, cache: SegmentationCache | None = None) -> Iterator[CordSegmentations]:
+    """The memo (and pool) of one analysis run, for :func:`cord_segmentation` within the block; ``cache``:
+    segmentations made before (see :class:`SegmentationCache`)."""
+    run = CordSegmentations(analysis_workers() if workers is None else max(1, workers), cache)
     token = _RUN.set(run)
     try:
         yield run
@@ -275,3 +300,106 @@ def start_series(
 def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
     """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
     return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
+
+
+#: Files whose code a segmentation depends on: a cached one is used only with the same code.
+_CODE = (Path(__file__).parent / "cord", Path(__file__).parent / "volume.py", Path(__file__))
+_CODE_DIGEST: list[str] = []
+
+
+def code_digest() -> str:
+    """A digest of the segmentation's code (every module of ``workers/analysis/cord``, ``volume.py``, this
+    module) and of numpy's and scipy's versions, computed once per process."""
+    if not _CODE_DIGEST:
+        h = hashlib.sha256(f"{np.__version__} {scipy.__version__}".encode())
+        for root in _CODE:
+            for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        _CODE_DIGEST.append(h.hexdigest())
+    return _CODE_DIGEST[0]
+
+
+FileIdentity = tuple[str, int, int, int]
+
+
+def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
+    """(path, size, modification time in ns, inode) of a file: a file written again or replaced has another."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def identities_of(datasets: Iterable[Any]) -> dict[str, FileIdentity]:
+    """SOP Instance UID -> file identity for datasets read from files (those without a file are left out)."""
+    out: dict[str, FileIdentity] = {}
+    for ds in datasets:
+        filename = getattr(ds, "filename", None)
+        uid = ds.get("SOPInstanceUID") if hasattr(ds, "get") else None
+        if isinstance(filename, str | os.PathLike) and uid and (identity := file_identity(filename)) is not None:
+            out[str(uid)] = identity
+    return out
+
+
+@dataclass(frozen=True)
+class SegmentationCache:
+    """Segmentations filed in ``folder`` under the digest of their inputs (see the module's doc): ``files``
+    names the file of each SOP Instance UID of the run's images; a volume with an image not in it is never
+    looked up. ``keep``: segmentations this run makes are filed (the node's early work); a job only reads."""
+
+    folder: Path
+    files: Mapping[str, FileIdentity] = field(default_factory=dict)
+    keep: bool = False
+
+    def digest(self, key: Key) -> str | None:
+        sops, shape, affine, polarity = key
+        try:
+            identities = [self.files[uid] for uid in sops]
+        except KeyError:
+            return None
+        h = hashlib.sha256(code_digest().encode())
+        h.update(repr((sops, shape, polarity.name if polarity is not None else None, identities)).encode())
+        h.update(affine)
+        return h.hexdigest()
+
+    def path(self, key: Key) -> Path | None:
+        digest = self.digest(key)
+        return self.folder / f"{digest}.seg" if digest is not None else None
+
+    def get(self, key: Key) -> _Detached | None:
+        """The segmentation filed for ``key`` (without its image), or None."""
+        path = self.path(key)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            seg, packed, shape = pickle.loads(data)
+            if shape is None:  # not a boolean mask: filed as it was
+                return _Detached(seg)
+            mask = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
+            return _Detached(replace(seg, mask=mask))
+        except Exception as exc:  # a file cut short (a crash while writing it): made again
+            log.warning("segmentation cache: an unreadable entry ignored (%s)", type(exc).__name__)
+            return None
+
+    def put(self, key: Key, seg: CordSegmentation) -> None:
+        """File ``seg`` (written whole under a temporary name, then renamed into place)."""
+        path = self.path(key)
+        if path is None:
+            return
+        detached = _Detached.of(seg).segmentation
+        record: tuple[Any, Any, Any] = (detached, None, None)
+        if isinstance(seg.mask, np.ndarray) and seg.mask.dtype == bool:  # 1 bit a voxel
+            empty = replace(detached, mask=np.zeros((0, 0, 0), bool))
+            record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)
+        except OSError as exc:  # a full disk: the job segments the series itself
+            log.warning("segmentation cache: not written (%s)", exc)

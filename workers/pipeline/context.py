@@ -81,6 +81,7 @@ class PipelineContext:
     clinical: dict[str, Any] = field(default_factory=dict)
     previous_sr_path: Path | None = None
     output_dir: Path | None = None
+    segmentation_cache: Path | None = None  # segmentations made while the study arrived (workers.pipeline.early)
     pipelines: tuple[Pipeline, ...] = PIPELINES
     settled_candidates: set[str] = field(default_factory=set)
     finding_reviews: dict[str, str] = field(default_factory=dict)

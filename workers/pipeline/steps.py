@@ -96,7 +96,7 @@ def step_analysis(ctx: PipelineContext) -> None:
     if not analysers:
         return
     series = [(ctx.inventory[uid], ctx.analysis_series(uid, ctx.inventory[uid].modality)) for uid in wanted]
-    output = run_analysers(series, analysers=analysers)
+    output = run_analysers(series, analysers=analysers, cache=ctx.segmentation_cache)
     ctx.analysis = output
     ctx.measurements = output.measurements
     ctx.qc = output.qc

@@ -1,0 +1,192 @@
+"""Early work: each series of a study still arriving is segmented once it has been quiet for a moment.
+
+:class:`EarlyWork` looks at the registry every :data:`CHECK_INTERVAL` seconds. A series of a study in
+``receiving`` whose last instance was recorded at least :data:`QUIET_SECONDS` ago, and that has not been handed
+on with this many instances, goes to one worker process (forked from the analysis fork server; it takes at most
+one core) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
+sagittal T2s the first to arrive is segmented at once, and the first in the study's order (series number, then
+arrival; the one the levels estimate uses) once it is known, when it is another (a series already segmented is
+found in the cache, not segmented again). The segmentations go to the data folder's cache, where the job's analysis
+finds them (:class:`workers.analysis.segmentations.SegmentationCache`).
+
+The work is speculative and never changes a result: a series that grows after it was segmented is simply
+segmented again when quiet again, and the job looks a segmentation up by the digest of the files it reads
+itself, so it uses only one made from exactly those files. When a study leaves ``receiving`` (it is stable,
+its job starts), its early work not yet begun is dropped: the job's own analysis does it. ``SPINENODE_EARLY_WORK=0``
+turns the early work off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from node.daemon.loop import PeriodicLoop
+from node.registry.db import Registry
+from node.registry.models import Instance, Series, Study, StudyState, utcnow
+
+log = logging.getLogger(__name__)
+
+CHECK_INTERVAL = 0.25
+"""Seconds between two looks at the series still arriving (one grouped registry query a look)."""
+
+QUIET_SECONDS = 0.5
+"""Seconds a series must have had no new instance before it is segmented (a sender sends a series whole,
+then the next: a series is complete long before its study is stable)."""
+
+PRUNE_SECONDS = 60.0
+"""Seconds between two prunings of the cache."""
+
+
+def enabled() -> bool:
+    """Whether early work runs (``SPINENODE_EARLY_WORK``: ``0`` turns it off)."""
+    return os.environ.get("SPINENODE_EARLY_WORK", "1").strip() not in ("0", "false", "no", "off")
+
+
+@dataclass
+class _Study:
+    """What the early work knows of one study still arriving."""
+
+    uid: str
+    handed: dict[int, int] = field(default_factory=dict)  # series id -> instances when last handed on
+    futures: list[Future[Any]] = field(default_factory=list)
+    sagittal: dict[int, int] = field(default_factory=dict)  # sagittal T2 series id -> instances
+    sagittal_done: tuple[int, int] | None = None  # (series id, instances) of the sagittal T2 handed on
+
+
+def _default_executor() -> Executor:
+    from workers.analysis.segmentations import pool_context
+    from workers.pipeline.early import prepare_worker
+
+    return ProcessPoolExecutor(max_workers=1, mp_context=pool_context(), initializer=prepare_worker)
+
+
+class EarlyWork(PeriodicLoop):
+    """Segments quiet series of studies still arriving into ``folder`` (see the module's doc)."""
+
+    name = "early-work"
+
+    def __init__(
+        self,
+        registry: Registry,
+        folder: Path,
+        *,
+        quiet_seconds: float = QUIET_SECONDS,
+        interval: float = CHECK_INTERVAL,
+        executor: Callable[[], Executor] = _default_executor,
+    ) -> None:
+        super().__init__(interval)
+        self.registry = registry
+        self.folder = folder
+        self.quiet_seconds = quiet_seconds
+        self._make_executor = executor
+        self._executor: Executor | None = None
+        self._studies: dict[int, _Study] = {}
+        self._found: list[tuple[int, int, int, str | None]] = []  # (study, series, instances, kind) from workers
+        self._lock = threading.Lock()
+        self._pruned = 0.0
+
+    def start(self) -> None:
+        """Start the loop and the worker process (its modules imported before the first series is quiet)."""
+        from workers.pipeline.early import ready
+
+        super().start()
+        try:
+            self._executor = self._make_executor()
+            self._executor.submit(ready)
+        except (OSError, ValueError) as exc:  # no processes here: no early work
+            log.warning("early work not started: %s", exc)
+
+    def run_once(self) -> int:
+        """One look; returns how many series were handed on."""
+        from workers.pipeline.early import prune
+
+        if time.monotonic() - self._pruned > PRUNE_SECONDS:
+            self._pruned = time.monotonic()
+            prune(self.folder)
+        cutoff = utcnow() - timedelta(seconds=self.quiet_seconds)
+        with self.registry.session() as session:
+            rows = session.execute(
+                select(Study.id, Study.study_uid, Series.id, Series.series_number, func.count(Instance.id))
+                .join(Series, Series.study_id == Study.id)
+                .join(Instance, Instance.series_id == Series.id)
+                .where(Study.state == StudyState.RECEIVING)
+                .group_by(Study.id, Study.study_uid, Series.id, Series.series_number)
+                .having(func.max(Instance.received_at) <= cutoff)
+            ).all()
+            receiving = set(session.scalars(select(Study.id).where(Study.state == StudyState.RECEIVING)))
+            self._forget(receiving)
+            self._take_found()
+            handed = 0
+            order: dict[int, tuple[int, int]] = {}
+            for study_id, study_uid, series_id, number, count in rows:
+                study = self._studies.setdefault(study_id, _Study(study_uid))
+                order[series_id] = (number if number is not None else 1 << 30, series_id)
+                if study.handed.get(series_id) != count:
+                    study.handed[series_id] = count
+                    handed += self._hand_on(session, study_id, series_id, count, sagittal=None)
+            for study_id, study in self._studies.items():
+                quiet = {s: c for s, c in study.sagittal.items() if s in order and study.handed.get(s) == c}
+                if quiet:
+                    first = min(quiet, key=lambda s: order[s])
+                    if study.sagittal_done != (first, quiet[first]):
+                        study.sagittal_done = (first, quiet[first])
+                        handed += self._hand_on(session, study_id, first, quiet[first], sagittal=True)
+        return handed
+
+    def _hand_on(self, session: Any, study_id: int, series_id: int, count: int, *, sagittal: bool | None) -> int:
+        from workers.pipeline.early import segment_early
+
+        study = self._studies[study_id]
+        paths = list(
+            session.scalars(select(Instance.path).where(Instance.series_id == series_id).order_by(Instance.id))
+        )
+        if self._executor is None:
+            self._executor = self._make_executor()
+        future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
+        future.add_done_callback(lambda f: self._done(f, study_id, series_id, count))
+        study.futures = [f for f in study.futures if not f.done()] + [future]
+        return 1
+
+    def _done(self, future: Future[Any], study_id: int, series_id: int, count: int) -> None:
+        if future.cancelled():
+            return
+        try:
+            kind, _ = future.result()
+        except Exception as exc:  # a worker that died: the job segments the series itself
+            log.warning("early work on a series not done: %s", type(exc).__name__)
+            return
+        with self._lock:
+            self._found.append((study_id, series_id, count, kind))
+
+    def _take_found(self) -> None:
+        from workers.pipeline.early import SAGITTAL_T2
+
+        with self._lock:
+            found, self._found = self._found, []
+        for study_id, series_id, count, kind in found:
+            study = self._studies.get(study_id)
+            if study is not None and kind == SAGITTAL_T2:
+                study.sagittal[series_id] = count
+
+    def _forget(self, receiving: set[int]) -> None:
+        """Drop what is known of studies no longer arriving, and their early work not yet begun."""
+        for study_id in [s for s in self._studies if s not in receiving]:
+            for future in self._studies.pop(study_id).futures:
+                future.cancel()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,106 @@
+"""Early work on a real SQLite registry: a quiet series of a study still arriving is segmented into the cache
+once per set of instances, again when it grew, the first sagittal T2 only once it is known, and nothing more
+once the study is stable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from sqlalchemy import update
+
+from node.dicom.headers import parse_header
+from node.dicom.received import Received
+from node.early import EarlyWork, enabled
+from node.ingest.recorder import PatientKeyer, record_instances
+from node.registry.db import Registry
+from node.registry.models import Instance, Study, StudyState, utcnow
+from workers.inventory import classify_series
+from workers.phantom import write_phantom
+from workers.pipeline.early import SAGITTAL_T2, segmented_as
+
+
+def _record(registry: Registry, files: list[Path], keyer: PatientKeyer) -> None:
+    items = [Received(parse_header(f), f, f.stat().st_size, calling_aet="MOD", called_aet="SPINENODE") for f in files]
+    with registry.session() as session:
+        record_instances(session, items, keyer)
+
+
+def _quiet(registry: Registry, seconds: float = 5.0) -> None:
+    with registry.session() as session:
+        session.execute(update(Instance).values(received_at=utcnow() - timedelta(seconds=seconds)))
+
+
+def _kind(files: list[Path]) -> tuple[str | None, str | None, int]:
+    inventory = classify_series([dcmread(f, stop_before_pixels=True) for f in files])
+    return inventory.sequence, inventory.plane, len(files)
+
+
+def _settle(early: EarlyWork) -> None:
+    """Wait for the work handed on so far (and its callbacks); the next hand-on starts a new executor."""
+    if early._executor is not None:
+        early._executor.shutdown(wait=True)
+        early._executor = None
+
+
+@pytest.fixture
+def executors() -> Iterator[list[Executor]]:
+    made: list[Executor] = []
+    yield made
+    for executor in made:
+        executor.shutdown(wait=True)
+
+
+def test_quiet_series_are_segmented_once_each_and_again_when_they_grew(
+    tmp_path: Path, executors: list[Executor]
+) -> None:
+    write_phantom(tmp_path / "study", "cord_compression", seed=0)
+    series = [sorted(p.glob("*.dcm")) for p in sorted(p for p in (tmp_path / "study").iterdir() if p.is_dir())]
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    keyer = PatientKeyer(tmp_path)
+    cache = tmp_path / "cache"
+
+    def executor() -> Executor:
+        # the segmentation runs for real, in a thread here (the node's process pool needs a fork server)
+        executors.append(ThreadPoolExecutor(max_workers=1))
+        return executors[-1]
+
+    early = EarlyWork(registry, cache, executor=executor)
+    last = series[0][-1]
+    grown = segmented_as(*_kind(series[0]))
+    _record(registry, [f for files in series for f in files if f != last], keyer)
+    assert early.run_once() == 0  # every series is still arriving
+    _quiet(registry)
+    assert early.run_once() == 2  # both series handed on
+    _settle(early)
+    assert len(list(cache.glob("*.seg"))) == 2  # the axial T2 and the first sagittal T2 to arrive
+    assert early.run_once() == 1  # the sagittal T2 is known to be the first in order: handed on as such
+    assert early.run_once() == 0  # nothing new
+    _settle(early)
+    assert len(list(cache.glob("*.seg"))) == 2  # it was found in the cache, not filed again
+
+    _record(registry, [last], keyer)  # the first series grows
+    assert early.run_once() == 0  # not quiet yet
+    _quiet(registry)
+    assert early.run_once() == 1  # the grown series again (the other unchanged)
+    _settle(early)
+    # a sagittal T2 is not the first sagittal T2 to arrive any more: segmented once known to be the first in order
+    assert early.run_once() == (1 if grown == SAGITTAL_T2 else 0)
+    _settle(early)
+    assert len(list(cache.glob("*.seg"))) == 3  # its segmentation with the new image, filed apart
+
+    with registry.session() as session:
+        session.execute(update(Study).values(state=StudyState.QUEUED))
+    assert early.run_once() == 0 and early._studies == {}  # stable: the job does the rest
+    _settle(early)
+
+
+def test_early_work_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINENODE_EARLY_WORK", "0")
+    assert not enabled()
+    monkeypatch.setenv("SPINENODE_EARLY_WORK", "1")
+    assert enabled()

@@ -1,0 +1,155 @@
+"""Segmentations made while a study arrives (workers.pipeline.early) and found again by the job's analysis
+(workers.analysis.segmentations.SegmentationCache): the job's output is the one a run without them gives, and
+a series that changed after its early segmentation is segmented again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+
+from workers.analysis import contract, run_analysers, segmentations
+from workers.analysis.masks import segment_masks
+from workers.inventory import classify_series
+from workers.phantom import write_phantom
+from workers.pipeline.early import AXIAL_T2, SAGITTAL_T2, segment_early
+
+_SEGMENT = segmentations._segment  # the real one (a test patches it once per analysis)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[list[Path]]]:
+    folder = tmp_path_factory.mktemp("phantom")
+    phantom = write_phantom(folder, "cord_compression", seed=0)
+    series = [sorted(p.glob("*.dcm")) for p in sorted(p for p in folder.iterdir() if p.is_dir())]
+    return phantom.study_instance_uid, series
+
+
+def _copy(study: tuple[str, list[list[Path]]], to: Path) -> list[list[Path]]:
+    """The study's files copied to ``to`` (a test that changes files changes its own)."""
+    out = []
+    for i, files in enumerate(study[1]):
+        (to / str(i)).mkdir(parents=True)
+        out.append([Path(shutil.copy2(f, to / str(i) / f.name)) for f in files])
+    return out
+
+
+def _analyse(
+    series: list[list[Path]], cache: Path | None, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[str]]:
+    """The analysis as the job runs it (headers read from the files, one process), as JSON, and the series it
+    segmented itself."""
+    real = _SEGMENT
+
+    def counting(volume: Any, polarity: Any) -> Any:
+        with log.open("a") as out:
+            out.write(f"{volume.series_instance_uid}\n")
+        return real(volume, polarity)
+
+    monkeypatch.setattr(segmentations, "_segment", counting)
+    log.write_text("")
+    inputs = []
+    for files in series:
+        headers = [dcmread(f, stop_before_pixels=True) for f in files]
+        inputs.append((classify_series(headers), headers))
+    output = run_analysers(inputs, workers=1, cache=cache)
+    masks = {
+        uid: [(seg.label, seg.sop_instance_uids, np.packbits(seg.mask).tobytes().hex()) for seg in segs]
+        for uid, segs in segment_masks(output).items()
+    }
+    outcome = {
+        "measurements": [contract.measurement_json(m) for m in output.measurements],
+        "qc": [v.as_json() for v in output.qc],
+        "levels": contract.levels_json(output),
+        "notes": output.notes,
+        "skipped": output.skipped,
+        "masks": masks,
+    }
+    return json.dumps(outcome, sort_keys=True, default=str), log.read_text().split()
+
+
+def _early(series: list[list[Path]], study_uid: str, cache: Path) -> list[tuple[str | None, int]]:
+    return [segment_early([str(f) for f in files], study_uid, cache, sagittal=True) for files in series]
+
+
+def test_a_study_segmented_while_it_arrived_is_analysed_the_same_without_segmenting_again(
+    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _copy(study, tmp_path / "files")
+    fresh, segmented_fresh = _analyse(series, None, tmp_path / "log", monkeypatch)
+    assert segmented_fresh  # the phantom's T2 series are segmented by the analysis
+    found = _early(series, study[0], tmp_path / "cache")
+    assert sorted(k for k, _ in found if k) == [AXIAL_T2, SAGITTAL_T2]
+    assert sum(n for _, n in found) == 2 and len(list((tmp_path / "cache").glob("*.seg"))) == 2
+    cached, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
+    assert segmented == []  # every segmentation came from the cache
+    assert cached == fresh
+
+
+def test_a_series_that_grew_after_its_early_segmentation_is_segmented_again(
+    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _copy(study, tmp_path / "files")
+    fresh, _ = _analyse(series, None, tmp_path / "log", monkeypatch)
+    partial = [files[:-1] for files in series]  # the last image of each series not yet arrived
+    assert sum(n for _, n in _early(partial, study[0], tmp_path / "cache")) == 2
+    cached, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
+    assert len(segmented) == 2  # neither early segmentation was of the whole series
+    assert cached == fresh
+
+
+def test_an_image_sent_again_is_a_new_file_and_its_series_is_segmented_again(
+    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _copy(study, tmp_path / "files")
+    _early(series, study[0], tmp_path / "cache")
+    sent_again = series[0][len(series[0]) // 2]
+    tmp = sent_again.with_suffix(".tmp")
+    shutil.copyfile(sent_again, tmp)  # the same bytes, a new file renamed into place (as the spool stores it)
+    os.replace(tmp, sent_again)
+    uid = str(dcmread(sent_again, stop_before_pixels=True).SeriesInstanceUID)
+    _, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
+    assert segmented == [uid]
+
+
+def test_segmentations_of_other_code_or_cut_short_are_not_used(
+    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = _copy(study, tmp_path / "files")
+    fresh, _ = _analyse(series, None, tmp_path / "log", monkeypatch)
+    _early(series, study[0], tmp_path / "cache")
+    digest = segmentations.code_digest()
+    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest[::-1]])  # the segmentation's code changed
+    _, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
+    assert len(segmented) == 2
+    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest])
+    for entry in (tmp_path / "cache").glob("*.seg"):
+        entry.write_bytes(entry.read_bytes()[:100])  # a crash while writing it
+    cached, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
+    assert len(segmented) == 2 and cached == fresh
+
+
+def test_only_a_sagittal_t2_asked_for_is_segmented_early(study: tuple[str, list[list[Path]]], tmp_path: Path) -> None:
+    found = [segment_early([str(f) for f in files], study[0], tmp_path / "cache") for files in study[1]]
+    assert sorted(found, key=str) == sorted([(AXIAL_T2, 1), (SAGITTAL_T2, 0)], key=str)
+    assert len(list((tmp_path / "cache").glob("*.seg"))) == 1
+
+
+def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(
+    study: tuple[str, list[list[Path]]], tmp_path: Path
+) -> None:
+    sagittal = next(
+        files for files in study[1] if segment_early([str(f) for f in files], study[0], tmp_path)[0] == SAGITTAL_T2
+    )
+    paths = [str(f) for f in sagittal]
+    assert segment_early(paths, study[0], tmp_path / "cache", sagittal=None) == (SAGITTAL_T2, 1)
+    again = paths[:-1]  # another sagittal T2 of the study (here: the same less one image)
+    assert segment_early(again, study[0], tmp_path / "cache", sagittal=None) == (SAGITTAL_T2, 0)
+    assert segment_early(again, study[0], tmp_path / "cache", sagittal=True) == (SAGITTAL_T2, 1)
+    assert len(list((tmp_path / "cache").glob("*.seg"))) == 2

@@ -1,0 +1,148 @@
+"""Work begun while a study still arrives: the cord segmentation of each series a job will segment.
+
+Most of a spine MR job is the cord segmentation of its T2 series (every axial T2 for the canal analyser, the
+sagittal T2 for the levels). A series is usually sent whole before the next one, so the node can segment it
+as soon as it has been quiet for a moment (:mod:`node.early`), while the rest of the study arrives and while
+the study waits to become stable, and file the result in the
+:class:`~workers.analysis.segmentations.SegmentationCache` of its data folder. The job then finds it there.
+
+This never changes a result, only when it is ready: a segmentation is filed under a digest of everything it is
+computed from (the code, the volume's images, geometry and polarity, and each image file's path, size,
+modification time and inode), and the job looks it up with the digest of the volume it builds itself. When
+more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
+the digests differ and the job segments that series itself, as without the cache. The early work is one
+process: it takes at most one core, and receiving keeps the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Nice increment of the early-work process (0: the node's own priority). A higher one would leave the cores
+#: to the node's receiving and jobs first, but on a machine shared with other work it starves the early work:
+#: a study is then stable before its series are segmented.
+NICENESS = 0
+#: Seconds an entry of the cache is kept (a study's job normally runs within seconds of its early work).
+KEEP_SECONDS = 3600.0
+
+
+def cache_folder(data_dir: Path) -> Path:
+    """The segmentation cache of a node's data folder."""
+    return data_dir / "cache" / "segmentations"
+
+
+#: What :func:`segment_early` found a series to be.
+AXIAL_T2 = "axial T2"
+SAGITTAL_T2 = "sagittal T2"
+
+
+def segmented_as(sequence: str | None, plane: str | None, images: int) -> str | None:
+    """Which series of a study a job segments the cord of: every axial T2 of at least three images (the canal
+    and the cord analyser) and the first sagittal T2 (the levels estimate; which is first is known only once
+    the study's series are: :mod:`node.early` asks for the first one it knows of)."""
+    if sequence != "T2":
+        return None
+    if plane == "axial" and images >= 3:
+        return AXIAL_T2
+    return SAGITTAL_T2 if plane == "sagittal" else None
+
+
+def lower_priority() -> None:
+    """Make this process (the early-work worker) yield the CPU to the node's other processes; once."""
+    try:
+        if NICENESS and os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
+            os.nice(NICENESS)
+    except OSError:  # not permitted here: it runs at the node's priority
+        pass
+
+
+def prepare_worker() -> None:
+    """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
+    before the first series arrives."""
+    lower_priority()
+    import workers.analysis.segmentations  # noqa: F401
+    import workers.analysis.volume  # noqa: F401
+    import workers.inventory  # noqa: F401
+    import workers.pipeline.context  # noqa: F401
+
+
+def ready() -> bool:
+    """Nothing: a task whose running starts the worker process (and :func:`prepare_worker`)."""
+    return True
+
+
+def _first_sagittal(folder: Path, study_uid: str) -> bool:
+    """Whether this is the first sagittal T2 of the study to be segmented early (a marker file claimed once)."""
+    marker = folder / f"sagittal-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}.claim"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return False
+    return True
+
+
+def segment_early(
+    paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool | None = False
+) -> tuple[str | None, int]:
+    """Read the headers of one series (``paths``), classify it and, when it is an axial T2 a job segments
+    (or a sagittal T2 and ``sagittal``; ``None``: when it is the first sagittal T2 of the study to come here,
+    the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
+    Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
+    series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
+    from workers.analysis.segmentations import SegmentationCache, analysis_run, cord_segmentation, identities_of
+    from workers.analysis.volume import load_volume
+    from workers.inventory import classify_series
+    from workers.pipeline.context import _usable
+
+    lower_priority()
+    headers = [ds for ds in (_usable(Path(p), study_uid)[0] for p in paths) if ds is not None]
+    if not headers:
+        return None, 0
+    try:
+        inventory = classify_series(headers)
+    except Exception:  # the job's inventory reports it
+        return None, 0
+    kind = segmented_as(inventory.sequence, inventory.plane, len(headers)) if inventory.modality == "MR" else None
+    if kind is None:
+        return kind, 0
+    if kind == SAGITTAL_T2 and not (sagittal or (sagittal is None and _first_sagittal(folder, study_uid))):
+        return kind, 0
+    cache = SegmentationCache(folder, identities_of(headers), keep=True)
+    started = time.process_time()
+    with analysis_run(workers=1, cache=cache) as run:
+        try:
+            cord_segmentation(load_volume(headers))
+        except Exception as exc:  # the job meets the same and reports it
+            log.debug("early segmentation not made: %s", exc)
+            return kind, 0
+        filed = sum(1 for seg in run.made().values() if not isinstance(seg, Exception))
+    log.debug("early segmentation of %d images: %.2f CPU s", len(headers), time.process_time() - started)
+    return kind, filed
+
+
+def prune(folder: Path, keep_seconds: float = KEEP_SECONDS, now: float | None = None) -> int:
+    """Remove the entries older than ``keep_seconds`` (and temporary files left by a crash). Returns how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for path in entries:
+        try:
+            if now - path.stat().st_mtime > keep_seconds:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
