@@ -68,20 +68,66 @@ def polarity_of(sequence: str | None) -> Polarity | None:
 class Centreline:
     """The tracked path: pixel centres (nz, 2) (y, x), the canal score on the path, the mirror axis (x), and
     the normalised image it was tracked on (:func:`normalised` with its polarity), which the boundary search
-    reads instead of computing it again."""
+    reads instead of computing it again, and the intensity range it was normalised by (:func:`intensity_range`
+    of the volume)."""
 
     path: np.ndarray
     scores: np.ndarray
     midline_x: np.ndarray
     polarity: Polarity
     image: np.ndarray | None = None
+    scale: tuple[float, float] | None = None
 
 
-def normalised(array: np.ndarray, polarity: Polarity) -> np.ndarray:
-    """The volume scaled to 0..1 between its 0.5th and 99.5th percentiles, CSF made bright."""
-    lo, hi = (float(v) for v in np.percentile(array, [0.5, 99.5]))
+def normalised(array: np.ndarray, polarity: Polarity, scale: tuple[float, float] | None = None) -> np.ndarray:
+    """The volume scaled to 0..1 between its 0.5th and 99.5th percentiles (``scale``: those of ``array``,
+    :func:`intensity_range`, when already known), CSF made bright."""
+    lo, hi = intensity_range(array) if scale is None else scale
     out = np.clip((array.astype(np.float32) - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
     return out if polarity is Polarity.CSF_BRIGHT else 1.0 - out
+
+
+_PERCENTILES = (0.5, 99.5)  # the intensity range of a volume
+_TAIL_SAMPLE = 16  # every this many values estimate where the tails end
+
+
+def intensity_range(array: np.ndarray) -> tuple[float, float]:
+    """``np.percentile(array, [0.5, 99.5])`` as floats, to the bit, from the two tails of the values alone.
+
+    numpy's linear percentile interpolates between the values of two ranks of the sorted array; the values of
+    the lowest ranks are those of the values at or below a bound that many values reach (and the highest, at or
+    above): a bound estimated from every :data:`_TAIL_SAMPLE`-th value, checked by counting, so that only a
+    few percent of the values are partitioned instead of all of them (whole-array partitions were most of the
+    normalisation's cost). The interpolation is numpy's (``_lerp``): the same operations on the same values.
+    Anything unusual (few values, NaN, a bound that holds too few) is left to ``np.percentile``."""
+    flat = array.ravel()
+    n = flat.size
+    if n < 64 * _TAIL_SAMPLE or flat.dtype.kind != "f" or np.isnan(flat).any():
+        lo, hi = np.percentile(array, list(_PERCENTILES))
+        return float(lo), float(hi)
+    virtual = (n - 1) * np.true_divide(np.asarray(_PERCENTILES), 100)
+    below = np.floor(virtual)
+    gamma = virtual - below
+    ranks = below.astype(np.intp)  # each interpolates between ranks r and r + 1 (both within 0..n-1 here)
+    sample = flat[::_TAIL_SAMPLE]
+    reach = 2 * int(np.ceil(ranks[0] / _TAIL_SAMPLE)) + 2  # twice the sample's share of the lower tail
+    bounds = np.partition(sample, [reach, sample.size - 1 - reach])
+    low_tail = flat[flat <= bounds[reach]]
+    high_tail = flat[flat >= bounds[sample.size - 1 - reach]]
+    first_high = n - high_tail.size  # the rank of the high tail's smallest value
+    if low_tail.size < ranks[0] + 2 or first_high > ranks[1]:
+        lo, hi = np.percentile(array, list(_PERCENTILES))
+        return float(lo), float(hi)
+    a = np.empty(2, dtype=flat.dtype)
+    b = np.empty(2, dtype=flat.dtype)
+    a[0], b[0] = np.partition(low_tail, [ranks[0], ranks[0] + 1])[[ranks[0], ranks[0] + 1]]
+    r = ranks[1] - first_high
+    a[1], b[1] = np.partition(high_tail, [r, r + 1])[[r, r + 1]]
+    # numpy's _lerp: a + (b - a) t, or b - (b - a)(1 - t) from t = 0.5 on.
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe", dtype=out.dtype.type)
+    return float(out[0]), float(out[1])
 
 
 def _square(radius_mm: float, sy: float, sx: float) -> tuple[int, int]:
@@ -167,9 +213,7 @@ def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> 
     for axis, width in enumerate(size):
         if width % 2 == 0:
             raise ValueError(f"rectangle sizes must be odd, got {size}")
-        pad = [(0, 0)] * img.ndim
-        pad[axis] = (width // 2, width // 2)
-        out = np.pad(out, pad, mode=_PADDING[mode])  # type: ignore[call-overload]
+        out = _padded(out, axis, width // 2, mode)
         reached = 1
         while reached < width:
             step = min(reached, width - reached)
@@ -179,6 +223,35 @@ def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> 
             out = pick(out[tuple(head)], out[tuple(tail)])
             reached += step
     return np.asarray(out)
+
+
+def _padded(img: np.ndarray, axis: int, width: int, mode: str) -> np.ndarray:
+    """``np.pad`` of ``img`` by ``width`` on both sides of ``axis`` in scipy's boundary ``mode`` (constant 0,
+    reflect, nearest; see :data:`_PADDING`): the same values, copied by one concatenation (``np.pad``'s own
+    bookkeeping cost more than the copy on the small planes here)."""
+    n = img.shape[axis]
+    if width == 0:
+        return img
+    if n < width or n == 0:  # reflected more than once: np.pad's own rules
+        pad = [(0, 0)] * img.ndim
+        pad[axis] = (width, width)
+        return np.asarray(np.pad(img, pad, mode=_PADDING[mode]))  # type: ignore[call-overload]
+    head, tail = [slice(None)] * img.ndim, [slice(None)] * img.ndim
+    if mode == "constant":
+        shape = list(img.shape)
+        shape[axis] = width
+        before = after = np.zeros(shape, dtype=img.dtype)
+    elif mode == "reflect":  # the first and last ``width`` values, mirrored
+        head[axis], tail[axis] = slice(0, width), slice(n - width, n)
+        before, after = np.flip(img[tuple(head)], axis), np.flip(img[tuple(tail)], axis)
+    elif mode == "nearest":
+        head[axis], tail[axis] = slice(0, 1), slice(n - 1, n)
+        reps = [1] * img.ndim
+        reps[axis] = width
+        before, after = np.tile(img[tuple(head)], reps), np.tile(img[tuple(tail)], reps)
+    else:
+        raise ValueError(f"unknown boundary mode {mode!r}")
+    return np.concatenate([before, img, after], axis=axis)
 
 
 @dataclass(frozen=True)
@@ -207,7 +280,7 @@ def _core_sums(values: np.ndarray, core: _Core, at: Any) -> np.ndarray:
     each product is exact in float64 and they are summed from 0 in the kernel's order, then rounded to
     float32, as scipy does; only the pixels asked for are computed."""
     cy, cx = core.rows, core.cols
-    padded = np.pad(values.astype(np.float64), ((cy, cy), (cx, cx)), mode="edge")
+    padded = _padded(_padded(values.astype(np.float64), 0, cy, "nearest"), 1, cx, "nearest")
     products = {w: w * padded for w in {w for _, _, w in core.taps}}
     total = np.zeros_like(at(padded, 0, 0))
     for dy, dx, w in core.taps:
@@ -375,8 +448,10 @@ def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[flo
     return np.array([cands[k][i] for k, i in enumerate(path)])
 
 
-def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity) -> Centreline:
-    norm = normalised(image, polarity)
+def _track(
+    image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity, scale: tuple[float, float]
+) -> Centreline:
+    norm = normalised(image, polarity, scale)
     midline = mirror_axis(norm)
     cands, vals, scores = _candidates(norm, spacing, polarity, midline)
     closed, cores = enclosure(norm, spacing, cands)
@@ -390,16 +465,17 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
         path = _viterbi(cands, vals, spacing)
     # The path runs through candidates, whose scores were computed.
     on_path = np.array([scores[k, int(p[0]), int(p[1])] for k, p in enumerate(path)])
-    return Centreline(path, on_path, midline, polarity, norm)
+    return Centreline(path, on_path, midline, polarity, norm, scale)
 
 
 def track_centreline(
     image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity | None = None
 ) -> Centreline:
     """The cord's centre line in ``image`` (z, y, x); with ``polarity`` None, the polarity is detected."""
+    scale = intensity_range(image)
     if polarity is not None:
-        return _track(image, spacing, polarity)
-    tracks = [_track(image, spacing, p) for p in Polarity]
+        return _track(image, spacing, polarity, scale)
+    tracks = [_track(image, spacing, p, scale) for p in Polarity]
     return max(tracks, key=lambda t: float(np.median(t.scores)))
 
 
