@@ -68,20 +68,66 @@ def polarity_of(sequence: str | None) -> Polarity | None:
 class Centreline:
     """The tracked path: pixel centres (nz, 2) (y, x), the canal score on the path, the mirror axis (x), and
     the normalised image it was tracked on (:func:`normalised` with its polarity), which the boundary search
-    reads instead of computing it again."""
+    reads instead of computing it again, and the intensity range it was normalised by (:func:`intensity_range`
+    of the volume)."""
 
     path: np.ndarray
     scores: np.ndarray
     midline_x: np.ndarray
     polarity: Polarity
     image: np.ndarray | None = None
+    scale: tuple[float, float] | None = None
 
 
-def normalised(array: np.ndarray, polarity: Polarity) -> np.ndarray:
-    """The volume scaled to 0..1 between its 0.5th and 99.5th percentiles, CSF made bright."""
-    lo, hi = (float(v) for v in np.percentile(array, [0.5, 99.5]))
+def normalised(array: np.ndarray, polarity: Polarity, scale: tuple[float, float] | None = None) -> np.ndarray:
+    """The volume scaled to 0..1 between its 0.5th and 99.5th percentiles (``scale``: those of ``array``,
+    :func:`intensity_range`, when already known), CSF made bright."""
+    lo, hi = intensity_range(array) if scale is None else scale
     out = np.clip((array.astype(np.float32) - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
     return out if polarity is Polarity.CSF_BRIGHT else 1.0 - out
+
+
+_PERCENTILES = (0.5, 99.5)  # the intensity range of a volume
+_TAIL_SAMPLE = 16  # every this many values estimate where the tails end
+
+
+def intensity_range(array: np.ndarray) -> tuple[float, float]:
+    """``np.percentile(array, [0.5, 99.5])`` as floats, to the bit, from the two tails of the values alone.
+
+    numpy's linear percentile interpolates between the values of two ranks of the sorted array; the values of
+    the lowest ranks are those of the values at or below a bound that many values reach (and the highest, at or
+    above): a bound estimated from every :data:`_TAIL_SAMPLE`-th value, checked by counting, so that only a
+    few percent of the values are partitioned instead of all of them (whole-array partitions were most of the
+    normalisation's cost). The interpolation is numpy's (``_lerp``): the same operations on the same values.
+    Anything unusual (few values, NaN, a bound that holds too few) is left to ``np.percentile``."""
+    flat = array.ravel()
+    n = flat.size
+    if n < 64 * _TAIL_SAMPLE or flat.dtype.kind != "f" or np.isnan(flat).any():
+        lo, hi = np.percentile(array, list(_PERCENTILES))
+        return float(lo), float(hi)
+    virtual = (n - 1) * np.true_divide(np.asarray(_PERCENTILES), 100)
+    below = np.floor(virtual)
+    gamma = virtual - below
+    ranks = below.astype(np.intp)  # each interpolates between ranks r and r + 1 (both within 0..n-1 here)
+    sample = flat[::_TAIL_SAMPLE]
+    reach = 2 * int(np.ceil(ranks[0] / _TAIL_SAMPLE)) + 2  # twice the sample's share of the lower tail
+    bounds = np.partition(sample, [reach, sample.size - 1 - reach])
+    low_tail = flat[flat <= bounds[reach]]
+    high_tail = flat[flat >= bounds[sample.size - 1 - reach]]
+    first_high = n - high_tail.size  # the rank of the high tail's smallest value
+    if low_tail.size < ranks[0] + 2 or first_high > ranks[1]:
+        lo, hi = np.percentile(array, list(_PERCENTILES))
+        return float(lo), float(hi)
+    a = np.empty(2, dtype=flat.dtype)
+    b = np.empty(2, dtype=flat.dtype)
+    a[0], b[0] = np.partition(low_tail, [ranks[0], ranks[0] + 1])[[ranks[0], ranks[0] + 1]]
+    r = ranks[1] - first_high
+    a[1], b[1] = np.partition(high_tail, [r, r + 1])[[r, r + 1]]
+    # numpy's _lerp: a + (b - a) t, or b - (b - a)(1 - t) from t = 0.5 on.
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe", dtype=out.dtype.type)
+    return float(out[0]), float(out[1])
 
 
 def _square(radius_mm: float, sy: float, sx: float) -> tuple[int, int]:
@@ -167,9 +213,7 @@ def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> 
     for axis, width in enumerate(size):
         if width % 2 == 0:
             raise ValueError(f"rectangle sizes must be odd, got {size}")
-        pad = [(0, 0)] * img.ndim
-        pad[axis] = (width // 2, width // 2)
-        out = np.pad(out, pad, mode=_PADDING[mode])  # type: ignore[call-overload]
+        out = _padded(out, axis, width // 2, mode)
         reached = 1
         while reached < width:
             step = min(reached, width - reached)
@@ -179,6 +223,35 @@ def _rectangle(img: np.ndarray, size: tuple[int, ...], mode: str, pick: Any) -> 
             out = pick(out[tuple(head)], out[tuple(tail)])
             reached += step
     return np.asarray(out)
+
+
+def _padded(img: np.ndarray, axis: int, width: int, mode: str) -> np.ndarray:
+    """``np.pad`` of ``img`` by ``width`` on both sides of ``axis`` in scipy's boundary ``mode`` (constant 0,
+    reflect, nearest; see :data:`_PADDING`): the same values, copied by one concatenation (``np.pad``'s own
+    bookkeeping cost more than the copy on the small planes here)."""
+    n = img.shape[axis]
+    if width == 0:
+        return img
+    if n < width or n == 0:  # reflected more than once: np.pad's own rules
+        pad = [(0, 0)] * img.ndim
+        pad[axis] = (width, width)
+        return np.asarray(np.pad(img, pad, mode=_PADDING[mode]))  # type: ignore[call-overload]
+    head, tail = [slice(None)] * img.ndim, [slice(None)] * img.ndim
+    if mode == "constant":
+        shape = list(img.shape)
+        shape[axis] = width
+        before = after = np.zeros(shape, dtype=img.dtype)
+    elif mode == "reflect":  # the first and last ``width`` values, mirrored
+        head[axis], tail[axis] = slice(0, width), slice(n - width, n)
+        before, after = np.flip(img[tuple(head)], axis), np.flip(img[tuple(tail)], axis)
+    elif mode == "nearest":
+        head[axis], tail[axis] = slice(0, 1), slice(n - 1, n)
+        reps = [1] * img.ndim
+        reps[axis] = width
+        before, after = np.tile(img[tuple(head)], reps), np.tile(img[tuple(tail)], reps)
+    else:
+        raise ValueError(f"unknown boundary mode {mode!r}")
+    return np.concatenate([before, img, after], axis=axis)
 
 
 @dataclass(frozen=True)
@@ -207,7 +280,7 @@ def _core_sums(values: np.ndarray, core: _Core, at: Any) -> np.ndarray:
     each product is exact in float64 and they are summed from 0 in the kernel's order, then rounded to
     float32, as scipy does; only the pixels asked for are computed."""
     cy, cx = core.rows, core.cols
-    padded = np.pad(values.astype(np.float64), ((cy, cy), (cx, cx)), mode="edge")
+    padded = _padded(_padded(values.astype(np.float64), 0, cy, "nearest"), 1, cx, "nearest")
     products = {w: w * padded for w in {w for _, _, w in core.taps}}
     total = np.zeros_like(at(padded, 0, 0))
     for dy, dx, w in core.taps:
@@ -249,20 +322,99 @@ def _plane_interior(smooth: np.ndarray, spacing: tuple[float, float, float], at:
     return _core_sums(tophat, core, lambda p, i, j: p[rows + i, cols + j])
 
 
+#: Slices are filtered a few at a time, about this many pixels (the float64 passes stay in the cache).
+_GRADIENT_CHUNK = 1 << 18
+
+
+def gradient_magnitude(image: np.ndarray) -> np.ndarray:
+    """``np.hypot(ndimage.sobel(image, axis=1), ndimage.sobel(image, axis=2))`` of a float32 volume, to the bit,
+    a few slices at a time (about :data:`_GRADIENT_CHUNK` pixels, with one slice either side for the smoothing
+    along z).
+
+    scipy's sobel is three 1-D correlations, each in float64 and rounded to float32 (the input's type), with
+    the ends reflected: the difference ``[-1, 0, 1]`` (the difference of two float32 values, rounded once:
+    float32's own subtraction), then ``[1, 2, 1]`` along each other axis (``x * 2 + (left + right)`` in
+    float64, rounded to float32). Here the same operations run in numpy on a few slices at a time, so that
+    the float64 intermediates stay in the cache, and scipy itself smooths along the last axis, where its line
+    buffers are cheap (along the first two axes they were most of the cost)."""
+    if image.dtype != np.float32 or image.ndim != 3 or 0 in image.shape:
+        return np.asarray(np.hypot(ndimage.sobel(image, axis=1), ndimage.sobel(image, axis=2)))
+    nz, ny, nx = image.shape
+    chunk = max(1, _GRADIENT_CHUNK // (ny * nx))
+    out = np.empty(image.shape, dtype=np.float32)
+    for k0 in range(0, nz, chunk):
+        k1 = min(nz, k0 + chunk)
+        # The chunk's slices and one either side, reflected at the volume's ends (scipy's "reflect": the end
+        # slice again).
+        ext = image[max(k0 - 1, 0) : min(k1 + 1, nz)]
+        if k0 == 0:
+            ext = np.concatenate([image[:1], ext])
+        if k1 == nz:
+            ext = np.concatenate([ext, image[-1:]])
+        along_y = _smoothed_z(_differences(ext, 1))
+        ndimage.correlate1d(along_y, [1, 2, 1], 2, along_y, "reflect")
+        along_x = _smoothed_z(_differences(ext, 2))
+        _smoothed_along(along_x.astype(np.float64), 1, along_x)
+        np.hypot(along_y, along_x, out=out[k0:k1])
+    return out
+
+
+def _along(axis: int, start: int | None, stop: int | None) -> tuple[slice, ...]:
+    return (slice(None),) * axis + (slice(start, stop),)
+
+
+def _differences(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x[i + 1] - x[i - 1]`` along ``axis``, the ends reflected: scipy's ``correlate1d(x, [-1, 0, 1])``
+    (``x[i] * 0 + (x[i - 1] - x[i + 1]) * -1`` in float64: the exact difference, rounded once to float32)."""
+    n = x.shape[axis]
+    out = np.empty_like(x)
+    if n == 1:
+        out[...] = 0.0
+        return out
+    np.subtract(x[_along(axis, 2, None)], x[_along(axis, None, -2)], out=out[_along(axis, 1, -1)])
+    np.subtract(x[_along(axis, 1, 2)], x[_along(axis, 0, 1)], out=out[_along(axis, 0, 1)])
+    np.subtract(x[_along(axis, n - 1, n)], x[_along(axis, n - 2, n - 1)], out=out[_along(axis, n - 1, n)])
+    return out
+
+
+def _smoothed_z(d32: np.ndarray) -> np.ndarray:
+    """scipy's ``correlate1d(d, [1, 2, 1], axis=0)`` of the inner slices of a chunk extended by a slice either
+    side: ``d * 2 + (before + after)`` in float64, rounded to float32."""
+    d = d32.astype(np.float64)
+    z = d[1:-1] * 2.0
+    z += d[:-2] + d[2:]
+    return z.astype(np.float32)
+
+
+def _smoothed_along(e: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
+    """scipy's ``correlate1d(x, [1, 2, 1], axis)`` (ends reflected) of the float64 copy ``e`` of a float32
+    array ``x``: ``e * 2 + (left + right)``, rounded into the float32 ``out``."""
+    n = e.shape[axis]
+    t = e * 2.0
+    if n == 1:
+        t += e + e
+    else:
+        t[_along(axis, 1, -1)] += e[_along(axis, None, -2)] + e[_along(axis, 2, None)]
+        t[_along(axis, 0, 1)] += e[_along(axis, 0, 1)] + e[_along(axis, 1, 2)]
+        t[_along(axis, n - 1, n)] += e[_along(axis, n - 2, n - 1)] + e[_along(axis, n - 1, n)]
+    out[...] = t
+    return out
+
+
 def mirror_axis(image: np.ndarray) -> np.ndarray:
     """Per slice, the column (fractional) about which the slice best matches its left-right mirror image."""
     nz, _, nx = image.shape
     out = np.empty(nz)
-    grad = np.hypot(ndimage.sobel(image, axis=1), ndimage.sobel(image, axis=2))
+    grad = gradient_magnitude(image)
     n_fft = 2 * nx
+    shifts = np.concatenate([np.arange(0, nx), np.arange(-nx, 0)])
+    # Overlap-normalised, so that the image centre is not favoured by the padding.
+    overlap = nx - np.abs(shifts)
+    valid = overlap >= nx // 2
     for k in range(nz):
         g = grad[k] - grad[k].mean()
         spectrum = np.fft.rfft(g, n_fft, axis=1) * np.conj(np.fft.rfft(g[:, ::-1], n_fft, axis=1))
         corr = np.fft.irfft(spectrum.sum(axis=0), n_fft)
-        shifts = np.concatenate([np.arange(0, nx), np.arange(-nx, 0)])
-        # Overlap-normalised, so that the image centre is not favoured by the padding.
-        overlap = nx - np.abs(shifts)
-        valid = overlap >= nx // 2
         value = np.where(valid, corr / np.maximum(overlap, 1), -np.inf)
         s = int(shifts[int(np.argmax(value))])
         # corr[s] = sum_x g(x + s) g(nx - 1 - x): a mirror axis at c gives its peak at s = 2c - nx + 1.
@@ -375,8 +527,10 @@ def _viterbi(cands: list[np.ndarray], vals: list[np.ndarray], spacing: tuple[flo
     return np.array([cands[k][i] for k, i in enumerate(path)])
 
 
-def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity) -> Centreline:
-    norm = normalised(image, polarity)
+def _track(
+    image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity, scale: tuple[float, float]
+) -> Centreline:
+    norm = normalised(image, polarity, scale)
     midline = mirror_axis(norm)
     cands, vals, scores = _candidates(norm, spacing, polarity, midline)
     closed, cores = enclosure(norm, spacing, cands)
@@ -390,16 +544,17 @@ def _track(image: np.ndarray, spacing: tuple[float, float, float], polarity: Pol
         path = _viterbi(cands, vals, spacing)
     # The path runs through candidates, whose scores were computed.
     on_path = np.array([scores[k, int(p[0]), int(p[1])] for k, p in enumerate(path)])
-    return Centreline(path, on_path, midline, polarity, norm)
+    return Centreline(path, on_path, midline, polarity, norm, scale)
 
 
 def track_centreline(
     image: np.ndarray, spacing: tuple[float, float, float], polarity: Polarity | None = None
 ) -> Centreline:
     """The cord's centre line in ``image`` (z, y, x); with ``polarity`` None, the polarity is detected."""
+    scale = intensity_range(image)
     if polarity is not None:
-        return _track(image, spacing, polarity)
-    tracks = [_track(image, spacing, p) for p in Polarity]
+        return _track(image, spacing, polarity, scale)
+    tracks = [_track(image, spacing, p, scale) for p in Polarity]
     return max(tracks, key=lambda t: float(np.median(t.scores)))
 
 

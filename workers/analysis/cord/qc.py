@@ -175,7 +175,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         return CordQcFigures(
             nz, 0.0, 0.0, 1.0, float("inf"), 0.0, 1.0, float("nan"), 0.0, sagittal_slices=n_across, across_mm=across
         )
-    image = normalised(view.array, seg.polarity)
+    image = normalised(view.array, seg.polarity, seg.intensity_range)  # the segmentation's scale, not again
     low, high = csa_range_mm2()
     out_of_range = tuple(s.slice_index for s in slices if not (low <= s.csa_mm2 <= high))
     darker = darker_slices(seg, image)

@@ -48,6 +48,8 @@ class CordSegmentation:
     ray_fraction: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) rays that met fluid
     raw_path: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (nz, 2) unsmoothed path
     midline_x: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (nz,) mirror axis (x) of each slice
+    #: the 0.5th and 99.5th percentiles of the view's values, which :func:`normalised` scaled it by
+    intensity_range: tuple[float, float] | None = None
 
     @property
     def angles(self) -> np.ndarray:
@@ -103,7 +105,7 @@ def csa_range_mm2() -> tuple[float, float]:
 def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Polarity) -> CordSegmentation:
     sz, sy, sx = view.spacing
     line = track_centreline(view.array, view.spacing, polarity)
-    image = line.image if line.image is not None else normalised(view.array, line.polarity)
+    image = line.image if line.image is not None else normalised(view.array, line.polarity, line.scale)
     found = line.scores >= min_contrast
     centres = smooth_line(line.path, sigma_mm=4.0, sz=sz)
     angles = np.arange(n_angles) * 2 * np.pi / n_angles
@@ -142,6 +144,7 @@ def _segment(view: AxialView, n_angles: int, min_contrast: float, polarity: Pola
         ray_fraction=fluid_rays,
         raw_path=line.path,
         midline_x=line.midline_x,
+        intensity_range=line.scale,
     )
 
 
