@@ -2,7 +2,7 @@
 and (by default) an in-process Celery worker, composed around one :class:`~node.runtime.Runtime`.
 
 One study's path: the SCP spools it and hands :class:`~node.dicom.received.Received` records to the
-recorder; :class:`~node.early.EarlyWork` segments each series as soon as it is quiet, while the rest arrives;
+recorder; :class:`~node.daemon.early.EarlyWork` segments each series as soon as it is quiet, while the rest arrives;
 :class:`~node.stability.StabilityWatch` turns a quiet study into a queued job and sends it; a
 worker runs :func:`node.jobs.run.run_job`; its deliveries go out through :mod:`node.delivery`; the
 reconciler re-sends whatever the registry says is unfinished."""
@@ -18,13 +18,13 @@ from node.broker.liveness import current_worker
 from node.broker.reconciler import Reconciler
 from node.broker.watch import broker_watch_for
 from node.broker.workers import Heartbeat
+from node.daemon.early import EarlyWork
+from node.daemon.early import enabled as early_work_enabled
 from node.dicom.guard import peer_limits
 from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
 from node.dicom.spool import Spool
 from node.dicom.tls import server_context
-from node.early import EarlyWork
-from node.early import enabled as early_work_enabled
 from node.ingest.recorder import IngestRecorder, PatientKeyer, rescan_spool
 from node.runtime import Runtime
 from node.stability import StabilityWatch

@@ -2,7 +2,7 @@
 
 Most of a spine MR job is the cord segmentation of its T2 series (every axial T2 for the canal analyser, the
 sagittal T2 for the levels). A series is usually sent whole before the next one, so the node can segment it
-as soon as it has been quiet for a moment (:mod:`node.early`), while the rest of the study arrives and while
+as soon as it has been quiet for a moment (:mod:`node.daemon.early`), while the rest of the study arrives and while
 the study waits to become stable, and file the result in the
 :class:`~workers.analysis.segmentations.SegmentationCache` of its data folder. The job then finds it there.
 
@@ -46,7 +46,7 @@ SAGITTAL_T2 = "sagittal T2"
 def segmented_as(sequence: str | None, plane: str | None, images: int) -> str | None:
     """Which series of a study a job segments the cord of: every axial T2 of at least three images (the canal
     and the cord analyser) and the first sagittal T2 (the levels estimate; which is first is known only once
-    the study's series are: :mod:`node.early` asks for the first one it knows of)."""
+    the study's series are: :mod:`node.daemon.early` asks for the first one it knows of)."""
     if sequence != "T2":
         return None
     if plane == "axial" and images >= 3:

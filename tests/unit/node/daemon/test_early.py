@@ -13,9 +13,9 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import update
 
+from node.daemon.early import EarlyWork, enabled
 from node.dicom.headers import parse_header
 from node.dicom.received import Received
-from node.early import EarlyWork, enabled
 from node.ingest.recorder import PatientKeyer, record_instances
 from node.registry.db import Registry
 from node.registry.models import Instance, Study, StudyState, utcnow
