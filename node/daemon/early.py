@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -153,7 +153,12 @@ class EarlyWork(PeriodicLoop):
         )
         if self._executor is None:
             self._executor = self._make_executor()
-        future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
+        try:
+            future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
+        except BrokenExecutor:  # its process died (killed, out of memory): a new one for this and what follows
+            log.warning("early work: its worker process died; a new one is started")
+            self._executor = self._make_executor()
+            future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
         future.add_done_callback(lambda f: self._done(f, study_id, series_id, count))
         study.futures = [f for f in study.futures if not f.done()] + [future]
         return 1

@@ -104,3 +104,36 @@ def test_early_work_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not enabled()
     monkeypatch.setenv("SPINENODE_EARLY_WORK", "1")
     assert enabled()
+
+
+def test_a_worker_process_that_died_is_replaced(tmp_path: Path, executors: list[Executor]) -> None:
+    """A real process pool whose worker is killed (as an out-of-memory kill would) is broken for good; the next
+    series quiet is handed to a new one, not lost with every later one."""
+    import os
+    import signal
+    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    write_phantom(tmp_path / "study", "cord_compression", seed=0)
+    series = [sorted(p.glob("*.dcm")) for p in sorted(p for p in (tmp_path / "study").iterdir() if p.is_dir())]
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    keyer = PatientKeyer(tmp_path)
+
+    def executor() -> Executor:
+        executors.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        return executors[-1]
+
+    early = EarlyWork(registry, tmp_path / "cache", executor=executor)
+    broken = executor()
+    broken.submit(os.getpid).result()  # its worker is up
+    for pid in list(broken._processes):  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenExecutor):
+        broken.submit(os.getpid).result(timeout=30)
+    early._executor = broken
+    _record(registry, series[0], keyer)
+    _quiet(registry)
+    assert early.run_once() == 1
+    assert early._executor is not broken, "a new worker process took the series"
+    _settle(early)
+    assert len(list((tmp_path / "cache").glob("*.seg"))) == 1, "the series was segmented by the new process"
