@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,10 @@ from node.dicom.scp import StorageSCP  # noqa: E402
 from node.dicom.spool import JOURNAL_FOLDER, Spool  # noqa: E402
 
 
-def _profiled(profiles: list[cProfile.Profile], cpu_clock: bool) -> Any:
-    stock = reactors.WakingDUL.run
+def profiled(stock: Callable[..., None], profiles: list[cProfile.Profile], cpu_clock: bool = True) -> Any:
+    """``stock`` (a thread's run method) under a cProfile of its own thread, on its CPU clock or the wall's."""
 
-    def run(self: reactors.WakingDUL) -> None:
+    def run(self: Any) -> None:
         profile = cProfile.Profile(time.thread_time) if cpu_clock else cProfile.Profile()
         profiles.append(profile)
         profile.enable()
@@ -68,7 +69,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="spinenode-receive-"))
     profiles: list[cProfile.Profile] = []
     if args.profile:
-        reactors.WakingDUL.run = _profiled(profiles, args.cpu_profile)  # type: ignore[method-assign]
+        reactors.WakingDUL.run = profiled(reactors.WakingDUL.run, profiles, args.cpu_profile)  # type: ignore[method-assign]
     received: list[Received] = []
     syncs: list[float] = []
     fdatasync = os.fdatasync

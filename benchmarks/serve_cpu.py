@@ -29,13 +29,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import make_study  # noqa: E402
+from receive_cpu import profiled  # noqa: E402
 
 from node import runtime  # noqa: E402
 from node.daemon.node import Node  # noqa: E402
@@ -59,19 +58,6 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
-def _profiled(stock: Callable[..., None], profiles: list[cProfile.Profile]) -> Callable[..., None]:
-    def run(self: Any) -> None:
-        profile = cProfile.Profile(time.thread_time)
-        profiles.append(profile)
-        profile.enable()
-        try:
-            stock(self)
-        finally:
-            profile.disable()
-
-    return run
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200)
@@ -87,8 +73,8 @@ def main() -> int:
     if args.profile:
         from node.ingest.recorder import IngestRecorder
 
-        reactors.WakingDUL.run = _profiled(reactors.WakingDUL.run, dul_profiles)  # type: ignore[method-assign]
-        IngestRecorder._run = _profiled(IngestRecorder._run, recorder_profiles)  # type: ignore[method-assign]
+        reactors.WakingDUL.run = profiled(reactors.WakingDUL.run, dul_profiles)  # type: ignore[method-assign]
+        IngestRecorder._run = profiled(IngestRecorder._run, recorder_profiles)  # type: ignore[method-assign]
     config = root / "node.toml"
     config.write_text(f'[node]\nport = 0\ndata_dir = "{root / "data"}"\nstable_seconds = 36000.0\nmin_free_bytes = 0\n')
     settings = load_settings(config, environ={})

@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from instance_headers import instance_header
 from postgres import registry_on
 from sqlalchemy import select
 
 from node.broker.liveness import current_worker
 from node.broker.reconciler import deliveries_to_send, jobs_to_send
-from node.dicom.headers import InstanceHeader
 from node.dicom.received import Received
 from node.ingest.recorder import PatientKeyer, record_instances
 from node.jobs.store import claim_job
@@ -27,29 +27,11 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
         yield reg
 
 
-def header(study: str, series: str, sop: str) -> InstanceHeader:
-    return InstanceHeader(
-        sop_class_uid="1.2.840.10008.5.1.4.1.1.4",
-        sop_instance_uid=sop,
-        study_uid=study,
-        series_uid=series,
-        transfer_syntax_uid="1.2.840.10008.1.2.1",
-        modality="MR",
-        patient_name="DOE^JANE",
-        patient_id="P1",
-        issuer_of_patient_id=None,
-        accession_number="A1",
-        study_date="20260101",
-        study_description="spine",
-        institution_name="Hospital",
-        series_number=1,
-        series_description="Sag T2",
-    )
-
-
 def receive(registry: Registry, keyer: PatientKeyer, *sops: str, study: str = "1.2.3") -> None:
     with registry.session() as s:
-        record_instances(s, [Received(header(study, "1.2.3.1", sop), Path(f"/x/{sop}"), 10) for sop in sops], keyer)
+        record_instances(
+            s, [Received(instance_header(study, "1.2.3.1", sop), Path(f"/x/{sop}"), 10) for sop in sops], keyer
+        )
 
 
 def test_lifecycle_stable_job_claim_and_late_instance(registry: Registry, tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+from instance_headers import instance_header
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 from sqlalchemy import event, func, select
 
-from node.dicom.headers import InstanceHeader
 from node.dicom.received import Received
 from node.dicom.spool import Spool
 from node.ingest.recorder import IngestRecorder, PatientKeyer, record_instances, rescan_spool
@@ -18,28 +18,8 @@ from node.registry.db import Registry
 from node.registry.models import Instance, Series, Study
 
 
-def header(study: str, series: str, sop: str) -> InstanceHeader:
-    return InstanceHeader(
-        sop_class_uid=str(MRImageStorage),
-        sop_instance_uid=sop,
-        study_uid=study,
-        series_uid=series,
-        transfer_syntax_uid=str(ExplicitVRLittleEndian),
-        modality="MR",
-        patient_name="DOE^JANE",
-        patient_id="P1",
-        issuer_of_patient_id=None,
-        accession_number="A1",
-        study_date="20260101",
-        study_description="spine",
-        institution_name="Hospital",
-        series_number=1,
-        series_description="Sag T2",
-    )
-
-
 def received(study: str, series: str, sop: str) -> Received:
-    return Received(header(study, series, sop), Path(f"/spool/{sop}.dcm"), 10)
+    return Received(instance_header(study, series, sop), Path(f"/spool/{sop}.dcm"), 10)
 
 
 def counts(registry: Registry) -> tuple[int, int, int]:
@@ -175,7 +155,10 @@ def test_records_lost_with_the_process_are_registered_from_the_spool_at_start(tm
     with registry.session() as s:  # the first two made it into the registry before the crash
         record_instances(
             s,
-            [Received(header("1.2.3", "1.2.3.1", sop), spool.path_for("1.2.3", "1.2.3.1", sop), 1) for sop in sops[:2]],
+            [
+                Received(instance_header("1.2.3", "1.2.3.1", sop), spool.path_for("1.2.3", "1.2.3.1", sop), 1)
+                for sop in sops[:2]
+            ],
             keyer,
         )
     assert rescan_spool(registry, Spool(tmp_path / "spool").iter_files(), keyer) == 4
