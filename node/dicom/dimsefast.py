@@ -11,25 +11,37 @@ Building and encoding the C-STORE response took most of the DUL thread's CPU per
 ``Dataset`` of seven elements, validated, encoded twice (once for its group length). :func:`store_response`
 writes the same bytes directly (a test compares them with pynetdicom's for every status and UID shape).
 
-Both paths are used only with the pynetdicom whose sources :mod:`node.dicom.reactors` checks, and only
+The C-STORE request's command set is parsed once, here (:func:`store_command`), not decoded into a pydicom
+``Dataset`` by pynetdicom's ``decode_msg`` and then read again; the request primitive gets its two UIDs
+without pynetdicom's setters (each ran pydicom's UID validation twice and the conformance regex) when
+they are plainly conformant. Any command set it does not take as a plain C-STORE request (another
+command, a wrong length, a missing, repeated or unknown element, a value the setters would refuse or
+warn about) is decoded by pynetdicom's own code, so a malformed one gets the stock path's answer.
+
+These paths are used only with the pynetdicom whose sources :mod:`node.dicom.reactors` checks, and only
 while nothing watches what they skip: no ``EVT_DATA_RECV`` handler and no pynetdicom standard PDU log
-handler on receive (those see the PDU's bytes), no ``EVT_DIMSE_SENT`` handler on send (it sees the
-message object). Otherwise pynetdicom's own code runs.
+handler on receive (those see the PDU's bytes), no ``EVT_DIMSE_RECV`` handler (it sees the decoded
+command set) and pynetdicom not set to write datasets to a file as they arrive, no ``EVT_DIMSE_SENT``
+handler on send (it sees the message object). Otherwise pynetdicom's own code runs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import threading
 from io import BytesIO
 from typing import Any, cast
 
-from pynetdicom import evt
+from pydicom.uid import UID
+from pynetdicom import _config, evt
 from pynetdicom._handlers import standard_pdu_recv_handler
+from pynetdicom._validators import validate_ui
 from pynetdicom.dimse import DIMSEServiceProvider
-from pynetdicom.dimse_messages import C_STORE_RQ, DIMSEMessage
+from pynetdicom.dimse_messages import _MESSAGE_TYPES, C_STORE_RQ, DIMSEMessage
 from pynetdicom.dimse_primitives import C_CANCEL, C_STORE, N_EVENT_REPORT
+from pynetdicom.dsutils import decode
 from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_items import PresentationDataValueItem
 from pynetdicom.pdu_primitives import P_DATA
@@ -50,6 +62,11 @@ _RQ_PARAMETERS = {
 }
 _RQ_US = frozenset({0x0110, 0x0700, 0x1031})
 _RQ_SKIPPED = frozenset({0x0000, 0x0100, 0x0800})
+_RQ_REQUIRED = frozenset({0x0000, 0x0002, 0x0100, 0x0110, 0x0700, 0x0800, 0x1000})
+_C_STORE_RQ = 0x0001
+#: A UID pydicom and pynetdicom both take without a word: digits, no leading zero in a component (the
+#: pattern of pydicom's ``UID.is_valid``, matched whole: ``re.match`` with ``$`` also lets a final newline by)
+_CONFORMANT_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _US = struct.Struct("<HHIH")  # group, element, length 2, value
 _C_STORE_RSP = 0x8001
 _NO_DATASET = 0x0101
@@ -180,32 +197,33 @@ def store_response(rsp: Any) -> bytes | None:
     return struct.pack("<HHII", 0, 0, 4, len(body)) + body
 
 
-def store_request(message: Any) -> C_STORE | None:
-    """The C-STORE primitive of a decoded C-STORE-RQ message, read from its encoded command set as
-    pynetdicom's ``message_to_primitive`` reads it (the same parameter setters and their checks);
-    None for anything unusual (an element it does not know, a multi-valued one, a dataset on file)."""
-    if type(message) is not C_STORE_RQ or message._data_set_path or message._data_set_file:
-        return None
-    data = message.encoded_command_set.getvalue()
-    values: dict[str, Any] = {}
-    pos, end = 0, len(data)
+def store_command(data: bytes) -> dict[int, Any] | None:
+    """The elements of a plain C-STORE-RQ command set (implicit VR little endian) by element number,
+    each as pynetdicom's decoder gives its value (the US ones as int, the others as text); None for
+    anything else: another command, no dataset, an element missing, repeated, out of order, unknown,
+    of the wrong length or multi-valued, text that is not ASCII, a priority the setter refuses."""
+    values: dict[int, Any] = {}
+    pos, end, last = 0, len(data), -1
     while pos < end:
         if pos + 8 > end:
             return None
         group, element, length = _ELEMENT.unpack_from(data, pos)
         start, pos = pos + 8, pos + 8 + length
-        if group != 0 or pos > end:
+        if group != 0 or pos > end or element <= last:
             return None
-        if element in _RQ_SKIPPED:
+        last = element
+        if element == 0x0000:
+            if length != 4:
+                return None
+            values[element] = int.from_bytes(data[start:pos], "little")
             continue
-        name = _RQ_PARAMETERS.get(element)
-        if name is None or length == 0:
-            return None
-        if element in _RQ_US:
+        if element in (0x0100, 0x0800) or element in _RQ_US:
             if length != 2:
                 return None
-            values[name] = data[start] | data[start + 1] << 8
+            values[element] = data[start] | data[start + 1] << 8
             continue
+        if element not in _RQ_PARAMETERS or length == 0:
+            return None
         raw = data[start:pos]
         if b"\\" in raw:
             return None
@@ -213,32 +231,111 @@ def store_request(message: Any) -> C_STORE | None:
             text = raw.decode("ascii")
         except UnicodeDecodeError:
             return None
-        values[name] = text.strip() if element == 0x1030 else text.rstrip("\0 ")
+        values[element] = text.strip() if element == 0x1030 else text.rstrip("\0 ")
+    if not _RQ_REQUIRED.issubset(values) or values[0x0100] != _C_STORE_RQ or values[0x0800] == _NO_DATASET:
+        return None
+    if values[0x0700] not in (0, 1, 2):
+        return None
+    return values
+
+
+def _set_uid(primitive: C_STORE, name: str, attribute: str, text: str) -> None:
+    """``primitive.<name> = text``; a plainly conformant UID is stored as the setter would store it (the
+    same ``UID``, pydicom's validation of it passing silently), anything else goes through the setter."""
+    if _config.VALIDATORS["UI"] is validate_ui and len(text) < 65 and _CONFORMANT_UID.fullmatch(text):
+        setattr(primitive, attribute, str.__new__(UID, text))
+    else:
+        setattr(primitive, name, text)
+
+
+def store_primitive(values: dict[int, Any], data_set: Any, context_id: int | None) -> C_STORE:
+    """The C-STORE primitive pynetdicom's ``message_to_primitive`` makes of the command set ``values``
+    (from :func:`store_command`) and the dataset."""
     primitive = C_STORE()
-    for name, value in values.items():
-        setattr(primitive, name, value)
-    primitive.DataSet = message.data_set
-    primitive._context_id = message.context_id
+    _set_uid(primitive, "AffectedSOPClassUID", "_affected_sop_class_uid", values[0x0002])
+    primitive.MessageID = values[0x0110]
+    primitive.Priority = values[0x0700]
+    _set_uid(primitive, "AffectedSOPInstanceUID", "_affected_sop_instance_uid", values[0x1000])
+    if 0x1030 in values:
+        primitive.MoveOriginatorApplicationEntityTitle = values[0x1030]
+    if 0x1031 in values:
+        primitive.MoveOriginatorMessageID = values[0x1031]
+    primitive.DataSet = data_set
+    primitive._context_id = context_id
     primitive._dataset_path = None
     primitive._dataset_file = None
     return primitive
+
+
+def store_request(message: Any) -> C_STORE | None:
+    """The C-STORE primitive of a C-STORE-RQ message from its encoded command set, as pynetdicom's
+    ``message_to_primitive`` makes it; None where :func:`store_command` does not take the command set,
+    or the dataset is on file."""
+    if type(message) is not C_STORE_RQ or message._data_set_path or message._data_set_file:
+        return None
+    values = store_command(message.encoded_command_set.getvalue())
+    if values is None:
+        return None
+    return store_primitive(values, message.data_set, message.context_id)
+
+
+def decodes_commands_itself(assoc: Any) -> bool:
+    """Whether :class:`FastDIMSE` may read a command set itself: nothing looks at the decoded command
+    set (``EVT_DIMSE_RECV``) and datasets are not written to a file as they arrive."""
+    return not _config.STORE_RECV_CHUNKED_DATASET and not assoc.get_handlers(evt.EVT_DIMSE_RECV)
 
 
 class FastDIMSE(DIMSEServiceProvider):
     """pynetdicom's DIMSE provider, collecting datasets as :class:`Fragments` and sending plain C-STORE
     responses encoded by :func:`store_response`."""
 
+    _request: dict[int, Any] | None = None
+
+    def _decode_msg(self, message: DIMSEMessage, primitive: P_DATA) -> bool:
+        # pynetdicom 3.0.4 DIMSEMessage.decode_msg without its chunked-dataset branch (not used here, see
+        # decodes_commands_itself); a final command fragment is first offered to store_command, and only
+        # a command set it does not take is decoded with pydicom, as before.
+        if primitive.__class__ != P_DATA or primitive is None:
+            return False
+        for context_id, data in primitive.presentation_data_value_list:
+            control_header_byte = data[0]
+            if control_header_byte & 1:
+                message.encoded_command_set.write(data[1:])
+                if control_header_byte & 2:
+                    message.context_id = context_id
+                    self._request = values = store_command(message.encoded_command_set.getvalue())
+                    if values is not None:
+                        message.__class__ = C_STORE_RQ
+                        continue
+                    message.command_set = decode(message.encoded_command_set, True, True)
+                    message.__class__ = _MESSAGE_TYPES[cast(int, message.command_set.CommandField)][1]
+                    if message.command_set.CommandDataSetType == 0x0101:
+                        return True
+            else:
+                cast(BytesIO, message.data_set).write(data[1:])
+                if control_header_byte & 2 != 0:
+                    return True
+        return False
+
     def receive_primitive(self, primitive: P_DATA) -> None:
         # pynetdicom 3.0.4 DIMSEServiceProvider.receive_primitive; the message's dataset is collected as
-        # Fragments and a C-STORE request is converted by store_request.
+        # Fragments, and a C-STORE request's command set is read once, by _decode_msg.
         if self.message is None:
             self.message = DIMSEMessage()
             self.message.data_set = Fragments()
-        if self.message.decode_msg(primitive, self.assoc):
+            self._request = None
+        if decodes_commands_itself(self.assoc):
+            complete = self._decode_msg(self.message, primitive)
+        else:
+            complete = self.message.decode_msg(primitive, self.assoc)
+        if complete:
             evt.trigger(self.assoc, evt.EVT_DIMSE_RECV, {"message": self.message})
             context_id = cast(int, self.message.context_id)
             try:
-                d_primitive = store_request(self.message) or self.message.message_to_primitive()
+                if self._request is not None:
+                    d_primitive: Any = store_primitive(self._request, self.message.data_set, context_id)
+                else:
+                    d_primitive = self.message.message_to_primitive()
             except Exception as exc:
                 log.error("Received an invalid DIMSE message")
                 log.exception(exc)
@@ -256,6 +353,7 @@ class FastDIMSE(DIMSEServiceProvider):
             self.message._data_set_file = None
             self.message._data_set_path = None
             self.message = None
+            self._request = None
 
     def send_msg(self, primitive: Any, context_id: int) -> None:
         encoded = None if self.assoc.get_handlers(evt.EVT_DIMSE_SENT) else store_response(primitive)

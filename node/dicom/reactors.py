@@ -21,7 +21,7 @@ the socket read it, a C-STORE request read and its response encoded without pydi
 
 The loops are copies of pynetdicom's with only the wait changed, so the hook is installed only for the
 pynetdicom whose loop sources it was written against (the SHA-256 of each stock loop's source, and of
-the pynetdicom functions :mod:`node.dicom.dimsefast` copies or relies on, is checked at start-up); any
+the pynetdicom and pydicom functions :mod:`node.dicom.dimsefast` copies or relies on, is checked at start-up); any
 other version runs pynetdicom's own loops, with one warning in the log. One place uses it:
 :class:`node.dicom.guard.JoiningRequestHandler` converts each new acceptor association with
 :func:`wake_on_data` before it starts. The same change, offered upstream: ``docs/upstream-pynetdicom.md``.
@@ -43,7 +43,9 @@ import time
 from typing import Any, cast
 
 import pynetdicom
+from pydicom.uid import UID
 from pynetdicom import evt
+from pynetdicom._validators import validate_ui
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
@@ -53,7 +55,7 @@ from pynetdicom.pdu import A_ABORT_RQ, P_DATA_TF
 from pynetdicom.service_class import StorageServiceClass, VerificationServiceClass
 from pynetdicom.sop_class import uid_to_service_class
 from pynetdicom.transport import AssociationSocket
-from pynetdicom.utils import make_target
+from pynetdicom.utils import make_target, set_uid
 
 from node.dicom.dimsefast import FastDIMSE, ReceivedPDU, p_data_tf, watches_received_bytes
 
@@ -83,7 +85,19 @@ STOCK_LOOP_SOURCES = {
     "DIMSEMessage.primitive_to_message": "71fd61d5997f0f0c38abc2d383c4c6457f9c770468288aab04eb82a04d00ce00",
     "DIMSEMessage.encode_msg": "73000c902c52832dab302ddb3bc274ea93d205a810a197225dd87d4c1212ba57",
     "DIMSEMessage._set_command_group_length": "c3057c97344d5db3dc7a084ca5520ff7e04bbc8a07f3738295362c97718e3085",
+    # what FastDIMSE.store_primitive does in place of the UID setters (and pydicom's UID it makes)
+    "utils.set_uid": "f917a8035170f79262606ce81ff903350ae59d272c75d6d15684d9dcde3d178b",
+    "_validators.validate_ui": "3a4aa36750c3c8a5fdd320cd827090d52fe696ef3215eac1958bb28b2ac7c70e",
+    "DIMSEPrimitive.AffectedSOPClassUID": "f9bdd6340986b88f1b29da92b9c880ece52bcdf2c4056d0b21a7d3bfce86f9ff",
+    "DIMSEPrimitive._AffectedSOPInstanceUID": "45292a0e9b98f9763680b84066a2606920bd38bb38d578c9f6c86fab64e169d9",
+    "C_STORE.AffectedSOPInstanceUID": "26553181105568ff33e45a11e20e73ad85da19ed6c2159789035afb2c0732c3d",
+    "pydicom.uid.UID.__new__": "608d4e34f388481f712b5c27983a275dd3d5f68a92421ce577615257cefcb836",
 }
+
+
+def _property_setter(cls: type, name: str) -> Any:
+    """The setter of the property ``name`` as ``cls`` finds it (for its source)."""
+    return cast(property, inspect.getattr_static(cls, name)).fset
 
 
 def _stock_loops() -> dict[str, Any]:
@@ -102,6 +116,12 @@ def _stock_loops() -> dict[str, Any]:
         "DIMSEMessage.primitive_to_message": DIMSEMessage.primitive_to_message,
         "DIMSEMessage.encode_msg": DIMSEMessage.encode_msg,
         "DIMSEMessage._set_command_group_length": DIMSEMessage._set_command_group_length,
+        "utils.set_uid": set_uid,
+        "_validators.validate_ui": validate_ui,
+        "DIMSEPrimitive.AffectedSOPClassUID": _property_setter(C_STORE, "AffectedSOPClassUID"),
+        "DIMSEPrimitive._AffectedSOPInstanceUID": _property_setter(C_STORE, "_AffectedSOPInstanceUID"),
+        "C_STORE.AffectedSOPInstanceUID": _property_setter(C_STORE, "AffectedSOPInstanceUID"),
+        "pydicom.uid.UID.__new__": UID.__new__,
     }
 
 

@@ -14,15 +14,26 @@ from pathlib import Path
 
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from pynetdicom import AE, evt
+from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import C_STORE_RQ, C_STORE_RSP, DIMSEMessage
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode
 from pynetdicom.pdu import P_DATA_TF
+from pynetdicom.pdu_primitives import P_DATA
 
 from node.dicom import dimsefast, reactors
-from node.dicom.dimsefast import FastDIMSE, Fragments, ReceivedPDU, p_data_tf, store_request, store_response
+from node.dicom.dimsefast import (
+    FastDIMSE,
+    Fragments,
+    ReceivedPDU,
+    p_data_tf,
+    store_command,
+    store_request,
+    store_response,
+)
 from node.dicom.guard import PeerLimits, start_guarded_server
 from node.dicom.received import Received
 from node.dicom.scp import StorageSCP
@@ -164,15 +175,15 @@ def test_the_stored_bytes_are_the_same_with_pynetdicoms_own_receive_path(
     monkeypatch.setattr(reactors, "p_data_tf", counting_p_data_tf)
     requests: list[object] = []
 
-    def counting_store_request(message: object) -> C_STORE | None:
-        primitive = store_request(message)
-        requests.append(primitive)
-        return primitive
+    def counting_store_command(data: bytes) -> dict[int, object] | None:
+        values = store_command(data)
+        requests.append(values)
+        return values
 
-    monkeypatch.setattr(dimsefast, "store_request", counting_store_request)
+    monkeypatch.setattr(dimsefast, "store_command", counting_store_command)
     sent, received = _store_over_small_pdus(tmp_path / "fast", 2)
     assert served == [FastDIMSE]
-    assert len(requests) == 2 and None not in requests, "both requests were read without pydicom"
+    assert len(requests) == 2 and None not in requests, "both command sets were read once, without pydicom"
     assert len(decoded) > 2 * 64 * 64 * 2 // 4096, "every P-DATA-TF went through the copy-free decoder"
     assert [r.path.read_bytes()[-len(d) :] for r, d in zip(received, sent, strict=True)] == sent
     decoded_fast = len(decoded)
@@ -180,6 +191,7 @@ def test_the_stored_bytes_are_the_same_with_pynetdicoms_own_receive_path(
     sent, received = _store_over_small_pdus(tmp_path / "stock", 2)
     assert served[-1] is not FastDIMSE
     assert len(decoded) == decoded_fast, "pynetdicom's own decoder ran"
+    assert len(requests) == 2, "and pynetdicom's own command set decoding"
     assert [r.path.read_bytes()[-len(d) :] for r, d in zip(received, sent, strict=True)] == sent
 
 
@@ -233,6 +245,8 @@ def test_a_store_request_is_read_as_pynetdicom_reads_it(move: bool, instance_uid
     assert fast is not None
     for name in [*(k for k in C_STORE.REQUEST_KEYWORDS if k != "DataSet"), "_context_id"]:
         assert getattr(fast, name) == getattr(stock, name), name
+        assert type(getattr(fast, name)) is type(getattr(stock, name)), name
+    assert type(fast.AffectedSOPInstanceUID) is UID
     assert fast.DataSet.getvalue() == stock.DataSet.getvalue() == b"\x08\x00\x18\x00"
 
 
@@ -273,3 +287,123 @@ def test_a_claimed_pdu_length_costs_only_the_bytes_that_arrive() -> None:
         ours2.close()
     finally:
         ours.close()
+
+
+def _command_set(rq: C_STORE) -> bytes:
+    message = C_STORE_RQ()
+    message.primitive_to_message(rq)
+    (pdata,) = list(message.encode_msg(1, 0))[:1]
+    cid, value = pdata.presentation_data_value_list[0]
+    return bytes(value[1:])
+
+
+def _element(element: int, value: bytes) -> bytes:
+    return struct.pack("<HHI", 0, element, len(value)) + value
+
+
+def _elements(data: bytes) -> list[tuple[int, bytes]]:
+    out, pos = [], 0
+    while pos < len(data):
+        _, element, length = struct.unpack_from("<HHI", data, pos)
+        out.append((element, data[pos + 8 : pos + 8 + length]))
+        pos += 8 + length
+    return out
+
+
+def _rebuilt(data: bytes, change: dict[int, bytes | None]) -> bytes:
+    """The command set with elements replaced (None: removed), its group length recomputed."""
+    body = b"".join(
+        _element(e, change.get(e, v) or b"") for e, v in _elements(data) if e != 0 and change.get(e, v) is not None
+    )
+    return _element(0, struct.pack("<I", len(body))) + body
+
+
+def _plain_command_set() -> bytes:
+    rq = C_STORE()
+    rq.MessageID, rq.Priority = 7, 0
+    rq.AffectedSOPClassUID, rq.AffectedSOPInstanceUID = MRImageStorage, "1.2.3"
+    rq.DataSet = BytesIO(b"\x08\x00\x18\x00")
+    return _command_set(rq)
+
+
+_PLAIN = _plain_command_set()
+_HOSTILE = {
+    "truncated": _PLAIN[:-3],
+    "an element overrunning the set": _PLAIN[:-8] + struct.pack("<HHI", 0, 0x1000, 200) + b"1.2.3\0",
+    "no command field": _rebuilt(_PLAIN, {0x0100: None}),
+    "no dataset type": _rebuilt(_PLAIN, {0x0800: None}),
+    "no instance UID": _rebuilt(_PLAIN, {0x1000: None}),
+    "no class UID": _rebuilt(_PLAIN, {0x0002: None}),
+    "no message ID": _rebuilt(_PLAIN, {0x0110: None}),
+    "an unknown command": _rebuilt(_PLAIN, {0x0100: b"\xff\x0f"}),
+    "a C-ECHO with a dataset": _rebuilt(_PLAIN, {0x0100: b"\x30\x00"}),
+    "no dataset": _rebuilt(_PLAIN, {0x0800: b"\x01\x01"}),
+    "a priority out of range": _rebuilt(_PLAIN, {0x0700: b"\x07\x00"}),
+    "a four-byte message ID": _rebuilt(_PLAIN, {0x0110: b"\x07\x00\x00\x00"}),
+    "a UID of 65 characters": _rebuilt(_PLAIN, {0x1000: b"1." + b"2" * 63 + b"\0"}),
+    "a non-conformant UID": _rebuilt(_PLAIN, {0x1000: b"1.02.3"}),
+    "a UID with a newline": _rebuilt(_PLAIN, {0x1000: b"1.2.3\n"}),
+    "a UID of letters": _rebuilt(_PLAIN, {0x1000: b"1.2.abc\0"}),
+    "two instance UIDs": _rebuilt(_PLAIN, {0x1000: b"1.2.3\\1.2.4\0"}),
+    "an empty instance UID": _rebuilt(_PLAIN, {0x1000: b""}),
+    "a UID not in ASCII": _rebuilt(_PLAIN, {0x1000: "1.2.3é".encode()}),
+    "an element of another group": _PLAIN + struct.pack("<HHI", 8, 0x0018, 2) + b"1\0",
+    "an element repeated": _PLAIN + _element(0x1000, b"1.2.4\0"),
+    "an unknown element": _PLAIN + _element(0x0901, b"\x01\x00"),
+}
+#: The ones store_command takes, leaving the values' checks to pynetdicom's setters (as in the stock path).
+_TAKEN = {"a UID of 65 characters", "a non-conformant UID", "a UID with a newline", "a UID of letters"}
+
+
+def _outcome(provider_type: type[DIMSEServiceProvider], command_set: bytes) -> tuple[object, ...]:
+    """What a DIMSE provider makes of one message (the command set, then a small dataset): the exception
+    it raises, the events it queued for the DUL, the primitive it queued (class and every parameter)."""
+    assoc = Association(AE(ae_title="SCP"), "acceptor")
+    provider = provider_type(assoc)
+    pdata = P_DATA()
+    pdata.presentation_data_value_list = [[1, b"\x03" + command_set], [1, b"\x02" + b"\x08\x00\x18\x00"]]
+    try:
+        provider.receive_primitive(pdata)
+        raised = None
+    except Exception as exc:  # the stock decoder raises for some; the fast path must raise the same
+        raised = type(exc).__name__
+    events = list(assoc.dul.event_queue.queue)
+    queued = []
+    for context_id, primitive in list(provider.msg_queue.queue):
+        params = {k: (type(getattr(primitive, k)), getattr(primitive, k)) for k in primitive.REQUEST_KEYWORDS}
+        data_set = getattr(primitive, "DataSet", None)
+        params["DataSet"] = (isinstance(data_set, BytesIO), data_set and data_set.getvalue())
+        queued.append((context_id, type(primitive), params, primitive.is_valid_request))
+    return raised, events, queued
+
+
+@pytest.mark.parametrize("case", sorted(_HOSTILE))
+def test_a_hostile_command_set_gets_what_pynetdicom_gives_it(case: str) -> None:
+    """The fast path refuses every unusual command set (pynetdicom decodes it), or takes it and leaves
+    the values to pynetdicom's setters; either way the provider does what pynetdicom's own does."""
+    data = _HOSTILE[case]
+    assert (store_command(data) is not None) is (case in _TAKEN)
+    assert reactors.supported()
+    fast, stock = _outcome(FastDIMSE, data), _outcome(DIMSEServiceProvider, data)
+    assert fast == stock
+
+
+def test_a_plain_command_set_is_read_once_to_the_same_primitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[object] = []
+    monkeypatch.setattr(dimsefast, "decode", lambda *a: decoded.append(a))
+    fast = _outcome(FastDIMSE, _PLAIN)
+    assert decoded == [], "no pydicom decoding of the command set"
+    monkeypatch.undo()
+    stock = _outcome(DIMSEServiceProvider, _PLAIN)
+    assert fast == stock and fast[2] and fast[0] is None
+
+
+def test_a_handler_watching_decoded_messages_gets_pynetdicoms_decoding() -> None:
+    assoc = Association(AE(ae_title="SCP"), "acceptor")
+    seen: list[object] = []
+    assoc.bind(evt.EVT_DIMSE_RECV, lambda event: seen.append(event.message.command_set.AffectedSOPInstanceUID))
+    provider = FastDIMSE(assoc)
+    pdata = P_DATA()
+    pdata.presentation_data_value_list = [[1, b"\x03" + _PLAIN], [1, b"\x02" + b"\x08\x00\x18\x00"]]
+    provider.receive_primitive(pdata)
+    assert seen == ["1.2.3"]

@@ -104,7 +104,14 @@ def test_serving_sleeps_not_at_all_with_the_hook_and_every_loop_without(
 
 
 @pytest.mark.parametrize(
-    "changed", ["Association._run_reactor", "DULServiceProvider._read_pdu_data", "DIMSEMessage.decode_msg"]
+    "changed",
+    [
+        "Association._run_reactor",
+        "DULServiceProvider._read_pdu_data",
+        "DIMSEMessage.decode_msg",
+        "utils.set_uid",
+        "pydicom.uid.UID.__new__",
+    ],
 )
 def test_a_changed_stock_loop_falls_back_to_pynetdicoms_own(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, changed: str
