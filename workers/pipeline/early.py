@@ -59,7 +59,8 @@ def segmented_as(sequence: str | None, plane: str | None, images: int) -> str | 
 
 
 def may_be_t2(first: Dataset) -> bool:
-    """Whether a series whose first readable header is ``first`` can be a T2 to :func:`workers.inventory.classify_series`.
+    """Whether a series whose first readable header is ``first`` can be a T2 to the inventory
+    (:func:`workers.inventory.classify_series`).
 
     The inventory takes a series' sequence from its first image header and from the diffusion samples of
     all its headers, and those samples can only turn a series into a diffusion series, never into a T2: a
