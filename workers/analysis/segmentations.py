@@ -220,7 +220,7 @@ class CordSegmentations:
 
 
 #: Modules the fork server imports once, so that each worker it forks starts with them.
-FORKSERVER_PRELOAD = ["numpy", "scipy.ndimage", "workers.analysis.segmentations", "workers.results.seg_tables"]
+FORKSERVER_PRELOAD = ["numpy", "scipy.ndimage", "workers.analysis.segmentations"]
 
 
 def pool_context() -> multiprocessing.context.BaseContext:

@@ -114,10 +114,6 @@ def start_segmentations(
         for index, (series_uid, segments) in enumerate(masks.items(), start=1)
     ]
     allowed = _workers(workers)
-    if series_paths is not None and allowed > 1:
-        from workers.results.seg_tables import load
-
-        load()  # before a worker is forked from this process: it inherits the table (the SR needs it here too)
     pool = _pool(min(len(jobs), allowed)) if series_paths is not None and allowed > 1 else None
     futures: list[Future[WrittenSegmentation | str] | None] = [None] * len(jobs)
     if pool is not None and series_paths is not None:
