@@ -138,14 +138,6 @@ class PipelineContext:
             raise KeyError(f"series {series_uid} is not part of study {self.study_uid}")
         return headers[series_uid]
 
-    def series_paths(self, series_uid: str) -> tuple[Path, ...]:
-        """The files of one series' usable instances, in the order of :meth:`series_headers`."""
-        self.load_headers()
-        for s in self.series:
-            if s.series_uid == series_uid:
-                return s.paths
-        raise KeyError(f"series {series_uid} is not part of study {self.study_uid}")
-
     def analysis_series(self, series_uid: str, modality: str) -> list[Dataset]:
         """The datasets an analyser gets for one series. MR: the headers; the volume of a series is read
         from its files when an analyser builds it (:func:`workers.analysis.volume.load_volume`), slice by

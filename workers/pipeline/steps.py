@@ -163,7 +163,7 @@ def step_results(ctx: PipelineContext) -> None:
 
     from workers.results import findings_step
     from workers.results.sc import build_summary_card
-    from workers.results.seg_step import start_segmentations
+    from workers.results.seg_step import write_segmentations
     from workers.results.sr import build_measurement_report
     from workers.results.thumbnail import thumbnail_from_dataset
 
@@ -184,18 +184,6 @@ def step_results(ctx: PipelineContext) -> None:
         errors=ctx.errors,
     )
     ctx.findings_report = report
-    # the Segmentations are built on worker processes meanwhile (each needs only its series' masks and headers)
-    finish_segmentations = start_segmentations(
-        ctx.analysis,
-        ctx.series_headers,
-        ctx.series_paths,
-        study_uid=ctx.study_uid,
-        revision=ctx.revision,
-        output_dir=ctx.output_dir,
-        algorithm_name=ALGORITHM_NAME,
-        algorithm_version=__version__,
-        content_datetime=ctx.content_datetime,
-    )
     sr = build_measurement_report(
         sources,
         ctx.sections,
@@ -232,7 +220,16 @@ def step_results(ctx: PipelineContext) -> None:
         hidden_lines=findings_step.shown_lines(ctx.analysis),
         charts=findings_step.card_charts(ctx.analysis),
     )
-    segmentations, seg_notes = finish_segmentations()
+    segmentations, seg_notes = write_segmentations(
+        ctx.analysis,
+        ctx.series_headers,
+        study_uid=ctx.study_uid,
+        revision=ctx.revision,
+        output_dir=ctx.output_dir,
+        algorithm_name=ALGORITHM_NAME,
+        algorithm_version=__version__,
+        content_datetime=ctx.content_datetime,
+    )
     ctx.notes.extend(seg_notes)
     for index, seg in enumerate(segmentations, start=1):
         key = "SEG" if index == 1 else f"SEG{index}"
