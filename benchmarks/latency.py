@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -201,6 +202,9 @@ def one_run(root: Path, study: Path, code: Path, stable_seconds: float, show_met
         steps = node.wait_delivered(timeout=900)
         steps["CPU s"] = node.cpu_seconds() - cpu
         steps["peak RSS MiB"] = node.peak_rss_mib()
+        made = re.findall(rb"segmentations: (\d+), of them (\d+) made while", (run / "node.log").read_bytes())
+        if made:  # the job's log: how many of its segmentations the early work made before it needed them
+            steps["segs"], steps["early segs"] = (float(x) for x in made[-1])
         stored = orthanc_modalities(orthanc)
         if "SR" not in stored or "OT" not in stored and "SC" not in stored:
             raise RuntimeError(f"Orthanc holds {stored}: SR or card missing")
@@ -241,9 +245,16 @@ def main() -> int:
                     figures.setdefault((name, n), []).append(steps)
                     print(
                         f"  round {rnd + 1} {name:14} {n:5} images: latency {steps['latency']:6.2f} s, "
-                        f"analysis {steps['analysis']:6.2f} s, peak RSS {steps['peak RSS MiB']:6.0f} MiB",
+                        f"analysis {steps['analysis']:6.2f} s, peak RSS {steps['peak RSS MiB']:6.0f} MiB, "
+                        f"load {os.getloadavg()[0]:.1f}"
+                        + (
+                            f", early segmentations {steps['early segs']:.0f} of {steps['segs']:.0f}"
+                            if "segs" in steps
+                            else ""
+                        ),
                         flush=True,
                     )
+                    print("    " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\nmedian of {args.rounds} round(s), stable_seconds = {args.stable_seconds}; load {os.getloadavg()}")

@@ -22,6 +22,10 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,25 @@ def segmented_as(sequence: str | None, plane: str | None, images: int) -> str | 
     if plane == "axial" and images >= 3:
         return AXIAL_T2
     return SAGITTAL_T2 if plane == "sagittal" else None
+
+
+def may_be_t2(first: Dataset) -> bool:
+    """Whether a series whose first readable header is ``first`` can be a T2 to the inventory
+    (:func:`workers.inventory.classify_series`).
+
+    The inventory takes a series' sequence from its first image header and from the diffusion samples of
+    all its headers, and those samples can only turn a series into a diffusion series, never into a T2: a
+    series this header alone does not make a T2 is not one with all its headers either. A first header
+    without an image (no Rows) is not the one the inventory reads: then every header is read, as before."""
+    from workers.inventory.diffusion import summarise
+    from workers.inventory.sequence import read_facts, sequence_family
+
+    if "Rows" not in first:
+        return True
+    try:
+        return sequence_family(read_facts(first), summarise([])) == "T2"
+    except Exception:  # the full classification reports it
+        return True
 
 
 def lower_priority() -> None:
@@ -105,9 +128,13 @@ def segment_early(
     from workers.pipeline.context import _usable
 
     lower_priority()
-    headers = [ds for ds in (_usable(Path(p), study_uid)[0] for p in paths) if ds is not None]
-    if not headers:
+    reads = (_usable(Path(p), study_uid)[0] for p in paths)
+    first = next((ds for ds in reads if ds is not None), None)
+    if first is None:
         return None, 0
+    if not may_be_t2(first):  # never a T2 to the job's inventory: its other headers are not read here
+        return None, 0
+    headers = [first, *(ds for ds in reads if ds is not None)]
     try:
         inventory = classify_series(headers)
     except Exception:  # the job's inventory reports it
