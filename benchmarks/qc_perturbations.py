@@ -546,6 +546,9 @@ def main() -> None:
             cases.append((pn, pi, pm, None))
         for pn, f in DICOM_PERTURB.items():
             cases.append((pn, im, m, f))
+        wanted = os.environ.get("QC_PERT")
+        if wanted:
+            cases = [c for c in cases if c[0] == "base" or any(w in c[0] for w in wanted.split(","))]
         for pn, pi, pm, df in cases:
             try:
                 h = hdr()

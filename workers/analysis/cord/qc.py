@@ -67,6 +67,17 @@ MIN_CNR = 5.0
 #: coarser pixels, the CSA was within 2 % at 8 or more pixels across the cord's AP and RL diameters and 12-71 %
 #: low at 3-5 (``benchmarks/qc_perturbations.py``, README): below this many the area is not the cord's.
 MIN_PIXELS_ACROSS = 6.0
+#: A motion ghost (periodic motion during the acquisition: breathing, swallowing, pulsation) lays a faint copy of
+#: the image over itself, shifted along the phase-encoding axis and wrapped round the field; an outline then sits
+#: on the sum of the cord and a copy of whatever lies that far away, and on the shared T2* with a copy at 30 %
+#: it lay half on the cord. A copy at a fraction g of the image's brightness gives the image's detail (the image
+#: less its blur over :data:`GHOST_BLUR_MM`) a circular autocorrelation of about 2g / (1 + g**2) at the ghost's
+#: shift; real anatomy, unperturbed, gives at most 0.09 at any shift beyond :data:`GHOST_MIN_SHIFT_MM` on the 13
+#: volumes of ``benchmarks/accuracy_cord.py`` (README). Above this limit, that of a copy at a tenth of the image,
+#: twice the highest measured on real anatomy, the series is unreliable.
+MAX_GHOST_CORRELATION = 0.2
+GHOST_MIN_SHIFT_MM = 10.0  # shorter shifts correlate through the cord's own width (8-15 mm): not a ghost
+GHOST_BLUR_MM = 3.0  # the detail a ghost copies is the image less its blur over this scale (edges, not shading)
 #: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
 MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
@@ -94,6 +105,9 @@ class CordQcFigures:
     cnr: float = float("inf")  # median over slices of (fluid ring - outline) / noise SD inside the outline
     pixels_ap: float = float("inf")  # the cord's median AP diameter over the pixel size along AP
     pixels_rl: float = float("inf")  # the cord's median RL diameter over the pixel size along RL
+    ghost: float = 0.0  # the detail's largest circular autocorrelation beyond GHOST_MIN_SHIFT_MM (median over slices)
+    ghost_shift_mm: float = 0.0  # its shift
+    ghost_axis: str = ""  # "front to back" or "side to side"
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -141,6 +155,36 @@ def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
     if diffs.size < 8:
         return float("nan")
     return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
+
+
+def ghosting(image: np.ndarray, spacing: tuple[float, float, float], ks: np.ndarray) -> tuple[float, float, str]:
+    """(correlation, shift mm, axis) of the strongest copy of the image over itself along either in-plane axis:
+    per slice of ``ks``, the circular autocorrelation of the slice's detail (the slice less its Gaussian blur
+    over :data:`GHOST_BLUR_MM`, each line less its mean) along the axis, summed over the lines, normalised by
+    its value at no shift; its peak beyond :data:`GHOST_MIN_SHIFT_MM`, the median over the slices, the larger
+    of the two axes."""
+    _, sy, sx = spacing
+    best = (0.0, 0.0, "")
+    for axis, pixel, way in ((0, sy, "front to back"), (1, sx, "side to side")):
+        n = image.shape[1 + axis]
+        shift = np.arange(n)
+        shift_mm = np.minimum(shift, n - shift) * pixel
+        far = shift_mm >= GHOST_MIN_SHIFT_MM
+        if not far.any() or len(ks) == 0:
+            continue
+        curves = []
+        for k in ks:
+            plane = image[k].astype(float)
+            detail = plane - ndimage.gaussian_filter(plane, GHOST_BLUR_MM / np.array([sy, sx]))
+            detail = detail - detail.mean(axis=axis, keepdims=True)
+            spectrum = np.fft.fft(detail, axis=axis)
+            auto = np.real(np.fft.ifft(spectrum * np.conj(spectrum), axis=axis)).sum(axis=1 - axis)
+            curves.append(auto / max(float(auto[0]), 1e-12))
+        curve = np.median(np.array(curves), axis=0)
+        peak = int(np.argmax(np.where(far, curve, -np.inf)))
+        if curve[peak] > best[0]:
+            best = (float(curve[peak]), float(shift_mm[peak]), way)
+    return best
 
 
 def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
@@ -219,6 +263,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
     # Consecutive kept slices, across the slices left out: those are no evidence of the cord's area.
     ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:]) if csa.size > 1 else np.ones(1)
+    ghost, ghost_shift, ghost_axis = ghosting(image, view.spacing, found)
     return CordQcFigures(
         n_slices=nz,
         found_fraction=float(seg.found.sum() / nz),
@@ -239,6 +284,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         cnr=float(np.median(cnrs)) if cnrs else float("inf"),
         pixels_ap=pixels_ap,
         pixels_rl=pixels_rl,
+        ghost=ghost,
+        ghost_shift_mm=ghost_shift,
+        ghost_axis=ghost_axis,
     )
 
 
@@ -306,6 +354,13 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append(
             f"pixels too coarse to outline the cord: {across:.1f} pixels across it {way} (at least "
             f"{MIN_PIXELS_ACROSS:.0f} needed)"
+        )
+    if fig.ghost > MAX_GHOST_CORRELATION:
+        # The copy's brightness g from the correlation c = 2g / (1 + g**2).
+        g = (1.0 - np.sqrt(max(1.0 - fig.ghost**2, 0.0))) / fig.ghost
+        reasons.append(
+            f"a faint copy of the image (a motion ghost, about {100 * g:.0f} % of its brightness, shifted "
+            f"{fig.ghost_shift_mm:.0f} mm {fig.ghost_axis}) lies over it: the cord's outline cannot be trusted"
         )
     if fig.bright_inside > MAX_BRIGHT_INSIDE:
         reasons.append(
