@@ -515,11 +515,12 @@ def _t2s_as_t2(change) -> tuple[object, float]:
         pytest.skip("real data t2s/t2s.nii.gz not available")
     image = nib.load(SCT / "t2s/t2s.nii.gz")  # L, A, S: 49 x 54 pixels of 0.5 mm, 9 slices of 7.5 mm
     data = change(np.asanyarray(image.dataobj).astype(np.float32))
-    expert = np.asanyarray(nib.load(SCT / "t2s/t2s_seg.nii.gz").dataobj) > 0.5
+    expert = load_volume(wrap_nifti(nib.load(SCT / "t2s/t2s_seg.nii.gz"), WrapSpec("Ax T2", "axial"), header()))
     result = _cord(wrap_nifti(nib.Nifti1Image(data, image.affine), WrapSpec("Ax T2", "axial"), header()))
     seg = result.details["segmentation"]
     ours = seg.view.to_source(seg.mask)
-    return result, float(2 * (ours & expert).sum() / (ours.sum() + expert.sum()))
+    manual = expert.array > 0.5
+    return result, float(2 * (ours & manual).sum() / (ours.sum() + manual.sum()))
 
 
 def _mean_csa(result) -> float:
@@ -544,6 +545,23 @@ def test_a_motion_ghost_over_the_cord_makes_the_series_unreliable() -> None:
     plain, _ = _t2s_as_t2(lambda d: d)
     ghosted, _ = _t2s_as_t2(lambda d: d + 0.3 * np.roll(d, d.shape[1] // 2, axis=1))
     assert plain.details["qc_figures"].ghost < qc.MAX_GHOST_CORRELATION / 2
+    assert plain.details["qc_figures"].ghost_share < qc.MAX_GHOST_SHARE / 2
     assert ghosted.qc[0].status is QcStatus.UNRELIABLE
     assert "motion ghost" in ghosted.qc[0].reason and "front to back" in ghosted.qc[0].reason
     assert ghosted.findings == []
+
+
+def test_a_motion_ghost_of_the_muscle_beside_the_neck_over_the_cord_leaves_it_ok(wrap) -> None:
+    # The shared T2 as an axial series with the same ghost, half its 52 mm field side to side: the copy over
+    # the cord is of the muscle beside the neck, little detail, and the outline stays on the cord (CSA 77.3
+    # against 77.6 mm2 unperturbed in the benchmark): the ghost is found, but not over the cord.
+    datasets = wrap("t2/t2.nii.gz", "axial")
+    plain = _cord(datasets)
+    image = nib.load(SCT / "t2/t2.nii.gz")
+    data = np.asanyarray(image.dataobj).astype(np.float32)
+    ghosted = data + 0.3 * np.roll(data, data.shape[2] // 2, axis=2)  # P, S, R: the R-L axis
+    result = _cord(wrap_nifti(nib.Nifti1Image(ghosted, image.affine), WrapSpec("Ax T2", "axial"), header()))
+    figures = result.details["qc_figures"]
+    assert figures.ghost > qc.MAX_GHOST_CORRELATION and figures.ghost_share < qc.MAX_GHOST_SHARE
+    assert result.qc[0].status is QcStatus.OK, result.qc[0].reason
+    assert abs(_mean_csa(result) / _mean_csa(plain) - 1) <= 0.05
