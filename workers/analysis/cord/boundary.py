@@ -106,7 +106,7 @@ def _shading(smooth: np.ndarray, above: np.ndarray, r: np.ndarray, step: float) 
     is fitted all the same so that it does not bias ``a``. 1 where a slice has too few such rays to fit."""
     nz, n_angles, n = smooth.shape
     angles = np.arange(n_angles) * 2 * np.pi / n_angles
-    crosses = above.any(axis=2)
+    crosses = np.asarray(above.any(axis=2))
     w = max(1, int(round(EDGE_MM / step)))
     window = np.clip(np.argmax(above, axis=2)[..., None] + np.arange(w + 1), 0, n - 1)
     levels = np.take_along_axis(smooth, window, axis=2)
