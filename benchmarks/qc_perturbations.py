@@ -14,7 +14,9 @@ CSA, the levels named and the candidates. A case is flagged when an ``ok`` cord 
 moved > 10 % from the unperturbed ``ok`` volume under a perturbation that keeps the anatomy (flips, header
 changes), when a level is named that the unperturbed volume did not name or 8 mm away from it, and when a
 candidate comes from an output that is not ``ok``.
-Run: ``python benchmarks/qc_perturbations.py [VOLUME ...]`` (rows also appended to ``$QC_ROWS`` as JSON).
+Run: ``python benchmarks/qc_perturbations.py [VOLUME ...]`` (rows also appended to ``$QC_ROWS`` as JSON;
+``QC_PERT="intensity ramp,motion ghost"`` runs only the perturbations whose names hold one of these words, and
+each volume unperturbed).
 """
 
 from __future__ import annotations
@@ -546,6 +548,9 @@ def main() -> None:
             cases.append((pn, pi, pm, None))
         for pn, f in DICOM_PERTURB.items():
             cases.append((pn, im, m, f))
+        wanted = os.environ.get("QC_PERT")
+        if wanted:
+            cases = [c for c in cases if c[0] == "base" or any(w in c[0] for w in wanted.split(","))]
         for pn, pi, pm, df in cases:
             try:
                 h = hdr()

@@ -506,3 +506,62 @@ def test_the_qc_reads_the_trackers_mirror_axis_which_is_that_of_the_normalised_v
     np.testing.assert_array_equal(line.image, image)
     fresh = qc.figures(replace(seg, midline_x=np.zeros(0)), slice_morphometry(seg))  # computes the axis again
     assert qc.figures(seg, slice_morphometry(seg)) == fresh
+
+
+def _t2s_as_t2(change) -> tuple[object, float]:
+    """The shared T2* as an axial T2 with ``change(pixels)`` applied (the benchmark's perturbations), analysed:
+    (the analyser's result, Dice of its mask against the expert mask)."""
+    if not (SCT / "t2s/t2s.nii.gz").exists():
+        pytest.skip("real data t2s/t2s.nii.gz not available")
+    image = nib.load(SCT / "t2s/t2s.nii.gz")  # L, A, S: 49 x 54 pixels of 0.5 mm, 9 slices of 7.5 mm
+    data = change(np.asanyarray(image.dataobj).astype(np.float32))
+    expert = load_volume(wrap_nifti(nib.load(SCT / "t2s/t2s_seg.nii.gz"), WrapSpec("Ax T2", "axial"), header()))
+    result = _cord(wrap_nifti(nib.Nifti1Image(data, image.affine), WrapSpec("Ax T2", "axial"), header()))
+    seg = result.details["segmentation"]
+    ours = seg.view.to_source(seg.mask)
+    manual = expert.array > 0.5
+    return result, float(2 * (ours & manual).sum() / (ours.sum() + manual.sum()))
+
+
+def _mean_csa(result) -> float:
+    return next(m.value for m in result.measurements if m.name == "cord CSA (mean)")
+
+
+def test_a_coil_shading_ramp_across_the_cord_is_corrected_and_the_outline_stays_right() -> None:
+    # Coil sensitivity falling from 1.5 to 0.5 from one side of the 24 mm field to the other (the benchmark's
+    # +-50 % ramp): the fluid ring is 40 % brighter on one side of the cord than on the other, and the outline
+    # stopped at the bright grey matter on the dark side (63 against 83 mm2, Dice 0.73) until the ramp was
+    # estimated from the fluid ring and divided out.
+    plain, plain_dice = _t2s_as_t2(lambda d: d)
+    ramp, ramp_dice = _t2s_as_t2(lambda d: d * np.linspace(0.5, 1.5, d.shape[0])[:, None, None])
+    assert plain.qc[0].status is QcStatus.OK and ramp.qc[0].status is QcStatus.OK, ramp.qc[0].reason
+    assert abs(_mean_csa(ramp) / _mean_csa(plain) - 1) <= 0.10, (_mean_csa(ramp), _mean_csa(plain))
+    assert ramp_dice >= 0.85 and plain_dice >= 0.88, (ramp_dice, plain_dice)
+
+
+def test_a_motion_ghost_over_the_cord_makes_the_series_unreliable() -> None:
+    # A copy of the image at 30 % of its brightness shifted by half the field front to back (the benchmark's
+    # ghost): the outline lay half on the cord on two slices (Dice 0.70 over the series) and was marked ok.
+    plain, _ = _t2s_as_t2(lambda d: d)
+    ghosted, _ = _t2s_as_t2(lambda d: d + 0.3 * np.roll(d, d.shape[1] // 2, axis=1))
+    assert plain.details["qc_figures"].ghost < qc.MAX_GHOST_CORRELATION / 2
+    assert plain.details["qc_figures"].ghost_share < qc.MAX_GHOST_SHARE / 2
+    assert ghosted.qc[0].status is QcStatus.UNRELIABLE
+    assert "motion ghost" in ghosted.qc[0].reason and "front to back" in ghosted.qc[0].reason
+    assert ghosted.findings == []
+
+
+def test_a_motion_ghost_of_the_muscle_beside_the_neck_over_the_cord_leaves_it_ok(wrap) -> None:
+    # The shared T2 as an axial series with the same ghost, half its 52 mm field side to side: the copy over
+    # the cord is of the muscle beside the neck, little detail, and the outline stays on the cord (CSA 77.3
+    # against 77.6 mm2 unperturbed in the benchmark): the ghost is found, but not over the cord.
+    datasets = wrap("t2/t2.nii.gz", "axial")
+    plain = _cord(datasets)
+    image = nib.load(SCT / "t2/t2.nii.gz")
+    data = np.asanyarray(image.dataobj).astype(np.float32)
+    ghosted = data + 0.3 * np.roll(data, data.shape[2] // 2, axis=2)  # P, S, R: the R-L axis
+    result = _cord(wrap_nifti(nib.Nifti1Image(ghosted, image.affine), WrapSpec("Ax T2", "axial"), header()))
+    figures = result.details["qc_figures"]
+    assert figures.ghost > qc.MAX_GHOST_CORRELATION and figures.ghost_share < qc.MAX_GHOST_SHARE
+    assert result.qc[0].status is QcStatus.OK, result.qc[0].reason
+    assert abs(_mean_csa(result) / _mean_csa(plain) - 1) <= 0.05
