@@ -90,6 +90,7 @@ def prepare_worker() -> None:
     """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
     before the first series arrives."""
     lower_priority()
+    import workers.analysis.cord.qc  # noqa: F401
     import workers.analysis.segmentations  # noqa: F401
     import workers.analysis.volume  # noqa: F401
     import workers.inventory  # noqa: F401
@@ -122,6 +123,8 @@ def segment_early(
     the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
     series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
+    from workers.analysis.cord.morphometry import slice_morphometry
+    from workers.analysis.cord.qc import figures
     from workers.analysis.segmentations import SegmentationCache, analysis_run, cord_segmentation, identities_of
     from workers.analysis.volume import load_volume
     from workers.inventory import classify_series
@@ -148,10 +151,17 @@ def segment_early(
     started = time.process_time()
     with analysis_run(workers=1, cache=cache) as run:
         try:
-            cord_segmentation(load_volume(headers))
+            volume = load_volume(headers)
+            seg = cord_segmentation(volume)
         except Exception as exc:  # the job meets the same and reports it
             log.debug("early segmentation not made: %s", exc)
             return kind, 0
+        if kind == AXIAL_T2:  # the canal analyser's QC of every axial T2, filed with it (the job takes both)
+            try:
+                figures(seg, slice_morphometry(seg))
+            except Exception as exc:  # the job meets the same and reports it
+                log.debug("early QC figures not made: %s", exc)
+            run.refile(volume)
         filed = sum(1 for seg in run.made().values() if not isinstance(seg, Exception))
     log.debug("early segmentation of %d images: %.2f CPU s", len(headers), time.process_time() - started)
     return kind, filed
