@@ -148,22 +148,18 @@ class CordSegmentations:
             self._await(key)
         if key not in self._done and self.cache is not None:
             cached = self.cache.get(key)
-            if cached is None and self.cache.in_flight(key):  # being made by another process: not made twice
+            # being made by another process (the early work, which itself never waits): not made twice
+            if cached is None and not self.cache.keep and self.cache.in_flight(key):
                 cached = self.cache.wait(key)
                 self.waited += cached is not None
             if cached is not None:
                 self._done[key] = cached
                 self.cached += 1
         if key not in self._done:
-            claim = self.cache.claim(key) if self.cache is not None and self.cache.keep else None
-            try:
-                self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
-                self.segmented += 1
-                if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
-                    self.cache.put(key, made)
-            finally:
-                if claim is not None:
-                    self.cache.release(claim)  # type: ignore[union-attr]
+            self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
+            self.segmented += 1
+            if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
+                self.cache.put(key, made)
         found = self._done[key]
         if isinstance(found, _Detached):  # made on the pool or filed: its image is this volume
             if found.figures is not None:
@@ -465,17 +461,25 @@ class SegmentationCache:
             log.warning("segmentation cache: an unreadable entry ignored (%s)", type(exc).__name__)
             return None
 
-    def _marker(self, key: Key) -> Path | None:
-        path = self.path(key)
-        return path.with_suffix(".making") if path is not None else None
+    def _marker_of(self, identities: Iterable[FileIdentity]) -> Path:
+        h = hashlib.sha256(code_digest().encode())
+        h.update(repr(sorted(identities)).encode())
+        return self.folder / f"{h.hexdigest()}.making"
 
-    def claim(self, key: Key) -> Path | None:
-        """Mark ``key`` as being made by this process (a marker file holding its process ID), so that a job
-        that asks for it meanwhile waits for it (:meth:`wait`) instead of making it too. Returns the marker to
-        :meth:`release`, or None when it could not be made (another process has it; no folder)."""
-        marker = self._marker(key)
-        if marker is None:
+    def _marker(self, key: Key) -> Path | None:
+        """The marker of the segmentation of ``key``: that of the files its images are read from."""
+        try:
+            return self._marker_of(self.files[uid] for uid in key[0])
+        except KeyError:
             return None
+
+    def claim(self) -> Path | None:
+        """Mark the segmentation of this cache's files (:attr:`files`, one series: the node's early work) as
+        being made by this process, from before its volume is read until it is filed with its QC figures (a
+        marker file named by the files, holding the process ID), so that a job that asks for it meanwhile
+        waits for it (:meth:`wait`) instead of making it too. Returns the marker to :meth:`release`, or None
+        when it could not be made (another process has it; no folder)."""
+        marker = self._marker_of(self.files.values())
         tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -516,19 +520,16 @@ class SegmentationCache:
         return self.maker(key) is not None
 
     def wait(self, key: Key, timeout: float = IN_FLIGHT_WAIT, poll: float = 0.02) -> _Detached | None:
-        """The segmentation of ``key`` once the process making it has filed it; None when that process stops
-        without filing it (it failed, or died) or ``timeout`` seconds have passed: then the caller makes it."""
+        """The segmentation of ``key`` once the process making it has filed it (with its QC figures) and
+        removed its marker; None when that process stops without filing it (it failed, or died) or ``timeout``
+        seconds have passed: then the caller makes it."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = self.get(key)
-            if found is not None:
-                return found
-            if not self.in_flight(key):
-                return self.get(key)  # filed just before its marker went
+        while self.in_flight(key):
             if time.monotonic() > deadline:
                 log.warning("segmentation cache: a segmentation being made elsewhere took too long; made here")
-                return None
+                return self.get(key)
             time.sleep(poll)
+        return self.get(key)
 
     def put(self, key: Key, seg: CordSegmentation, figures: Figures | None = None) -> None:
         """File ``seg`` and its QC figures when known (written whole under a temporary name, then renamed into

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
+    from workers.analysis.segmentations import SegmentationCache
+
 log = logging.getLogger(__name__)
 
 #: Nice increment of the early-work process (0: the node's own priority). A higher one would leave the cores
@@ -123,10 +125,7 @@ def segment_early(
     the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
     series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
-    from workers.analysis.cord.morphometry import slice_morphometry
-    from workers.analysis.cord.qc import figures
-    from workers.analysis.segmentations import SegmentationCache, analysis_run, cord_segmentation, identities_of
-    from workers.analysis.volume import load_volume
+    from workers.analysis.segmentations import SegmentationCache, identities_of
     from workers.inventory import classify_series
     from workers.pipeline.context import _usable
 
@@ -148,6 +147,22 @@ def segment_early(
     if kind == SAGITTAL_T2 and not (sagittal or (sagittal is None and _first_sagittal(folder, study_uid))):
         return kind, 0
     cache = SegmentationCache(folder, identities_of(headers), keep=True)
+    marker = cache.claim()  # a job that asks for this series' segmentation now waits for this one
+    try:
+        return kind, _segment_filed(headers, kind, cache)
+    finally:
+        if marker is not None:
+            cache.release(marker)
+
+
+def _segment_filed(headers: list[Dataset], kind: str, cache: SegmentationCache) -> int:
+    """Segment the series of ``headers`` (of kind ``kind``) and file it in ``cache`` (with the QC figures of an
+    axial T2); how many segmentations were filed (0 or 1)."""
+    from workers.analysis.cord.morphometry import slice_morphometry
+    from workers.analysis.cord.qc import figures
+    from workers.analysis.segmentations import analysis_run, cord_segmentation
+    from workers.analysis.volume import load_volume
+
     started = time.process_time()
     with analysis_run(workers=1, cache=cache) as run:
         try:
@@ -155,7 +170,7 @@ def segment_early(
             seg = cord_segmentation(volume)
         except Exception as exc:  # the job meets the same and reports it
             log.debug("early segmentation not made: %s", exc)
-            return kind, 0
+            return 0
         if kind == AXIAL_T2:  # the canal analyser's QC of every axial T2, filed with it (the job takes both)
             try:
                 figures(seg, slice_morphometry(seg))
@@ -164,7 +179,7 @@ def segment_early(
             run.refile(volume)
         filed = sum(1 for seg in run.made().values() if not isinstance(seg, Exception))
     log.debug("early segmentation of %d images: %.2f CPU s", len(headers), time.process_time() - started)
-    return kind, filed
+    return filed
 
 
 def prune(folder: Path, keep_seconds: float = KEEP_SECONDS, now: float | None = None) -> int:

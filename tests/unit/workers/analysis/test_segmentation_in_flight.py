@@ -109,9 +109,9 @@ def test_a_job_waits_for_a_segmentation_being_made_elsewhere_and_does_not_make_i
     fresh = _analyse(series, None)
     axial, staged, key = _axial(study[0], series, tmp_path / "staging")
     cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
-    marker = cache.claim(key)  # the early work has begun this series (this process stands for it)
+    marker = cache.claim()  # the early work has begun this series (this process stands for it)
     assert marker is not None and cache.in_flight(key)
-    assert cache.claim(key) is None  # a second claim of the same segmentation is refused
+    assert cache.claim() is None  # a second claim of the same segmentation is refused
     counts = Counts(monkeypatch)
 
     def early_work_finishes() -> None:  # once the job waits: the segmentation filed, the marker removed
@@ -137,7 +137,7 @@ def test_a_job_makes_a_segmentation_whose_maker_stopped_without_filing_it(
     fresh = _analyse(series, None)
     axial, staged, key = _axial(study[0], series, tmp_path / "staging")
     cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
-    marker = cache.claim(key)
+    marker = cache.claim()
     assert marker is not None
     counts = Counts(monkeypatch)
 
@@ -160,7 +160,7 @@ def test_a_marker_left_by_a_process_that_died_is_not_waited_for(
     series = _copy(study, tmp_path / "files")
     axial, staged, key = _axial(study[0], series, tmp_path / "staging")
     cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
-    marker = cache.claim(key)
+    marker = cache.claim()
     assert marker is not None
     marker.write_text(str(_ended_pid()))  # the early work's process died while making it
     assert not cache.in_flight(key)
@@ -186,7 +186,11 @@ def test_the_early_work_marks_a_segmentation_while_it_makes_it(
         seen.append(len(list((tmp_path / "cache").glob("*.making"))))
         return _SEGMENT(volume, polarity)
 
+    def wait(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the early work waited for its own segmentation")
+
     monkeypatch.setattr(segmentations, "_segment", segment)
+    monkeypatch.setattr(SegmentationCache, "wait", wait)
     for files in study[1]:
         segment_early([str(f) for f in files], study[0], tmp_path / "cache", sagittal=True)
     assert seen == [1, 1]  # each of the two T2 series marked while it was segmented
