@@ -47,8 +47,9 @@ then the next: a series is complete long before its study is stable)."""
 PRUNE_SECONDS = 60.0
 """Seconds between two prunings of the cache."""
 
-STOP_SECONDS = 30.0
-"""Seconds :meth:`EarlyWork.stop` waits for a segmentation already running (the work not begun is dropped)."""
+STOP_SECONDS = 10.0
+"""Seconds :meth:`EarlyWork.stop` waits for a segmentation already running (the work not begun is dropped);
+then its worker process is ended (the node's service allows 30 s to stop in all)."""
 
 
 def enabled() -> bool:
@@ -218,13 +219,16 @@ class EarlyWork(PeriodicLoop):
 
     def stop(self) -> None:
         """Stop the loop, drop the work not begun and wait (at most :data:`STOP_SECONDS`) for the segmentation
-        running: once stopped, no early work runs any more, unless one outlived that wait (it is logged)."""
+        running; one still running then is ended with its worker process: once stopped, no early work runs."""
         super().stop()
         futures = [f for study in self._studies.values() for f in study.futures]
         futures += [self._ready] if self._ready is not None else []
         for future in futures:
             future.cancel()  # only those not begun
         _, running = wait(futures, timeout=STOP_SECONDS)
-        if running:
-            log.warning("early work: %d segmentation(s) still running when stopped", len(running))
+        if running and self._executor is not None:  # speculative work: the job segments that series itself
+            log.warning("early work: a segmentation still running when stopped is ended")
+            processes = getattr(self._executor, "_processes", None) or {}  # a process pool's workers
+            for process in list(processes.values()):
+                process.terminate()
         self._drop_executor()

@@ -204,3 +204,34 @@ def test_stop_drops_the_work_not_begun_and_waits_for_the_one_running(tmp_path: P
     assert futures[-1].cancelled(), "the work not begun is dropped"
     assert not futures[0].cancelled() and futures[0].exception() is None, "the one running was let finish"
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 1
+
+
+def test_stop_ends_a_segmentation_that_outlives_its_wait(
+    tmp_path: Path, executors: list[Executor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real worker process busy past the wait: stop ends it, and returns within the wait, not after the work."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    import node.daemon.early as early_module
+
+    monkeypatch.setattr(early_module, "STOP_SECONDS", 0.5)
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+
+    def executor() -> Executor:
+        executors.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        return executors[-1]
+
+    early = EarlyWork(registry, tmp_path / "cache", interval=3600, executor=executor)
+    early.start()
+    pool = early._executor
+    assert pool is not None
+    early._ready.result(timeout=60)  # type: ignore[union-attr]  # the worker process is up
+    (process,) = pool._processes.values()  # type: ignore[attr-defined]
+    early._ready = pool.submit(time.sleep, 120)  # work that outlives the wait, as a long segmentation would
+    time.sleep(0.5)  # begun
+    started = time.monotonic()
+    early.stop()
+    assert time.monotonic() - started < 10, "stop waited for the work, not for its bound"
+    process.join(timeout=10)
+    assert not process.is_alive(), "the worker process was ended"
