@@ -506,8 +506,8 @@ def test_a_real_bone_scan_described_as_a_cisternography_is_refused_as_a_secondar
 # --- CT myelography on real CT slices restacked into volumes (ctm/) -------------------------------------------
 
 #: The canal of each real slice as an ellipse read off the image: centre row, centre column, half-height and
-#: half-width (pixels). bad_sequence.dcm: a thoracolumbar vertebra, 0.29 mm pixels, its canal 17 x 22 mm;
-#: CT_small.dcm: a thoracic vertebra, 0.66 mm pixels, its canal about 12 x 13 mm.
+#: half-width (pixels). bad_sequence.dcm: a thoracic vertebra (rib heads beside it), 0.29 mm pixels, its canal
+#: 17 x 22 mm; CT_small.dcm: a thoracic vertebra, 0.66 mm pixels, its canal about 12 x 14 mm.
 CANALS = {"bad_sequence.dcm": (298, 223, 22, 30), "CT_small.dcm": (51, 58, 7, 8)}
 #: What iodinated contrast adds to the CSF of a myelogram's sac (it is read between 300 and 1300 HU).
 CONTRAST_HU = 550
@@ -573,8 +573,8 @@ def _tilted_as_a_real_head_ct(datasets: list[pydicom.Dataset]) -> None:
 
 
 def _a_pedicle_screw_on_six_slices(datasets: list[pydicom.Dataset]) -> None:
-    # 3071 HU (the top of a 12-bit CT's range, where metal saturates) in a 7 x 3.4 mm bar through the real left
-    # pedicle of slices 8-13; no streaks are added
+    # 3071 HU (the top of a 12-bit CT's range, where metal saturates) in a 7 x 3.4 mm bar in the real bone on
+    # the canal's right (its pedicle) on slices 8-13; no streaks are added
     for ds in datasets[8:14]:
         stored = ds.pixel_array.copy()
         stored[270:295, 184:196] = 3071 + 1024
