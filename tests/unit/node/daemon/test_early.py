@@ -199,6 +199,9 @@ def test_stop_drops_the_work_not_begun_and_waits_for_the_one_running(tmp_path: P
     early.start()
     assert early.run_once() == 2  # one worker: the first series begins, the second waits
     futures = [f for study in early._studies.values() for f in study.futures]
+    deadline = time.monotonic() + 30.0
+    while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the warm-up goes first on the one worker: stop once the first series has begun
     early.stop()
     assert all(f.done() for f in futures), "nothing runs once stopped"
     assert futures[-1].cancelled(), "the work not begun is dropped"
