@@ -232,9 +232,24 @@ def test_stop_ends_a_segmentation_that_outlives_its_wait(
     early._ready.result(timeout=60)  # type: ignore[union-attr]  # the worker process is up
     (process,) = pool._processes.values()  # type: ignore[attr-defined]
     early._ready = pool.submit(time.sleep, 120)  # work that outlives the wait, as a long segmentation would
-    time.sleep(0.5)  # begun
+    deadline = time.monotonic() + 30.0
+    while not early._ready.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # begun in the worker process, not only handed to it
     started = time.monotonic()
     early.stop()
     assert time.monotonic() - started < 10, "stop waited for the work, not for its bound"
-    process.join(timeout=10)
-    assert not process.is_alive(), "the worker process was ended"
+    deadline = time.monotonic() + 10.0
+    while not _ended(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ended(process.pid), "the worker process was ended"
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process ``pid`` has exited (gone, or a zombie not yet reaped). Read from /proc: the pool's own
+    thread reaps its workers too, and a second ``join`` that loses that race reports the dead process alive."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
