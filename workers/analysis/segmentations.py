@@ -20,7 +20,9 @@ volume's images, shape, affine and polarity, and the identity of each image's fi
 time and inode). A segmentation found there is the one :func:`segment_cord` would make again, so the run takes
 it instead; any change to an input is another digest, and the segmentation is made anew. The node fills the
 cache while a study is still arriving (:mod:`workers.pipeline.early`), so that the job finds the series already
-segmented.
+segmented; a series it is still segmenting is marked (:meth:`SegmentationCache.claim`), and a job that asks for
+its segmentation meanwhile waits for it instead of making it again. The QC figures of a segmentation
+(:func:`workers.analysis.cord.qc.figures`) are made once per run, and filed with an axial T2's segmentation.
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ This never changes a result, only when it is ready: a segmentation is filed unde
 computed from (the code, the volume's images, geometry and polarity, and each image file's path, size,
 modification time and inode), and the job looks it up with the digest of the volume it builds itself. When
 more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
-the digests differ and the job segments that series itself, as without the cache. The early work is one
-process: it takes at most one core, and receiving keeps the others.
+the digests differ and the job segments that series itself, as without the cache. A series being segmented
+here is marked from before its volume is read until it is filed (with the QC figures of an axial T2): a job that
+asks for it meanwhile waits for it rather than making it twice. The early work is one process: it takes at most
+one core, and receiving keeps the others.
 """
 
 from __future__ import annotations
