@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS, result_title
+from workers.criteria.words import EXAM_WORDS, NOT_GRADED_WORDS, reading_order, result_title
 from workers.results.card_words import plain
 from workers.results.findings import FindingsReport, NotGraded
 from workers.results.findings_build import analyser_words
@@ -97,14 +97,13 @@ def study_text(study: Mapping[str, Any], report: FindingsReport | None) -> str:
         if report.relevant_notes:
             lines.append("Protocol notes (not findings):")
             lines += [f"  {n.text}" for n in report.relevant_notes]
-    graded = [
-        (key, str(part["grade"]), report.not_graded_of(key) if report else None)
+    codes = [
+        (key, str(part["grade"]))
         for key in GRADE_KEYS
         if isinstance(part := (study.get("criteria") or {}).get(key), dict) and "grade" in part
     ]
-    # abnormal grades first, then those not graded, then the rest (each part in the order above)
-    graded.sort(key=lambda g: 1 if g[2] is not None else 0 if g[1] not in ("NONE", "REFERENCE") else 2)
-    grades = [f"  {result_title(key)}: {_grade(code, why)}" for key, code, why in graded]
+    why = {key: n for key, _ in codes if report is not None and (n := report.not_graded_of(key)) is not None}
+    grades = [f"  {result_title(key)}: {_grade(code, why.get(key))}" for key, code in reading_order(codes, why)]
     if grades:
         lines += ["Grades:", *grades]
     if study["candidates"]:

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +46,10 @@ then the next: a series is complete long before its study is stable)."""
 
 PRUNE_SECONDS = 60.0
 """Seconds between two prunings of the cache."""
+
+STOP_SECONDS = 10.0
+"""Seconds :meth:`EarlyWork.stop` waits for a segmentation already running (the work not begun is dropped);
+then its worker process is ended (the node's service allows 30 s to stop in all)."""
 
 
 def enabled() -> bool:
@@ -95,17 +99,22 @@ class EarlyWork(PeriodicLoop):
         self._found: list[tuple[int, int, int, str | None]] = []  # (study, series, instances, kind) from workers
         self._lock = threading.Lock()
         self._pruned = 0.0
+        self._ready: Future[Any] | None = None
+        self._no_processes = False  # no worker process could start: nothing is handed on
 
     def start(self) -> None:
-        """Start the loop and the worker process (its modules imported before the first series is quiet)."""
+        """Start the worker process (its modules imported before the first series is quiet), then the loop: the
+        loop's first look finds the process made, never makes a second one. No process here: no early work."""
         from workers.pipeline.early import ready
 
-        super().start()
         try:
             self._executor = self._make_executor()
-            self._executor.submit(ready)
+            self._ready = self._executor.submit(ready)
         except (OSError, ValueError) as exc:  # no processes here: no early work
             log.warning("early work not started: %s", exc)
+            self._drop_executor()
+            self._no_processes = True
+        super().start()
 
     def run_once(self) -> int:
         """One look; returns how many series were handed on."""
@@ -145,23 +154,41 @@ class EarlyWork(PeriodicLoop):
         return handed
 
     def _hand_on(self, session: Any, study_id: int, series_id: int, count: int, *, sagittal: bool | None) -> int:
+        """Hand one series to the worker process; 0 when no process can take it (the job segments it itself)."""
         from workers.pipeline.early import segment_early
 
+        if self._no_processes:
+            return 0
         study = self._studies[study_id]
         paths = list(
             session.scalars(select(Instance.path).where(Instance.series_id == series_id).order_by(Instance.id))
         )
-        if self._executor is None:
-            self._executor = self._make_executor()
+        args = (segment_early, paths, study.uid, self.folder, sagittal)
         try:
-            future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
-        except BrokenExecutor:  # its process died (killed, out of memory): a new one for this and what follows
-            log.warning("early work: its worker process died; a new one is started")
-            self._executor = self._make_executor()
-            future = self._executor.submit(segment_early, paths, study.uid, self.folder, sagittal)
+            try:
+                future = self._submit(*args)
+            except BrokenExecutor:  # its process died (killed, out of memory): a new one for this and what follows
+                log.warning("early work: its worker process died; a new one is started")
+                self._drop_executor()
+                future = self._submit(*args)
+        except (OSError, ValueError, BrokenExecutor) as exc:  # no process can start here: the job does the work
+            log.warning("early work stopped: no worker process could start (%s)", exc)
+            self._drop_executor()
+            self._no_processes = True
+            return 0
         future.add_done_callback(lambda f: self._done(f, study_id, series_id, count))
         study.futures = [f for f in study.futures if not f.done()] + [future]
         return 1
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._executor is None:
+            self._executor = self._make_executor()
+        return self._executor.submit(fn, *args)
+
+    def _drop_executor(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _done(self, future: Future[Any], study_id: int, series_id: int, count: int) -> None:
         if future.cancelled():
@@ -191,7 +218,17 @@ class EarlyWork(PeriodicLoop):
                 future.cancel()
 
     def stop(self) -> None:
+        """Stop the loop, drop the work not begun and wait (at most :data:`STOP_SECONDS`) for the segmentation
+        running; one still running then is ended with its worker process: once stopped, no early work runs."""
         super().stop()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        futures = [f for study in self._studies.values() for f in study.futures]
+        futures += [self._ready] if self._ready is not None else []
+        for future in futures:
+            future.cancel()  # only those not begun
+        _, running = wait(futures, timeout=STOP_SECONDS)
+        if running and self._executor is not None:  # speculative work: the job segments that series itself
+            log.warning("early work: a segmentation still running when stopped is ended")
+            processes = getattr(self._executor, "_processes", None) or {}  # a process pool's workers
+            for process in list(processes.values()):
+                process.terminate()
+        self._drop_executor()

@@ -8,7 +8,7 @@ from datetime import date
 
 from node.routing.conditions import GRADES
 from node.routing.rules import Priority
-from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
+from workers.criteria.words import NOT_ABNORMAL, NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, reading_order, result_title
 
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -83,7 +83,7 @@ class ReportSummary:
         parts += [
             f"{result_title(name)}: {grade.replace('_', ' ').lower()}"
             for name, grade in self.grades.items()
-            if grade not in ("NONE", "REFERENCE") and name not in self.not_graded
+            if grade not in NOT_ABNORMAL and name not in self.not_graded
         ]
         parts += [self.not_graded_text(name) for name in self.not_graded if name in NOT_GRADED_HEADLINES]
         if not parts:
@@ -92,16 +92,9 @@ class ReportSummary:
         return "; ".join(parts)
 
     def grades_in_reading_order(self) -> list[tuple[str, str]]:
-        """(result name, grade code), the abnormal grades first, then those not graded, then the rest, each part
-        in report order: what a reader must act on leads the per-grade lines as it leads the conclusion."""
-
-        def part(item: tuple[str, str]) -> int:
-            name, grade = item
-            if name in self.not_graded:
-                return 1
-            return 0 if grade not in ("NONE", "REFERENCE") else 2
-
-        return sorted(self.grades.items(), key=part)
+        """(result name, grade code) in reading order (:func:`workers.criteria.words.reading_order`): what a
+        reader must act on leads the per-grade lines as it leads the conclusion."""
+        return reading_order(self.grades.items(), self.not_graded)
 
     def not_graded_text(self, name: str) -> str:
         """ "CSF leak: not graded: CT myelography could not be assessed: metal artefact" """

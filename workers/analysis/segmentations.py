@@ -396,10 +396,11 @@ class SegmentationCache:
         if isinstance(seg.mask, np.ndarray) and seg.mask.dtype == bool:  # 1 bit a voxel
             empty = replace(detached, mask=np.zeros((0, 0, 0), bool))
             record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
             tmp.replace(path)
         except OSError as exc:  # a full disk: the job segments the series itself
             log.warning("segmentation cache: not written (%s)", exc)
+            tmp.unlink(missing_ok=True)  # a part written is not left to fill the disk further

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Final
 
 #: Grade codes (``str(Grade)``, and the blood-patch verdict) in words.
@@ -58,3 +58,21 @@ def result_title(name: str) -> str:
 def grade_words(code: str) -> str:
     """``"STRONGLY_SUSPECTED"`` -> ``"strongly suspected"``; an unknown code in lower case without underscores."""
     return GRADE_WORDS.get(code, code.replace("_", " ").lower())
+
+
+#: Grade codes that are no abnormal finding (a reader need not act on them).
+NOT_ABNORMAL: Final = ("NONE", "REFERENCE")
+
+
+def reading_order(grades: Iterable[tuple[str, str]], not_graded: Container[str] = ()) -> list[tuple[str, str]]:
+    """(result name, grade code) in the order a reader reads them: the abnormal grades first, then the results
+    named in ``not_graded`` (their exams could not be assessed), then the rest, each part in the order given.
+    Every view that lists grades (the analyse text, the RIS lines) lists them so."""
+
+    def part(item: tuple[str, str]) -> int:
+        name, code = item
+        if name in not_graded:
+            return 1
+        return 2 if code in NOT_ABNORMAL else 0
+
+    return sorted(grades, key=part)

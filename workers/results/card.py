@@ -120,6 +120,8 @@ def _section_rows(
     title_text = plain_title(section.title)
     lines = [plain(line) for line in section.lines if line not in hidden]
     lines = [line for line in lines if line]
+    if compact and section.lines and not lines:  # everything it says the findings block says: not again
+        return []
     rows: list[Row] = []
     if compact:  # a quality line that says "ok" tells nothing on the card; any other verdict stays
         lines = [line for line in lines if not line.lower().startswith("quality: ok")]

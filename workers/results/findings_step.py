@@ -55,10 +55,14 @@ def study_flags(report: FindingsReport, sections: Sequence[ReportSection]) -> li
 
 
 def shown_lines(analysis: Any) -> frozenset[str]:
-    """Section lines that the findings block already shows (the analysers' candidate descriptions)."""
+    """Section lines that the findings block already shows: the analysers' candidate descriptions, and the quality
+    line of an output not ok (the block says it, and why, as not assessable: once on the card, not twice)."""
+    from workers.analysis.sections import qc_line
+
     if analysis is None:
         return frozenset()
-    return frozenset(f.description for f in analysis.findings)
+    not_ok = {qc_line(list(r.qc)) for r in analysis.results if any(not v.ok for v in r.qc)}
+    return frozenset(f.description for f in analysis.findings) | not_ok
 
 
 def card_charts(analysis: Any) -> list[Tile]:

@@ -4,6 +4,7 @@ once the study is stable."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
@@ -137,3 +138,118 @@ def test_a_worker_process_that_died_is_replaced(tmp_path: Path, executors: list[
     assert early._executor is not broken, "a new worker process took the series"
     _settle(early)
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 1, "the series was segmented by the new process"
+
+
+def _quiet_study(tmp_path: Path) -> Registry:
+    """A registry holding the phantom's series, every one quiet."""
+    write_phantom(tmp_path / "study", "cord_compression", seed=0)
+    files = sorted((tmp_path / "study").rglob("*.dcm"))
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    _record(registry, files, PatientKeyer(tmp_path))
+    _quiet(registry)
+    return registry
+
+
+def test_start_makes_one_worker_pool_before_the_loop_looks(tmp_path: Path, executors: list[Executor]) -> None:
+    """The pool takes a while to make (a fork server starting); the loop looking every few milliseconds meanwhile
+    must find it made, not make a second one."""
+    registry = _quiet_study(tmp_path)
+
+    def executor() -> Executor:
+        time.sleep(0.3)  # the loop would look some thirty times meanwhile
+        executors.append(ThreadPoolExecutor(max_workers=1))
+        return executors[-1]
+
+    early = EarlyWork(registry, tmp_path / "cache", interval=0.01, executor=executor)
+    early.start()
+    deadline = time.monotonic() + 30
+    while not early._studies and time.monotonic() < deadline:  # the loop's first look handed the series on
+        time.sleep(0.01)
+    early.stop()
+    assert early._studies, "the loop looked"
+    assert len(executors) == 1
+    assert early._executor is None
+
+
+def test_nothing_is_handed_on_when_no_worker_process_can_start(tmp_path: Path) -> None:
+    registry = _quiet_study(tmp_path)
+    tried: list[int] = []
+
+    def executor() -> Executor:
+        tried.append(1)
+        raise OSError("no processes here")  # as a sandbox without fork gives
+
+    early = EarlyWork(registry, tmp_path / "cache", interval=3600, executor=executor)
+    early.start()
+    assert early.run_once() == 0
+    assert all(not study.futures for study in early._studies.values())
+    assert early.run_once() == 0 and len(tried) == 1  # not tried again each look
+    early.stop()
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.seg"))
+
+
+def test_stop_drops_the_work_not_begun_and_waits_for_the_one_running(tmp_path: Path, executors: list[Executor]) -> None:
+    registry = _quiet_study(tmp_path)
+
+    def executor() -> Executor:
+        executors.append(ThreadPoolExecutor(max_workers=1))
+        return executors[-1]
+
+    early = EarlyWork(registry, tmp_path / "cache", interval=3600, executor=executor)
+    early.start()
+    assert early.run_once() == 2  # one worker: the first series begins, the second waits
+    futures = [f for study in early._studies.values() for f in study.futures]
+    deadline = time.monotonic() + 30.0
+    while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the warm-up goes first on the one worker: stop once the first series has begun
+    early.stop()
+    assert all(f.done() for f in futures), "nothing runs once stopped"
+    assert futures[-1].cancelled(), "the work not begun is dropped"
+    assert not futures[0].cancelled() and futures[0].exception() is None, "the one running was let finish"
+    assert len(list((tmp_path / "cache").glob("*.seg"))) == 1
+
+
+def test_stop_ends_a_segmentation_that_outlives_its_wait(
+    tmp_path: Path, executors: list[Executor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real worker process busy past the wait: stop ends it, and returns within the wait, not after the work."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    import node.daemon.early as early_module
+
+    monkeypatch.setattr(early_module, "STOP_SECONDS", 0.5)
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+
+    def executor() -> Executor:
+        executors.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        return executors[-1]
+
+    early = EarlyWork(registry, tmp_path / "cache", interval=3600, executor=executor)
+    early.start()
+    pool = early._executor
+    assert pool is not None
+    early._ready.result(timeout=60)  # type: ignore[union-attr]  # the worker process is up
+    (process,) = pool._processes.values()  # type: ignore[attr-defined]
+    early._ready = pool.submit(time.sleep, 120)  # work that outlives the wait, as a long segmentation would
+    deadline = time.monotonic() + 30.0
+    while not early._ready.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # begun in the worker process, not only handed to it
+    started = time.monotonic()
+    early.stop()
+    assert time.monotonic() - started < 10, "stop waited for the work, not for its bound"
+    deadline = time.monotonic() + 10.0
+    while not _ended(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ended(process.pid), "the worker process was ended"
+
+
+def _ended(pid: int) -> bool:
+    """Whether the process ``pid`` has exited (gone, or a zombie not yet reaped). Read from /proc: the pool's own
+    thread reaps its workers too, and a second ``join`` that loses that race reports the dead process alive."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

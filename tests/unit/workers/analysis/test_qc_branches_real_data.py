@@ -9,10 +9,11 @@ pipeline to the SR (a qualitative evaluation with its reason) and the card's qua
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
+from dicom_testfiles import dicom_test_file
+from pydicom.uid import generate_uid
 from series_inputs import series_input, stated_inventory
 from verdict_words import assert_readable
 
@@ -41,7 +44,9 @@ from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.qc import enforce
 from workers.analysis.ri import RiCisternographyAnalyser
 from workers.analysis.volume import load_volume
+from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
+from workers.phantom.nm_dicom import Tracer, nm_dataset
 from workers.pipeline import STEPS, PipelineContext, SeriesFiles
 
 
@@ -496,6 +501,222 @@ def test_a_real_bone_scan_described_as_a_cisternography_is_refused_as_a_secondar
     assert verdict.reason == "not NM Image Storage (a secondary capture): counts cannot be measured"
     assert_readable(verdict)
     _not_graded(output)
+
+
+# --- CT myelography on real CT slices restacked into volumes (ctm/) -------------------------------------------
+
+#: The canal of each real slice as an ellipse read off the image: centre row, centre column, half-height and
+#: half-width (pixels). bad_sequence.dcm: a thoracic vertebra (rib heads beside it), 0.29 mm pixels, its canal
+#: 17 x 22 mm; CT_small.dcm: a thoracic vertebra, 0.66 mm pixels, its canal about 12 x 14 mm.
+CANALS = {"bad_sequence.dcm": (298, 223, 22, 30), "CT_small.dcm": (51, 58, 7, 8)}
+#: What iodinated contrast adds to the CSF of a myelogram's sac (it is read between 300 and 1300 HU).
+CONTRAST_HU = 550
+
+
+def _real_ct(name: str, spacing_mm: float, contrast: bool = False, slices: int = 24) -> list[pydicom.Dataset]:
+    """pydicom's or pydicom-data's real CT slice ``name`` restacked into ``slices`` axial slices ``spacing_mm``
+    apart (positions moved down, new SOP and series UIDs; every slice the same real pixels). With
+    ``contrast``, the soft tissue (under 100 HU) inside the ellipse of its canal is raised by CONTRAST_HU,
+    as contrast in the CSF raises it, keeping its real noise; bone and the rest of the slice are untouched."""
+    source = pydicom.dcmread(dicom_test_file(name))
+    if contrast:
+        stored = source.pixel_array.astype(np.int32)
+        slope, intercept = float(source.RescaleSlope), float(source.RescaleIntercept)
+        row, col, half_rows, half_cols = CANALS[name]
+        rr, cc = np.mgrid[: stored.shape[0], : stored.shape[1]]
+        canal = ((rr - row) / half_rows) ** 2 + ((cc - col) / half_cols) ** 2 <= 1.0
+        stored[canal & (stored * slope + intercept < 100.0)] += round(CONTRAST_HU / slope)
+        source.set_pixel_data(stored.astype(source.pixel_array.dtype), "MONOCHROME2", int(source.BitsStored))
+    series_uid = generate_uid()
+    out = []
+    for k in range(slices):
+        ds = copy.deepcopy(source)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID, ds.InstanceNumber = series_uid, generate_uid(), k + 1
+        x, y, z = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y, z - k * spacing_mm]
+        out.append(ds)
+    return out
+
+
+def _ctm(datasets: list[pydicom.Dataset]) -> tuple[Any, QcVerdict]:
+    inventory = stated_inventory(datasets, sequence="OTHER", plane="axial", modality="CT")
+    output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()], workers=1)
+    verdict = _only_verdict(output, "ct_myelography")
+    assert_readable(verdict)
+    _not_graded(output)
+    return output, verdict
+
+
+@pytest.mark.parametrize(
+    ("name", "spacing_mm"),
+    [("bad_sequence.dcm", 1.0), ("CT_small.dcm", 5.0), ("explicit_VR-UN.dcm", 2.0)],
+)
+def test_a_real_spine_ct_without_intrathecal_contrast_is_no_myelogram(name: str, spacing_mm: float) -> None:
+    """Real: the pixels of three real CT slices through a vertebra (pydicom-data's bad_sequence.dcm and
+    explicit_VR-UN.dcm, pydicom's CT_small.dcm), their cortical bone 300-1250 HU. Changed: each slice restacked
+    into 24 slices (at its own slice thickness where it states one). There is no contrast in the canal: the
+    bone, in the range read as contrast, is not a fluid, so nothing is the sac. (Before, the bone was taken
+    for the sac and two of the three gave an epidural-contrast candidate.)"""
+    output, verdict = _ctm(_real_ct(name, spacing_mm))
+    assert verdict.status is QcStatus.FAILED
+    assert verdict.reason == "no contrast in the dural sac on 100 % of the slices: not a CT myelogram"
+    assert output.measurements == []
+
+
+def _tilted_as_a_real_head_ct(datasets: list[pydicom.Dataset]) -> None:
+    # the tilt and the orientation of pydicom's J2K_pixelrep_mismatch.dcm, a real head CT acquired 22 degrees
+    # tilted (its orientation's column direction turned 22 degrees out of the axial plane)
+    tilted = pydicom.dcmread(dicom_test_file("J2K_pixelrep_mismatch.dcm"), stop_before_pixels=True)
+    for ds in datasets:
+        ds.GantryDetectorTilt = tilted.GantryDetectorTilt
+        ds.ImageOrientationPatient = tilted.ImageOrientationPatient
+
+
+def _a_pedicle_screw_on_six_slices(datasets: list[pydicom.Dataset]) -> None:
+    # 3071 HU (the top of a 12-bit CT's range, where metal saturates) in a 7 x 3.4 mm bar in the real bone on
+    # the canal's right (its pedicle) on slices 8-13; no streaks are added
+    for ds in datasets[8:14]:
+        stored = ds.pixel_array.copy()
+        stored[270:295, 184:196] = 3071 + 1024
+        ds.set_pixel_data(stored, "MONOCHROME2", int(ds.BitsStored))
+
+
+@pytest.mark.parametrize(
+    ("name", "spacing_mm", "defect", "words"),
+    [
+        # CT_small.dcm states 5 mm slices: its own header, unchanged
+        ("CT_small.dcm", 5.0, None, "slice thickness 5 mm (more than 3 mm)"),
+        ("bad_sequence.dcm", 1.0, _tilted_as_a_real_head_ct,
+         "gantry tilt 22 degrees: slices are not perpendicular to the table"),
+        ("bad_sequence.dcm", 1.0, _a_pedicle_screw_on_six_slices, "metal artefact on 6 slices (z 1680 to 1674 mm)"),
+    ],
+)  # fmt: skip
+def test_a_real_ct_with_contrast_in_its_canal_and_a_technical_fault_is_unreliable(
+    name: str, spacing_mm: float, defect: Any, words: str
+) -> None:
+    """Real: the pixels of a real CT slice through a vertebra, restacked into 24 slices (see ``_real_ct``).
+    Changed: the soft tissue of its canal raised by 550 HU, contrast in the sac; then the fault: the slice
+    thickness is the real header's, the tilt a real tilted CT's header, the metal a bar of saturated values
+    in the real pedicle. The sac is found on every slice, and the fault makes the reading unreliable."""
+    datasets = _real_ct(name, spacing_mm, contrast=True)
+    if defect is not None:
+        defect(datasets)
+    output, verdict = _ctm(datasets)
+    assert verdict.status is QcStatus.UNRELIABLE and verdict.reason == words, verdict.reason
+    sac = [m for m in output.measurements if m.name == "ctm_sac_contrast_hu"]
+    assert len(sac) == 1 and 450 < sac[0].value < 700  # the real CSF and its noise, 550 HU up
+
+
+@pytest.mark.xfail(strict=True, reason="real cortical bone within 35 mm of the sac is read as epidural contrast")
+def test_a_real_ct_with_contrast_only_in_its_canal_gives_no_leak() -> None:
+    """Real: bad_sequence.dcm's pixels restacked into 24 slices 1 mm apart (its own thickness). Changed: the
+    soft tissue of its canal raised by 550 HU. No contrast is outside the canal, so no leak may be found; but
+    the pedicles' and the body's cortex (300-500 HU here, the phantoms' is 1400) lies within the 35 mm read
+    around the sac and no denser than it, and is taken for epidural contrast."""
+    inventory = stated_inventory(datasets := _real_ct("bad_sequence.dcm", 1.0, contrast=True), modality="CT")
+    output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()], workers=1)
+    assert _only_verdict(output, "ct_myelography").status is QcStatus.OK
+    assert output.candidate_findings == []
+
+
+# --- RI cisternography on a real NM view relabelled (ri/) --------------------------------------------------
+
+TIMES_H = (1.0, 6.0, 24.0)
+
+
+def _real_nm_study(
+    times_h: tuple[float, ...] = TIMES_H, views: tuple[str, ...] = ("anterior", "posterior"), label: bool = True
+) -> list[tuple[Any, list[pydicom.Dataset]]]:
+    """pydicom-data's JPEG-LL.dcm (a real GE whole-body Tc-99m bone scan, 2.26 mm pixels, real counts) as an
+    In-111 cisternography: its rows from the top of the head to below the pelvis (40-559), as NM Image Storage
+    with the phantom's NM header (an In-111 DTPA tracer, view codes, acquisition times after the injection), one
+    series per time point; the posterior view is the same real view mirrored left to right."""
+    real = pydicom.dcmread(dicom_test_file("JPEG-LL.dcm")).pixel_array[40:560].astype(np.uint16)
+    header = StudyHeader("Real^Bone", "RB1", generate_uid(), generate_uid(), "A1", "In-111 DTPA cisternography")
+    injection = datetime(2024, 1, 1, 8, 0, 0)
+    series = []
+    for number, hours in enumerate(times_h, start=1):
+        series_uid, datasets = generate_uid(), []
+        for k, view in enumerate(views, start=1):
+            pixels = np.ascontiguousarray(real if view == "anterior" else real[:, ::-1])
+            datasets.append(nm_dataset(
+                header, series_uid=series_uid, series_number=number, series_description=f"Cisternography {hours:g}h",
+                sop_uid=generate_uid(), instance_number=k, pixels=pixels, pixel_mm=2.26, view=view,
+                injection=injection, acquired=injection + timedelta(hours=hours, minutes=25 * (k - 1)),
+                duration_s=1210.4, tracer=Tracer(), label_view=label,
+            ))  # fmt: skip
+        series.append((stated_inventory(datasets, modality="NM"), datasets))
+    return series
+
+
+def _ri(series: list[tuple[Any, list[pydicom.Dataset]]]) -> tuple[QcStatus, str]:
+    """The one verdict every series gets, readable, and nothing graded, flagged or measured."""
+    output = run_analysers(series, levels={}, analysers=[RiCisternographyAnalyser()], workers=1)
+    _not_graded(output)
+    assert output.measurements == []
+    verdicts = [v for v in output.qc if v.analyser == "ri_cisternography"]
+    assert len(verdicts) == len(series)
+    for verdict in verdicts:
+        assert_readable(verdict)
+    assert len({(v.status, v.reason) for v in verdicts}) == 1, verdicts
+    return verdicts[0].status, verdicts[0].reason
+
+
+def _without_times(series: list[tuple[Any, list[pydicom.Dataset]]]) -> list[tuple[Any, list[pydicom.Dataset]]]:
+    ds = series[0][1][0]
+    for keyword in ("AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", "SeriesDate", "SeriesTime"):
+        delattr(ds, keyword)
+    return series
+
+
+def _naming_neither_tracer_nor_exam(
+    series: list[tuple[Any, list[pydicom.Dataset]]],
+) -> list[tuple[Any, list[pydicom.Dataset]]]:
+    for _, datasets in series:
+        for ds in datasets:
+            info = ds.RadiopharmaceuticalInformationSequence[0]
+            del info.RadionuclideCodeSequence, info.Radiopharmaceutical, info.RadiopharmaceuticalCodeSequence
+            ds.StudyDescription, ds.SeriesDescription = "NM static", "Static"
+    return series
+
+
+def _without_the_24h_anterior(
+    series: list[tuple[Any, list[pydicom.Dataset]]],
+) -> list[tuple[Any, list[pydicom.Dataset]]]:
+    inventory, datasets = series[-1]
+    series[-1] = (inventory, [ds for ds in datasets if ds.ImageID != "ANTERIOR"])
+    return series
+
+
+ENDS = "the column's ends (foramen magnum, end of the sac) were not found"
+
+
+@pytest.mark.parametrize(
+    ("study", "status", "reason"),
+    [
+        (lambda: _real_nm_study((1.0,), ("anterior",)), QcStatus.FAILED,
+         "1 view: a cisternography needs anterior and posterior views at several time points"),
+        (lambda: _real_nm_study(label=False), QcStatus.FAILED,
+         "6 of 6 views unlabelled (no view code, orientation or description)"),
+        (lambda: _without_times(_real_nm_study()), QcStatus.FAILED, "1 view without a time after the injection"),
+        (lambda: _naming_neither_tracer_nor_exam(_real_nm_study()), QcStatus.FAILED,
+         "neither the tracer (In-111) nor the description says this is a cisternography"),
+        # the time points are judged before the column; a bone scan has no cisterns above its column
+        (lambda: _real_nm_study((1.0, 6.0)), QcStatus.UNRELIABLE, f"time point missing: no 24 h views; {ENDS}"),
+        (lambda: _without_the_24h_anterior(_real_nm_study()), QcStatus.UNRELIABLE,
+         f"anterior view missing at the 24 h time point; {ENDS}"),
+        (_real_nm_study, QcStatus.UNRELIABLE, ENDS),
+    ],
+)  # fmt: skip
+def test_a_real_nm_view_relabelled_as_a_cisternography_gets_the_verdict_of_its_defect(
+    study: Any, status: QcStatus, reason: str
+) -> None:
+    """Real: the counts of a real whole-body bone scan view (see ``_real_nm_study``). Changed: the header, as a
+    complete In-111 study of anterior and posterior views at 1, 6 and 24 h, then the defect: one view only,
+    no view labels, one view without its acquisition times, no tracer and no words naming the exam, the 24-h
+    series left out, the 24-h anterior view left out. The complete study itself: bone shows no CSF column
+    between cisterns and the end of the sac, so the column's ends are not found."""
+    assert _ri(study()) == (status, reason)
 
 
 # --- carry-through: spinenode analyse --json, the SR and the card ---------------------------------------------

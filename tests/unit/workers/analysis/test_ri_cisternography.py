@@ -141,7 +141,7 @@ def test_real_whole_body_bone_scan_from_pydicom_is_refused_with_its_reason() -> 
 
 
 def test_a_view_without_its_acquisition_time_fails_the_study(studies) -> None:
-    # Phantom only: no real In-111 views in the shared data. The normal study with one view's times removed.
+    # The normal study with one view's times removed (on real counts: test_qc_branches_real_data.py).
     series = _series(studies["ri_normal"])
     ds = series[0][1][0]
     for keyword in ("AcquisitionDateTime", "AcquisitionDate", "AcquisitionTime", "SeriesDate", "SeriesTime"):
@@ -153,7 +153,8 @@ def test_a_view_without_its_acquisition_time_fails_the_study(studies) -> None:
 
 
 def test_a_time_point_without_its_anterior_view_is_unreliable(studies) -> None:
-    # Phantom only. The normal study without the anterior view of its 24-h time point.
+    # The normal study without the anterior view of its 24-h time point (on real counts, where the column's
+    # ends are not found as well: test_qc_branches_real_data.py).
     series = _series(studies["ri_normal"])
     kept = []
     for inventory, datasets in series:
@@ -170,7 +171,9 @@ def _is_24h_anterior(view: View) -> bool:
     return view.projection == "anterior" and 18.0 <= float(view.hours or 0.0) <= 30.0
 
 
-# --- QC branches on the normal study perturbed (phantom only: the shared NM files are secondary captures) ------
+# --- QC branches on the normal study perturbed (the oblique column on the phantom only: it is judged once the
+# column's ends are found, which the one real NM view, a bone scan, never gives; the other two also on real
+# counts in test_qc_branches_real_data.py) ---------------------------------------------------------------------
 
 
 def _verdicts_of_perturbed(studies, perturb: Callable[[pydicom.Dataset], None]) -> list[Any]:

@@ -153,3 +153,19 @@ def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(
     assert segment_early(again, study[0], tmp_path / "cache", sagittal=None) == (SAGITTAL_T2, 0)
     assert segment_early(again, study[0], tmp_path / "cache", sagittal=True) == (SAGITTAL_T2, 1)
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 2
+
+
+def test_a_segmentation_that_cannot_be_filed_leaves_no_temporary_file(
+    study: tuple[str, list[list[Path]]], tmp_path: Path
+) -> None:
+    """Writing fails (here its name is taken by a folder, as a full disk fails it): the part written is removed."""
+    series = _copy(study, tmp_path / "files")
+    _early(series, study[0], tmp_path / "first")
+    names = sorted(p.name for p in (tmp_path / "first").glob("*.seg"))
+    assert len(names) == 2
+    blocked = tmp_path / "blocked"
+    for name in names:
+        (blocked / name).mkdir(parents=True)  # the rename into place fails
+    _early(series, study[0], blocked)
+    assert sorted(p.name for p in blocked.iterdir() if p.is_dir()) == names  # nothing filed
+    assert [p.name for p in blocked.iterdir() if not p.is_dir() and p.suffix != ".claim"] == []

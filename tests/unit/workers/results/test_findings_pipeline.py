@@ -256,6 +256,8 @@ def test_an_exam_not_assessable_is_not_graded_on_the_card_and_in_the_sr(
     assert not any("No abnormal finding" in s for s in said), said
     assert any(s.startswith(f"CSF leak: not graded: {why}") for s in said), said
     assert not any(s.lower().startswith("csf leak: none") for s in said), said
+    (verdict,) = [s for s in said if "not assessable" in s or "quality:" in s.lower()]  # the output: said once
+    assert verdict.startswith("⚠ ") and verdict.endswith(tuple(report.not_assessable_lines)), said
     sr = ctx.results["SR"]
     assert dciodvfy_errors(sr) == [] and dciodvfy_errors(ctx.results["SC"]) == []
     dump = subprocess.run(["dsrdump", "+Pl", str(sr)], capture_output=True, text=True, check=True).stdout

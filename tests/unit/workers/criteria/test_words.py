@@ -1,0 +1,53 @@
+"""One reading order for every view that lists grades: abnormal first, then not graded, then the rest."""
+
+from __future__ import annotations
+
+from node.commands.analyse_text import study_text
+from node.ris.summary import ReportSummary
+from workers.criteria.words import reading_order, result_title
+from workers.results.findings import FindingsReport, NotGraded
+
+NO_BRAIN = "no brain MRI in the study"
+
+
+def test_abnormal_grades_lead_then_those_not_graded_then_the_rest_each_in_the_order_given() -> None:
+    grades = [("csf_leak", "NONE"), ("ich", "NONE"), ("spinal_mri", "SUSPECTED"), ("ebp", "REFERENCE")]
+    grades += [("ich_dx", "DEFINITE"), ("brain_mri", "NONE")]
+    assert reading_order(grades, {"ich", "brain_mri"}) == [
+        ("spinal_mri", "SUSPECTED"),
+        ("ich_dx", "DEFINITE"),
+        ("ich", "NONE"),
+        ("brain_mri", "NONE"),
+        ("csf_leak", "NONE"),
+        ("ebp", "REFERENCE"),
+    ]
+    assert reading_order([("ich", "SUSPECTED")], {"ich"}) == [("ich", "SUSPECTED")]  # not graded: its code aside
+
+
+def test_the_ris_lines_and_the_analyse_text_list_grades_in_the_same_reading_order() -> None:
+    grades = {"csf_leak": "NONE", "ich": "NONE", "ich_dx": "STRONGLY_SUSPECTED"}
+    expected = [name for name, _ in reading_order(grades.items(), {"ich"})]
+    assert expected == ["ich_dx", "ich", "csf_leak"]
+    summary = ReportSummary(
+        study_instance_uid="1.2.3",
+        accession_number="A1",
+        patient_key="k" * 16,
+        study_date=None,
+        grades=grades,
+        not_graded={"ich": NO_BRAIN},
+    )
+    assert [name for name, _ in summary.grades_in_reading_order()] == expected
+    study = {
+        "study_uid": "1.2.3",
+        "series": [{}],
+        "measurements": [],
+        "candidates": [],
+        "qc": [],
+        "levels": {},
+        "criteria": {name: {"grade": code} for name, code in grades.items()},
+        "segmentations": [],
+        "errors": [],
+    }
+    text = study_text(study, FindingsReport(not_graded=(NotGraded("ich", NO_BRAIN, exam_absent=True),)))
+    lines = text[text.index("Grades:") :].splitlines()[1:]
+    assert [line.strip().split(":")[0] for line in lines] == [result_title(name) for name in expected]
