@@ -59,25 +59,15 @@ def polar_contour(
     nz, n_angles, n = prof.shape
     step = float(r[1] - r[0])
     sigma = max(0.5 * pixel_mm / step, 1.0)
+    smooth = ndimage.gaussian_filter1d(prof, sigma, axis=2)
+    slope = np.gradient(smooth, step, axis=2)
+    core = np.median(smooth[:, :, r <= INNER_MM].mean(axis=2), axis=1)
+    annulus = smooth[:, :, (r >= 3.0) & (r <= 10.0)]
+    fluid = np.percentile(annulus.reshape(nz, -1), 90, axis=1)
+    contrast = np.maximum(fluid - core, 1e-6)
     index = np.arange(n)
     inner = int(np.searchsorted(r, INNER_MM))
-
-    def levels(prof: np.ndarray) -> tuple[np.ndarray, ...]:
-        smooth = ndimage.gaussian_filter1d(prof, sigma, axis=2)
-        core = np.median(smooth[:, :, r <= INNER_MM].mean(axis=2), axis=1)
-        annulus = smooth[:, :, (r >= 3.0) & (r <= 10.0)]
-        fluid = np.percentile(annulus.reshape(nz, -1), 90, axis=1)
-        contrast = np.maximum(fluid - core, 1e-6)
-        above = (smooth > (core + 0.5 * contrast)[:, None, None]) & (index >= inner)
-        return smooth, core, fluid, contrast, above
-
-    smooth, core, fluid, contrast, above = levels(prof)
-    if cord_left_out:
-        # Coil shading divided out (where CSF is bright; with CSF dark the normalised image is inverted and a
-        # multiplicative ramp is no longer one), then every level read again.
-        prof = prof / _shading(smooth, above, r, step)
-        smooth, core, fluid, contrast, above = levels(prof)
-    slope = np.gradient(smooth, step, axis=2)
+    above = (smooth > (core + 0.5 * contrast)[:, None, None]) & (index >= inner)
     crosses = above.any(axis=2)
     gain = np.clip(slope / _local_rise(smooth, contrast, step), 0.0, None)
     # Every mm of fluid-bright samples the contour would enclose on a ray costs as much as a full edge.
@@ -89,41 +79,6 @@ def polar_contour(
     fraction = crosses.mean(axis=1)
     radii[(fraction < MIN_FLUID_RAYS) | (fluid <= core)] = np.nan
     return radii, fraction
-
-
-def _shading(smooth: np.ndarray, above: np.ndarray, r: np.ndarray, step: float) -> np.ndarray:
-    """Per sample, the coil's sensitivity side to side relative to the centre line (nz, n_angles, n_radii),
-    estimated from one tissue: the fluid around the cord.
-
-    A receive coil's sensitivity falls off smoothly with the distance from it, over centimetres: across the 2-3 cm
-    of the canal, a plane in its logarithm. Per ray the fluid's level is the peak of the first fluid-bright run
-    (within :data:`EDGE_MM` beyond where the ray first crosses half-way to the fluid), at that peak's position;
-    ``log(level) = c + a x + b y`` (x side to side, y front to back, mm) is fitted over the rays that meet fluid,
-    and ``exp(a x)`` returned. Only the side-to-side term: the body is mirror-symmetric side to side, so a fluid
-    level that rises steadily from one side of the cord to the other is the coil's; front to back it is not (the
-    fluid layer behind the cord is thinner than in front, its peak lower by partial volume: ``b`` is -0.01 to
-    -0.04 per mm on the shared T2* unshaded, ``a`` within +-0.01, and 0.04 with a +-50 % ramp side to side). ``b``
-    is fitted all the same so that it does not bias ``a``. 1 where a slice has too few such rays to fit."""
-    nz, n_angles, n = smooth.shape
-    angles = np.arange(n_angles) * 2 * np.pi / n_angles
-    crosses = np.asarray(above.any(axis=2))
-    w = max(1, int(round(EDGE_MM / step)))
-    window = np.clip(np.argmax(above, axis=2)[..., None] + np.arange(w + 1), 0, n - 1)
-    levels = np.take_along_axis(smooth, window, axis=2)
-    peak = levels.max(axis=2)
-    at = r[np.take_along_axis(window, np.argmax(levels, axis=2)[..., None], axis=2)[..., 0]]
-    x = at * np.cos(angles)[None, :]
-    y = at * np.sin(angles)[None, :]
-    side = r[None, :] * np.cos(angles)[:, None]  # (n_angles, n_radii): mm side to side from the centre
-    field = np.ones_like(smooth)
-    for k in range(nz):
-        ok = crosses[k] & (peak[k] > 0)
-        if ok.sum() < max(3, n_angles // 3):
-            continue
-        design = np.stack([np.ones(int(ok.sum())), x[k, ok], y[k, ok]], axis=1)
-        (_, a, _), *_ = np.linalg.lstsq(design, np.log(peak[k, ok]), rcond=None)
-        field[k] = np.exp(a * side)
-    return field
 
 
 def _local_rise(smooth: np.ndarray, contrast: np.ndarray, step: float) -> np.ndarray:
