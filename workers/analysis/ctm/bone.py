@@ -64,13 +64,16 @@ def split_bone(
     """Take the vertebra out of ``extra`` (extra-sac contrast of one slice); ``sac_core`` is the sac's
     contrast, ``sac_region`` the sac with its wall and edge blur."""
     px_area = pixel_mm[0] * pixel_mm[1]
-    comp, ncomp = ndimage.label(extra)
+    comp, _ = ndimage.label(extra)
+    core = _core(extra, pixel_mm)  # pieces touch at most at a corner: one transform serves them all
     seeds: list[int] = []
     fluids: list[int] = []
-    for lab in range(1, ncomp + 1):
-        core = _core(comp == lab, pixel_mm)
-        if core.sum() * px_area >= MIN_CORE_MM2:
-            (seeds if _iqr(hu[core]) > FLUID_CORE_IQR_HU else fluids).append(lab)
+    for lab, box in enumerate(ndimage.find_objects(comp), start=1):
+        if box is None:
+            continue
+        inner = core[box] & (comp[box] == lab)
+        if inner.sum() * px_area >= MIN_CORE_MM2:
+            (seeds if _iqr(hu[box][inner]) > FLUID_CORE_IQR_HU else fluids).append(lab)
     if not seeds:
         return BoneSplit(extra, np.zeros(extra.shape, dtype=bool), 0.0)
     dense, _ = ndimage.label((hu >= BONE_HU) & ~sac_region)
@@ -94,9 +97,12 @@ def _behind(pieces: np.ndarray, bone: np.ndarray, sac_core: np.ndarray) -> np.nd
     if ys.size == 0:
         return out
     centre = np.array([ys.mean(), xs.mean()])
-    comp, ncomp = ndimage.label(pieces)
-    for lab in range(1, ncomp + 1):
-        rows, cols = np.nonzero(comp == lab)
+    comp, _ = ndimage.label(pieces)
+    for lab, box in enumerate(ndimage.find_objects(comp), start=1):
+        if box is None:
+            continue
+        rows, cols = np.nonzero(comp[box] == lab)
+        rows, cols = rows + box[0].start, cols + box[1].start
         near = int(np.argmin((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2))
         end = np.array([rows[near], cols[near]], dtype=float)
         steps = int(np.ceil(np.hypot(*(end - centre)))) + 1
