@@ -85,6 +85,16 @@ MAX_GHOST_CORRELATION = 0.2
 MAX_GHOST_SHARE = 0.1
 GHOST_MIN_SHIFT_MM = 10.0  # shorter shifts correlate through the cord's own width (8-15 mm): not a ghost
 GHOST_BLUR_MM = 3.0  # the detail a ghost copies is the image less its blur over this scale (edges, not shading)
+#: Uneven coil sensitivity shades the image smoothly across the field; the outline reads one cord level and one
+#: fluid level per slice, so where the shading changes the cord's own level from one side of the cord to the other
+#: by a large share of the cord-to-fluid contrast, the cord's bright side reads as fluid or the fluid's dim side as
+#: cord, and the outline stops inside the cord (the shared T2* with a +-50 % ramp across its 27 mm field: the
+#: outline on two thirds of the cord, 63 against 83 mm2). The cord is mirror-symmetric side to side, so a trend
+#: of its level from side to side is not its anatomy: per slice, a plane fitted to the outline's pixels, its
+#: side-to-side slope times the outline's width, in units of the slice's cord-to-fluid contrast (the median over
+#: the slices). Real anatomy, unperturbed, gives at most 0.10 on the 13 volumes of ``benchmarks/accuracy_cord.py``
+#: (README); the limit is twice that, as for the ghost.
+MAX_SHADING = 0.2
 #: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
 MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
@@ -116,6 +126,7 @@ class CordQcFigures:
     ghost_shift_mm: float = 0.0  # its shift
     ghost_axis: str = ""  # "front to back" or "side to side"
     ghost_share: float = 0.0  # the ghost's detail over the cord against the cord's own (median over slices)
+    shading: float = 0.0  # the cord's level side to side across it, over the cord-to-fluid contrast (median)
 
     @property
     def excluded(self) -> tuple[int, ...]:
@@ -236,6 +247,17 @@ def ghost_over_cord(
     return float(np.median(shares)) if shares else 0.0
 
 
+def side_to_side_shading(plane: np.ndarray, inside: np.ndarray, contrast: float) -> float:
+    """How much the level of the outline ``inside`` changes from its one side to the other (the side-to-side
+    slope of a plane fitted to its pixels, times its width), over ``contrast``; NaN for fewer than 3 pixels."""
+    yy, xx = np.nonzero(inside)
+    if yy.size < 3 or contrast <= 0.0:
+        return float("nan")
+    design = np.stack([np.ones(yy.size), yy - yy.mean(), xx - xx.mean()], axis=1)
+    coef, *_ = np.linalg.lstsq(design, plane[inside].astype(float), rcond=None)
+    return float(abs(coef[2]) * (np.ptp(xx) + 1) / contrast)
+
+
 def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
     """Found slices across whose thickness (the slice spacing) the outline's centre moves, at the slope of the
     cord's course there, by more than :data:`MAX_SMEAR_RADII` times the cord's radius: partial volume.
@@ -276,7 +298,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     left_out = set(out_of_range) | set(darker) | set(smeared)
     kept_slices = [s for s in slices if s.slice_index not in left_out] or list(slices)
     found = np.array([k for k in np.nonzero(seg.found)[0] if k not in left_out] or np.nonzero(seg.found)[0])
-    contrasts, bright, cnrs = [], [], []
+    contrasts, bright, cnrs, shades = [], [], [], []
     ring_px = max(1, int(round(2.0 / min(sy, sx))))
     for k in found:
         if not seg.mask[k].any():
@@ -293,6 +315,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         if np.isfinite(sd):
             cnrs.append((fluid_level - core_level) / max(sd, 1e-6))
         bright.append(float(np.mean(plane[inside] > 0.5 * (core_level + fluid_level))))
+        shade = side_to_side_shading(plane, inside, fluid_level - core_level)
+        if np.isfinite(shade):
+            shades.append(shade)
     # The tracker's mirror axis is that of this same normalised image: computed once per series.
     midline = seg.midline_x if seg.midline_x.shape == (nz,) else mirror_axis(image)
     offset = float(np.median(np.abs(seg.centres[found, 1] - midline[found]))) * sx
@@ -338,6 +363,7 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
         ghost_shift_mm=ghost_shift,
         ghost_axis=ghost_axis,
         ghost_share=ghost_share,
+        shading=float(np.median(shades)) if shades else 0.0,
     )
 
 
@@ -412,6 +438,12 @@ def verdict(analyser: str, series_uid: str, fig: CordQcFigures, slice_spacing_mm
         reasons.append(
             f"a faint copy of the image (a motion ghost, about {100 * g:.0f} % of its brightness, shifted "
             f"{fig.ghost_shift_mm:.0f} mm {fig.ghost_axis}) lies over the cord: its outline cannot be trusted"
+        )
+    if fig.shading > MAX_SHADING:
+        reasons.append(
+            f"the outlined cord grows steadily brighter from one side to the other, by {100 * fig.shading:.0f} % "
+            "of its contrast with the fluid (uneven coil sensitivity shading the image, or an outline not on the "
+            "cord): the outline cannot be trusted"
         )
     if fig.bright_inside > MAX_BRIGHT_INSIDE:
         reasons.append(

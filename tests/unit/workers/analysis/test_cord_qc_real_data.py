@@ -553,3 +553,29 @@ def test_a_motion_ghost_of_the_muscle_beside_the_neck_over_the_cord_leaves_it_ok
     assert figures.ghost > qc.MAX_GHOST_CORRELATION and figures.ghost_share < qc.MAX_GHOST_SHARE
     assert result.qc[0].status is QcStatus.OK, result.qc[0].reason
     assert abs(_mean_csa(result) / _mean_csa(plain) - 1) <= 0.05
+
+
+def test_side_to_side_shading_is_the_level_change_across_the_outline_over_the_contrast() -> None:
+    yy, xx = np.mgrid[0:40, 0:40]
+    inside = np.hypot(yy - 20, xx - 20) <= 8  # 17 pixels across
+    # A mirror-symmetric pattern (brighter centre, as grey matter) and a front-to-back trend: no shading.
+    symmetric = 0.4 + 0.1 * (np.abs(xx - 20) < 4) + 0.01 * yy
+    assert qc.side_to_side_shading(symmetric, inside, 0.5) < 1e-9
+    # A side-to-side trend of 0.01 per pixel: 0.17 across the outline, a third of a contrast of 0.5.
+    shaded = symmetric + 0.01 * xx
+    assert abs(qc.side_to_side_shading(shaded, inside, 0.5) - 0.34) < 1e-6
+    assert np.isnan(qc.side_to_side_shading(shaded, np.zeros_like(inside), 0.5))
+
+
+def test_coil_shading_side_to_side_across_the_cord_makes_the_series_unreliable() -> None:
+    # The benchmark's ramp, 0.5 to 1.5 times the brightness across the 49 pixels (24.5 mm) from side to side:
+    # the outline stopped inside the cord on its dim side on four slices (Dice 0.73, 63 against 83 mm2) and
+    # was marked ok.
+    plain, _ = _t2s_as_t2(lambda d: d)
+    shaded, dice = _t2s_as_t2(lambda d: d * np.linspace(0.5, 1.5, d.shape[0])[:, None, None])
+    assert plain.details["qc_figures"].shading < qc.MAX_SHADING / 2
+    assert plain.qc[0].status is QcStatus.OK, plain.qc[0].reason
+    assert dice < 0.8, dice  # the outline is wrong
+    assert shaded.qc[0].status is QcStatus.UNRELIABLE
+    assert "brighter from one side to the other" in shaded.qc[0].reason and "coil" in shaded.qc[0].reason
+    assert shaded.findings == []
