@@ -14,6 +14,7 @@ the image and its labels alike, so the truth follows the pixels:
 - ``T1-like``: intensities inverted inside the body (CSF dark, marrow brighter than the discs' nucleus);
 - ``thick N``: sagittal slices N mm thick (means of 1 mm slices, then one slice every N mm);
 - ``pixels 2 mm``: the sagittal plane resampled to 2 mm pixels (a localiser); ``Rician noise N``;
+- ``ramp front-back/head-foot N``: coil shading, the signal times a linear ramp 1 - N to 1 + N across the field;
 - ``header X``: BodyPartExamined / SeriesDescription X (contradicting or confirming the image).
 
 A case counts as wrong when a level is named and any labelled point lies outside the level of its name (or,
@@ -143,6 +144,23 @@ def _noise(fraction: float) -> Perturb:
     return run
 
 
+def _ramp(world: int, strength: float) -> Perturb:
+    """A receive-coil shading: the signal multiplied by a linear ramp from 1 - strength to 1 + strength along
+    patient axis ``world`` (as the intensity ramp of ``qc_perturbations.py``, which runs along the first
+    in-plane axis: y, front to back, on a sagittal series); a negative strength runs the other way."""
+
+    def run(pair: Pair) -> Pair:
+        image, labels = pair
+        data = np.asanyarray(image.dataobj).astype(np.float32)
+        axis = _axis(image, world)
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        ramp = np.linspace(1 - strength, 1 + strength, data.shape[axis]).reshape(shape)
+        return nib.Nifti1Image(data * ramp, image.affine), labels
+
+    return run
+
+
 def perturbations(extent_mm: float) -> Iterator[tuple[str, str, Perturb, tuple[str, str]]]:
     """(family, name, perturbation, (body part, description))."""
     plain = ("SPINE", "Sag T2")
@@ -161,6 +179,9 @@ def perturbations(extent_mm: float) -> Iterator[tuple[str, str, Perturb, tuple[s
     for mm in (3, 4, 5):
         yield "thick", f"thick {mm}", _thick(mm), plain
     yield "coarse", "pixels 2 mm", _coarse(2), plain
+    for world, axis_name in ((1, "front-back"), (2, "head-foot")):
+        for strength in (0.5, -0.5, 0.3):
+            yield "ramp", f"ramp {axis_name} {strength:+.0%}", _ramp(world, strength), plain
     for fraction in (0.05, 0.1):
         yield "noise", f"Rician noise {fraction:.0%}", _noise(fraction), plain
     for part, description in (

@@ -26,12 +26,14 @@ The marrow profile:
    gap as long as a body plus two discs (a whole body replaced) gets an inferred body in its middle.
 4. **Naming, never silently wrong.** Only from an anchor really in the field: C2 (the tallest bone at the top
    of the field, body and dens, >= 1.6 times the typical body) or the sacrum (the tallest bone at the bottom,
-   the body above it is L5, the bodies above it at lumbar spacing). The names must then agree with every
-   second cue (:func:`name_bodies`): the bodies look like a vertebral column, each body has the height of its
-   level, the cervical/lumbar region in the body part or series description is the anchor's (a head/brain
-   header: no names below C4), and a level range in the description ("C2-C5") lies among the names.
-   Otherwise no level is named and the QC verdict (:func:`levels_verdict`) says why. An end bone that is
-   only a fragment cut by the field is left unnamed (:func:`without_end_fragments`).
+   the body above it is L5, the bodies above it at lumbar spacing, and the image shows sacral anatomy: no disc
+   of normal signal under its first body, the canal turning backwards over it; :mod:`.sacrum`). The names
+   must then agree with every second cue (:func:`name_bodies`): the bodies look like a vertebral column,
+   each body has the height of its level, the cervical/lumbar region in the body part or series description
+   is the anchor's (a head/brain header: no names below C4), and a level range in the description
+   ("C2-C5") lies among the names. Otherwise no level is named and the QC verdict (:func:`levels_verdict`)
+   says why. An end bone that is only a fragment cut by the field is left unnamed
+   (:func:`without_end_fragments`).
 
 Each level spans from the top of its body to the top of the next body (the disc below belongs to it), in
 patient z (mm, superior positive), as ``levels[name] = (z_top, z_bottom)``.
@@ -57,7 +59,8 @@ from workers.analysis.levels.naming import (
     region_of,
     without_end_fragments,
 )
-from workers.analysis.levels.sagittal_canal import sample, voxels
+from workers.analysis.levels.sacrum import SacrumCheck, check_sacrum
+from workers.analysis.levels.sagittal_canal import along, sample, voxels
 from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 
@@ -268,7 +271,13 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
         + (source.inventory.region or "")
     )
     dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
-    naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens)
+    # The bottom bone is looked at for sacral anatomy along the line on which it was found (the cord line).
+    cord_line = along(canal[::-1])
+
+    def sacrum(found: Sequence[tuple[float, float]]) -> SacrumCheck:
+        return check_sacrum(t2_volume, cord_line, found)
+
+    naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens, sacrum)
     by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body, array))
     uid = source.series_uid
     if naming.names and by_discs.discs >= 3:

@@ -3,9 +3,9 @@
 The bodies between the discs found along the canal (:mod:`.discs`) are named by the same anchors and second
 cues as the bodies of the marrow profile (:func:`.naming.name_bodies`): C2 is the bone above the first disc
 when it is much taller than the bodies below it and its top (the dens tip) lies inside the field; the
-sacrum likewise at the bottom. A C2 cut by the top edge (:func:`c2_column`) must be tall but no taller than
-C2 with its dens, free of disc-like signal, above cervical spacing and marrow-like over at least half its
-height. When both ways name levels
+sacrum likewise at the bottom, when it shows sacral anatomy (:func:`.sacrum.check_sacrum`). A C2 cut by the
+top edge (:func:`c2_column`) must be tall but no taller than C2 with its dens, free of disc-like signal, above
+cervical spacing and marrow-like over at least half its height. When both ways name levels
 they must agree (every body of one within half a body of the body of the same name in the other); otherwise
 no level is named and the verdict says so.
 """
@@ -20,6 +20,7 @@ import numpy as np
 from workers.analysis.base import QcStatus
 from workers.analysis.levels.discs import EDGE_MM, DiscChain, find_discs, to_z
 from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
+from workers.analysis.levels.sacrum import check_sacrum
 from workers.analysis.levels.sagittal_canal import SagittalCanal, find_canal
 from workers.analysis.volume import Volume
 
@@ -55,7 +56,8 @@ def name_from_discs(
     z_high = bodies[0][0] + (2 * STEP_MM if chain.top_complete else 0.0)
     z_low = bodies[-1][1] - (2 * STEP_MM if chain.bottom_complete else 0.0)
     dens = dens_of(canal.as_line(), bodies[0]) if dens_of is not None and chain.top_complete else None
-    naming = name_bodies(bodies, (z_low, z_high), description, dens)
+    followed = canal
+    naming = name_bodies(bodies, (z_low, z_high), description, dens, lambda b: check_sacrum(t2, followed, b))
     if naming.names is None and naming.status is QcStatus.FAILED:
         column = c2_column(chain)
         if column.found:

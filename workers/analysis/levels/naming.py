@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from workers.analysis.base import QcStatus
+from workers.analysis.levels.sacrum import SacrumCheck
 
 SPINE: tuple[str, ...] = (
     ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
@@ -44,6 +45,11 @@ FRAGMENT = 0.5
 #: still about 24 mm at the smallest patient scale (0.6-0.7); cervical bodies are 16-19 mm apart, upper
 #: thoracic ones 20-24 mm. A tall bottom bone under bodies closer than this is not a sacrum.
 LUMBAR_PITCH_MM = 24.0
+
+
+#: Whether the bottom bone of the bodies (top to bottom) continues as a sacrum (:func:`.sacrum.check_sacrum`).
+SacrumCheckOf = Callable[[Sequence[tuple[float, float]]], SacrumCheck]
+SACRUM_ANCHOR = "sacrum (the tallest bone at the bottom of the field, fused below its first body, the column turning)"
 
 
 @dataclass(frozen=True)
@@ -132,12 +138,14 @@ def name_bodies(
     z_range: tuple[float, float],
     description: str = "",
     dens_ratio: float | None = None,
+    sacrum: SacrumCheckOf | None = None,
 ) -> Naming:
     """Name ``bodies`` (top to bottom) from an anchor really in the field, cross-checked by second cues.
 
     Anchors: C2 (the tallest bone at the top of the field: body and dens, its top inside the field) or the
     sacrum (the tallest bone at the bottom, its bottom inside the field, under bodies at lumbar spacing:
-    :data:`LUMBAR_PITCH_MM`). Second cues, all of which must
+    :data:`LUMBAR_PITCH_MM`, and showing sacral anatomy in the image: ``sacrum(bodies)``, fused below its
+    first body and the column turning backwards; without ``sacrum`` no sacrum is named). Second cues, all of which must
     agree: the bodies look like a vertebral column (discs thinner than bodies); every body has the height of
     its level (one scale factor for the patient); the region named by the body part or description (cervical,
     lumbar) is the region of the anchor, and a head/brain header has no names below :data:`HEAD_LOWEST`;
@@ -174,6 +182,10 @@ def name_bodies(
                 f"(at least {LUMBAR_PITCH_MM:.0f} mm): it is not a sacrum"
             )
             return Naming(None, why, QcStatus.UNRELIABLE)
+        check = sacrum(bodies) if sacrum is not None else SacrumCheck(False, "its sacral anatomy was not examined")
+        if not check.found:
+            return Naming(None, f"{anchor} found, but {check.why}", QcStatus.UNRELIABLE)
+        anchor = f"{SACRUM_ANCHOR}: {check.why}"
     return confirm(bodies, names, anchor, region, description, dens_ratio)
 
 

@@ -152,6 +152,14 @@ def find_canal(volume: Volume) -> SagittalCanal:
         raise ValueError("no canal followed over 30 mm")
     z = zs[rows]
     y = ndimage.gaussian_filter1d(ys[path[rows]].astype(float), SMOOTH_MM, mode="nearest")
+    return along(np.column_stack([np.full_like(z, x_mid), y, z]), last - first + 1)
+
+
+def along(line: np.ndarray, slices_through_canal: int = 1) -> SagittalCanal:
+    """A canal through the points ``line`` (N x 3 patient mm, top to bottom, in one sagittal plane: its
+    median x), resampled at 1 mm steps of arc length, with its normals to the front."""
+    x_mid = float(np.median(line[:, 0]))
+    z, y = line[:, 2], line[:, 1]
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(z), np.diff(y)))])
     s = np.arange(0.0, arc[-1], GRID_MM)
     zc, yc = np.interp(s, arc, z), np.interp(s, arc, y)
@@ -161,4 +169,4 @@ def find_canal(volume: Volume) -> SagittalCanal:
     ny, nz = tz / norm, -ty / norm
     points = np.column_stack([np.full_like(zc, x_mid), yc, zc])
     anterior = np.column_stack([np.zeros_like(zc), ny, nz])
-    return SagittalCanal(x_mid, points, anterior, last - first + 1)
+    return SagittalCanal(x_mid, points, anterior, slices_through_canal)
