@@ -90,7 +90,13 @@ def run_analysers(
     with analysis_run(workers, cache=found) as run:
         output = _run(series, levels, analysers)
         if found is not None:
-            log.info("segmentations: %d, of them %d made while the study arrived", len(run.made()), run.cached)
+            log.info(
+                "segmentations: %d, of them %d made while the study arrived (%d of those still being made when"
+                " asked for, waited for)",
+                len(run.made()),
+                run.cached,
+                run.waited,
+            )
         return output
 
 

@@ -20,7 +20,9 @@ volume's images, shape, affine and polarity, and the identity of each image's fi
 time and inode). A segmentation found there is the one :func:`segment_cord` would make again, so the run takes
 it instead; any change to an input is another digest, and the segmentation is made anew. The node fills the
 cache while a study is still arriving (:mod:`workers.pipeline.early`), so that the job finds the series already
-segmented.
+segmented; a series it is still segmenting is marked (:meth:`SegmentationCache.claim`), and a job that asks for
+its segmentation meanwhile waits for it instead of making it again. The QC figures of a segmentation
+(:func:`workers.analysis.cord.qc.figures`) are made once per run, and filed with an axial T2's segmentation.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import multiprocessing.forkserver
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +42,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import scipy
@@ -49,11 +52,21 @@ from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
 from workers.analysis.volume import Volume
 
+if TYPE_CHECKING:
+    from workers.analysis.cord.morphometry import SliceMorphometry
+    from workers.analysis.cord.qc import CordQcFigures
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 Key = tuple[tuple[str, ...], tuple[int, ...], bytes, Polarity | None]
+#: The QC figures of a segmentation (:func:`workers.analysis.cord.qc.figures`) and the slices they were made on.
+Figures = tuple["list[SliceMorphometry]", "CordQcFigures"]
+
+#: Longest wait, in seconds, for a segmentation another process has begun (its in-flight marker in the cache)
+#: before the job makes it itself; the wait also ends as soon as that process is gone.
+IN_FLIGHT_WAIT = 60.0
 
 
 def analysis_workers() -> int:
@@ -82,13 +95,15 @@ def _segment(volume: Volume, polarity: Polarity | None) -> CordSegmentation:
 @dataclass(frozen=True)
 class _Detached:
     """A segmentation made on the pool, without its image (an empty array on the view's grid): the job's
-    process holds the volume, whose view it is (the key names its images, shape and affine)."""
+    process holds the volume, whose view it is (the key names its images, shape and affine). ``figures``: its
+    QC figures, when they were made with it."""
 
     segmentation: CordSegmentation
+    figures: Figures | None = None
 
     @classmethod
-    def of(cls, seg: CordSegmentation) -> _Detached:
-        return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))))
+    def of(cls, seg: CordSegmentation, figures: Figures | None = None) -> _Detached:
+        return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))), figures)
 
     def on(self, volume: Volume) -> CordSegmentation:
         """The segmentation with its image: the view of ``volume`` (the volume it was made from)."""
@@ -98,15 +113,19 @@ class _Detached:
 Made = dict[Key, CordSegmentation | _Detached | Exception]
 
 
-def _pooled(fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None) -> tuple[R | Exception, Made, int]:
+def _pooled(
+    fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None
+) -> tuple[R | Exception, Made, tuple[int, int]]:
     """``fn(item)`` in a pool worker, with the segmentations it made (without their images: the job's process
-    asks for one with its volume), for the job's run to keep, and how many of them came from ``cache`` (the
-    job run's)."""
+    asks for one with its volume) and their QC figures, for the job's run to keep, and how many of them came
+    from ``cache`` (the job run's) and how many of those it waited for."""
     with analysis_run(workers=1, cache=cache) as run:
         result = _outcome(fn, item)
         made = run.made()
-    detached: Made = {k: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()}
-    return result, detached, run.cached
+    detached: Made = {
+        k: _Detached.of(seg, run.figures_of(k)) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()
+    }
+    return result, detached, (run.cached, run.waited)
 
 
 class CordSegmentations:
@@ -116,7 +135,11 @@ class CordSegmentations:
         self.workers = workers
         self.cache = cache
         self.cached = 0  # segmentations taken from the cache (this process's and its pool tasks')
+        self.waited = 0  # of them, those another process was still making when asked for (waited for)
+        self.segmented = 0  # segmentations made in this process (not its pool tasks')
         self._done: Made = {}
+        self._figures: dict[Key, Figures] = {}
+        self._handed: dict[int, Key] = {}  # id of a segmentation handed out -> its key
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
         self._images: dict[Future[Any], frozenset[str]] = {}  # the SOP Instance UIDs a started task reads
@@ -127,19 +150,56 @@ class CordSegmentations:
             self._await(key)
         if key not in self._done and self.cache is not None:
             cached = self.cache.get(key)
+            # being made by another process (the early work, which itself never waits): not made twice
+            if cached is None and not self.cache.keep and self.cache.in_flight(key):
+                cached = self.cache.wait(key)
+                self.waited += cached is not None
             if cached is not None:
                 self._done[key] = cached
                 self.cached += 1
         if key not in self._done:
             self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
+            self.segmented += 1
             if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
                 self.cache.put(key, made)
         found = self._done[key]
-        if isinstance(found, _Detached):  # made on the pool: its image is this volume
+        if isinstance(found, _Detached):  # made on the pool or filed: its image is this volume
+            if found.figures is not None:
+                self._figures.setdefault(key, found.figures)
             found = self._done[key] = found.on(volume)
         if isinstance(found, Exception):
             raise found  # as a serial run raises it, at the same call
+        self._handed[id(found)] = key
         return found
+
+    def _key_of(self, seg: CordSegmentation) -> Key | None:
+        """The key of ``seg`` when it is a segmentation this run handed out (that very object), else None."""
+        key = self._handed.get(id(seg))
+        return key if key is not None and self._done.get(key) is seg else None
+
+    def known_figures(self, seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures | None:
+        """The QC figures of ``seg`` on ``slices`` when this run has them (made here, on the pool, or filed)."""
+        key = self._key_of(seg)
+        figures = self._figures.get(key) if key is not None else None
+        if figures is None or figures[0] != list(slices):
+            return None
+        return figures[1]
+
+    def remember_figures(self, seg: CordSegmentation, slices: Sequence[SliceMorphometry], fig: CordQcFigures) -> None:
+        """Keep the QC figures of ``seg`` on ``slices`` (a segmentation this run handed out; others are not kept)."""
+        key = self._key_of(seg)
+        if key is not None:
+            self._figures[key] = (list(slices), fig)
+
+    def figures_of(self, key: Key) -> Figures | None:
+        return self._figures.get(key)
+
+    def refile(self, volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> None:
+        """File the segmentation of ``volume`` again, with its QC figures now known (the node's early work)."""
+        key = segmentation_key(volume, polarity)
+        seg = self._done.get(key)
+        if self.cache is not None and self.cache.keep and isinstance(seg, CordSegmentation):
+            self.cache.put(key, seg, self._figures.get(key))
 
     def start(
         self,
@@ -181,12 +241,15 @@ class CordSegmentations:
         """The segmentations (or the exceptions they raised) made so far in this run."""
         return dict(self._done)
 
-    def _collect(self, future: Future[tuple[Any, Made, int]]) -> Any:
-        """The result of a pool task; the segmentations it made join this run's."""
-        result, made, cached = future.result()
+    def _collect(self, future: Future[tuple[Any, Made, tuple[int, int]]]) -> Any:
+        """The result of a pool task; the segmentations it made (and their QC figures) join this run's."""
+        result, made, (cached, waited) = future.result()
         self.cached += cached
+        self.waited += waited
         for key, seg in made.items():
             self._done.setdefault(key, seg)
+            if isinstance(seg, _Detached) and seg.figures is not None:
+                self._figures.setdefault(key, seg.figures)
         return result
 
     def _await(self, key: Key) -> None:
@@ -297,6 +360,20 @@ def start_series(
         run.start(tag, fn, items, images)
 
 
+def known_figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures | None:
+    """The QC figures of ``seg`` on ``slices`` when the run already has them (see
+    :meth:`CordSegmentations.known_figures`); None outside a run."""
+    run = _RUN.get()
+    return run.known_figures(seg, slices) if run is not None else None
+
+
+def remember_figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry], fig: CordQcFigures) -> None:
+    """Keep the QC figures of ``seg`` on ``slices`` for the rest of the run (nothing outside a run)."""
+    run = _RUN.get()
+    if run is not None:
+        run.remember_figures(seg, slices, fig)
+
+
 def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
     """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
     return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
@@ -368,7 +445,7 @@ class SegmentationCache:
         return self.folder / f"{digest}.seg" if digest is not None else None
 
     def get(self, key: Key) -> _Detached | None:
-        """The segmentation filed for ``key`` (without its image), or None."""
+        """The segmentation filed for ``key`` (without its image, with its QC figures when filed), or None."""
         path = self.path(key)
         if path is None:
             return None
@@ -377,25 +454,96 @@ class SegmentationCache:
         except OSError:
             return None
         try:
-            seg, packed, shape = pickle.loads(data)
+            seg, packed, shape, figures = pickle.loads(data)
             if shape is None:  # not a boolean mask: filed as it was
-                return _Detached(seg)
+                return _Detached(seg, figures)
             mask = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
-            return _Detached(replace(seg, mask=mask))
+            return _Detached(replace(seg, mask=mask), figures)
         except Exception as exc:  # a file cut short (a crash while writing it): made again
             log.warning("segmentation cache: an unreadable entry ignored (%s)", type(exc).__name__)
             return None
 
-    def put(self, key: Key, seg: CordSegmentation) -> None:
-        """File ``seg`` (written whole under a temporary name, then renamed into place)."""
+    def _marker_of(self, identities: Iterable[FileIdentity]) -> Path:
+        h = hashlib.sha256(code_digest().encode())
+        h.update(repr(sorted(identities)).encode())
+        return self.folder / f"{h.hexdigest()}.making"
+
+    def _marker(self, key: Key) -> Path | None:
+        """The marker of the segmentation of ``key``: that of the files its images are read from."""
+        try:
+            return self._marker_of(self.files[uid] for uid in key[0])
+        except KeyError:
+            return None
+
+    def claim(self) -> Path | None:
+        """Mark the segmentation of this cache's files (:attr:`files`, one series: the node's early work) as
+        being made by this process, from before its volume is read until it is filed with its QC figures (a
+        marker file named by the files, holding the process ID), so that a job that asks for it meanwhile
+        waits for it (:meth:`wait`) instead of making it too. Returns the marker to :meth:`release`, or None
+        when it could not be made (another process has it; no folder)."""
+        marker = self._marker_of(self.files.values())
+        tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(str(os.getpid()))
+            os.link(tmp, marker)  # whole, and only when no other process has it
+        except OSError:
+            return None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return marker
+
+    def release(self, marker: Path) -> None:
+        """Remove the marker of :meth:`claim` (the segmentation is filed, or was not made)."""
+        try:
+            marker.unlink()
+        except OSError:
+            pass
+
+    def maker(self, key: Key) -> int | None:
+        """The process ID of a process still making ``key`` (its marker there and the process alive), or None."""
+        marker = self._marker(key)
+        if marker is None:
+            return None
+        try:
+            pid = int(marker.read_text())
+        except (OSError, ValueError):  # no marker
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:  # it died while making it (killed, out of memory): its marker is stale
+            return None
+        except PermissionError:  # alive, another user's
+            pass
+        return pid
+
+    def in_flight(self, key: Key) -> bool:
+        """Whether another process is making the segmentation of ``key`` now."""
+        return self.maker(key) is not None
+
+    def wait(self, key: Key, timeout: float = IN_FLIGHT_WAIT, poll: float = 0.02) -> _Detached | None:
+        """The segmentation of ``key`` once the process making it has filed it (with its QC figures) and
+        removed its marker; None when that process stops without filing it (it failed, or died) or ``timeout``
+        seconds have passed: then the caller makes it."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight(key):
+            if time.monotonic() > deadline:
+                log.warning("segmentation cache: a segmentation being made elsewhere took too long; made here")
+                return self.get(key)
+            time.sleep(poll)
+        return self.get(key)
+
+    def put(self, key: Key, seg: CordSegmentation, figures: Figures | None = None) -> None:
+        """File ``seg`` and its QC figures when known (written whole under a temporary name, then renamed into
+        place)."""
         path = self.path(key)
         if path is None:
             return
         detached = _Detached.of(seg).segmentation
-        record: tuple[Any, Any, Any] = (detached, None, None)
+        record: tuple[Any, Any, Any, Any] = (detached, None, None, figures)
         if isinstance(seg.mask, np.ndarray) and seg.mask.dtype == bool:  # 1 bit a voxel
             empty = replace(detached, mask=np.zeros((0, 0, 0), bool))
-            record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape)
+            record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape, figures)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ named.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,6 +31,7 @@ from workers.analysis.cord.centreline import CANAL_RADIUS_MM, mirror_axis, norma
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
 from workers.analysis.cord.window import bounding_box
+from workers.analysis.segmentations import known_figures, remember_figures
 
 MIN_FOUND_FRACTION = 0.5  # below: no cord in the field
 MIN_CONTRAST = 0.10  # fluid ring minus cord, fraction of the intensity range
@@ -176,13 +177,20 @@ def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
 
 
-def ghosting(image: np.ndarray, spacing: tuple[float, float, float], ks: np.ndarray) -> tuple[float, float, str]:
+def ghosting(
+    image: np.ndarray,
+    spacing: tuple[float, float, float],
+    ks: np.ndarray,
+    details: Mapping[int, np.ndarray] | None = None,
+) -> tuple[float, float, str]:
     """(correlation, shift mm, axis) of the strongest copy of the image over itself along either in-plane axis:
     per slice of ``ks``, the circular autocorrelation of the slice's detail (the slice less its Gaussian blur
     over :data:`GHOST_BLUR_MM`, each line less its mean) along the axis, summed over the lines, normalised by
     its value at no shift; its peak beyond :data:`GHOST_MIN_SHIFT_MM`, the median over the slices, the larger
-    of the two axes."""
+    of the two axes. ``details``: each slice's detail, when already computed (:func:`slice_details`)."""
     _, sy, sx = spacing
+    if details is None:
+        details = slice_details(image, spacing, ks)
     best = (0.0, 0.0, "")
     for axis, pixel, way in ((0, sy, "front to back"), (1, sx, "side to side")):
         n = image.shape[1 + axis]
@@ -193,8 +201,7 @@ def ghosting(image: np.ndarray, spacing: tuple[float, float, float], ks: np.ndar
             continue
         curves = []
         for k in ks:
-            plane = image[k].astype(float)
-            detail = _detail(plane, sy, sx)
+            detail = details[int(k)]
             detail = detail - detail.mean(axis=axis, keepdims=True)
             spectrum = np.fft.fft(detail, axis=axis)
             auto = np.real(np.fft.ifft(spectrum * np.conj(spectrum), axis=axis)).sum(axis=1 - axis)
@@ -210,6 +217,13 @@ def _detail(plane: np.ndarray, sy: float, sx: float) -> np.ndarray:
     return np.asarray(plane - ndimage.gaussian_filter(plane, GHOST_BLUR_MM / np.array([sy, sx])))
 
 
+def slice_details(image: np.ndarray, spacing: tuple[float, float, float], ks: Iterable[int]) -> dict[int, np.ndarray]:
+    """The detail of each slice of ``ks`` (the slice less its Gaussian blur over :data:`GHOST_BLUR_MM`), once:
+    both ghost checks look at it."""
+    _, sy, sx = spacing
+    return {int(k): _detail(image[k].astype(float), sy, sx) for k in ks}
+
+
 def ghost_over_cord(
     image: np.ndarray,
     spacing: tuple[float, float, float],
@@ -218,6 +232,7 @@ def ghost_over_cord(
     correlation: float,
     shift_mm: float,
     way: str,
+    details: Mapping[int, np.ndarray] | None = None,
 ) -> float:
     """The amplitude of the ghost's detail within 2 mm of the outline against the cord's own there (the median
     over the slices ``ks``), for a ghost of autocorrelation ``correlation`` at ``shift_mm`` along ``way``.
@@ -238,7 +253,7 @@ def ghost_over_cord(
         if not mask[k].any():
             continue
         window = ndimage.binary_dilation(mask[k], iterations=ring)
-        detail = _detail(image[k].astype(float), sy, sx)
+        detail = details[int(k)] if details is not None else _detail(image[k].astype(float), sy, sx)
         here = float(np.sum(detail[window] ** 2))
         there = max(float(np.sum(np.roll(detail, shift, axis=axis)[window] ** 2)) for shift in (-s, s))
         own = (here - g**2 * there) / (1 - g**4)
@@ -278,7 +293,20 @@ def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) ->
 
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
     """The QC figures of ``seg`` and its per-slice morphometry. The slice checks (darker outline, area out of
-    range, partial volume) are made on every found slice; the series checks on the slices that pass them."""
+    range, partial volume) are made on every found slice; the series checks on the slices that pass them.
+
+    Within an analysis run (:mod:`workers.analysis.segmentations`) they are made once per segmentation the run
+    hands out: every later caller, and a job whose segmentation was filed with its figures while the study
+    arrived, gets the same figures (a pure function of the segmentation and its slices)."""
+    known = known_figures(seg, slices)
+    if known is not None:
+        return known
+    made = _figures(seg, slices)
+    remember_figures(seg, slices, made)
+    return made
+
+
+def _figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:
     view = seg.view
     sz, sy, sx = view.spacing
     nz = view.array.shape[0]
@@ -337,8 +365,9 @@ def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQc
     jump = float(np.median(np.abs(np.diff(csa)) / csa[1:])) if csa.size > 1 else 0.0
     # Consecutive kept slices, across the slices left out: those are no evidence of the cord's area.
     ratios_z = np.maximum(csa[1:] / csa[:-1], csa[:-1] / csa[1:]) if csa.size > 1 else np.ones(1)
-    ghost, ghost_shift, ghost_axis = ghosting(image, view.spacing, found)
-    ghost_share = ghost_over_cord(image, view.spacing, seg.mask, found, ghost, ghost_shift, ghost_axis)
+    details = slice_details(image, view.spacing, found)
+    ghost, ghost_shift, ghost_axis = ghosting(image, view.spacing, found, details)
+    ghost_share = ghost_over_cord(image, view.spacing, seg.mask, found, ghost, ghost_shift, ghost_axis, details)
     return CordQcFigures(
         n_slices=nz,
         found_fraction=float(seg.found.sum() / nz),
