@@ -1,6 +1,7 @@
 """A segmentation the early work is still making when the job asks for it is waited for, not made twice; the QC
 figures of an axial T2 are filed with its early segmentation and made once per segmentation within a run
-(workers.analysis.segmentations, workers.analysis.cord.qc)."""
+(workers.analysis.segmentations, workers.analysis.segmentation_cache, workers.analysis.in_flight,
+workers.analysis.cord.qc)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pydicom import dcmread
 
 from workers.analysis import contract, run_analysers, segmentations
 from workers.analysis.cord import ghost, qc
-from workers.analysis.segmentations import SegmentationCache, identities_of, segmentation_key
+from workers.analysis.segmentation_cache import SegmentationCache, identities_of, segmentation_key
 from workers.analysis.volume import load_volume
 from workers.inventory import classify_series
 from workers.phantom import write_phantom
