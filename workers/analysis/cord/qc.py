@@ -27,7 +27,8 @@ import numpy as np
 from scipy import ndimage
 
 from workers.analysis.base import QcStatus, QcVerdict
-from workers.analysis.cord.centreline import CANAL_RADIUS_MM, mirror_axis, normalised
+from workers.analysis.cord.canal_score import CANAL_RADIUS_MM
+from workers.analysis.cord.centreline import mirror_axis, normalised
 from workers.analysis.cord.ghost import MAX_GHOST_CORRELATION, MAX_GHOST_SHARE, ghost_over_cord, ghosting, slice_details
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
