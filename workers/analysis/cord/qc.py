@@ -5,17 +5,18 @@ a uniform structure clearly darker (CSF-bright polarity) than the fluid right ar
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's, are there enough
 slices to compare (:data:`MIN_MEASURED_SLICES`), is the cord-to-fluid contrast well above the image's own noise
 (:data:`MIN_CNR`), are the pixels fine enough for the cord's size (:data:`MIN_PIXELS_ACROSS`). The first failing
-check gives the reason; several failing checks are all named.
+check gives the reason; several failing checks are all named. Two artefacts are looked for too: a motion ghost
+over the cord (:mod:`workers.analysis.cord.ghost`) and coil shading across it (:mod:`workers.analysis.cord.shading`).
 
 Three checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
 onto a darker structure beside the canal, a ligament, bone or a vessel, is far darker than the series' own
 cord), the slice's area against the physiological range, and partial volume: how far the cord's course carries
 it sideways within the slice's thickness, against the cord's radius (a thick slice across an oblique cord
-averages cord and fluid side by side, and its outline's area is not the cord's). Failing slices are left
-out: the other checks and every measurement use the remaining slices, and the verdict names the slices left
-out. When more than :data:`MAX_EXCLUDED` of the found slices fail, the series is unreliable, with the slices
-named.
+averages cord and fluid side by side, and its outline's area is not the cord's;
+:mod:`workers.analysis.cord.slice_checks`). Failing slices are left out: the other checks and every measurement
+use the remaining slices, and the verdict names the slices left out. When more than :data:`MAX_EXCLUDED` of the
+found slices fail, the series is unreliable, with the slices named.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from workers.analysis.cord.ghost import MAX_GHOST_CORRELATION, MAX_GHOST_SHARE, 
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
 from workers.analysis.cord.shading import MAX_SHADING, side_to_side_shading
+from workers.analysis.cord.slice_checks import darker_slices, smeared_slices
 from workers.analysis.cord.window import bounding_box
 from workers.analysis.segmentations import known_figures, remember_figures
 
@@ -42,14 +44,8 @@ MAX_BRIGHT_INSIDE = 0.25  # fraction of the contour brighter than half-way to th
 MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the body's plane of symmetry
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
-DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
-NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
 MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's course can take (45 degrees)
-#: Partial volume: a slice averages the cord over its thickness. Where the cord's course carries its centre
-#: further than its own radius (that of the series' median area) within one slice, the slice holds cord and
-#: fluid side by side across most of the outline, and the outline's area is not the cord's.
-MAX_SMEAR_RADII = 1.0
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 #: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
 #: the area step, the centre line's jumps) cannot out-vote wrong slices: each slice is judged against a median
@@ -110,24 +106,6 @@ class CordQcFigures:
         return tuple(sorted(set(self.darker_slices) | set(self.out_of_range_slices) | set(self.smeared_slices)))
 
 
-def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
-    """Found slices whose outline (median intensity) is below :data:`DARKER_THAN_CORD` times the median of
-    the outlines of the found slices within :data:`NEIGHBOURS_MM` along z: outlines on a darker structure."""
-    sz = seg.view.spacing[0]
-    levels = {int(k): float(np.median(image[k][seg.mask[k]])) for k in np.nonzero(seg.found)[0] if seg.mask[k].any()}
-    if len(levels) < 3:  # no series' cord to compare with
-        return ()
-    ks = np.array(list(levels))
-    values = np.array(list(levels.values()))
-    out = []
-    for k, v in levels.items():
-        near = np.abs(ks - k) * sz <= max(NEIGHBOURS_MM, 2.5 * sz)
-        typical = float(np.median(values[near])) if near.sum() >= 3 else float(np.median(values))
-        if v < DARKER_THAN_CORD * typical:
-            out.append(k)
-    return tuple(out)
-
-
 def path_window(sz: float) -> int:
     """The slices (odd) of the median along z that the centre line's jumps are measured after: at least
     :data:`MIN_MEASURED_SLICES` (a median out-votes two wrong slices of five) and at least
@@ -150,24 +128,6 @@ def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
     if diffs.size < 8:
         return float("nan")
     return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
-
-
-def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
-    """Found slices across whose thickness (the slice spacing) the outline's centre moves, at the slope of the
-    cord's course there, by more than :data:`MAX_SMEAR_RADII` times the cord's radius: partial volume.
-
-    The slope at a slice is the smaller of those to the outlines before and after it: a cord running obliquely
-    through the slice moves on both sides, while an outline off the course moves its own slice, not its
-    neighbours. The first and last slices have one side only, which cannot tell the two apart: not judged."""
-    sz, sy, sx = seg.view.spacing
-    ks = [s.slice_index for s in slices if seg.mask[s.slice_index].any()]
-    if len(ks) < 3:  # no slice with a course on both sides
-        return ()
-    centres = np.array([ndimage.center_of_mass(seg.mask[k]) for k in ks]) * [sy, sx]
-    slopes = np.hypot(*np.diff(centres, axis=0).T) / (np.diff(ks) * sz)  # in-plane mm per mm of z
-    at_slice = np.minimum(slopes[:-1], slopes[1:])  # slices ks[1:-1]
-    radius = float(np.sqrt(np.median([s.csa_mm2 for s in slices]) / np.pi))
-    return tuple(k for k, slope in zip(ks[1:-1], at_slice, strict=True) if slope * sz > MAX_SMEAR_RADII * radius)
 
 
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:

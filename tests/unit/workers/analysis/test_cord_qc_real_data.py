@@ -18,7 +18,7 @@ from series_inputs import series_input
 
 from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis.base import QcStatus, SeriesInput
-from workers.analysis.cord import ghost, qc, shading
+from workers.analysis.cord import ghost, qc, shading, slice_checks
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.boundary import rasterise
@@ -383,7 +383,7 @@ def test_a_cord_crossing_more_than_its_radius_within_one_slab_is_unreliable() ->
     volume = load_volume(_oblique_slabs(0.6, 10))
     seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
     slices = slice_morphometry(seg)
-    assert qc.smeared_slices(seg, slices) == tuple(s.slice_index for s in slices[1:-1])  # the ends: one side
+    assert slice_checks.smeared_slices(seg, slices) == tuple(s.slice_index for s in slices[1:-1])  # the ends: one side
 
 
 def test_a_jump_hidden_by_slices_without_a_cord_breaks_the_centre_line(wrap) -> None:
