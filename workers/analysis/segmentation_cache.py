@@ -60,6 +60,7 @@ class Detached:
 
     @classmethod
     def of(cls, seg: CordSegmentation, figures: Figures | None = None) -> Detached:
+        """``seg`` without its image, with its QC figures when known."""
         return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))), figures)
 
     def on(self, volume: Volume) -> CordSegmentation:
