@@ -1,6 +1,7 @@
 """A segmentation the early work is still making when the job asks for it is waited for, not made twice; the QC
 figures of an axial T2 are filed with its early segmentation and made once per segmentation within a run
-(workers.analysis.segmentations, workers.analysis.cord.qc)."""
+(workers.analysis.segmentations, workers.analysis.segmentation_cache, workers.analysis.in_flight,
+workers.analysis.cord.qc)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import pytest
 from pydicom import dcmread
 
 from workers.analysis import contract, run_analysers, segmentations
-from workers.analysis.cord import qc
-from workers.analysis.segmentations import SegmentationCache, identities_of, segmentation_key
+from workers.analysis.cord import ghost, qc
+from workers.analysis.segmentation_cache import SegmentationCache, identities_of, segmentation_key
 from workers.analysis.volume import load_volume
 from workers.inventory import classify_series
 from workers.phantom import write_phantom
@@ -223,8 +224,8 @@ def test_the_ghost_checks_give_the_same_figures_with_the_details_made_once() -> 
     mask[:, 18:24, 14:18] = True
     spacing = (3.0, 0.8, 0.9)
     ks = np.arange(6)
-    details = qc.slice_details(image, spacing, ks)
-    once = qc.ghosting(image, spacing, ks, details)
-    assert once == qc.ghosting(image, spacing, ks) and once[0] > 0.2
-    share = qc.ghost_over_cord(image, spacing, mask, ks, *once, details)
-    assert share == qc.ghost_over_cord(image, spacing, mask, ks, *once)
+    details = ghost.slice_details(image, spacing, ks)
+    once = ghost.ghosting(image, spacing, ks, details)
+    assert once == ghost.ghosting(image, spacing, ks) and once[0] > 0.2
+    share = ghost.ghost_over_cord(image, spacing, mask, ks, *once, details)
+    assert share == ghost.ghost_over_cord(image, spacing, mask, ks, *once)
