@@ -17,7 +17,8 @@ A step between neighbouring samples larger than ``tan(MAX_TILT_DEG) * dz + WOBBL
 left the canal there. The cord centre line is also checked against the canal followed on its own on the same
 image (:mod:`.sagittal_canal`, which cannot jump: at most 2 mm sideways per mm of height, smoothed): where the
 two lie further apart than :data:`WOBBLE_MM` (the cord's centre can only be that far from the canal's), the cord
-line has left the canal (in front of it: into the vertebral bodies or beyond). The line is then cut at every
+line has left the canal (in front of it: into the vertebral bodies or beyond); this only when the two agree
+over most of the line (else it is not known which one follows the canal). The line is then cut at every
 break and every part outside the canal into continuous runs.
 """
 
@@ -35,6 +36,9 @@ WOBBLE_MM = 10.0
 #: Least height (mm) of a continuous run worth profiling: two vertebrae and the anchor (C2 with its dens or
 #: the sacrum's first body and the two bodies above it).
 MIN_RUN_MM = 60.0
+#: The cord line is judged against the canal followed on its own only when the two agree over more than this
+#: fraction of the line's samples (the same canal followed).
+SAME_CANAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,12 @@ def _away(line: np.ndarray, canal: np.ndarray | None) -> np.ndarray:
         return np.zeros(len(line))
     reach = (line[:, 2] >= canal[0, 2]) & (line[:, 2] <= canal[-1, 2])
     # The front is -y (LPS).
-    away = np.interp(line[:, 2], canal[:, 2], canal[:, 1]) - line[:, 1]
-    return np.where(reach, away, 0.0)
+    away = np.where(reach, np.interp(line[:, 2], canal[:, 2], canal[:, 1]) - line[:, 1], 0.0)
+    # Only a canal that follows the same canal over most of the line can tell where the line left it: when
+    # the two part over more than SAME_CANAL of the line's height, it is not known which of them is wrong.
+    if np.mean(np.abs(away[reach]) > WOBBLE_MM) > SAME_CANAL if reach.any() else True:
+        return np.zeros(len(line))
+    return away
 
 
 def outside(line: np.ndarray, canal: np.ndarray | None) -> list[Outside]:
