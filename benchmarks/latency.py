@@ -189,7 +189,16 @@ def send(folder: Path, port: int) -> float:
     return time.perf_counter() - started
 
 
-def one_run(root: Path, study: Path, code: Path, stable_seconds: float, show_metrics: bool) -> dict[str, float]:
+def cache_timeline(data: Path, stable: float) -> str:
+    """When each segmentation of the node's cache was filed, in seconds after ``stable_at`` (negative: before)."""
+    folder = data / "cache" / "segmentations"
+    times = sorted(p.stat().st_mtime - stable for p in folder.glob("*.seg")) if folder.is_dir() else []
+    return " ".join(f"{t:+.1f}" for t in times)
+
+
+def one_run(
+    root: Path, study: Path, code: Path, stable_seconds: float, show_metrics: bool, keep: Path | None = None
+) -> dict[str, float]:
     run = root / "run"
     run.mkdir()
     orthanc = OrthancReceiver(run)
@@ -205,6 +214,13 @@ def one_run(root: Path, study: Path, code: Path, stable_seconds: float, show_met
         made = re.findall(rb"segmentations: (\d+), of them (\d+) made while", (run / "node.log").read_bytes())
         if made:  # the job's log: how many of its segmentations the early work made before it needed them
             steps["segs"], steps["early segs"] = (float(x) for x in made[-1])
+        if keep is not None:  # the node's log and when its early segmentations were filed, for reading later
+            keep.mkdir(parents=True, exist_ok=True)
+            name = f"{code.name}-{sum(1 for _ in study.rglob('*.dcm'))}-{int(time.time())}"
+            shutil.copy(run / "node.log", keep / f"{name}.log")
+            with sqlite3.connect(node.data / "spinenode.sqlite") as con:
+                stable = _when(con.execute("SELECT stable_at FROM study").fetchone()[0])
+            (keep / f"{name}.cache").write_text(cache_timeline(node.data, stable) + "\n")
         stored = orthanc_modalities(orthanc)
         if "SR" not in stored or "OT" not in stored and "SC" not in stored:
             raise RuntimeError(f"Orthanc holds {stored}: SR or card missing")
@@ -224,6 +240,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="40,585,1170", help="study sizes in images, comma-separated")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--stable-seconds", type=float, default=2.0)
+    parser.add_argument("--keep-logs", type=Path, help="copy each run's node log and cache timeline here")
     parser.add_argument("--code", action="append", default=[], help="NAME=DIR: also run the node from DIR")
     args = parser.parse_args()
     codes = {"this checkout": HERE} | {k: Path(v) for k, v in (c.split("=", 1) for c in args.code)}
@@ -240,7 +257,7 @@ def main() -> int:
             order = names[rnd % len(names) :] + names[: rnd % len(names)]  # interleave
             for n in sizes:
                 for name in order:
-                    steps = one_run(root, studies[n], codes[name], args.stable_seconds, not shown)
+                    steps = one_run(root, studies[n], codes[name], args.stable_seconds, not shown, args.keep_logs)
                     shown = True
                     figures.setdefault((name, n), []).append(steps)
                     print(

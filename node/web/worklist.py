@@ -13,7 +13,7 @@ from node.findings.review import latest_report
 from node.registry.models import Delivery, DeliveryKind, DeliveryState, Result, ResultKind, Study
 from node.registry.views import iso_time, latest_result, list_studies, study_row
 from workers.criteria.rule_words import rule_words
-from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, result_title
+from workers.criteria.words import NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, reading_order, result_title
 from workers.criteria.words import grade_words as grade_code_words
 from workers.results.findings import FindingsReport, NotGraded
 from workers.results.findings_build import analyser_words
@@ -156,30 +156,33 @@ def card_path(session: Session, study: Study) -> Path | None:
 
 
 def criteria_rows(session: Session, study: Study, report: FindingsReport | None = None) -> list[dict[str, Any]]:
-    """Grades from the latest SR's criteria result, each with what its rules say; abnormal grades first. A result
-    the ``report`` says is not graded reads "not graded" with the reason (an exam's only when the CSF-leak grade
-    itself is given: else that one says it)."""
+    """Grades from the latest SR's criteria result, each with what its rules say, in the reading order of every
+    view (:func:`~workers.criteria.words.reading_order`: abnormal grades first, then those not graded, then the
+    rest). A result the ``report`` says is not graded reads "not graded" with the reason (an exam's only when the
+    CSF-leak grade itself is given: else that one says it)."""
     result = latest_result(session, study)
     criteria = ((result.summary or {}).get("criteria") or {}) if result is not None else {}
     not_graded = {n.result: n for n in (report.not_graded if report is not None else ())}
-    rows = []
+    rows: dict[str, dict[str, Any]] = {}
     leak = criteria.get("csf_leak")
     if isinstance(leak, dict):
-        rows.append(_criteria_row("csf_leak", str(leak.get("grade")), leak, not_graded.get("csf_leak")))
+        rows["csf_leak"] = _criteria_row("csf_leak", str(leak.get("grade")), leak, not_graded.get("csf_leak"))
     for exam, part in (criteria.get("per_exam") or {}).items():  # the exams the CSF-leak grade rests on
         if isinstance(part, dict) and exam in not_graded and "csf_leak" not in not_graded:
-            rows.append(_criteria_row(exam, "NONE", part, not_graded[exam]))
+            rows[exam] = _criteria_row(exam, "NONE", part, not_graded[exam])
         elif isinstance(part, dict) and part.get("grade") not in (None, "NONE"):
-            rows.append(_criteria_row(exam, str(part.get("grade")), part))
+            rows[exam] = _criteria_row(exam, str(part.get("grade")), part)
     for key in ("ich", "ich_dx"):
         part = criteria.get(key)
         if isinstance(part, dict):
-            rows.append(_criteria_row(key, str(part.get("grade")), part, not_graded.get(key)))
+            rows[key] = _criteria_row(key, str(part.get("grade")), part, not_graded.get(key))
     ebp = criteria.get("ebp")
     if isinstance(ebp, dict):
         grade = "ELIGIBLE" if ebp.get("eligible") else "NONE"
-        rows.append(_criteria_row("ebp_eligible", grade, ebp, not_graded.get("ebp_eligible")))
-    return sorted(rows, key=lambda row: row["class"] == "none")  # stable: the order above within each part
+        rows["ebp_eligible"] = _criteria_row("ebp_eligible", grade, ebp, not_graded.get("ebp_eligible"))
+    shown = [(key, row["code"]) for key, row in rows.items()]
+    held_back = {key for key, row in rows.items() if row["grade"] == NOT_GRADED_WORDS}  # with its reason
+    return [rows[key] for key, _ in reading_order(shown, not_graded=held_back)]
 
 
 def _criteria_row(key: str, grade: str, part: dict[str, Any], not_graded: NotGraded | None = None) -> dict[str, Any]:

@@ -14,46 +14,41 @@ value, as a serial run gives, and an exception is raised again, unchanged, where
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
 pool belong to the :func:`analysis_run` that made them.
 
-A run may also be given a :class:`SegmentationCache`: a folder of segmentations made before, each filed under a
-digest of everything it is computed from (the code of the segmentation, numpy's and scipy's versions, the
-volume's images, shape, affine and polarity, and the identity of each image's file: path, size, modification
-time and inode). A segmentation found there is the one :func:`segment_cord` would make again, so the run takes
-it instead; any change to an input is another digest, and the segmentation is made anew. The node fills the
-cache while a study is still arriving (:mod:`workers.pipeline.early`), so that the job finds the series already
-segmented.
+A run may also be given a :class:`~workers.analysis.segmentation_cache.SegmentationCache` (segmentations made
+before, filed on disk), and takes a segmentation from it instead of making it again; one another process is still
+making (the node's early work, marked in the cache: :mod:`workers.analysis.in_flight`) is waited for instead of
+made twice. The QC figures of a segmentation (:func:`workers.analysis.cord.qc.figures`) are made once per run,
+and filed with an axial T2's segmentation.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import pickle
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
-import scipy
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.segmentation_cache import Detached, Figures, Key, SegmentationCache, segmentation_key
 from workers.analysis.volume import Volume
+
+if TYPE_CHECKING:
+    from workers.analysis.cord.morphometry import SliceMorphometry
+    from workers.analysis.cord.qc import CordQcFigures
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-Key = tuple[tuple[str, ...], tuple[int, ...], bytes, Polarity | None]
 
 
 def analysis_workers() -> int:
@@ -79,34 +74,22 @@ def _segment(volume: Volume, polarity: Polarity | None) -> CordSegmentation:
     return segment_cord(AxialView.of(volume), polarity=polarity)
 
 
-@dataclass(frozen=True)
-class _Detached:
-    """A segmentation made on the pool, without its image (an empty array on the view's grid): the job's
-    process holds the volume, whose view it is (the key names its images, shape and affine)."""
-
-    segmentation: CordSegmentation
-
-    @classmethod
-    def of(cls, seg: CordSegmentation) -> _Detached:
-        return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))))
-
-    def on(self, volume: Volume) -> CordSegmentation:
-        """The segmentation with its image: the view of ``volume`` (the volume it was made from)."""
-        return replace(self.segmentation, view=AxialView.of(volume))
+Made = dict[Key, CordSegmentation | Detached | Exception]
 
 
-Made = dict[Key, CordSegmentation | _Detached | Exception]
-
-
-def _pooled(fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None) -> tuple[R | Exception, Made, int]:
+def _pooled(
+    fn: Callable[[T], R], item: T, cache: SegmentationCache | None = None
+) -> tuple[R | Exception, Made, tuple[int, int]]:
     """``fn(item)`` in a pool worker, with the segmentations it made (without their images: the job's process
-    asks for one with its volume), for the job's run to keep, and how many of them came from ``cache`` (the
-    job run's)."""
+    asks for one with its volume) and their QC figures, for the job's run to keep, and how many of them came
+    from ``cache`` (the job run's) and how many of those it waited for."""
     with analysis_run(workers=1, cache=cache) as run:
         result = _outcome(fn, item)
         made = run.made()
-    detached: Made = {k: _Detached.of(seg) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()}
-    return result, detached, run.cached
+    detached: Made = {
+        k: Detached.of(seg, run.figures_of(k)) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()
+    }
+    return result, detached, (run.cached, run.waited)
 
 
 class CordSegmentations:
@@ -116,7 +99,11 @@ class CordSegmentations:
         self.workers = workers
         self.cache = cache
         self.cached = 0  # segmentations taken from the cache (this process's and its pool tasks')
+        self.waited = 0  # of them, those another process was still making when asked for (waited for)
+        self.segmented = 0  # segmentations made in this process (not its pool tasks')
         self._done: Made = {}
+        self._figures: dict[Key, Figures] = {}
+        self._handed: dict[int, Key] = {}  # id of a segmentation handed out -> its key
         self._pool: Executor | None = None
         self._started: dict[Hashable, list[Future[Any]]] = {}
         self._images: dict[Future[Any], frozenset[str]] = {}  # the SOP Instance UIDs a started task reads
@@ -127,19 +114,56 @@ class CordSegmentations:
             self._await(key)
         if key not in self._done and self.cache is not None:
             cached = self.cache.get(key)
+            # being made by another process (the early work, which itself never waits): not made twice
+            if cached is None and not self.cache.keep and self.cache.in_flight(key):
+                cached = self.cache.wait(key)
+                self.waited += cached is not None
             if cached is not None:
                 self._done[key] = cached
                 self.cached += 1
         if key not in self._done:
             self._done[key] = made = _outcome(lambda v: _segment(v, polarity), volume)
+            self.segmented += 1
             if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
                 self.cache.put(key, made)
         found = self._done[key]
-        if isinstance(found, _Detached):  # made on the pool: its image is this volume
+        if isinstance(found, Detached):  # made on the pool or filed: its image is this volume
+            if found.figures is not None:
+                self._figures.setdefault(key, found.figures)
             found = self._done[key] = found.on(volume)
         if isinstance(found, Exception):
             raise found  # as a serial run raises it, at the same call
+        self._handed[id(found)] = key
         return found
+
+    def _key_of(self, seg: CordSegmentation) -> Key | None:
+        """The key of ``seg`` when it is a segmentation this run handed out (that very object), else None."""
+        key = self._handed.get(id(seg))
+        return key if key is not None and self._done.get(key) is seg else None
+
+    def known_figures(self, seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures | None:
+        """The QC figures of ``seg`` on ``slices`` when this run has them (made here, on the pool, or filed)."""
+        key = self._key_of(seg)
+        figures = self._figures.get(key) if key is not None else None
+        if figures is None or figures[0] != list(slices):
+            return None
+        return figures[1]
+
+    def remember_figures(self, seg: CordSegmentation, slices: Sequence[SliceMorphometry], fig: CordQcFigures) -> None:
+        """Keep the QC figures of ``seg`` on ``slices`` (a segmentation this run handed out; others are not kept)."""
+        key = self._key_of(seg)
+        if key is not None:
+            self._figures[key] = (list(slices), fig)
+
+    def figures_of(self, key: Key) -> Figures | None:
+        return self._figures.get(key)
+
+    def refile(self, volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> None:
+        """File the segmentation of ``volume`` again, with its QC figures now known (the node's early work)."""
+        key = segmentation_key(volume, polarity)
+        seg = self._done.get(key)
+        if self.cache is not None and self.cache.keep and isinstance(seg, CordSegmentation):
+            self.cache.put(key, seg, self._figures.get(key))
 
     def start(
         self,
@@ -181,12 +205,15 @@ class CordSegmentations:
         """The segmentations (or the exceptions they raised) made so far in this run."""
         return dict(self._done)
 
-    def _collect(self, future: Future[tuple[Any, Made, int]]) -> Any:
-        """The result of a pool task; the segmentations it made join this run's."""
-        result, made, cached = future.result()
+    def _collect(self, future: Future[tuple[Any, Made, tuple[int, int]]]) -> Any:
+        """The result of a pool task; the segmentations it made (and their QC figures) join this run's."""
+        result, made, (cached, waited) = future.result()
         self.cached += cached
+        self.waited += waited
         for key, seg in made.items():
             self._done.setdefault(key, seg)
+            if isinstance(seg, Detached) and seg.figures is not None:
+                self._figures.setdefault(key, seg.figures)
         return result
 
     def _await(self, key: Key) -> None:
@@ -297,110 +324,15 @@ def start_series(
         run.start(tag, fn, items, images)
 
 
-def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
-    """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
-    return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
+def known_figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures | None:
+    """The QC figures of ``seg`` on ``slices`` when the run already has them (see
+    :meth:`CordSegmentations.known_figures`); None outside a run."""
+    run = _RUN.get()
+    return run.known_figures(seg, slices) if run is not None else None
 
 
-#: Files whose code a segmentation depends on: a cached one is used only with the same code.
-_CODE = (Path(__file__).parent / "cord", Path(__file__).parent / "volume.py", Path(__file__))
-_CODE_DIGEST: list[str] = []
-
-
-def code_digest() -> str:
-    """A digest of the segmentation's code (every module of ``workers/analysis/cord``, ``volume.py``, this
-    module) and of numpy's and scipy's versions, computed once per process."""
-    if not _CODE_DIGEST:
-        h = hashlib.sha256(f"{np.__version__} {scipy.__version__}".encode())
-        for root in _CODE:
-            for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
-                h.update(path.name.encode() + b"\0" + path.read_bytes())
-        _CODE_DIGEST.append(h.hexdigest())
-    return _CODE_DIGEST[0]
-
-
-FileIdentity = tuple[str, int, int, int]
-
-
-def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
-    """(path, size, modification time in ns, inode) of a file: a file written again or replaced has another."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def identities_of(datasets: Iterable[Any]) -> dict[str, FileIdentity]:
-    """SOP Instance UID -> file identity for datasets read from files (those without a file are left out)."""
-    out: dict[str, FileIdentity] = {}
-    for ds in datasets:
-        filename = getattr(ds, "filename", None)
-        uid = ds.get("SOPInstanceUID") if hasattr(ds, "get") else None
-        if isinstance(filename, str | os.PathLike) and uid and (identity := file_identity(filename)) is not None:
-            out[str(uid)] = identity
-    return out
-
-
-@dataclass(frozen=True)
-class SegmentationCache:
-    """Segmentations filed in ``folder`` under the digest of their inputs (see the module's doc): ``files``
-    names the file of each SOP Instance UID of the run's images; a volume with an image not in it is never
-    looked up. ``keep``: segmentations this run makes are filed (the node's early work); a job only reads."""
-
-    folder: Path
-    files: Mapping[str, FileIdentity] = field(default_factory=dict)
-    keep: bool = False
-
-    def digest(self, key: Key) -> str | None:
-        sops, shape, affine, polarity = key
-        try:
-            identities = [self.files[uid] for uid in sops]
-        except KeyError:
-            return None
-        h = hashlib.sha256(code_digest().encode())
-        h.update(repr((sops, shape, polarity.name if polarity is not None else None, identities)).encode())
-        h.update(affine)
-        return h.hexdigest()
-
-    def path(self, key: Key) -> Path | None:
-        digest = self.digest(key)
-        return self.folder / f"{digest}.seg" if digest is not None else None
-
-    def get(self, key: Key) -> _Detached | None:
-        """The segmentation filed for ``key`` (without its image), or None."""
-        path = self.path(key)
-        if path is None:
-            return None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        try:
-            seg, packed, shape = pickle.loads(data)
-            if shape is None:  # not a boolean mask: filed as it was
-                return _Detached(seg)
-            mask = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
-            return _Detached(replace(seg, mask=mask))
-        except Exception as exc:  # a file cut short (a crash while writing it): made again
-            log.warning("segmentation cache: an unreadable entry ignored (%s)", type(exc).__name__)
-            return None
-
-    def put(self, key: Key, seg: CordSegmentation) -> None:
-        """File ``seg`` (written whole under a temporary name, then renamed into place)."""
-        path = self.path(key)
-        if path is None:
-            return
-        detached = _Detached.of(seg).segmentation
-        record: tuple[Any, Any, Any] = (detached, None, None)
-        if isinstance(seg.mask, np.ndarray) and seg.mask.dtype == bool:  # 1 bit a voxel
-            empty = replace(detached, mask=np.zeros((0, 0, 0), bool))
-            record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-        except OSError as exc:  # a full disk: the job segments the series itself
-            log.warning("segmentation cache: not written (%s)", exc)
-            tmp.unlink(missing_ok=True)  # a part written is not left to fill the disk further
+def remember_figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry], fig: CordQcFigures) -> None:
+    """Keep the QC figures of ``seg`` on ``slices`` for the rest of the run (nothing outside a run)."""
+    run = _RUN.get()
+    if run is not None:
+        run.remember_figures(seg, slices, fig)

@@ -4,14 +4,16 @@ Most of a spine MR job is the cord segmentation of its T2 series (every axial T2
 sagittal T2 for the levels). A series is usually sent whole before the next one, so the node can segment it
 as soon as it has been quiet for a moment (:mod:`node.daemon.early`), while the rest of the study arrives and while
 the study waits to become stable, and file the result in the
-:class:`~workers.analysis.segmentations.SegmentationCache` of its data folder. The job then finds it there.
+:class:`~workers.analysis.segmentation_cache.SegmentationCache` of its data folder. The job then finds it there.
 
 This never changes a result, only when it is ready: a segmentation is filed under a digest of everything it is
 computed from (the code, the volume's images, geometry and polarity, and each image file's path, size,
 modification time and inode), and the job looks it up with the digest of the volume it builds itself. When
 more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
-the digests differ and the job segments that series itself, as without the cache. The early work is one
-process: it takes at most one core, and receiving keeps the others.
+the digests differ and the job segments that series itself, as without the cache. A series being segmented
+here is marked from before its volume is read until it is filed (with the QC figures of an axial T2): a job that
+asks for it meanwhile waits for it rather than making it twice. The early work is one process: it takes at most
+one core, and receiving keeps the others.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
+
+    from workers.analysis.segmentation_cache import SegmentationCache
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,8 @@ def prepare_worker() -> None:
     """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
     before the first series arrives."""
     lower_priority()
+    import workers.analysis.cord.qc  # noqa: F401
+    import workers.analysis.segmentation_cache  # noqa: F401
     import workers.analysis.segmentations  # noqa: F401
     import workers.analysis.volume  # noqa: F401
     import workers.inventory  # noqa: F401
@@ -122,13 +128,12 @@ def segment_early(
     the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
     series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
-    from workers.analysis.segmentations import SegmentationCache, analysis_run, cord_segmentation, identities_of
-    from workers.analysis.volume import load_volume
+    from workers.analysis.segmentation_cache import SegmentationCache, identities_of
     from workers.inventory import classify_series
-    from workers.pipeline.context import _usable
+    from workers.pipeline.context import usable
 
     lower_priority()
-    reads = (_usable(Path(p), study_uid)[0] for p in paths)
+    reads = (usable(Path(p), study_uid)[0] for p in paths)
     first = next((ds for ds in reads if ds is not None), None)
     if first is None:
         return None, 0
@@ -145,16 +150,39 @@ def segment_early(
     if kind == SAGITTAL_T2 and not (sagittal or (sagittal is None and _first_sagittal(folder, study_uid))):
         return kind, 0
     cache = SegmentationCache(folder, identities_of(headers), keep=True)
+    marker = cache.claim()  # a job that asks for this series' segmentation now waits for this one
+    try:
+        return kind, _segment_filed(headers, kind, cache)
+    finally:
+        if marker is not None:
+            cache.release(marker)
+
+
+def _segment_filed(headers: list[Dataset], kind: str, cache: SegmentationCache) -> int:
+    """Segment the series of ``headers`` (of kind ``kind``) and file it in ``cache`` (with the QC figures of an
+    axial T2); how many segmentations were filed (0 or 1)."""
+    from workers.analysis.cord.morphometry import slice_morphometry
+    from workers.analysis.cord.qc import figures
+    from workers.analysis.segmentations import analysis_run, cord_segmentation
+    from workers.analysis.volume import load_volume
+
     started = time.process_time()
     with analysis_run(workers=1, cache=cache) as run:
         try:
-            cord_segmentation(load_volume(headers))
+            volume = load_volume(headers)
+            seg = cord_segmentation(volume)
         except Exception as exc:  # the job meets the same and reports it
             log.debug("early segmentation not made: %s", exc)
-            return kind, 0
+            return 0
+        if kind == AXIAL_T2:  # the canal analyser's QC of every axial T2, filed with it (the job takes both)
+            try:
+                figures(seg, slice_morphometry(seg))
+            except Exception as exc:  # the job meets the same and reports it
+                log.debug("early QC figures not made: %s", exc)
+            run.refile(volume)
         filed = sum(1 for seg in run.made().values() if not isinstance(seg, Exception))
     log.debug("early segmentation of %d images: %.2f CPU s", len(headers), time.process_time() - started)
-    return kind, filed
+    return filed
 
 
 def prune(folder: Path, keep_seconds: float = KEEP_SECONDS, now: float | None = None) -> int:

@@ -1,6 +1,7 @@
 """CT myelography pre-read: epidural and subdural contrast (CSF-LEAK-CTM-1..4), with a QC verdict per series.
 
-QC first (headers: slices, thickness <= 3 mm, gantry tilt; pixels: CT numbers, metal, contrast in the sac). Only
+QC first (headers: slices, thickness <= 3 mm, gantry tilt; pixels: CT numbers, metal, contrast in the sac,
+contrast against the vertebra that cannot be told from its cortex, see :mod:`workers.analysis.ctm.bone`). Only
 an ``ok`` series gives candidates. Extra-sac contrast (see :mod:`workers.analysis.ctm.contrast`) on at least two
 neighbouring slices (a gap of one slice bridged) is one finding over its z range:
 
@@ -93,6 +94,14 @@ class CtMyelographyAnalyser:
         result.notes.append(
             f"CT levels named from {levels.anchor}" if levels.levels else f"CT levels not named: {levels.anchor}"
         )
+        # (on a slice with metal the artefact already makes the reading unreliable)
+        against = [k for k, c in enumerate(sac.slices) if c.against_bone_mm2 > 0 and not metal[k]]
+        if len(against) >= 2:
+            top, bottom = float(vol.z[against[0]]), float(vol.z[against[-1]])
+            unreliable.append(
+                "contrast outside the sac lies against bone and cannot be told from the vertebra's cortex "
+                f"(on {len(against)} slices, z {max(top, bottom):.0f} to {min(top, bottom):.0f} mm)"
+            )
         sac_hu = float(np.nanmedian(sac.sac_hu))
         result.measurements.append(self._measure("ctm_sac_contrast_hu", CTM_HU, sac_hu, "[hnsf'U]", DURAL_SAC, s))
         if unreliable:

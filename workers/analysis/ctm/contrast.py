@@ -13,7 +13,8 @@ such components, the one fluid on the most slices; none, and the study holds no 
 the sac's own outline is the ellipse of its neighbours (median second moments over +/-8 slices, the cord's hole
 filled, 1.5 pixels added for the edge blur); contrast
 beyond it within 35 mm of the sac centre (canal, foramina, root sleeves), and no denser than the sac itself
-(leaked contrast is diluted, never concentrated; blurred thin cortex is denser), is extra-sac contrast:
+(leaked contrast is diluted, never concentrated; blurred thin cortex is denser), and not part of the vertebra
+(real cortex is in the contrast range: see :mod:`workers.analysis.ctm.bone`), is extra-sac contrast:
 
 - joined to the sac in the slice (no wall between): a dural defect, continuous with the subarachnoid space;
 - a thin crescent hugging the sac with epidural fat (< -30 HU) still outside it: subdural (inside the dura);
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from workers.analysis.ctm.bone import split_bone
 from workers.analysis.ctm.ct_volume import CtVolume
 
 CONTRAST_HU = (300.0, 1300.0)
@@ -47,6 +49,7 @@ class SliceContrast:
     epidural_mm2: float = 0.0
     subdural_mm2: float = 0.0
     joined_mm2: float = 0.0
+    against_bone_mm2: float = 0.0  # contrast that cannot be told from the vertebra's cortex
     track: bool = False
     extra_hu: list[float] = field(default_factory=list)
 
@@ -186,6 +189,12 @@ def read_sac(vol: CtVolume) -> SacReading:
         ceiling = 1.25 * sac_hu[k]
         dilute = (hu_box[k] <= ceiling) & ~ndimage.binary_dilation(hu_box[k] > ceiling)
         extra = ndimage.binary_opening(mask[k] & dilute, _OPEN) & ~outline & (dist_mm <= REACH_MM)
+        if not extra.any():
+            continue
+        sac_region = ndimage.binary_dilation(outline | sac_plane, _OPEN)
+        split = split_bone(hu_box[k], vol.pixel_mm, extra, core, sac_region)
+        slices[k].against_bone_mm2 = split.against_mm2
+        extra = split.contrast
         if not extra.any():
             continue
         leak = _classify(hu_box[k], vol.pixel_mm, extra, core, sac_plane, mean, px_area, slices[k])

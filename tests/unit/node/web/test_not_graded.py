@@ -243,3 +243,30 @@ def test_the_study_page_says_blood_patch_eligibility_cannot_be_judged(
     row = grades[grades.index("<th>Epidural blood patch eligible</th>") :]
     row = row[: row.index("</tr>")]
     assert ">not graded</span>" in row and "the CSF leak was not assessed" in row and ">none</span>" not in row
+
+
+def test_the_study_page_lists_an_abnormal_grade_before_one_not_graded(client: TestClient, runtime: Runtime) -> None:
+    # Brain MRI findings of intracranial hypotension entered; the only exam that could show a leak, the CT
+    # myelogram, not assessable (metal): the abnormal grade leads, the leak's "not graded" follows.
+    doc = parse_findings(
+        {
+            "findings": [
+                {"exam": "brain_mri", "kind": "diffuse_dural_enhancement"},
+                {"exam": "brain_mri", "kind": "subdural_effusion"},
+                {"exam": "brain_mri", "kind": "tonsillar_descent"},
+            ]
+        }
+    )
+    metal = ExamNotAssessed("ct_myelography", "metal artefact on 9 slices")
+    context = StudyContext(exams_performed=frozenset({"brain_mri", "ct_myelography"}), exams_not_assessed=(metal,))
+    result = evaluate(doc, context)
+    report = build_findings(None, result)
+    assert result.to_json()["ich"]["grade"] not in ("NONE", "REFERENCE")
+    uid, _ = _store_result(runtime, "1.2.826.0.1.3680043.8.498.4545", result.to_json(), report, [], [])
+    login(client)
+    page = client.get(f"/studies/{uid}").text
+    grades = page[page.index('<table class="grades">') :]
+    grades = grades[: grades.index("</table>")]
+    leak = grades[grades.index("<th>CSF leak</th>") :]
+    assert ">not graded</span>" in leak[: leak.index("</tr>")]
+    assert grades.index("<th>Intracranial hypotension on imaging</th>") < grades.index("<th>CSF leak</th>")

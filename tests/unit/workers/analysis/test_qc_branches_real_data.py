@@ -23,6 +23,7 @@ import pydicom
 import pytest
 from dicom_testfiles import dicom_test_file
 from pydicom.uid import generate_uid
+from scipy import ndimage
 from series_inputs import series_input, stated_inventory
 from verdict_words import assert_readable
 
@@ -607,16 +608,103 @@ def test_a_real_ct_with_contrast_in_its_canal_and_a_technical_fault_is_unreliabl
     assert len(sac) == 1 and 450 < sac[0].value < 700  # the real CSF and its noise, 550 HU up
 
 
-@pytest.mark.xfail(strict=True, reason="real cortical bone within 35 mm of the sac is read as epidural contrast")
 def test_a_real_ct_with_contrast_only_in_its_canal_gives_no_leak() -> None:
     """Real: bad_sequence.dcm's pixels restacked into 24 slices 1 mm apart (its own thickness). Changed: the
-    soft tissue of its canal raised by 550 HU. No contrast is outside the canal, so no leak may be found; but
-    the pedicles' and the body's cortex (300-500 HU here, the phantoms' is 1400) lies within the 35 mm read
-    around the sac and no denser than it, and is taken for epidural contrast."""
+    soft tissue of its canal raised by 550 HU. No contrast is outside the canal, so no leak may be found. The
+    pedicles' and the body's cortex (300-500 HU here, the phantoms' is 1400) lies within the 35 mm read around
+    the sac and no denser than it; it is part of the vertebra (dense, not a fluid, holding marrow) and is not
+    read as contrast. (Before, it was read as epidural contrast on every slice.)"""
     inventory = stated_inventory(datasets := _real_ct("bad_sequence.dcm", 1.0, contrast=True), modality="CT")
     output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()], workers=1)
     assert _only_verdict(output, "ct_myelography").status is QcStatus.OK
     assert output.candidate_findings == []
+    assert not any(m.name.startswith("ctm_epidural") for m in output.measurements)
+
+
+#: What a leak adds to the soft tissue of the canal: dilute contrast (the sac here reads about 570 HU).
+LEAK_HU = 450.0
+
+
+def _with_a_leak(datasets: list[pydicom.Dataset], where: np.ndarray, onto_bone: bool = False) -> None:
+    """Contrast ``where`` on every slice: the pixels raised by LEAK_HU (their own noise kept, as contrast raises
+    fat and CSF) or, ``onto_bone``, drawn at LEAK_HU where the bone is less dense."""
+    for ds in datasets:
+        stored = ds.pixel_array.astype(np.int32)
+        slope, intercept = float(ds.RescaleSlope), float(ds.RescaleIntercept)
+        if onto_bone:
+            stored[where] = np.maximum(stored[where], round((LEAK_HU - intercept) / slope))
+        else:
+            stored[where] += round(LEAK_HU / slope)
+        ds.set_pixel_data(stored.astype(ds.pixel_array.dtype), "MONOCHROME2", int(ds.BitsStored))
+
+
+def _canal_parts() -> tuple[list[pydicom.Dataset], np.ndarray, dict[str, np.ndarray]]:
+    """bad_sequence.dcm with contrast in its canal, its HU, and where leaks are drawn: ``behind`` the sac in
+    the soft tissue of the canal (under 100 HU) at least 1 mm from any pixel of bone density (150 HU and up)
+    and 1.1 mm from the sac; ``in front``, all the soft tissue between the sac and the back of the body, from
+    the sac to the cortex; ``pedicle``, the bone (150 HU and up) of the right pedicle in a 4 x 2.3 mm ellipse beside the
+    canal."""
+    datasets = _real_ct("bad_sequence.dcm", 1.0, contrast=True)
+    ds = datasets[0]
+    hu = np.asarray(ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
+    pixel_mm = float(ds.PixelSpacing[0])
+    rr, cc = np.mgrid[: hu.shape[0], : hu.shape[1]]
+    row, col, half_rows, half_cols = CANALS["bad_sequence.dcm"]
+    canal = ((rr - row) / half_rows) ** 2 + ((cc - col) / half_cols) ** 2 <= 1.0
+    gap = ((rr - row) / (half_rows + 4)) ** 2 + ((cc - col) / (half_cols + 4)) ** 2 <= 1.0  # 1.1 mm
+    clear = ndimage.distance_transform_edt(hu < 150.0) * pixel_mm >= 1.0
+    soft = hu < 100.0
+    parts = {
+        "behind": (((rr - 325) / 8) ** 2 + ((cc - col) / 30) ** 2 <= 1.0) & soft & ~gap & clear,
+        "in front": (((rr - 274) / 8) ** 2 + ((cc - col) / 30) ** 2 <= 1.0) & soft & ~canal,
+        "pedicle": (((rr - 300) / 14) ** 2 + ((cc - 263) / 8) ** 2 <= 1.0) & (hu >= 150.0) & ~canal,
+    }
+    return datasets, hu, {name: part for name, part in parts.items() if part.sum() * pixel_mm**2 > 15.0}
+
+
+def test_a_leak_in_the_real_epidural_fat_is_found_and_one_drawn_on_the_bone_is_not() -> None:
+    """Real: bad_sequence.dcm with contrast in its canal (see ``_real_ct``). Changed: 450 HU added behind the
+    sac in the soft tissue of the canal with a gap to the laminae and to the sac (see ``_canal_parts``): an
+    epidural leak; or, instead, contrast of 450 HU drawn onto the bone of the right pedicle (25 mm2): the
+    same contrast on the vertebra, read as bone."""
+    datasets, _, parts = _canal_parts()
+    assert set(parts) == {"behind", "in front", "pedicle"}
+    _with_a_leak(datasets, parts["behind"])
+    output, verdict = _ctm_candidates(datasets)
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert [c["kind"] for c in output.candidate_findings] == ["epidural_contrast"]
+    assert output.candidate_findings[0]["dural_defect"] is False  # a gap to the sac: no wall open
+    leak_hu = [m.value for m in output.measurements if m.name == "ctm_epidural_contrast_hu"]
+    assert len(leak_hu) == 1 and 400 < leak_hu[0] < 550
+
+    datasets, _, parts = _canal_parts()
+    _with_a_leak(datasets, parts["pedicle"], onto_bone=True)
+    output, verdict = _ctm_candidates(datasets)
+    assert verdict.status is QcStatus.OK, verdict.reason
+    assert output.candidate_findings == []
+
+
+def test_a_leak_against_the_real_cortex_with_no_gap_is_not_claimed() -> None:
+    """Real: bad_sequence.dcm with contrast in its canal. Changed: 450 HU added to the soft tissue in front of
+    the sac, filling the space up to the cortex at the back of the vertebral body: no fat or CSF is left
+    between the sac, the contrast and the bone, so the contrast cannot be told from the cortex. The series
+    is unreliable with that reason, and no leak is claimed."""
+    datasets, _, parts = _canal_parts()
+    _with_a_leak(datasets, parts["in front"])
+    output, verdict = _ctm_candidates(datasets)
+    assert verdict.status is QcStatus.UNRELIABLE
+    assert verdict.reason == (
+        "contrast outside the sac lies against bone and cannot be told from the vertebra's cortex "
+        "(on 24 slices, z 1688 to 1664 mm)"
+    ), verdict.reason
+    assert_readable(verdict)
+    _not_graded(output)
+
+
+def _ctm_candidates(datasets: list[pydicom.Dataset]) -> tuple[Any, QcVerdict]:
+    inventory = stated_inventory(datasets, modality="CT")
+    output = run_analysers([(inventory, datasets)], levels={}, analysers=[CtMyelographyAnalyser()], workers=1)
+    return output, _only_verdict(output, "ct_myelography")
 
 
 # --- RI cisternography on a real NM view relabelled (ri/) --------------------------------------------------

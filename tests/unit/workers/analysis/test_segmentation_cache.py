@@ -1,5 +1,5 @@
 """Segmentations made while a study arrives (workers.pipeline.early) and found again by the job's analysis
-(workers.analysis.segmentations.SegmentationCache): the job's output is the one a run without them gives, and
+(workers.analysis.segmentation_cache.SegmentationCache): the job's output is the one a run without them gives, and
 a series that changed after its early segmentation is segmented again."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 
-from workers.analysis import contract, run_analysers, segmentations
+from workers.analysis import contract, run_analysers, segmentation_cache, segmentations
 from workers.analysis.masks import segment_masks
 from workers.inventory import classify_series
 from workers.phantom import write_phantom
@@ -124,11 +124,11 @@ def test_segmentations_of_other_code_or_cut_short_are_not_used(
     series = _copy(study, tmp_path / "files")
     fresh, _ = _analyse(series, None, tmp_path / "log", monkeypatch)
     _early(series, study[0], tmp_path / "cache")
-    digest = segmentations.code_digest()
-    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest[::-1]])  # the segmentation's code changed
+    digest = segmentation_cache.code_digest()
+    monkeypatch.setattr(segmentation_cache, "_CODE_DIGEST", [digest[::-1]])  # the segmentation's code changed
     _, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
     assert len(segmented) == 2
-    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest])
+    monkeypatch.setattr(segmentation_cache, "_CODE_DIGEST", [digest])
     for entry in (tmp_path / "cache").glob("*.seg"):
         entry.write_bytes(entry.read_bytes()[:100])  # a crash while writing it
     cached, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
