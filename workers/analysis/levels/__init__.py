@@ -16,7 +16,12 @@ cue first, then the disc chain).
 
 The marrow profile:
 
-1. **Canal line.** The cord centre line of the sagittal T2 (:func:`segment_cord`) gives the canal.
+1. **Canal line.** The cord centre line of the sagittal T2 (:func:`segment_cord`) gives the canal. It is
+   checked first (:mod:`.line_check`): no step between neighbouring samples larger than the spine allows, and
+   no part further from the canal followed on its own than the cord can lie from it. A line that breaks is
+   profiled only on a continuous run of it (the longest that names its bodies, with a note saying where);
+   when none names, no level is named by this way and the reason says where the line jumps. The canal
+   followed on its own is checked alike before its discs are read.
 2. **Body profile.** Along the canal, lines 10-18 mm in front of it run through the vertebral bodies. At each
    height the deviation of the signal from the patient's marrow signal (the median over the band) is taken
    line by line and its median kept: marrow gives ~0; discs (bright or dark nucleus, dark annulus) and
@@ -48,6 +53,7 @@ import numpy as np
 
 from workers.analysis.base import QcStatus, QcVerdict, SeriesInput
 from workers.analysis.levels.from_discs import disagreement, discs_inside, name_from_discs
+from workers.analysis.levels.line_check import MIN_RUN_MM, Break, Outside, breaks, describe, outside, runs
 from workers.analysis.levels.naming import (
     DENS_MAX_RATIO,
     SPINE,
@@ -60,7 +66,7 @@ from workers.analysis.levels.naming import (
     without_end_fragments,
 )
 from workers.analysis.levels.sacrum import SacrumCheck, check_sacrum
-from workers.analysis.levels.sagittal_canal import along, sample, voxels
+from workers.analysis.levels.sagittal_canal import SagittalCanal, along, find_canal, sample, voxels
 from workers.analysis.segmentations import cord_segmentation
 from workers.analysis.volume import Volume, load_volume
 
@@ -240,6 +246,7 @@ __all__ = [
     "find_bodies",
     "heights_consistent",
     "level_ranges",
+    "marrow_bodies",
     "levels_verdict",
     "name_bodies",
     "region_of",
@@ -258,27 +265,25 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
     try:
         t2_volume = load_volume(t2.datasets)
         volume = t2_volume if source is t2 else load_volume(source.datasets)
-        canal = canal_line(t2_volume)
+        line = canal_line(t2_volume)
         array = voxels(volume)  # once for every sampling of the series
-        z, deviation = body_profile(volume, canal, array)
+        try:
+            followed: SagittalCanal | None = find_canal(t2_volume)
+        except (ValueError, IndexError, ArithmeticError):
+            followed = None  # the disc chain says why
+        header = source.datasets[0]
+        description = (
+            " ".join(str(header.get(k, "") or "") for k in ("BodyPartExamined", "SeriesDescription", "ProtocolName"))
+            + " "
+            + (source.inventory.region or "")
+        )
+        on_its_own = followed.as_line() if followed is not None else None
+        bodies, naming, notes = marrow_bodies(volume, t2_volume, line, on_its_own, description, array)
     except (ValueError, ArithmeticError) as exc:
         return LevelEstimate({}, (), f"vertebral column not seen: {exc}", source.series_uid, status=QcStatus.FAILED)
-    bodies = find_bodies(z, deviation)
-    header = source.datasets[0]
-    description = (
-        " ".join(str(header.get(k, "") or "") for k in ("BodyPartExamined", "SeriesDescription", "ProtocolName"))
-        + " "
-        + (source.inventory.region or "")
+    by_discs = name_from_discs(
+        t2_volume, description, lambda line, body: dens_ratio(volume, line, body, array), followed
     )
-    dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
-    # The bottom bone is looked at for sacral anatomy along the line on which it was found (the cord line).
-    cord_line = along(canal[::-1])
-
-    def sacrum(found: Sequence[tuple[float, float]]) -> SacrumCheck:
-        return check_sacrum(t2_volume, cord_line, found)
-
-    naming = name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens, sacrum)
-    by_discs = name_from_discs(t2_volume, description, lambda line, body: dens_ratio(volume, line, body, array))
     uid = source.series_uid
     if naming.names and by_discs.discs >= 3:
         doubt = discs_inside(by_discs.bodies, bodies, naming.names)
@@ -286,19 +291,96 @@ def estimate_levels(series: Sequence[SeriesInput]) -> LevelEstimate | None:
             doubt = disagreement(by_discs.bodies, by_discs.naming.names, bodies, naming.names)
         if doubt:
             why = f"{naming.anchor} found, but {doubt}"
-            return LevelEstimate({}, tuple(bodies), why, uid, status=QcStatus.UNRELIABLE)
+            return LevelEstimate({}, tuple(bodies), why, uid, notes, status=QcStatus.UNRELIABLE)
     if not naming.names and by_discs.naming.names:
-        naming, bodies = by_discs.naming, by_discs.bodies
+        # The disc chain follows its own canal line: a break of the cord line says nothing about its names.
+        naming, bodies, notes = by_discs.naming, by_discs.bodies, ()
     if not naming.names:
         # An anchor contradicted by a second cue is said first; else the disc chain says more about why no
         # level is named when the column was seen there.
         ways = [(naming, bodies), (by_discs.naming, by_discs.bodies)]
         doubted = [way for way in ways if way[0].status is QcStatus.UNRELIABLE]
         reason, seen = doubted[0] if doubted else ways[1] if by_discs.discs >= 3 else ways[0]
-        return LevelEstimate({}, tuple(seen), reason.anchor, uid, status=reason.status)
+        # A broken cord line is said too when the disc chain gives the reason.
+        why = reason.anchor if reason is naming or not notes else f"{reason.anchor}; along the cord: {notes[0]}"
+        return LevelEstimate({}, tuple(seen), why, uid, notes, status=reason.status)
     named_bodies, names = without_end_fragments(bodies, naming.names)
     levels = level_ranges(named_bodies, names)
-    return LevelEstimate(levels, tuple(bodies), naming.anchor, uid, status=naming.status)
+    return LevelEstimate(levels, tuple(bodies), naming.anchor, uid, notes, status=naming.status)
+
+
+def marrow_bodies(
+    volume: Volume,
+    t2_volume: Volume,
+    line: np.ndarray,
+    on_its_own: np.ndarray | None,
+    description: str,
+    array: np.ndarray | None = None,
+) -> tuple[list[tuple[float, float]], Naming, tuple[str, ...]]:
+    """The bodies of the marrow profile of ``volume`` along the cord line ``line`` of the sagittal T2
+    ``t2_volume`` (ascending z), their naming and notes. The line is checked first (:mod:`.line_check`), also
+    against ``on_its_own``, the canal followed on its own (ascending z): when it jumps or leaves the canal,
+    only a continuous run of it is profiled. ValueError when a continuous line shows no signal in front."""
+    samples = voxels(volume) if array is None else array
+    jumps: list[Break | Outside] = [*breaks(line), *outside(line, on_its_own)]
+    if jumps:
+        return _on_runs(volume, t2_volume, jumps, runs(line, on_its_own), samples, description)
+    z, deviation = body_profile(volume, line, samples)
+    bodies, naming = _marrow_naming(volume, t2_volume, line, z, deviation, samples, description)
+    return bodies, naming, ()
+
+
+def _on_runs(
+    volume: Volume,
+    t2_volume: Volume,
+    jumps: Sequence[Break | Outside],
+    pieces: Sequence[np.ndarray],
+    array: np.ndarray,
+    description: str,
+) -> tuple[list[tuple[float, float]], Naming, tuple[str, ...]]:
+    """The marrow profile on a broken cord line: only a continuous run of it is profiled, the first (longest)
+    whose bodies are named, with a note saying where. When none is, the longest says why, after the break (an
+    anchor there contradicted by a second cue stays a doubt)."""
+    broken = describe(jumps)
+    bodies: list[tuple[float, float]] = []
+    naming = Naming(None, f"{broken}; no continuous part of it is {MIN_RUN_MM:.0f} mm long", QcStatus.FAILED)
+    for i, piece in enumerate(pieces):
+        try:
+            z, deviation = body_profile(volume, piece, array)
+        except (ValueError, ArithmeticError):
+            continue
+        found, named = _marrow_naming(volume, t2_volume, piece, z, deviation, array, description)
+        part = f"z = {piece[0, 2]:.0f} to {piece[-1, 2]:.0f} mm"
+        if named.names:
+            return found, named, (f"{broken}; the levels are counted only on the continuous part from {part}",)
+        if i == 0:
+            status = QcStatus.UNRELIABLE if named.status is QcStatus.UNRELIABLE else QcStatus.FAILED
+            bodies, naming = (
+                found,
+                Naming(None, f"{broken}; on its longest continuous part ({part}): {named.anchor}", status),
+            )
+    return bodies, naming, (broken,)
+
+
+def _marrow_naming(
+    volume: Volume,
+    t2_volume: Volume,
+    canal: np.ndarray,
+    z: np.ndarray,
+    deviation: np.ndarray,
+    array: np.ndarray,
+    description: str,
+) -> tuple[list[tuple[float, float]], Naming]:
+    """The bodies of the marrow profile along ``canal`` (a continuous cord line) and their naming."""
+    bodies = find_bodies(z, deviation)
+    dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
+    # The bottom bone is looked at for sacral anatomy along the line on which it was found (the cord line).
+    cord_line = along(canal[::-1])
+
+    def sacrum(found: Sequence[tuple[float, float]]) -> SacrumCheck:
+        return check_sacrum(t2_volume, cord_line, found)
+
+    return bodies, name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens, sacrum)
 
 
 def levels_verdict(estimate: LevelEstimate) -> QcVerdict:

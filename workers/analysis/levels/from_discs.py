@@ -19,6 +19,7 @@ import numpy as np
 
 from workers.analysis.base import QcStatus
 from workers.analysis.levels.discs import EDGE_MM, DiscChain, find_discs, to_z
+from workers.analysis.levels.line_check import breaks, describe
 from workers.analysis.levels.naming import SPINE, STEP_MM, Naming, confirm, name_bodies, region_of
 from workers.analysis.levels.sacrum import check_sacrum
 from workers.analysis.levels.sagittal_canal import SagittalCanal, find_canal
@@ -44,6 +45,9 @@ def name_from_discs(
     why not). ``dens_of(canal line, top bone)`` gives the dens ratio of the top bone (:func:`..dens_ratio`)."""
     try:
         canal = canal or find_canal(t2)
+        jumps = breaks(canal.as_line())
+        if jumps:
+            raise ValueError(describe(jumps))
         chain: DiscChain = find_discs(t2, canal)
     except (ValueError, IndexError, ArithmeticError) as exc:
         return DiscNaming([], Naming(None, f"canal not followed: {exc}", QcStatus.FAILED), 0)
