@@ -12,8 +12,8 @@ modification time and inode), and the job looks it up with the digest of the vol
 more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
 the digests differ and the job segments that series itself, as without the cache. A series being segmented
 here is marked from before its volume is read until it is filed (with the QC figures of an axial T2): a job that
-asks for it meanwhile waits for it rather than making it twice. The early work is one process: it takes at most
-one core, and receiving keeps the others.
+asks for it meanwhile waits for it rather than making it twice. The early work is at most two processes
+(:data:`node.daemon.early.WORKERS`), each on at most one core, beside receiving (a thread of the node's process).
 """
 
 from __future__ import annotations
@@ -119,6 +119,24 @@ def _first_sagittal(folder: Path, study_uid: str) -> bool:
     return True
 
 
+def _dropped_marker(folder: Path, study_uid: str) -> Path:
+    return folder / f"dropped-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}"
+
+
+def drop(folder: Path, study_uid: str, dropped: bool = True) -> None:
+    """Mark the study's early work as dropped (its job has started: a series handed to a worker process but not
+    begun there is not segmented), or (``dropped`` false) as wanted again (the study is arriving again)."""
+    marker = _dropped_marker(folder, study_uid)
+    try:
+        if dropped:
+            folder.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+    except OSError:  # then that series is segmented as before
+        pass
+
+
 def segment_early(
     paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool | None = False
 ) -> tuple[str | None, int]:
@@ -126,12 +144,15 @@ def segment_early(
     (or a sagittal T2 and ``sagittal``; ``None``: when it is the first sagittal T2 of the study to come here,
     the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
-    series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
+    series that cannot be read, classified or segmented files nothing (the job says why, as before), nor does one
+    of a study whose early work was dropped (:func:`drop`) before this began."""
     from workers.analysis.segmentations import SegmentationCache, identities_of
     from workers.inventory import classify_series
     from workers.pipeline.context import _usable
 
     lower_priority()
+    if _dropped_marker(folder, study_uid).exists():  # its job has begun and makes what it needs itself
+        return None, 0
     reads = (_usable(Path(p), study_uid)[0] for p in paths)
     first = next((ds for ds in reads if ds is not None), None)
     if first is None:
