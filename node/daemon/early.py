@@ -50,9 +50,9 @@ PRUNE_SECONDS = 60.0
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Early-work processes: two (one on a single core). A 1,170-image study's 23 segmentations take one process
-~12 CPU s, more than the study takes to arrive and become stable; two reach about twice as many before the job
-starts. Receiving is a thread of the node's own process and keeps up beside them (a sender sends one image
-at a time and waits for its answer)."""
+~12 CPU s, more than the study takes to arrive and become stable. The second runs at a lower priority
+(:data:`workers.pipeline.early.EXTRA_NICENESS`): it takes a core only when receiving and the jobs leave it idle
+(two at the node's priority slowed receiving by about a third on two cores)."""
 
 STOP_SECONDS = 10.0
 """Seconds :meth:`EarlyWork.stop` waits for a segmentation already running (the work not begun is dropped);
@@ -81,7 +81,8 @@ def process_pool(workers: int = WORKERS, context: BaseContext | None = None) -> 
     from workers.pipeline.early import prepare_worker
 
     context = pool_context() if context is None else context
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=prepare_worker)
+    started = context.Value("i", 0)  # the first process started keeps the node's priority, the others yield
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=prepare_worker, initargs=(started,))
 
 
 def _default_executor() -> Executor:

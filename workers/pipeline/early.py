@@ -13,7 +13,8 @@ more instances of the series arrive later, or one is sent again (a new file), or
 the digests differ and the job segments that series itself, as without the cache. A series being segmented
 here is marked from before its volume is read until it is filed (with the QC figures of an axial T2): a job that
 asks for it meanwhile waits for it rather than making it twice. The early work is at most two processes
-(:data:`node.daemon.early.WORKERS`), each on at most one core, beside receiving (a thread of the node's process).
+(:data:`node.daemon.early.WORKERS`), each on at most one core, beside receiving (a thread of the node's process);
+the second yields to everything else (:data:`EXTRA_NICENESS`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
     from pydicom.dataset import Dataset
 
     from workers.analysis.segmentations import SegmentationCache
@@ -81,19 +84,29 @@ def may_be_t2(first: Dataset) -> bool:
         return True
 
 
-def lower_priority() -> None:
-    """Make this process (the early-work worker) yield the CPU to the node's other processes; once."""
+#: Nice increment of every early-work process after the first: they take a core only when receiving and the
+#: job leave it idle, so the first keeps its share on a shared machine and receiving is not slowed.
+EXTRA_NICENESS = 10
+
+
+def lower_priority(niceness: int = NICENESS) -> None:
+    """Make this process (an early-work worker) yield the CPU to the node's other processes; once."""
     try:
-        if NICENESS and os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
-            os.nice(NICENESS)
+        if niceness and os.getpriority(os.PRIO_PROCESS, 0) < niceness:
+            os.nice(niceness - os.getpriority(os.PRIO_PROCESS, 0))
     except OSError:  # not permitted here: it runs at the node's priority
         pass
 
 
-def prepare_worker() -> None:
-    """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
+def prepare_worker(started: Synchronized[int] | None = None) -> None:
+    """An early-work process's start: its priority (:data:`NICENESS` for the first of a pool, counted in
+    ``started``; :data:`EXTRA_NICENESS` for the others) and the modules :func:`segment_early` uses, imported
     before the first series arrives."""
-    lower_priority()
+    first = True
+    if started is not None:
+        with started.get_lock():
+            first, started.value = started.value == 0, started.value + 1
+    lower_priority(NICENESS if first else max(NICENESS, EXTRA_NICENESS))
     import workers.analysis.cord.qc  # noqa: F401
     import workers.analysis.segmentations  # noqa: F401
     import workers.analysis.volume  # noqa: F401

@@ -259,13 +259,14 @@ def _ended(pid: int) -> bool:
 def test_the_early_work_segments_as_many_series_at_once_as_it_has_workers(
     tmp_path: Path, executors: list[Executor]
 ) -> None:
-    """The node's own pool of early-work processes (:data:`WORKERS` of them; started here from a fresh
-    interpreter, the node's fork server needs a multi-threaded parent): with two series quiet, both are being
-    segmented at the same moment, each by its own process (a series being segmented is marked by a file holding
-    its maker's process ID, from before its volume is read until it is filed)."""
+    """The node's own pool of early-work processes (:data:`WORKERS` of them; started here from a fresh interpreter, the
+    node's fork server needs a multi-threaded parent): with two series quiet, both are being segmented at the same
+    moment, each by its own process, the second at a lower priority (a series being segmented is marked by a file
+    holding its maker's process ID, from before its volume is read until it is filed)."""
     from multiprocessing import get_context
 
     from node.daemon.early import WORKERS, process_pool
+    from workers.pipeline.early import EXTRA_NICENESS
 
     assert WORKERS == max(1, min(2, os.cpu_count() or 1))
     workers = 2
@@ -279,6 +280,9 @@ def test_the_early_work_segments_as_many_series_at_once_as_it_has_workers(
         barrier = manager.Barrier(workers)
         for warm in [pool.submit(barrier.wait, 60) for _ in range(workers)]:
             warm.result(timeout=120)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niceness = sorted(os.getpriority(os.PRIO_PROCESS, pid) for pid in pool._processes)  # type: ignore[attr-defined]
+    assert niceness == [base, max(base, EXTRA_NICENESS)], "the first at the node's priority, the second yields"
     early = EarlyWork(registry, cache, interval=3600, executor=lambda: pool)
     assert early.run_once() == 2  # the phantom's axial and sagittal T2, both segmented by a job
     futures = [f for study in early._studies.values() for f in study.futures]
