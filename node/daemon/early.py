@@ -7,7 +7,7 @@ most one core) that runs :func:`workers.pipeline.early.segment_early`: an axial 
 sagittal T2s the first to arrive is segmented at once, and the first in the study's order (series number, then
 arrival; the one the levels estimate uses) once it is known, when it is another (a series already segmented is
 found in the cache, not segmented again). The segmentations go to the data folder's cache, where the job's analysis
-finds them (:class:`workers.analysis.segmentations.SegmentationCache`).
+finds them (:class:`workers.analysis.segmentation_cache.SegmentationCache`).
 
 The work is speculative and never changes a result: a series that grows after it was segmented is simply
 segmented again when quiet again, and the job looks a segmentation up by the digest of the files it reads

@@ -124,10 +124,11 @@ def retry_delivery(delivery_id: int, session: Session = Depends(db), _user: User
 
 @router.get("/studies/{study_uid}/card.png")
 def card_png(study_uid: str, session: Session = Depends(db), _user: User = Depends(api_user)) -> Response:
-    return _card_response(session, study_uid)
+    return card_response(session, study_uid)
 
 
-def _card_response(session: Session, study_uid: str) -> Response:
+def card_response(session: Session, study_uid: str) -> Response:
+    """The study's summary card as PNG (404 when there is none yet, 500 when its file cannot be read)."""
     path = card_path(session, study_or_404(session, study_uid))
     if path is None:
         raise HTTPException(404, "no summary card for this study yet")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from node.audit.trail import as_dict, events, syslog_line
 from node.web.auth import User
 from node.web.deps import db, page_user
-from node.web.pages import _render
+from node.web.pages import render_page
 
 router = APIRouter()
 PAGE_ROWS = 500
@@ -26,7 +26,7 @@ def _allowed(user: User) -> None:
 def audit_page(request: Request, session: Session = Depends(db), user: User = Depends(page_user)) -> Response:
     _allowed(user)
     rows = [as_dict(e) for e in reversed(events(session, limit=PAGE_ROWS))]
-    return _render(request, "audit.html", {"rows": rows}, user)
+    return render_page(request, "audit.html", {"rows": rows}, user)
 
 
 @router.get("/audit.syslog")

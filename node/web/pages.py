@@ -16,7 +16,7 @@ from node.delivery.rows import retry_now
 from node.findings import workflow as fs
 from node.findings.review import latest_report, review
 from node.registry.models import Delivery, Study
-from node.web.api import _card_response
+from node.web.api import card_response
 from node.web.archive_rows import readable_rows
 from node.web.auth import COOKIE, SESSION_SECONDS, User, clean_name
 from node.web.deps import auth_of, check_form_csrf, db, page_user, study_or_404
@@ -43,7 +43,8 @@ def templates(request: Request) -> Jinja2Templates:
     return tpl
 
 
-def _render(request: Request, name: str, context: dict[str, Any], user: User | None, status: int = 200) -> Response:
+def render_page(request: Request, name: str, context: dict[str, Any], user: User | None, status: int = 200) -> Response:
+    """The page ``name`` rendered with ``context`` for ``user`` (and its form token), never cached."""
     base = {"user": user, "csrf": auth_of(request).csrf_token(user) if user else ""}
     response = templates(request).TemplateResponse(request, name, {**base, **context}, status_code=status)
     response.headers["Cache-Control"] = "no-store"
@@ -56,7 +57,7 @@ def _safe_next(value: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return _render(request, "login.html", {"next": _safe_next(next), "error": None}, None)
+    return render_page(request, "login.html", {"next": _safe_next(next), "error": None}, None)
 
 
 @router.post("/login")
@@ -74,7 +75,7 @@ def login(
     wait = limiter.retry_after(client)
     if wait:
         context = {"next": _safe_next(next), "error": f"Too many failed sign-ins; try again in {int(wait) + 1} s."}
-        return _render(request, "login.html", context, None, status=429)
+        return render_page(request, "login.html", context, None, status=429)
     username = username.strip().lower()
     account = auth.password_ok(username, password) if username else None
     if account is not None:
@@ -87,7 +88,7 @@ def login(
         limiter.failed(client)
         _audit_sign_in(request, username or "token", "failure")
         error = "That user name and password do not match." if username else "That token is not right."
-        return _render(request, "login.html", {"next": _safe_next(next), "error": error}, None, status=401)
+        return render_page(request, "login.html", {"next": _safe_next(next), "error": error}, None, status=401)
     limiter.succeeded(client)
     _audit_sign_in(request, actor, "success")
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -120,7 +121,7 @@ def logout(request: Request, csrf: str = Form(""), user: User = Depends(page_use
 
 @router.get("/", response_class=HTMLResponse)
 def worklist_page(request: Request, session: Session = Depends(db), user: User = Depends(page_user)) -> Response:
-    return _render(request, "worklist.html", {"rows": worklist(session, with_phi=True)}, user)
+    return render_page(request, "worklist.html", {"rows": worklist(session, with_phi=True)}, user)
 
 
 def _study_response(
@@ -145,7 +146,7 @@ def _study_response(
         "message": message,
         "error": error,
     }
-    return _render(request, "study.html", context, user, status=status)
+    return render_page(request, "study.html", context, user, status=status)
 
 
 @router.get("/studies/{study_uid}", response_class=HTMLResponse)
@@ -161,7 +162,7 @@ def study_view(
 
 @router.get("/studies/{study_uid}/card.png")
 def study_card(study_uid: str, session: Session = Depends(db), _user: User = Depends(page_user)) -> Response:
-    return _card_response(session, study_uid)
+    return card_response(session, study_uid)
 
 
 def _back(study_uid: str, msg: str) -> RedirectResponse:
@@ -299,4 +300,4 @@ def archive_page(request: Request, session: Session = Depends(db), user: User = 
     except ArchiveQueryError as exc:
         error = str(exc)
     context = {"rows": readable_rows(session, rows), "params": params, "current": current, "error": error}
-    return _render(request, "archive.html", context, user, status=422 if error else 200)
+    return render_page(request, "archive.html", context, user, status=422 if error else 200)

@@ -35,7 +35,8 @@ from workers.analysis.levels import ANALYSER as LEVELS_ANALYSER
 from workers.analysis.levels import estimate_levels, levels_verdict
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.ri import RiCisternographyAnalyser
-from workers.analysis.segmentations import SegmentationCache, analysis_run, identities_of
+from workers.analysis.segmentation_cache import SegmentationCache, identities_of
+from workers.analysis.segmentations import analysis_run
 from workers.inventory.series import SeriesInventory
 
 __all__ = [
@@ -81,7 +82,7 @@ def run_analysers(
     ``workers``: processes that segment the cord of independent series side by side (default: one per
     available core; 1: all in this process). Each series' segmentation is computed once for all analysers
     (:mod:`workers.analysis.segmentations`); the output is the same whatever the number. ``cache``: a folder of
-    segmentations made before from the same files (:class:`~workers.analysis.segmentations.SegmentationCache`,
+    segmentations made before from the same files (:class:`~workers.analysis.segmentation_cache.SegmentationCache`,
     filled while the study arrived); the output is the same with or without it.
     """
     found = None

@@ -14,42 +14,31 @@ value, as a serial run gives, and an exception is raised again, unchanged, where
 Outside a run :func:`cord_segmentation` is :func:`segment_cord`. Nothing outlives the run: the memo and the
 pool belong to the :func:`analysis_run` that made them.
 
-A run may also be given a :class:`SegmentationCache`: a folder of segmentations made before, each filed under a
-digest of everything it is computed from (the code of the segmentation, numpy's and scipy's versions, the
-volume's images, shape, affine and polarity, and the identity of each image's file: path, size, modification
-time and inode). A segmentation found there is the one :func:`segment_cord` would make again, so the run takes
-it instead; any change to an input is another digest, and the segmentation is made anew. The node fills the
-cache while a study is still arriving (:mod:`workers.pipeline.early`), so that the job finds the series already
-segmented; a series it is still segmenting is marked (:meth:`SegmentationCache.claim`), and a job that asks for
-its segmentation meanwhile waits for it instead of making it again. The QC figures of a segmentation
-(:func:`workers.analysis.cord.qc.figures`) are made once per run, and filed with an axial T2's segmentation.
+A run may also be given a :class:`~workers.analysis.segmentation_cache.SegmentationCache` (segmentations made
+before, filed on disk), and takes a segmentation from it instead of making it again; one another process is still
+making (the node's early work, marked in the cache: :mod:`workers.analysis.in_flight`) is waited for instead of
+made twice. The QC figures of a segmentation (:func:`workers.analysis.cord.qc.figures`) are made once per run,
+and filed with an axial T2's segmentation.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import pickle
 import threading
-import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import numpy as np
-import scipy
 
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.segmentation import CordSegmentation, segment_cord
+from workers.analysis.segmentation_cache import Detached, Figures, Key, SegmentationCache, segmentation_key
 from workers.analysis.volume import Volume
 
 if TYPE_CHECKING:
@@ -60,13 +49,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-Key = tuple[tuple[str, ...], tuple[int, ...], bytes, Polarity | None]
-#: The QC figures of a segmentation (:func:`workers.analysis.cord.qc.figures`) and the slices they were made on.
-Figures = tuple["list[SliceMorphometry]", "CordQcFigures"]
-
-#: Longest wait, in seconds, for a segmentation another process has begun (its in-flight marker in the cache)
-#: before the job makes it itself; the wait also ends as soon as that process is gone.
-IN_FLIGHT_WAIT = 60.0
 
 
 def analysis_workers() -> int:
@@ -92,25 +74,7 @@ def _segment(volume: Volume, polarity: Polarity | None) -> CordSegmentation:
     return segment_cord(AxialView.of(volume), polarity=polarity)
 
 
-@dataclass(frozen=True)
-class _Detached:
-    """A segmentation made on the pool, without its image (an empty array on the view's grid): the job's
-    process holds the volume, whose view it is (the key names its images, shape and affine). ``figures``: its
-    QC figures, when they were made with it."""
-
-    segmentation: CordSegmentation
-    figures: Figures | None = None
-
-    @classmethod
-    def of(cls, seg: CordSegmentation, figures: Figures | None = None) -> _Detached:
-        return cls(replace(seg, view=replace(seg.view, array=np.empty((0, 0, 0), seg.view.array.dtype))), figures)
-
-    def on(self, volume: Volume) -> CordSegmentation:
-        """The segmentation with its image: the view of ``volume`` (the volume it was made from)."""
-        return replace(self.segmentation, view=AxialView.of(volume))
-
-
-Made = dict[Key, CordSegmentation | _Detached | Exception]
+Made = dict[Key, CordSegmentation | Detached | Exception]
 
 
 def _pooled(
@@ -123,7 +87,7 @@ def _pooled(
         result = _outcome(fn, item)
         made = run.made()
     detached: Made = {
-        k: _Detached.of(seg, run.figures_of(k)) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()
+        k: Detached.of(seg, run.figures_of(k)) if isinstance(seg, CordSegmentation) else seg for k, seg in made.items()
     }
     return result, detached, (run.cached, run.waited)
 
@@ -163,7 +127,7 @@ class CordSegmentations:
             if self.cache is not None and self.cache.keep and isinstance(made, CordSegmentation):
                 self.cache.put(key, made)
         found = self._done[key]
-        if isinstance(found, _Detached):  # made on the pool or filed: its image is this volume
+        if isinstance(found, Detached):  # made on the pool or filed: its image is this volume
             if found.figures is not None:
                 self._figures.setdefault(key, found.figures)
             found = self._done[key] = found.on(volume)
@@ -248,7 +212,7 @@ class CordSegmentations:
         self.waited += waited
         for key, seg in made.items():
             self._done.setdefault(key, seg)
-            if isinstance(seg, _Detached) and seg.figures is not None:
+            if isinstance(seg, Detached) and seg.figures is not None:
                 self._figures.setdefault(key, seg.figures)
         return result
 
@@ -372,183 +336,3 @@ def remember_figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry], 
     run = _RUN.get()
     if run is not None:
         run.remember_figures(seg, slices, fig)
-
-
-def segmentation_key(volume: Volume, polarity: Polarity | None = Polarity.CSF_BRIGHT) -> Key:
-    """What a segmentation is remembered by: the volume's images, shape and affine, and the polarity."""
-    return (volume.sop_instance_uids, volume.array.shape, np.asarray(volume.affine).tobytes(), polarity)
-
-
-#: Files whose code a segmentation depends on: a cached one is used only with the same code.
-_CODE = (Path(__file__).parent / "cord", Path(__file__).parent / "volume.py", Path(__file__))
-_CODE_DIGEST: list[str] = []
-
-
-def code_digest() -> str:
-    """A digest of the segmentation's code (every module of ``workers/analysis/cord``, ``volume.py``, this
-    module) and of numpy's and scipy's versions, computed once per process."""
-    if not _CODE_DIGEST:
-        h = hashlib.sha256(f"{np.__version__} {scipy.__version__}".encode())
-        for root in _CODE:
-            for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
-                h.update(path.name.encode() + b"\0" + path.read_bytes())
-        _CODE_DIGEST.append(h.hexdigest())
-    return _CODE_DIGEST[0]
-
-
-FileIdentity = tuple[str, int, int, int]
-
-
-def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
-    """(path, size, modification time in ns, inode) of a file: a file written again or replaced has another."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def identities_of(datasets: Iterable[Any]) -> dict[str, FileIdentity]:
-    """SOP Instance UID -> file identity for datasets read from files (those without a file are left out)."""
-    out: dict[str, FileIdentity] = {}
-    for ds in datasets:
-        filename = getattr(ds, "filename", None)
-        uid = ds.get("SOPInstanceUID") if hasattr(ds, "get") else None
-        if isinstance(filename, str | os.PathLike) and uid and (identity := file_identity(filename)) is not None:
-            out[str(uid)] = identity
-    return out
-
-
-@dataclass(frozen=True)
-class SegmentationCache:
-    """Segmentations filed in ``folder`` under the digest of their inputs (see the module's doc): ``files``
-    names the file of each SOP Instance UID of the run's images; a volume with an image not in it is never
-    looked up. ``keep``: segmentations this run makes are filed (the node's early work); a job only reads."""
-
-    folder: Path
-    files: Mapping[str, FileIdentity] = field(default_factory=dict)
-    keep: bool = False
-
-    def digest(self, key: Key) -> str | None:
-        sops, shape, affine, polarity = key
-        try:
-            identities = [self.files[uid] for uid in sops]
-        except KeyError:
-            return None
-        h = hashlib.sha256(code_digest().encode())
-        h.update(repr((sops, shape, polarity.name if polarity is not None else None, identities)).encode())
-        h.update(affine)
-        return h.hexdigest()
-
-    def path(self, key: Key) -> Path | None:
-        digest = self.digest(key)
-        return self.folder / f"{digest}.seg" if digest is not None else None
-
-    def get(self, key: Key) -> _Detached | None:
-        """The segmentation filed for ``key`` (without its image, with its QC figures when filed), or None."""
-        path = self.path(key)
-        if path is None:
-            return None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        try:
-            seg, packed, shape, figures = pickle.loads(data)
-            if shape is None:  # not a boolean mask: filed as it was
-                return _Detached(seg, figures)
-            mask = np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
-            return _Detached(replace(seg, mask=mask), figures)
-        except Exception as exc:  # a file cut short (a crash while writing it): made again
-            log.warning("segmentation cache: an unreadable entry ignored (%s)", type(exc).__name__)
-            return None
-
-    def _marker_of(self, identities: Iterable[FileIdentity]) -> Path:
-        h = hashlib.sha256(code_digest().encode())
-        h.update(repr(sorted(identities)).encode())
-        return self.folder / f"{h.hexdigest()}.making"
-
-    def _marker(self, key: Key) -> Path | None:
-        """The marker of the segmentation of ``key``: that of the files its images are read from."""
-        try:
-            return self._marker_of(self.files[uid] for uid in key[0])
-        except KeyError:
-            return None
-
-    def claim(self) -> Path | None:
-        """Mark the segmentation of this cache's files (:attr:`files`, one series: the node's early work) as
-        being made by this process, from before its volume is read until it is filed with its QC figures (a
-        marker file named by the files, holding the process ID), so that a job that asks for it meanwhile
-        waits for it (:meth:`wait`) instead of making it too. Returns the marker to :meth:`release`, or None
-        when it could not be made (another process has it; no folder)."""
-        marker = self._marker_of(self.files.values())
-        tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(str(os.getpid()))
-            os.link(tmp, marker)  # whole, and only when no other process has it
-        except OSError:
-            return None
-        finally:
-            tmp.unlink(missing_ok=True)
-        return marker
-
-    def release(self, marker: Path) -> None:
-        """Remove the marker of :meth:`claim` (the segmentation is filed, or was not made)."""
-        try:
-            marker.unlink()
-        except OSError:
-            pass
-
-    def maker(self, key: Key) -> int | None:
-        """The process ID of a process still making ``key`` (its marker there and the process alive), or None."""
-        marker = self._marker(key)
-        if marker is None:
-            return None
-        try:
-            pid = int(marker.read_text())
-        except (OSError, ValueError):  # no marker
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:  # it died while making it (killed, out of memory): its marker is stale
-            return None
-        except PermissionError:  # alive, another user's
-            pass
-        return pid
-
-    def in_flight(self, key: Key) -> bool:
-        """Whether another process is making the segmentation of ``key`` now."""
-        return self.maker(key) is not None
-
-    def wait(self, key: Key, timeout: float = IN_FLIGHT_WAIT, poll: float = 0.02) -> _Detached | None:
-        """The segmentation of ``key`` once the process making it has filed it (with its QC figures) and
-        removed its marker; None when that process stops without filing it (it failed, or died) or ``timeout``
-        seconds have passed: then the caller makes it."""
-        deadline = time.monotonic() + timeout
-        while self.in_flight(key):
-            if time.monotonic() > deadline:
-                log.warning("segmentation cache: a segmentation being made elsewhere took too long; made here")
-                return self.get(key)
-            time.sleep(poll)
-        return self.get(key)
-
-    def put(self, key: Key, seg: CordSegmentation, figures: Figures | None = None) -> None:
-        """File ``seg`` and its QC figures when known (written whole under a temporary name, then renamed into
-        place)."""
-        path = self.path(key)
-        if path is None:
-            return
-        detached = _Detached.of(seg).segmentation
-        record: tuple[Any, Any, Any, Any] = (detached, None, None, figures)
-        if isinstance(seg.mask, np.ndarray) and seg.mask.dtype == bool:  # 1 bit a voxel
-            empty = replace(detached, mask=np.zeros((0, 0, 0), bool))
-            record = (empty, np.packbits(seg.mask, axis=None), seg.mask.shape, figures)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-        except OSError as exc:  # a full disk: the job segments the series itself
-            log.warning("segmentation cache: not written (%s)", exc)
-            tmp.unlink(missing_ok=True)  # a part written is not left to fill the disk further

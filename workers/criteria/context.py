@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workers.criteria.findings import EXAMS, _check_text, _parse_da
+from workers.criteria.findings import EXAMS, check_text, parse_da
 from workers.criteria.levels import LevelRange
 from workers.criteria.words import EXAM_WORDS
 
@@ -84,12 +84,12 @@ class StudyContext:
     def __post_init__(self) -> None:
         if self.study_date is not None:
             try:
-                _parse_da(self.study_date)
+                parse_da(self.study_date)
             except ValueError as exc:
                 raise ValueError(f"StudyContext.study_date: {exc}") from None
         if self.institution_name is not None:
             try:
-                _check_text(self.institution_name, 64)
+                check_text(self.institution_name, 64)
             except ValueError as exc:
                 raise ValueError(f"StudyContext.institution_name: {exc}") from None
         for name in ("spinal_mr_post_contrast", "thin_axial_ssfp"):

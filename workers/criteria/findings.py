@@ -131,7 +131,9 @@ def _parse_number(value: object) -> float:
     return float(value)
 
 
-def _check_text(value: object, max_length: int) -> str:
+def check_text(value: object, max_length: int) -> str:
+    """``value`` if it is a non-empty string of at most ``max_length`` characters fit for an SR text (no
+    backslash, no control character); else ValueError saying which."""
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {value!r}")
     if not value.strip():
@@ -143,7 +145,7 @@ def _check_text(value: object, max_length: int) -> str:
     return value
 
 
-def _parse_da(value: object) -> str:
+def parse_da(value: object) -> str:
     """A DICOM DA value ``YYYYMMDD`` that is a real calendar date."""
     if not isinstance(value, str) or len(value) != 8 or not value.isdigit():
         raise ValueError(f"study date must be YYYYMMDD, got {value!r}")
@@ -156,7 +158,7 @@ def _parse_da(value: object) -> str:
 
 Uid = Annotated[str, BeforeValidator(_parse_uid)]
 LevelSpan = Annotated[tuple[int, int], BeforeValidator(parse_level)]
-StudyDate = Annotated[str, BeforeValidator(_parse_da)]
+StudyDate = Annotated[str, BeforeValidator(parse_da)]
 Number = Annotated[float, BeforeValidator(_parse_number)]
 
 
@@ -244,12 +246,12 @@ class Finding(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_text(cls, value: str | None) -> str | None:
-        return None if value is None else _check_text(value, 64)
+        return None if value is None else check_text(value, 64)
 
     @field_validator("institution_name")
     @classmethod
     def _institution_lo(cls, value: str | None) -> str | None:
-        return None if value is None else _check_text(value, 64)
+        return None if value is None else check_text(value, 64)
 
     @field_validator("sop_instance_uids")
     @classmethod

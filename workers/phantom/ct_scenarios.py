@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import CTImageStorage
 
 from workers.phantom.ct_model import CtSpine, Leak, acquire, render_slice
-from workers.phantom.dicom import StudyHeader, _ds, _file_meta, save, set_patient_and_study
+from workers.phantom.dicom import StudyHeader, ds_text, file_meta_of, save, set_patient_and_study
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,13 @@ def ct_dataset(
     ds.ContentDate, ds.ContentTime = header.study_date, header.study_time
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     tilt = math.radians(spec.gantry_tilt_deg)
-    ds.ImageOrientationPatient = ["1", "0", "0", "0", _ds(math.cos(tilt)), _ds(math.sin(tilt))]
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", ds_text(math.cos(tilt)), ds_text(math.sin(tilt))]
     half = (spec.rows / 2.0 - 0.5) * spec.pixel_mm
-    ds.ImagePositionPatient = [_ds(-half), _ds(-25.0 - half), _ds(z)]
-    ds.SliceLocation = _ds(z)
-    ds.PixelSpacing = [_ds(spec.pixel_mm), _ds(spec.pixel_mm)]
-    ds.SliceThickness = _ds(spec.slice_mm)
-    ds.GantryDetectorTilt = _ds(spec.gantry_tilt_deg)
+    ds.ImagePositionPatient = [ds_text(-half), ds_text(-25.0 - half), ds_text(z)]
+    ds.SliceLocation = ds_text(z)
+    ds.PixelSpacing = [ds_text(spec.pixel_mm), ds_text(spec.pixel_mm)]
+    ds.SliceThickness = ds_text(spec.slice_mm)
+    ds.GantryDetectorTilt = ds_text(spec.gantry_tilt_deg)
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.Rows = ds.Columns = spec.rows
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
@@ -139,7 +139,7 @@ def ct_dataset(
         ds.ContrastBolusVolume = "10"
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
     ds["PixelData"].VR = "OW"
-    ds.file_meta = _file_meta(ds)
+    ds.file_meta = file_meta_of(ds)
     return ds
 
 

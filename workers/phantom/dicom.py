@@ -83,13 +83,13 @@ def mr_dataset(
     ds.ImageType = ["ORIGINAL", "PRIMARY", "DIFFUSION" if b_value is not None else "OTHER", "NONE"]
     # Image Plane
     row, col, _ = spec.orientation
-    ds.ImageOrientationPatient = [_ds(v) for v in (*row, *col)]
-    ds.ImagePositionPatient = [_ds(v) for v in position]
-    ds.PixelSpacing = [_ds(spec.pixel_spacing_mm), _ds(spec.pixel_spacing_mm)]
-    ds.SliceThickness = _ds(spec.slice_thickness_mm)
-    ds.SpacingBetweenSlices = _ds(spec.slice_spacing_mm)
+    ds.ImageOrientationPatient = [ds_text(v) for v in (*row, *col)]
+    ds.ImagePositionPatient = [ds_text(v) for v in position]
+    ds.PixelSpacing = [ds_text(spec.pixel_spacing_mm), ds_text(spec.pixel_spacing_mm)]
+    ds.SliceThickness = ds_text(spec.slice_thickness_mm)
+    ds.SpacingBetweenSlices = ds_text(spec.slice_spacing_mm)
     _, _, normal = spec.orientation
-    ds.SliceLocation = _ds(float(np.dot(position, normal)))
+    ds.SliceLocation = ds_text(float(np.dot(position, normal)))
     # Image Pixel
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -108,10 +108,10 @@ def mr_dataset(
     ds.MRAcquisitionType = "2D"
     ds.SequenceName = spec.sequence_name
     ds.AngioFlag = "N"
-    ds.RepetitionTime = _ds(spec.repetition_time_ms)
-    ds.EchoTime = _ds(spec.echo_time_ms)
+    ds.RepetitionTime = ds_text(spec.repetition_time_ms)
+    ds.EchoTime = ds_text(spec.echo_time_ms)
     if spec.inversion_time_ms is not None:
-        ds.InversionTime = _ds(spec.inversion_time_ms)
+        ds.InversionTime = ds_text(spec.inversion_time_ms)
     ds.EchoTrainLength = spec.echo_train_length
     ds.NumberOfAverages = "1"
     ds.ImagingFrequency = "63.87"
@@ -130,9 +130,9 @@ def mr_dataset(
     if b_value is not None:
         ds.DiffusionBValue = float(b_value)
         ds.DiffusionDirectionality = "ISOTROPIC" if b_value > 0 else "NONE"
-    ds.WindowCenter = _ds(float(np.percentile(pixels, 99)) / 2.0)
-    ds.WindowWidth = _ds(max(float(np.percentile(pixels, 99)), 1.0))
-    ds.file_meta = _file_meta(ds)
+    ds.WindowCenter = ds_text(float(np.percentile(pixels, 99)) / 2.0)
+    ds.WindowWidth = ds_text(max(float(np.percentile(pixels, 99)), 1.0))
+    ds.file_meta = file_meta_of(ds)
     return ds
 
 
@@ -153,11 +153,12 @@ def set_patient_and_study(ds: Dataset, study: StudyHeader) -> None:
 
 def save(ds: Dataset, path: Path) -> None:
     """Write ``ds`` as a DICOM Part 10 file in Explicit VR Little Endian."""
-    ds.file_meta = _file_meta(ds)
+    ds.file_meta = file_meta_of(ds)
     ds.save_as(path, enforce_file_format=True)
 
 
-def _file_meta(ds: Dataset) -> FileMetaDataset:
+def file_meta_of(ds: Dataset) -> FileMetaDataset:
+    """The file meta information of ``ds`` (explicit VR little endian, its SOP class and instance)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -166,7 +167,7 @@ def _file_meta(ds: Dataset) -> FileMetaDataset:
     return meta
 
 
-def _ds(value: float) -> str:
+def ds_text(value: float) -> str:
     """A DS string of at most 16 characters."""
     text = f"{value:.6g}"
     if text == "-0":

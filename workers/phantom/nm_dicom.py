@@ -11,7 +11,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import NuclearMedicineImageStorage
 
-from workers.phantom.dicom import StudyHeader, _ds, _file_meta, set_patient_and_study
+from workers.phantom.dicom import StudyHeader, ds_text, file_meta_of, set_patient_and_study
 
 VIEW_CODES: dict[str, Code] = {
     "anterior": codes.SCT.AnteriorEmissiveProjection,
@@ -138,7 +138,7 @@ def nm_dataset(
     ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = 0
-    ds.PixelSpacing = [_ds(pixel_mm), _ds(pixel_mm)]
+    ds.PixelSpacing = [ds_text(pixel_mm), ds_text(pixel_mm)]
     ds.PixelData = np.ascontiguousarray(pixels).tobytes()
     ds["PixelData"].VR = "OW"
     # Multi-frame / NM Multi-frame: one frame, energy window 1, detector 1
@@ -158,8 +158,8 @@ def nm_dataset(
     windows = []
     for lower, upper in tracer.window_kev:
         rng = Dataset()
-        rng.EnergyWindowLowerLimit = _ds(lower)
-        rng.EnergyWindowUpperLimit = _ds(upper)
+        rng.EnergyWindowLowerLimit = ds_text(lower)
+        rng.EnergyWindowUpperLimit = ds_text(upper)
         windows.append(rng)
     window = Dataset()
     window.EnergyWindowRangeSequence = windows
@@ -172,8 +172,8 @@ def nm_dataset(
     pharm.RadiopharmaceuticalRoute = tracer.route
     pharm.RadiopharmaceuticalStartTime = injection.strftime("%H%M%S")
     pharm.RadiopharmaceuticalStartDateTime = _dt_text(injection)
-    pharm.RadionuclideTotalDose = _ds(tracer.dose_mbq)
-    pharm.RadionuclideHalfLife = _ds(tracer.half_life_s)
+    pharm.RadionuclideTotalDose = ds_text(tracer.dose_mbq)
+    pharm.RadionuclideHalfLife = ds_text(tracer.half_life_s)
     ds.RadiopharmaceuticalInformationSequence = [pharm]
     # NM Detector
     detector = Dataset()
@@ -184,14 +184,14 @@ def nm_dataset(
     detector.FocalDistance = [0]
     detector.XFocusCenter = [0]
     detector.YFocusCenter = [0]
-    detector.ZoomFactor = [_ds(1.0), _ds(1.0)]
+    detector.ZoomFactor = [ds_text(1.0), ds_text(1.0)]
     detector.ImageOrientationPatient = None
     detector.ImagePositionPatient = None
     if view is not None and label_view:
         detector.ViewCodeSequence = [_code_item(VIEW_CODES[view])]
     ds.DetectorInformationSequence = [detector]
     peak = float(np.percentile(pixels, 99.5)) or 1.0
-    ds.WindowCenter = _ds(peak / 2.0)
-    ds.WindowWidth = _ds(peak)
-    ds.file_meta = _file_meta(ds)
+    ds.WindowCenter = ds_text(peak / 2.0)
+    ds.WindowWidth = ds_text(peak)
+    ds.file_meta = file_meta_of(ds)
     return ds

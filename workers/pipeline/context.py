@@ -54,8 +54,9 @@ _IDENTIFIERS = {
 }
 
 
-def _usable(path: Path, study_uid: str) -> tuple[Dataset | None, str | None]:
-    """The header, or None and why (in words) the instance cannot be used."""
+def usable(path: Path, study_uid: str) -> tuple[Dataset | None, str | None]:
+    """The header of the instance at ``path`` (pixels not read), or None and why (in words) it cannot be used
+    for study ``study_uid``: an identifier missing or not a UID, another study, a file that cannot be read."""
     try:
         ds = dcmread(path, stop_before_pixels=True)
         for keyword, words in _IDENTIFIERS.items():
@@ -113,7 +114,7 @@ class PipelineContext:
             for s in self.series:
                 good: list[tuple[Path, Dataset]] = []
                 for path in s.paths:
-                    ds, problem = _usable(path, self.study_uid)
+                    ds, problem = usable(path, self.study_uid)
                     if ds is None:
                         self.errors.append(f"One image ({path.name}) was left out of the analysis: {problem}.")
                     else:

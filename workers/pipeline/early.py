@@ -4,7 +4,7 @@ Most of a spine MR job is the cord segmentation of its T2 series (every axial T2
 sagittal T2 for the levels). A series is usually sent whole before the next one, so the node can segment it
 as soon as it has been quiet for a moment (:mod:`node.daemon.early`), while the rest of the study arrives and while
 the study waits to become stable, and file the result in the
-:class:`~workers.analysis.segmentations.SegmentationCache` of its data folder. The job then finds it there.
+:class:`~workers.analysis.segmentation_cache.SegmentationCache` of its data folder. The job then finds it there.
 
 This never changes a result, only when it is ready: a segmentation is filed under a digest of everything it is
 computed from (the code, the volume's images, geometry and polarity, and each image file's path, size,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from pydicom.dataset import Dataset
 
-    from workers.analysis.segmentations import SegmentationCache
+    from workers.analysis.segmentation_cache import SegmentationCache
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def prepare_worker(started: Synchronized[int] | None = None) -> None:
             first, started.value = started.value == 0, started.value + 1
     lower_priority(NICENESS if first else max(NICENESS, EXTRA_NICENESS))
     import workers.analysis.cord.qc  # noqa: F401
+    import workers.analysis.segmentation_cache  # noqa: F401
     import workers.analysis.segmentations  # noqa: F401
     import workers.analysis.volume  # noqa: F401
     import workers.inventory  # noqa: F401
@@ -159,14 +160,14 @@ def segment_early(
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
     series that cannot be read, classified or segmented files nothing (the job says why, as before), nor does one
     of a study whose early work was dropped (:func:`drop`) before this began."""
-    from workers.analysis.segmentations import SegmentationCache, identities_of
+    from workers.analysis.segmentation_cache import SegmentationCache, identities_of
     from workers.inventory import classify_series
-    from workers.pipeline.context import _usable
+    from workers.pipeline.context import usable
 
     lower_priority()
     if _dropped_marker(folder, study_uid).exists():  # its job has begun and makes what it needs itself
         return None, 0
-    reads = (_usable(Path(p), study_uid)[0] for p in paths)
+    reads = (usable(Path(p), study_uid)[0] for p in paths)
     first = next((ds for ds in reads if ds is not None), None)
     if first is None:
         return None, 0

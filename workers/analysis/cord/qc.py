@@ -5,31 +5,36 @@ a uniform structure clearly darker (CSF-bright polarity) than the fluid right ar
 mid-sagittal plane, is the centre line continuous, is the area human, is the shape a cord's, are there enough
 slices to compare (:data:`MIN_MEASURED_SLICES`), is the cord-to-fluid contrast well above the image's own noise
 (:data:`MIN_CNR`), are the pixels fine enough for the cord's size (:data:`MIN_PIXELS_ACROSS`). The first failing
-check gives the reason; several failing checks are all named.
+check gives the reason; several failing checks are all named. Two artefacts are looked for too: a motion ghost
+over the cord (:mod:`workers.analysis.cord.ghost`) and coil shading across it (:mod:`workers.analysis.cord.shading`).
 
 Three checks are made slice by slice: the outline's median intensity against that of the outlines of the
 neighbouring slices (a cord keeps about the same intensity from slice to slice; an outline that has slipped
 onto a darker structure beside the canal, a ligament, bone or a vessel, is far darker than the series' own
 cord), the slice's area against the physiological range, and partial volume: how far the cord's course carries
 it sideways within the slice's thickness, against the cord's radius (a thick slice across an oblique cord
-averages cord and fluid side by side, and its outline's area is not the cord's). Failing slices are left
-out: the other checks and every measurement use the remaining slices, and the verdict names the slices left
-out. When more than :data:`MAX_EXCLUDED` of the found slices fail, the series is unreliable, with the slices
-named.
+averages cord and fluid side by side, and its outline's area is not the cord's;
+:mod:`workers.analysis.cord.slice_checks`). Failing slices are left out: the other checks and every measurement
+use the remaining slices, and the verdict names the slices left out. When more than :data:`MAX_EXCLUDED` of the
+found slices fail, the series is unreliable, with the slices named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
 
 from workers.analysis.base import QcStatus, QcVerdict
-from workers.analysis.cord.centreline import CANAL_RADIUS_MM, mirror_axis, normalised
+from workers.analysis.cord.canal_score import CANAL_RADIUS_MM
+from workers.analysis.cord.centreline import mirror_axis, normalised
+from workers.analysis.cord.ghost import MAX_GHOST_CORRELATION, MAX_GHOST_SHARE, ghost_over_cord, ghosting, slice_details
 from workers.analysis.cord.morphometry import SliceMorphometry
 from workers.analysis.cord.segmentation import CordSegmentation, csa_range_mm2
+from workers.analysis.cord.shading import MAX_SHADING, side_to_side_shading
+from workers.analysis.cord.slice_checks import darker_slices, smeared_slices
 from workers.analysis.cord.window import bounding_box
 from workers.analysis.segmentations import known_figures, remember_figures
 
@@ -39,14 +44,8 @@ MAX_BRIGHT_INSIDE = 0.25  # fraction of the contour brighter than half-way to th
 MAX_MIDLINE_MM = 2.5  # the cord centre lies within its own half-width of the body's plane of symmetry
 AP_RL_RANGE = (0.35, 1.25)  # a cord is an ellipse flattened front to back (round at the conus)
 MAX_AREA_JUMP = 0.20  # median relative change of area between neighbouring slices
-DARKER_THAN_CORD = 0.6  # a slice whose outline is below this fraction of its neighbours' median level
-NEIGHBOURS_MM = 30.0  # the cord's intensity drifts along z (coil sensitivity): compare with slices this near
 MAX_AREA_STEP = 2.0  # the cord's area never halves or doubles between neighbouring slices above the conus
 MAX_COURSE_SLOPE = 1.0  # mm of in-plane displacement per mm of z the cord's course can take (45 degrees)
-#: Partial volume: a slice averages the cord over its thickness. Where the cord's course carries its centre
-#: further than its own radius (that of the series' median area) within one slice, the slice holds cord and
-#: fluid side by side across most of the outline, and the outline's area is not the cord's.
-MAX_SMEAR_RADII = 1.0
 MAX_EXCLUDED = 0.2  # fraction of the found slices that may be left out of a series that stays ok
 #: Below this many measured slices the slice-to-slice checks (an outline's level against its neighbours',
 #: the area step, the centre line's jumps) cannot out-vote wrong slices: each slice is judged against a median
@@ -68,34 +67,6 @@ MIN_CNR = 5.0
 #: coarser pixels, the CSA was within 2 % at 8 or more pixels across the cord's AP and RL diameters and 12-71 %
 #: low at 3-5 (``benchmarks/qc_perturbations.py``, README): below this many the area is not the cord's.
 MIN_PIXELS_ACROSS = 6.0
-#: A motion ghost (periodic motion during the acquisition: breathing, swallowing, pulsation) lays a faint copy of
-#: the image over itself, shifted along the phase-encoding axis and wrapped round the field; an outline then sits
-#: on the sum of the cord and a copy of whatever lies that far away, and on the shared T2* with a copy at 30 %
-#: it lay half on the cord. A copy at a fraction g of the image's brightness gives the image's detail (the image
-#: less its blur over :data:`GHOST_BLUR_MM`) a circular autocorrelation of about 2g / (1 + g**2) at the ghost's
-#: shift; real anatomy, unperturbed, gives at most 0.09 at any shift beyond :data:`GHOST_MIN_SHIFT_MM` on the 13
-#: volumes of ``benchmarks/accuracy_cord.py`` (README). This limit is that of a copy at a tenth of the image,
-#: twice the highest measured on real anatomy.
-MAX_GHOST_CORRELATION = 0.2
-#: A ghost harms the outline only where it lays detail over the cord: a copy of the muscle beside the neck over
-#: the cord adds little, a copy of the canal's edges 13 mm away adds edges the outline can take for the cord's.
-#: The share: the amplitude of the ghost's detail within 2 mm of the outline against the cord's own there (from
-#: the detail over the outline and over the place the ghost comes from, and the ghost's brightness g). Above a
-#: tenth (the amplitude a ghost at a tenth of the image gives to the cord's own edges), with the ghost found at
-#: all (above), the series is unreliable.
-MAX_GHOST_SHARE = 0.1
-GHOST_MIN_SHIFT_MM = 10.0  # shorter shifts correlate through the cord's own width (8-15 mm): not a ghost
-GHOST_BLUR_MM = 3.0  # the detail a ghost copies is the image less its blur over this scale (edges, not shading)
-#: Uneven coil sensitivity shades the image smoothly across the field; the outline reads one cord level and one
-#: fluid level per slice, so where the shading changes the cord's own level from one side of the cord to the other
-#: by a large share of the cord-to-fluid contrast, the cord's bright side reads as fluid or the fluid's dim side as
-#: cord, and the outline stops inside the cord (the shared T2* with a +-50 % ramp across its 27 mm field: the
-#: outline on two thirds of the cord, 63 against 83 mm2). The cord is mirror-symmetric side to side, so a trend
-#: of its level from side to side is not its anatomy: per slice, a plane fitted to the outline's pixels, its
-#: side-to-side slope times the outline's width, in units of the slice's cord-to-fluid contrast (the median over
-#: the slices). Real anatomy, unperturbed, gives at most 0.10 on the 13 volumes of ``benchmarks/accuracy_cord.py``
-#: (README); the limit is twice that, as for the ghost.
-MAX_SHADING = 0.2
 #: A sagittal series must span the canal (cord and CSF) from side to side for the cord to be outlined across it.
 MIN_ACROSS_MM = 2 * CANAL_RADIUS_MM
 
@@ -135,24 +106,6 @@ class CordQcFigures:
         return tuple(sorted(set(self.darker_slices) | set(self.out_of_range_slices) | set(self.smeared_slices)))
 
 
-def darker_slices(seg: CordSegmentation, image: np.ndarray) -> tuple[int, ...]:
-    """Found slices whose outline (median intensity) is below :data:`DARKER_THAN_CORD` times the median of
-    the outlines of the found slices within :data:`NEIGHBOURS_MM` along z: outlines on a darker structure."""
-    sz = seg.view.spacing[0]
-    levels = {int(k): float(np.median(image[k][seg.mask[k]])) for k in np.nonzero(seg.found)[0] if seg.mask[k].any()}
-    if len(levels) < 3:  # no series' cord to compare with
-        return ()
-    ks = np.array(list(levels))
-    values = np.array(list(levels.values()))
-    out = []
-    for k, v in levels.items():
-        near = np.abs(ks - k) * sz <= max(NEIGHBOURS_MM, 2.5 * sz)
-        typical = float(np.median(values[near])) if near.sum() >= 3 else float(np.median(values))
-        if v < DARKER_THAN_CORD * typical:
-            out.append(k)
-    return tuple(out)
-
-
 def path_window(sz: float) -> int:
     """The slices (odd) of the median along z that the centre line's jumps are measured after: at least
     :data:`MIN_MEASURED_SLICES` (a median out-votes two wrong slices of five) and at least
@@ -175,120 +128,6 @@ def noise_sd(plane: np.ndarray, inside: np.ndarray) -> float:
     if diffs.size < 8:
         return float("nan")
     return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
-
-
-def ghosting(
-    image: np.ndarray,
-    spacing: tuple[float, float, float],
-    ks: np.ndarray,
-    details: Mapping[int, np.ndarray] | None = None,
-) -> tuple[float, float, str]:
-    """(correlation, shift mm, axis) of the strongest copy of the image over itself along either in-plane axis:
-    per slice of ``ks``, the circular autocorrelation of the slice's detail (the slice less its Gaussian blur
-    over :data:`GHOST_BLUR_MM`, each line less its mean) along the axis, summed over the lines, normalised by
-    its value at no shift; its peak beyond :data:`GHOST_MIN_SHIFT_MM`, the median over the slices, the larger
-    of the two axes. ``details``: each slice's detail, when already computed (:func:`slice_details`)."""
-    _, sy, sx = spacing
-    if details is None:
-        details = slice_details(image, spacing, ks)
-    best = (0.0, 0.0, "")
-    for axis, pixel, way in ((0, sy, "front to back"), (1, sx, "side to side")):
-        n = image.shape[1 + axis]
-        shift = np.arange(n)
-        shift_mm = np.minimum(shift, n - shift) * pixel
-        far = shift_mm >= GHOST_MIN_SHIFT_MM
-        if not far.any() or len(ks) == 0:
-            continue
-        curves = []
-        for k in ks:
-            detail = details[int(k)]
-            detail = detail - detail.mean(axis=axis, keepdims=True)
-            spectrum = np.fft.fft(detail, axis=axis)
-            auto = np.real(np.fft.ifft(spectrum * np.conj(spectrum), axis=axis)).sum(axis=1 - axis)
-            curves.append(auto / max(float(auto[0]), 1e-12))
-        curve = np.median(np.array(curves), axis=0)
-        peak = int(np.argmax(np.where(far, curve, -np.inf)))
-        if curve[peak] > best[0]:
-            best = (float(curve[peak]), float(shift_mm[peak]), way)
-    return best
-
-
-def _detail(plane: np.ndarray, sy: float, sx: float) -> np.ndarray:
-    return np.asarray(plane - ndimage.gaussian_filter(plane, GHOST_BLUR_MM / np.array([sy, sx])))
-
-
-def slice_details(image: np.ndarray, spacing: tuple[float, float, float], ks: Iterable[int]) -> dict[int, np.ndarray]:
-    """The detail of each slice of ``ks`` (the slice less its Gaussian blur over :data:`GHOST_BLUR_MM`), once:
-    both ghost checks look at it."""
-    _, sy, sx = spacing
-    return {int(k): _detail(image[k].astype(float), sy, sx) for k in ks}
-
-
-def ghost_over_cord(
-    image: np.ndarray,
-    spacing: tuple[float, float, float],
-    mask: np.ndarray,
-    ks: np.ndarray,
-    correlation: float,
-    shift_mm: float,
-    way: str,
-    details: Mapping[int, np.ndarray] | None = None,
-) -> float:
-    """The amplitude of the ghost's detail within 2 mm of the outline against the cord's own there (the median
-    over the slices ``ks``), for a ghost of autocorrelation ``correlation`` at ``shift_mm`` along ``way``.
-
-    The detail's energy over the outline's neighbourhood is ``own + g**2 copied`` and over the same pixels
-    ``shift_mm`` away (where the copy comes from; the larger of the two directions) ``copied + g**2 own``
-    (exact for a ghost at half the field, whose copy of the copy lands back on the cord): two equations for
-    ``own`` and ``copied``; the share is ``g * sqrt(copied / own)``."""
-    if correlation <= 0.0 or not way:
-        return 0.0
-    _, sy, sx = spacing
-    g = (1.0 - np.sqrt(max(1.0 - correlation**2, 0.0))) / correlation
-    axis, pixel = (0, sy) if way == "front to back" else (1, sx)
-    s = int(round(shift_mm / pixel))
-    ring = max(1, int(round(2.0 / min(sy, sx))))
-    shares = []
-    for k in ks:
-        if not mask[k].any():
-            continue
-        window = ndimage.binary_dilation(mask[k], iterations=ring)
-        detail = details[int(k)] if details is not None else _detail(image[k].astype(float), sy, sx)
-        here = float(np.sum(detail[window] ** 2))
-        there = max(float(np.sum(np.roll(detail, shift, axis=axis)[window] ** 2)) for shift in (-s, s))
-        own = (here - g**2 * there) / (1 - g**4)
-        copied = (there - g**2 * here) / (1 - g**4)
-        shares.append(g * np.sqrt(max(copied, 0.0) / max(own, 1e-12)))
-    return float(np.median(shares)) if shares else 0.0
-
-
-def side_to_side_shading(plane: np.ndarray, inside: np.ndarray, contrast: float) -> float:
-    """How much the level of the outline ``inside`` changes from its one side to the other (the side-to-side
-    slope of a plane fitted to its pixels, times its width), over ``contrast``; NaN for fewer than 3 pixels."""
-    yy, xx = np.nonzero(inside)
-    if yy.size < 3 or contrast <= 0.0:
-        return float("nan")
-    design = np.stack([np.ones(yy.size), yy - yy.mean(), xx - xx.mean()], axis=1)
-    coef, *_ = np.linalg.lstsq(design, plane[inside].astype(float), rcond=None)
-    return float(abs(coef[2]) * (np.ptp(xx) + 1) / contrast)
-
-
-def smeared_slices(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> tuple[int, ...]:
-    """Found slices across whose thickness (the slice spacing) the outline's centre moves, at the slope of the
-    cord's course there, by more than :data:`MAX_SMEAR_RADII` times the cord's radius: partial volume.
-
-    The slope at a slice is the smaller of those to the outlines before and after it: a cord running obliquely
-    through the slice moves on both sides, while an outline off the course moves its own slice, not its
-    neighbours. The first and last slices have one side only, which cannot tell the two apart: not judged."""
-    sz, sy, sx = seg.view.spacing
-    ks = [s.slice_index for s in slices if seg.mask[s.slice_index].any()]
-    if len(ks) < 3:  # no slice with a course on both sides
-        return ()
-    centres = np.array([ndimage.center_of_mass(seg.mask[k]) for k in ks]) * [sy, sx]
-    slopes = np.hypot(*np.diff(centres, axis=0).T) / (np.diff(ks) * sz)  # in-plane mm per mm of z
-    at_slice = np.minimum(slopes[:-1], slopes[1:])  # slices ks[1:-1]
-    radius = float(np.sqrt(np.median([s.csa_mm2 for s in slices]) / np.pi))
-    return tuple(k for k, slope in zip(ks[1:-1], at_slice, strict=True) if slope * sz > MAX_SMEAR_RADII * radius)
 
 
 def figures(seg: CordSegmentation, slices: Sequence[SliceMorphometry]) -> CordQcFigures:

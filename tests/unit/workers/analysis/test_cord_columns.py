@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from workers.analysis.cord import centreline
-from workers.analysis.cord.centreline import Polarity, canal_interior, canal_scores
+from workers.analysis.cord import canal_score, centreline, grey_filters
+from workers.analysis.cord.canal_score import canal_interior, canal_scores
+from workers.analysis.cord.centreline import Polarity
 from workers.analysis.cord.window import within
 
 
@@ -30,13 +31,13 @@ def _quantised(seed: int = 5) -> np.ndarray:
 def test_columns_score_as_the_whole_slice(spacing: tuple[float, float, float], cols: slice) -> None:
     image = _slices()
     full_scores, full_interior = canal_scores(image, spacing), canal_interior(image, spacing)
-    for k, plane in enumerate(centreline._smoothed(image)):
-        np.testing.assert_array_equal(centreline._plane_scores(plane, spacing, cols), full_scores[k][:, cols])
+    for k, plane in enumerate(canal_score.smoothed(image)):
+        np.testing.assert_array_equal(canal_score.plane_scores(plane, spacing, cols), full_scores[k][:, cols])
         at = np.argwhere(np.ones((plane.shape[0], cols.stop - cols.start), dtype=bool)) + [0, cols.start]
-        interior = centreline._plane_interior(plane, spacing, at)
+        interior = canal_score.plane_interior(plane, spacing, at)
         np.testing.assert_array_equal(interior, full_interior[k][at[:, 0], at[:, 1]])
         few = at[:: max(1, len(at) // 7)]  # a few pixels (candidates) read only the columns around them
-        np.testing.assert_array_equal(centreline._plane_interior(plane, spacing, few), full_interior[k][tuple(few.T)])
+        np.testing.assert_array_equal(canal_score.plane_interior(plane, spacing, few), full_interior[k][tuple(few.T)])
 
 
 @pytest.mark.parametrize("spacing", [(3.0, 0.5, 0.5), (4.0, 0.8, 0.6), (1.0, 1.0, 3.0)])
@@ -48,11 +49,11 @@ def test_scores_are_those_of_scipys_filters_on_the_whole_slice_to_the_bit(
     slice, averaged over the core by ``ndimage.correlate``: the same floats, not merely close ones."""
     image = make()
     _, sy, sx = spacing
-    core = centreline._core_kernel(sy, sx)
+    core = canal_score._core_kernel(sy, sx)
     cy, cx = core.shape[0] // 2, core.shape[1] // 2
     scores, interior = canal_scores(image, spacing), canal_interior(image, spacing)
-    wide, thin, canal = (centreline._square(mm, sy, sx) for mm in (8.0, 1.5, 12.0))
-    assert (8.0, 1.5, 12.0) == (centreline.CLOSING_RADIUS_MM, centreline.THIN_MM, centreline.CANAL_RADIUS_MM)
+    wide, thin, canal = (canal_score._square(mm, sy, sx) for mm in (8.0, 1.5, 12.0))
+    assert (8.0, 1.5, 12.0) == (canal_score.CLOSING_RADIUS_MM, canal_score.THIN_MM, canal_score.CANAL_RADIUS_MM)
     for k, plane in enumerate(image):
         smooth = ndimage.gaussian_filter(plane, 0.5)
         closed = ndimage.grey_closing(smooth, size=wide, mode="constant", cval=0.0)
@@ -110,8 +111,8 @@ def test_candidates_are_those_of_the_whole_slice(axis: float) -> None:
 def test_rectangle_extremes_are_scipys_grey_dilation_and_erosion(mode: str, size: tuple[int, int]) -> None:
     for image in (_slices()[0], _quantised()[0]):  # the quantised slice: ties in every window
         np.testing.assert_array_equal(
-            centreline._rectangle(image, size, mode, np.maximum), ndimage.grey_dilation(image, size=size, mode=mode)
+            grey_filters.rectangle(image, size, mode, np.maximum), ndimage.grey_dilation(image, size=size, mode=mode)
         )
         np.testing.assert_array_equal(
-            centreline._rectangle(image, size, mode, np.minimum), ndimage.grey_erosion(image, size=size, mode=mode)
+            grey_filters.rectangle(image, size, mode, np.minimum), ndimage.grey_erosion(image, size=size, mode=mode)
         )

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from workers.analysis.cord import centreline, qc
+from workers.analysis.cord import gradient, grey_filters, qc
 from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.centreline import Polarity, gradient_magnitude, intensity_range, normalised
+from workers.analysis.cord.centreline import Polarity, intensity_range, normalised
+from workers.analysis.cord.gradient import gradient_magnitude
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume
@@ -79,8 +80,8 @@ def test_padding_is_numpys(mode: str) -> None:
             for width in range(9):
                 pad = [(0, 0)] * a.ndim
                 pad[axis] = (width, width)
-                expected = np.pad(a, pad, mode=centreline._PADDING[mode])  # type: ignore[call-overload]
-                assert _same(centreline._padded(a, axis, width, mode), expected), (shape, axis, width)
+                expected = np.pad(a, pad, mode=grey_filters._PADDING[mode])  # type: ignore[call-overload]
+                assert _same(grey_filters.boundary_padded(a, axis, width, mode), expected), (shape, axis, width)
 
 
 def test_gradient_magnitude_is_scipys_sobel_on_synthetic_volumes() -> None:
@@ -95,12 +96,12 @@ def test_gradient_magnitude_is_scipys_sobel_on_real_volumes(wrap: Callable[..., 
         expected = np.hypot(ndimage.sobel(a, axis=1), ndimage.sobel(a, axis=2))
         assert _same(gradient_magnitude(a), expected), a.shape
         for chunk in (1, 3):  # a chunk of one slice, and chunks that do not divide the volume
-            original = centreline._GRADIENT_CHUNK
-            centreline._GRADIENT_CHUNK = chunk * a.shape[1] * a.shape[2]
+            original = gradient._GRADIENT_CHUNK
+            gradient._GRADIENT_CHUNK = chunk * a.shape[1] * a.shape[2]
             try:
                 assert _same(gradient_magnitude(a), expected), (a.shape, chunk)
             finally:
-                centreline._GRADIENT_CHUNK = original
+                gradient._GRADIENT_CHUNK = original
 
 
 def test_the_qc_normalises_by_the_segmentations_range_as_by_its_own(wrap: Callable[..., Any]) -> None:

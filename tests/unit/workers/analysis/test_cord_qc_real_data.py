@@ -18,7 +18,7 @@ from series_inputs import series_input
 
 from tests.unit.workers.analysis.conftest import SCT, header
 from workers.analysis.base import QcStatus, SeriesInput
-from workers.analysis.cord import qc
+from workers.analysis.cord import ghost, qc, shading, slice_checks
 from workers.analysis.cord.analyser import CordMorphometryAnalyser
 from workers.analysis.cord.axial_view import AxialView
 from workers.analysis.cord.boundary import rasterise
@@ -383,7 +383,7 @@ def test_a_cord_crossing_more_than_its_radius_within_one_slab_is_unreliable() ->
     volume = load_volume(_oblique_slabs(0.6, 10))
     seg = segment_cord(AxialView.of(volume), polarity=Polarity.CSF_BRIGHT)
     slices = slice_morphometry(seg)
-    assert qc.smeared_slices(seg, slices) == tuple(s.slice_index for s in slices[1:-1])  # the ends: one side
+    assert slice_checks.smeared_slices(seg, slices) == tuple(s.slice_index for s in slices[1:-1])  # the ends: one side
 
 
 def test_a_jump_hidden_by_slices_without_a_cord_breaks_the_centre_line(wrap) -> None:
@@ -532,8 +532,8 @@ def test_a_motion_ghost_over_the_cord_makes_the_series_unreliable() -> None:
     # ghost): the outline lay half on the cord on two slices (Dice 0.70 over the series) and was marked ok.
     plain, _ = _t2s_as_t2(lambda d: d)
     ghosted, _ = _t2s_as_t2(lambda d: d + 0.3 * np.roll(d, d.shape[1] // 2, axis=1))
-    assert plain.details["qc_figures"].ghost < qc.MAX_GHOST_CORRELATION / 2
-    assert plain.details["qc_figures"].ghost_share < qc.MAX_GHOST_SHARE / 2
+    assert plain.details["qc_figures"].ghost < ghost.MAX_GHOST_CORRELATION / 2
+    assert plain.details["qc_figures"].ghost_share < ghost.MAX_GHOST_SHARE / 2
     assert ghosted.qc[0].status is QcStatus.UNRELIABLE
     assert "motion ghost" in ghosted.qc[0].reason and "front to back" in ghosted.qc[0].reason
     assert ghosted.findings == []
@@ -550,7 +550,7 @@ def test_a_motion_ghost_of_the_muscle_beside_the_neck_over_the_cord_leaves_it_ok
     ghosted = data + 0.3 * np.roll(data, data.shape[2] // 2, axis=2)  # P, S, R: the R-L axis
     result = _cord(wrap_nifti(nib.Nifti1Image(ghosted, image.affine), WrapSpec("Ax T2", "axial"), header()))
     figures = result.details["qc_figures"]
-    assert figures.ghost > qc.MAX_GHOST_CORRELATION and figures.ghost_share < qc.MAX_GHOST_SHARE
+    assert figures.ghost > ghost.MAX_GHOST_CORRELATION and figures.ghost_share < ghost.MAX_GHOST_SHARE
     assert result.qc[0].status is QcStatus.OK, result.qc[0].reason
     assert abs(_mean_csa(result) / _mean_csa(plain) - 1) <= 0.05
 
@@ -560,11 +560,11 @@ def test_side_to_side_shading_is_the_level_change_across_the_outline_over_the_co
     inside = np.hypot(yy - 20, xx - 20) <= 8  # 17 pixels across
     # A mirror-symmetric pattern (brighter centre, as grey matter) and a front-to-back trend: no shading.
     symmetric = 0.4 + 0.1 * (np.abs(xx - 20) < 4) + 0.01 * yy
-    assert qc.side_to_side_shading(symmetric, inside, 0.5) < 1e-9
+    assert shading.side_to_side_shading(symmetric, inside, 0.5) < 1e-9
     # A side-to-side trend of 0.01 per pixel: 0.17 across the outline, a third of a contrast of 0.5.
     shaded = symmetric + 0.01 * xx
-    assert abs(qc.side_to_side_shading(shaded, inside, 0.5) - 0.34) < 1e-6
-    assert np.isnan(qc.side_to_side_shading(shaded, np.zeros_like(inside), 0.5))
+    assert abs(shading.side_to_side_shading(shaded, inside, 0.5) - 0.34) < 1e-6
+    assert np.isnan(shading.side_to_side_shading(shaded, np.zeros_like(inside), 0.5))
 
 
 def test_coil_shading_side_to_side_across_the_cord_makes_the_series_unreliable() -> None:
@@ -573,7 +573,7 @@ def test_coil_shading_side_to_side_across_the_cord_makes_the_series_unreliable()
     # was marked ok.
     plain, _ = _t2s_as_t2(lambda d: d)
     shaded, dice = _t2s_as_t2(lambda d: d * np.linspace(0.5, 1.5, d.shape[0])[:, None, None])
-    assert plain.details["qc_figures"].shading < qc.MAX_SHADING / 2
+    assert plain.details["qc_figures"].shading < shading.MAX_SHADING / 2
     assert plain.qc[0].status is QcStatus.OK, plain.qc[0].reason
     assert dice < 0.8, dice  # the outline is wrong
     assert shaded.qc[0].status is QcStatus.UNRELIABLE

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from workers.analysis.cord.axial_view import AxialView
-from workers.analysis.cord.centreline import Polarity, _viterbi, canal_interior, canal_scores, polarity_of
+from workers.analysis.cord.canal_score import canal_interior, canal_scores
+from workers.analysis.cord.centreline import Polarity, _viterbi, polarity_of
 from workers.analysis.cord.morphometry import slice_morphometry
 from workers.analysis.cord.segmentation import segment_cord
 from workers.analysis.volume import load_volume

@@ -1,43 +1,27 @@
 """Segmentations made while a study arrives (workers.pipeline.early) and found again by the job's analysis
-(workers.analysis.segmentations.SegmentationCache): the job's output is the one a run without them gives, and
+(workers.analysis.segmentation_cache.SegmentationCache): the job's output is the one a run without them gives, and
 a series that changed after its early segmentation is segmented again."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from phantom_series import Study, copy_series, job_analysis, phantom_study
 from pydicom import dcmread
 
-from workers.analysis import contract, run_analysers, segmentations
-from workers.analysis.masks import segment_masks
-from workers.inventory import classify_series
-from workers.phantom import write_phantom
+from workers.analysis import segmentation_cache, segmentations
 from workers.pipeline.early import AXIAL_T2, SAGITTAL_T2, segment_early
 
 _SEGMENT = segmentations._segment  # the real one (a test patches it once per analysis)
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[list[Path]]]:
-    folder = tmp_path_factory.mktemp("phantom")
-    phantom = write_phantom(folder, "cord_compression", seed=0)
-    series = [sorted(p.glob("*.dcm")) for p in sorted(p for p in folder.iterdir() if p.is_dir())]
-    return phantom.study_instance_uid, series
-
-
-def _copy(study: tuple[str, list[list[Path]]], to: Path) -> list[list[Path]]:
-    """The study's files copied to ``to`` (a test that changes files changes its own)."""
-    out = []
-    for i, files in enumerate(study[1]):
-        (to / str(i)).mkdir(parents=True)
-        out.append([Path(shutil.copy2(f, to / str(i) / f.name)) for f in files])
-    return out
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    return phantom_study(tmp_path_factory.mktemp("phantom"))
 
 
 def _analyse(
@@ -54,24 +38,7 @@ def _analyse(
 
     monkeypatch.setattr(segmentations, "_segment", counting)
     log.write_text("")
-    inputs = []
-    for files in series:
-        headers = [dcmread(f, stop_before_pixels=True) for f in files]
-        inputs.append((classify_series(headers), headers))
-    output = run_analysers(inputs, workers=1, cache=cache)
-    masks = {
-        uid: [(seg.label, seg.sop_instance_uids, np.packbits(seg.mask).tobytes().hex()) for seg in segs]
-        for uid, segs in segment_masks(output).items()
-    }
-    outcome = {
-        "measurements": [contract.measurement_json(m) for m in output.measurements],
-        "qc": [v.as_json() for v in output.qc],
-        "levels": contract.levels_json(output),
-        "notes": output.notes,
-        "skipped": output.skipped,
-        "masks": masks,
-    }
-    return json.dumps(outcome, sort_keys=True, default=str), log.read_text().split()
+    return job_analysis(series, cache, masks=True), log.read_text().split()
 
 
 def _early(series: list[list[Path]], study_uid: str, cache: Path) -> list[tuple[str | None, int]]:
@@ -79,9 +46,9 @@ def _early(series: list[list[Path]], study_uid: str, cache: Path) -> list[tuple[
 
 
 def test_a_study_segmented_while_it_arrived_is_analysed_the_same_without_segmenting_again(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     fresh, segmented_fresh = _analyse(series, None, tmp_path / "log", monkeypatch)
     assert segmented_fresh  # the phantom's T2 series are segmented by the analysis
     found = _early(series, study[0], tmp_path / "cache")
@@ -93,9 +60,9 @@ def test_a_study_segmented_while_it_arrived_is_analysed_the_same_without_segment
 
 
 def test_a_series_that_grew_after_its_early_segmentation_is_segmented_again(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     fresh, _ = _analyse(series, None, tmp_path / "log", monkeypatch)
     partial = [files[:-1] for files in series]  # the last image of each series not yet arrived
     assert sum(n for _, n in _early(partial, study[0], tmp_path / "cache")) == 2
@@ -105,9 +72,9 @@ def test_a_series_that_grew_after_its_early_segmentation_is_segmented_again(
 
 
 def test_an_image_sent_again_is_a_new_file_and_its_series_is_segmented_again(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     _early(series, study[0], tmp_path / "cache")
     sent_again = series[0][len(series[0]) // 2]
     tmp = sent_again.with_suffix(".tmp")
@@ -119,31 +86,29 @@ def test_an_image_sent_again_is_a_new_file_and_its_series_is_segmented_again(
 
 
 def test_segmentations_of_other_code_or_cut_short_are_not_used(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     fresh, _ = _analyse(series, None, tmp_path / "log", monkeypatch)
     _early(series, study[0], tmp_path / "cache")
-    digest = segmentations.code_digest()
-    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest[::-1]])  # the segmentation's code changed
+    digest = segmentation_cache.code_digest()
+    monkeypatch.setattr(segmentation_cache, "_CODE_DIGEST", [digest[::-1]])  # the segmentation's code changed
     _, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
     assert len(segmented) == 2
-    monkeypatch.setattr(segmentations, "_CODE_DIGEST", [digest])
+    monkeypatch.setattr(segmentation_cache, "_CODE_DIGEST", [digest])
     for entry in (tmp_path / "cache").glob("*.seg"):
         entry.write_bytes(entry.read_bytes()[:100])  # a crash while writing it
     cached, segmented = _analyse(series, tmp_path / "cache", tmp_path / "log", monkeypatch)
     assert len(segmented) == 2 and cached == fresh
 
 
-def test_only_a_sagittal_t2_asked_for_is_segmented_early(study: tuple[str, list[list[Path]]], tmp_path: Path) -> None:
+def test_only_a_sagittal_t2_asked_for_is_segmented_early(study: Study, tmp_path: Path) -> None:
     found = [segment_early([str(f) for f in files], study[0], tmp_path / "cache") for files in study[1]]
     assert sorted(found, key=str) == sorted([(AXIAL_T2, 1), (SAGITTAL_T2, 0)], key=str)
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 1
 
 
-def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(
-    study: tuple[str, list[list[Path]]], tmp_path: Path
-) -> None:
+def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(study: Study, tmp_path: Path) -> None:
     sagittal = next(
         files for files in study[1] if segment_early([str(f) for f in files], study[0], tmp_path)[0] == SAGITTAL_T2
     )
@@ -155,11 +120,9 @@ def test_the_first_sagittal_t2_to_arrive_is_segmented_not_a_second(
     assert len(list((tmp_path / "cache").glob("*.seg"))) == 2
 
 
-def test_a_segmentation_that_cannot_be_filed_leaves_no_temporary_file(
-    study: tuple[str, list[list[Path]]], tmp_path: Path
-) -> None:
+def test_a_segmentation_that_cannot_be_filed_leaves_no_temporary_file(study: Study, tmp_path: Path) -> None:
     """Writing fails (here its name is taken by a folder, as a full disk fails it): the part written is removed."""
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     _early(series, study[0], tmp_path / "first")
     names = sorted(p.name for p in (tmp_path / "first").glob("*.seg"))
     assert len(names) == 2

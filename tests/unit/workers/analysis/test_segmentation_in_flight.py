@@ -1,10 +1,10 @@
 """A segmentation the early work is still making when the job asks for it is waited for, not made twice; the QC
 figures of an axial T2 are filed with its early segmentation and made once per segmentation within a run
-(workers.analysis.segmentations, workers.analysis.cord.qc)."""
+(workers.analysis.segmentations, workers.analysis.segmentation_cache, workers.analysis.in_flight,
+workers.analysis.cord.qc)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import threading
@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from phantom_series import Study, copy_series, job_analysis, phantom_study
 from pydicom import dcmread
 
-from workers.analysis import contract, run_analysers, segmentations
-from workers.analysis.cord import qc
-from workers.analysis.segmentations import SegmentationCache, identities_of, segmentation_key
+from workers.analysis import segmentations
+from workers.analysis.cord import ghost, qc
+from workers.analysis.segmentation_cache import SegmentationCache, identities_of, segmentation_key
 from workers.analysis.volume import load_volume
-from workers.inventory import classify_series
-from workers.phantom import write_phantom
 from workers.pipeline.early import AXIAL_T2, segment_early
 
 _SEGMENT = segmentations._segment
@@ -29,11 +28,8 @@ _WAIT = SegmentationCache.wait
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[list[Path]]]:
-    folder = tmp_path_factory.mktemp("phantom")
-    phantom = write_phantom(folder, "cord_compression", seed=0)
-    series = [sorted(p.glob("*.dcm")) for p in sorted(p for p in folder.iterdir() if p.is_dir())]
-    return phantom.study_instance_uid, series
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    return phantom_study(tmp_path_factory.mktemp("phantom"))
 
 
 class Counts:
@@ -63,31 +59,6 @@ class Counts:
         monkeypatch.setattr(SegmentationCache, "wait", wait)
 
 
-def _copy(study: tuple[str, list[list[Path]]], to: Path) -> list[list[Path]]:
-    out = []
-    for i, files in enumerate(study[1]):
-        (to / str(i)).mkdir(parents=True)
-        out.append([Path(shutil.copy2(f, to / str(i) / f.name)) for f in files])
-    return out
-
-
-def _analyse(series: list[list[Path]], cache: Path | None) -> str:
-    """The job's analysis (headers read from the files, one process), as JSON."""
-    inputs = []
-    for files in series:
-        headers = [dcmread(f, stop_before_pixels=True) for f in files]
-        inputs.append((classify_series(headers), headers))
-    output = run_analysers(inputs, workers=1, cache=cache)
-    outcome = {
-        "measurements": [contract.measurement_json(m) for m in output.measurements],
-        "qc": [v.as_json() for v in output.qc],
-        "levels": contract.levels_json(output),
-        "notes": output.notes,
-        "skipped": output.skipped,
-    }
-    return json.dumps(outcome, sort_keys=True, default=str)
-
-
 def _axial(study_uid: str, series: list[list[Path]], staging: Path) -> tuple[int, SegmentationCache, Any]:
     """The axial T2's index, a cache on its files and its key; its early segmentation filed in ``staging``."""
     for i, files in enumerate(series):
@@ -102,11 +73,14 @@ def _series_uid(files: list[Path]) -> str:
     return str(dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)
 
 
-def test_a_job_waits_for_a_segmentation_being_made_elsewhere_and_does_not_make_it_again(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("filed", [True, False], ids=["filed", "not-filed"])
+def test_a_job_waits_for_a_segmentation_being_made_elsewhere(
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filed: bool
 ) -> None:
-    series = _copy(study, tmp_path / "files")
-    fresh = _analyse(series, None)
+    """Filed by its maker: the job takes it and makes neither it nor its QC figures again. Its maker stopped
+    without filing it (the segmentation could not be made): the job makes it, once."""
+    series = copy_series(study, tmp_path / "files")
+    fresh = job_analysis(series, None)
     axial, staged, key = _axial(study[0], series, tmp_path / "staging")
     cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
     marker = cache.claim()  # the early work has begun this series (this process stands for it)
@@ -114,50 +88,30 @@ def test_a_job_waits_for_a_segmentation_being_made_elsewhere_and_does_not_make_i
     assert cache.claim() is None  # a second claim of the same segmentation is refused
     counts = Counts(monkeypatch)
 
-    def early_work_finishes() -> None:  # once the job waits: the segmentation filed, the marker removed
+    def early_work_ends() -> None:  # once the job waits: the segmentation filed (or not), the marker removed
         assert counts.waiting.wait(60)
-        shutil.copy(staged.path(key), tmp_path / "cache")  # type: ignore[arg-type]
+        if filed:
+            shutil.copy(staged.path(key), tmp_path / "cache")  # type: ignore[arg-type]
         cache.release(marker)
 
-    finisher = threading.Thread(target=early_work_finishes)
+    finisher = threading.Thread(target=early_work_ends)
     finisher.start()
-    cached = _analyse(series, tmp_path / "cache")
+    cached = job_analysis(series, tmp_path / "cache")
     finisher.join()
     assert counts.waits == 1
-    assert _series_uid(series[axial]) not in counts.segmented  # waited for, not made again
-    assert counts.figures == 0  # the axial T2's QC figures came with it
+    if filed:
+        assert _series_uid(series[axial]) not in counts.segmented  # waited for, not made again
+        assert counts.figures == 0  # the axial T2's QC figures came with it
+    else:
+        assert counts.segmented.count(_series_uid(series[axial])) == 1  # made by the job, once
     assert cached == fresh
     assert not list((tmp_path / "cache").glob("*.making"))
 
 
-def test_a_job_makes_a_segmentation_whose_maker_stopped_without_filing_it(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    series = _copy(study, tmp_path / "files")
-    fresh = _analyse(series, None)
-    axial, staged, key = _axial(study[0], series, tmp_path / "staging")
-    cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
-    marker = cache.claim()
-    assert marker is not None
-    counts = Counts(monkeypatch)
-
-    def early_work_fails() -> None:  # the segmentation could not be made: the marker goes, nothing filed
-        assert counts.waiting.wait(60)
-        cache.release(marker)
-
-    finisher = threading.Thread(target=early_work_fails)
-    finisher.start()
-    cached = _analyse(series, tmp_path / "cache")
-    finisher.join()
-    assert counts.waits == 1
-    assert counts.segmented.count(_series_uid(series[axial])) == 1  # made by the job, once
-    assert cached == fresh
-
-
 def test_a_marker_left_by_a_process_that_died_is_not_waited_for(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     axial, staged, key = _axial(study[0], series, tmp_path / "staging")
     cache = SegmentationCache(tmp_path / "cache", staged.files, keep=True)
     marker = cache.claim()
@@ -165,7 +119,7 @@ def test_a_marker_left_by_a_process_that_died_is_not_waited_for(
     marker.write_text(str(_ended_pid()))  # the early work's process died while making it
     assert not cache.in_flight(key)
     counts = Counts(monkeypatch)
-    _analyse(series, tmp_path / "cache")
+    job_analysis(series, tmp_path / "cache")
     assert counts.waits == 0
     assert counts.segmented.count(_series_uid(series[axial])) == 1
 
@@ -178,7 +132,7 @@ def _ended_pid() -> int:
 
 
 def test_the_early_work_marks_a_segmentation_while_it_makes_it(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
 
@@ -199,18 +153,18 @@ def test_the_early_work_marks_a_segmentation_while_it_makes_it(
 
 
 def test_qc_figures_are_made_once_per_segmentation_and_filed_with_an_axial_t2(
-    study: tuple[str, list[list[Path]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    series = _copy(study, tmp_path / "files")
+    series = copy_series(study, tmp_path / "files")
     counts = Counts(monkeypatch)
-    fresh = _analyse(series, None)
+    fresh = job_analysis(series, None)
     # the canal and the cord analyser both review the one axial T2: its figures are made once
     assert counts.figures == 1
     axial, staged, key = _axial(study[0], series, tmp_path / "cache")
     entry = staged.get(key)
     assert entry is not None and entry.figures is not None
     counts.figures = 0
-    assert _analyse(series, tmp_path / "cache") == fresh
+    assert job_analysis(series, tmp_path / "cache") == fresh
     assert counts.figures == 0
 
 
@@ -223,8 +177,8 @@ def test_the_ghost_checks_give_the_same_figures_with_the_details_made_once() -> 
     mask[:, 18:24, 14:18] = True
     spacing = (3.0, 0.8, 0.9)
     ks = np.arange(6)
-    details = qc.slice_details(image, spacing, ks)
-    once = qc.ghosting(image, spacing, ks, details)
-    assert once == qc.ghosting(image, spacing, ks) and once[0] > 0.2
-    share = qc.ghost_over_cord(image, spacing, mask, ks, *once, details)
-    assert share == qc.ghost_over_cord(image, spacing, mask, ks, *once)
+    details = ghost.slice_details(image, spacing, ks)
+    once = ghost.ghosting(image, spacing, ks, details)
+    assert once == ghost.ghosting(image, spacing, ks) and once[0] > 0.2
+    share = ghost.ghost_over_cord(image, spacing, mask, ks, *once, details)
+    assert share == ghost.ghost_over_cord(image, spacing, mask, ks, *once)

@@ -196,13 +196,13 @@ def test_a_segmentation_made_on_the_pool_comes_back_without_its_image_and_gets_t
     caller's segmentation is the one segment_cord gives, on the view of the caller's volume."""
     import multiprocessing
 
-    from workers.analysis import segmentations
+    from workers.analysis import segmentation_cache, segmentations
 
     expected = segment_cord(AxialView.of(axial_volume))
     _, made, (cached, waited) = segmentations._pooled(_segmented_slices, axial_volume)
     assert cached == waited == 0  # no cache in this run
     (detached,) = made.values()
-    assert isinstance(detached, segmentations._Detached) and detached.segmentation.view.array.size == 0
+    assert isinstance(detached, segmentation_cache.Detached) and detached.segmentation.view.array.size == 0
     monkeypatch.setattr(segmentations, "pool_context", lambda: multiprocessing.get_context("fork"))
     with analysis_run(workers=2):
         start_series("axial", _segmented_slices, [axial_volume, axial_volume], images=lambda v: v.sop_instance_uids)

@@ -60,14 +60,14 @@ def test_a_series_not_t2_is_read_no_further_than_its_first_header(
         first = dcmread(files[0], stop_before_pixels=True)
         if len({str(dcmread(f, stop_before_pixels=True).SeriesInstanceUID) for f in files}) == 1:
             studies.append((str(first.StudyInstanceUID), files))
-    real = context._usable
+    real = context.usable
     reads: list[Path] = []
 
     def counting(path: Path, study_uid: str):  # type: ignore[no-untyped-def]
         reads.append(path)
         return real(path, study_uid)
 
-    monkeypatch.setattr(context, "_usable", counting)
+    monkeypatch.setattr(context, "usable", counting)
     kinds, skipped = [], 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
