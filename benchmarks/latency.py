@@ -13,6 +13,8 @@ the node's registry once every result is delivered:
 - **CPU s**: the CPU time of the serve process and every process under it (the analysis pool's fork server
   and workers) from the first image sent to the last result delivered (receiving included), the figure to
   compare on a loaded machine;
+- **ingest images/s**: the study's images over the seconds storescu took to send them (one image at a time,
+  each waiting for its answer: the receiving side's rate, with the early work running beside it);
 - **peak RSS** of the serve process (``VmHWM``; the node is new for every study, so it is that study's peak).
 
 ``--code NAME=DIR`` (repeatable) runs the node from another checkout (``PYTHONPATH=DIR``), e.g. a worktree of
@@ -207,8 +209,9 @@ def one_run(
     try:
         node = Node(run, code, orthanc.port, stable_seconds)
         cpu = node.cpu_seconds()
-        send(study, node.port)
+        sent = send(study, node.port)
         steps = node.wait_delivered(timeout=900)
+        steps["ingest images/s"] = sum(1 for _ in study.rglob("*.dcm")) / sent
         steps["CPU s"] = node.cpu_seconds() - cpu
         steps["peak RSS MiB"] = node.peak_rss_mib()
         made = re.findall(rb"segmentations: (\d+), of them (\d+) made while", (run / "node.log").read_bytes())
@@ -275,7 +278,7 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\nmedian of {args.rounds} round(s), stable_seconds = {args.stable_seconds}; load {os.getloadavg()}")
-    columns = [*STEPS, "latency", "CPU s", "peak RSS MiB"]
+    columns = [*STEPS, "latency", "CPU s", "peak RSS MiB", "ingest images/s"]
     print(f"{'code':14} {'images':>6} " + " ".join(f"{c[:11]:>11}" for c in columns))
     for (name, n), runs in sorted(figures.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         med = {c: statistics.median(r[c] for r in runs) for c in columns}

@@ -1,9 +1,9 @@
 """Early work: each series of a study still arriving is segmented once it has been quiet for a moment.
 
-:class:`EarlyWork` looks at the registry every :data:`CHECK_INTERVAL` seconds. A series of a study in
-``receiving`` whose last instance was recorded at least :data:`QUIET_SECONDS` ago, and that has not been handed
-on with this many instances, goes to one worker process (forked from the analysis fork server; it takes at most
-one core) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
+:class:`EarlyWork` looks at the registry every :data:`CHECK_INTERVAL` seconds. A series of a study in ``receiving``
+whose last instance was recorded at least :data:`QUIET_SECONDS` ago, and that has not been handed on with this many
+instances, goes to one of :data:`WORKERS` worker processes (forked from the analysis fork server; each takes at
+most one core) that runs :func:`workers.pipeline.early.segment_early`: an axial T2 is segmented at once; of the
 sagittal T2s the first to arrive is segmented at once, and the first in the study's order (series number, then
 arrival; the one the levels estimate uses) once it is known, when it is another (a series already segmented is
 found in the cache, not segmented again). The segmentations go to the data folder's cache, where the job's analysis
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,12 @@ then the next: a series is complete long before its study is stable)."""
 
 PRUNE_SECONDS = 60.0
 """Seconds between two prunings of the cache."""
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+"""Early-work processes: two (one on a single core). A 1,170-image study's 23 segmentations take one process
+~12 CPU s, more than the study takes to arrive and become stable. The second runs at a lower priority
+(:data:`workers.pipeline.early.EXTRA_NICENESS`): it takes a core only when receiving and the jobs leave it idle
+(two at the node's priority slowed receiving by about a third on two cores)."""
 
 STOP_SECONDS = 10.0
 """Seconds :meth:`EarlyWork.stop` waits for a segmentation already running (the work not begun is dropped);
@@ -68,11 +75,18 @@ class _Study:
     sagittal_done: tuple[int, int] | None = None  # (series id, instances) of the sagittal T2 handed on
 
 
-def _default_executor() -> Executor:
+def process_pool(workers: int = WORKERS, context: BaseContext | None = None) -> ProcessPoolExecutor:
+    """The early work's ``workers`` processes (started from ``context``; by default the analysis pool's)."""
     from workers.analysis.segmentations import pool_context
     from workers.pipeline.early import prepare_worker
 
-    return ProcessPoolExecutor(max_workers=1, mp_context=pool_context(), initializer=prepare_worker)
+    context = pool_context() if context is None else context
+    started = context.Value("i", 0)  # the first process started keeps the node's priority, the others yield
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=prepare_worker, initargs=(started,))
+
+
+def _default_executor() -> Executor:
+    return process_pool()
 
 
 class EarlyWork(PeriodicLoop):
@@ -101,10 +115,12 @@ class EarlyWork(PeriodicLoop):
         self._pruned = 0.0
         self._ready: Future[Any] | None = None
         self._no_processes = False  # no worker process could start: nothing is handed on
+        self._dropped: set[str] = set()  # studies whose early work was dropped (by UID)
 
     def start(self) -> None:
-        """Start the worker process (its modules imported before the first series is quiet), then the loop: the
-        loop's first look finds the process made, never makes a second one. No process here: no early work."""
+        """Start the worker pool (its first process's modules imported before the first series is quiet), then the
+        loop: the loop's first look finds the pool made, never makes a second one. No process here: no early
+        work."""
         from workers.pipeline.early import ready
 
         try:
@@ -118,7 +134,7 @@ class EarlyWork(PeriodicLoop):
 
     def run_once(self) -> int:
         """One look; returns how many series were handed on."""
-        from workers.pipeline.early import prune
+        from workers.pipeline.early import drop, prune
 
         if time.monotonic() - self._pruned > PRUNE_SECONDS:
             self._pruned = time.monotonic()
@@ -139,6 +155,9 @@ class EarlyWork(PeriodicLoop):
             handed = 0
             order: dict[int, tuple[int, int]] = {}
             for study_id, study_uid, series_id, number, count in rows:
+                if study_id not in self._studies and study_uid in self._dropped:  # arriving again
+                    self._dropped.discard(study_uid)
+                    drop(self.folder, study_uid, dropped=False)
                 study = self._studies.setdefault(study_id, _Study(study_uid))
                 order[series_id] = (number if number is not None else 1 << 30, series_id)
                 if study.handed.get(series_id) != count:
@@ -154,7 +173,7 @@ class EarlyWork(PeriodicLoop):
         return handed
 
     def _hand_on(self, session: Any, study_id: int, series_id: int, count: int, *, sagittal: bool | None) -> int:
-        """Hand one series to the worker process; 0 when no process can take it (the job segments it itself)."""
+        """Hand one series to the worker pool; 0 when no process can take it (the job segments it itself)."""
         from workers.pipeline.early import segment_early
 
         if self._no_processes:
@@ -212,14 +231,22 @@ class EarlyWork(PeriodicLoop):
                 study.sagittal[series_id] = count
 
     def _forget(self, receiving: set[int]) -> None:
-        """Drop what is known of studies no longer arriving, and their early work not yet begun."""
+        """Drop what is known of studies no longer arriving, and their early work not yet begun: the work still in
+        this process's queue is cancelled, and that already passed to a worker process (a process pool passes on
+        one more than it runs) is marked dropped, so that it is not begun there."""
+        from workers.pipeline.early import drop
+
         for study_id in [s for s in self._studies if s not in receiving]:
-            for future in self._studies.pop(study_id).futures:
+            study = self._studies.pop(study_id)
+            for future in study.futures:
                 future.cancel()
+            if not all(f.done() for f in study.futures):
+                drop(self.folder, study.uid)
+                self._dropped.add(study.uid)
 
     def stop(self) -> None:
         """Stop the loop, drop the work not begun and wait (at most :data:`STOP_SECONDS`) for the segmentation
-        running; one still running then is ended with its worker process: once stopped, no early work runs."""
+        running; one still running then is ended with its worker processes: once stopped, no early work runs."""
         super().stop()
         futures = [f for study in self._studies.values() for f in study.futures]
         futures += [self._ready] if self._ready is not None else []

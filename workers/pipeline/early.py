@@ -12,8 +12,9 @@ modification time and inode), and the job looks it up with the digest of the vol
 more instances of the series arrive later, or one is sent again (a new file), or one cannot be read by the job,
 the digests differ and the job segments that series itself, as without the cache. A series being segmented
 here is marked from before its volume is read until it is filed (with the QC figures of an axial T2): a job that
-asks for it meanwhile waits for it rather than making it twice. The early work is one process: it takes at most
-one core, and receiving keeps the others.
+asks for it meanwhile waits for it rather than making it twice. The early work is at most two processes
+(:data:`node.daemon.early.WORKERS`), each on at most one core, beside receiving (a thread of the node's process);
+the second yields to everything else (:data:`EXTRA_NICENESS`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
     from pydicom.dataset import Dataset
 
     from workers.analysis.segmentation_cache import SegmentationCache
@@ -81,19 +84,29 @@ def may_be_t2(first: Dataset) -> bool:
         return True
 
 
-def lower_priority() -> None:
-    """Make this process (the early-work worker) yield the CPU to the node's other processes; once."""
+#: Nice increment of every early-work process after the first: they take a core only when receiving and the
+#: job leave it idle, so the first keeps its share on a shared machine and receiving is not slowed.
+EXTRA_NICENESS = 10
+
+
+def lower_priority(niceness: int = NICENESS) -> None:
+    """Make this process (an early-work worker) yield the CPU to the node's other processes; once."""
     try:
-        if NICENESS and os.getpriority(os.PRIO_PROCESS, 0) < NICENESS:
-            os.nice(NICENESS)
+        if niceness and os.getpriority(os.PRIO_PROCESS, 0) < niceness:
+            os.nice(niceness - os.getpriority(os.PRIO_PROCESS, 0))
     except OSError:  # not permitted here: it runs at the node's priority
         pass
 
 
-def prepare_worker() -> None:
-    """The early-work process's start: its lower priority and the modules :func:`segment_early` uses, imported
+def prepare_worker(started: Synchronized[int] | None = None) -> None:
+    """An early-work process's start: its priority (:data:`NICENESS` for the first of a pool, counted in
+    ``started``; :data:`EXTRA_NICENESS` for the others) and the modules :func:`segment_early` uses, imported
     before the first series arrives."""
-    lower_priority()
+    first = True
+    if started is not None:
+        with started.get_lock():
+            first, started.value = started.value == 0, started.value + 1
+    lower_priority(NICENESS if first else max(NICENESS, EXTRA_NICENESS))
     import workers.analysis.cord.qc  # noqa: F401
     import workers.analysis.segmentation_cache  # noqa: F401
     import workers.analysis.segmentations  # noqa: F401
@@ -120,6 +133,24 @@ def _first_sagittal(folder: Path, study_uid: str) -> bool:
     return True
 
 
+def _dropped_marker(folder: Path, study_uid: str) -> Path:
+    return folder / f"dropped-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}"
+
+
+def drop(folder: Path, study_uid: str, dropped: bool = True) -> None:
+    """Mark the study's early work as dropped (its job has started: a series handed to a worker process but not
+    begun there is not segmented), or (``dropped`` false) as wanted again (the study is arriving again)."""
+    marker = _dropped_marker(folder, study_uid)
+    try:
+        if dropped:
+            folder.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+    except OSError:  # then that series is segmented as before
+        pass
+
+
 def segment_early(
     paths: Sequence[str], study_uid: str, folder: Path, sagittal: bool | None = False
 ) -> tuple[str | None, int]:
@@ -127,12 +158,15 @@ def segment_early(
     (or a sagittal T2 and ``sagittal``; ``None``: when it is the first sagittal T2 of the study to come here,
     the one the levels estimate most often uses), segment its cord now and file the segmentation in ``folder``.
     Returns what the series is (:func:`segmented_as`) and how many segmentations were filed (0 or 1); a
-    series that cannot be read, classified or segmented files nothing (the job says why, as before)."""
+    series that cannot be read, classified or segmented files nothing (the job says why, as before), nor does one
+    of a study whose early work was dropped (:func:`drop`) before this began."""
     from workers.analysis.segmentation_cache import SegmentationCache, identities_of
     from workers.inventory import classify_series
     from workers.pipeline.context import usable
 
     lower_priority()
+    if _dropped_marker(folder, study_uid).exists():  # its job has begun and makes what it needs itself
+        return None, 0
     reads = (usable(Path(p), study_uid)[0] for p in paths)
     first = next((ds for ds in reads if ds is not None), None)
     if first is None:

@@ -4,6 +4,8 @@ once the study is stable."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -110,7 +112,6 @@ def test_early_work_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_worker_process_that_died_is_replaced(tmp_path: Path, executors: list[Executor]) -> None:
     """A real process pool whose worker is killed (as an out-of-memory kill would) is broken for good; the next
     series quiet is handed to a new one, not lost with every later one."""
-    import os
     import signal
     from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
     from multiprocessing import get_context
@@ -253,3 +254,99 @@ def _ended(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_the_early_work_segments_as_many_series_at_once_as_it_has_workers(
+    tmp_path: Path, executors: list[Executor]
+) -> None:
+    """The node's own pool of early-work processes (:data:`WORKERS` of them; started here from a fresh interpreter, the
+    node's fork server needs a multi-threaded parent): with two series quiet, both are being segmented at the same
+    moment, each by its own process, the second at a lower priority (a series being segmented is marked by a file
+    holding its maker's process ID, from before its volume is read until it is filed)."""
+    from multiprocessing import get_context
+
+    from node.daemon.early import WORKERS, process_pool
+    from workers.pipeline.early import EXTRA_NICENESS
+
+    assert WORKERS == max(1, min(2, os.cpu_count() or 1))
+    workers = 2
+    registry = _quiet_study(tmp_path)
+    cache = tmp_path / "cache"
+
+    context = get_context("spawn")
+    pool = process_pool(workers, context)
+    executors.append(pool)
+    with context.Manager() as manager:  # every worker process up and its modules imported before the series
+        barrier = manager.Barrier(workers)
+        for warm in [pool.submit(barrier.wait, 60) for _ in range(workers)]:
+            warm.result(timeout=120)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niceness = sorted(os.getpriority(os.PRIO_PROCESS, pid) for pid in pool._processes)  # type: ignore[attr-defined]
+    assert niceness == [base, max(base, EXTRA_NICENESS)], "the first at the node's priority, the second yields"
+    early = EarlyWork(registry, cache, interval=3600, executor=lambda: pool)
+    assert early.run_once() == 2  # the phantom's axial and sagittal T2, both segmented by a job
+    futures = [f for study in early._studies.values() for f in study.futures]
+    makers: set[str] = set()
+    most = 0
+    while not all(f.done() for f in futures):
+        markers = list(cache.glob("*.making")) if cache.is_dir() else []
+        most = max(most, len(markers))
+        for marker in markers:
+            try:
+                makers.add(marker.read_text())
+            except OSError:  # filed meanwhile
+                continue
+        time.sleep(0.002)
+    assert [f.result()[1] for f in futures] == [1, 1], "both series segmented and filed"
+    assert most == workers, "both series were being segmented at once"
+    assert len(makers) == workers, "by two processes"
+    assert len(list(cache.glob("*.seg"))) == 2
+    assert not list(cache.glob("*.making"))
+
+
+def test_a_series_of_a_study_whose_early_work_was_dropped_is_not_begun(tmp_path: Path) -> None:
+    """A process pool passes a worker process one series more than it runs, out of reach of cancelling: once the
+    study's job has started, that series is not segmented there (the job makes it), and it is again once the
+    study arrives again."""
+    from workers.pipeline.early import drop, segment_early
+
+    write_phantom(tmp_path / "study", "cord_compression", seed=0)
+    files = [str(f) for f in sorted(next(p for p in (tmp_path / "study").iterdir() if p.is_dir()).glob("*.dcm"))]
+    uid = dcmread(files[0], stop_before_pixels=True).StudyInstanceUID
+    cache = tmp_path / "cache"
+    drop(cache, uid)
+    assert segment_early(files, uid, cache, None) == (None, 0)
+    assert not list(cache.glob("*.seg"))
+    drop(cache, uid, dropped=False)
+    kind, filed = segment_early(files, uid, cache, None)
+    assert kind is not None and filed == 1
+    assert len(list(cache.glob("*.seg"))) == 1
+
+
+def test_a_study_no_longer_arriving_marks_its_work_passed_on_as_dropped(tmp_path: Path) -> None:
+    registry = _quiet_study(tmp_path)
+    cache = tmp_path / "cache"
+    release = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        early = EarlyWork(registry, cache, interval=3600, executor=lambda: pool)
+        pool.submit(release.wait, 30)  # one worker busy: the first series runs on the other, the second waits
+        assert early.run_once() == 2
+        (study,) = early._studies.values()
+        deadline = time.monotonic() + 30.0
+        while not study.futures[0].running() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        with registry.session() as session:
+            session.execute(update(Study).values(state=StudyState.STABLE))
+        early.run_once()
+        assert not early._studies
+        assert study.futures[1].cancelled()
+        assert len(list(cache.glob("dropped-*"))) == 1, "work out of reach of cancelling is marked dropped"
+        with registry.session() as session:
+            session.execute(update(Study).values(state=StudyState.RECEIVING))
+        _quiet(registry)
+        early.run_once()  # arriving again: wanted again
+        assert not list(cache.glob("dropped-*"))
+    finally:
+        release.set()
+        pool.shutdown(wait=True, cancel_futures=True)
