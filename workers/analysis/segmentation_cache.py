@@ -191,7 +191,8 @@ class SegmentationCache:
         """The segmentation of ``key`` once the process making it has filed it (with its QC figures) and
         removed its marker; None when that process stops without filing it (it failed, or died) or ``timeout``
         seconds have passed: then the caller makes it."""
-        markers.wait_while(lambda: self.in_flight(key), timeout, poll)
+        marker = self._marker(key)  # named once: each look then reads only the marker
+        markers.wait_while(lambda: markers.maker(marker) is not None, timeout, poll)
         return self.get(key)
 
     def put(self, key: Key, seg: CordSegmentation, figures: Figures | None = None) -> None:
