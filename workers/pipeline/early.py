@@ -120,9 +120,15 @@ def ready() -> bool:
     return True
 
 
+def _study_marker(folder: Path, name: str, study_uid: str) -> Path:
+    """A marker file of the study in ``folder``: ``name`` with ``{}`` for a digest of its UID (no UID in a file
+    name); pruned with the cache's entries."""
+    return folder / name.format(hashlib.sha256(study_uid.encode()).hexdigest()[:32])
+
+
 def _first_sagittal(folder: Path, study_uid: str) -> bool:
     """Whether this is the first sagittal T2 of the study to be segmented early (a marker file claimed once)."""
-    marker = folder / f"sagittal-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}.claim"
+    marker = _study_marker(folder, "sagittal-{}.claim", study_uid)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
@@ -134,7 +140,7 @@ def _first_sagittal(folder: Path, study_uid: str) -> bool:
 
 
 def _dropped_marker(folder: Path, study_uid: str) -> Path:
-    return folder / f"dropped-{hashlib.sha256(study_uid.encode()).hexdigest()[:32]}"
+    return _study_marker(folder, "dropped-{}", study_uid)
 
 
 def drop(folder: Path, study_uid: str, dropped: bool = True) -> None:
