@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.context import BaseContext
@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from node.daemon.loop import PeriodicLoop
 from node.registry.db import Registry
 from node.registry.models import Instance, Series, Study, StudyState, utcnow
+from workers.processes import NamedProcessPool
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,15 @@ class _Study:
     sagittal_done: tuple[int, int] | None = None  # (series id, instances) of the sagittal T2 handed on
 
 
-def process_pool(workers: int = WORKERS, context: BaseContext | None = None) -> ProcessPoolExecutor:
-    """The early work's ``workers`` processes (started from ``context``; by default the analysis pool's)."""
+def process_pool(workers: int = WORKERS, context: BaseContext | None = None) -> NamedProcessPool:
+    """The early work's ``workers`` processes (started from ``context``; by default the analysis pool's), each
+    known by its ID and start time, so that :meth:`EarlyWork.stop` can end them."""
     from workers.analysis.segmentations import pool_context
     from workers.pipeline.early import prepare_worker
 
     context = pool_context() if context is None else context
     started = context.Value("i", 0)  # the first process started keeps the node's priority, the others yield
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=prepare_worker, initargs=(started,))
+    return NamedProcessPool(workers, context, initializer=prepare_worker, initargs=(started,))
 
 
 def _default_executor() -> Executor:
@@ -255,7 +257,6 @@ class EarlyWork(PeriodicLoop):
         _, running = wait(futures, timeout=STOP_SECONDS)
         if running and self._executor is not None:  # speculative work: the job segments that series itself
             log.warning("early work: a segmentation still running when stopped is ended")
-            processes = getattr(self._executor, "_processes", None) or {}  # a process pool's workers
-            for process in list(processes.values()):
-                process.terminate()
+            if isinstance(self._executor, NamedProcessPool):  # the work of a pool of threads cannot be ended
+                self._executor.end_processes()
         self._drop_executor()

@@ -72,5 +72,5 @@ def review(session: Session, study: Study, key: str, action: str, author: str | 
     )
     session.add(entry)
     session.flush()
-    job_id = fs._reanalyse(session, study, f"finding {ACTIONS[action]}")
+    job_id = fs.reanalyse(session, study, f"finding {ACTIONS[action]}")
     return {"entry": fs.entry_json(entry), "job_id": job_id, "revision": study.revision}

@@ -80,7 +80,7 @@ def _active(session: Session, study: Study) -> list[FindingEntry]:
     )
 
 
-def _reanalyse(session: Session, study: Study, reason: str) -> int | None:
+def reanalyse(session: Session, study: Study, reason: str) -> int | None:
     """Queue a new revision unless the study is still being received (its first job will read the entries)."""
     if study.state in (StudyState.RECEIVING, StudyState.STABLE):
         return None
@@ -126,7 +126,7 @@ def add_findings(session: Session, study: Study, document: object, author: str |
         entry.revision = study.revision + 1
         session.add(entry)
     session.flush()
-    job_id = _reanalyse(session, study, "findings entered")
+    job_id = reanalyse(session, study, "findings entered")
     return {"entries": [entry_json(e) for e in created], "job_id": job_id, "revision": study.revision}
 
 
@@ -139,7 +139,7 @@ def withdraw(session: Session, study: Study, entry_id: int) -> dict[str, Any]:
     check_reanalysable(session, study)
     entry.status, entry.withdrawn_at = FindingStatus.WITHDRAWN, utcnow()
     session.flush()
-    job_id = _reanalyse(session, study, "finding withdrawn")
+    job_id = reanalyse(session, study, "finding withdrawn")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
 
 
@@ -196,7 +196,7 @@ def confirm_candidate(session: Session, study: Study, index: int, author: str | 
     )
     session.add(entry)
     session.flush()
-    job_id = _reanalyse(session, study, "candidate confirmed")
+    job_id = reanalyse(session, study, "candidate confirmed")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
 
 
@@ -213,7 +213,7 @@ def reject_candidate(session: Session, study: Study, index: int, author: str | N
     )
     session.add(entry)
     session.flush()
-    job_id = _reanalyse(session, study, "candidate rejected")
+    job_id = reanalyse(session, study, "candidate rejected")
     return {"entry": entry_json(entry), "job_id": job_id, "revision": study.revision}
 
 

@@ -8,7 +8,14 @@ from datetime import date
 
 from node.routing.conditions import GRADES
 from node.routing.rules import Priority
-from workers.criteria.words import NOT_ABNORMAL, NOT_GRADED_HEADLINES, NOT_GRADED_WORDS, reading_order, result_title
+from workers.criteria.words import (
+    NOT_ABNORMAL,
+    NOT_GRADED_HEADLINES,
+    NOT_GRADED_WORDS,
+    grade_words,
+    reading_order,
+    result_title,
+)
 
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -78,14 +85,15 @@ class ReportSummary:
             raise TypeError(f"amended: expected a bool, got {self.amended!r}")
 
     def conclusion(self) -> str:
-        """One line a person can read: findings, then abnormal grades, then the priority."""
+        """One line a person can read: findings, then the results in reading order (:meth:`grades_in_reading_order`)
+        a reader acts on (the abnormal grades, then the headline results not graded, with why), then the priority."""
         parts = list(self.flags)
-        parts += [
-            f"{result_title(name)}: {grade.replace('_', ' ').lower()}"
-            for name, grade in self.grades.items()
-            if grade not in NOT_ABNORMAL and name not in self.not_graded
-        ]
-        parts += [self.not_graded_text(name) for name in self.not_graded if name in NOT_GRADED_HEADLINES]
+        for name, grade in self.grades_in_reading_order():
+            if name in self.not_graded:
+                if name in NOT_GRADED_HEADLINES:
+                    parts.append(self.not_graded_text(name))
+            elif grade not in NOT_ABNORMAL:
+                parts.append(f"{result_title(name)}: {grade_words(grade)}")
         if not parts:
             parts.append("no abnormal finding")
         parts.append(f"reading priority {self.priority}")

@@ -374,11 +374,11 @@ def _marrow_naming(
     """The bodies of the marrow profile along ``canal`` (a continuous cord line) and their naming."""
     bodies = find_bodies(z, deviation)
     dens = dens_ratio(volume, canal, bodies[0], array) if bodies else None
-    # The bottom bone is looked at for sacral anatomy along the line on which it was found (the cord line).
-    cord_line = along(canal[::-1])
 
+    # The bottom bone is looked at for sacral anatomy along the line on which it was found (the cord line),
+    # resampled only when a bottom bone is looked at (a lumbar naming).
     def sacrum(found: Sequence[tuple[float, float]]) -> SacrumCheck:
-        return check_sacrum(t2_volume, cord_line, found)
+        return check_sacrum(t2_volume, along(canal[::-1]), found)
 
     return bodies, name_bodies(bodies, (float(z[0]), float(z[-1])), description, dens, sacrum)
 

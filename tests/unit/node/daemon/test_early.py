@@ -16,7 +16,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import update
 
-from node.daemon.early import EarlyWork, enabled
+from node.daemon.early import EarlyWork, enabled, process_pool
 from node.dicom.headers import parse_header
 from node.dicom.received import Received
 from node.ingest.recorder import PatientKeyer, record_instances
@@ -25,6 +25,7 @@ from node.registry.models import Instance, Study, StudyState, utcnow
 from workers.inventory import classify_series
 from workers.phantom import write_phantom
 from workers.pipeline.early import SAGITTAL_T2, segmented_as
+from workers.processes import NamedProcessPool
 
 
 def _record(registry: Registry, files: list[Path], keyer: PatientKeyer) -> None:
@@ -113,7 +114,7 @@ def test_a_worker_process_that_died_is_replaced(tmp_path: Path, executors: list[
     """A real process pool whose worker is killed (as an out-of-memory kill would) is broken for good; the next
     series quiet is handed to a new one, not lost with every later one."""
     import signal
-    from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+    from concurrent.futures import BrokenExecutor
     from multiprocessing import get_context
 
     write_phantom(tmp_path / "study", "cord_compression", seed=0)
@@ -122,14 +123,15 @@ def test_a_worker_process_that_died_is_replaced(tmp_path: Path, executors: list[
     keyer = PatientKeyer(tmp_path)
 
     def executor() -> Executor:
-        executors.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        executors.append(NamedProcessPool(1, get_context("spawn")))
         return executors[-1]
 
     early = EarlyWork(registry, tmp_path / "cache", executor=executor)
-    broken = executor()
+    broken = NamedProcessPool(1, get_context("spawn"))
+    executors.append(broken)
     broken.submit(os.getpid).result()  # its worker is up
-    for pid in list(broken._processes):  # type: ignore[attr-defined]
-        os.kill(pid, signal.SIGKILL)
+    for process in broken.processes():
+        os.kill(process.pid, signal.SIGKILL)
     with pytest.raises(BrokenExecutor):
         broken.submit(os.getpid).result(timeout=30)
     early._executor = broken
@@ -214,7 +216,6 @@ def test_stop_ends_a_segmentation_that_outlives_its_wait(
     tmp_path: Path, executors: list[Executor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A real worker process busy past the wait: stop ends it, and returns within the wait, not after the work."""
-    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     import node.daemon.early as early_module
@@ -223,15 +224,16 @@ def test_stop_ends_a_segmentation_that_outlives_its_wait(
     registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
 
     def executor() -> Executor:
-        executors.append(ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")))
+        executors.append(process_pool(1, get_context("spawn")))
         return executors[-1]
 
     early = EarlyWork(registry, tmp_path / "cache", interval=3600, executor=executor)
     early.start()
     pool = early._executor
-    assert pool is not None
+    assert isinstance(pool, NamedProcessPool)
     early._ready.result(timeout=60)  # type: ignore[union-attr]  # the worker process is up
-    (process,) = pool._processes.values()  # type: ignore[attr-defined]
+    (process,) = pool.processes()
+    assert process.running()
     early._ready = pool.submit(time.sleep, 120)  # work that outlives the wait, as a long segmentation would
     deadline = time.monotonic() + 30.0
     while not early._ready.running() and time.monotonic() < deadline:
@@ -281,7 +283,7 @@ def test_the_early_work_segments_as_many_series_at_once_as_it_has_workers(
         for warm in [pool.submit(barrier.wait, 60) for _ in range(workers)]:
             warm.result(timeout=120)
     base = os.getpriority(os.PRIO_PROCESS, 0)
-    niceness = sorted(os.getpriority(os.PRIO_PROCESS, pid) for pid in pool._processes)  # type: ignore[attr-defined]
+    niceness = sorted(os.getpriority(os.PRIO_PROCESS, p.pid) for p in pool.processes())
     assert niceness == [base, max(base, EXTRA_NICENESS)], "the first at the node's priority, the second yields"
     early = EarlyWork(registry, cache, interval=3600, executor=lambda: pool)
     assert early.run_once() == 2  # the phantom's axial and sagittal T2, both segmented by a job

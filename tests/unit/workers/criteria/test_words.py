@@ -51,3 +51,41 @@ def test_the_ris_lines_and_the_analyse_text_list_grades_in_the_same_reading_orde
     text = study_text(study, FindingsReport(not_graded=(NotGraded("ich", NO_BRAIN, exam_absent=True),)))
     lines = text[text.index("Grades:") :].splitlines()[1:]
     assert [line.strip().split(":")[0] for line in lines] == [result_title(name) for name in expected]
+
+
+def test_the_ris_conclusion_says_the_results_in_the_reading_order_of_the_ris_lines() -> None:
+    metal = "CT myelography could not be assessed: metal artefact"
+    summary = ReportSummary(
+        study_instance_uid="1.2.3",
+        accession_number="A1",
+        patient_key="k" * 16,
+        study_date=None,
+        grades={"csf_leak": "NONE", "ich": "SUSPECTED", "ich_dx": "STRONGLY_SUSPECTED", "spinal_mri": "SUSPECTED"},
+        flags=["Cord narrowed at C5"],
+        not_graded={"ich": NO_BRAIN, "csf_leak": metal, "spinal_mri": "its series could not be assessed"},
+    )
+    lines = [name for name, _ in summary.grades_in_reading_order()]
+    assert lines == ["ich_dx", "csf_leak", "ich", "spinal_mri"]
+    # The abnormal grade first, then the headline results not graded in the order of the lines (not in the order
+    # the reasons were given); an exam not graded is said by the CSF-leak result's reason, a not-graded result's
+    # code is never said as a grade.
+    assert summary.conclusion().split("; ") == [
+        "Cord narrowed at C5",
+        "Intracranial hypotension diagnosis: strongly suspected",
+        f"CSF leak: not graded: {metal}",
+        f"Intracranial hypotension on imaging: not graded: {NO_BRAIN}",
+        "reading priority routine",
+    ]
+
+
+def test_the_ris_conclusion_says_no_result_the_ris_lines_do_not_list() -> None:
+    summary = ReportSummary(
+        study_instance_uid="1.2.3",
+        accession_number="A1",
+        patient_key="k" * 16,
+        study_date=None,
+        grades={"csf_leak": "DEFINITE"},
+        not_graded={"ich": NO_BRAIN},
+    )
+    assert [name for name, _ in summary.grades_in_reading_order()] == ["csf_leak"]
+    assert summary.conclusion() == "CSF leak: definite; reading priority routine"
