@@ -45,10 +45,19 @@ def measured_by(name: str) -> str:
     return MEASURED_BY.get(name, "cord_morphometry" if name.startswith("cord_") else "")
 
 
+#: Measurements taken at the cord's narrowest slice, not averaged over the level like the area and diameters
+#: beside them (the ratio of the level's mean AP and RL diameters is not this ratio).
+AT_NARROWEST = frozenset({"cord_compression_ratio", "cord_mscc"})
+
+
 def measurement_words(m: Mapping[str, Any]) -> str:
-    """One measurement (contract JSON) as a person reads it: "cord area at C5: 71.2 mm²"."""
+    """One measurement (contract JSON) as a person reads it: "cord area at C5: 71.2 mm²", "cord AP/RL ratio at
+    the narrowest slice (C5): 0.355"."""
     name, unit = MEASUREMENT_WORDS.get(str(m["name"]), (str(m["name"]).replace("_", " "), str(m["unit"])))
-    level = f" at {m['level']}" if m.get("level") else " (whole series)"
+    if m.get("level") and str(m["name"]) in AT_NARROWEST:
+        level = f" at the narrowest slice ({m['level']})"
+    else:
+        level = f" at {m['level']}" if m.get("level") else " (whole series)"
     return f"{name}{level}: {_number(float(m['value']))} {unit}".rstrip()
 
 

@@ -16,6 +16,7 @@ import time
 from node import runtime
 from node.delivery.rows import mark_enqueued
 from node.jobs import store
+from node.registry.db import out_of_reach
 from node.routing.evaluate import Phase, RoutingDecision, evaluate_rules
 from node.routing.facts import StudyFacts, attributes_of
 from node.routing.notify import NotificationError, send_notification
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 def run_job(job_id: int, rt: Runtime | None = None) -> str:
     """Claim job ``job_id``, analyse it, hand its deliveries on. Returns the outcome ("done", "no pipeline",
-    "failed" or "skipped" when another worker has it or a newer revision superseded it)."""
+    "failed", "skipped" when another worker has it or a newer revision superseded it, or "interrupted" when
+    the registry was out of reach: the job is left running, unrecorded, and the reconciler queues it again
+    once this worker's heartbeat no longer names it, :func:`node.broker.workers.lost_by_worker`)."""
     rt = rt or runtime.current()
     if not store.claim_job(rt.registry, job_id):
         return "skipped"
@@ -39,6 +42,10 @@ def run_job(job_id: int, rt: Runtime | None = None) -> str:
         log.warning("job %d: claimed again elsewhere; this run stopped", job_id)
         return "skipped"
     except Exception as exc:
+        if out_of_reach(exc):  # not the study's fault: left running, so that it is queued again (below)
+            log.warning("job %d: the registry was out of reach (%s); the job runs again once it is back",
+                        job_id, type(exc).__name__)  # fmt: skip
+            return "interrupted"
         log.exception("job %d failed", job_id)
         store.fail_job(rt.registry, job_id, f"{type(exc).__name__}: {exc}")
         return "failed"

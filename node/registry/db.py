@@ -33,6 +33,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def out_of_reach(exc: BaseException) -> bool:
+    """True when ``exc`` says the registry's server could not be reached or dropped the connection (a link cut,
+    a server restarting), not that a statement was wrong: SQLAlchemy saw the connection invalidated, or the
+    PostgreSQL driver raised its connection-level error. The same work succeeds once the server is back.
+    SQLite's errors are never taken for this: its file is local, and its OperationalError also means a
+    statement on a table that does not exist."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    return type(orig).__module__.split(".")[0] == "psycopg" and any(
+        c.__name__ in ("OperationalError", "InterfaceError") for c in type(orig).__mro__
+    )
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

@@ -26,6 +26,8 @@ from workers.criteria.words import NOT_GRADED_WORDS, result_title
 
 ENCODING_CHARACTERS = "^~\\&"
 CODING_SYSTEM = "L"
+#: How the study's flags name an output that could not be assessed ("CT myelography: not assessable").
+NOT_ASSESSABLE_SUFFIX = ": not assessable"
 """Local coding system for the observation identifiers and grade codes."""
 
 HL7_PRIORITY: dict[Priority, str] = {
@@ -143,7 +145,11 @@ def build_oru_r01(
     ]
     observations: list[tuple[str, str, str, str]] = []  # value type, identifier, value, OBX-11 status
     for flag in summary.flags:
-        observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag), status))
+        if flag.endswith(NOT_ASSESSABLE_SUFFIX):  # an output that failed its check: no finding, nothing was read
+            what = e(flag.removesuffix(NOT_ASSESSABLE_SUFFIX))
+            observations.append(("ST", f"not_assessable^Not assessable (not graded)^{CODING_SYSTEM}", what, "X"))
+        else:
+            observations.append(("ST", f"finding^Finding^{CODING_SYSTEM}", e(flag), status))
     for grade_name, grade in summary.grades_in_reading_order():
         identifier = f"{e(grade_name)}^{e(result_name(grade_name))}^{CODING_SYSTEM}"
         if grade_name in summary.not_graded:

@@ -38,10 +38,19 @@ def badge_class(text: str) -> str:
     return "info"
 
 
+def _abnormal(row: dict[str, Any]) -> bool:
+    """The row shows a finding or an abnormal grade (:func:`_with_findings` puts them in the row)."""
+    return bool(row.get("finding_items") or row.get("grade_items"))
+
+
 def sort_worklist(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """stat > urgent > routine > low (unknown priorities after routine), then newest first."""
+    """stat > urgent > routine > low (unknown priorities after routine); within a priority the studies with an
+    abnormal finding or grade before the normal and the not assessed ones; then newest first."""
     newest_first = sorted(rows, key=lambda r: r.get("received_at") or "", reverse=True)
-    return sorted(newest_first, key=lambda r: PRIORITY_ORDER.get(str(r.get("priority")).lower(), 2.5))
+    return sorted(
+        newest_first,
+        key=lambda r: (PRIORITY_ORDER.get(str(r.get("priority")).lower(), 2.5), 0 if _abnormal(r) else 1),
+    )
 
 
 def study_date_words(value: Any) -> str:
@@ -141,13 +150,13 @@ def _with_findings(session: Session, study: Study, row: dict[str, Any]) -> Findi
 
 
 def worklist(session: Session, *, with_phi: bool) -> list[dict[str, Any]]:
-    rows = sort_worklist(list_studies(session, with_phi=with_phi))
+    rows = list_studies(session, with_phi=with_phi)
     uids = [r["study_uid"] for r in rows]
     by_uid = {s.study_uid: s for s in session.scalars(select(Study).where(Study.study_uid.in_(uids)))}
     for row in rows:
         _with_findings(session, by_uid[row["study_uid"]], row)
         row["delivery"] = delivery_summary(row)
-    return rows
+    return sort_worklist(rows)  # after the findings: an abnormal study leads the normal ones of its priority
 
 
 def card_path(session: Session, study: Study) -> Path | None:

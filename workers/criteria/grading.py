@@ -17,6 +17,7 @@ from typing import Any
 from workers.criteria.context import ExamNotAssessed, StudyContext
 from workers.criteria.findings import Finding
 from workers.criteria.grades import Grade
+from workers.criteria.words import EXAM_WORDS
 
 #: The exams the CSF-LEAK criteria grade one by one, and the exam the ICH criteria read.
 CSF_EXAMS: tuple[str, ...] = ("spinal_mri", "ri_cisternography", "ct_myelography")
@@ -36,7 +37,12 @@ class Grading:
 
     @property
     def reason(self) -> str:
-        """The exams that could not be assessed, and why, in words ("" when every exam was)."""
+        """The exams that could not be assessed, and why, in words ("" when every exam was); several exams the
+        study does not hold are said at once ("no spinal MRI, RI cisternography or CT myelography in the study")."""
+        if len(self.unassessed) > 1 and self.exam_absent:
+            names = [EXAM_WORDS[u.exam] for u in self.unassessed]
+            names = [n if n[:2].isupper() else n[:1].lower() + n[1:] for n in names]
+            return f"no {', '.join(names[:-1])} or {names[-1]} in the study"
         return "; ".join(u.text for u in self.unassessed)
 
     @property
@@ -77,11 +83,16 @@ def csf_grading(grade: Grade, findings: Sequence[Finding], context: StudyContext
     """CSF-LEAK-DX: not graded when it is NONE, no CSF-leak exam has a finding, and every CSF-leak exam the study
     holds could not be assessed."""
     unassessed = tuple(_unassessed(CSF_EXAMS, findings, context))
-    if not unassessed:
-        return GRADED
     performed = set(context.exams_performed or ()) if context is not None else set()
-    assessed = (performed & set(CSF_EXAMS)) - {u.exam for u in unassessed}
     read = any(f.exam in CSF_EXAMS for f in findings)
+    if not unassessed:
+        # a study whose exams are known and hold none that can show a leak (a brain MRI alone): nothing was read,
+        # so its NONE is not graded, as ICH is on a study without a brain MRI
+        known = context is not None and context.exams_performed is not None
+        if known and not performed & set(CSF_EXAMS) and not read and grade == Grade.NONE:
+            return Grading(False, tuple(ExamNotAssessed.absent(exam) for exam in CSF_EXAMS))
+        return GRADED
+    assessed = (performed & set(CSF_EXAMS)) - {u.exam for u in unassessed}
     return Grading(grade > Grade.NONE or read or bool(assessed), unassessed)
 
 

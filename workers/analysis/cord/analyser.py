@@ -160,9 +160,9 @@ class CordMorphometryAnalyser:
                         series_instance_uid=inputs.series_uid,
                     )
                 )
-        result.key_images.append(self._key_image(seg, slices, comp.z_mm if comp else None, volume))
+        result.key_images.append(self._key_image(seg, slices, comp.z_mm if comp else None, volume, verdict.ok))
         norms = load_normative()
-        if per_level:
+        if per_level and verdict.ok:  # an unreliable output's areas are never drawn against the normal band
             plot = csa_plot(
                 [lv.level for lv in per_level],
                 [lv.csa_mm2 for lv in per_level],
@@ -172,11 +172,17 @@ class CordMorphometryAnalyser:
         return result
 
     @staticmethod
-    def _key_image(seg: Any, slices: Sequence[Any], z_mm: float | None, volume: Any) -> KeyImage:
+    def _key_image(seg: Any, slices: Sequence[Any], z_mm: float | None, volume: Any, reliable: bool) -> KeyImage:
+        """The cord's outline on one slice; its area and diameters only when the output passed its check (an
+        unreliable output's numbers are never shown as if they could be read)."""
         target = slices[len(slices) // 2] if z_mm is None else min(slices, key=lambda s: abs(s.z_mm - z_mm))
         k = target.slice_index
         pixels = outline(seg.view.array[k], seg.mask[k], colour=(255, 220, 0))
-        caption = f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
+        caption = (
+            f"cord contour, CSA {target.csa_mm2:.1f} mm2, AP {target.ap_mm:.1f} mm, RL {target.rl_mm:.1f} mm"
+            if reliable
+            else "cord contour: unreliable output, not measured"
+        )
         sop = volume.sop_instance_uids[k] if seg.view.axes[0] == 0 else None
         mask = seg.mask[k] if tuple(seg.view.axes[1:]) == (1, 2) else seg.mask[k].T
         return KeyImage(
@@ -185,5 +191,5 @@ class CordMorphometryAnalyser:
             source_sop_instance_uid=sop,
             outline=mask_outline(mask) if sop else (),
             roi_label="Spinal cord cross-section",
-            values=(RoiValue(AREA_CODE, round(float(target.csa_mm2), 1), "mm2"),),
+            values=(RoiValue(AREA_CODE, round(float(target.csa_mm2), 1), "mm2"),) if reliable else (),
         )

@@ -2,10 +2,13 @@
 
 Only a study that passes every check gives candidates. Checks: an In-111 cisternography (not a bone scan or a
 renogram), more than one view, every view labelled, anterior and posterior views at an early (<= 3.5 h), a
-middle (3.5-12 h) and a 24-h (18-30 h) time point, no patient motion between the two views of a time point
-(more than 10 mm, about the collimator's resolution at the spine), no scoliosis (Cobb angle >= 10 degrees, the
-definition of scoliosis) or oblique positioning (column tilted >= 10 degrees), enough counts (a median of
-100 counts per 10-mm band of the column: 10 % Poisson noise).
+middle (3.5-12 h) and a 24-h (18-30 h) time point, enough counts (a median of 100 counts per 10-mm band over
+the middle half of the followed column: 10 % Poisson noise; judged first, as too few counts is what the
+acquisition gave and may itself hide the column's ends), no patient motion between the two views of a time
+point (more than 10 mm, about the collimator's resolution at the spine; measured between the column's ends or,
+where they are not found, on the whole rows along the lit column), the column's ends found, no scoliosis (Cobb
+angle >= 10 degrees, the definition of scoliosis) or oblique positioning (column tilted >= 10 degrees), both
+judged on the column between its ends.
 
 Every decision is a counting-statistics test at 5 standard deviations (the Rose criterion for what a reader
 can see in a noisy image), with the study's own band-to-band scatter added as systematic error:
@@ -131,17 +134,24 @@ class RiCisternographyAnalyser:
         # the foramen magnum is read on the posterior view of the middle time point, when the cisterns are full;
         # every other view takes the column length from it and its own end of the sac
         middle = [v for v in posterior if _time_slot(float(v.hours or 0)) == "middle (3.5-12 h)"]
+        first = (middle + posterior)[0]
+        # counts first: they are a property of the acquisition (dose, time per view), judged on the middle of
+        # the spine without the ends, which a view this poor may not show; motion and the column's line would
+        # only measure its noise, so the one cause is said alone
+        band_counts = _mid_spine_counts(columns[id(first)])
+        if band_counts < MIN_BAND_COUNTS:
+            problems.append(f"counts too low: {band_counts:.0f} per 10-mm band of the column (noise over 10 %)")
+            return problems, None
         ref = next((v for v in middle + posterior if (c := columns[id(v)]).top_row is not None
                     and c.end_row is not None), None)  # fmt: skip
-        if ref is None:
-            return problems + ["the column's ends (foramen magnum, end of the sac) were not found"], None
-        rc = columns[id(ref)]
-        assert rc.top_row is not None and rc.end_row is not None
-        length = rc.end_row - rc.top_row
-        for v in views:
-            other = columns[id(v)] if v.frontal else None
-            if other is not None and other.end_row is not None and other is not rc:
-                other.top_row = other.end_row - length * ref.pixel_mm / v.pixel_mm
+        if ref is not None:
+            rc = columns[id(ref)]
+            assert rc.top_row is not None and rc.end_row is not None
+            length = rc.end_row - rc.top_row
+            for v in views:
+                other = columns[id(v)] if v.frontal else None
+                if other is not None and other.end_row is not None and other is not rc:
+                    other.top_row = other.end_row - length * ref.pixel_mm / v.pixel_mm
         pairs: dict[tuple[str, int], dict[str, View]] = {}
         for v in views:  # the two frontal views of each time point: same series, within an hour
             if v.frontal:
@@ -155,6 +165,11 @@ class RiCisternographyAnalyser:
             shift = _view_shift_mm(ant, columns[id(ant)], post, columns[id(post)])
             if shift is not None and shift > MOTION_MM:
                 problems.append(f"patient motion between the views at {hours:g} h ({shift:.0f} mm)")
+        if ref is None:
+            # the column's line is judged only between its ends: without them the followed peak may be no CSF
+            # column at all (on a bone scan it runs from sternum to spine to sacrum), and its tilt would mislead
+            return problems + ["the column's ends (foramen magnum, end of the sac) were not found"], None
+        assert rc.top_row is not None and rc.end_row is not None
         spine = (rc.rows > rc.top_row) & (rc.rows < rc.end_row)
         x, z = rc.centre[spine] * ref.pixel_mm, rc.rows[spine] * ref.pixel_mm
         if x.size >= 5:
@@ -166,11 +181,6 @@ class RiCisternographyAnalyser:
                 problems.append(f"scoliosis: the column bows {sagitta:.0f} mm (about {cobb:.0f} degrees)")
             if tilt >= COBB_DEG:
                 problems.append(f"oblique positioning: the column is tilted {tilt:.0f} degrees")
-        band_counts = float(np.median(rc.counts[spine])) if spine.any() else 0.0
-        if band_counts < MIN_BAND_COUNTS:
-            # with so few counts the motion test only measures noise: say what is wrong once
-            problems = [p for p in problems if not p.startswith("patient motion")]
-            problems.append(f"counts too low: {band_counts:.0f} per 10-mm band of the column (noise over 10 %)")
         return problems, {"views": views, "columns": columns, "slots": slots, "reference": ref}
 
     # --- reading ----------------------------------------------------------------------------------------
@@ -322,15 +332,52 @@ def _corridor_profile(v: View, c: Column) -> np.ndarray:
     return out
 
 
+def _mid_spine_counts(c: Column) -> float:
+    """The median counts per band over the middle half of the followed column: the spine, away from the head
+    and the bladder, wherever its ends are."""
+    n = len(c.counts)
+    middle = c.counts[n // 4 : 3 * n // 4]
+    return float(np.median(middle)) if middle.size else 0.0
+
+
+def _lit_rows(c: Column) -> tuple[float, float] | None:
+    """The first and last row of the followed column's lit stretch through mid-spine (bands holding at least a
+    quarter of the mid-spine counts): the whole column and what lies on its line, ends found or not."""
+    level = _mid_spine_counts(c)
+    if level <= 0 or len(c.rows) < 2:
+        return None
+    lit = c.counts >= 0.25 * level
+    b0 = b1 = len(c.counts) // 2
+    if not lit[b0]:
+        return None
+    while b0 > 0 and lit[b0 - 1]:
+        b0 -= 1
+    while b1 + 1 < len(lit) and lit[b1 + 1]:
+        b1 += 1
+    half = 0.5 * (c.rows[1] - c.rows[0])
+    return float(c.rows[b0] - half), float(c.rows[b1] + half)
+
+
 def _view_shift_mm(a: View, ca: Column, p: View, cp: Column) -> float | None:
     """Craniocaudal shift between the anterior and posterior views of one time point: the lag that best
-    aligns the edges (gradients) of their column profiles between the foramen magnum and the end of the sac."""
-    if cp.top_row is None or cp.end_row is None or a.pixel_mm != p.pixel_mm:
+    aligns the edges (gradients) of their column profiles between the foramen magnum and the end of the sac.
+    Where those are not found: the whole rows (the body outline and all it holds) along the posterior view's
+    lit column, head to pelvis. A patient who moves on a parallel-hole collimator carries every edge on those
+    rows with them, while a corridor along the followed centre would cut the head, shoulders and pelvis at
+    places that differ between the two views."""
+    if a.pixel_mm != p.pixel_mm:
+        return None
+    if cp.top_row is not None and cp.end_row is not None:
+        span: tuple[float, float] | None = (cp.top_row, cp.end_row)
+        pa, pp = _corridor_profile(a, ca), _corridor_profile(p, cp)
+    else:
+        span = _lit_rows(cp)
+        pa, pp = a.counts.sum(axis=1), p.counts.sum(axis=1)
+    if span is None or pa.shape != pp.shape:
         return None
     sigma = 4.0 / p.pixel_mm  # smooth away the Poisson noise of faint late views
-    pa = ndimage.gaussian_filter1d(_corridor_profile(a, ca), sigma)
-    pp = ndimage.gaussian_filter1d(_corridor_profile(p, cp), sigma)
-    r0, r1 = max(0, int(cp.top_row - 20.0 / p.pixel_mm)), min(len(pp), int(cp.end_row + 20.0 / p.pixel_mm))
+    pa, pp = ndimage.gaussian_filter1d(pa, sigma), ndimage.gaussian_filter1d(pp, sigma)
+    r0, r1 = max(0, int(span[0] - 20.0 / p.pixel_mm)), min(len(pp), int(span[1] + 20.0 / p.pixel_mm))
     if r1 - r0 < 20:
         return None
     ga, gp = np.gradient(pa / max(pa[r0:r1].mean(), 1e-9)), np.gradient(pp / max(pp[r0:r1].mean(), 1e-9))

@@ -67,7 +67,15 @@ def test_a_measurement_of_an_unreliable_output_says_so() -> None:
     }
     text = study_text(study, FindingsReport())
     assert "cord area at C4: 76.7 mm² — unreliable output, not graded" in text
-    assert "cord compression (MSCC) at C5: 46.2 % — unreliable output, not graded" in text
+    assert "cord compression (MSCC) at the narrowest slice (C5): 46.2 % — unreliable output, not graded" in text
+
+
+def test_the_ratio_at_the_narrowest_slice_is_not_read_as_the_level_mean() -> None:
+    # the level's mean AP and RL diameters sit beside a ratio and an MSCC taken at the narrowest slice: said so
+    text = study_text(STUDY, FindingsReport())
+    assert "cord compression (MSCC) at the narrowest slice (C5): 46.2 %" in text
+    assert "cord area at C4: 76.7 mm²" in text, "per-level means keep their plain level"
+    assert "cord compression (MSCC) at C5" not in text
 
 
 def test_a_study_no_analyser_applies_to_is_not_called_normal() -> None:

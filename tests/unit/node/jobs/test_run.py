@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 
 import pytest
 from jobs_support import make_runtime, receive
 from pydicom import dcmread
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
+from node.broker.liveness import current_worker
+from node.broker.reconciler import jobs_to_send
+from node.broker.workers import Heartbeat
 from node.jobs.run import run_job, step_times
+from node.registry.db import out_of_reach
 from node.registry.models import Delivery, Job, JobState, Result, Study, StudyState
 
 PACS = {"name": "pacs", "ae_title": "PACS", "host": "127.0.0.1", "port": 4242}
@@ -158,3 +164,55 @@ def test_step_times_in_words() -> None:
     assert step_times({"inventory": 0.5, "analysis": 2.25}, save=0.1) == (
         "2.85 s (inventory 0.50 s, analysis 2.25 s, save 0.10 s)"
     )
+
+
+def _unreachable_postgresql() -> OperationalError:
+    """A real driver error: PostgreSQL asked on a port where nothing listens (the discard port)."""
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError("a connection to port 9 succeeded")
+
+
+def test_out_of_reach_tells_a_lost_link_from_a_wrong_statement(tmp_path: Path) -> None:
+    assert out_of_reach(_unreachable_postgresql())
+    engine = create_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    with pytest.raises(OperationalError) as wrong, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table"))
+    assert not out_of_reach(wrong.value)
+    assert not out_of_reach(ValueError("not a database error"))
+
+
+def test_a_job_cut_off_from_the_registry_is_left_to_run_again_not_failed(
+    tmp_path: Path, broker: Path, phantom: tuple[str, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry write that fails because the server is out of reach (a link cut mid-job) is not the study's
+    failure. The cut itself cannot be made in a unit test (tests/integration/test_multihost.py cuts a real
+    link); here the job's analysis raises the real driver error of an unreachable PostgreSQL server."""
+    rt = make_runtime(tmp_path, routing=_rules(pipelines=["inventory"]))
+    job_id = receive(rt, phantom[1])
+    lost = _unreachable_postgresql()
+
+    def cut_off(*_args: object) -> None:
+        raise lost
+
+    monkeypatch.setattr("node.jobs.run.analyse", cut_off)
+    assert run_job(job_id, rt) == "interrupted"
+    with rt.registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and (job.state, job.error) == (JobState.RUNNING, None)
+        assert session.scalars(select(Study)).one().state == StudyState.ANALYSING
+    time.sleep(0.01)  # the beat after the run comes after the claim
+    Heartbeat(rt.registry, current_worker(), "analysis", every=3600).beat()  # the worker beats on, without it
+    with rt.registry.session() as session:
+        assert jobs_to_send(session) == [job_id]
+    monkeypatch.undo()
+    assert run_job(job_id, rt) == "done"
+    with rt.registry.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and (job.state, job.attempts) == (JobState.DONE, 2)

@@ -140,3 +140,22 @@ def test_check_ack() -> None:
         check_ack(Acknowledgement("CA", "MSG0001", ""), "MSG0001", "ris")
     with pytest.raises(MllpError, match="ACK is for message 'OTHER'"):
         check_ack(Acknowledgement("AA", "OTHER", ""), "MSG0001", "ris")
+
+
+def test_an_output_that_could_not_be_assessed_is_no_finding_and_is_sent_as_not_obtained() -> None:
+    summary = ReportSummary(
+        study_instance_uid="1.2.826.0.1.3680043.8.498.13",
+        accession_number="ACC8",
+        patient_key="P8",
+        study_date=None,
+        grades={"csf_leak": "NONE"},
+        flags=["Marrow lesion T2: ADC 0.75, suspicious for malignancy", "Spinal cord shape and area: not assessable"],
+        not_graded={"csf_leak": "CT myelography could not be assessed: metal artefact"},
+    )
+    message = parsed(summary)
+    rows = [
+        (str(o(3)(1)(1)), str(o(3)(1)(2)), message.unescape(str(o(5))), str(o(11))) for o in message.segments("OBX")
+    ]
+    assert rows[0] == ("finding", "Finding", "Marrow lesion T2: ADC 0.75, suspicious for malignancy", "F")
+    assert rows[1] == ("not_assessable", "Not assessable (not graded)", "Spinal cord shape and area", "X")
+    assert not any(r[0] == "finding" and "not assessable" in r[2] for r in rows)

@@ -30,6 +30,36 @@ def test_worklist_sorted_by_priority_then_newest_with_badges(client: TestClient,
     assert "pacs: dead" in html and "pacs: delivered" in html
 
 
+def test_an_abnormal_study_leads_the_normal_ones_of_its_priority(client: TestClient, seeded: Seeded) -> None:
+    # a routine study received after the reported routine one (a definite leak), with no finding: newest first
+    # alone would put it on top; the study with the finding leads its priority
+    from datetime import datetime
+
+    from web_support import add_study
+
+    from node.registry.models import StudyState
+
+    normal_uid = "1.2.826.0.1.3680043.8.498.4242"
+    with seeded.runtime.registry.session() as s:
+        add_study(
+            s,
+            seeded.runtime.settings.data_dir,
+            normal_uid,
+            state=StudyState.DELIVERED,
+            priority="routine",
+            study_description="MR C spine",
+            first_received_at=datetime(2026, 11, 20, 11, 0),
+            last_received_at=datetime(2026, 11, 20, 11, 0),
+        )
+    login(client)
+    html = client.get("/").text
+    order = [html.index(f"/studies/{uid}") for uid in (seeded.stat_uid, seeded.reported_uid, normal_uid)]
+    assert order == sorted(order), "stat first, then the routine study with a finding, then the normal routine one"
+    rows = [{"priority": "routine", "received_at": "2026-11-02"}, {"priority": "routine", "received_at": "2026-11-01"}]
+    rows[1]["grade_items"] = [{"key": "csf_leak"}]
+    assert [r["received_at"] for r in sort_worklist(rows)] == ["2026-11-01", "2026-11-02"]
+
+
 def test_sort_worklist_and_badges() -> None:
     rows = [
         {"priority": "low", "received_at": "2026-11-03"},

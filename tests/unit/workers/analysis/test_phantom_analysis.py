@@ -67,6 +67,18 @@ def test_marrow_key_images_are_rgb_with_outline(marrow) -> None:
         assert key.source_sop_instance_uid
 
 
+def test_an_unreliable_cord_output_shows_its_outline_without_numbers_or_a_plot(marrow) -> None:
+    # the marrow phantom's sagittal T2 has too few pixels across the cord: its cord output is unreliable, and
+    # no key image may show an area or a chart against the normal band as if it could be read
+    _, _, output = marrow
+    cord = next(r for r in output.results if r.analyser == "cord_morphometry")
+    assert [v.status.value for v in cord.qc] == ["unreliable"]
+    assert len(cord.key_images) == 1, [k.caption for k in cord.key_images]
+    (key,) = cord.key_images
+    assert "unreliable" in key.caption and not any(ch.isdigit() for ch in key.caption)
+    assert key.values == ()
+
+
 def test_cord_compression_phantom(tmp_path: Path) -> None:
     study, series, levels = _study(tmp_path, "cord_compression")
     output = run_analysers(series, levels=levels)
@@ -89,6 +101,7 @@ def test_cord_compression_phantom(tmp_path: Path) -> None:
     assert cord.sr_groups and cord.key_images and cord.needs_confirmation
     plot = cord.key_images[-1].pixels
     assert plot.shape == (400, 640, 3) and plot.dtype == np.uint8
+    assert "CSA" in cord.key_images[0].caption and cord.key_images[0].values, "a reliable outline keeps its area"
 
 
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (dicom3tools) is not installed")

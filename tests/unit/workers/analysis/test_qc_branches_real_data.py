@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ from workers.analysis.ctm import CtMyelographyAnalyser
 from workers.analysis.marrow.analyser import MarrowAdcAnalyser
 from workers.analysis.qc import enforce
 from workers.analysis.ri import RiCisternographyAnalyser
+from workers.analysis.ri.reading import read_column
+from workers.analysis.ri.views import View
 from workers.analysis.volume import load_volume
 from workers.phantom.dicom import StudyHeader
 from workers.phantom.nifti import WrapSpec, wrap_nifti
@@ -710,23 +713,35 @@ def _ctm_candidates(datasets: list[pydicom.Dataset]) -> tuple[Any, QcVerdict]:
 # --- RI cisternography on a real NM view relabelled (ri/) --------------------------------------------------
 
 TIMES_H = (1.0, 6.0, 24.0)
+FIELD = slice(40, 560)  # the real bone scan's rows from the top of the head to below the pelvis
+
+
+def _real_counts() -> np.ndarray:
+    """The whole real view, integer counts (their sum is the header's counts accumulated)."""
+    return pydicom.dcmread(dicom_test_file("JPEG-LL.dcm")).pixel_array.astype(np.int64)
 
 
 def _real_nm_study(
-    times_h: tuple[float, ...] = TIMES_H, views: tuple[str, ...] = ("anterior", "posterior"), label: bool = True
+    times_h: tuple[float, ...] = TIMES_H,
+    views: tuple[str, ...] = ("anterior", "posterior"),
+    label: bool = True,
+    counts: Any = None,
 ) -> list[tuple[Any, list[pydicom.Dataset]]]:
     """pydicom-data's JPEG-LL.dcm (a real GE whole-body Tc-99m bone scan, 2.26 mm pixels, real counts) as an
     In-111 cisternography: its rows from the top of the head to below the pelvis (40-559), as NM Image Storage
     with the phantom's NM header (an In-111 DTPA tracer, view codes, acquisition times after the injection), one
-    series per time point; the posterior view is the same real view mirrored left to right."""
-    real = pydicom.dcmread(dicom_test_file("JPEG-LL.dcm")).pixel_array[40:560].astype(np.uint16)
+    series per time point; the posterior view is the same real view mirrored left to right. ``counts(hours,
+    view)``, where given, gives each view's counts as the anterior camera would see them (the posterior view is
+    that mirrored)."""
+    real = _real_counts()[FIELD]
     header = StudyHeader("Real^Bone", "RB1", generate_uid(), generate_uid(), "A1", "In-111 DTPA cisternography")
     injection = datetime(2024, 1, 1, 8, 0, 0)
     series = []
     for number, hours in enumerate(times_h, start=1):
         series_uid, datasets = generate_uid(), []
         for k, view in enumerate(views, start=1):
-            pixels = np.ascontiguousarray(real if view == "anterior" else real[:, ::-1])
+            seen = real if counts is None else counts(hours, view)
+            pixels = np.ascontiguousarray((seen if view == "anterior" else seen[:, ::-1]).astype(np.uint16))
             datasets.append(nm_dataset(
                 header, series_uid=series_uid, series_number=number, series_description=f"Cisternography {hours:g}h",
                 sop_uid=generate_uid(), instance_number=k, pixels=pixels, pixel_mm=2.26, view=view,
@@ -805,6 +820,67 @@ def test_a_real_nm_view_relabelled_as_a_cisternography_gets_the_verdict_of_its_d
     series left out, the 24-h anterior view left out. The complete study itself: bone shows no CSF column
     between cisterns and the end of the sac, so the column's ends are not found."""
     assert _ri(study()) == (status, reason)
+
+
+MID_SPINE_BAND_COUNTS = re.compile(r"counts too low: (\d+) per 10-mm band of the column \(noise over 10 %\)")
+
+
+def _real_mid_spine_band_counts() -> float:
+    """The real view's median counts per 10-mm band over the middle half of its followed column."""
+    column = read_column(View("posterior", 6.0, _real_counts()[FIELD][:, ::-1].astype(float), 1210.4, 2.26, False,
+                              "", ""))  # fmt: skip
+    n = len(column.counts)
+    return float(np.median(column.counts[n // 4 : 3 * n // 4]))
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.02])
+def test_a_real_view_thinned_to_a_shorter_acquisition_has_too_few_counts(fraction: float) -> None:
+    """Real: the counts of the real bone scan (see ``_real_nm_study``). Changed: every view thinned, each
+    pixel's real counts kept each with probability ``fraction`` (numpy's binomial): exactly the counts the same
+    patient gives in ``fraction`` of the 20-min acquisition, or with that fraction of the dose. At a tenth (2
+    min) the middle of the spine still holds about 270 counts per 10-mm band, enough, and the study keeps the
+    real reason (no cisterns above a bone column). At a fiftieth (24 s) it holds about 54, noise over 10 %:
+    too few counts is the reason, said alone, as it is what the acquisition gave and the column's ends cannot
+    be judged on such noise."""
+    rng = np.random.default_rng(20240101)
+    real = _real_counts()[FIELD]
+    status, reason = _ri(_real_nm_study(counts=lambda hours, view: rng.binomial(real, fraction)))
+    assert status is QcStatus.UNRELIABLE
+    expected = fraction * _real_mid_spine_band_counts()
+    if expected >= 100.0 * 1.2:
+        assert reason == ENDS
+    else:
+        match = MID_SPINE_BAND_COUNTS.fullmatch(reason)
+        assert match is not None, reason
+        # binomial thinning scales the expected counts by the fraction: the median band, within its noise
+        assert abs(int(match[1]) - expected) <= 4.0 * math.sqrt(expected), (match[1], expected)
+
+
+@pytest.mark.parametrize("rows", [0, 2, 9, -9, 13])
+def test_a_real_patient_moving_between_the_two_views_of_a_time_point_is_motion(rows: int) -> None:
+    """Real: the real bone scan's counts split binomially in two halves (each pixel's counts, each count to one
+    view with probability 1/2), the anterior and the posterior view of each time point: two independent real
+    count images of one patient, as two camera heads give. Changed: at 6 h the posterior view's field is the
+    real scan's rows ``rows`` further (2.26 mm each): on a parallel-hole collimator, exactly the image of a
+    patient who moved that far along the table between the two views. The column's ends are not found on bone,
+    so the shift is measured on the whole rows along the lit column; more than 10 mm (the collimator's
+    resolution at the spine) is motion, named beside the ends not found, and within a pixel of the true shift."""
+    rng = np.random.default_rng(7)
+    real = _real_counts()
+
+    def counts(hours: float, view: str) -> np.ndarray:
+        start = FIELD.start + (rows if (hours, view) == (6.0, "posterior") else 0)
+        return rng.binomial(real[start : start + FIELD.stop - FIELD.start], 0.5)
+
+    status, reason = _ri(_real_nm_study(counts=counts))
+    assert status is QcStatus.UNRELIABLE
+    moved = abs(rows) * 2.26
+    if moved <= 10.0:
+        assert reason == ENDS
+    else:
+        match = re.fullmatch(rf"patient motion between the views at 6 h \((\d+) mm\); {re.escape(ENDS)}", reason)
+        assert match is not None, reason
+        assert abs(int(match[1]) - moved) <= 2.26, (match[1], moved)
 
 
 # --- carry-through: spinenode analyse --json, the SR and the card ---------------------------------------------

@@ -171,9 +171,9 @@ def _is_24h_anterior(view: View) -> bool:
     return view.projection == "anterior" and 18.0 <= float(view.hours or 0.0) <= 30.0
 
 
-# --- QC branches on the normal study perturbed (the oblique column on the phantom only: it is judged once the
-# column's ends are found, which the one real NM view, a bone scan, never gives; the other two also on real
-# counts in test_qc_branches_real_data.py) ---------------------------------------------------------------------
+# --- QC branches on the normal study perturbed (the oblique column on the phantom only: it is judged on the
+# column between its ends, which the one real NM view, a bone scan, never gives; the other two also on real
+# counts in test_qc_branches_real_data.py, as are too few counts and motion between views) ---------------------
 
 
 def _verdicts_of_perturbed(studies, perturb: Callable[[pydicom.Dataset], None]) -> list[Any]:

@@ -113,7 +113,13 @@ def test_a_brain_mri_not_assessable_leaves_ich_and_ich_dx_not_graded(run: Run) -
     assert (out["ich"]["grade"], out["ich"]["graded"]) == ("NONE", False)
     assert out["ich"]["not_graded_reason"] == "Brain MRI could not be assessed: the node does not analyse brain MRI"
     assert (out["ich_dx"]["grade"], out["ich_dx"]["graded"]) == ("NONE", False)
-    assert out["csf_leak"]["graded"] is True, "the CSF-leak exams are not the brain MRI"
+    # the CSF-leak exams are not the brain MRI: the leak is not graded because the study holds none of them
+    assert [e["exam"] for e in out["csf_leak"]["exams_not_assessed"]] == [
+        "spinal_mri",
+        "ri_cisternography",
+        "ct_myelography",
+    ]
+    assert "Brain MRI" not in out["csf_leak"]["not_graded_reason"]
     lines = criteria_sections(result)[1].lines
     assert lines[0] == f"Intracranial hypotension on imaging: not graded: {NO_BRAIN_ANALYSIS.text}"
     assert lines[1].startswith("Intracranial hypotension diagnosis: not graded")
@@ -226,3 +232,17 @@ def test_a_result_not_graded_for_an_exam_the_study_never_held_says_so(run: Run) 
     assert gradings["ich"].exam_absent and gradings["ich_dx"].exam_absent
     assert not gradings["csf_leak"].graded and not gradings["csf_leak"].exam_absent
     assert not run(context=_ctx({"ct_myelography"})).gradings["csf_leak"].exam_absent, "graded: nothing absent"
+
+
+def test_a_study_without_any_exam_that_can_show_a_leak_leaves_the_leak_not_graded(run: Run) -> None:
+    # a brain MRI alone: no spinal MRI, RI cisternography or CT myelography was read, so "none" would be unfounded
+    result = run(context=_ctx({"brain_mri"}))
+    leak = result.to_json()["csf_leak"]
+    assert (leak["grade"], leak["graded"]) == ("NONE", False), "the contract's grade code stays NONE"
+    assert leak["not_graded_reason"] == "no spinal MRI, RI cisternography or CT myelography in the study"
+    assert result.gradings["csf_leak"].exam_absent, "nothing failed: the worklist does not flag it"
+    assert criteria_sections(result)[0].lines[0].startswith("CSF leak: not graded: no spinal MRI")
+    # the same study with a leak a radiologist entered, or an exam that was read: graded as before
+    fluid = {"exam": "spinal_mri", "kind": "epidural_fluid", "levels": ["C7", "T2"], "source": "radiologist"}
+    assert run(fluid, context=_ctx({"brain_mri"})).to_json()["csf_leak"]["graded"] is True
+    assert run(context=_ctx({"brain_mri", "spinal_mri"})).to_json()["csf_leak"]["graded"] is True

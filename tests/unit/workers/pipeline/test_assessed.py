@@ -41,3 +41,13 @@ def test_an_exam_no_analysis_read_says_why_in_words() -> None:
     assert [u.exam for u in exams_not_assessed({"brain_mri"}, _output(QcVerdict("canal_fluid", "3", QcStatus.OK)))] == [
         "brain_mri"
     ]
+
+
+def test_an_exam_the_inventory_did_not_name_is_not_assessed_when_its_analysis_failed_on_a_series() -> None:
+    # a plain CT read by the myelography analysis: the inventory names no exam, the analysis failed on it
+    why = "no contrast in the dural sac: not a CT myelogram"
+    (unassessed,) = exams_not_assessed(set(), _output(QcVerdict("ct_myelography", "4.1", QcStatus.FAILED, why)))
+    assert (unassessed.exam, unassessed.reason) == ("ct_myelography", why)
+    # an ok verdict of it is an assessed exam; no verdict at all names nothing
+    assert exams_not_assessed(set(), _output(QcVerdict("ct_myelography", "4.1", QcStatus.OK))) == ()
+    assert exams_not_assessed(set(), _output(QcVerdict("cord_morphometry", "4.2", QcStatus.FAILED, "no cord"))) == ()

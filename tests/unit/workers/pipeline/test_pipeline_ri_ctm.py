@@ -58,13 +58,25 @@ def test_automated_grades_need_confirmation_and_the_report_is_valid(tmp_path, sc
     assert any(section.title.startswith(("RI cisternography", "CT myelography")) for section in ctx.sections)
 
 
-def test_a_bone_scan_and_a_plain_ct_give_no_grade(tmp_path) -> None:
-    ctx = _context(tmp_path, "ri_bone_scan")
+@pytest.mark.parametrize(
+    ("scenario", "exam", "reason"),
+    [
+        ("ri_bone_scan", "ri_cisternography", "not a cisternography"),
+        ("ctm_no_contrast", "ct_myelography", "no contrast"),
+    ],
+)
+def test_a_bone_scan_and_a_plain_ct_give_no_grade(tmp_path, scenario, exam, reason) -> None:
+    ctx = _context(tmp_path, scenario)
     for name in ("inventory", "analysis", "criteria"):
         STEPS[name](ctx)
     assert ctx.candidate_findings == []
-    assert ctx.criteria is not None and ctx.criteria_json()["csf_leak"]["grade"] == "NONE"
     assert {inv.exam for inv in ctx.inventory.values()} == {None}
+    # nothing was read: the leak is not graded (never a "none" a reader takes for no leak), and says why
+    leak = ctx.criteria_json()["csf_leak"]
+    assert (leak["grade"], leak["graded"]) == ("NONE", False)
+    assert [e["exam"] for e in leak["exams_not_assessed"]] == [exam]
+    assert reason in leak["not_graded_reason"]
+    assert ctx.criteria_json()["exams_performed"] == [], "a plain CT or a bone scan is still no myelogram"
 
 
 def test_ri_and_spinal_mri_at_the_same_site_combine(tmp_path) -> None:
