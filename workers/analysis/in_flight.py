@@ -1,10 +1,12 @@
 """In-flight markers: a segmentation one process is making, marked in the cache's folder so that another
 process that asks for it waits for it instead of making it too.
 
-A marker is a file named by a digest of the files a series' images are read from, holding the ID of the
-process that made it (:func:`claim`); it is removed once the segmentation is filed (:func:`release`). A marker
-whose process is gone (killed, out of memory) is stale: nobody is making that segmentation any more
-(:func:`maker`). Used by :class:`workers.analysis.segmentation_cache.SegmentationCache`.
+A marker is a file named by a digest of the files a series' images are read from, holding the ID and the start
+time of the process that made it (:class:`workers.processes.ProcessIdentity`; :func:`claim`); it is removed once
+the segmentation is filed (:func:`release`). A marker whose process no longer runs is stale: nobody is making that
+segmentation any more (:func:`maker`): the process is gone (killed, out of memory), or has exited and is not yet
+collected by its parent (a zombie), or its ID now names another process (started at another time).
+Used by :class:`workers.analysis.segmentation_cache.SegmentationCache`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from workers.processes import ProcessIdentity
+
 log = logging.getLogger(__name__)
 
 #: Longest wait, in seconds, for a segmentation another process has begun (its in-flight marker in the cache)
-#: before the job makes it itself; the wait also ends as soon as that process is gone.
+#: before the job makes it itself; the wait also ends as soon as that process no longer runs.
 IN_FLIGHT_WAIT = 60.0
 
 
@@ -32,12 +36,12 @@ def marker_path(folder: Path, code: str, identities: Iterable[tuple[str, int, in
 
 
 def claim(folder: Path, marker: Path) -> Path | None:
-    """Make ``marker`` (in ``folder``), holding this process's ID, whole and only when no other process has it.
-    Returns it, or None when it could not be made (another process has it; no folder)."""
+    """Make ``marker`` (in ``folder``), holding this process's ID and start time, whole and only when no other
+    process has it. Returns it, or None when it could not be made (another process has it; no folder)."""
     tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(str(os.getpid()))
+        tmp.write_text(ProcessIdentity.of().text())
         os.link(tmp, marker)  # whole, and only when no other process has it
     except OSError:
         return None
@@ -55,20 +59,16 @@ def release(marker: Path) -> None:
 
 
 def maker(marker: Path | None) -> int | None:
-    """The process ID held by ``marker`` when that process is alive, or None (no marker, or a stale one)."""
+    """The process ID held by ``marker`` when that process still runs, or None (no marker, or a stale one: its
+    process gone, a zombie, or its ID now another process's). A marker holding an ID alone (no start time) names
+    the process that has that ID."""
     if marker is None:
         return None
     try:
-        pid = int(marker.read_text())
+        process = ProcessIdentity.parse(marker.read_text())
     except (OSError, ValueError):  # no marker
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:  # it died while making it (killed, out of memory): its marker is stale
-        return None
-    except PermissionError:  # alive, another user's
-        pass
-    return pid
+    return process.pid if process.running() else None
 
 
 def wait_while(busy: Callable[[], bool], timeout: float = IN_FLIGHT_WAIT, poll: float = 0.02) -> None:

@@ -170,7 +170,7 @@ class SegmentationCache:
     def claim(self) -> Path | None:
         """Mark the segmentation of this cache's files (:attr:`files`, one series: the node's early work) as
         being made by this process, from before its volume is read until it is filed with its QC figures (a
-        marker file named by the files, holding the process ID), so that a job that asks for it meanwhile
+        marker file named by the files, holding the process ID and start time), so that a job that asks for it meanwhile
         waits for it (:meth:`wait`) instead of making it too. Returns the marker to :meth:`release`, or None
         when it could not be made (another process has it; no folder)."""
         return markers.claim(self.folder, markers.marker_path(self.folder, code_digest(), self.files.values()))
