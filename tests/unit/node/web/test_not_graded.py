@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from phantom_pipeline import run_phantom
+from ris_summary import summary_of
 from web_support import add_sr_result, add_study, login
 
 from node.archive.index import grades_of
@@ -210,15 +211,10 @@ def _walk(ds: Any) -> Any:
 
 
 def test_the_ris_lists_abnormal_grades_before_none_and_not_graded() -> None:
-    from node.ris.summary import ReportSummary
 
-    summary = ReportSummary(
-        study_instance_uid="1.2.3",
-        accession_number="A1",
-        patient_key="k" * 16,
-        study_date=None,
-        grades={"csf_leak": "NONE", "ich": "NONE", "ich_dx": "NONE", "spinal_mri": "SUSPECTED"},
-        not_graded={"ich": NO_BRAIN},
+    summary = summary_of(
+        {"csf_leak": "NONE", "ich": "NONE", "ich_dx": "NONE", "spinal_mri": "SUSPECTED"},
+        {"ich": NO_BRAIN},
     )
     assert [n for n, _ in summary.grades_in_reading_order()] == ["spinal_mri", "ich", "csf_leak", "ich_dx"]
     endpoint = RisEndpointSettings(name="ris", kind="hl7_mllp", host="127.0.0.1", port=2575)

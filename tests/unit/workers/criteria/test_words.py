@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ris_summary import summary_of
+
 from node.commands.analyse_text import study_text
-from node.ris.summary import ReportSummary
 from workers.criteria.words import reading_order, result_title
 from workers.results.findings import FindingsReport, NotGraded
 
@@ -28,14 +29,7 @@ def test_the_ris_lines_and_the_analyse_text_list_grades_in_the_same_reading_orde
     grades = {"csf_leak": "NONE", "ich": "NONE", "ich_dx": "STRONGLY_SUSPECTED"}
     expected = [name for name, _ in reading_order(grades.items(), {"ich"})]
     assert expected == ["ich_dx", "ich", "csf_leak"]
-    summary = ReportSummary(
-        study_instance_uid="1.2.3",
-        accession_number="A1",
-        patient_key="k" * 16,
-        study_date=None,
-        grades=grades,
-        not_graded={"ich": NO_BRAIN},
-    )
+    summary = summary_of(grades, {"ich": NO_BRAIN})
     assert [name for name, _ in summary.grades_in_reading_order()] == expected
     study = {
         "study_uid": "1.2.3",
@@ -55,14 +49,10 @@ def test_the_ris_lines_and_the_analyse_text_list_grades_in_the_same_reading_orde
 
 def test_the_ris_conclusion_says_the_results_in_the_reading_order_of_the_ris_lines() -> None:
     metal = "CT myelography could not be assessed: metal artefact"
-    summary = ReportSummary(
-        study_instance_uid="1.2.3",
-        accession_number="A1",
-        patient_key="k" * 16,
-        study_date=None,
-        grades={"csf_leak": "NONE", "ich": "SUSPECTED", "ich_dx": "STRONGLY_SUSPECTED", "spinal_mri": "SUSPECTED"},
+    summary = summary_of(
+        {"csf_leak": "NONE", "ich": "SUSPECTED", "ich_dx": "STRONGLY_SUSPECTED", "spinal_mri": "SUSPECTED"},
+        {"ich": NO_BRAIN, "csf_leak": metal, "spinal_mri": "its series could not be assessed"},
         flags=["Cord narrowed at C5"],
-        not_graded={"ich": NO_BRAIN, "csf_leak": metal, "spinal_mri": "its series could not be assessed"},
     )
     lines = [name for name, _ in summary.grades_in_reading_order()]
     assert lines == ["ich_dx", "csf_leak", "ich", "spinal_mri"]
@@ -79,13 +69,6 @@ def test_the_ris_conclusion_says_the_results_in_the_reading_order_of_the_ris_lin
 
 
 def test_the_ris_conclusion_says_no_result_the_ris_lines_do_not_list() -> None:
-    summary = ReportSummary(
-        study_instance_uid="1.2.3",
-        accession_number="A1",
-        patient_key="k" * 16,
-        study_date=None,
-        grades={"csf_leak": "DEFINITE"},
-        not_graded={"ich": NO_BRAIN},
-    )
+    summary = summary_of({"csf_leak": "DEFINITE"}, {"ich": NO_BRAIN})
     assert [name for name, _ in summary.grades_in_reading_order()] == ["csf_leak"]
     assert summary.conclusion() == "CSF leak: definite; reading priority routine"
