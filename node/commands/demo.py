@@ -42,9 +42,9 @@ def report_lines(row: dict[str, Any], report: FindingsReport | None = None) -> l
     """The study's flags (the findings first) and its grades in words, as the worklist row shows them; with the
     stored findings ``report``, what it says when nothing abnormal was found and which grades are not graded."""
     from node.web.worklist import grade_items
+    from workers.criteria.words import NOT_ASSESSABLE_SUFFIX as suffix
     from workers.criteria.words import NOT_GRADED_WORDS
 
-    suffix = ": not assessable"
     flags = [str(flag) for flag in row.get("flags") or []]
     unread = [f"    not assessable (not graded): {f.removesuffix(suffix)}" for f in flags if f.endswith(suffix)]
     found = [f"    finding: {f}" for f in flags if not f.endswith(suffix)]

@@ -22,12 +22,10 @@ from node.ris.endpoints import RisEndpointSettings
 from node.ris.errors import MllpError
 from node.ris.summary import ReportSummary
 from node.routing.rules import Priority
-from workers.criteria.words import NOT_GRADED_WORDS, result_title
+from workers.criteria.words import NOT_ASSESSABLE_SUFFIX, NOT_GRADED_WORDS, result_title
 
 ENCODING_CHARACTERS = "^~\\&"
 CODING_SYSTEM = "L"
-#: How the study's flags name an output that could not be assessed ("CT myelography: not assessable").
-NOT_ASSESSABLE_SUFFIX = ": not assessable"
 """Local coding system for the observation identifiers and grade codes."""
 
 HL7_PRIORITY: dict[Priority, str] = {

@@ -44,6 +44,10 @@ RESULT_TITLES: Final[Mapping[str, str]] = {
 }
 
 #: How a view says a result that is not graded (the grade code stays ``NONE``; the reason follows).
+#: How a study's flags name an output that could not be assessed ("CT myelography: not assessable"); the
+#: worklist, the demo and HL7 tell those flags from findings by it.
+NOT_ASSESSABLE_SUFFIX = ": not assessable"
+
 NOT_GRADED_WORDS: Final = "not graded"
 #: The results whose "not graded" a one-line view (worklist badge, RIS conclusion) says: an exam's would repeat
 #: the CSF-leak result's reason, ICH-DX's the ICH result's.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from workers.criteria.words import NOT_ASSESSABLE_SUFFIX
 from workers.results.card import Tile
 from workers.results.findings import FindingsReport, Review
 from workers.results.findings_build import build_findings
@@ -50,7 +51,7 @@ def findings_report(
 def study_flags(report: FindingsReport, sections: Sequence[ReportSection]) -> list[str]:
     """Worklist and routing flags: the findings first, then the few section flags that are not findings."""
     kept = [f for s in sections for f in s.flags if f.startswith(_KEPT_FLAGS)]
-    kept += [f"{n.what}: not assessable" for n in report.not_assessable]
+    kept += [f"{n.what}{NOT_ASSESSABLE_SUFFIX}" for n in report.not_assessable]
     return list(dict.fromkeys([*report.headlines, *kept]))
 
 
